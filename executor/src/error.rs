@@ -1,0 +1,30 @@
+//! The executor's error type.
+
+/// Errors of the executor, sorted by who has to act.
+#[derive(Debug, thiserror::Error)]
+pub enum ExecError {
+    /// The user asked for something that cannot be done (unknown topic, bad value).
+    #[error("{0}")]
+    User(String),
+    /// A record could not be decoded or encoded.
+    #[error("{0}")]
+    Format(String),
+    /// The storage engine failed.
+    #[error("storage error")]
+    Storage(#[from] rocksdb::Error),
+    /// An I/O operation failed.
+    #[error("i/o error")]
+    Io(#[from] std::io::Error),
+    /// Evaluating an expression failed.
+    #[error("expression evaluation failed")]
+    DataFusion(#[from] datafusion::error::DataFusionError),
+    /// Arrow failed.
+    #[error("arrow error")]
+    Arrow(#[from] arrow::error::ArrowError),
+    /// A broken invariant: a bug in Eddy.
+    #[error("internal error (this is a bug): {0}")]
+    Internal(String),
+}
+
+/// The executor's result type.
+pub type Result<T, E = ExecError> = std::result::Result<T, E>;

@@ -1,0 +1,603 @@
+//! Record formats: Kafka record payloads (key or value bytes) decoded into Arrow columns and
+//! Arrow columns encoded back into payloads, with ksqlDB's semantics.
+//!
+//! One module per format (`json`, `delimited`, `kafka`); NONE has no payload and lives here.
+//! The planner fixes the column types (BOOLEAN = Boolean, INT = Int32, BIGINT = Int64,
+//! DOUBLE = Float64, DECIMAL = Decimal128, STRING = Utf8, BYTES = Binary, DATE = Date32,
+//! TIME = Time32(ms), TIMESTAMP = Timestamp(ms), ARRAY = List, MAP = Map, STRUCT = Struct).
+
+mod delimited;
+mod json;
+mod kafka;
+mod number;
+#[cfg(test)]
+mod testing;
+mod type_name;
+mod writer;
+
+use std::fmt;
+use std::str::FromStr;
+
+use arrow::array::ArrayRef;
+use arrow::datatypes::{DataType, Fields};
+
+use self::delimited::{DelimitedDecoder, DelimitedEncoder};
+use self::json::{JsonDecoder, JsonEncoder};
+use self::kafka::KafkaDecoder;
+use self::type_name::{base_type_name, column_list, find_unsupported};
+use self::writer::ColumnWriter;
+use crate::{ExecError, Result};
+
+pub use self::json::arrow_value_to_json;
+
+/// The serialization format of a record key or value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FormatKind {
+    /// A JSON object of the columns, or the bare value of a single unwrapped column.
+    Json,
+    /// One line of delimiter-separated text.
+    Delimited,
+    /// Kafka's serializers for a single primitive column.
+    Kafka,
+    /// No payload: no columns.
+    None,
+}
+
+impl FormatKind {
+    /// The format's name in SQL (`JSON`, `DELIMITED`, `KAFKA`, `NONE`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Json => "JSON",
+            Self::Delimited => "DELIMITED",
+            Self::Kafka => "KAFKA",
+            Self::None => "NONE",
+        }
+    }
+}
+
+impl fmt::Display for FormatKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for FormatKind {
+    type Err = ExecError;
+
+    /// Reads a format name, ignoring case.
+    fn from_str(text: &str) -> Result<Self> {
+        [Self::Json, Self::Delimited, Self::Kafka, Self::None]
+            .into_iter()
+            .find(|kind| kind.name().eq_ignore_ascii_case(text))
+            .ok_or_else(|| ExecError::User(format!("unknown format: {text}")))
+    }
+}
+
+/// The `WITH` properties that shape a format.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FormatOptions {
+    /// `WRAP_SINGLE_VALUE`; `None` is the default (wrapped). Only JSON can unwrap, and only
+    /// a single column; KAFKA and DELIMITED refuse `Some(true)`.
+    pub wrap_single_value: Option<bool>,
+    /// The DELIMITED delimiter; `None` is `,`. See [`parse_delimiter`].
+    pub delimiter: Option<char>,
+}
+
+/// Reads a `KEY_DELIMITER`/`VALUE_DELIMITER` value: one character, or `TAB` or `SPACE`.
+pub fn parse_delimiter(text: &str) -> Result<char> {
+    if text.trim_matches(|c: char| c <= ' ').is_empty() {
+        return Err(ExecError::User(
+            "Delimiter cannot be empty, if you meant to have a tab or space for delimiter, \
+             please use the special values 'TAB' or 'SPACE'\nExample valid value: ';'"
+                .to_string(),
+        ));
+    }
+    let mut chars = text.chars();
+    if let (Some(delimiter), None) = (chars.next(), chars.next()) {
+        return Ok(delimiter);
+    }
+    if text.eq_ignore_ascii_case("TAB") {
+        Ok('\t')
+    } else if text.eq_ignore_ascii_case("SPACE") {
+        Ok(' ')
+    } else {
+        Err(ExecError::User(format!(
+            "Invalid delimiter value: '{text}'. Delimiter must be a single character or TAB or \
+             SPACE\nExample valid value: ';'"
+        )))
+    }
+}
+
+/// Decodes payloads of one format and schema into Arrow columns.
+#[derive(Debug)]
+pub struct Decoder {
+    fields: Fields,
+    inner: DecoderKind,
+}
+
+#[derive(Debug)]
+enum DecoderKind {
+    Json(JsonDecoder),
+    Delimited(DelimitedDecoder),
+    Kafka(KafkaDecoder),
+    /// No columns (NONE, or any format with no columns): every payload decodes.
+    Empty,
+}
+
+/// The result of decoding a batch of payloads.
+#[derive(Debug)]
+pub struct Decoded {
+    /// One array per field, holding the rows that decoded, in input order.
+    pub columns: Vec<ArrayRef>,
+    /// Input indices of the rows in `columns`, ascending.
+    pub kept: Vec<usize>,
+    /// Input indices of the rows that failed, with the reason.
+    pub errors: Vec<(usize, String)>,
+}
+
+impl Decoder {
+    /// A decoder for `fields` in format `kind`; fails when the format cannot hold them.
+    pub fn new(kind: FormatKind, options: &FormatOptions, fields: Fields) -> Result<Self> {
+        validate(kind, options, &fields)?;
+        let inner = if fields.is_empty() {
+            DecoderKind::Empty
+        } else {
+            match kind {
+                FormatKind::Json => DecoderKind::Json(JsonDecoder::new(
+                    &fields,
+                    unwrapped(options, &fields),
+                )),
+                FormatKind::Delimited => DecoderKind::Delimited(DelimitedDecoder::new(
+                    &fields,
+                    options.delimiter.unwrap_or(','),
+                )),
+                FormatKind::Kafka => DecoderKind::Kafka(KafkaDecoder::new(fields[0].data_type())),
+                FormatKind::None => DecoderKind::Empty,
+            }
+        };
+        Ok(Self { fields, inner })
+    }
+
+    /// The columns this decoder produces.
+    pub fn fields(&self) -> &Fields {
+        &self.fields
+    }
+
+    /// Decodes payloads; a `None` payload decodes to a row of nulls. Returns the columns of
+    /// the rows that decoded and the error of each row that did not.
+    pub fn decode(&self, payloads: &[Option<&[u8]>]) -> Decoded {
+        let mut writers: Vec<ColumnWriter> = self
+            .fields
+            .iter()
+            .map(|field| {
+                ColumnWriter::new(field.data_type()).expect("Decoder::new checked the types")
+            })
+            .collect();
+        let outcome = match &self.inner {
+            DecoderKind::Json(decoder) => decoder.decode(payloads, &mut writers),
+            DecoderKind::Delimited(decoder) => decoder.decode(payloads, &mut writers),
+            DecoderKind::Kafka(decoder) => decoder.decode(payloads, &mut writers),
+            DecoderKind::Empty => RowOutcome {
+                kept: (0..payloads.len()).collect(),
+                errors: Vec::new(),
+            },
+        };
+        Decoded {
+            columns: writers.into_iter().map(ColumnWriter::finish).collect(),
+            kept: outcome.kept,
+            errors: outcome.errors,
+        }
+    }
+}
+
+/// Encodes Arrow columns of one format and schema into payloads.
+#[derive(Debug)]
+pub struct Encoder {
+    fields: Fields,
+    inner: EncoderKind,
+}
+
+#[derive(Debug)]
+enum EncoderKind {
+    Json(JsonEncoder),
+    Delimited(DelimitedEncoder),
+    Kafka,
+    /// No columns: no payload.
+    Empty,
+}
+
+impl Encoder {
+    /// An encoder for `fields` in format `kind`; fails when the format cannot hold them.
+    pub fn new(kind: FormatKind, options: &FormatOptions, fields: Fields) -> Result<Self> {
+        validate(kind, options, &fields)?;
+        let inner = if fields.is_empty() {
+            EncoderKind::Empty
+        } else {
+            match kind {
+                FormatKind::Json => {
+                    EncoderKind::Json(JsonEncoder::new(&fields, unwrapped(options, &fields)))
+                }
+                FormatKind::Delimited => {
+                    EncoderKind::Delimited(DelimitedEncoder::new(options.delimiter.unwrap_or(',')))
+                }
+                FormatKind::Kafka => EncoderKind::Kafka,
+                FormatKind::None => EncoderKind::Empty,
+            }
+        };
+        Ok(Self { fields, inner })
+    }
+
+    /// The columns this encoder takes.
+    pub fn fields(&self) -> &Fields {
+        &self.fields
+    }
+
+    /// One payload per row. `None` (no payload) for every row when there are no columns,
+    /// and for a null single column in KAFKA or unwrapped JSON; a wrapped JSON row is always
+    /// an object and a DELIMITED row always a line, even when all its columns are null.
+    pub fn encode(&self, columns: &[ArrayRef], num_rows: usize) -> Result<Vec<Option<Vec<u8>>>> {
+        if columns.len() != self.fields.len() {
+            return Err(ExecError::Internal(format!(
+                "encoder for {} columns got {}",
+                self.fields.len(),
+                columns.len()
+            )));
+        }
+        if let Some(short) = columns.iter().find(|column| column.len() < num_rows) {
+            return Err(ExecError::Internal(format!(
+                "encoder asked for {num_rows} rows of a column of {}",
+                short.len()
+            )));
+        }
+        match &self.inner {
+            EncoderKind::Json(encoder) => encoder.encode(columns, num_rows),
+            EncoderKind::Delimited(encoder) => encoder.encode(columns, num_rows),
+            EncoderKind::Kafka => kafka::encode(&columns[0], num_rows),
+            EncoderKind::Empty => Ok(vec![None; num_rows]),
+        }
+    }
+}
+
+/// Whether JSON payloads hold the bare value of the only column.
+fn unwrapped(options: &FormatOptions, fields: &Fields) -> bool {
+    options.wrap_single_value == Some(false) && fields.len() == 1
+}
+
+/// Checks that format `kind` can hold `fields`, with ksqlDB's messages.
+fn validate(kind: FormatKind, options: &FormatOptions, fields: &Fields) -> Result<()> {
+    for field in fields {
+        if let Some(unsupported) = find_unsupported(field.data_type()) {
+            return Err(ExecError::Internal(format!(
+                "column `{}` has Arrow type {unsupported}, which no ksqlDB type maps to",
+                field.name()
+            )));
+        }
+    }
+    let refuse_wrapping = || {
+        ExecError::User(format!(
+            "Format '{kind}' does not support 'WRAP_SINGLE_VALUE' set to 'true'."
+        ))
+    };
+    let unsupported_type = |data_type: &DataType| {
+        ExecError::User(format!(
+            "The '{kind}' format does not support type '{}'",
+            base_type_name(data_type).unwrap_or("UNKNOWN")
+        ))
+    };
+    match kind {
+        FormatKind::Json => {
+            if fields.iter().any(|field| has_non_string_map_key(field.data_type())) {
+                return Err(ExecError::User(
+                    "JSON only supports MAP types with STRING keys".to_string(),
+                ));
+            }
+        }
+        FormatKind::Delimited => {
+            if options.wrap_single_value == Some(true) {
+                return Err(refuse_wrapping());
+            }
+            if let Some(delimiter @ ('"' | '\n' | '\r')) = options.delimiter {
+                return Err(ExecError::User(format!(
+                    "Invalid delimiter value: {delimiter:?}. The delimiter cannot be a quote or \
+                     a line break"
+                )));
+            }
+            if let Some(field) = fields.iter().find(|field| !delimited::supports(field.data_type()))
+            {
+                return Err(unsupported_type(field.data_type()));
+            }
+        }
+        FormatKind::Kafka => {
+            if options.wrap_single_value == Some(true) {
+                return Err(refuse_wrapping());
+            }
+            if fields.len() > 1 {
+                return Err(ExecError::User(format!(
+                    "The 'KAFKA' format only supports a single field. Got: {}",
+                    column_list(fields)
+                )));
+            }
+            if let Some(field) = fields.iter().find(|field| !kafka::supports(field.data_type())) {
+                return Err(unsupported_type(field.data_type()));
+            }
+        }
+        FormatKind::None => {
+            if !fields.is_empty() {
+                return Err(ExecError::User(format!(
+                    "The 'NONE' format can only be used when no columns are defined. Got: {}",
+                    column_list(fields)
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn has_non_string_map_key(data_type: &DataType) -> bool {
+    match data_type {
+        DataType::List(item) => has_non_string_map_key(item.data_type()),
+        DataType::Struct(fields) => fields
+            .iter()
+            .any(|field| has_non_string_map_key(field.data_type())),
+        DataType::Map(entries, _) => match entries.data_type() {
+            DataType::Struct(fields) if fields.len() == 2 => {
+                fields[0].data_type() != &DataType::Utf8
+                    || has_non_string_map_key(fields[1].data_type())
+            }
+            _ => true,
+        },
+        _ => false,
+    }
+}
+
+/// Which rows of a batch decoded.
+struct RowOutcome {
+    kept: Vec<usize>,
+    errors: Vec<(usize, String)>,
+}
+
+/// Runs `decode_row` over the present payloads, writes nulls for absent ones, and rolls
+/// back the columns of rows that fail.
+fn decode_rows<'a>(
+    payloads: &[Option<&'a [u8]>],
+    writers: &mut [ColumnWriter],
+    mut decode_row: impl FnMut(&'a [u8], &mut [ColumnWriter]) -> Result<(), String>,
+) -> RowOutcome {
+    let mut kept = Vec::with_capacity(payloads.len());
+    let mut errors = Vec::new();
+    for (index, payload) in payloads.iter().enumerate() {
+        match payload {
+            None => {
+                for writer in writers.iter_mut() {
+                    writer.push_null();
+                }
+                kept.push(index);
+            }
+            Some(payload) => match decode_row(payload, writers) {
+                Ok(()) => kept.push(index),
+                Err(message) => {
+                    for writer in writers.iter_mut() {
+                        writer.truncate(kept.len());
+                    }
+                    errors.push((index, message));
+                }
+            },
+        }
+    }
+    RowOutcome { kept, errors }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::time::Instant;
+
+    use arrow::datatypes::{Field, TimeUnit};
+    use serde_json::json;
+
+    use super::testing::{decode_values, list, map, structure};
+    use super::*;
+
+    #[test]
+    fn format_names_parse_ignoring_case() {
+        let cases = [
+            ("JSON", Some(FormatKind::Json)),
+            ("json", Some(FormatKind::Json)),
+            ("Delimited", Some(FormatKind::Delimited)),
+            ("KAFKA", Some(FormatKind::Kafka)),
+            ("none", Some(FormatKind::None)),
+            ("FOO", None),
+            ("", None),
+        ];
+        for (text, expected) in cases {
+            match (text.parse::<FormatKind>(), expected) {
+                (Ok(kind), Some(expected)) => assert_eq!(kind, expected),
+                (Err(error), None) => assert_eq!(error.to_string(), format!("unknown format: {text}")),
+                (actual, expected) => panic!("{text}: got {actual:?}, expected {expected:?}"),
+            }
+        }
+        assert_eq!(FormatKind::Delimited.to_string(), "DELIMITED");
+    }
+
+    #[test]
+    fn delimiters_parse_like_ksqldb() {
+        let cases = [
+            (",", Ok(',')),
+            ("|", Ok('|')),
+            ("$", Ok('$')),
+            ("TAB", Ok('\t')),
+            ("space", Ok(' ')),
+            ("€", Ok('€')),
+            ("", Err("Delimiter cannot be empty")),
+            (" ", Err("Delimiter cannot be empty")),
+            ("\t", Err("Delimiter cannot be empty")),
+            (";;", Err("Invalid delimiter value: ';;'")),
+        ];
+        for (text, expected) in cases {
+            match (parse_delimiter(text), expected) {
+                (Ok(actual), Ok(expected)) => assert_eq!(actual, expected),
+                (Err(error), Err(expected)) => {
+                    assert!(error.to_string().starts_with(expected), "{error}")
+                }
+                (actual, expected) => panic!("{text:?}: got {actual:?}, expected {expected:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn formats_refuse_what_they_cannot_hold() {
+        let one = |name: &str, data_type: DataType| Fields::from(vec![Field::new(name, data_type, true)]);
+        let unwrapped = FormatOptions {
+            wrap_single_value: Some(false),
+            ..FormatOptions::default()
+        };
+        let wrapped = FormatOptions {
+            wrap_single_value: Some(true),
+            ..FormatOptions::default()
+        };
+        let defaults = FormatOptions::default();
+        let two = Fields::from(vec![
+            Field::new("A", DataType::Int32, true),
+            Field::new("B", DataType::Utf8, true),
+        ]);
+        let cases = [
+            (FormatKind::Delimited, &defaults, one("K", list(DataType::Float64)), "The 'DELIMITED' format does not support type 'ARRAY'"),
+            (FormatKind::Delimited, &defaults, one("K", map(DataType::Utf8, DataType::Int32)), "The 'DELIMITED' format does not support type 'MAP'"),
+            (FormatKind::Delimited, &defaults, one("K", structure(&[("F1", DataType::Float64)])), "The 'DELIMITED' format does not support type 'STRUCT'"),
+            (FormatKind::Delimited, &wrapped, one("FOO", DataType::Int32), "Format 'DELIMITED' does not support 'WRAP_SINGLE_VALUE' set to 'true'."),
+            (FormatKind::Kafka, &defaults, one("K", DataType::Boolean), "The 'KAFKA' format does not support type 'BOOLEAN'"),
+            (FormatKind::Kafka, &defaults, one("K", DataType::Decimal128(4, 2)), "The 'KAFKA' format does not support type 'DECIMAL'"),
+            (FormatKind::Kafka, &defaults, one("K", DataType::Date32), "The 'KAFKA' format does not support type 'DATE'"),
+            (FormatKind::Kafka, &defaults, one("K", DataType::Time32(TimeUnit::Millisecond)), "The 'KAFKA' format does not support type 'TIME'"),
+            (FormatKind::Kafka, &defaults, one("K", DataType::Timestamp(TimeUnit::Millisecond, None)), "The 'KAFKA' format does not support type 'TIMESTAMP'"),
+            (FormatKind::Kafka, &defaults, one("K", list(DataType::Int32)), "The 'KAFKA' format does not support type 'ARRAY'"),
+            (FormatKind::Kafka, &defaults, one("K", structure(&[("F1", DataType::Float64)])), "The 'KAFKA' format does not support type 'STRUCT'"),
+            (FormatKind::Kafka, &defaults, two.clone(), "The 'KAFKA' format only supports a single field. Got: [`A` INTEGER, `B` STRING]"),
+            (FormatKind::Kafka, &wrapped, one("FOO", DataType::Int32), "Format 'KAFKA' does not support 'WRAP_SINGLE_VALUE' set to 'true'."),
+            (FormatKind::None, &defaults, one("K", DataType::Utf8), "The 'NONE' format can only be used when no columns are defined. Got: [`K` STRING]"),
+            (FormatKind::Json, &defaults, one("FOO", map(DataType::Int32, DataType::Float64)), "JSON only supports MAP types with STRING keys"),
+            (FormatKind::Json, &unwrapped, one("FOO", list(map(DataType::Int32, DataType::Float64))), "JSON only supports MAP types with STRING keys"),
+        ];
+        for (kind, options, fields, expected) in cases {
+            let decoder = Decoder::new(kind, options, fields.clone()).expect_err(expected);
+            assert_eq!(decoder.to_string(), expected);
+            assert!(matches!(decoder, ExecError::User(_)));
+            let encoder = Encoder::new(kind, options, fields).expect_err(expected);
+            assert_eq!(encoder.to_string(), expected);
+        }
+        let float = one("F", DataType::Float32);
+        assert!(matches!(
+            Decoder::new(FormatKind::Json, &defaults, float),
+            Err(ExecError::Internal(_))
+        ));
+    }
+
+    #[test]
+    fn formats_accept_what_they_can_hold() {
+        let defaults = FormatOptions::default();
+        let one = |data_type: DataType| Fields::from(vec![Field::new("V", data_type, true)]);
+        let cases = [
+            (FormatKind::Kafka, one(DataType::Int32)),
+            (FormatKind::Kafka, one(DataType::Int64)),
+            (FormatKind::Kafka, one(DataType::Float64)),
+            (FormatKind::Kafka, one(DataType::Utf8)),
+            (FormatKind::Kafka, one(DataType::Binary)),
+            (FormatKind::Kafka, Fields::empty()),
+            (FormatKind::None, Fields::empty()),
+            (FormatKind::Delimited, one(DataType::Time32(TimeUnit::Millisecond))),
+            (FormatKind::Delimited, one(DataType::Binary)),
+            (FormatKind::Json, one(map(DataType::Utf8, list(structure(&[("A", DataType::Date32)]))))),
+        ];
+        for (kind, fields) in cases {
+            Decoder::new(kind, &defaults, fields.clone()).expect("supported");
+            Encoder::new(kind, &defaults, fields).expect("supported");
+        }
+    }
+
+    #[test]
+    fn no_columns_means_no_payload() {
+        for kind in [FormatKind::None, FormatKind::Kafka, FormatKind::Json, FormatKind::Delimited] {
+            let decoder = Decoder::new(kind, &FormatOptions::default(), Fields::empty()).expect("ok");
+            let decoded = decoder.decode(&[Some(b"ignored"), None, Some(b"")]);
+            assert!(decoded.columns.is_empty());
+            assert_eq!(decoded.kept, [0, 1, 2]);
+            assert!(decoded.errors.is_empty());
+            let encoder = Encoder::new(kind, &FormatOptions::default(), Fields::empty()).expect("ok");
+            assert_eq!(encoder.encode(&[], 2).expect("encodes"), [None, None]);
+        }
+    }
+
+    #[test]
+    fn absent_payloads_decode_to_null_rows_in_every_format() {
+        let fields = Fields::from(vec![Field::new("V", DataType::Utf8, true)]);
+        for kind in [FormatKind::Json, FormatKind::Delimited, FormatKind::Kafka] {
+            let values = decode_values(kind, &FormatOptions::default(), &fields, &[None]);
+            assert_eq!(values, [Ok(vec![json!(null)])], "{kind}");
+        }
+    }
+
+    #[test]
+    fn encoders_check_their_columns() {
+        let fields = Fields::from(vec![Field::new("V", DataType::Int32, true)]);
+        let encoder = Encoder::new(FormatKind::Json, &FormatOptions::default(), fields).expect("ok");
+        assert!(matches!(encoder.encode(&[], 1), Err(ExecError::Internal(_))));
+        let strings: ArrayRef = Arc::new(arrow::array::StringArray::from(vec!["x"]));
+        assert!(matches!(encoder.encode(&[Arc::clone(&strings)], 2), Err(ExecError::Internal(_))));
+    }
+
+    /// Decode and encode throughput of small JSON records; run with
+    /// `cargo test -p executor --release format::tests::json_throughput -- --ignored --nocapture`.
+    #[test]
+    #[ignore]
+    fn json_throughput() {
+        const RECORDS: usize = 1_000_000;
+        const BATCH: usize = 4096;
+        let fields = Fields::from(vec![
+            Field::new("USERID", DataType::Utf8, true),
+            Field::new("VIEWTIME", DataType::Int64, true),
+            Field::new("PAGEID", DataType::Utf8, true),
+        ]);
+        let payloads: Vec<Vec<u8>> = (0..RECORDS)
+            .map(|index| {
+                format!(
+                    "{{\"USERID\":\"u{}\",\"VIEWTIME\":{},\"PAGEID\":\"home\"}}",
+                    index % 1000,
+                    1000 + index
+                )
+                .into_bytes()
+            })
+            .collect();
+        let options = FormatOptions::default();
+        let decoder = Decoder::new(FormatKind::Json, &options, fields.clone()).expect("ok");
+        let encoder = Encoder::new(FormatKind::Json, &options, fields).expect("ok");
+        let batches: Vec<Vec<Option<&[u8]>>> = payloads
+            .chunks(BATCH)
+            .map(|chunk| chunk.iter().map(|payload| Some(payload.as_slice())).collect())
+            .collect();
+
+        let started = Instant::now();
+        let mut decoded_batches = Vec::with_capacity(batches.len());
+        for batch in &batches {
+            let decoded = decoder.decode(batch);
+            assert!(decoded.errors.is_empty());
+            decoded_batches.push(decoded);
+        }
+        let decode_seconds = started.elapsed().as_secs_f64();
+
+        let started = Instant::now();
+        let mut bytes = 0;
+        for decoded in &decoded_batches {
+            let encoded = encoder
+                .encode(&decoded.columns, decoded.kept.len())
+                .expect("encodes");
+            bytes += encoded.iter().flatten().map(Vec::len).sum::<usize>();
+        }
+        let encode_seconds = started.elapsed().as_secs_f64();
+        assert_eq!(bytes, payloads.iter().map(Vec::len).sum::<usize>());
+        println!(
+            "JSON decode: {:.2} M records/s, encode: {:.2} M records/s",
+            RECORDS as f64 / decode_seconds / 1e6,
+            RECORDS as f64 / encode_seconds / 1e6
+        );
+    }
+}

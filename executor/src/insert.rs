@@ -1,0 +1,120 @@
+//! `INSERT INTO ... VALUES`: evaluates one row of constants and produces it to the topic.
+
+use std::sync::Arc;
+
+use arrow::array::{ArrayRef, Int64Array, new_null_array};
+use arrow::datatypes::{DataType, Schema};
+use arrow::record_batch::{RecordBatch, RecordBatchOptions};
+use datafusion::common::DFSchema;
+use datafusion::execution::context::ExecutionProps;
+use datafusion::logical_expr::Expr;
+use datafusion::logical_expr::physical_planning_context::PhysicalPlanningContext;
+use datafusion::physical_expr::create_physical_expr;
+use planner::InsertValuesPlan;
+use planner::catalog::ColumnKind;
+
+use crate::format::Encoder;
+use crate::log::partitioner::partition_for_key;
+use crate::log::{Record, TopicLog};
+use crate::operator::source::format_of;
+use crate::{ExecError, Result};
+
+/// Writes the row of `plan` with timestamp `now_ms` unless it sets `ROWTIME`.
+pub fn insert_values(plan: &InsertValuesPlan, log: &dyn TopicLog, now_ms: i64) -> Result<()> {
+    let target = &plan.target;
+    let mut keys: Vec<ArrayRef> = Vec::new();
+    let mut values: Vec<ArrayRef> = Vec::new();
+    for (column, expr) in &plan.values {
+        let data_type = planner::types::to_arrow(&column.data_type)
+            .map_err(|error| ExecError::User(error.to_string()))?;
+        let array = match expr {
+            Some(expr) => evaluate(expr, &data_type).map_err(|error| {
+                ExecError::User(format!(
+                    "Failed to insert values into '{}'. Expected type {} for column {}: {}",
+                    target.name,
+                    planner::types::sql_type_name(&column.data_type),
+                    column.name,
+                    crate::pipeline::error_chain(&error)
+                ))
+            })?,
+            None => new_null_array(&data_type, 1),
+        };
+        match column.kind {
+            ColumnKind::Key => keys.push(array),
+            _ => values.push(array),
+        }
+    }
+    let timestamp = match &plan.timestamp {
+        Some(expr) => {
+            let array = evaluate(expr, &DataType::Int64)?;
+            array
+                .as_any()
+                .downcast_ref::<Int64Array>()
+                .map(|a| a.value(0))
+                .ok_or_else(|| ExecError::User("ROWTIME must be a BIGINT".into()))?
+        }
+        None => now_ms,
+    };
+    let (key_kind, key_options) = format_of(&target.key_format)?;
+    let (value_kind, value_options) = format_of(&target.value_format)?;
+    let key_fields = target.key_fields().map_err(|e| ExecError::User(e.to_string()))?;
+    let value_fields = target.value_fields().map_err(|e| ExecError::User(e.to_string()))?;
+    let key_payload = Encoder::new(key_kind, &key_options, key_fields)?
+        .encode(&keys, 1)?
+        .pop()
+        .flatten();
+    let value_payload = Encoder::new(value_kind, &value_options, value_fields)?
+        .encode(&values, 1)?
+        .pop()
+        .flatten();
+    let partitions = log
+        .describe_topic(&target.topic)?
+        .ok_or_else(|| ExecError::User(format!("topic \"{}\" does not exist", target.topic)))?
+        .partitions;
+    let partition = match &key_payload {
+        Some(key) if !keys.is_empty() => partition_for_key(key, partitions),
+        _ => 0,
+    };
+    log.produce(
+        &target.topic,
+        vec![(
+            partition,
+            Record {
+                key: key_payload,
+                value: value_payload,
+                timestamp,
+                headers: Vec::new(),
+            },
+        )],
+    )?;
+    Ok(())
+}
+
+/// Evaluates a constant expression to a one-row array of `data_type`.
+pub fn evaluate(expr: &Expr, data_type: &DataType) -> Result<ArrayRef> {
+    let schema = DFSchema::empty();
+    let physical = create_physical_expr(
+        expr,
+        &schema,
+        &ExecutionProps::new(),
+        &PhysicalPlanningContext::default(),
+    )?;
+    let batch = RecordBatch::try_new_with_options(
+        Arc::new(Schema::empty()),
+        vec![],
+        &RecordBatchOptions::new().with_row_count(Some(1)),
+    )?;
+    let array = physical.evaluate(&batch)?.into_array(1)?;
+    if array.data_type() == data_type {
+        return Ok(array);
+    }
+    let cast = arrow::compute::cast_with_options(
+        &array,
+        data_type,
+        &arrow::compute::CastOptions {
+            safe: false,
+            ..Default::default()
+        },
+    )?;
+    Ok(cast)
+}

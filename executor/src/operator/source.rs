@@ -1,0 +1,215 @@
+//! The source operator: decodes topic records into Arrow batches of the source row schema.
+//!
+//! Stream input: one row per record. Records with a null value are dropped; records whose
+//! key or value cannot be decoded are counted, logged with topic/partition/offset and skipped.
+
+use std::sync::Arc;
+
+use arrow::array::{
+    Array, ArrayRef, BinaryBuilder, Int32Array, Int64Array, ListBuilder, StringBuilder,
+    StructBuilder, UInt32Array,
+};
+use arrow::compute::take;
+use arrow::datatypes::{DataType, SchemaRef};
+use arrow::record_batch::RecordBatch;
+use planner::catalog::ColumnKind;
+use planner::plan::SourceNode;
+
+use crate::format::{Decoder, FormatKind, FormatOptions};
+use crate::log::ConsumedRecord;
+use crate::metrics::Counters;
+use crate::{ExecError, Result};
+
+/// Decodes records of one source.
+pub struct SourceOperator {
+    topic: String,
+    key_decoder: Decoder,
+    value_decoder: Decoder,
+    header_columns: Vec<(String, ColumnKind)>,
+    schema: SchemaRef,
+    /// Index of the timestamp column among value columns (or keys), if the source has one.
+    timestamp_column: Option<usize>,
+    counters: Arc<Counters>,
+}
+
+/// Options of a format definition for the format module.
+pub fn format_of(definition: &planner::catalog::FormatDefinition) -> Result<(FormatKind, FormatOptions)> {
+    let kind: FormatKind = definition
+        .name
+        .parse()
+        .map_err(|_| ExecError::User(format!("unknown format: {}", definition.name)))?;
+    Ok((
+        kind,
+        FormatOptions {
+            wrap_single_value: definition.wrap_single_value,
+            delimiter: definition.delimiter,
+        },
+    ))
+}
+
+impl SourceOperator {
+    pub fn new(node: &SourceNode, counters: Arc<Counters>) -> Result<Self> {
+        let (key_kind, key_options) = format_of(&node.key_format)?;
+        let (value_kind, value_options) = format_of(&node.value_format)?;
+        let schema: SchemaRef = Arc::new(node.schema.as_arrow().clone());
+        let timestamp_column = node
+            .timestamp
+            .as_ref()
+            .and_then(|timestamp| schema.index_of(&timestamp.column).ok());
+        Ok(SourceOperator {
+            topic: node.topic.clone(),
+            key_decoder: Decoder::new(key_kind, &key_options, node.key_fields.clone())?,
+            value_decoder: Decoder::new(value_kind, &value_options, node.value_fields.clone())?,
+            header_columns: node.header_columns.clone(),
+            schema,
+            timestamp_column,
+            counters,
+        })
+    }
+
+    pub fn topic(&self) -> &str {
+        &self.topic
+    }
+
+    /// Decodes records into a batch; bad records are counted, logged and left out.
+    pub fn decode(&self, records: &[ConsumedRecord]) -> Result<RecordBatch> {
+        self.counters.add_consumed(records.len() as u64);
+        let records: Vec<&ConsumedRecord> = records
+            .iter()
+            .filter(|record| record.record.value.is_some())
+            .collect();
+        let keys: Vec<Option<&[u8]>> = records.iter().map(|r| r.record.key.as_deref()).collect();
+        let values: Vec<Option<&[u8]>> =
+            records.iter().map(|r| r.record.value.as_deref()).collect();
+        let decoded_keys = self.key_decoder.decode(&keys);
+        let decoded_values = self.value_decoder.decode(&values);
+        for (index, error) in decoded_keys.errors.iter().chain(&decoded_values.errors) {
+            let record = records[*index];
+            let message = format!(
+                "failed to deserialize record from topic \"{}\" partition {} offset {}: {error}",
+                self.topic, record.partition, record.offset
+            );
+            tracing::warn!("{message}");
+            self.counters.record_failure(message);
+        }
+        // Rows kept = decoded in both key and value; positions into each decoded column set.
+        let mut key_positions = Vec::new();
+        let mut value_positions = Vec::new();
+        let mut kept = Vec::new();
+        let (mut k, mut v) = (0, 0);
+        while k < decoded_keys.kept.len() && v < decoded_values.kept.len() {
+            let (key_row, value_row) = (decoded_keys.kept[k], decoded_values.kept[v]);
+            if key_row == value_row {
+                key_positions.push(k as u32);
+                value_positions.push(v as u32);
+                kept.push(key_row);
+                k += 1;
+                v += 1;
+            } else if key_row < value_row {
+                k += 1;
+            } else {
+                v += 1;
+            }
+        }
+        let mut columns: Vec<ArrayRef> = Vec::with_capacity(self.schema.fields().len());
+        let all_keys = key_positions.len() == decoded_keys.kept.len();
+        let all_values = value_positions.len() == decoded_values.kept.len();
+        let key_index = UInt32Array::from(key_positions);
+        let value_index = UInt32Array::from(value_positions);
+        for column in &decoded_keys.columns {
+            columns.push(if all_keys { Arc::clone(column) } else { take(column, &key_index, None)? });
+        }
+        for column in &decoded_values.columns {
+            columns.push(if all_values { Arc::clone(column) } else { take(column, &value_index, None)? });
+        }
+        let kept_records: Vec<&ConsumedRecord> = kept.iter().map(|i| records[*i]).collect();
+        for (_, kind) in &self.header_columns {
+            columns.push(header_column(kind, &kept_records)?);
+        }
+        let rowtime: ArrayRef = match self.timestamp_column {
+            Some(index) => timestamp_from_column(&columns[index], &kept_records)?,
+            None => Arc::new(Int64Array::from_iter_values(
+                kept_records.iter().map(|r| r.record.timestamp),
+            )),
+        };
+        columns.push(rowtime);
+        columns.push(Arc::new(Int32Array::from_iter_values(
+            kept_records.iter().map(|r| r.partition as i32),
+        )));
+        columns.push(Arc::new(Int64Array::from_iter_values(
+            kept_records.iter().map(|r| r.offset as i64),
+        )));
+        Ok(RecordBatch::try_new(Arc::clone(&self.schema), columns)?)
+    }
+}
+
+/// `ROWTIME` from the TIMESTAMP column: BIGINT or TIMESTAMP millis; null keeps the record time.
+fn timestamp_from_column(column: &ArrayRef, records: &[&ConsumedRecord]) -> Result<ArrayRef> {
+    let as_int = arrow::compute::cast(column, &DataType::Int64)?;
+    let values = as_int
+        .as_any()
+        .downcast_ref::<Int64Array>()
+        .ok_or_else(|| ExecError::Internal("cast to Int64 gave another type".into()))?;
+    Ok(Arc::new(Int64Array::from_iter_values(
+        (0..values.len()).map(|row| {
+            if values.is_null(row) {
+                records[row].record.timestamp
+            } else {
+                values.value(row)
+            }
+        }),
+    )))
+}
+
+fn header_column(kind: &ColumnKind, records: &[&ConsumedRecord]) -> Result<ArrayRef> {
+    match kind {
+        ColumnKind::Header(name) => {
+            let mut builder = BinaryBuilder::new();
+            for record in records {
+                match record.record.headers.iter().rev().find(|h| &h.key == name) {
+                    Some(header) => match &header.value {
+                        Some(value) => builder.append_value(value),
+                        None => builder.append_null(),
+                    },
+                    None => builder.append_null(),
+                }
+            }
+            Ok(Arc::new(builder.finish()))
+        }
+        _ => {
+            let DataType::List(item) = planner::catalog::headers_type() else {
+                return Err(ExecError::Internal("headers type is not a list".into()));
+            };
+            let DataType::Struct(fields) = item.data_type().clone() else {
+                return Err(ExecError::Internal("headers item is not a struct".into()));
+            };
+            let mut builder = ListBuilder::new(StructBuilder::new(
+                fields,
+                vec![
+                    Box::new(StringBuilder::new()),
+                    Box::new(BinaryBuilder::new()),
+                ],
+            ))
+            .with_field(item);
+            for record in records {
+                let entries = builder.values();
+                for header in &record.record.headers {
+                    entries
+                        .field_builder::<StringBuilder>(0)
+                        .expect("field 0 is a string")
+                        .append_value(&header.key);
+                    let value_builder = entries
+                        .field_builder::<BinaryBuilder>(1)
+                        .expect("field 1 is binary");
+                    match &header.value {
+                        Some(value) => value_builder.append_value(value),
+                        None => value_builder.append_null(),
+                    }
+                    entries.append(true);
+                }
+                builder.append(true);
+            }
+            Ok(Arc::new(builder.finish()))
+        }
+    }
+}

@@ -1,0 +1,354 @@
+//! Running queries: persistent queries (into a sink topic, exactly once) and transient
+//! push/pull queries (rows to a channel).
+//!
+//! Each query runs on its own thread, away from the async runtime: it reads a batch of one
+//! source partition, processes it, and commits the produced records together with the next
+//! source offset in one atomic `TopicLog::commit` (an epoch). A restart resumes from the
+//! committed offsets, so nothing is lost or duplicated.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use arrow::record_batch::RecordBatch;
+use planner::plan::DataflowPlan;
+use tokio::sync::mpsc;
+
+use crate::log::{TopicLog, Transaction};
+use crate::metrics::Metrics;
+use crate::operator::sink::SinkOperator;
+use crate::pipeline::{Pipeline, error_chain};
+use crate::{ExecError, Result};
+
+/// Records read from one partition per epoch.
+const BATCH_RECORDS: usize = 4096;
+/// How long an idle query sleeps before re-checking its stop flag (it is woken earlier by
+/// appends and by `wake_all`).
+const IDLE_WAIT: Duration = Duration::from_millis(500);
+
+/// Where a query starts when it has no committed offsets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StartPosition {
+    Earliest,
+    Latest,
+}
+
+impl StartPosition {
+    /// From `auto.offset.reset`.
+    pub fn parse(text: &str) -> Option<Self> {
+        match text.to_ascii_lowercase().as_str() {
+            "earliest" => Some(StartPosition::Earliest),
+            "latest" => Some(StartPosition::Latest),
+            _ => None,
+        }
+    }
+}
+
+/// State of a running query.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum QueryState {
+    Running,
+    /// Stopped by itself (a pull query or LIMIT reached, or the consumer left).
+    Done,
+    Error(String),
+}
+
+/// A query running on its own thread. Dropping the handle stops the query.
+pub struct QueryHandle {
+    stop: Arc<AtomicBool>,
+    state: Arc<Mutex<QueryState>>,
+    thread: Option<JoinHandle<()>>,
+    log: Arc<dyn TopicLog>,
+}
+
+impl QueryHandle {
+    pub fn state(&self) -> QueryState {
+        self.state.lock().expect("state lock is never poisoned").clone()
+    }
+
+    /// Stops the query and waits for its thread.
+    pub fn stop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        self.log.wake_all();
+        if let Some(thread) = self.thread.take() {
+            // A panicking query thread already reported nothing more we can use.
+            let _ = thread.join();
+        }
+    }
+}
+
+impl Drop for QueryHandle {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// Starts a persistent query: reads its source from the committed offsets of consumer
+/// group `id` (or `start` when there are none) and writes into its sink.
+pub fn start_persistent(
+    id: &str,
+    plan: &DataflowPlan,
+    log: Arc<dyn TopicLog>,
+    metrics: &Metrics,
+    start: StartPosition,
+) -> Result<QueryHandle> {
+    let sink_plan = plan
+        .sink
+        .as_ref()
+        .ok_or_else(|| ExecError::Internal("persistent query without a sink".into()))?;
+    let source_name = plan.root.source_names().into_iter().next().unwrap_or_default();
+    let pipeline = Pipeline::compile(plan, metrics.counters(&source_name))?;
+    let sink = SinkOperator::new(sink_plan)?;
+    let query_counters = metrics.counters(id);
+    let sink_counters = metrics.counters(&sink_plan.name);
+    let topic = pipeline.source.topic().to_string();
+    let group = id.to_string();
+
+    // Pin the starting offsets now, so a restart before the first record never skips any.
+    let ends = log.offsets(&topic)?;
+    let committed = log.committed_offsets(&group, &topic)?;
+    let mut offsets = Vec::with_capacity(ends.len());
+    let mut initial = Transaction::default();
+    for (partition, ((earliest, next), committed)) in ends.iter().zip(committed).enumerate() {
+        let offset = committed.unwrap_or(match start {
+            StartPosition::Earliest => *earliest,
+            StartPosition::Latest => *next,
+        });
+        if committed.is_none() {
+            initial
+                .offsets
+                .push((group.clone(), topic.clone(), partition as u32, offset));
+        }
+        offsets.push(offset);
+    }
+    if !initial.offsets.is_empty() {
+        log.commit(initial)?;
+    }
+
+    spawn(id, Arc::clone(&log), move |stop, log| {
+        run_loop(&stop, log.as_ref(), &topic, &mut offsets, |partition, records, next| {
+            let output = pipeline.process(records)?;
+            let produced = sink.encode(&output, partition)?;
+            query_counters.add_consumed(records.len() as u64);
+            query_counters.add_produced(produced.len() as u64);
+            sink_counters.add_produced(produced.len() as u64);
+            let transaction = Transaction {
+                records: produced
+                    .into_iter()
+                    .map(|(p, record)| (sink.topic.clone(), p, record))
+                    .collect(),
+                offsets: vec![(group.clone(), topic.clone(), partition, next)],
+            };
+            log.commit(transaction)?;
+            Ok(true)
+        })
+    })
+}
+
+/// Starts a transient query sending its output batches (without `$rowtime`) to `output`.
+/// A pull query (`until_end`) reads what the topic holds when it starts, then ends.
+pub fn start_transient(
+    plan: &DataflowPlan,
+    log: Arc<dyn TopicLog>,
+    metrics: &Metrics,
+    start: StartPosition,
+    until_end: bool,
+    output: mpsc::Sender<RecordBatch>,
+) -> Result<QueryHandle> {
+    let source_name = plan.root.source_names().into_iter().next().unwrap_or_default();
+    let pipeline = Pipeline::compile(plan, metrics.counters(&source_name))?;
+    let topic = pipeline.source.topic().to_string();
+    let ends = log.offsets(&topic)?;
+    let mut offsets: Vec<u64> = ends
+        .iter()
+        .map(|(earliest, next)| match start {
+            StartPosition::Earliest => *earliest,
+            StartPosition::Latest => *next,
+        })
+        .collect();
+    let stop_at: Vec<u64> = ends.iter().map(|(_, next)| *next).collect();
+    let mut remaining = plan.limit;
+    let visible = pipeline.output_schema.fields().len() - 1;
+    spawn("transient", Arc::clone(&log), move |stop, log| {
+        if until_end {
+            for (partition, end) in stop_at.iter().enumerate() {
+                while offsets[partition] < *end && !stop.load(Ordering::SeqCst) {
+                    let wanted = ((end - offsets[partition]) as usize).min(BATCH_RECORDS);
+                    let records = log.read(&topic, partition as u32, offsets[partition], wanted)?;
+                    let Some(last) = records.last() else { break };
+                    offsets[partition] = last.offset + 1;
+                    let batch = pipeline.process(&records)?;
+                    if !send(&output, batch, visible, &mut remaining) {
+                        return Ok(());
+                    }
+                }
+            }
+            return Ok(());
+        }
+        run_loop(&stop, log.as_ref(), &topic, &mut offsets, |_, records, _| {
+            let batch = pipeline.process(records)?;
+            Ok(send(&output, batch, visible, &mut remaining))
+        })
+    })
+}
+
+/// Sends the visible columns of a batch, honouring LIMIT; false when the query should end.
+fn send(
+    output: &mpsc::Sender<RecordBatch>,
+    batch: RecordBatch,
+    visible: usize,
+    remaining: &mut Option<u64>,
+) -> bool {
+    let mut batch = match batch.project(&(0..visible).collect::<Vec<_>>()) {
+        Ok(batch) => batch,
+        Err(_) => return false,
+    };
+    if let Some(left) = remaining {
+        if (batch.num_rows() as u64) >= *left {
+            batch = batch.slice(0, *left as usize);
+            *left = 0;
+        } else {
+            *left -= batch.num_rows() as u64;
+        }
+    }
+    if batch.num_rows() > 0 && output.blocking_send(batch).is_err() {
+        return false;
+    }
+    *remaining != Some(0)
+}
+
+/// Reads every partition in turn from `offsets` and hands non-empty batches to `process`
+/// with the next offset; waits for appends when idle. Ends when `process` returns false
+/// or `stop` is set.
+fn run_loop(
+    stop: &AtomicBool,
+    log: &dyn TopicLog,
+    topic: &str,
+    offsets: &mut [u64],
+    mut process: impl FnMut(u32, &[crate::log::ConsumedRecord], u64) -> Result<bool>,
+) -> Result<()> {
+    while !stop.load(Ordering::SeqCst) {
+        let seen = log.append_sequence();
+        let mut progressed = false;
+        for partition in 0..offsets.len() {
+            let records = log.read(topic, partition as u32, offsets[partition], BATCH_RECORDS)?;
+            let Some(last) = records.last() else { continue };
+            let next = last.offset + 1;
+            if !process(partition as u32, &records, next)? {
+                return Ok(());
+            }
+            offsets[partition] = next;
+            progressed = true;
+            if stop.load(Ordering::SeqCst) {
+                return Ok(());
+            }
+        }
+        if !progressed {
+            log.wait_for_append(seen, IDLE_WAIT);
+        }
+    }
+    Ok(())
+}
+
+fn spawn(
+    name: &str,
+    log: Arc<dyn TopicLog>,
+    body: impl FnOnce(Arc<AtomicBool>, Arc<dyn TopicLog>) -> Result<()> + Send + 'static,
+) -> Result<QueryHandle> {
+    let stop = Arc::new(AtomicBool::new(false));
+    let state = Arc::new(Mutex::new(QueryState::Running));
+    let thread = std::thread::Builder::new()
+        .name(format!("query-{name}"))
+        .spawn({
+            let stop = Arc::clone(&stop);
+            let state = Arc::clone(&state);
+            let log = Arc::clone(&log);
+            move || {
+                let result = body(stop, log);
+                let mut state = state.lock().expect("state lock is never poisoned");
+                *state = match result {
+                    Ok(()) => QueryState::Done,
+                    Err(error) => {
+                        let message = error_chain(&error);
+                        tracing::error!("query failed: {message}");
+                        QueryState::Error(message)
+                    }
+                };
+            }
+        })?;
+    Ok(QueryHandle {
+        stop,
+        state,
+        thread: Some(thread),
+        log,
+    })
+}
+
+/// Starts a `PRINT` of `topic`: one formatted line per record (every `interval`-th record),
+/// ending after `limit` lines.
+pub fn start_print(
+    topic: &str,
+    log: Arc<dyn TopicLog>,
+    from_beginning: bool,
+    interval: u64,
+    limit: Option<u64>,
+    output: mpsc::Sender<String>,
+) -> Result<QueryHandle> {
+    let topic = topic.to_string();
+    let ends = log.offsets(&topic)?;
+    let mut offsets: Vec<u64> = ends
+        .iter()
+        .map(|(earliest, next)| if from_beginning { *earliest } else { *next })
+        .collect();
+    let mut seen: u64 = 0;
+    let mut printed: u64 = 0;
+    spawn("print", Arc::clone(&log), move |stop, log| {
+        run_loop(&stop, log.as_ref(), &topic, &mut offsets, |_, records, _| {
+            for record in records {
+                seen += 1;
+                if (seen - 1) % interval.max(1) != 0 {
+                    continue;
+                }
+                if output.blocking_send(print_line(record)).is_err() {
+                    return Ok(false);
+                }
+                printed += 1;
+                if limit.is_some_and(|limit| printed >= limit) {
+                    return Ok(false);
+                }
+            }
+            Ok(true)
+        })
+    })
+}
+
+/// One `PRINT` line: `rowtime: ..., key: ..., value: ..., partition: N`.
+fn print_line(record: &crate::log::ConsumedRecord) -> String {
+    fn text(bytes: &Option<Vec<u8>>) -> String {
+        match bytes {
+            None => "<null>".into(),
+            Some(bytes) => match std::str::from_utf8(bytes) {
+                Ok(text) if !text.chars().any(|c| c.is_control()) => text.to_string(),
+                _ if bytes.len() == 4 => i32::from_be_bytes(
+                    bytes[..4].try_into().expect("four bytes"),
+                )
+                .to_string(),
+                _ if bytes.len() == 8 => i64::from_be_bytes(
+                    bytes[..8].try_into().expect("eight bytes"),
+                )
+                .to_string(),
+                _ => bytes.iter().map(|b| format!("{b:02x}")).collect(),
+            },
+        }
+    }
+    let rowtime = arrow::temporal_conversions::timestamp_ms_to_datetime(record.record.timestamp)
+        .map(|time| time.format("%Y/%m/%d %H:%M:%S%.3f Z").to_string())
+        .unwrap_or_else(|| record.record.timestamp.to_string());
+    format!(
+        "rowtime: {rowtime}, key: {}, value: {}, partition: {}",
+        text(&record.record.key),
+        text(&record.record.value),
+        record.partition
+    )
+}

@@ -1,0 +1,282 @@
+//! The RocksDB store shared by the embedded log, the command log and (later) query state.
+//!
+//! One database per data directory, split into column families (`Family`). Every write goes
+//! through the write-ahead log without an fsync: a write that returned `Ok` survives a crash of
+//! the process (kill -9) but not a power loss. Key layouts belong to the store's users.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use rocksdb::{
+    BlockBasedOptions, Cache, ColumnFamily, ColumnFamilyDescriptor, DB, DBCompressionType,
+    Direction, IteratorMode, Options, WriteBatch, WriteOptions,
+};
+
+use crate::Result;
+
+/// Shared block cache of all column families.
+const BLOCK_CACHE_BYTES: usize = 128 << 20;
+/// Memtable size of the write-heavy families (`log`, `state`).
+const LARGE_WRITE_BUFFER_BYTES: usize = 64 << 20;
+/// Memtable size of the small families.
+const SMALL_WRITE_BUFFER_BYTES: usize = 8 << 20;
+/// Once the WAL grows past this, the oldest memtables are flushed so it can be recycled.
+const MAX_TOTAL_WAL_BYTES: u64 = 512 << 20;
+
+/// The column families of the store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Family {
+    /// Topic metadata of the embedded log.
+    Topics,
+    /// Records of the embedded log.
+    Log,
+    /// Consumer group offsets of the embedded log.
+    Offsets,
+    /// Command log and other engine metadata (see `Store::meta_put`).
+    Meta,
+    /// Query state (reserved).
+    State,
+}
+
+impl Family {
+    const ALL: [Family; 5] = [
+        Family::Topics,
+        Family::Log,
+        Family::Offsets,
+        Family::Meta,
+        Family::State,
+    ];
+
+    /// The column family's name in RocksDB.
+    pub fn name(self) -> &'static str {
+        match self {
+            Family::Topics => "topics",
+            Family::Log => "log",
+            Family::Offsets => "offsets",
+            Family::Meta => "meta",
+            Family::State => "state",
+        }
+    }
+}
+
+/// The RocksDB database of one data directory.
+pub struct Store {
+    db: DB,
+    path: PathBuf,
+    write_options: WriteOptions,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("path", &self.path).finish()
+    }
+}
+
+impl Store {
+    /// Opens the database in `path`, creating the directory and the column families if needed.
+    ///
+    /// Fails if another process (or another `Store` of this process) has it open.
+    pub fn open(path: &Path) -> Result<Arc<Store>> {
+        let cache = Cache::new_lru_cache(BLOCK_CACHE_BYTES);
+        let mut options = Options::default();
+        options.create_if_missing(true);
+        options.create_missing_column_families(true);
+        options.increase_parallelism(2);
+        options.set_max_background_jobs(2);
+        options.set_max_total_wal_size(MAX_TOTAL_WAL_BYTES);
+        options.set_keep_log_file_num(4);
+        options.set_max_log_file_size(16 << 20);
+        options.set_bytes_per_sync(1 << 20);
+
+        let mut descriptors: Vec<ColumnFamilyDescriptor> = Family::ALL
+            .iter()
+            .map(|&family| {
+                ColumnFamilyDescriptor::new(family.name(), family_options(family, &cache))
+            })
+            .collect();
+        // Column families written by a newer version are opened as they are, so that opening
+        // never fails (RocksDB insists on every existing family being named).
+        if let Ok(existing) = DB::list_cf(&options, path) {
+            for name in existing {
+                let known = name == rocksdb::DEFAULT_COLUMN_FAMILY_NAME
+                    || Family::ALL.iter().any(|family| family.name() == name);
+                if !known {
+                    descriptors.push(ColumnFamilyDescriptor::new(name, Options::default()));
+                }
+            }
+        }
+        let db = DB::open_cf_descriptors(&options, path, descriptors)?;
+
+        let mut write_options = WriteOptions::default();
+        write_options.disable_wal(false);
+        write_options.set_sync(false);
+        Ok(Arc::new(Store {
+            db,
+            path: path.to_path_buf(),
+            write_options,
+        }))
+    }
+
+    /// The directory of the database.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The database itself, for snapshots and iterators.
+    pub fn db(&self) -> &DB {
+        &self.db
+    }
+
+    /// The handle of a column family, to build a `WriteBatch` or read.
+    pub fn cf(&self, family: Family) -> &ColumnFamily {
+        self.db
+            .cf_handle(family.name())
+            .expect("every family is opened by Store::open")
+    }
+
+    /// Applies `batch` atomically and durably (WAL, no fsync).
+    pub fn write(&self, batch: WriteBatch) -> Result<()> {
+        self.db.write_opt(batch, &self.write_options)?;
+        Ok(())
+    }
+
+    /// Stores `value` under `key` in the `meta` family.
+    pub fn meta_put(&self, key: &[u8], value: &[u8]) -> Result<()> {
+        let mut batch = WriteBatch::default();
+        batch.put_cf(self.cf(Family::Meta), key, value);
+        self.write(batch)
+    }
+
+    /// The value under `key` in the `meta` family.
+    pub fn meta_get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        Ok(self.db.get_cf(self.cf(Family::Meta), key)?)
+    }
+
+    /// Removes `key` from the `meta` family; removing a missing key is not an error.
+    pub fn meta_delete(&self, key: &[u8]) -> Result<()> {
+        let mut batch = WriteBatch::default();
+        batch.delete_cf(self.cf(Family::Meta), key);
+        self.write(batch)
+    }
+
+    /// Every `(key, value)` of the `meta` family whose key starts with `prefix`, sorted by key.
+    pub fn meta_scan_prefix(&self, prefix: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+        let iterator = self.db.iterator_cf(
+            self.cf(Family::Meta),
+            IteratorMode::From(prefix, Direction::Forward),
+        );
+        let mut entries = Vec::new();
+        for entry in iterator {
+            let (key, value) = entry?;
+            if !key.starts_with(prefix) {
+                break;
+            }
+            entries.push((key.into_vec(), value.into_vec()));
+        }
+        Ok(entries)
+    }
+}
+
+/// Tuning of one column family: lz4 everywhere, large memtables and blocks for the log.
+fn family_options(family: Family, cache: &Cache) -> Options {
+    let mut table = BlockBasedOptions::default();
+    table.set_block_cache(cache);
+    table.set_format_version(5);
+    let mut options = Options::default();
+    options.set_compression_type(DBCompressionType::Lz4);
+    options.set_bottommost_compression_type(DBCompressionType::Lz4);
+    options.set_level_compaction_dynamic_level_bytes(true);
+    match family {
+        Family::Log => {
+            // Chunks are read sequentially: bigger blocks, no filter.
+            table.set_block_size(64 << 10);
+            options.set_write_buffer_size(LARGE_WRITE_BUFFER_BYTES);
+            options.set_max_write_buffer_number(4);
+            options.set_target_file_size_base(64 << 20);
+        }
+        Family::State => {
+            table.set_block_size(16 << 10);
+            table.set_bloom_filter(10.0, false);
+            table.set_cache_index_and_filter_blocks(true);
+            table.set_pin_l0_filter_and_index_blocks_in_cache(true);
+            options.set_write_buffer_size(LARGE_WRITE_BUFFER_BYTES);
+            options.set_max_write_buffer_number(4);
+            options.set_target_file_size_base(64 << 20);
+        }
+        Family::Topics | Family::Offsets | Family::Meta => {
+            table.set_bloom_filter(10.0, false);
+            options.set_write_buffer_size(SMALL_WRITE_BUFFER_BYTES);
+        }
+    }
+    options.set_block_based_table_factory(&table);
+    options
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn meta_survives_reopen() {
+        let directory = tempfile::tempdir().expect("temp dir");
+        {
+            let store = Store::open(directory.path()).expect("open");
+            store
+                .meta_put(b"cmd/0001", b"CREATE STREAM a")
+                .expect("put");
+            store
+                .meta_put(b"cmd/0002", b"CREATE STREAM b")
+                .expect("put");
+            store.meta_put(b"cmd/0003", b"gone").expect("put");
+            store.meta_put(b"other", b"x").expect("put");
+            store.meta_delete(b"cmd/0003").expect("delete");
+        }
+        let store = Store::open(directory.path()).expect("reopen");
+        assert_eq!(
+            store.meta_get(b"cmd/0001").expect("get"),
+            Some(b"CREATE STREAM a".to_vec())
+        );
+        assert_eq!(store.meta_get(b"cmd/0003").expect("get"), None);
+        let cases: [(&[u8], Vec<&[u8]>); 4] = [
+            (b"cmd/", vec![b"cmd/0001", b"cmd/0002"]),
+            (b"", vec![b"cmd/0001", b"cmd/0002", b"other"]),
+            (b"o", vec![b"other"]),
+            (b"zzz", vec![]),
+        ];
+        for (prefix, expected) in cases {
+            let keys: Vec<Vec<u8>> = store
+                .meta_scan_prefix(prefix)
+                .expect("scan")
+                .into_iter()
+                .map(|(key, _)| key)
+                .collect();
+            let expected: Vec<Vec<u8>> = expected.into_iter().map(<[u8]>::to_vec).collect();
+            assert_eq!(keys, expected, "prefix {prefix:?}");
+        }
+    }
+
+    #[test]
+    fn batch_spans_families_atomically() {
+        let directory = tempfile::tempdir().expect("temp dir");
+        let store = Store::open(directory.path()).expect("open");
+        let mut batch = WriteBatch::default();
+        batch.put_cf(store.cf(Family::State), b"k", b"v");
+        batch.put_cf(store.cf(Family::Meta), b"m", b"w");
+        store.write(batch).expect("write");
+        assert_eq!(
+            store
+                .db()
+                .get_cf(store.cf(Family::State), b"k")
+                .expect("get"),
+            Some(b"v".to_vec())
+        );
+        assert_eq!(store.meta_get(b"m").expect("get"), Some(b"w".to_vec()));
+    }
+
+    #[test]
+    fn second_open_of_same_directory_fails() {
+        let directory = tempfile::tempdir().expect("temp dir");
+        let _store = Store::open(directory.path()).expect("open");
+        assert!(Store::open(directory.path()).is_err());
+    }
+}

@@ -1,0 +1,734 @@
+//! ksqlDB mathematical functions: ABS, CEIL, FLOOR, ROUND, TRUNC, SIGN, roots, logarithms,
+//! trigonometry, RANDOM, GREATEST/LEAST and GEO_DISTANCE.
+//!
+//! Results follow Java's `Math`: NaN and infinities come out as values, not errors. ROUND
+//! rounds halves towards positive infinity, like `Math.round`. Decimal rounding is in
+//! `math::decimal`.
+
+mod decimal;
+
+use std::sync::Arc;
+
+use datafusion::arrow::array::{
+    Array, ArrayRef, Decimal128Array, Float64Array, Int32Array, Int64Array, PrimitiveArray,
+};
+use datafusion::arrow::compute::kernels::cmp::{gt, lt};
+use datafusion::arrow::compute::kernels::zip::zip;
+use datafusion::arrow::compute::{is_not_null, is_null, or};
+use datafusion::arrow::datatypes::{ArrowPrimitiveType, DataType, Decimal128Type};
+use datafusion::common::cast::{
+    as_decimal128_array, as_float64_array, as_int32_array, as_int64_array,
+};
+use datafusion::common::{Result, internal_err, plan_err};
+
+use super::FunctionCategory;
+use super::signature::{Overload, ParamType, ReturnType, ksql_type_name};
+use super::string::{RandomBits, string_at};
+use super::udf::{EvalArgs, FunctionDefinition};
+use decimal::{DecimalRounding, round_decimal, round_double};
+
+pub(super) fn definitions() -> Vec<FunctionDefinition> {
+    use ParamType::{Bigint, Decimal, Double, Int, String as Str};
+    let category = FunctionCategory::Mathematical;
+    let double = || ReturnType::Fixed(DataType::Float64);
+    let bigint = || ReturnType::Fixed(DataType::Int64);
+    let same_numeric = || {
+        vec![
+            Overload::new(vec![Int], ReturnType::Arg(0)),
+            Overload::new(vec![Bigint], ReturnType::Arg(0)),
+            Overload::new(vec![Decimal], ReturnType::Arg(0)),
+            Overload::new(vec![Double], ReturnType::Arg(0)),
+        ]
+    };
+    let rounding = || {
+        vec![
+            Overload::new(vec![Int], bigint()),
+            Overload::new(vec![Bigint], bigint()),
+            Overload::new(vec![Double], bigint()),
+            Overload::new(vec![Double, Int], double()),
+            Overload::new(
+                vec![Decimal],
+                ReturnType::Derived(integral_decimal, "DECIMAL(p - s, 0)"),
+            ),
+            Overload::new(vec![Decimal, Int], ReturnType::Arg(0)),
+        ]
+    };
+    let unary = |name, description, eval| {
+        FunctionDefinition::new(
+            name,
+            category,
+            description,
+            vec![Overload::new(vec![Double], double())],
+            eval,
+        )
+    };
+    let comparable = || {
+        vec![Overload::variadic(
+            vec![ParamType::Generic('T'), ParamType::Generic('T')],
+            ReturnType::Derived(comparable_type, "T"),
+        )]
+    };
+    vec![
+        FunctionDefinition::new(
+            "ABS",
+            category,
+            "Returns the absolute value of a number",
+            same_numeric(),
+            eval_abs,
+        ),
+        FunctionDefinition::new(
+            "CEIL",
+            category,
+            "Returns the smallest integer not less than a number",
+            same_numeric(),
+            eval_ceil,
+        ),
+        FunctionDefinition::new(
+            "FLOOR",
+            category,
+            "Returns the largest integer not greater than a number",
+            same_numeric(),
+            eval_floor,
+        ),
+        FunctionDefinition::new(
+            "ROUND",
+            category,
+            "Rounds a number to a number of decimal places, halves towards positive infinity",
+            rounding(),
+            eval_round,
+        ),
+        FunctionDefinition::new(
+            "TRUNC",
+            category,
+            "Truncates a number to a number of decimal places",
+            rounding(),
+            eval_trunc,
+        ),
+        FunctionDefinition::new(
+            "SIGN",
+            category,
+            "Returns the sign of a number as -1, 0 or 1",
+            vec![
+                Overload::new(vec![Int], ReturnType::Fixed(DataType::Int32)),
+                Overload::new(vec![Bigint], ReturnType::Fixed(DataType::Int32)),
+                Overload::new(vec![Double], ReturnType::Fixed(DataType::Int32)),
+            ],
+            eval_sign,
+        ),
+        unary("SQRT", "Returns the square root of a number", |args| {
+            eval_unary(args, f64::sqrt)
+        }),
+        unary("CBRT", "Returns the cube root of a number", |args| {
+            eval_unary(args, f64::cbrt)
+        }),
+        unary("EXP", "Returns e raised to the power of a number", |args| {
+            eval_unary(args, f64::exp)
+        }),
+        unary("LN", "Returns the natural logarithm of a number", |args| {
+            eval_unary(args, f64::ln)
+        }),
+        unary("SIN", "Returns the sine of an angle in radians", |args| {
+            eval_unary(args, f64::sin)
+        }),
+        unary("COS", "Returns the cosine of an angle in radians", |args| {
+            eval_unary(args, f64::cos)
+        }),
+        unary("TAN", "Returns the tangent of an angle in radians", |args| {
+            eval_unary(args, f64::tan)
+        }),
+        unary("COT", "Returns the cotangent of an angle in radians", |args| {
+            eval_unary(args, |value| 1.0 / value.tan())
+        }),
+        unary("ASIN", "Returns the arc sine of a number, in radians", |args| {
+            eval_unary(args, f64::asin)
+        }),
+        unary("ACOS", "Returns the arc cosine of a number, in radians", |args| {
+            eval_unary(args, f64::acos)
+        }),
+        unary("ATAN", "Returns the arc tangent of a number, in radians", |args| {
+            eval_unary(args, f64::atan)
+        }),
+        unary("SINH", "Returns the hyperbolic sine of a number", |args| {
+            eval_unary(args, f64::sinh)
+        }),
+        unary("COSH", "Returns the hyperbolic cosine of a number", |args| {
+            eval_unary(args, f64::cosh)
+        }),
+        unary("TANH", "Returns the hyperbolic tangent of a number", |args| {
+            eval_unary(args, f64::tanh)
+        }),
+        unary("DEGREES", "Converts an angle from radians to degrees", |args| {
+            eval_unary(args, f64::to_degrees)
+        }),
+        unary("RADIANS", "Converts an angle from degrees to radians", |args| {
+            eval_unary(args, f64::to_radians)
+        }),
+        FunctionDefinition::new(
+            "ATAN2",
+            category,
+            "Returns the angle in radians of the point (x, y), given y and x",
+            vec![Overload::new(vec![Double, Double], double())],
+            |args| eval_binary(args, f64::atan2),
+        ),
+        FunctionDefinition::new(
+            "POWER",
+            category,
+            "Returns a base raised to an exponent",
+            vec![Overload::new(vec![Double, Double], double())],
+            |args| eval_binary(args, f64::powf),
+        ),
+        FunctionDefinition::new(
+            "LOG",
+            category,
+            "Returns the natural logarithm of a number, or its logarithm in a given base",
+            vec![
+                Overload::new(vec![Double], double()),
+                Overload::new(vec![Double, Double], double()),
+            ],
+            eval_log,
+        ),
+        FunctionDefinition::new(
+            "PI",
+            category,
+            "Returns the value of pi",
+            vec![Overload::new(vec![], double())],
+            |args| {
+                Ok(Arc::new(Float64Array::from(vec![
+                    std::f64::consts::PI;
+                    args.rows
+                ])))
+            },
+        ),
+        FunctionDefinition::new(
+            "RANDOM",
+            category,
+            "Returns a random DOUBLE between 0.0 inclusive and 1.0 exclusive",
+            vec![Overload::new(vec![], double())],
+            eval_random,
+        )
+        .volatile(),
+        FunctionDefinition::new(
+            "GREATEST",
+            category,
+            "Returns the greatest non-null value among its arguments",
+            comparable(),
+            |args| eval_extreme(args, true),
+        ),
+        FunctionDefinition::new(
+            "LEAST",
+            category,
+            "Returns the least non-null value among its arguments",
+            comparable(),
+            |args| eval_extreme(args, false),
+        ),
+        FunctionDefinition::new(
+            "GEO_DISTANCE",
+            category,
+            "Returns the great-circle distance between two (lat, lon) points in KM or MILES",
+            vec![
+                Overload::new(vec![Double, Double, Double, Double], double()),
+                Overload::new(vec![Double, Double, Double, Double, Str], double()),
+            ],
+            eval_geo_distance,
+        ),
+    ]
+}
+
+/// `DECIMAL(p - s, 0)` for ROUND and TRUNC of a DECIMAL(p, s).
+fn integral_decimal(types: &[DataType]) -> Result<DataType> {
+    match types.first() {
+        Some(DataType::Decimal128(precision, scale)) => {
+            let integer_digits = (i16::from(*precision) - i16::from(*scale)).max(1);
+            Ok(DataType::Decimal128(integer_digits as u8, 0))
+        }
+        other => internal_err!("expected a DECIMAL argument, got {other:?}"),
+    }
+}
+
+/// GREATEST and LEAST take numbers, strings, bytes, dates, times and timestamps.
+fn comparable_type(types: &[DataType]) -> Result<DataType> {
+    let Some(first) = types.first() else {
+        return internal_err!("GREATEST and LEAST take at least one argument");
+    };
+    match first {
+        DataType::Null
+        | DataType::Int32
+        | DataType::Int64
+        | DataType::Float64
+        | DataType::Decimal128(_, _)
+        | DataType::Utf8
+        | DataType::Binary
+        | DataType::Date32
+        | DataType::Time32(_)
+        | DataType::Timestamp(_, _) => Ok(first.clone()),
+        other => plan_err!(
+            "GREATEST and LEAST do not accept values of type {}",
+            ksql_type_name(other)
+        ),
+    }
+}
+
+fn map_primitive<T: ArrowPrimitiveType>(
+    array: &PrimitiveArray<T>,
+    f: impl Fn(T::Native) -> T::Native,
+) -> PrimitiveArray<T> {
+    array.unary(f)
+}
+
+fn eval_abs(args: &EvalArgs<'_>) -> Result<ArrayRef> {
+    let array = &args.args[0];
+    Ok(match array.data_type() {
+        DataType::Int32 => Arc::new(map_primitive(as_int32_array(array)?, i32::wrapping_abs)),
+        DataType::Int64 => Arc::new(map_primitive(as_int64_array(array)?, i64::wrapping_abs)),
+        DataType::Float64 => Arc::new(map_primitive(as_float64_array(array)?, f64::abs)),
+        DataType::Decimal128(precision, scale) => Arc::new(
+            map_primitive(as_decimal128_array(array)?, i128::wrapping_abs)
+                .with_precision_and_scale(*precision, *scale)?,
+        ),
+        other => return internal_err!("ABS of {other}"),
+    })
+}
+
+fn eval_ceil(args: &EvalArgs<'_>) -> Result<ArrayRef> {
+    eval_integral(args, f64::ceil, DecimalRounding::Ceiling)
+}
+
+fn eval_floor(args: &EvalArgs<'_>) -> Result<ArrayRef> {
+    eval_integral(args, f64::floor, DecimalRounding::Floor)
+}
+
+/// CEIL and FLOOR: integers pass through, decimals keep their scale.
+fn eval_integral(
+    args: &EvalArgs<'_>,
+    double: fn(f64) -> f64,
+    rounding: DecimalRounding,
+) -> Result<ArrayRef> {
+    let array = &args.args[0];
+    Ok(match array.data_type() {
+        DataType::Int32 | DataType::Int64 => Arc::clone(array),
+        DataType::Float64 => Arc::new(map_primitive(as_float64_array(array)?, double)),
+        DataType::Decimal128(precision, scale) => {
+            let scale = *scale;
+            Arc::new(
+                map_primitive(as_decimal128_array(array)?, |value| {
+                    round_decimal(value, scale, 0, rounding, true)
+                })
+                .with_precision_and_scale(*precision, scale)?,
+            )
+        }
+        other => return internal_err!("CEIL/FLOOR of {other}"),
+    })
+}
+
+/// Java's `Math.round`: nearest integer, halves towards positive infinity, saturating.
+fn java_round(value: f64) -> i64 {
+    let floor = value.floor();
+    let rounded = if value - floor >= 0.5 {
+        floor + 1.0
+    } else {
+        floor
+    };
+    rounded as i64
+}
+
+fn eval_round(args: &EvalArgs<'_>) -> Result<ArrayRef> {
+    eval_rounding(args, java_round, DecimalRounding::HalfTowardsPositive)
+}
+
+fn eval_trunc(args: &EvalArgs<'_>) -> Result<ArrayRef> {
+    eval_rounding(args, |value| value as i64, DecimalRounding::Down)
+}
+
+/// ROUND and TRUNC over every overload.
+fn eval_rounding(
+    args: &EvalArgs<'_>,
+    to_integer: fn(f64) -> i64,
+    rounding: DecimalRounding,
+) -> Result<ArrayRef> {
+    let value = &args.args[0];
+    let places = match args.args.get(1) {
+        Some(places) => Some(as_int32_array(places)?),
+        None => None,
+    };
+    Ok(match (value.data_type(), places) {
+        (DataType::Int32, None) => Arc::new(
+            as_int32_array(value)?
+                .iter()
+                .map(|value| value.map(i64::from))
+                .collect::<Int64Array>(),
+        ),
+        (DataType::Int64, None) => Arc::clone(value),
+        (DataType::Float64, None) => Arc::new(
+            as_float64_array(value)?
+                .iter()
+                .map(|value| value.map(to_integer))
+                .collect::<Int64Array>(),
+        ),
+        (DataType::Float64, Some(places)) => Arc::new(
+            as_float64_array(value)?
+                .iter()
+                .zip(places.iter())
+                .map(|(value, places)| Some(round_double(value?, places?, rounding)))
+                .collect::<Float64Array>(),
+        ),
+        (DataType::Decimal128(_, scale), None) => {
+            let DataType::Decimal128(precision, _) = args.return_type else {
+                return internal_err!("ROUND of a DECIMAL returns a DECIMAL");
+            };
+            let scale = *scale;
+            Arc::new(
+                as_decimal128_array(value)?
+                    .iter()
+                    .map(|value| value.map(|value| round_decimal(value, scale, 0, rounding, false)))
+                    .collect::<Decimal128Array>()
+                    .with_precision_and_scale(*precision, 0)?,
+            )
+        }
+        (DataType::Decimal128(precision, scale), Some(places)) => {
+            let scale = *scale;
+            Arc::new(
+                as_decimal128_array(value)?
+                    .iter()
+                    .zip(places.iter())
+                    .map(|(value, places)| {
+                        let places = places?.clamp(-100, 100) as i8;
+                        Some(round_decimal(value?, scale, places, rounding, true))
+                    })
+                    .collect::<Decimal128Array>()
+                    .with_precision_and_scale(*precision, scale)?,
+            )
+        }
+        (other, _) => return internal_err!("ROUND/TRUNC of {other}"),
+    })
+}
+
+fn eval_sign(args: &EvalArgs<'_>) -> Result<ArrayRef> {
+    let array = &args.args[0];
+    let signs: Int32Array = match array.data_type() {
+        DataType::Int32 => as_int32_array(array)?.unary(i32::signum),
+        DataType::Int64 => as_int64_array(array)?
+            .iter()
+            .map(|value| value.map(|value| value.signum() as i32))
+            .collect(),
+        DataType::Float64 => as_float64_array(array)?
+            .iter()
+            .map(|value| {
+                value.map(|value| {
+                    if value > 0.0 {
+                        1
+                    } else if value < 0.0 {
+                        -1
+                    } else {
+                        0
+                    }
+                })
+            })
+            .collect(),
+        other => return internal_err!("SIGN of {other}"),
+    };
+    Ok(Arc::new(signs))
+}
+
+fn eval_unary(args: &EvalArgs<'_>, f: fn(f64) -> f64) -> Result<ArrayRef> {
+    Ok(Arc::new(map_primitive(as_float64_array(&args.args[0])?, f)))
+}
+
+fn eval_binary(args: &EvalArgs<'_>, f: fn(f64, f64) -> f64) -> Result<ArrayRef> {
+    let left = as_float64_array(&args.args[0])?;
+    let right = as_float64_array(&args.args[1])?;
+    Ok(Arc::new(
+        left.iter()
+            .zip(right.iter())
+            .map(|(left, right)| Some(f(left?, right?)))
+            .collect::<Float64Array>(),
+    ))
+}
+
+fn eval_log(args: &EvalArgs<'_>) -> Result<ArrayRef> {
+    if args.args.len() == 1 {
+        return eval_unary(args, f64::ln);
+    }
+    eval_binary(args, |base, value| {
+        if base <= 0.0 || base == 1.0 {
+            f64::NAN
+        } else {
+            value.ln() / base.ln()
+        }
+    })
+}
+
+fn eval_random(args: &EvalArgs<'_>) -> Result<ArrayRef> {
+    let mut random = RandomBits::new();
+    Ok(Arc::new(
+        (0..args.rows)
+            .map(|_| (random.next_u64() >> 11) as f64 / (1u64 << 53) as f64)
+            .collect::<Float64Array>(),
+    ))
+}
+
+/// GREATEST or LEAST: the extreme non-null value of each row, or null when all are null.
+fn eval_extreme(args: &EvalArgs<'_>, greatest: bool) -> Result<ArrayRef> {
+    let Some(first) = args.args.first() else {
+        return internal_err!("GREATEST and LEAST take at least one argument");
+    };
+    if first.data_type() == &DataType::Null {
+        return Ok(super::udf::null_result(args));
+    }
+    let mut result = Arc::clone(first);
+    for candidate in &args.args[1..] {
+        // Take the candidate where it beats the current value or the current value is null.
+        let beats = if greatest {
+            gt(candidate, &result)?
+        } else {
+            lt(candidate, &result)?
+        };
+        let better = or(&beats, &is_null(&result)?)?;
+        let take = datafusion::arrow::compute::and(&better, &is_not_null(candidate)?)?;
+        result = zip(&take, candidate, &result)?;
+    }
+    Ok(result)
+}
+
+fn eval_geo_distance(args: &EvalArgs<'_>) -> Result<ArrayRef> {
+    let coordinates = args.args[..4]
+        .iter()
+        .map(|array| as_float64_array(array))
+        .collect::<Result<Vec<_>>>()?;
+    let mut out = Vec::with_capacity(args.rows);
+    for row in 0..args.rows {
+        let radius = match args.args.get(4) {
+            Some(units) => earth_radius(string_at(units, row)?),
+            None => Some(EARTH_RADIUS_KM),
+        };
+        let values = coordinates
+            .iter()
+            .map(|column| column.is_valid(row).then(|| column.value(row)))
+            .collect::<Option<Vec<_>>>();
+        out.push(match (values, radius) {
+            (Some(values), Some(radius)) => {
+                geo_distance(values[0], values[1], values[2], values[3], radius)
+            }
+            _ => None,
+        });
+    }
+    Ok(Arc::new(Float64Array::from(out)))
+}
+
+const EARTH_RADIUS_KM: f64 = 6371.0;
+const EARTH_RADIUS_MILES: f64 = 3959.0;
+
+/// The earth radius for a unit name; None for an unknown unit (ksqlDB fails the call).
+fn earth_radius(units: Option<&str>) -> Option<f64> {
+    let Some(units) = units.map(str::trim).filter(|units| !units.is_empty()) else {
+        return Some(EARTH_RADIUS_KM);
+    };
+    match units.to_lowercase().as_str() {
+        "mi" | "mile" | "miles" => Some(EARTH_RADIUS_MILES),
+        "km" | "kilometer" | "kilometers" | "kilometre" | "kilometres" => Some(EARTH_RADIUS_KM),
+        _ => None,
+    }
+}
+
+/// Haversine distance; None when a coordinate is out of range.
+fn geo_distance(lat1: f64, lon1: f64, lat2: f64, lon2: f64, radius: f64) -> Option<f64> {
+    if !(-90.0..=90.0).contains(&lat1)
+        || !(-90.0..=90.0).contains(&lat2)
+        || !(-180.0..=180.0).contains(&lon1)
+        || !(-180.0..=180.0).contains(&lon2)
+    {
+        return None;
+    }
+    let haversin = |value: f64| (value / 2.0).sin().powi(2);
+    let delta_lat = (lat2 - lat1).to_radians();
+    let delta_lon = (lon2 - lon1).to_radians();
+    let a = haversin(delta_lat)
+        + haversin(delta_lon) * lat1.to_radians().cos() * lat2.to_radians().cos();
+    Some(2.0 * a.sqrt().asin() * radius)
+}
+
+#[cfg(test)]
+mod tests {
+    use datafusion::arrow::array::StringArray;
+
+    use super::*;
+    use crate::functions::testing::{call, call_rows, return_type, rows};
+
+    fn doubles(values: &[Option<f64>]) -> ArrayRef {
+        Arc::new(Float64Array::from(values.to_vec()))
+    }
+
+    fn ints(values: &[Option<i32>]) -> ArrayRef {
+        Arc::new(Int32Array::from(values.to_vec()))
+    }
+
+    fn decimals(values: &[Option<i128>], precision: u8, scale: i8) -> ArrayRef {
+        Arc::new(
+            Decimal128Array::from(values.to_vec())
+                .with_precision_and_scale(precision, scale)
+                .expect("valid decimal type"),
+        )
+    }
+
+    #[test]
+    fn return_types_follow_ksqldb() {
+        let cases = [
+            ("ABS", vec![DataType::Int32], DataType::Int32),
+            ("ABS", vec![DataType::Decimal128(2, 1)], DataType::Decimal128(2, 1)),
+            ("ROUND", vec![DataType::Float64], DataType::Int64),
+            ("ROUND", vec![DataType::Int32], DataType::Int64),
+            ("ROUND", vec![DataType::Float64, DataType::Int32], DataType::Float64),
+            ("ROUND", vec![DataType::Decimal128(33, 16)], DataType::Decimal128(17, 0)),
+            (
+                "ROUND",
+                vec![DataType::Decimal128(33, 16), DataType::Int32],
+                DataType::Decimal128(33, 16),
+            ),
+            ("FLOOR", vec![DataType::Decimal128(2, 1)], DataType::Decimal128(2, 1)),
+            ("SQRT", vec![DataType::Int32], DataType::Float64),
+            ("SQRT", vec![DataType::Decimal128(4, 2)], DataType::Float64),
+            ("SIGN", vec![DataType::Float64], DataType::Int32),
+            ("GREATEST", vec![DataType::Int32, DataType::Float64], DataType::Float64),
+            (
+                "GREATEST",
+                vec![DataType::Decimal128(4, 2), DataType::Decimal128(5, 1)],
+                DataType::Decimal128(6, 2),
+            ),
+        ];
+        for (name, args, expected) in cases {
+            assert_eq!(return_type(name, &args).expect(name), expected, "{name} {args:?}");
+        }
+        assert!(return_type("ABS", &[DataType::Utf8]).is_err());
+        assert!(return_type("GREATEST", &[DataType::Boolean, DataType::Boolean]).is_err());
+    }
+
+    #[test]
+    fn round_doubles_like_java() {
+        let values = doubles(&[
+            Some(1.2),
+            Some(1.5),
+            Some(-1.5),
+            Some(-1.7),
+            Some(12345.678),
+            Some(-12345.678),
+            Some(111.0),
+            None,
+        ]);
+        let result = call("ROUND", vec![Arc::clone(&values)]).expect("round");
+        assert_eq!(
+            rows(&result),
+            vec!["1", "2", "-1", "-2", "12346", "-12346", "111", "NULL"]
+        );
+        let cases = [
+            (2, vec!["1.2", "1.5", "-1.5", "-1.7", "12345.68", "-12345.68", "111.0", "NULL"]),
+            (-1, vec!["0.0", "0.0", "0.0", "0.0", "12350.0", "-12350.0", "110.0", "NULL"]),
+            (-2, vec!["0.0", "0.0", "0.0", "0.0", "12300.0", "-12300.0", "100.0", "NULL"]),
+        ];
+        for (places, expected) in cases {
+            let result = call("ROUND", vec![Arc::clone(&values), ints(&[Some(places); 8])])
+                .expect("round places");
+            assert_eq!(rows(&result), expected, "{places}");
+        }
+    }
+
+    #[test]
+    fn round_and_trunc_decimals() {
+        let value = decimals(&[Some(123_456_789_876_543_212_345_678_987_654_321)], 33, 16);
+        let result = call("ROUND", vec![Arc::clone(&value)]).expect("round decimal");
+        assert_eq!(rows(&result), vec!["12345678987654321"]);
+        let cases = [
+            (1, "12345678987654321.2000000000000000"),
+            (10, "12345678987654321.2345678988000000"),
+            (-1, "12345678987654320.0000000000000000"),
+        ];
+        for (places, expected) in cases {
+            let result = call("ROUND", vec![Arc::clone(&value), ints(&[Some(places)])]).expect("round");
+            assert_eq!(rows(&result), vec![expected], "{places}");
+        }
+        let value = decimals(&[Some(-123_456_780), Some(15_000_000), Some(-15_000_000)], 12, 7);
+        let result = call("TRUNC", vec![Arc::clone(&value), ints(&[Some(2); 3])]).expect("trunc");
+        assert_eq!(rows(&result), vec!["-12.3400000", "1.5000000", "-1.5000000"]);
+        let result = call("TRUNC", vec![value]).expect("trunc");
+        assert_eq!(rows(&result), vec!["-12", "1", "-1"]);
+        let result = call("ROUND", vec![decimals(&[Some(-15), Some(15)], 2, 1)]).expect("round");
+        assert_eq!(rows(&result), vec!["-1", "2"]);
+    }
+
+    #[test]
+    fn floor_ceil_abs_keep_types() {
+        let value = decimals(&[Some(-11), Some(17), None], 2, 1);
+        let result = call("FLOOR", vec![Arc::clone(&value)]).expect("floor");
+        assert_eq!(rows(&result), vec!["-2.0", "1.0", "NULL"]);
+        let result = call("CEIL", vec![Arc::clone(&value)]).expect("ceil");
+        assert_eq!(rows(&result), vec!["-1.0", "2.0", "NULL"]);
+        let result = call("ABS", vec![value]).expect("abs");
+        assert_eq!(rows(&result), vec!["1.1", "1.7", "NULL"]);
+        let result = call("FLOOR", vec![doubles(&[Some(-1.1), Some(1.7)])]).expect("floor");
+        assert_eq!(rows(&result), vec!["-2.0", "1.0"]);
+        let result = call("ABS", vec![ints(&[Some(-1), Some(i32::MIN)])]).expect("abs");
+        assert_eq!(rows(&result), vec!["1", "-2147483648"]);
+    }
+
+    #[test]
+    fn double_functions_give_nan_not_errors() {
+        let cases: [(&str, f64, f64); 8] = [
+            ("SQRT", -1.0, f64::NAN),
+            ("SQRT", 2.0, std::f64::consts::SQRT_2),
+            ("EXP", 1.0, std::f64::consts::E),
+            ("LN", 0.0, f64::NEG_INFINITY),
+            ("CBRT", -8.0, -2.0),
+            ("ACOS", 2.0, f64::NAN),
+            ("COT", 0.0, f64::INFINITY),
+            ("DEGREES", std::f64::consts::PI, 180.0),
+        ];
+        for (name, input, expected) in cases {
+            let result = call(name, vec![doubles(&[Some(input), None])]).expect(name);
+            let values = result.as_any().downcast_ref::<Float64Array>().expect("doubles");
+            let actual = values.value(0);
+            assert!(
+                actual == expected || (actual.is_nan() && expected.is_nan()),
+                "{name}({input}) = {actual}"
+            );
+            assert!(values.is_null(1), "{name}(NULL)");
+        }
+    }
+
+    #[test]
+    fn log_with_base() {
+        let bases = doubles(&[Some(15.0), Some(15.0), Some(15.0), Some(-15.0), Some(0.0), Some(1.0), None]);
+        let values = doubles(&[Some(1.0), Some(0.0), Some(-13.0), Some(13.0), Some(13.0), Some(13.0), Some(13.0)]);
+        let result = call("LOG", vec![bases, values]).expect("log");
+        assert_eq!(rows(&result), vec!["0.0", "-inf", "NaN", "NaN", "NaN", "NaN", "NULL"]);
+    }
+
+    #[test]
+    fn greatest_and_least_skip_nulls() {
+        let result = call(
+            "GREATEST",
+            vec![ints(&[Some(1), None, None]), doubles(&[Some(2.5), Some(1.0), None])],
+        )
+        .expect("greatest");
+        assert_eq!(rows(&result), vec!["2.5", "1.0", "NULL"]);
+        let strings: ArrayRef = Arc::new(StringArray::from(vec![Some("b"), None]));
+        let other: ArrayRef = Arc::new(StringArray::from(vec![Some("a"), Some("c")]));
+        let result = call("LEAST", vec![strings, other]).expect("least");
+        assert_eq!(rows(&result), vec!["a", "c"]);
+    }
+
+    #[test]
+    fn sign_pi_random_and_geo_distance() {
+        let result = call("SIGN", vec![doubles(&[Some(-2.5), Some(0.0), Some(3.0), None])])
+            .expect("sign");
+        assert_eq!(rows(&result), vec!["-1", "0", "1", "NULL"]);
+        let result = call_rows("PI", vec![], 2).expect("pi");
+        assert_eq!(rows(&result), vec!["3.141592653589793"; 2]);
+        let result = call_rows("RANDOM", vec![], 100).expect("random");
+        let values = result.as_any().downcast_ref::<Float64Array>().expect("doubles");
+        assert!(values.values().iter().all(|value| (0.0..1.0).contains(value)));
+        let distance = geo_distance(37.4439, -122.1663, 51.5257, -0.1122, EARTH_RADIUS_KM)
+            .expect("in range");
+        assert!((distance - 8634.6528).abs() < 0.01, "{distance}");
+        assert_eq!(geo_distance(91.0, 0.0, 0.0, 0.0, EARTH_RADIUS_KM), None);
+        assert_eq!(earth_radius(Some(" MILES ")), Some(EARTH_RADIUS_MILES));
+        assert_eq!(earth_radius(Some("parsecs")), None);
+    }
+}

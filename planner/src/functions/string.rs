@@ -1,0 +1,1223 @@
+//! ksqlDB string functions: case, length, concatenation, trimming, substrings, padding,
+//! splitting and lookups.
+//!
+//! Positions are 1-based and count characters (code points). Masking is in `string::mask`,
+//! encodings and byte conversions in `string::encoding`, regular expressions in `regex`.
+
+mod encoding;
+mod mask;
+
+use std::sync::Arc;
+
+use datafusion::arrow::array::{
+    Array, ArrayRef, BinaryBuilder, Int32Array, ListBuilder, MapBuilder, MapFieldNames,
+    StringBuilder,
+};
+use datafusion::arrow::compute::cast;
+use datafusion::arrow::datatypes::DataType;
+use datafusion::common::Result;
+use datafusion::common::cast::{as_binary_array, as_int32_array, as_string_array};
+use datafusion::common::config::ConfigOptions;
+use datafusion::arrow::datatypes::Field;
+use datafusion::logical_expr::{ColumnarValue, ScalarFunctionArgs};
+
+use super::FunctionCategory;
+use super::signature::{Overload, ParamType, ReturnType, list_type};
+use super::udf::{EvalArgs, FunctionDefinition};
+
+pub(super) fn definitions() -> Vec<FunctionDefinition> {
+    use ParamType::{Bytes, Int, String as Str};
+    let string = || ReturnType::Fixed(DataType::Utf8);
+    let bytes = || ReturnType::Fixed(DataType::Binary);
+    let int = || ReturnType::Fixed(DataType::Int32);
+    let category = FunctionCategory::String;
+    let mut definitions = vec![
+        FunctionDefinition::new(
+            "UCASE",
+            category,
+            "Converts a string to upper case",
+            vec![Overload::new(vec![Str], string())],
+            eval_ucase,
+        ),
+        FunctionDefinition::new(
+            "LCASE",
+            category,
+            "Converts a string to lower case",
+            vec![Overload::new(vec![Str], string())],
+            eval_lcase,
+        ),
+        FunctionDefinition::new(
+            "LEN",
+            category,
+            "Returns the length of a string in characters, or of bytes in bytes",
+            vec![
+                Overload::new(vec![Str], int()),
+                Overload::new(vec![Bytes], int()),
+            ],
+            eval_len,
+        ),
+        FunctionDefinition::new(
+            "CONCAT",
+            category,
+            "Concatenates strings or bytes, skipping nulls",
+            vec![
+                Overload::variadic(vec![Str], string()),
+                Overload::variadic(vec![Bytes], bytes()),
+            ],
+            eval_concat,
+        ),
+        FunctionDefinition::new(
+            "CONCAT_WS",
+            category,
+            "Concatenates strings or bytes with a separator, skipping nulls",
+            vec![
+                Overload::variadic(vec![Str, Str], string()),
+                Overload::variadic(vec![Bytes, Bytes], bytes()),
+            ],
+            eval_concat_ws,
+        ),
+        FunctionDefinition::new(
+            "TRIM",
+            category,
+            "Removes leading and trailing whitespace from a string",
+            vec![Overload::new(vec![Str], string())],
+            eval_trim,
+        ),
+        FunctionDefinition::new(
+            "SUBSTRING",
+            category,
+            "Returns the part of a string or bytes from a 1-based position, with an optional length",
+            vec![
+                Overload::new(vec![Str, Int], string()),
+                Overload::new(vec![Str, Int, Int], string()),
+                Overload::new(vec![Bytes, Int], bytes()),
+                Overload::new(vec![Bytes, Int, Int], bytes()),
+            ],
+            eval_substring,
+        ),
+        FunctionDefinition::new(
+            "REPLACE",
+            category,
+            "Replaces every occurrence of a substring with another string",
+            vec![Overload::new(vec![Str, Str, Str], string())],
+            eval_replace,
+        ),
+        FunctionDefinition::new(
+            "INSTR",
+            category,
+            "Returns the 1-based position of a substring, or 0 when it is absent",
+            vec![
+                Overload::new(vec![Str, Str], int()),
+                Overload::new(vec![Str, Str, Int], int()),
+                Overload::new(vec![Str, Str, Int, Int], int()),
+            ],
+            eval_instr,
+        ),
+        FunctionDefinition::new(
+            "LPAD",
+            category,
+            "Pads a string or bytes on the left to a length, truncating longer input",
+            vec![
+                Overload::new(vec![Str, Int, Str], string()),
+                Overload::new(vec![Bytes, Int, Bytes], bytes()),
+            ],
+            eval_lpad,
+        ),
+        FunctionDefinition::new(
+            "RPAD",
+            category,
+            "Pads a string or bytes on the right to a length, truncating longer input",
+            vec![
+                Overload::new(vec![Str, Int, Str], string()),
+                Overload::new(vec![Bytes, Int, Bytes], bytes()),
+            ],
+            eval_rpad,
+        ),
+        FunctionDefinition::new(
+            "SPLIT",
+            category,
+            "Splits a string or bytes into an array on a delimiter",
+            vec![
+                Overload::new(vec![Str, Str], ReturnType::Fixed(list_type(DataType::Utf8))),
+                Overload::new(
+                    vec![Bytes, Bytes],
+                    ReturnType::Fixed(list_type(DataType::Binary)),
+                ),
+            ],
+            eval_split,
+        ),
+        FunctionDefinition::new(
+            "SPLIT_TO_MAP",
+            category,
+            "Splits a string into a map of key-value pairs using an entry and a key-value delimiter",
+            vec![Overload::new(
+                vec![Str, Str, Str],
+                ReturnType::Fixed(super::signature::map_type(DataType::Utf8, DataType::Utf8)),
+            )],
+            eval_split_to_map,
+        ),
+        FunctionDefinition::new(
+            "INITCAP",
+            category,
+            "Capitalizes the first letter of each word and lower-cases the rest",
+            vec![Overload::new(vec![Str], string())],
+            eval_initcap,
+        ),
+        FunctionDefinition::new(
+            "ELT",
+            category,
+            "Returns the n-th (1-based) of the following strings",
+            vec![Overload::variadic(vec![Int, Str], string())],
+            eval_elt,
+        ),
+        FunctionDefinition::new(
+            "FIELD",
+            category,
+            "Returns the 1-based position of a string among the following strings, or 0",
+            vec![Overload::variadic(vec![Str, Str], int())],
+            eval_field,
+        ),
+        FunctionDefinition::new(
+            "CHR",
+            category,
+            "Returns the character of a decimal code point or of a '\\uXXXX' escape",
+            vec![
+                Overload::new(vec![Int], string()),
+                Overload::new(vec![Str], string()),
+            ],
+            eval_chr,
+        ),
+        FunctionDefinition::new(
+            "UUID",
+            category,
+            "Returns a random version 4 UUID string",
+            vec![Overload::new(vec![], string())],
+            eval_uuid,
+        )
+        .volatile(),
+        FunctionDefinition::new(
+            "MD5",
+            category,
+            "Returns the hex-encoded MD5 hash of a string",
+            vec![Overload::new(vec![Str], string())],
+            eval_md5,
+        ),
+    ];
+    definitions.extend(mask::definitions());
+    definitions.extend(encoding::definitions());
+    definitions
+}
+
+/// Builds a string column by applying `f` to each row index.
+pub(super) fn build_strings(rows: usize, mut f: impl FnMut(usize) -> Option<String>) -> ArrayRef {
+    let mut builder = StringBuilder::with_capacity(rows, rows * 8);
+    for row in 0..rows {
+        builder.append_option(f(row));
+    }
+    Arc::new(builder.finish())
+}
+
+/// Builds a bytes column by applying `f` to each row index.
+pub(super) fn build_bytes(rows: usize, mut f: impl FnMut(usize) -> Option<Vec<u8>>) -> ArrayRef {
+    let mut builder = BinaryBuilder::with_capacity(rows, rows * 8);
+    for row in 0..rows {
+        builder.append_option(f(row));
+    }
+    Arc::new(builder.finish())
+}
+
+/// Builds an INT column by applying `f` to each row index.
+pub(super) fn build_ints(rows: usize, f: impl FnMut(usize) -> Option<i32>) -> ArrayRef {
+    Arc::new((0..rows).map(f).collect::<Int32Array>())
+}
+
+/// Row `row` of a string column, or None when null.
+pub(super) fn string_at(array: &dyn Array, row: usize) -> Result<Option<&str>> {
+    let strings = as_string_array(array)?;
+    Ok(strings.is_valid(row).then(|| strings.value(row)))
+}
+
+/// Row `row` of an INT column, or None when null.
+pub(super) fn int_at(array: &dyn Array, row: usize) -> Result<Option<i32>> {
+    let ints = as_int32_array(array)?;
+    Ok(ints.is_valid(row).then(|| ints.value(row)))
+}
+
+/// Row `row` of a bytes column, or None when null.
+pub(super) fn bytes_at(array: &dyn Array, row: usize) -> Result<Option<&[u8]>> {
+    let bytes = as_binary_array(array)?;
+    Ok(bytes.is_valid(row).then(|| bytes.value(row)))
+}
+
+fn map_strings(args: &EvalArgs<'_>, f: impl Fn(&str) -> String) -> Result<ArrayRef> {
+    let strings = as_string_array(&args.args[0])?;
+    Ok(Arc::new(
+        strings
+            .iter()
+            .map(|value| value.map(&f))
+            .collect::<datafusion::arrow::array::StringArray>(),
+    ))
+}
+
+fn eval_ucase(args: &EvalArgs<'_>) -> Result<ArrayRef> {
+    map_strings(args, str::to_uppercase)
+}
+
+fn eval_lcase(args: &EvalArgs<'_>) -> Result<ArrayRef> {
+    map_strings(args, str::to_lowercase)
+}
+
+/// Java's `String.trim`: strips every character up to and including the space.
+fn eval_trim(args: &EvalArgs<'_>) -> Result<ArrayRef> {
+    map_strings(args, |value| value.trim_matches(|c| c <= ' ').to_string())
+}
+
+fn eval_len(args: &EvalArgs<'_>) -> Result<ArrayRef> {
+    let array = &args.args[0];
+    if array.data_type() == &DataType::Binary {
+        let bytes = as_binary_array(array)?;
+        return Ok(Arc::new(
+            bytes
+                .iter()
+                .map(|value| value.map(|value| value.len() as i32))
+                .collect::<Int32Array>(),
+        ));
+    }
+    let strings = as_string_array(array)?;
+    // Java counts UTF-16 code units.
+    Ok(Arc::new(
+        strings
+            .iter()
+            .map(|value| value.map(|value| value.encode_utf16().count() as i32))
+            .collect::<Int32Array>(),
+    ))
+}
+
+fn eval_concat(args: &EvalArgs<'_>) -> Result<ArrayRef> {
+    if args.return_type == &DataType::Binary {
+        let columns = args
+            .args
+            .iter()
+            .map(|array| as_binary_array(array))
+            .collect::<Result<Vec<_>>>()?;
+        return Ok(build_bytes(args.rows, |row| {
+            let mut out = Vec::new();
+            for column in &columns {
+                if column.is_valid(row) {
+                    out.extend_from_slice(column.value(row));
+                }
+            }
+            Some(out)
+        }));
+    }
+    let columns = args
+        .args
+        .iter()
+        .map(|array| as_string_array(array))
+        .collect::<Result<Vec<_>>>()?;
+    Ok(build_strings(args.rows, |row| {
+        let mut out = String::new();
+        for column in &columns {
+            if column.is_valid(row) {
+                out.push_str(column.value(row));
+            }
+        }
+        Some(out)
+    }))
+}
+
+fn eval_concat_ws(args: &EvalArgs<'_>) -> Result<ArrayRef> {
+    if args.return_type == &DataType::Binary {
+        let columns = args
+            .args
+            .iter()
+            .map(|array| as_binary_array(array))
+            .collect::<Result<Vec<_>>>()?;
+        return Ok(build_bytes(args.rows, |row| {
+            if columns[0].is_null(row) {
+                return None;
+            }
+            let separator = columns[0].value(row);
+            let parts = columns[1..]
+                .iter()
+                .filter(|column| column.is_valid(row))
+                .map(|column| column.value(row))
+                .collect::<Vec<_>>();
+            Some(parts.join(separator))
+        }));
+    }
+    let columns = args
+        .args
+        .iter()
+        .map(|array| as_string_array(array))
+        .collect::<Result<Vec<_>>>()?;
+    Ok(build_strings(args.rows, |row| {
+        if columns[0].is_null(row) {
+            return None;
+        }
+        let separator = columns[0].value(row);
+        let parts = columns[1..]
+            .iter()
+            .filter(|column| column.is_valid(row))
+            .map(|column| column.value(row))
+            .collect::<Vec<_>>();
+        Some(parts.join(separator))
+    }))
+}
+
+/// ksqlDB's substring window: `pos` is 1-based, negative counts from the end, and the
+/// result is clamped to the value.
+fn substring_range(length: usize, pos: i32, count: Option<i32>) -> (usize, usize) {
+    let length = length as i64;
+    let pos = i64::from(pos);
+    let start = if pos < 0 {
+        (length + pos).max(0)
+    } else {
+        (pos - 1).min(length).max(0)
+    };
+    let end = match count {
+        Some(count) => (start + i64::from(count)).min(length).max(start),
+        None => length,
+    };
+    (start as usize, end as usize)
+}
+
+fn eval_substring(args: &EvalArgs<'_>) -> Result<ArrayRef> {
+    let positions = &args.args[1];
+    let lengths = args.args.get(2);
+    let window = |row: usize, length: usize| -> Result<Option<(usize, usize)>> {
+        let Some(pos) = int_at(positions, row)? else {
+            return Ok(None);
+        };
+        let count = match lengths {
+            Some(lengths) => match int_at(lengths, row)? {
+                Some(count) => Some(count),
+                None => return Ok(None),
+            },
+            None => None,
+        };
+        Ok(Some(substring_range(length, pos, count)))
+    };
+    if args.return_type == &DataType::Binary {
+        let values = as_binary_array(&args.args[0])?;
+        let mut builder = BinaryBuilder::with_capacity(args.rows, 0);
+        for row in 0..args.rows {
+            if values.is_null(row) {
+                builder.append_null();
+                continue;
+            }
+            let value = values.value(row);
+            match window(row, value.len())? {
+                Some((start, end)) => builder.append_value(&value[start..end]),
+                None => builder.append_null(),
+            }
+        }
+        return Ok(Arc::new(builder.finish()));
+    }
+    let values = as_string_array(&args.args[0])?;
+    let mut builder = StringBuilder::with_capacity(args.rows, 0);
+    for row in 0..args.rows {
+        if values.is_null(row) {
+            builder.append_null();
+            continue;
+        }
+        let value = values.value(row);
+        let chars = value.chars().count();
+        match window(row, chars)? {
+            Some((start, end)) => {
+                let text: String = value.chars().skip(start).take(end - start).collect();
+                builder.append_value(text);
+            }
+            None => builder.append_null(),
+        }
+    }
+    Ok(Arc::new(builder.finish()))
+}
+
+fn eval_replace(args: &EvalArgs<'_>) -> Result<ArrayRef> {
+    let [values, targets, replacements] = args.args else {
+        return datafusion::common::internal_err!("REPLACE takes three arguments");
+    };
+    let mut out = Vec::with_capacity(args.rows);
+    for row in 0..args.rows {
+        out.push(
+            match (
+                string_at(values, row)?,
+                string_at(targets, row)?,
+                string_at(replacements, row)?,
+            ) {
+                (Some(value), Some(target), Some(replacement)) => {
+                    Some(value.replace(target, replacement))
+                }
+                _ => None,
+            },
+        );
+    }
+    Ok(Arc::new(out.into_iter().collect::<datafusion::arrow::array::StringArray>()))
+}
+
+/// Commons-lang `ordinalIndexOf`: the char index of the `occurrence`-th (possibly
+/// overlapping) match of `needle` in `haystack`.
+fn ordinal_index_of(haystack: &[char], needle: &[char], occurrence: i32) -> Option<usize> {
+    if occurrence <= 0 {
+        return None;
+    }
+    if needle.is_empty() {
+        return Some(0);
+    }
+    let mut found = 0;
+    let mut from = 0;
+    loop {
+        let index = (from..=haystack.len().checked_sub(needle.len())?)
+            .find(|&start| haystack[start..start + needle.len()] == *needle)?;
+        found += 1;
+        if found == occurrence {
+            return Some(index);
+        }
+        from = index + 1;
+    }
+}
+
+/// ksqlDB's INSTR: 1-based position of the `occurrence`-th match at or after `position`;
+/// a negative position searches backwards from that many characters before the end.
+fn instr(value: &str, substring: &str, position: i32, occurrence: i32) -> i32 {
+    let chars: Vec<char> = value.chars().collect();
+    let needle: Vec<char> = substring.chars().collect();
+    let length = chars.len() as i64;
+    if i64::from(position).abs() > length {
+        return 0;
+    }
+    let (haystack, needle, position, reversed) = if position < 0 {
+        let mut haystack = chars;
+        haystack.reverse();
+        let mut needle = needle;
+        needle.reverse();
+        (haystack, needle, -i64::from(position), true)
+    } else {
+        (chars, needle, i64::from(position), false)
+    };
+    // Commons-lang `substring(str, position - 1)`: a negative start counts from the end.
+    let start = position - 1;
+    let start = if start < 0 { (length + start).max(0) } else { start.min(length) } as usize;
+    let Some(index) = ordinal_index_of(&haystack[start..], &needle, occurrence) else {
+        return 0;
+    };
+    let index = index as i64;
+    let result = if reversed {
+        length - position - index - needle.len() as i64 + 2
+    } else {
+        index + position
+    };
+    result as i32
+}
+
+fn eval_instr(args: &EvalArgs<'_>) -> Result<ArrayRef> {
+    let mut out = Vec::with_capacity(args.rows);
+    for row in 0..args.rows {
+        let position = match args.args.get(2) {
+            Some(array) => int_at(array, row)?,
+            None => Some(1),
+        };
+        let occurrence = match args.args.get(3) {
+            Some(array) => int_at(array, row)?,
+            None => Some(1),
+        };
+        let (Some(position), Some(occurrence)) = (position, occurrence) else {
+            out.push(None);
+            continue;
+        };
+        out.push(Some(
+            match (string_at(&args.args[0], row)?, string_at(&args.args[1], row)?) {
+                (Some(value), Some(substring)) => instr(value, substring, position, occurrence),
+                _ => 0,
+            },
+        ));
+    }
+    Ok(Arc::new(out.into_iter().collect::<Int32Array>()))
+}
+
+/// Pads `input` to `target` elements with repetitions of `padding`, or truncates it.
+fn pad<T: Clone>(input: &[T], target: usize, padding: &[T], left: bool) -> Vec<T> {
+    let fill = target.saturating_sub(input.len());
+    let filler = padding.iter().cycle().take(fill).cloned();
+    let mut out: Vec<T> = if left {
+        filler.chain(input.iter().cloned()).collect()
+    } else {
+        input.iter().cloned().chain(filler).collect()
+    };
+    out.truncate(target);
+    out
+}
+
+fn eval_pad(args: &EvalArgs<'_>, left: bool) -> Result<ArrayRef> {
+    let target = |row: usize| -> Result<Option<usize>> {
+        Ok(int_at(&args.args[1], row)?.and_then(|target| usize::try_from(target).ok()))
+    };
+    if args.return_type == &DataType::Binary {
+        let mut out = Vec::with_capacity(args.rows);
+        for row in 0..args.rows {
+            out.push(
+                match (
+                    bytes_at(&args.args[0], row)?,
+                    target(row)?,
+                    bytes_at(&args.args[2], row)?,
+                ) {
+                    (Some(input), Some(target), Some(padding)) if !padding.is_empty() => {
+                        Some(pad(input, target, padding, left))
+                    }
+                    _ => None,
+                },
+            );
+        }
+        return Ok(build_bytes(args.rows, |row| out[row].take()));
+    }
+    let mut out = Vec::with_capacity(args.rows);
+    for row in 0..args.rows {
+        out.push(
+            match (
+                string_at(&args.args[0], row)?,
+                target(row)?,
+                string_at(&args.args[2], row)?,
+            ) {
+                (Some(input), Some(target), Some(padding)) if !padding.is_empty() => {
+                    let input: Vec<char> = input.chars().collect();
+                    let padding: Vec<char> = padding.chars().collect();
+                    Some(pad(&input, target, &padding, left).into_iter().collect())
+                }
+                _ => None,
+            },
+        );
+    }
+    Ok(build_strings(args.rows, |row| out[row].take()))
+}
+
+fn eval_lpad(args: &EvalArgs<'_>) -> Result<ArrayRef> {
+    eval_pad(args, true)
+}
+
+fn eval_rpad(args: &EvalArgs<'_>) -> Result<ArrayRef> {
+    eval_pad(args, false)
+}
+
+/// Splits on a delimiter keeping empty parts; an empty delimiter splits every element.
+fn split_slices<'a, T: PartialEq>(value: &'a [T], delimiter: &[T]) -> Vec<&'a [T]> {
+    if delimiter.is_empty() {
+        if value.is_empty() {
+            return vec![value];
+        }
+        return value.chunks(1).collect();
+    }
+    let mut parts = Vec::new();
+    let mut start = 0;
+    let mut index = 0;
+    while index + delimiter.len() <= value.len() {
+        if value[index..index + delimiter.len()] == *delimiter {
+            parts.push(&value[start..index]);
+            index += delimiter.len();
+            start = index;
+        } else {
+            index += 1;
+        }
+    }
+    parts.push(&value[start..]);
+    parts
+}
+
+fn eval_split(args: &EvalArgs<'_>) -> Result<ArrayRef> {
+    if args.args[0].data_type() == &DataType::Binary {
+        let mut builder = ListBuilder::new(BinaryBuilder::new());
+        for row in 0..args.rows {
+            match (bytes_at(&args.args[0], row)?, bytes_at(&args.args[1], row)?) {
+                (Some(value), Some(delimiter)) => {
+                    for part in split_slices(value, delimiter) {
+                        builder.values().append_value(part);
+                    }
+                    builder.append(true);
+                }
+                _ => builder.append(false),
+            }
+        }
+        return Ok(Arc::new(builder.finish()));
+    }
+    let mut builder = ListBuilder::new(StringBuilder::new());
+    for row in 0..args.rows {
+        match (string_at(&args.args[0], row)?, string_at(&args.args[1], row)?) {
+            (Some(value), Some("")) => {
+                if value.is_empty() {
+                    builder.values().append_value("");
+                }
+                for character in value.chars() {
+                    builder.values().append_value(character.to_string());
+                }
+                builder.append(true);
+            }
+            (Some(value), Some(delimiter)) => {
+                for part in value.split(delimiter) {
+                    builder.values().append_value(part);
+                }
+                builder.append(true);
+            }
+            _ => builder.append(false),
+        }
+    }
+    Ok(Arc::new(builder.finish()))
+}
+
+/// A `MAP<STRING, STRING>` builder with ksqlDB's field names.
+pub(super) fn string_map_builder() -> MapBuilder<StringBuilder, StringBuilder> {
+    MapBuilder::new(
+        Some(MapFieldNames {
+            entry: "entries".to_string(),
+            key: "key".to_string(),
+            value: "value".to_string(),
+        }),
+        StringBuilder::new(),
+        StringBuilder::new(),
+    )
+}
+
+fn eval_split_to_map(args: &EvalArgs<'_>) -> Result<ArrayRef> {
+    let mut builder = string_map_builder();
+    for row in 0..args.rows {
+        let (Some(input), Some(entry_delimiter), Some(kv_delimiter)) = (
+            string_at(&args.args[0], row)?,
+            string_at(&args.args[1], row)?,
+            string_at(&args.args[2], row)?,
+        ) else {
+            builder.append(false)?;
+            continue;
+        };
+        if entry_delimiter.is_empty() || kv_delimiter.is_empty() || entry_delimiter == kv_delimiter
+        {
+            builder.append(false)?;
+            continue;
+        }
+        let mut entries: Vec<(&str, &str)> = Vec::new();
+        for entry in input.split(entry_delimiter).filter(|entry| !entry.is_empty()) {
+            let mut parts = entry.split(kv_delimiter);
+            let (Some(key), Some(value)) = (parts.next(), parts.next()) else {
+                continue;
+            };
+            match entries.iter_mut().find(|(existing, _)| *existing == key) {
+                Some(existing) => existing.1 = value,
+                None => entries.push((key, value)),
+            }
+        }
+        for (key, value) in entries {
+            builder.keys().append_value(key);
+            builder.values().append_value(value);
+        }
+        builder.append(true)?;
+    }
+    Ok(Arc::new(builder.finish()))
+}
+
+/// ksqlDB's INITCAP: lower-cases, then upper-cases the first letter of each run of
+/// non-whitespace. Leading whitespace is dropped, as in ksqlDB.
+fn initcap(value: &str) -> String {
+    let lower = value.to_lowercase();
+    let mut out = String::with_capacity(lower.len());
+    let mut at_word_start = true;
+    let mut seen_word = false;
+    for character in lower.chars() {
+        if character.is_whitespace() {
+            if seen_word {
+                out.push(character);
+            }
+            at_word_start = true;
+        } else {
+            if at_word_start {
+                out.extend(character.to_uppercase());
+            } else {
+                out.push(character);
+            }
+            at_word_start = false;
+            seen_word = true;
+        }
+    }
+    out
+}
+
+fn eval_initcap(args: &EvalArgs<'_>) -> Result<ArrayRef> {
+    map_strings(args, initcap)
+}
+
+fn eval_elt(args: &EvalArgs<'_>) -> Result<ArrayRef> {
+    let mut out = Vec::with_capacity(args.rows);
+    for row in 0..args.rows {
+        let chosen = match int_at(&args.args[0], row)? {
+            Some(index) if index >= 1 && (index as usize) < args.args.len() => {
+                string_at(&args.args[index as usize], row)?.map(str::to_string)
+            }
+            _ => None,
+        };
+        out.push(chosen);
+    }
+    Ok(build_strings(args.rows, |row| out[row].take()))
+}
+
+fn eval_field(args: &EvalArgs<'_>) -> Result<ArrayRef> {
+    let mut out = Vec::with_capacity(args.rows);
+    for row in 0..args.rows {
+        let mut position = 0;
+        if let Some(wanted) = string_at(&args.args[0], row)? {
+            for (index, candidate) in args.args[1..].iter().enumerate() {
+                if string_at(candidate, row)? == Some(wanted) {
+                    position = index as i32 + 1;
+                    break;
+                }
+            }
+        }
+        out.push(Some(position));
+    }
+    Ok(Arc::new(out.into_iter().collect::<Int32Array>()))
+}
+
+/// Decodes a sequence of `\uXXXX` escapes that together form exactly one character.
+fn chr_from_escape(value: &str) -> Option<String> {
+    let mut units = Vec::new();
+    let mut rest = value;
+    while !rest.is_empty() {
+        let hex = rest.strip_prefix("\\u")?;
+        let digits = hex.get(..4)?;
+        if !digits.chars().all(|c| c.is_ascii_hexdigit()) {
+            return None;
+        }
+        units.push(u16::from_str_radix(digits, 16).ok()?);
+        rest = &hex[4..];
+    }
+    let decoded = String::from_utf16(&units).ok()?;
+    (decoded.chars().count() == 1).then_some(decoded)
+}
+
+fn eval_chr(args: &EvalArgs<'_>) -> Result<ArrayRef> {
+    let array = &args.args[0];
+    if array.data_type() == &DataType::Int32 {
+        let codes = as_int32_array(array)?;
+        return Ok(build_strings(args.rows, |row| {
+            if codes.is_null(row) {
+                return None;
+            }
+            let code = u32::try_from(codes.value(row)).ok()?;
+            char::from_u32(code).map(String::from)
+        }));
+    }
+    let strings = as_string_array(array)?;
+    Ok(build_strings(args.rows, |row| {
+        if strings.is_null(row) {
+            return None;
+        }
+        chr_from_escape(strings.value(row))
+    }))
+}
+
+/// A small non-cryptographic generator (splitmix64) seeded from the process's random hasher
+/// keys, for UUID and RANDOM.
+pub(super) struct RandomBits(u64);
+
+impl RandomBits {
+    pub(super) fn new() -> Self {
+        use std::collections::hash_map::RandomState;
+        use std::hash::{BuildHasher, Hasher};
+        let mut hasher = RandomState::new().build_hasher();
+        hasher.write_u128(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|elapsed| elapsed.as_nanos())
+                .unwrap_or_default(),
+        );
+        Self(hasher.finish())
+    }
+
+    pub(super) fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+}
+
+fn uuid_v4(random: &mut RandomBits) -> String {
+    let high = (random.next_u64() & !0xF000) | 0x4000;
+    let low = (random.next_u64() & !(0xC000 << 48)) | (0x8000 << 48);
+    let hex = format!("{high:016x}{low:016x}");
+    format!(
+        "{}-{}-{}-{}-{}",
+        &hex[0..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..32]
+    )
+}
+
+fn eval_uuid(args: &EvalArgs<'_>) -> Result<ArrayRef> {
+    let mut random = RandomBits::new();
+    Ok(build_strings(args.rows, |_| Some(uuid_v4(&mut random))))
+}
+
+fn eval_md5(args: &EvalArgs<'_>) -> Result<ArrayRef> {
+    let md5 = datafusion::functions::crypto::md5();
+    let result = md5.invoke_with_args(ScalarFunctionArgs {
+        args: vec![ColumnarValue::Array(Arc::clone(&args.args[0]))],
+        arg_fields: vec![Arc::new(Field::new("value", DataType::Utf8, true))],
+        number_rows: args.rows,
+        return_field: Arc::new(Field::new("md5", DataType::Utf8View, true)),
+        config_options: Arc::new(ConfigOptions::default()),
+    })?;
+    Ok(cast(&result.to_array(args.rows)?, &DataType::Utf8)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use datafusion::arrow::array::{BinaryArray, StringArray};
+
+    use super::*;
+    use crate::functions::testing::{call, call_rows, return_type, rows};
+
+    fn strings(values: &[Option<&str>]) -> ArrayRef {
+        Arc::new(values.iter().copied().collect::<StringArray>())
+    }
+
+    fn ints(values: &[Option<i32>]) -> ArrayRef {
+        Arc::new(values.iter().copied().collect::<Int32Array>())
+    }
+
+    fn bytes(values: &[Option<&[u8]>]) -> ArrayRef {
+        Arc::new(values.iter().copied().collect::<BinaryArray>())
+    }
+
+    #[test]
+    fn case_trim_and_len() {
+        let input = strings(&[
+            Some("MiXeD"),
+            Some(" \t with white space \t"),
+            None,
+            Some("héllo"),
+        ]);
+        let cases = [
+            ("UCASE", vec!["MIXED", " \t WITH WHITE SPACE \t", "NULL", "HÉLLO"]),
+            ("LCASE", vec!["mixed", " \t with white space \t", "NULL", "héllo"]),
+            ("TRIM", vec!["MiXeD", "with white space", "NULL", "héllo"]),
+            ("LEN", vec!["5", "21", "NULL", "5"]),
+            ("INITCAP", vec!["Mixed", "With White Space \t", "NULL", "Héllo"]),
+        ];
+        for (name, expected) in cases {
+            let result = call(name, vec![Arc::clone(&input)]).expect(name);
+            assert_eq!(rows(&result), expected, "{name}");
+        }
+        assert_eq!(return_type("LEN", &[DataType::Utf8]).expect("len"), DataType::Int32);
+        let result = call("LEN", vec![bytes(&[Some(b"abc"), None])]).expect("len bytes");
+        assert_eq!(rows(&result), vec!["3", "NULL"]);
+    }
+
+    #[test]
+    fn initcap_matches_ksqldb() {
+        let cases = [
+            ("some_string", "Some_string"),
+            ("the   Quick br0wn fOx", "The   Quick Br0wn Fox"),
+            ("", ""),
+        ];
+        for (input, expected) in cases {
+            assert_eq!(initcap(input), expected, "{input}");
+        }
+    }
+
+    #[test]
+    fn concat_skips_nulls() {
+        let result = call(
+            "CONCAT",
+            vec![
+                strings(&[Some("a"), None, None]),
+                strings(&[Some("b"), Some("c"), None]),
+            ],
+        )
+        .expect("concat");
+        assert_eq!(rows(&result), vec!["ab", "c", ""]);
+        let result = call(
+            "CONCAT",
+            vec![
+                bytes(&[Some(b"ye")]),
+                Arc::new(datafusion::arrow::array::NullArray::new(1)),
+                bytes(&[Some(b"s")]),
+            ],
+        )
+        .expect("concat bytes");
+        assert_eq!(result.data_type(), &DataType::Binary);
+        assert_eq!(rows(&result), vec!["796573"]);
+    }
+
+    #[test]
+    fn concat_ws_skips_nulls_and_needs_a_separator() {
+        let result = call(
+            "CONCAT_WS",
+            vec![
+                strings(&[Some("SEP"), Some("SEP"), Some("SEP"), None]),
+                strings(&[Some("foo"), Some("foo"), None, Some("foo")]),
+                strings(&[Some("bar"), None, None, Some("bar")]),
+                strings(&[Some("literal"); 4]),
+            ],
+        )
+        .expect("concat_ws");
+        assert_eq!(
+            rows(&result),
+            vec!["fooSEPbarSEPliteral", "fooSEPliteral", "literal", "NULL"]
+        );
+    }
+
+    #[test]
+    fn substring_is_one_based_and_clamped() {
+        let cases: [(Option<&str>, Option<i32>, Option<i32>, &str); 9] = [
+            (Some("some_string"), Some(6), None, "string"),
+            (Some("short"), Some(6), None, ""),
+            (Some("some_string"), Some(6), Some(3), "str"),
+            (Some("another"), Some(6), Some(3), "er"),
+            (Some("some string"), Some(0), Some(2), "so"),
+            (Some("some_string"), Some(-6), Some(3), "str"),
+            (Some("abc"), Some(-10), Some(2), "ab"),
+            (None, Some(1), Some(1), "NULL"),
+            (Some("abc"), None, Some(1), "NULL"),
+        ];
+        for (value, pos, length, expected) in cases {
+            let args = match length {
+                Some(length) => vec![strings(&[value]), ints(&[pos]), ints(&[Some(length)])],
+                None => vec![strings(&[value]), ints(&[pos])],
+            };
+            let result = call("SUBSTRING", args).expect("substring");
+            assert_eq!(rows(&result), vec![expected], "{value:?} {pos:?} {length:?}");
+        }
+        let result = call(
+            "SUBSTRING",
+            vec![bytes(&[Some(b"some_string")]), ints(&[Some(6)]), ints(&[Some(3)])],
+        )
+        .expect("substring bytes");
+        assert_eq!(rows(&result), vec!["737472"]);
+        let result = call("SUBSTRING", vec![strings(&[Some("abc")]), ints(&[Some(2)]), ints(&[None])])
+            .expect("null length");
+        assert_eq!(rows(&result), vec!["NULL"]);
+    }
+
+    #[test]
+    fn substring_rejects_wrong_types() {
+        let error = call("SUBSTRING", vec![strings(&[Some("a")]), strings(&[Some("b")])])
+            .err()
+            .expect("string position is not allowed");
+        assert!(error.to_string().contains("does not accept parameters (STRING, STRING)"));
+    }
+
+    #[test]
+    fn instr_matches_ksqldb() {
+        let cases = [
+            ("corporate floor", "or", 1, 1, 2),
+            ("should I stay or should I go", "or", 1, 1, 15),
+            ("no substring", "or", 1, 1, 0),
+            ("corporate floor", "or", 4, 1, 5),
+            ("short", "or", 4, 1, 0),
+            ("corporate floor", "or", 4, 2, 14),
+            ("corporate floor", "or", -4, 1, 5),
+            ("short", "or", -4, 1, 0),
+            ("corporate floor", "or", -1, 1, 14),
+            ("corporate floor", "or", 100, 1, 0),
+        ];
+        for (value, substring, position, occurrence, expected) in cases {
+            assert_eq!(
+                instr(value, substring, position, occurrence),
+                expected,
+                "{value} {substring} {position} {occurrence}"
+            );
+        }
+        let result = call("INSTR", vec![strings(&[None, Some("abc")]), strings(&[Some("a"), None])])
+            .expect("instr nulls");
+        assert_eq!(rows(&result), vec!["0", "0"]);
+    }
+
+    #[test]
+    fn replace_is_literal_and_null_safe() {
+        let result = call(
+            "REPLACE",
+            vec![
+                strings(&[Some("anaconda"), None, Some("a.c"), Some("x")]),
+                strings(&[Some("a"), Some("a"), Some("."), None]),
+                strings(&[Some("o"), Some("o"), Some("-"), Some("y")]),
+            ],
+        )
+        .expect("replace");
+        assert_eq!(rows(&result), vec!["onocondo", "NULL", "a-c", "NULL"]);
+    }
+
+    #[test]
+    fn lpad_and_rpad() {
+        let subjects = strings(&[
+            Some("foo"),
+            Some("foo"),
+            Some("foo"),
+            Some("foo"),
+            Some("foo"),
+            Some("foo"),
+            None,
+            Some("foo"),
+            Some(""),
+        ]);
+        let lengths = ints(&[Some(7), Some(5), Some(2), Some(-1), Some(5), None, Some(-5), Some(7), Some(7)]);
+        let paddings = strings(&[
+            Some("Bar"),
+            Some("Bar"),
+            Some("Bar"),
+            Some("Bar"),
+            None,
+            Some("Bar"),
+            Some("Bar"),
+            Some(""),
+            Some("Bar"),
+        ]);
+        let args = vec![subjects, lengths, paddings];
+        let left = call("LPAD", args.clone()).expect("lpad");
+        assert_eq!(
+            rows(&left),
+            vec!["BarBfoo", "Bafoo", "fo", "NULL", "NULL", "NULL", "NULL", "NULL", "BarBarB"]
+        );
+        let right = call("RPAD", args).expect("rpad");
+        assert_eq!(
+            rows(&right),
+            vec!["fooBarB", "fooBa", "fo", "NULL", "NULL", "NULL", "NULL", "NULL", "BarBarB"]
+        );
+        let result = call(
+            "LPAD",
+            vec![bytes(&[Some(b"yes"), Some(b"yes")]), ints(&[Some(8), Some(0)]), bytes(&[Some(b"no"), Some(b"no")])],
+        )
+        .expect("lpad bytes");
+        assert_eq!(rows(&result), vec!["6E6F6E6F6E796573", ""]);
+    }
+
+    #[test]
+    fn split_keeps_empty_parts() {
+        let values = strings(&[Some("a.b.c"), Some(".abc."), Some("..a.."), Some(""), None]);
+        let result = call(
+            "SPLIT",
+            vec![Arc::clone(&values), strings(&[Some("."); 5])],
+        )
+        .expect("split");
+        assert_eq!(
+            rows(&result),
+            vec!["[a, b, c]", "[, abc, ]", "[, , a, , ]", "[]", "NULL"]
+        );
+        let result = call("SPLIT", vec![values, strings(&[Some(""); 5])]).expect("split chars");
+        assert_eq!(rows(&result)[0], "[a, ., b, ., c]");
+        let result = call(
+            "SPLIT",
+            vec![bytes(&[Some(b"a.b")]), bytes(&[Some(b".")])],
+        )
+        .expect("split bytes");
+        assert_eq!(rows(&result), vec!["[61, 62]"]);
+        let parts = split_slices::<u8>(b"", b"");
+        assert_eq!(parts, vec![b"" as &[u8]]);
+    }
+
+    #[test]
+    fn split_to_map_matches_ksqldb() {
+        let input = "apple:green/banana:yellow/cherry:red";
+        let cases: [(Option<&str>, Option<&str>, Option<&str>, &str); 7] = [
+            (Some(input), Some("/"), Some(":"), "{apple:green,banana:yellow,cherry:red}"),
+            (Some(input), Some("&&"), Some(":"), "{apple:green/banana}"),
+            (
+                Some("apple:green//banana:yellow//cherry:red/"),
+                Some("/"),
+                Some(":"),
+                "{apple:green,banana:yellow,cherry:red}",
+            ),
+            (Some(input), Some("/"), Some("="), "{}"),
+            (Some(input), Some(""), Some(":"), "NULL"),
+            (Some(input), None, Some(":"), "NULL"),
+            (Some(""), Some("/"), Some(":"), "{}"),
+        ];
+        for (value, entry, kv, expected) in cases {
+            let result = call(
+                "SPLIT_TO_MAP",
+                vec![strings(&[value]), strings(&[entry]), strings(&[kv])],
+            )
+            .expect("split_to_map");
+            let printed = rows(&result)[0]
+                .replace(' ', "")
+                .trim_start_matches('[')
+                .trim_end_matches(']')
+                .to_string();
+            assert_eq!(printed, expected, "{value:?} {entry:?} {kv:?}");
+        }
+    }
+
+    #[test]
+    fn elt_and_field() {
+        let result = call(
+            "ELT",
+            vec![
+                ints(&[Some(2), Some(2), Some(3), Some(0)]),
+                strings(&[Some("ignored"); 4]),
+                strings(&[Some("something"), None, Some("x"), Some("x")]),
+            ],
+        )
+        .expect("elt");
+        assert_eq!(rows(&result), vec!["something", "NULL", "NULL", "NULL"]);
+        let result = call(
+            "FIELD",
+            vec![
+                strings(&[Some("hello"), Some("hello"), Some("hello"), None]),
+                strings(&[Some("hello"), None, Some("world"), None]),
+                strings(&[Some("world"), Some("world"), Some("hello"), None]),
+            ],
+        )
+        .expect("field");
+        assert_eq!(rows(&result), vec!["1", "0", "2", "0"]);
+    }
+
+    #[test]
+    fn chr_from_code_points_and_escapes() {
+        let result = call(
+            "CHR",
+            vec![strings(&[
+                Some("\\u004b"),
+                Some("\\u597d"),
+                Some("\\ud820\\udeb8"),
+                Some("75"),
+                Some("004b"),
+                Some("bogus"),
+                Some(""),
+                None,
+            ])],
+        )
+        .expect("chr string");
+        assert_eq!(
+            rows(&result),
+            vec!["K", "好", "\u{182b8}", "NULL", "NULL", "NULL", "NULL", "NULL"]
+        );
+        let result = call("CHR", vec![ints(&[Some(75), Some(-1), Some(0xD800), None])])
+            .expect("chr int");
+        assert_eq!(rows(&result), vec!["K", "NULL", "NULL", "NULL"]);
+    }
+
+    #[test]
+    fn uuid_is_random_version_4() {
+        let result = call_rows("UUID", vec![], 3).expect("uuid");
+        let values = rows(&result);
+        assert_eq!(values.len(), 3);
+        assert_ne!(values[0], values[1]);
+        for value in values {
+            assert_eq!(value.len(), 36, "{value}");
+            assert_eq!(&value[14..15], "4", "{value}");
+            assert!(matches!(&value[19..20], "8" | "9" | "a" | "b"), "{value}");
+        }
+    }
+
+    #[test]
+    fn md5_is_hex() {
+        let result = call("MD5", vec![strings(&[Some("r1"), Some(""), None])]).expect("md5");
+        assert_eq!(
+            rows(&result),
+            vec![
+                "7c92cf1eee8d99cc85f8355a3d6e4b86",
+                "d41d8cd98f00b204e9800998ecf8427e",
+                "NULL"
+            ]
+        );
+    }
+}

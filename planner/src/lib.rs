@@ -1,0 +1,19 @@
+//! Planner: turns `parser` ASTs into catalog changes and streaming dataflow plans.
+//!
+//! Owns the catalog model, the function registry (ksqlDB built-ins as DataFusion UDFs),
+//! type checking and lowering to `DataflowPlan`. Pure: no IO, no async. Next stage:
+//! `executor`.
+
+pub mod catalog;
+mod error;
+pub mod expr;
+pub mod functions;
+pub mod plan;
+mod query;
+mod statement;
+pub mod types;
+
+pub use catalog::{Catalog, SourceDefinition};
+pub use error::{PlanError, Result, user_error};
+pub use plan::{DataflowNode, DataflowPlan};
+pub use statement::{InsertValuesPlan, Properties, StatementPlan, plan_statement, sink_plan};

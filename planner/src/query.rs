@@ -1,0 +1,350 @@
+//! Planning of `SELECT` queries into dataflows: source, filter, projection, partitioning.
+//!
+//! Decides the output columns of a query the ksqlDB way: which are key columns, their names
+//! (aliases, column names, struct field names, `KSQL_COL_n`), and the order keys-then-values.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use arrow::datatypes::{DataType as ArrowType, Field, Schema};
+use datafusion::common::{Column, DFSchema};
+use datafusion::logical_expr::{Expr, ExprSchemable};
+use parser::ast::{Query, Relation, SelectItem, SourceKind};
+use sqlparser::ast::{BinaryOperator, Expr as SqlExpr, Value};
+
+use crate::catalog::{Catalog, ColumnDefinition, ColumnKind, ROWTIME, SourceDefinition};
+use crate::expr::{ExprLowering, normalize_ident};
+use crate::plan::{
+    DataflowNode, FilterNode, ProjectNode, ROWTIME_OUTPUT, SourceNode,
+};
+use crate::types::{from_arrow, sql_type_name};
+use crate::{PlanError, Result, user_error};
+
+/// A planned query before a sink is attached.
+#[derive(Debug, Clone)]
+pub struct PlannedQuery {
+    pub root: DataflowNode,
+    /// Output columns: keys first, then values.
+    pub columns: Vec<ColumnDefinition>,
+    /// The source the query reads.
+    pub source: SourceDefinition,
+}
+
+/// One output column being decided.
+struct OutputColumn {
+    name: String,
+    expr: Expr,
+    is_key: bool,
+}
+
+/// Plans a query over the catalog.
+pub fn plan_query(catalog: &Catalog, query: &Query) -> Result<PlannedQuery> {
+    let (source, qualifier) = match &query.from {
+        Relation::Source { name, alias } => (
+            catalog.require_source(name)?.clone(),
+            alias.clone().unwrap_or_else(|| name.clone()),
+        ),
+        Relation::Join(_) => return user_error("joins are not supported yet"),
+    };
+    if query.window.is_some() {
+        return user_error("windowed aggregations are not supported yet");
+    }
+    if !query.group_by.is_empty() || query.having.is_some() {
+        return user_error("GROUP BY aggregations are not supported yet");
+    }
+    if source.kind == SourceKind::Table {
+        return user_error("queries over tables are not supported yet");
+    }
+    let row_schema = source.row_schema()?;
+    let schema = Arc::new(DFSchema::try_from_qualified_schema(
+        qualifier.as_str(),
+        &row_schema,
+    )?);
+    let mut root = DataflowNode::Source(SourceNode {
+        name: source.name.clone(),
+        kind: source.kind,
+        topic: source.topic.clone(),
+        key_format: source.key_format.clone(),
+        value_format: source.value_format.clone(),
+        key_fields: source.key_fields()?,
+        value_fields: source.value_fields()?,
+        header_columns: source
+            .header_columns()
+            .map(|column| (column.name.clone(), column.kind.clone()))
+            .collect(),
+        timestamp: source.timestamp.clone(),
+        schema: Arc::clone(&schema),
+    });
+
+    if let Some(predicate) = &query.where_clause {
+        let lowering = ExprLowering {
+            schema: &schema,
+            catalog,
+            clause: "WHERE",
+        };
+        let predicate = lowering.lower(predicate)?;
+        let predicate_type = predicate.get_type(&schema)?;
+        if !matches!(predicate_type, ArrowType::Boolean | ArrowType::Null) {
+            return Err(PlanError::User(format!(
+                "Type error in WHERE expression: Should evaluate to boolean but is {} ({}) instead.",
+                query.where_clause.as_ref().map(|e| e.to_string()).unwrap_or_default(),
+                crate::types::arrow_type_name(&predicate_type)
+            )));
+        }
+        root = DataflowNode::Filter(FilterNode {
+            input: Box::new(root),
+            predicate,
+        });
+    }
+
+    let outputs = plan_projection(catalog, query, &source, &schema)?;
+    let mut ordered: Vec<&OutputColumn> = outputs.iter().filter(|c| c.is_key).collect();
+    let key_columns = ordered.len();
+    ordered.extend(outputs.iter().filter(|c| !c.is_key));
+
+    let mut exprs = Vec::new();
+    let mut fields = Vec::new();
+    let mut columns = Vec::new();
+    for output in &ordered {
+        let arrow_type = output.expr.get_type(&schema)?;
+        let data_type = match &arrow_type {
+            ArrowType::Null => parser::ast::DataType::String,
+            other => from_arrow(other).ok_or_else(|| {
+                PlanError::User(format!(
+                    "column \"{}\" has a type ksqlDB cannot represent: {other}",
+                    output.name
+                ))
+            })?,
+        };
+        let expr = if arrow_type == ArrowType::Null {
+            Expr::Cast(datafusion::logical_expr::Cast::new(
+                Box::new(output.expr.clone()),
+                ArrowType::Utf8,
+            ))
+        } else {
+            output.expr.clone()
+        };
+        if output.is_key && crate::types::contains_map(&data_type) {
+            return Err(PlanError::User(format!(
+                "Map keys, including types that contain maps, are not supported as they may lead to unexpected behavior due to inconsistent serialization. Key column name: `{}`. Column type: {}. See https://github.com/confluentinc/ksql/issues/6621 for more.",
+                output.name,
+                sql_type_name(&data_type)
+            )));
+        }
+        fields.push(Field::new(&output.name, crate::types::to_arrow(&data_type)?, true));
+        exprs.push(expr.alias(&output.name));
+        columns.push(ColumnDefinition {
+            name: output.name.clone(),
+            data_type,
+            kind: if output.is_key {
+                ColumnKind::Key
+            } else {
+                ColumnKind::Value
+            },
+        });
+    }
+    let rowtime = Expr::Column(Column::new(Some(qualifier.as_str()), ROWTIME));
+    exprs.push(rowtime.alias(ROWTIME_OUTPUT));
+    fields.push(Field::new(ROWTIME_OUTPUT, ArrowType::Int64, true));
+    let output_schema = Arc::new(DFSchema::try_from(Schema::new(fields))?);
+    let root = DataflowNode::Project(ProjectNode {
+        input: Box::new(root),
+        exprs,
+        key_columns,
+        schema: output_schema,
+    });
+    Ok(PlannedQuery {
+        root,
+        columns,
+        source,
+    })
+}
+
+/// Decides the output columns of the projection (unordered: keys are flagged).
+fn plan_projection(
+    catalog: &Catalog,
+    query: &Query,
+    source: &SourceDefinition,
+    schema: &DFSchema,
+) -> Result<Vec<OutputColumn>> {
+    let lowering = ExprLowering {
+        schema,
+        catalog,
+        clause: "SELECT",
+    };
+    let partition_lowering = ExprLowering {
+        schema,
+        catalog,
+        clause: "PARTITION BY",
+    };
+    let partition_by: Vec<(Expr, &SqlExpr)> = query
+        .partition_by
+        .iter()
+        .filter(|expr| !matches!(expr, SqlExpr::Value(value) if value.value == Value::Null))
+        .map(|expr| Ok((partition_lowering.lower(expr)?, expr)))
+        .collect::<Result<_>>()?;
+    let repartitioned = !query.partition_by.is_empty();
+
+    // First pass: expressions and explicit or natural names.
+    let mut items: Vec<(Expr, Option<String>, bool)> = Vec::new(); // (expr, name, is_source_key)
+    for item in &query.select {
+        match item {
+            SelectItem::Wildcard | SelectItem::QualifiedWildcard(_) => {
+                let keys: Vec<&ColumnDefinition> = source.key_columns().collect();
+                let others: Vec<&ColumnDefinition> = source
+                    .value_columns()
+                    .chain(source.header_columns())
+                    .collect();
+                let ordered: Vec<&ColumnDefinition> = if repartitioned {
+                    others.into_iter().chain(keys).collect()
+                } else {
+                    keys.into_iter().chain(others).collect()
+                };
+                for column in ordered {
+                    let expr = Expr::Column(Column::from_name(&column.name));
+                    let expr = requalify(expr, schema);
+                    if repartitioned && partition_by.iter().any(|(p, _)| *p == expr) {
+                        continue;
+                    }
+                    items.push((expr, Some(column.name.clone()), column.kind == ColumnKind::Key));
+                }
+            }
+            SelectItem::StructWildcard(expr) => {
+                let base = lowering.lower(expr)?;
+                let ArrowType::Struct(fields) = base.get_type(schema)? else {
+                    return user_error(format!("{expr}->* requires a STRUCT"));
+                };
+                for field in fields.iter() {
+                    let access = lowering.field(base.clone(), field.name())?;
+                    items.push((access, Some(field.name().clone()), false));
+                }
+            }
+            SelectItem::Expr { expr, alias } => {
+                let lowered = lowering.lower(expr)?;
+                let is_source_key = matches!(&lowered, Expr::Column(column)
+                    if source.column(&column.name).is_some_and(|c| c.kind == ColumnKind::Key));
+                let name = match alias {
+                    Some(alias) => Some(alias.clone()),
+                    None => natural_name(expr),
+                };
+                items.push((lowered, name, is_source_key));
+            }
+        }
+    }
+
+    // Key flags.
+    let mut is_key: Vec<bool> = vec![false; items.len()];
+    let mut extra_keys: Vec<(Expr, Option<String>)> = Vec::new();
+    if repartitioned {
+        for (partition_expr, partition_sql) in &partition_by {
+            match items.iter().position(|(expr, _, _)| expr == partition_expr) {
+                Some(index) => is_key[index] = true,
+                None => extra_keys.push((partition_expr.clone(), natural_name(partition_sql))),
+            }
+        }
+    } else {
+        let mut seen: Vec<(String, String)> = Vec::new();
+        for (index, (expr, name, is_source_key)) in items.iter().enumerate() {
+            if !is_source_key {
+                continue;
+            }
+            let Expr::Column(column) = expr else { continue };
+            let name = name.clone().unwrap_or_default();
+            if let Some((_, first)) = seen.iter().find(|(source_name, _)| *source_name == column.name) {
+                return Err(PlanError::User(format!(
+                    "The projection contains a key column (`{}`) more than once, aliased as: {first} and {name}.",
+                    column.name
+                )));
+            }
+            seen.push((column.name.clone(), name));
+            is_key[index] = true;
+        }
+    }
+
+    // Generated names: KSQL_COL_n in select order, then partition-by keys; duplicates of
+    // natural names get `_1`, `_2`.
+    let mut taken: HashSet<String> = items
+        .iter()
+        .filter_map(|(_, name, _)| name.clone())
+        .collect();
+    let mut counter = 0;
+    let mut next_generated = |taken: &mut HashSet<String>| loop {
+        let candidate = format!("KSQL_COL_{counter}");
+        counter += 1;
+        if !taken.contains(&candidate) {
+            taken.insert(candidate.clone());
+            return candidate;
+        }
+    };
+    let mut outputs = Vec::new();
+    let mut used: HashSet<String> = HashSet::new();
+    for ((expr, name, _), key) in items.into_iter().zip(is_key) {
+        let name = match name {
+            Some(name) => unique_name(name, &mut used),
+            None => next_generated(&mut taken),
+        };
+        used.insert(name.clone());
+        outputs.push(OutputColumn {
+            name,
+            expr,
+            is_key: key,
+        });
+    }
+    for (expr, name) in extra_keys {
+        let name = match name {
+            Some(name) => unique_name(name, &mut used),
+            None => next_generated(&mut taken),
+        };
+        used.insert(name.clone());
+        outputs.push(OutputColumn {
+            name,
+            expr,
+            is_key: true,
+        });
+    }
+    Ok(outputs)
+}
+
+/// `B`, then `B_1`, `B_2` for later duplicates.
+fn unique_name(name: String, used: &mut HashSet<String>) -> String {
+    if !used.contains(&name) {
+        return name;
+    }
+    (1..)
+        .map(|n| format!("{name}_{n}"))
+        .find(|candidate| !used.contains(candidate))
+        .expect("an unused suffix exists")
+}
+
+/// The name ksqlDB gives an unaliased select expression, if it has a natural one.
+fn natural_name(expr: &SqlExpr) -> Option<String> {
+    match expr {
+        SqlExpr::Identifier(ident) => Some(normalize_ident(ident)),
+        SqlExpr::CompoundIdentifier(parts) => parts.last().map(normalize_ident),
+        SqlExpr::Nested(inner) => natural_name(inner),
+        SqlExpr::BinaryOp {
+            op: BinaryOperator::Arrow,
+            right,
+            ..
+        } => match right.as_ref() {
+            SqlExpr::Identifier(ident) => Some(normalize_ident(ident)),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// Gives an unqualified column the qualifier the schema has for it.
+fn requalify(expr: Expr, schema: &DFSchema) -> Expr {
+    match expr {
+        Expr::Column(column) if column.relation.is_none() => {
+            match schema.iter().find(|(_, field)| field.name() == &column.name) {
+                Some((qualifier, field)) => {
+                    Expr::Column(Column::new(qualifier.cloned(), field.name()))
+                }
+                None => Expr::Column(column),
+            }
+        }
+        other => other,
+    }
+}

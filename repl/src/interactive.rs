@@ -1,0 +1,150 @@
+//! The `eddy>` prompt (reedline) and the non-interactive script runner.
+//!
+//! Statements may span lines and end with `;`. Ctrl-C at the prompt clears the line;
+//! during a push query it closes the query and returns to the prompt.
+
+use std::io::Write;
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use reedline::{
+    ColumnarMenu, DefaultCompleter, DefaultPrompt, DefaultPromptSegment, Emacs, FileBackedHistory,
+    KeyCode, KeyModifiers, MenuBuilder, Reedline, ReedlineEvent, ReedlineMenu, Signal,
+    ValidationResult, Validator, default_emacs_keybindings,
+};
+use server::{Engine, Session};
+
+use crate::output::print_output;
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
+
+/// Runs a script without a terminal: prints each output, stops at the first error.
+pub fn run_script(data_dir: &Path, sql: &str) -> Result<()> {
+    let runtime = runtime()?;
+    let engine = Engine::open(data_dir).context("cannot open the data directory")?;
+    let mut session = Session::default();
+    let stdout = std::io::stdout();
+    let mut print_error = None;
+    engine
+        .execute_script(sql, &mut session, |_, output| {
+            if print_error.is_none()
+                && let Err(error) = print_output(&runtime, output, &mut stdout.lock())
+            {
+                print_error = Some(error);
+            }
+        })
+        .map_err(|error| anyhow::anyhow!("{}", executor::error_chain(&error)))?;
+    if let Some(error) = print_error {
+        return Err(error.into());
+    }
+    Ok(())
+}
+
+/// Statements are complete when the buffer ends with `;`.
+struct StatementValidator;
+
+impl Validator for StatementValidator {
+    fn validate(&self, line: &str) -> ValidationResult {
+        let trimmed = line.trim();
+        if trimmed.is_empty() || trimmed.ends_with(';') || !is_sql(trimmed) {
+            ValidationResult::Complete
+        } else {
+            ValidationResult::Incomplete
+        }
+    }
+}
+
+/// REPL commands (`exit`, `quit`, `help`) need no `;`.
+fn is_sql(line: &str) -> bool {
+    !matches!(line.to_ascii_lowercase().as_str(), "exit" | "quit" | "help")
+}
+
+/// The interactive REPL.
+pub fn run_repl(data_dir: &Path) -> Result<()> {
+    let runtime = runtime()?;
+    let engine = Engine::open(data_dir).context("cannot open the data directory")?;
+    println!(
+        "Eddy {} — ksqlDB-compatible streaming SQL. Data directory: {}\nType SQL statements ending with ';', 'help' for help, 'exit' to quit.\n",
+        env!("CARGO_PKG_VERSION"),
+        data_dir.display()
+    );
+    let history_path = dirs_history();
+    let history = FileBackedHistory::with_file(10_000, history_path)
+        .context("cannot open the history file")?;
+    let mut keybindings = default_emacs_keybindings();
+    keybindings.add_binding(
+        KeyModifiers::NONE,
+        KeyCode::Tab,
+        ReedlineEvent::UntilFound(vec![
+            ReedlineEvent::Menu("completion_menu".to_string()),
+            ReedlineEvent::MenuNext,
+        ]),
+    );
+    let mut editor = Reedline::create()
+        .with_history(Box::new(history))
+        .with_validator(Box::new(StatementValidator))
+        .with_edit_mode(Box::new(Emacs::new(keybindings)))
+        .with_menu(ReedlineMenu::EngineCompleter(Box::new(
+            ColumnarMenu::default().with_name("completion_menu"),
+        )));
+    let prompt = DefaultPrompt::new(
+        DefaultPromptSegment::Basic("eddy".to_string()),
+        DefaultPromptSegment::Empty,
+    );
+    let mut session = Session::default();
+    loop {
+        editor = editor.with_completer(Box::new(completer(&engine)));
+        match editor.read_line(&prompt) {
+            Ok(Signal::Success(line)) => {
+                let trimmed = line.trim();
+                match trimmed.to_ascii_lowercase().as_str() {
+                    "" => continue,
+                    "exit" | "quit" => break,
+                    "help" => {
+                        println!("Statements: CREATE STREAM, CREATE STREAM AS SELECT, INSERT INTO, SELECT ... EMIT CHANGES, SHOW STREAMS|TOPICS|QUERIES|PROPERTIES, DESCRIBE [EXTENDED], DROP STREAM, TERMINATE, PRINT, SET, UNSET, EXPLAIN, RUN SCRIPT. Ctrl-C stops a running query; Ctrl-D or 'exit' quits.");
+                        continue;
+                    }
+                    _ => {}
+                }
+                let stdout = std::io::stdout();
+                let result = engine.execute_script(&line, &mut session, |_, output| {
+                    if let Err(error) = print_output(&runtime, output, &mut stdout.lock()) {
+                        eprintln!("{error}");
+                    }
+                });
+                if let Err(error) = result {
+                    eprintln!("{}", executor::error_chain(&error));
+                }
+                let _ = std::io::stdout().flush();
+            }
+            Ok(Signal::CtrlC) => continue,
+            Ok(Signal::CtrlD) => break,
+            Ok(_) => continue,
+            Err(error) => return Err(error.into()),
+        }
+    }
+    Ok(())
+}
+
+fn dirs_history() -> std::path::PathBuf {
+    std::env::var_os("HOME")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_default()
+        .join(".eddy_history")
+}
+
+/// Completion of keywords, source names and column names.
+fn completer(engine: &Arc<Engine>) -> DefaultCompleter {
+    let mut words: Vec<String> = parser::keywords().iter().map(|k| k.to_string()).collect();
+    words.extend(engine.completion_words());
+    let mut completer = DefaultCompleter::with_inclusions(&['_', '-', '.']).set_min_word_len(1);
+    completer.insert(words);
+    completer
+}

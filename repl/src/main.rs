@@ -1,0 +1,65 @@
+//! The `eddy` command: the REPL over an embedded engine, script runner, data generator
+//! and benchmarks. Engine logic lives in `server::Engine`.
+
+mod bench;
+mod datagen;
+mod interactive;
+mod output;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "eddy", version, about = "Eddy: a streaming SQL engine that speaks ksqlDB")]
+struct Cli {
+    /// Where topics, state and the command log live.
+    #[arg(long, global = true, default_value = "./eddy-data")]
+    data_dir: PathBuf,
+    /// Run the statements of this file, print their output, and exit.
+    #[arg(long, short = 'f')]
+    file: Option<PathBuf>,
+    /// Run these statements, print their output, and exit.
+    #[arg(long, short = 'e')]
+    execute: Option<String>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Write demo records like ksqlDB's datagen quickstarts.
+    Datagen(datagen::DatagenArgs),
+    /// Measure throughput (release builds).
+    Bench(bench::BenchArgs),
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("EDDY_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Some(Command::Datagen(args)) => datagen::run(&cli.data_dir, &args),
+        Some(Command::Bench(args)) => bench::run(&args),
+        None => match (&cli.file, &cli.execute) {
+            (Some(path), _) => std::fs::read_to_string(path)
+                .map_err(|error| anyhow::anyhow!("cannot read {}: {error}", path.display()))
+                .and_then(|sql| interactive::run_script(&cli.data_dir, &sql)),
+            (None, Some(sql)) => interactive::run_script(&cli.data_dir, sql),
+            (None, None) => interactive::run_repl(&cli.data_dir),
+        },
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("{error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

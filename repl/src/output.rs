@@ -1,0 +1,141 @@
+//! Printing statement outputs: messages, tables, descriptions and streaming rows.
+
+use std::io::Write;
+
+use arrow::record_batch::RecordBatch;
+use arrow::util::display::{ArrayFormatter, FormatOptions};
+use server::StatementOutput;
+
+/// Prints one statement's output to `out`. Streams print until they end or Ctrl-C.
+pub fn print_output(
+    runtime: &tokio::runtime::Runtime,
+    output: StatementOutput,
+    out: &mut dyn Write,
+) -> std::io::Result<()> {
+    match output {
+        StatementOutput::Message(text) => {
+            if !text.is_empty() {
+                writeln!(out, "{text}")?;
+            }
+        }
+        StatementOutput::Text(text) => write!(out, "{text}")?,
+        StatementOutput::Table { header, rows } => print_table(&header, &rows, out)?,
+        StatementOutput::Rows(mut stream) => {
+            let widths: Vec<usize> = stream
+                .columns
+                .iter()
+                .map(|(name, _)| name.len().max(12))
+                .collect();
+            let border = border_line(&widths);
+            writeln!(out, "{border}")?;
+            let names: Vec<String> = stream.columns.iter().map(|(name, _)| name.clone()).collect();
+            writeln!(out, "{}", row_line(&names, &widths))?;
+            writeln!(out, "{border}")?;
+            out.flush()?;
+            let interrupted = runtime.block_on(async {
+                loop {
+                    tokio::select! {
+                        batch = stream.receiver.recv() => match batch {
+                            Some(batch) => {
+                                for row in format_batch(&batch) {
+                                    writeln!(out, "{}", row_line(&row, &widths))?;
+                                }
+                                out.flush()?;
+                            }
+                            None => return Ok::<bool, std::io::Error>(false),
+                        },
+                        _ = tokio::signal::ctrl_c() => return Ok(true),
+                    }
+                }
+            })?;
+            match (interrupted, stream.handle.state()) {
+                (true, _) => writeln!(out, "Query terminated")?,
+                (false, executor::QueryState::Error(message)) => {
+                    writeln!(out, "Query failed: {message}")?
+                }
+                (false, _) => writeln!(out, "{border}\nQuery terminated")?,
+            }
+        }
+        StatementOutput::Lines(mut stream) => {
+            let interrupted = runtime.block_on(async {
+                loop {
+                    tokio::select! {
+                        line = stream.receiver.recv() => match line {
+                            Some(line) => { writeln!(out, "{line}")?; out.flush()?; }
+                            None => return Ok::<bool, std::io::Error>(false),
+                        },
+                        _ = tokio::signal::ctrl_c() => return Ok(true),
+                    }
+                }
+            })?;
+            if interrupted {
+                writeln!(out, "Topic printing ceased")?;
+            }
+            drop(stream.handle);
+        }
+    }
+    Ok(())
+}
+
+/// Formats every row of a batch as text cells (`null` for nulls).
+pub fn format_batch(batch: &RecordBatch) -> Vec<Vec<String>> {
+    let options = FormatOptions::default().with_null("null");
+    let formatters: Vec<ArrayFormatter> = batch
+        .columns()
+        .iter()
+        .filter_map(|column| ArrayFormatter::try_new(column.as_ref(), &options).ok())
+        .collect();
+    (0..batch.num_rows())
+        .map(|row| {
+            formatters
+                .iter()
+                .map(|formatter| formatter.value(row).to_string())
+                .collect()
+        })
+        .collect()
+}
+
+fn print_table(header: &[String], rows: &[Vec<String>], out: &mut dyn Write) -> std::io::Result<()> {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
+    for row in rows {
+        for (index, cell) in row.iter().enumerate() {
+            if let Some(width) = widths.get_mut(index) {
+                *width = (*width).max(cell.chars().count());
+            }
+        }
+    }
+    let rule = widths.iter().map(|w| "-".repeat(w + 2)).collect::<Vec<_>>().join("-");
+    let line = |cells: &[String]| {
+        cells
+            .iter()
+            .zip(&widths)
+            .map(|(cell, width)| format!(" {cell:<width$} "))
+            .collect::<Vec<_>>()
+            .join("|")
+    };
+    writeln!(out, "{}", line(header))?;
+    writeln!(out, "{rule}")?;
+    for row in rows {
+        writeln!(out, "{}", line(row))?;
+    }
+    writeln!(out, "{rule}")?;
+    Ok(())
+}
+
+fn border_line(widths: &[usize]) -> String {
+    let mut line = String::from("+");
+    for width in widths {
+        line.push_str(&"-".repeat(*width));
+        line.push('+');
+    }
+    line
+}
+
+fn row_line(cells: &[String], widths: &[usize]) -> String {
+    let mut line = String::from("|");
+    for (cell, width) in cells.iter().zip(widths) {
+        line.push_str(&format!("{cell:<width$}"));
+        line.push('|');
+    }
+    line
+}

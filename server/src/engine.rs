@@ -1,0 +1,268 @@
+//! The engine facade: executes statements against the catalog, the topic log and the
+//! running queries, and logs catalog changes to the command log.
+//!
+//! One engine per data directory. Statements are executed one at a time under the engine
+//! lock; push queries run on their own threads and stream rows without holding it.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use arrow::record_batch::RecordBatch;
+use executor::query::StartPosition;
+use executor::{EmbeddedLog, Metrics, QueryHandle, Store, TopicLog};
+use parser::ast::{Statement, StatementKind};
+use planner::{Catalog, Properties, StatementPlan};
+use tokio::sync::mpsc;
+
+use crate::command_log::{Command, CommandLog};
+use crate::handler;
+use crate::{Result, ServerError};
+
+/// Rows or lines buffered between a query thread and its consumer.
+const STREAM_BUFFER: usize = 64;
+
+/// Per-client state: `SET` properties and `DEFINE` variables.
+#[derive(Debug, Clone, Default)]
+pub struct Session {
+    pub properties: Properties,
+    pub variables: BTreeMap<String, String>,
+}
+
+/// What a statement returns.
+pub enum StatementOutput {
+    /// A one-line confirmation, such as `Stream created`.
+    Message(String),
+    /// Rows to print as a table.
+    Table {
+        header: Vec<String>,
+        rows: Vec<Vec<String>>,
+    },
+    /// Preformatted text (DESCRIBE, EXPLAIN).
+    Text(String),
+    /// A push or pull query's rows as they arrive; dropping it stops the query.
+    Rows(RowStream),
+    /// PRINT output lines as they arrive; dropping it stops the printing.
+    Lines(LineStream),
+}
+
+/// Rows of a running transient query.
+pub struct RowStream {
+    /// Output column names and ksqlDB types.
+    pub columns: Vec<(String, String)>,
+    pub receiver: mpsc::Receiver<RecordBatch>,
+    /// Keeps the query running; dropped with the stream.
+    pub handle: QueryHandle,
+}
+
+/// Lines of a running PRINT.
+pub struct LineStream {
+    pub receiver: mpsc::Receiver<String>,
+    pub handle: QueryHandle,
+}
+
+/// A persistent query known to the engine.
+pub(crate) struct RunningQuery {
+    pub handle: QueryHandle,
+}
+
+/// Everything behind the engine lock.
+pub(crate) struct EngineState {
+    pub catalog: Catalog,
+    pub queries: BTreeMap<String, RunningQuery>,
+    pub command_log: CommandLog,
+}
+
+/// The engine over one data directory.
+pub struct Engine {
+    pub(crate) log: Arc<dyn TopicLog>,
+    pub(crate) metrics: Metrics,
+    state: Mutex<EngineState>,
+}
+
+impl Engine {
+    /// Opens (or creates) the data directory and replays the command log, restarting
+    /// persistent queries from their committed offsets.
+    pub fn open(data_dir: &Path) -> Result<Arc<Engine>> {
+        std::fs::create_dir_all(data_dir)
+            .map_err(|error| ServerError::Exec(executor::ExecError::Io(error)))?;
+        let store = Store::open(data_dir)?;
+        let log: Arc<dyn TopicLog> = Arc::new(EmbeddedLog::new(Arc::clone(&store))?);
+        let (command_log, commands) = CommandLog::open(Arc::clone(&store))?;
+        let engine = Arc::new(Engine {
+            log,
+            metrics: Metrics::default(),
+            state: Mutex::new(EngineState {
+                catalog: Catalog::default(),
+                queries: BTreeMap::new(),
+                command_log,
+            }),
+        });
+        for command in commands {
+            let session = Session {
+                properties: command.properties.clone(),
+                variables: BTreeMap::new(),
+            };
+            match parser::parse_statements(&command.sql) {
+                Ok(statements) => {
+                    for statement in statements {
+                        if let Err(error) = engine.apply(&statement, &session, false) {
+                            tracing::warn!(
+                                "replaying \"{}\" failed: {}",
+                                command.sql,
+                                executor::error_chain(&error)
+                            );
+                        }
+                    }
+                }
+                Err(error) => tracing::warn!("replaying \"{}\" failed: {error}", command.sql),
+            }
+        }
+        Ok(engine)
+    }
+
+    /// The topic log (for tools such as datagen and the test runner).
+    pub fn topic_log(&self) -> Arc<dyn TopicLog> {
+        Arc::clone(&self.log)
+    }
+
+    /// Source, column and function names, for completion.
+    pub fn completion_words(&self) -> Vec<String> {
+        let state = self.lock();
+        let mut words: Vec<String> = Vec::new();
+        for source in state.catalog.sources() {
+            words.push(source.name.clone());
+            words.extend(source.columns.iter().map(|column| column.name.clone()));
+        }
+        words.extend(
+            planner::functions::scalar_function_names()
+                .into_iter()
+                .map(str::to_string),
+        );
+        words.sort();
+        words.dedup();
+        words
+    }
+
+    /// Parses and executes a script, statement by statement, handing each output to
+    /// `on_output` before the next statement runs. Stops at the first error.
+    pub fn execute_script(
+        &self,
+        sql: &str,
+        session: &mut Session,
+        mut on_output: impl FnMut(&Statement, StatementOutput),
+    ) -> Result<()> {
+        let sql = substitute_variables(sql, &session.variables);
+        let statements = parser::parse_statements(&sql)?;
+        for statement in statements {
+            let output = self.execute(&statement, session)?;
+            on_output(&statement, output);
+        }
+        Ok(())
+    }
+
+    /// Executes one statement.
+    pub fn execute(&self, statement: &Statement, session: &mut Session) -> Result<StatementOutput> {
+        match &statement.kind {
+            StatementKind::SetProperty { name, value } => {
+                handler::properties::set(session, name, value)
+            }
+            StatementKind::UnsetProperty { name } => handler::properties::unset(session, name),
+            StatementKind::DefineVariable { name, value } => {
+                session.variables.insert(name.clone(), value.clone());
+                Ok(StatementOutput::Message(format!("Defined variable {name}")))
+            }
+            StatementKind::UndefineVariable { name } => {
+                session.variables.remove(name);
+                Ok(StatementOutput::Message(format!("Undefined variable {name}")))
+            }
+            StatementKind::RunScript { path } => {
+                let text = std::fs::read_to_string(path).map_err(|error| {
+                    ServerError::User(format!("cannot read script \"{path}\": {error}"))
+                })?;
+                let mut last = StatementOutput::Message(String::new());
+                self.execute_script(&text, session, |_, output| last = output)?;
+                Ok(last)
+            }
+            StatementKind::Print(print) => handler::print::print(self, print, session),
+            _ => self.apply(statement, session, true),
+        }
+    }
+
+    /// Executes a statement that may change the catalog; `log` says whether to record it in
+    /// the command log (false while replaying).
+    fn apply(&self, statement: &Statement, session: &Session, log: bool) -> Result<StatementOutput> {
+        let mut state = self.lock();
+        let plan = planner::plan_statement(&state.catalog, statement, &session.properties)?;
+        let output = match plan {
+            Some(StatementPlan::Select {
+                plan,
+                columns,
+                is_pull,
+            }) => {
+                drop(state);
+                return handler::select::run(self, &plan, columns, is_pull, session);
+            }
+            Some(StatementPlan::InsertValues(plan)) => {
+                drop(state);
+                let now = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|elapsed| elapsed.as_millis() as i64)
+                    .unwrap_or(0);
+                executor::insert_values(&plan, self.log.as_ref(), now)?;
+                return Ok(StatementOutput::Message(String::new()));
+            }
+            Some(plan) => handler::ddl::apply_plan(self, &mut state, plan, session)?,
+            None => {
+                let output = handler::admin::run(self, &mut state, statement, session)?;
+                if !changes_catalog(&statement.kind) {
+                    return Ok(output);
+                }
+                output
+            }
+        };
+        if log {
+            state.command_log.append(&Command {
+                sql: statement.text.clone(),
+                properties: session.properties.clone(),
+            })?;
+        }
+        Ok(output)
+    }
+
+    pub(crate) fn lock(&self) -> MutexGuard<'_, EngineState> {
+        self.state.lock().expect("engine lock is never poisoned")
+    }
+
+    /// The start position for queries of `session` (`auto.offset.reset`), or `default`.
+    pub(crate) fn start_position(session_properties: &Properties, default: StartPosition) -> StartPosition {
+        session_properties
+            .get("auto.offset.reset")
+            .and_then(|value| StartPosition::parse(value))
+            .unwrap_or(default)
+    }
+
+    pub(crate) fn stream_channel<T>() -> (mpsc::Sender<T>, mpsc::Receiver<T>) {
+        mpsc::channel(STREAM_BUFFER)
+    }
+}
+
+/// Statements the server handles itself that must be replayed at start.
+fn changes_catalog(kind: &StatementKind) -> bool {
+    matches!(
+        kind,
+        StatementKind::DropSource(_)
+            | StatementKind::Terminate(_)
+            | StatementKind::CreateType { .. }
+            | StatementKind::DropType { .. }
+    )
+}
+
+/// Replaces `${name}` with defined variables.
+fn substitute_variables(sql: &str, variables: &BTreeMap<String, String>) -> String {
+    let mut text = sql.to_string();
+    for (name, value) in variables {
+        text = text.replace(&format!("${{{name}}}"), value);
+    }
+    text
+}

@@ -1,0 +1,153 @@
+//! Statements that register sources and start persistent queries: CREATE STREAM/TABLE,
+//! CREATE ... AS SELECT and INSERT INTO ... SELECT.
+
+use executor::query::StartPosition;
+use parser::ast::SourceKind;
+use planner::catalog::{QueryDefinition, SourceDefinition};
+use planner::{DataflowPlan, StatementPlan};
+
+use crate::engine::{Engine, EngineState, RunningQuery, Session, StatementOutput};
+use crate::{Result, user_error};
+
+pub(crate) fn apply_plan(
+    engine: &Engine,
+    state: &mut EngineState,
+    plan: StatementPlan,
+    session: &Session,
+) -> Result<StatementOutput> {
+    match plan {
+        StatementPlan::CreateSource {
+            source,
+            partitions,
+            or_replace,
+            if_not_exists,
+        } => {
+            if if_not_exists && state.catalog.source(&source.name).is_some() {
+                return Ok(StatementOutput::Message(format!(
+                    "{} {} already exists",
+                    kind_title(source.kind),
+                    source.name
+                )));
+            }
+            let log = engine.topic_log();
+            let partitions = match (log.describe_topic(&source.topic)?, partitions) {
+                (Some(topic), _) => topic.partitions,
+                (None, Some(partitions)) => {
+                    log.create_topic(&source.topic, partitions, source.replicas)?;
+                    partitions
+                }
+                (None, None) => {
+                    return user_error(format!(
+                        "Topic '{}' does not exist. If you want to create a new topic for the {} please re-run the statement providing the required 'PARTITIONS' configuration in the WITH clause (and optionally 'REPLICAS'). For example: CREATE {} {} (...) WITH (KAFKA_TOPIC='{}', PARTITIONS=2, ...);",
+                        source.topic,
+                        kind_word(source.kind),
+                        kind_title(source.kind).to_uppercase(),
+                        source.name,
+                        source.topic
+                    ));
+                }
+            };
+            let _ = or_replace;
+            let message = format!("{} created", kind_title(source.kind));
+            state.catalog.put_source(SourceDefinition {
+                partitions,
+                ..source
+            });
+            Ok(StatementOutput::Message(message))
+        }
+        StatementPlan::CreateAsSelect {
+            sink,
+            query,
+            plan,
+            or_replace,
+            if_not_exists,
+        } => {
+            if if_not_exists && state.catalog.source(&sink.name).is_some() {
+                return Ok(StatementOutput::Message(format!(
+                    "{} {} already exists",
+                    kind_title(sink.kind),
+                    sink.name
+                )));
+            }
+            if or_replace && let Some(existing) = state.catalog.source(&sink.name) {
+                let writers: Vec<String> = state
+                    .catalog
+                    .queries()
+                    .filter(|q| q.sink == existing.name)
+                    .map(|q| q.id.clone())
+                    .collect();
+                for id in writers {
+                    stop_query(engine, state, &id)?;
+                }
+            }
+            let log = engine.topic_log();
+            match log.describe_topic(&sink.topic)? {
+                Some(topic) if topic.partitions != sink.partitions => {
+                    return user_error(format!(
+                        "A Kafka topic with the name '{}' already exists, with different partition/replica configuration than required. KSQL expects {} partitions (topic has {}), 1 replication factor (topic has 1).",
+                        sink.topic, sink.partitions, topic.partitions
+                    ));
+                }
+                Some(_) => {}
+                None => log.create_topic(&sink.topic, sink.partitions, sink.replicas)?,
+            }
+            let message = format!(
+                "Created query with ID {}",
+                query.id
+            );
+            start_query(engine, state, query, &plan, session)?;
+            state.catalog.put_source(sink);
+            Ok(StatementOutput::Message(message))
+        }
+        StatementPlan::InsertInto { query, plan } => {
+            let message = format!("Created query with ID {}", query.id);
+            start_query(engine, state, query, &plan, session)?;
+            Ok(StatementOutput::Message(message))
+        }
+        StatementPlan::Select { .. } | StatementPlan::InsertValues(_) => {
+            Err(crate::ServerError::Internal("query plan routed to DDL".into()))
+        }
+    }
+}
+
+fn start_query(
+    engine: &Engine,
+    state: &mut EngineState,
+    query: QueryDefinition,
+    plan: &DataflowPlan,
+    session: &Session,
+) -> Result<()> {
+    // Persistent queries read from the beginning unless the session says otherwise.
+    let start = Engine::start_position(&session.properties, StartPosition::Earliest);
+    let handle = executor::start_persistent(&query.id, plan, engine.topic_log(), &engine.metrics, start)?;
+    state.catalog.take_query_number();
+    state
+        .queries
+        .insert(query.id.clone(), RunningQuery { handle });
+    state.catalog.put_query(query);
+    Ok(())
+}
+
+/// Stops a persistent query and forgets it (its committed offsets are deleted).
+pub(crate) fn stop_query(engine: &Engine, state: &mut EngineState, id: &str) -> Result<()> {
+    if let Some(mut running) = state.queries.remove(id) {
+        running.handle.stop();
+    }
+    state.catalog.remove_query(id);
+    engine.topic_log().delete_group(id)?;
+    Ok(())
+}
+
+pub(crate) fn kind_title(kind: SourceKind) -> &'static str {
+    match kind {
+        SourceKind::Stream => "Stream",
+        SourceKind::Table => "Table",
+    }
+}
+
+pub(crate) fn kind_word(kind: SourceKind) -> &'static str {
+    match kind {
+        SourceKind::Stream => "stream",
+        SourceKind::Table => "table",
+    }
+}

@@ -1,0 +1,63 @@
+//! End-to-end test helpers: run the `eddy` binary and read data directories.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+
+/// The `eddy` binary built next to the test executable (`cargo test --workspace` builds it).
+pub fn eddy_binary() -> PathBuf {
+    let executable = std::env::current_exe().expect("the test knows its own path");
+    let directory = executable
+        .parent()
+        .and_then(Path::parent)
+        .expect("test executables live in target/<profile>/deps");
+    let binary = directory.join("eddy");
+    assert!(
+        binary.exists(),
+        "{} is missing: run the tests with `cargo test --workspace` so the eddy binary is built",
+        binary.display()
+    );
+    binary
+}
+
+/// Runs `eddy --data-dir DIR ARGS...` to completion, failing after `timeout`.
+pub fn run_eddy(data_dir: &Path, args: &[&str], timeout: Duration) -> Result<Output> {
+    let mut child = Command::new(eddy_binary())
+        .arg("--data-dir")
+        .arg(data_dir)
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .context("cannot start eddy")?;
+    let started = Instant::now();
+    loop {
+        if child.try_wait()?.is_some() {
+            return Ok(child.wait_with_output()?);
+        }
+        if started.elapsed() > timeout {
+            child.kill()?;
+            let output = child.wait_with_output()?;
+            bail!(
+                "eddy {args:?} did not finish within {timeout:?}\nstdout:\n{}\nstderr:\n{}",
+                String::from_utf8_lossy(&output.stdout),
+                String::from_utf8_lossy(&output.stderr)
+            );
+        }
+        std::thread::park_timeout(Duration::from_millis(20));
+    }
+}
+
+/// Waits until `condition` holds, checking every few milliseconds, or fails after `timeout`.
+pub fn wait_until(timeout: Duration, what: &str, mut condition: impl FnMut() -> Result<bool>) -> Result<()> {
+    let started = Instant::now();
+    while !condition()? {
+        if started.elapsed() > timeout {
+            bail!("timed out after {timeout:?} waiting for {what}");
+        }
+        std::thread::park_timeout(Duration::from_millis(10));
+    }
+    Ok(())
+}
