@@ -143,10 +143,9 @@ impl Decoder {
             DecoderKind::Empty
         } else {
             match kind {
-                FormatKind::Json => DecoderKind::Json(JsonDecoder::new(
-                    &fields,
-                    unwrapped(options, &fields),
-                )),
+                FormatKind::Json => {
+                    DecoderKind::Json(JsonDecoder::new(&fields, unwrapped(options, &fields)))
+                }
                 FormatKind::Delimited => DecoderKind::Delimited(DelimitedDecoder::new(
                     &fields,
                     options.delimiter.unwrap_or(','),
@@ -286,7 +285,10 @@ fn validate(kind: FormatKind, options: &FormatOptions, fields: &Fields) -> Resul
     };
     match kind {
         FormatKind::Json => {
-            if fields.iter().any(|field| has_non_string_map_key(field.data_type())) {
+            if fields
+                .iter()
+                .any(|field| has_non_string_map_key(field.data_type()))
+            {
                 return Err(ExecError::User(
                     "JSON only supports MAP types with STRING keys".to_string(),
                 ));
@@ -302,7 +304,9 @@ fn validate(kind: FormatKind, options: &FormatOptions, fields: &Fields) -> Resul
                      a line break"
                 )));
             }
-            if let Some(field) = fields.iter().find(|field| !delimited::supports(field.data_type()))
+            if let Some(field) = fields
+                .iter()
+                .find(|field| !delimited::supports(field.data_type()))
             {
                 return Err(unsupported_type(field.data_type()));
             }
@@ -317,7 +321,10 @@ fn validate(kind: FormatKind, options: &FormatOptions, fields: &Fields) -> Resul
                     column_list(fields)
                 )));
             }
-            if let Some(field) = fields.iter().find(|field| !kafka::supports(field.data_type())) {
+            if let Some(field) = fields
+                .iter()
+                .find(|field| !kafka::supports(field.data_type()))
+            {
                 return Err(unsupported_type(field.data_type()));
             }
         }
@@ -412,7 +419,9 @@ mod tests {
         for (text, expected) in cases {
             match (text.parse::<FormatKind>(), expected) {
                 (Ok(kind), Some(expected)) => assert_eq!(kind, expected),
-                (Err(error), None) => assert_eq!(error.to_string(), format!("unknown format: {text}")),
+                (Err(error), None) => {
+                    assert_eq!(error.to_string(), format!("unknown format: {text}"))
+                }
                 (actual, expected) => panic!("{text}: got {actual:?}, expected {expected:?}"),
             }
         }
@@ -446,7 +455,8 @@ mod tests {
 
     #[test]
     fn formats_refuse_what_they_cannot_hold() {
-        let one = |name: &str, data_type: DataType| Fields::from(vec![Field::new(name, data_type, true)]);
+        let one =
+            |name: &str, data_type: DataType| Fields::from(vec![Field::new(name, data_type, true)]);
         let unwrapped = FormatOptions {
             wrap_single_value: Some(false),
             ..FormatOptions::default()
@@ -461,22 +471,102 @@ mod tests {
             Field::new("B", DataType::Utf8, true),
         ]);
         let cases = [
-            (FormatKind::Delimited, &defaults, one("K", list(DataType::Float64)), "The 'DELIMITED' format does not support type 'ARRAY'"),
-            (FormatKind::Delimited, &defaults, one("K", map(DataType::Utf8, DataType::Int32)), "The 'DELIMITED' format does not support type 'MAP'"),
-            (FormatKind::Delimited, &defaults, one("K", structure(&[("F1", DataType::Float64)])), "The 'DELIMITED' format does not support type 'STRUCT'"),
-            (FormatKind::Delimited, &wrapped, one("FOO", DataType::Int32), "Format 'DELIMITED' does not support 'WRAP_SINGLE_VALUE' set to 'true'."),
-            (FormatKind::Kafka, &defaults, one("K", DataType::Boolean), "The 'KAFKA' format does not support type 'BOOLEAN'"),
-            (FormatKind::Kafka, &defaults, one("K", DataType::Decimal128(4, 2)), "The 'KAFKA' format does not support type 'DECIMAL'"),
-            (FormatKind::Kafka, &defaults, one("K", DataType::Date32), "The 'KAFKA' format does not support type 'DATE'"),
-            (FormatKind::Kafka, &defaults, one("K", DataType::Time32(TimeUnit::Millisecond)), "The 'KAFKA' format does not support type 'TIME'"),
-            (FormatKind::Kafka, &defaults, one("K", DataType::Timestamp(TimeUnit::Millisecond, None)), "The 'KAFKA' format does not support type 'TIMESTAMP'"),
-            (FormatKind::Kafka, &defaults, one("K", list(DataType::Int32)), "The 'KAFKA' format does not support type 'ARRAY'"),
-            (FormatKind::Kafka, &defaults, one("K", structure(&[("F1", DataType::Float64)])), "The 'KAFKA' format does not support type 'STRUCT'"),
-            (FormatKind::Kafka, &defaults, two.clone(), "The 'KAFKA' format only supports a single field. Got: [`A` INTEGER, `B` STRING]"),
-            (FormatKind::Kafka, &wrapped, one("FOO", DataType::Int32), "Format 'KAFKA' does not support 'WRAP_SINGLE_VALUE' set to 'true'."),
-            (FormatKind::None, &defaults, one("K", DataType::Utf8), "The 'NONE' format can only be used when no columns are defined. Got: [`K` STRING]"),
-            (FormatKind::Json, &defaults, one("FOO", map(DataType::Int32, DataType::Float64)), "JSON only supports MAP types with STRING keys"),
-            (FormatKind::Json, &unwrapped, one("FOO", list(map(DataType::Int32, DataType::Float64))), "JSON only supports MAP types with STRING keys"),
+            (
+                FormatKind::Delimited,
+                &defaults,
+                one("K", list(DataType::Float64)),
+                "The 'DELIMITED' format does not support type 'ARRAY'",
+            ),
+            (
+                FormatKind::Delimited,
+                &defaults,
+                one("K", map(DataType::Utf8, DataType::Int32)),
+                "The 'DELIMITED' format does not support type 'MAP'",
+            ),
+            (
+                FormatKind::Delimited,
+                &defaults,
+                one("K", structure(&[("F1", DataType::Float64)])),
+                "The 'DELIMITED' format does not support type 'STRUCT'",
+            ),
+            (
+                FormatKind::Delimited,
+                &wrapped,
+                one("FOO", DataType::Int32),
+                "Format 'DELIMITED' does not support 'WRAP_SINGLE_VALUE' set to 'true'.",
+            ),
+            (
+                FormatKind::Kafka,
+                &defaults,
+                one("K", DataType::Boolean),
+                "The 'KAFKA' format does not support type 'BOOLEAN'",
+            ),
+            (
+                FormatKind::Kafka,
+                &defaults,
+                one("K", DataType::Decimal128(4, 2)),
+                "The 'KAFKA' format does not support type 'DECIMAL'",
+            ),
+            (
+                FormatKind::Kafka,
+                &defaults,
+                one("K", DataType::Date32),
+                "The 'KAFKA' format does not support type 'DATE'",
+            ),
+            (
+                FormatKind::Kafka,
+                &defaults,
+                one("K", DataType::Time32(TimeUnit::Millisecond)),
+                "The 'KAFKA' format does not support type 'TIME'",
+            ),
+            (
+                FormatKind::Kafka,
+                &defaults,
+                one("K", DataType::Timestamp(TimeUnit::Millisecond, None)),
+                "The 'KAFKA' format does not support type 'TIMESTAMP'",
+            ),
+            (
+                FormatKind::Kafka,
+                &defaults,
+                one("K", list(DataType::Int32)),
+                "The 'KAFKA' format does not support type 'ARRAY'",
+            ),
+            (
+                FormatKind::Kafka,
+                &defaults,
+                one("K", structure(&[("F1", DataType::Float64)])),
+                "The 'KAFKA' format does not support type 'STRUCT'",
+            ),
+            (
+                FormatKind::Kafka,
+                &defaults,
+                two.clone(),
+                "The 'KAFKA' format only supports a single field. Got: [`A` INTEGER, `B` STRING]",
+            ),
+            (
+                FormatKind::Kafka,
+                &wrapped,
+                one("FOO", DataType::Int32),
+                "Format 'KAFKA' does not support 'WRAP_SINGLE_VALUE' set to 'true'.",
+            ),
+            (
+                FormatKind::None,
+                &defaults,
+                one("K", DataType::Utf8),
+                "The 'NONE' format can only be used when no columns are defined. Got: [`K` STRING]",
+            ),
+            (
+                FormatKind::Json,
+                &defaults,
+                one("FOO", map(DataType::Int32, DataType::Float64)),
+                "JSON only supports MAP types with STRING keys",
+            ),
+            (
+                FormatKind::Json,
+                &unwrapped,
+                one("FOO", list(map(DataType::Int32, DataType::Float64))),
+                "JSON only supports MAP types with STRING keys",
+            ),
         ];
         for (kind, options, fields, expected) in cases {
             let decoder = Decoder::new(kind, options, fields.clone()).expect_err(expected);
@@ -504,9 +594,18 @@ mod tests {
             (FormatKind::Kafka, one(DataType::Binary)),
             (FormatKind::Kafka, Fields::empty()),
             (FormatKind::None, Fields::empty()),
-            (FormatKind::Delimited, one(DataType::Time32(TimeUnit::Millisecond))),
+            (
+                FormatKind::Delimited,
+                one(DataType::Time32(TimeUnit::Millisecond)),
+            ),
             (FormatKind::Delimited, one(DataType::Binary)),
-            (FormatKind::Json, one(map(DataType::Utf8, list(structure(&[("A", DataType::Date32)]))))),
+            (
+                FormatKind::Json,
+                one(map(
+                    DataType::Utf8,
+                    list(structure(&[("A", DataType::Date32)])),
+                )),
+            ),
         ];
         for (kind, fields) in cases {
             Decoder::new(kind, &defaults, fields.clone()).expect("supported");
@@ -516,13 +615,20 @@ mod tests {
 
     #[test]
     fn no_columns_means_no_payload() {
-        for kind in [FormatKind::None, FormatKind::Kafka, FormatKind::Json, FormatKind::Delimited] {
-            let decoder = Decoder::new(kind, &FormatOptions::default(), Fields::empty()).expect("ok");
+        for kind in [
+            FormatKind::None,
+            FormatKind::Kafka,
+            FormatKind::Json,
+            FormatKind::Delimited,
+        ] {
+            let decoder =
+                Decoder::new(kind, &FormatOptions::default(), Fields::empty()).expect("ok");
             let decoded = decoder.decode(&[Some(b"ignored"), None, Some(b"")]);
             assert!(decoded.columns.is_empty());
             assert_eq!(decoded.kept, [0, 1, 2]);
             assert!(decoded.errors.is_empty());
-            let encoder = Encoder::new(kind, &FormatOptions::default(), Fields::empty()).expect("ok");
+            let encoder =
+                Encoder::new(kind, &FormatOptions::default(), Fields::empty()).expect("ok");
             assert_eq!(encoder.encode(&[], 2).expect("encodes"), [None, None]);
         }
     }
@@ -539,10 +645,17 @@ mod tests {
     #[test]
     fn encoders_check_their_columns() {
         let fields = Fields::from(vec![Field::new("V", DataType::Int32, true)]);
-        let encoder = Encoder::new(FormatKind::Json, &FormatOptions::default(), fields).expect("ok");
-        assert!(matches!(encoder.encode(&[], 1), Err(ExecError::Internal(_))));
+        let encoder =
+            Encoder::new(FormatKind::Json, &FormatOptions::default(), fields).expect("ok");
+        assert!(matches!(
+            encoder.encode(&[], 1),
+            Err(ExecError::Internal(_))
+        ));
         let strings: ArrayRef = Arc::new(arrow::array::StringArray::from(vec!["x"]));
-        assert!(matches!(encoder.encode(&[Arc::clone(&strings)], 2), Err(ExecError::Internal(_))));
+        assert!(matches!(
+            encoder.encode(&[Arc::clone(&strings)], 2),
+            Err(ExecError::Internal(_))
+        ));
     }
 
     /// Decode and encode throughput of small JSON records; run with
@@ -572,7 +685,12 @@ mod tests {
         let encoder = Encoder::new(FormatKind::Json, &options, fields).expect("ok");
         let batches: Vec<Vec<Option<&[u8]>>> = payloads
             .chunks(BATCH)
-            .map(|chunk| chunk.iter().map(|payload| Some(payload.as_slice())).collect())
+            .map(|chunk| {
+                chunk
+                    .iter()
+                    .map(|payload| Some(payload.as_slice()))
+                    .collect()
+            })
             .collect();
 
         let started = Instant::now();

@@ -5,10 +5,11 @@
 //! Names are already case-normalized: unquoted identifiers upper-cased, quoted kept as written.
 
 mod display;
+mod sql_text;
 
 use std::fmt;
 
-pub use display::{SqlExpr, SqlName};
+pub use sql_text::{SqlExpr, SqlName};
 pub use sqlparser::ast::Expr;
 
 /// One parsed statement with the text it came from.
@@ -120,7 +121,10 @@ pub enum DataType {
     Int,
     Bigint,
     Double,
-    Decimal { precision: u8, scale: u8 },
+    Decimal {
+        precision: u8,
+        scale: u8,
+    },
     String,
     Bytes,
     Date,

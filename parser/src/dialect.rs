@@ -34,6 +34,11 @@ impl Dialect for KsqlDialect {
         true
     }
 
+    /// `f(x => x + 1)` passes a lambda, not an argument named `x`.
+    fn supports_named_fn_args_with_rarrow_operator(&self) -> bool {
+        false
+    }
+
     fn parse_prefix(&self, parser: &mut Parser) -> Option<Result<Expr, ParserError>> {
         expression::parse_prefix(parser)
     }

@@ -1,7 +1,7 @@
 //! Parse errors: where the input went wrong and why.
 //!
 //! Every error names the 1-based line and column of the offending token. The grammar code
-//! reports through `sqlparser`'s `ParserError`; `parser::translate_error` turns those into
+//! reports through `sqlparser`'s `ParserError`; the `parser` module translates those into
 //! [`ParseError`]s that read the ksqlDB way.
 
 use sqlparser::parser::ParserError;

@@ -55,7 +55,8 @@ pub fn parse_statements(sql: &str) -> Result<Vec<Statement>> {
             }
             let start = parser.next_location();
             let kind = parse_statement_kind(parser, &source)?;
-            if !parser.consume_token(&Token::SemiColon) && parser.peek_token_ref().token != Token::EOF
+            if !parser.consume_token(&Token::SemiColon)
+                && parser.peek_token_ref().token != Token::EOF
             {
                 return parser.expected_next("';'");
             }
@@ -71,6 +72,35 @@ pub fn parse_statements(sql: &str) -> Result<Vec<Statement>> {
 }
 
 /// Parses a single expression (nothing may follow it).
+///
+/// Expressions are `sqlparser` [`Expr`]s with identifiers as written (value and quote style;
+/// normalizing is the planner's job). The ksqlDB forms become:
+/// - `col->field->sub`: `Expr::BinaryOp { left, op: BinaryOperator::Arrow, right }` where
+///   `right` is `Expr::Identifier(field)`; left-associative and binding tighter than every
+///   other operator (`-a->b` is `-(a->b)`, `a->b + 1` is `(a->b) + 1`). `SELECT s->*` is
+///   [`SelectItem::StructWildcard`](crate::ast::SelectItem::StructWildcard).
+/// - `x => body`, `(x, y) => body`: `Expr::Lambda` with `LambdaSyntax::Arrow`, parameters
+///   without types; they appear as `FunctionArg::Unnamed` arguments of the call.
+/// - `MAP(k := v, ...)`: `Expr::Function` named `MAP` (as written) with
+///   `FunctionArg::ExprNamed { name: k, arg: v, operator: FunctionArgOperator::Assignment }`
+///   arguments; `STRUCT(f := v, ...)`: a `STRUCT` function with `FunctionArg::Named` arguments;
+///   `MAP()` and `STRUCT()` have empty argument lists.
+/// - `ARRAY[1, 2]`: `Expr::Array { elem, named: true }`.
+/// - `CAST(x AS type)`: `Expr::Cast { kind: CastKind::Cast, .. }` whose `data_type` is
+///   `sqlparser::ast::DataType::Custom(name, [])`, `name` being one unquoted identifier holding
+///   the canonical ksqlDB type text (`ARRAY<INTEGER>`, ``STRUCT<`A` INTEGER>``, `DECIMAL(4, 2)`,
+///   or a custom type name); [`DataType::from_cast`] turns it back into a [`DataType`].
+/// - `arr[1]`, `m['k']`: `Expr::CompoundFieldAccess` with `AccessExpr::Subscript(Index)`
+///   entries (also after `->`: `a->b[1]` indexes `a->b`).
+/// - `SUBSTRING(...)`, `TRIM(...)`, `CEIL(...)`, `FLOOR(...)`, `EXTRACT(...)` and other words
+///   `sqlparser` gives special syntax are plain `Expr::Function` calls; `COUNT(*)` has a
+///   `FunctionArgExpr::Wildcard` argument.
+/// - Numbers are `Value::Number(text, false)` with the text as written (`1`, `1.5`, `1.5E3`); a
+///   negative literal is `UnaryOp { op: Minus, expr: Value }`. Integers beyond BIGINT and
+///   doubles beyond `f64` are [`ParseErrorKind::Literal`] errors.
+/// - `'a' || b` is `BinaryOperator::StringConcat`, binding looser than `+`/`-` as in ksqlDB.
+/// - Row values `(a, b)`, `IN ()` and `INTERVAL` literals are syntax errors; `INTERVAL` alone is
+///   a column name.
 pub fn parse_expression(sql: &str) -> Result<Expr> {
     let source = Source::new(sql);
     run(&source, |parser| {
@@ -224,7 +254,10 @@ impl<'a> Source<'a> {
     fn tokenizer_error(&self, error: &TokenizerError) -> ParseError {
         let (line, column) = (error.location.line, error.location.column);
         let offset = self.offset(error.location);
-        let near: String = self.text[offset..].chars().take(1).collect();
+        let near = match self.text[offset..].chars().next() {
+            Some(ch) => ch.to_string(),
+            None => "<EOF>".to_string(),
+        };
         ParseError::syntax(line, column, &near, Some(&error.message))
     }
 
@@ -246,9 +279,7 @@ impl<'a> Source<'a> {
         let (line, column) = parts
             .location
             .filter(|(line, _)| *line > 0)
-            .or_else(|| {
-                (!at_end && fallback.line > 0).then_some((fallback.line, fallback.column))
-            })
+            .or_else(|| (!at_end && fallback.line > 0).then_some((fallback.line, fallback.column)))
             .unwrap_or_else(|| self.end_location());
         if let Some(literal) = parts.literal {
             return ParseError {
@@ -264,7 +295,9 @@ impl<'a> Source<'a> {
                 token.span.start == Location::new(line, column)
                     && !matches!(token.token, Token::Whitespace(_))
             })
-            .map_or("<EOF>", |token| self.slice(token.span.start, token.span.end));
+            .map_or("<EOF>", |token| {
+                self.slice(token.span.start, token.span.end)
+            });
         let detail = match parts.expected {
             Some(expected) if expected.chars().any(|ch| ch.is_ascii_alphabetic()) => {
                 format!("expecting {expected}")
@@ -282,8 +315,8 @@ mod tests {
     use crate::ast::{
         AlterSource, Assert, ColumnConstraint, CreateAsSelect, CreateSource, Describe, DropSource,
         Duration, Emit, InsertInto, InsertValues, Join, JoinKind, Literal, Print, Query, Relation,
-        SelectItem, Show, SourceKind, TableElement, Terminate, TimeUnit, WindowExpr, Within,
-        WithProperties,
+        SelectItem, Show, SourceKind, TableElement, Terminate, TimeUnit, WindowExpr,
+        WithProperties, Within,
     };
 
     fn expr(text: &str) -> Expr {
@@ -433,7 +466,7 @@ mod tests {
                     is_source: true,
                     name: "T".to_string(),
                     elements: vec![
-                        element("ID", DataType::Bigint, ColumnConstraint::PrimaryKey, 50),
+                        element("ID", DataType::Bigint, ColumnConstraint::PrimaryKey, 49),
                         element(
                             "D",
                             DataType::Decimal {
@@ -673,9 +706,18 @@ mod tests {
             })
         };
         let cases = vec![
-            ("SHOW STREAMS;", StatementKind::Show(Show::Streams { extended: false })),
-            ("list streams extended;", StatementKind::Show(Show::Streams { extended: true })),
-            ("SHOW TABLES EXTENDED;", StatementKind::Show(Show::Tables { extended: true })),
+            (
+                "SHOW STREAMS;",
+                StatementKind::Show(Show::Streams { extended: false }),
+            ),
+            (
+                "list streams extended;",
+                StatementKind::Show(Show::Streams { extended: true }),
+            ),
+            (
+                "SHOW TABLES EXTENDED;",
+                StatementKind::Show(Show::Tables { extended: true }),
+            ),
             (
                 "SHOW ALL TOPICS EXTENDED;",
                 StatementKind::Show(Show::Topics {
@@ -690,7 +732,10 @@ mod tests {
                     extended: false,
                 }),
             ),
-            ("SHOW QUERIES;", StatementKind::Show(Show::Queries { extended: false })),
+            (
+                "SHOW QUERIES;",
+                StatementKind::Show(Show::Queries { extended: false }),
+            ),
             ("SHOW PROPERTIES;", StatementKind::Show(Show::Properties)),
             ("SHOW FUNCTIONS;", StatementKind::Show(Show::Functions)),
             ("SHOW TYPES;", StatementKind::Show(Show::Types)),
@@ -882,6 +927,7 @@ mod tests {
             "SELECT COUNT(*), COUNT(1), COUNT_DISTINCT(a) FROM s GROUP BY a;",
             "SELECT interval, `date` FROM s WHERE interval > 5;",
             "SELECT MAP(k1 := v1, NULL := v1) AS m FROM test;",
+            "SELECT 'it''s', 'a\''', '''', `we``ird`, s.`x``y`, TRANSFORM(a, `q``` => 'x''') FROM s;",
             "INSERT INTO out WITH (query_id='q') SELECT * FROM s;",
             "INSERT INTO s (id, `v`) VALUES (1, 'a' || 'b');",
             "INSERT INTO s VALUES (ARRAY[1], STRUCT(F := 1.0), MAP('k' := -1), NULL, TRUE, CAST(1 AS BIGINT));",
@@ -924,8 +970,18 @@ mod tests {
     #[test]
     fn errors_name_line_column_and_token() {
         let cases = [
-            ("ASSERT VALUES foo (id INT) VALUES (123);", 1, 8, "Syntax error at or near 'VALUES' at line 1:8"),
-            ("SELECT * FROM s;\nFOO;", 2, 1, "Syntax error at or near 'FOO' at line 2:1"),
+            (
+                "ASSERT VALUES foo (id INT) VALUES (123);",
+                1,
+                8,
+                "Syntax error at or near 'VALUES' at line 1:8",
+            ),
+            (
+                "SELECT * FROM s;\nFOO;",
+                2,
+                1,
+                "Syntax error at or near 'FOO' at line 2:1",
+            ),
             (
                 "CREATE TABLE OUTPUT AS SELECT COUNT(*) FROM TEST GROUP BY DATA AND ID;",
                 1,
@@ -956,9 +1012,24 @@ mod tests {
                 40,
                 "Syntax error at or near '('",
             ),
-            ("CREATE STREAM INPUT (ROWKEY INT KEY, COL0 NULL) WITH (kafka_topic='t');", 1, 43, "near 'NULL'"),
-            ("CREATE STREAM INPUT (ID INT KEY, COL0 MAP<STRING, NULL>);", 1, 51, "near 'NULL'"),
-            ("CREATE STREAM INPUT (ID INT KEY, COL0 STRUCT<fo NULL>);", 1, 49, "near 'NULL'"),
+            (
+                "CREATE STREAM INPUT (ROWKEY INT KEY, COL0 NULL) WITH (kafka_topic='t');",
+                1,
+                43,
+                "near 'NULL'",
+            ),
+            (
+                "CREATE STREAM INPUT (ID INT KEY, COL0 MAP<STRING, NULL>);",
+                1,
+                51,
+                "near 'NULL'",
+            ),
+            (
+                "CREATE STREAM INPUT (ID INT KEY, COL0 STRUCT<fo NULL>);",
+                1,
+                49,
+                "near 'NULL'",
+            ),
             (
                 "CREATE STREAM TEST (ID STRING KEY, f0 VARCHAR);\nCREATE STREAM OUTPUT AS SELECT ID, cast(f0 as NULL) FROM TEST;",
                 2,
@@ -966,18 +1037,37 @@ mod tests {
                 "Syntax error at or near 'NULL' at line 2:47",
             ),
             ("SELECT * FROM INPUT WHERE ID IN ( );", 1, 35, "near ')'"),
-            ("SELECT * FROM s WHERE", 1, 22, "near '<EOF>' at line 1:22\nexpecting an expression"),
-            ("SELECT * FROM s EMIT CHANGE;", 1, 22, "expecting one of: CHANGES, FINAL"),
+            (
+                "SELECT * FROM s WHERE",
+                1,
+                22,
+                "near '<EOF>' at line 1:22\nexpecting an expression",
+            ),
+            (
+                "SELECT * FROM s WHERE a EMIT CHANGE;",
+                1,
+                30,
+                "expecting one of: CHANGES, FINAL",
+            ),
             ("SELECT 'abc FROM s;", 1, 8, "Unterminated string literal"),
             ("CREATE STREAM VALUES (a INT);", 1, 15, "near 'VALUES'"),
-            ("SELECT * FROM s WINDOW TUMBLING (SIZE 1 WEEK) GROUP BY a;", 1, 41, "near 'WEEK'"),
+            (
+                "SELECT * FROM s WINDOW TUMBLING (SIZE 1 WEEK) GROUP BY a;",
+                1,
+                41,
+                "near 'WEEK'",
+            ),
         ];
         for (sql, line, column, message) in cases {
             let error = parse_statements(sql).expect_err(sql);
             assert_eq!((error.line, error.column), (line, column), "{sql}\n{error}");
             assert_eq!(error.kind, ParseErrorKind::Syntax, "{sql}");
             assert!(error.message.contains(message), "{sql}\n{error}");
-            assert!(error.to_string().starts_with(&format!("line {line}:{column}: Syntax Error\n")));
+            assert!(
+                error
+                    .to_string()
+                    .starts_with(&format!("line {line}:{column}: Syntax Error\n"))
+            );
         }
     }
 
@@ -1016,10 +1106,52 @@ mod tests {
     }
 
     #[test]
+    fn malformed_input_fails_without_panicking() {
+        let inputs = [
+            "'",
+            "`",
+            "\"",
+            "/* open",
+            "SELECT 1 FROM s; /* open",
+            "SELECT ${var} FROM s;",
+            "SELECT 'é', `名前` FROM s;",
+            "SELECT é FROM s;",
+            "SELECT a\r\n\tFROM",
+            "CREATE STREAM s (a MAP<STRING, INT>>) ;",
+            "SELECT CAST(a AS STRUCT<) FROM s;",
+            "SELECT a->->b FROM s;",
+            "SELECT ((((((((((((((((((((((((((((((((((((((((1)))))))))))))))))))))))))))))))))))))))) FROM s;",
+            "EXPLAIN",
+            "DESCRIBE",
+            "SELECT * FROM s LIMIT 99999999999999999999999;",
+        ];
+        for sql in inputs {
+            if let Err(error) = parse_statements(sql) {
+                assert!(error.line >= 1 && error.column >= 1, "{sql:?}: {error}");
+            }
+        }
+        let error = parse_statements("SELECT 'é' ,, FROM s;").expect_err("double comma");
+        assert_eq!((error.line, error.column), (1, 13), "{error}");
+        assert!(error.message.contains("near ','"), "{error}");
+    }
+
+    #[test]
     fn data_types_parse_standalone() {
         let cases = [
-            ("MAP<STRING, ARRAY<INT>>", DataType::Map(Box::new(DataType::String), Box::new(DataType::Array(Box::new(DataType::Int))))),
-            ("decimal(10,3)", DataType::Decimal { precision: 10, scale: 3 }),
+            (
+                "MAP<STRING, ARRAY<INT>>",
+                DataType::Map(
+                    Box::new(DataType::String),
+                    Box::new(DataType::Array(Box::new(DataType::Int))),
+                ),
+            ),
+            (
+                "decimal(10,3)",
+                DataType::Decimal {
+                    precision: 10,
+                    scale: 3,
+                },
+            ),
         ];
         for (text, expected) in cases {
             assert_eq!(parse_data_type(text).expect(text), expected);

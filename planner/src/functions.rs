@@ -10,6 +10,7 @@ mod datetime;
 mod json;
 mod math;
 mod nulls;
+mod other;
 mod regex;
 mod signature;
 mod string;
@@ -25,6 +26,7 @@ use std::sync::{Arc, OnceLock};
 
 use datafusion::logical_expr::ScalarUDF;
 
+pub use datetime::TimeUnit;
 use udf::{FunctionDefinition, KsqlScalarFunction};
 
 /// ksqlDB's grouping of functions, shown by `DESCRIBE FUNCTION` and `SHOW FUNCTIONS`.
@@ -93,6 +95,7 @@ fn registry() -> &'static BTreeMap<&'static str, RegisteredFunction> {
             regex::definitions(),
             math::definitions(),
             nulls::definitions(),
+            other::definitions(),
             datetime::definitions(),
             collections::definitions(),
             json::definitions(),

@@ -18,7 +18,7 @@ use crate::catalog::{
     TimestampColumn,
 };
 use crate::expr::ExprLowering;
-use crate::plan::{DataflowPlan, SinkPlan};
+use crate::plan::{DataflowNode, DataflowPlan, ProjectNode, ROWTIME_OUTPUT, SinkPlan};
 use crate::query::{PlannedQuery, plan_query};
 use crate::{PlanError, Result, user_error};
 
@@ -319,9 +319,13 @@ fn plan_create_as_select(
         sink: create.name.clone(),
         sources: vec![planned.source.name.clone()],
     };
+    let mut root = planned.root;
+    if let (Some(timestamp), DataflowNode::Project(project)) = (&sink.timestamp, &mut root) {
+        use_timestamp_column(project, &timestamp.column);
+    }
     let plan = DataflowPlan {
         sink: Some(sink_plan(&sink)?),
-        root: planned.root,
+        root,
         limit: None,
     };
     Ok(StatementPlan::CreateAsSelect {
@@ -331,6 +335,21 @@ fn plan_create_as_select(
         or_replace: create.or_replace,
         if_not_exists: create.if_not_exists,
     })
+}
+
+/// Makes the output record timestamp (`$rowtime`) the value of output column `column`.
+fn use_timestamp_column(project: &mut ProjectNode, column: &str) {
+    let source = project.exprs.iter().find_map(|expr| match expr {
+        Expr::Alias(alias) if alias.name == column => Some(alias.expr.as_ref().clone()),
+        _ => None,
+    });
+    if let (Some(source), Some(last)) = (source, project.exprs.last_mut()) {
+        *last = Expr::Cast(datafusion::logical_expr::Cast::new(
+            Box::new(source),
+            arrow::datatypes::DataType::Int64,
+        ))
+        .alias(ROWTIME_OUTPUT);
+    }
 }
 
 /// The sink of a query writing into `target`.

@@ -2,6 +2,7 @@
 //! and benchmarks. Engine logic lives in `server::Engine`.
 
 mod bench;
+mod conformance;
 mod datagen;
 mod interactive;
 mod output;
@@ -33,6 +34,8 @@ enum Command {
     Datagen(datagen::DatagenArgs),
     /// Measure throughput (release builds).
     Bench(bench::BenchArgs),
+    /// Run ksqlDB conformance cases (`--corpus DIR`) or a ksql-test-runner test (`-s -i -o`).
+    Test(conformance::TestArgs),
 }
 
 fn main() -> ExitCode {
@@ -47,6 +50,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Some(Command::Datagen(args)) => datagen::run(&cli.data_dir, &args),
         Some(Command::Bench(args)) => bench::run(&args),
+        Some(Command::Test(args)) => conformance::run(&args),
         None => match (&cli.file, &cli.execute) {
             (Some(path), _) => std::fs::read_to_string(path)
                 .map_err(|error| anyhow::anyhow!("cannot read {}: {error}", path.display()))

@@ -126,6 +126,51 @@ impl Engine {
         Arc::clone(&self.log)
     }
 
+    /// True when every running persistent query has consumed everything its sources hold
+    /// (or has stopped). Test harnesses wait for this instead of sleeping.
+    pub fn queries_caught_up(&self) -> Result<bool> {
+        let state = self.lock();
+        for query in state.catalog.queries() {
+            let running = state
+                .queries
+                .get(&query.id)
+                .is_some_and(|running| running.handle.state() == executor::QueryState::Running);
+            if !running {
+                continue;
+            }
+            for source in &query.sources {
+                let Some(definition) = state.catalog.source(source) else {
+                    continue;
+                };
+                let ends = self.log.offsets(&definition.topic)?;
+                let committed = self.log.committed_offsets(&query.id, &definition.topic)?;
+                let behind = ends
+                    .iter()
+                    .zip(committed)
+                    .any(|((_, end), committed)| committed.is_none_or(|c| c < *end));
+                if behind {
+                    return Ok(false);
+                }
+            }
+        }
+        Ok(true)
+    }
+
+    /// Ids and states of the persistent queries.
+    pub fn query_states(&self) -> Vec<(String, executor::QueryState)> {
+        let state = self.lock();
+        state
+            .queries
+            .iter()
+            .map(|(id, running)| (id.clone(), running.handle.state()))
+            .collect()
+    }
+
+    /// The catalog as it is now (a copy).
+    pub fn catalog(&self) -> planner::Catalog {
+        self.lock().catalog.clone()
+    }
+
     /// Source, column and function names, for completion.
     pub fn completion_words(&self) -> Vec<String> {
         let state = self.lock();
@@ -258,11 +303,47 @@ fn changes_catalog(kind: &StatementKind) -> bool {
     )
 }
 
-/// Replaces `${name}` with defined variables.
+/// Replaces `${name}` with defined variables (names compare case-insensitively).
 fn substitute_variables(sql: &str, variables: &BTreeMap<String, String>) -> String {
-    let mut text = sql.to_string();
-    for (name, value) in variables {
-        text = text.replace(&format!("${{{name}}}"), value);
+    let mut text = String::with_capacity(sql.len());
+    let mut rest = sql;
+    while let Some(start) = rest.find("${") {
+        text.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        match after.find('}') {
+            Some(end) => {
+                let name = &after[..end];
+                match variables.iter().find(|(key, _)| key.eq_ignore_ascii_case(name)) {
+                    Some((_, value)) => text.push_str(value),
+                    None => text.push_str(&rest[start..start + 2 + end + 1]),
+                }
+                rest = &after[end + 1..];
+            }
+            None => {
+                text.push_str(&rest[start..]);
+                rest = "";
+            }
+        }
     }
+    text.push_str(rest);
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn variables_are_substituted_case_insensitively() {
+        let variables = BTreeMap::from([("topicName".to_string(), "t1".to_string())]);
+        let cases = [
+            ("PRINT ${topicname};", "PRINT t1;"),
+            ("SELECT '${unknown}' FROM s;", "SELECT '${unknown}' FROM s;"),
+            ("no variables", "no variables"),
+            ("open ${end", "open ${end"),
+        ];
+        for (input, expected) in cases {
+            assert_eq!(substitute_variables(input, &variables), expected);
+        }
+    }
 }

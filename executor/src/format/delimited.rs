@@ -8,16 +8,18 @@
 use std::borrow::Cow;
 
 use arrow::array::{Array, ArrayRef, AsArray};
-use arrow::datatypes::{
-    DataType, Date32Type, Decimal128Type, Float64Type, Int32Type, Int64Type,
-    Time32MillisecondType, TimeUnit, TimestampMillisecondType,
-};
 use arrow::datatypes::Fields;
+use arrow::datatypes::{
+    DataType, Date32Type, Decimal128Type, Float64Type, Int32Type, Int64Type, Time32MillisecondType,
+    TimeUnit, TimestampMillisecondType,
+};
 use base64::Engine;
 
 use super::RowOutcome;
 use super::json::write_base64;
-use super::number::{DecimalText, parse_java_double, write_i64, write_java_double, write_plain_decimal};
+use super::number::{
+    DecimalText, parse_java_double, write_i64, write_java_double, write_plain_decimal,
+};
 use super::writer::ColumnWriter;
 use crate::{ExecError, Result};
 
@@ -88,7 +90,10 @@ impl DelimitedDecoder {
         Self {
             delimiter: Delimiter::new(delimiter),
             names: fields.iter().map(|field| field.name().clone()).collect(),
-            types: fields.iter().map(|field| field.data_type().clone()).collect(),
+            types: fields
+                .iter()
+                .map(|field| field.data_type().clone())
+                .collect(),
         }
     }
 
@@ -113,7 +118,8 @@ impl DelimitedDecoder {
     ) -> Result<(), String> {
         fields.clear();
         let syntax = |message: String| format!("failed to deserialize DELIMITED: {message}");
-        let Some(mut position) = parse_record(payload, 0, self.delimiter, fields).map_err(syntax)?
+        let Some(mut position) =
+            parse_record(payload, 0, self.delimiter, fields).map_err(syntax)?
         else {
             return Err(syntax("No fields in record".to_string()));
         };
@@ -169,8 +175,13 @@ fn parse_field(data_type: &DataType, text: &str, writer: &mut ColumnWriter) -> R
         }
         DataType::Utf8 => writer.push_bytes(text.as_bytes()),
         DataType::Binary => {
-            if BASE64.decode_vec(text.as_bytes(), writer.bytes_buffer()).is_err() {
-                return Err(format!("Value is not a valid Base64 encoded string: {text}"));
+            if BASE64
+                .decode_vec(text.as_bytes(), writer.bytes_buffer())
+                .is_err()
+            {
+                return Err(format!(
+                    "Value is not a valid Base64 encoded string: {text}"
+                ));
             }
             writer.commit_bytes();
         }
@@ -403,10 +414,16 @@ impl<'a> TextColumn<'a> {
         let values = match array.data_type() {
             DataType::Boolean => TextValues::Boolean(array.as_boolean_opt().ok_or_else(mismatch)?),
             DataType::Int32 => TextValues::I32(
-                array.as_primitive_opt::<Int32Type>().ok_or_else(mismatch)?.values(),
+                array
+                    .as_primitive_opt::<Int32Type>()
+                    .ok_or_else(mismatch)?
+                    .values(),
             ),
             DataType::Date32 => TextValues::I32(
-                array.as_primitive_opt::<Date32Type>().ok_or_else(mismatch)?.values(),
+                array
+                    .as_primitive_opt::<Date32Type>()
+                    .ok_or_else(mismatch)?
+                    .values(),
             ),
             DataType::Time32(TimeUnit::Millisecond) => TextValues::I32(
                 array
@@ -415,7 +432,10 @@ impl<'a> TextColumn<'a> {
                     .values(),
             ),
             DataType::Int64 => TextValues::I64(
-                array.as_primitive_opt::<Int64Type>().ok_or_else(mismatch)?.values(),
+                array
+                    .as_primitive_opt::<Int64Type>()
+                    .ok_or_else(mismatch)?
+                    .values(),
             ),
             DataType::Timestamp(TimeUnit::Millisecond, None) => TextValues::I64(
                 array
@@ -424,10 +444,16 @@ impl<'a> TextColumn<'a> {
                     .values(),
             ),
             DataType::Float64 => TextValues::F64(
-                array.as_primitive_opt::<Float64Type>().ok_or_else(mismatch)?.values(),
+                array
+                    .as_primitive_opt::<Float64Type>()
+                    .ok_or_else(mismatch)?
+                    .values(),
             ),
             DataType::Decimal128(_, scale) => TextValues::Decimal(
-                array.as_primitive_opt::<Decimal128Type>().ok_or_else(mismatch)?.values(),
+                array
+                    .as_primitive_opt::<Decimal128Type>()
+                    .ok_or_else(mismatch)?
+                    .values(),
                 *scale,
             ),
             DataType::Utf8 => TextValues::Utf8(array.as_string_opt::<i32>().ok_or_else(mismatch)?),
@@ -491,41 +517,78 @@ mod tests {
         let cases: [(&str, Result<Value, String>); 9] = [
             (
                 "true,10,998877665544332211,10.3,12.365,bob,IQ==,10,100,1000",
-                Ok(json!([true, 10, 998877665544332211i64, 10.3, 12.365, "bob", "IQ==", 10, 100, 1000])),
+                Ok(json!([
+                    true,
+                    10,
+                    998877665544332211i64,
+                    10.3,
+                    12.365,
+                    "bob",
+                    "IQ==",
+                    10,
+                    100,
+                    1000
+                ])),
             ),
             (
                 "TRUE,\"22\",-1,1e3,\"12.0\",\"a,b\",IQ,-10,0,-5",
-                Ok(json!([true, 22, -1, 1000.0, 12.0, "a,b", "IQ==", -10, 0, -5])),
+                Ok(json!([
+                    true, 22, -1, 1000.0, 12.0, "a,b", "IQ==", -10, 0, -5
+                ])),
             ),
-            (",,,,,,,,,", Ok(json!([null, null, null, null, null, null, null, null, null, null]))),
-            ("yes,,,NaN,,\"\",,,,", Ok(json!([false, null, null, "NaN", null, null, null, null, null, null]))),
+            (
+                ",,,,,,,,,",
+                Ok(json!([
+                    null, null, null, null, null, null, null, null, null, null
+                ])),
+            ),
+            (
+                "yes,,,NaN,,\"\",,,,",
+                Ok(json!([
+                    false, null, null, "NaN", null, null, null, null, null, null
+                ])),
+            ),
             (
                 "true,abc,,,,,,,,",
-                Err("failed to deserialize DELIMITED field `I`: For input string: \"abc\"".to_string()),
+                Err(
+                    "failed to deserialize DELIMITED field `I`: For input string: \"abc\""
+                        .to_string(),
+                ),
             ),
             (
                 ",,,,123.45,,,,,",
-                Err("failed to deserialize DELIMITED field `M`: Numeric field overflow: A field \
+                Err(
+                    "failed to deserialize DELIMITED field `M`: Numeric field overflow: A field \
                      with precision 6 and scale 4 must round to an absolute value less than \
                      10^2. Got 123.45"
-                    .to_string()),
+                        .to_string(),
+                ),
             ),
             (
                 "1,2",
                 Err("Column count mismatch on deserialization. expected: 10, got: 2".to_string()),
             ),
-            ("", Err("failed to deserialize DELIMITED: No fields in record".to_string())),
+            (
+                "",
+                Err("failed to deserialize DELIMITED: No fields in record".to_string()),
+            ),
             (
                 "\"open",
-                Err("failed to deserialize DELIMITED: EOF reached before encapsulated token \
+                Err(
+                    "failed to deserialize DELIMITED: EOF reached before encapsulated token \
                      finished"
-                    .to_string()),
+                        .to_string(),
+                ),
             ),
         ];
         for (payload, expected) in cases {
-            let actual =
-                decode_one(FormatKind::Delimited, &FormatOptions::default(), &fields, payload)
-                    .map(Value::from);
+            let actual = decode_one(
+                FormatKind::Delimited,
+                &FormatOptions::default(),
+                &fields,
+                payload,
+            )
+            .map(Value::from);
             assert_eq!(actual, expected, "{payload:?}");
         }
     }
@@ -547,14 +610,26 @@ mod tests {
         for (delimiter, payload) in cases {
             let options = with_delimiter(delimiter);
             let values = decode_one(FormatKind::Delimited, &options, &fields, payload);
-            assert_eq!(values, Ok(vec![json!(0), json!("zero"), json!(0)]), "{payload:?}");
-            let batch = columns_from_json(&fields, &[Some("{\"ID\": 0, \"NAME\": \"zero\", \"VALUE\": 0}")]);
+            assert_eq!(
+                values,
+                Ok(vec![json!(0), json!("zero"), json!(0)]),
+                "{payload:?}"
+            );
+            let batch = columns_from_json(
+                &fields,
+                &[Some("{\"ID\": 0, \"NAME\": \"zero\", \"VALUE\": 0}")],
+            );
             let encoded = encode_texts(FormatKind::Delimited, &options, &fields, &batch);
             assert_eq!(encoded, [Some(payload.to_string())]);
         }
         let foo_bar = columns(&[("K1", DataType::Utf8), ("K2", DataType::Utf8)]);
         assert_eq!(
-            decode_one(FormatKind::Delimited, &with_delimiter(';'), &foo_bar, "foo,bar;baz"),
+            decode_one(
+                FormatKind::Delimited,
+                &with_delimiter(';'),
+                &foo_bar,
+                "foo,bar;baz"
+            ),
             Ok(vec![json!("foo,bar"), json!("baz")])
         );
     }
@@ -566,7 +641,11 @@ mod tests {
         let doubles = columns(&[("V", DataType::Float64)]);
         let pairs = columns(&[("S", DataType::Utf8), ("B", DataType::Binary)]);
         let cases: [(&Fields, &str, &str); 13] = [
-            (&decimals, "12345678987654321.2345678987654321", "12345678987654321.2345678987654321"),
+            (
+                &decimals,
+                "12345678987654321.2345678987654321",
+                "12345678987654321.2345678987654321",
+            ),
             (&decimals, "0.12", "0.1200000000000000"),
             (&decimals, "-12345.12", "\"-12345.1200000000000000\""),
             (&decimals, "0", "0.0000000000000000"),
@@ -587,12 +666,22 @@ mod tests {
                 format!("{{\"V\": {value}}}")
             };
             let batch = columns_from_json(fields, &[Some(&row)]);
-            let encoded = encode_texts(FormatKind::Delimited, &FormatOptions::default(), fields, &batch);
+            let encoded = encode_texts(
+                FormatKind::Delimited,
+                &FormatOptions::default(),
+                fields,
+                &batch,
+            );
             assert_eq!(encoded, [Some(expected.to_string())], "{value}");
         }
         let single = columns(&[("V", DataType::Utf8)]);
         let batch = columns_from_json(&single, &[None, Some("{\"V\": \"\"}")]);
-        let encoded = encode_texts(FormatKind::Delimited, &FormatOptions::default(), &single, &batch);
+        let encoded = encode_texts(
+            FormatKind::Delimited,
+            &FormatOptions::default(),
+            &single,
+            &batch,
+        );
         assert_eq!(encoded, [Some(String::new()), Some("\"\"".to_string())]);
     }
 
@@ -602,9 +691,11 @@ mod tests {
         let batch = columns_from_json(
             &fields,
             &[
-                Some("{\"B\": false, \"I\": -1, \"L\": 5, \"D\": -1.5e-7, \"M\": -0.0001, \
+                Some(
+                    "{\"B\": false, \"I\": -1, \"L\": 5, \"D\": -1.5e-7, \"M\": -0.0001, \
                       \"S\": \"say \\\"hi\\\", \\n bye \", \"Y\": \"AAEC\", \"DT\": -3, \
-                      \"T\": 86400000, \"TS\": -1}"),
+                      \"T\": 86400000, \"TS\": -1}",
+                ),
                 Some("{\"S\": \"#tag\", \"D\": \"Infinity\"}"),
                 Some("{\"B\": true}"),
             ],
@@ -612,8 +703,10 @@ mod tests {
         for delimiter in [',', '|', '\t', '€'] {
             let options = with_delimiter(delimiter);
             let encoded = encode_texts(FormatKind::Delimited, &options, &fields, &batch);
-            let payloads: Vec<Option<&[u8]>> =
-                encoded.iter().map(|text| text.as_deref().map(str::as_bytes)).collect();
+            let payloads: Vec<Option<&[u8]>> = encoded
+                .iter()
+                .map(|text| text.as_deref().map(str::as_bytes))
+                .collect();
             let decoded = Decoder::new(FormatKind::Delimited, &options, fields.clone())
                 .expect("ok")
                 .decode(&payloads);
@@ -689,7 +782,11 @@ mod tests {
         for (value, first, expected) in cases {
             let mut out = Vec::new();
             encoder.write_field(value.as_bytes(), first, &mut out);
-            assert_eq!(String::from_utf8(out).expect("utf-8"), expected, "{value:?}");
+            assert_eq!(
+                String::from_utf8(out).expect("utf-8"),
+                expected,
+                "{value:?}"
+            );
         }
     }
 }

@@ -16,12 +16,12 @@ use arrow::datatypes::Fields;
 use self::decode::{JsonError, JsonType, Slot, StructType, coerce, coerce_missing_root};
 use self::encode::{JsonColumn, write_json_string, write_object};
 use self::scanner::{Kind, Scanner};
-use super::writer::ColumnWriter;
 use super::RowOutcome;
+use super::writer::ColumnWriter;
 use crate::Result;
 
-pub use self::value::arrow_value_to_json;
 pub(super) use self::encode::write_base64;
+pub use self::value::arrow_value_to_json;
 
 /// Decodes JSON payloads into columns.
 #[derive(Debug)]
@@ -48,9 +48,9 @@ impl JsonDecoder {
         Self { root }
     }
 
-    pub(super) fn decode<'a>(
+    pub(super) fn decode(
         &self,
-        payloads: &[Option<&'a [u8]>],
+        payloads: &[Option<&[u8]>],
         writers: &mut [ColumnWriter],
     ) -> RowOutcome {
         let mut slots = Vec::new();
@@ -211,7 +211,11 @@ mod tests {
             (&DataType::Boolean, "true", Ok(json!(true))),
             (&DataType::Boolean, "false", Ok(json!(false))),
             (&DataType::Boolean, "null", Ok(json!(null))),
-            (&DataType::Boolean, "\"true\"", convert("TextNode", "BOOLEAN")),
+            (
+                &DataType::Boolean,
+                "\"true\"",
+                convert("TextNode", "BOOLEAN"),
+            ),
             (&DataType::Boolean, "1", convert("IntNode", "BOOLEAN")),
             (&int, "41", Ok(json!(41))),
             (&int, "41.456", Ok(json!(41))),
@@ -232,7 +236,11 @@ mod tests {
             (&bigint, "\"42\"", Ok(json!(42))),
             (&bigint, "9223372036854775808", Ok(json!(i64::MIN))),
             (&bigint, "true", convert("BooleanNode", "BIGINT")),
-            (&bigint, "12345678901234567890123", Ok(json!(4807115922877859019i64))),
+            (
+                &bigint,
+                "12345678901234567890123",
+                Ok(json!(4807115922877859019i64)),
+            ),
             (&double, "1234.589", Ok(json!(1234.589))),
             (&double, "42", Ok(json!(42.0))),
             (&double, "\"42.000\"", Ok(json!(42.0))),
@@ -251,16 +259,20 @@ mod tests {
             (
                 &decimal,
                 "1.123",
-                Err("Cannot fit decimal '1.123' into DECIMAL(4, 2) without rounding. \
+                Err(
+                    "Cannot fit decimal '1.123' into DECIMAL(4, 2) without rounding. \
                      (Requires 4,3), path: $"
-                    .to_string()),
+                        .to_string(),
+                ),
             ),
             (
                 &decimal,
                 "100",
-                Err("Numeric field overflow: A field with precision 4 and scale 2 must round \
+                Err(
+                    "Numeric field overflow: A field with precision 4 and scale 2 must round \
                      to an absolute value less than 10^2. Got 100, path: $"
-                    .to_string()),
+                        .to_string(),
+                ),
             ),
             (&decimal, "true", convert("BooleanNode", "DECIMAL(4, 2)")),
             (&string, "\"hello\"", Ok(json!("hello"))),
@@ -271,7 +283,11 @@ mod tests {
             (&string, "42.000", Ok(json!("42.000"))),
             (&string, "1e5", Ok(json!("1E+5"))),
             (&string, "0.0000001", Ok(json!("1E-7"))),
-            (&string, "{\"json\": \"object\"}", Ok(json!("{\"json\":\"object\"}"))),
+            (
+                &string,
+                "{\"json\": \"object\"}",
+                Ok(json!("{\"json\":\"object\"}")),
+            ),
             (
                 &string,
                 "{\"a\": 1, \"b\": [1, 2.50], \"a\": {\"c\": \"\\u0001\\/\"}}",
@@ -284,7 +300,11 @@ mod tests {
                 Ok(json!("[1, null, [2, x], {\"a\":1.50}]")),
             ),
             (&string, "null", Ok(json!(null))),
-            (&DataType::Binary, "\"dmFyaWF0aW9ucw==\"", Ok(json!("dmFyaWF0aW9ucw=="))),
+            (
+                &DataType::Binary,
+                "\"dmFyaWF0aW9ucw==\"",
+                Ok(json!("dmFyaWF0aW9ucw==")),
+            ),
             (
                 &DataType::Binary,
                 "\"abc\"",
@@ -299,16 +319,22 @@ mod tests {
             (
                 &time,
                 "86400001",
-                Err("Time values must use number of milliseconds greater than 0 and less than \
+                Err(
+                    "Time values must use number of milliseconds greater than 0 and less than \
                      86400000., path: $"
-                    .to_string()),
+                        .to_string(),
+                ),
             ),
             (&time, "true", convert("BooleanNode", "TIME")),
             (&timestamp, "1000", Ok(json!(1000))),
             (&timestamp, "\"1000\"", Ok(json!(1000))),
             (&timestamp, "1.5", Ok(json!(1))),
             (&timestamp, "true", convert("BooleanNode", "TIMESTAMP")),
-            (&bigints, "[42, 42.000, \"42\", null]", Ok(json!([42, 42, 42, null]))),
+            (
+                &bigints,
+                "[42, 42.000, \"42\", null]",
+                Ok(json!([42, 42, 42, null])),
+            ),
             (&bigints, "[]", Ok(json!([]))),
             (&bigints, "true", convert("BooleanNode", "ARRAY<BIGINT>")),
             (
@@ -317,7 +343,11 @@ mod tests {
                 Err("Can't coerce string to type. targetType: BIGINT, path: $[1]".to_string()),
             ),
             (&strings, "[1, 2, 3]", Ok(json!(["1", "2", "3"]))),
-            (&strings, "[\"a\", \"b\", null]", Ok(json!(["a", "b", null]))),
+            (
+                &strings,
+                "[\"a\", \"b\", null]",
+                Ok(json!(["a", "b", null])),
+            ),
             (
                 &bigint_map,
                 "{\"a\": 42, \"b\": 42.5, \"c\": \"42\", \"d\": null}",
@@ -327,16 +357,42 @@ mod tests {
             (
                 &bigint_map,
                 "{\"a\": 1, \"b\": true}",
-                Err("Can't convert type. sourceType: BooleanNode, requiredType: BIGINT, \
+                Err(
+                    "Can't convert type. sourceType: BooleanNode, requiredType: BIGINT, \
                      path: $.b.value"
-                    .to_string()),
+                        .to_string(),
+                ),
             ),
-            (&bigint_map, "[]", convert("ArrayNode", "MAP<VARCHAR, BIGINT>")),
-            (&record, "{\"a\": 45.67}", Ok(json!({"A": 45.67, "caseField": null}))),
-            (&record, "{\"A\": 1, \"a\": 2}", Ok(json!({"A": 1.0, "caseField": null}))),
-            (&record, "{\"a\": 2, \"A\": 1}", Ok(json!({"A": 1.0, "caseField": null}))),
-            (&record, "{\"CASEFIELD\": 1}", Ok(json!({"A": null, "caseField": null}))),
-            (&record, "{\"caseField\": 1}", Ok(json!({"A": null, "caseField": 1}))),
+            (
+                &bigint_map,
+                "[]",
+                convert("ArrayNode", "MAP<VARCHAR, BIGINT>"),
+            ),
+            (
+                &record,
+                "{\"a\": 45.67}",
+                Ok(json!({"A": 45.67, "caseField": null})),
+            ),
+            (
+                &record,
+                "{\"A\": 1, \"a\": 2}",
+                Ok(json!({"A": 1.0, "caseField": null})),
+            ),
+            (
+                &record,
+                "{\"a\": 2, \"A\": 1}",
+                Ok(json!({"A": 1.0, "caseField": null})),
+            ),
+            (
+                &record,
+                "{\"CASEFIELD\": 1}",
+                Ok(json!({"A": null, "caseField": null})),
+            ),
+            (
+                &record,
+                "{\"caseField\": 1}",
+                Ok(json!({"A": null, "caseField": 1})),
+            ),
             (
                 &record,
                 "{\"A\": \"x\"}",
@@ -360,8 +416,16 @@ mod tests {
     #[test]
     fn decimals_keep_their_digits() {
         let cases: [(DataType, &str, i128); 5] = [
-            (DataType::Decimal128(20, 19), "1.1234512345123451234", 11234512345123451234),
-            (DataType::Decimal128(20, 19), "\"1.1234512345123451234\"", 11234512345123451234),
+            (
+                DataType::Decimal128(20, 19),
+                "1.1234512345123451234",
+                11234512345123451234,
+            ),
+            (
+                DataType::Decimal128(20, 19),
+                "\"1.1234512345123451234\"",
+                11234512345123451234,
+            ),
             (DataType::Decimal128(4, 3), "1.1", 1100),
             (DataType::Decimal128(3, 1), "1E+1", 100),
             (
@@ -393,11 +457,23 @@ mod tests {
                 b"{\"ordertime\": 1, \"itemid\": \"x\", \"caseField\": 2, \"extra\": [true]}",
                 Ok(json!([1, "x", 2])),
             ),
-            (b"{\"ORDERTIME\": 1, \"ordertime\": 2}", Ok(json!([1, null, null]))),
-            (b"{\"ordertime\": 2, \"Ordertime\": 3}", Ok(json!([3, null, null]))),
-            (b"{\"\\u0049TEMID\": \"escaped key\"}", Ok(json!([null, "escaped key", null]))),
+            (
+                b"{\"ORDERTIME\": 1, \"ordertime\": 2}",
+                Ok(json!([1, null, null])),
+            ),
+            (
+                b"{\"ordertime\": 2, \"Ordertime\": 3}",
+                Ok(json!([3, null, null])),
+            ),
+            (
+                b"{\"\\u0049TEMID\": \"escaped key\"}",
+                Ok(json!([null, "escaped key", null])),
+            ),
             (b" {} ", Ok(json!([null, null, null]))),
-            (b"{\"ITEMID\": \"x\"} trailing", Ok(json!([null, "x", null]))),
+            (
+                b"{\"ITEMID\": \"x\"} trailing",
+                Ok(json!([null, "x", null])),
+            ),
             (b"null", Ok(json!([null, null, null]))),
             (
                 b"",
@@ -415,9 +491,11 @@ mod tests {
             ),
             (
                 b"{\"ORDERTIME\": true}",
-                Err("Can't convert type. sourceType: BooleanNode, requiredType: BIGINT, \
+                Err(
+                    "Can't convert type. sourceType: BooleanNode, requiredType: BIGINT, \
                      path: $.ORDERTIME"
-                    .to_string()),
+                        .to_string(),
+                ),
             ),
             (
                 b"{\"ORDERTIME\": 1",
@@ -451,8 +529,10 @@ mod tests {
         assert_eq!(decode_unwrapped(&DataType::Utf8, ""), Ok(json!("")));
         assert_eq!(
             decode_unwrapped(&DataType::Int32, " "),
-            Err("Can't convert type. sourceType: MissingNode, requiredType: INTEGER, path: $"
-                .to_string())
+            Err(
+                "Can't convert type. sourceType: MissingNode, requiredType: INTEGER, path: $"
+                    .to_string()
+            )
         );
     }
 
@@ -460,22 +540,36 @@ mod tests {
     fn a_failed_row_leaves_the_others_intact() {
         let fields = columns(&[
             ("ID", DataType::Int64),
-            ("ITEMS", list(structure(&[("N", DataType::Int32), ("S", DataType::Utf8)]))),
+            (
+                "ITEMS",
+                list(structure(&[("N", DataType::Int32), ("S", DataType::Utf8)])),
+            ),
             ("TAGS", map(DataType::Utf8, DataType::Utf8)),
         ]);
         let payloads: [Option<&[u8]>; 6] = [
             Some(b"{\"ID\": 1, \"ITEMS\": [{\"N\": 1, \"S\": \"a\"}], \"TAGS\": {\"k\": \"v\"}}"),
             // Fails after writing ID, one list element and half of the second.
-            Some(b"{\"ID\": 2, \"ITEMS\": [{\"N\": 2, \"S\": \"b\"}, {\"S\": \"c\", \"N\": \"x\"}]}"),
+            Some(
+                b"{\"ID\": 2, \"ITEMS\": [{\"N\": 2, \"S\": \"b\"}, {\"S\": \"c\", \"N\": \"x\"}]}",
+            ),
             None,
             Some(b"{\"ID\": 4, \"ITEMS\": [null, {\"n\": 4}], \"TAGS\": {}}"),
             Some(b"not json"),
             Some(b"{\"ID\": 6, \"TAGS\": {\"a\": \"1\", \"b\": 2}}"),
         ];
-        let rows = decode_values(FormatKind::Json, &FormatOptions::default(), &fields, &payloads);
+        let rows = decode_values(
+            FormatKind::Json,
+            &FormatOptions::default(),
+            &fields,
+            &payloads,
+        );
         assert_eq!(
             rows[0],
-            Ok(vec![json!(1), json!([{"N": 1, "S": "a"}]), json!({"k": "v"})])
+            Ok(vec![
+                json!(1),
+                json!([{"N": 1, "S": "a"}]),
+                json!({"k": "v"})
+            ])
         );
         assert_eq!(
             rows[1],
@@ -484,20 +578,40 @@ mod tests {
         assert_eq!(rows[2], Ok(vec![json!(null), json!(null), json!(null)]));
         assert_eq!(
             rows[3],
-            Ok(vec![json!(4), json!([null, {"N": 4, "S": null}]), json!({})])
+            Ok(vec![
+                json!(4),
+                json!([null, {"N": 4, "S": null}]),
+                json!({})
+            ])
         );
-        assert!(rows[4].as_ref().is_err_and(|error| error.starts_with("failed to deserialize JSON")));
-        assert_eq!(rows[5], Ok(vec![json!(6), json!(null), json!({"a": "1", "b": "2"})]));
+        assert!(
+            rows[4]
+                .as_ref()
+                .is_err_and(|error| error.starts_with("failed to deserialize JSON"))
+        );
+        assert_eq!(
+            rows[5],
+            Ok(vec![json!(6), json!(null), json!({"a": "1", "b": "2"})])
+        );
 
-        let decoder = Decoder::new(FormatKind::Json, &FormatOptions::default(), fields).expect("ok");
+        let decoder =
+            Decoder::new(FormatKind::Json, &FormatOptions::default(), fields).expect("ok");
         let decoded = decoder.decode(&payloads);
         assert_eq!(decoded.kept, [0, 2, 3, 5]);
         assert_eq!(
-            decoded.errors.iter().map(|(row, _)| *row).collect::<Vec<_>>(),
+            decoded
+                .errors
+                .iter()
+                .map(|(row, _)| *row)
+                .collect::<Vec<_>>(),
             [1, 4]
         );
         let items = decoded.columns[1].as_list::<i32>();
-        assert_eq!(items.values().len(), 3, "the abandoned elements are rolled back");
+        assert_eq!(
+            items.values().len(),
+            3,
+            "the abandoned elements are rolled back"
+        );
     }
 
     #[test]
@@ -515,7 +629,10 @@ mod tests {
             ("TS", DataType::Timestamp(TimeUnit::Millisecond, None)),
             ("A", list(DataType::Float64)),
             ("MP", map(DataType::Utf8, DataType::Int32)),
-            ("ST", structure(&[("X", DataType::Int32), ("y", DataType::Utf8)])),
+            (
+                "ST",
+                structure(&[("X", DataType::Int32), ("y", DataType::Utf8)]),
+            ),
         ]);
         let full = "{\"B\":true,\"I\":1,\"L\":10827272222,\"D\":1.0,\"M\":1.10,\"S\":\"a\\\"b\",\
                     \"Y\":\"dmFyaWF0aW9ucw==\",\"DT\":10,\"T\":100,\"TS\":1000,\
@@ -524,9 +641,11 @@ mod tests {
                      \"Y\":null,\"DT\":null,\"T\":null,\"TS\":null,\"A\":null,\"MP\":null,\
                      \"ST\":null}";
         let input = [
-            Some("{\"b\":true,\"i\":1,\"l\":10827272222,\"d\":1,\"m\":1.1,\"s\":\"a\\\"b\",\
+            Some(
+                "{\"b\":true,\"i\":1,\"l\":10827272222,\"d\":1,\"m\":1.1,\"s\":\"a\\\"b\",\
                   \"y\":\"dmFyaWF0aW9ucw==\",\"dt\":10,\"t\":100,\"ts\":1000,\
-                  \"a\":[1.5,null,1e10],\"mp\":{\"k\":1},\"st\":{\"x\":1,\"Y\":\"no\",\"y\":\"z\"}}"),
+                  \"a\":[1.5,null,1e10],\"mp\":{\"k\":1},\"st\":{\"x\":1,\"Y\":\"no\",\"y\":\"z\"}}",
+            ),
             Some("{}"),
             None,
         ];
@@ -534,16 +653,17 @@ mod tests {
         let encoded = encode_texts(FormatKind::Json, &FormatOptions::default(), &fields, &batch);
         assert_eq!(
             encoded,
-            [Some(full.to_string()), Some(nulls.to_string()), Some(nulls.to_string())]
+            [
+                Some(full.to_string()),
+                Some(nulls.to_string()),
+                Some(nulls.to_string())
+            ]
         );
     }
 
     #[test]
     fn special_numbers_are_written_like_jackson() {
-        let fields = columns(&[
-            ("D", DataType::Float64),
-            ("M", DataType::Decimal128(10, 8)),
-        ]);
+        let fields = columns(&[("D", DataType::Float64), ("M", DataType::Decimal128(10, 8))]);
         let batch = columns_from_json(
             &fields,
             &[
@@ -569,7 +689,11 @@ mod tests {
             (DataType::Float64, "9876.54321", "9876.54321"),
             (DataType::Utf8, "\"world\"", "\"world\""),
             (list(DataType::Float64), "[99.99]", "[99.99]"),
-            (structure(&[("A", DataType::Float64)]), "{\"a\": 76.54}", "{\"A\":76.54}"),
+            (
+                structure(&[("A", DataType::Float64)]),
+                "{\"a\": 76.54}",
+                "{\"A\":76.54}",
+            ),
         ];
         for (data_type, value, expected) in cases {
             let fields = columns(&[("V", data_type)]);
@@ -589,12 +713,20 @@ mod tests {
             ("NAME", DataType::Utf8),
             ("DATA", DataType::Binary),
             ("AT", DataType::Timestamp(TimeUnit::Millisecond, None)),
-            ("NESTED", list(map(DataType::Utf8, structure(&[("Q", list(DataType::Date32))])))),
+            (
+                "NESTED",
+                list(map(
+                    DataType::Utf8,
+                    structure(&[("Q", list(DataType::Date32))]),
+                )),
+            ),
         ]);
         let input = [
-            Some("{\"ID\": 1, \"AMOUNT\": \"-1.5\", \"RATE\": 0.1, \"NAME\": \"tab\\there \\u2603\", \
+            Some(
+                "{\"ID\": 1, \"AMOUNT\": \"-1.5\", \"RATE\": 0.1, \"NAME\": \"tab\\there \\u2603\", \
                   \"DATA\": \"AAEC\", \"AT\": 1589234313000, \
-                  \"NESTED\": [{\"a\": {\"Q\": [1, null]}, \"b\": null}, null, {}]}"),
+                  \"NESTED\": [{\"a\": {\"Q\": [1, null]}, \"b\": null}, null, {}]}",
+            ),
             Some("{\"RATE\": 1e300, \"NAME\": \"\"}"),
             Some("{\"RATE\": \"NaN\"}"),
             None,
@@ -602,8 +734,10 @@ mod tests {
         let batch = columns_from_json(&fields, &input);
         let options = FormatOptions::default();
         let encoded = encode_texts(FormatKind::Json, &options, &fields, &batch);
-        let payloads: Vec<Option<&[u8]>> =
-            encoded.iter().map(|text| text.as_deref().map(str::as_bytes)).collect();
+        let payloads: Vec<Option<&[u8]>> = encoded
+            .iter()
+            .map(|text| text.as_deref().map(str::as_bytes))
+            .collect();
         let decoder = Decoder::new(FormatKind::Json, &options, fields.clone()).expect("ok");
         let decoded = decoder.decode(&payloads);
         assert!(decoded.errors.is_empty(), "{:?}", decoded.errors);
@@ -613,8 +747,10 @@ mod tests {
         let single = columns(&[("V", structure(&[("A", DataType::Utf8)]))]);
         let batch = columns_from_json(&single, &[Some("{\"V\": {\"A\": \"x\"}}"), Some("{}")]);
         let encoded = encode_texts(FormatKind::Json, &unwrapped(), &single, &batch);
-        let payloads: Vec<Option<&[u8]>> =
-            encoded.iter().map(|text| text.as_deref().map(str::as_bytes)).collect();
+        let payloads: Vec<Option<&[u8]>> = encoded
+            .iter()
+            .map(|text| text.as_deref().map(str::as_bytes))
+            .collect();
         let decoded = Decoder::new(FormatKind::Json, &unwrapped(), single)
             .expect("ok")
             .decode(&payloads);
@@ -626,13 +762,25 @@ mod tests {
         let fields = columns(&[("V", list(DataType::Int32))]);
         let batch = columns_from_json(
             &fields,
-            &[Some("{\"V\": [1]}"), Some("{\"V\": [2, 3]}"), Some("{\"V\": null}")],
+            &[
+                Some("{\"V\": [1]}"),
+                Some("{\"V\": [2, 3]}"),
+                Some("{\"V\": null}"),
+            ],
         );
         let sliced: Vec<Arc<dyn Array>> = batch.iter().map(|column| column.slice(1, 2)).collect();
-        let encoded = encode_texts(FormatKind::Json, &FormatOptions::default(), &fields, &sliced);
+        let encoded = encode_texts(
+            FormatKind::Json,
+            &FormatOptions::default(),
+            &fields,
+            &sliced,
+        );
         assert_eq!(
             encoded,
-            [Some("{\"V\":[2,3]}".to_string()), Some("{\"V\":null}".to_string())]
+            [
+                Some("{\"V\":[2,3]}".to_string()),
+                Some("{\"V\":null}".to_string())
+            ]
         );
     }
 }

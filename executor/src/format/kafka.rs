@@ -85,17 +85,23 @@ pub(super) fn encode(column: &ArrayRef, num_rows: usize) -> Result<Vec<Option<Ve
     let rows = 0..num_rows;
     let payloads = match column.data_type() {
         DataType::Int32 => {
-            let values = column.as_primitive_opt::<Int32Type>().ok_or_else(mismatch)?;
+            let values = column
+                .as_primitive_opt::<Int32Type>()
+                .ok_or_else(mismatch)?;
             rows.map(|row| (!values.is_null(row)).then(|| values.value(row).to_be_bytes().to_vec()))
                 .collect()
         }
         DataType::Int64 => {
-            let values = column.as_primitive_opt::<Int64Type>().ok_or_else(mismatch)?;
+            let values = column
+                .as_primitive_opt::<Int64Type>()
+                .ok_or_else(mismatch)?;
             rows.map(|row| (!values.is_null(row)).then(|| values.value(row).to_be_bytes().to_vec()))
                 .collect()
         }
         DataType::Float64 => {
-            let values = column.as_primitive_opt::<Float64Type>().ok_or_else(mismatch)?;
+            let values = column
+                .as_primitive_opt::<Float64Type>()
+                .ok_or_else(mismatch)?;
             rows.map(|row| {
                 (!values.is_null(row)).then(|| {
                     // Java's `doubleToLongBits` writes one canonical NaN.
@@ -125,9 +131,9 @@ pub(super) fn encode(column: &ArrayRef, num_rows: usize) -> Result<Vec<Option<Ve
 mod tests {
     use serde_json::{Value, json};
 
-    use crate::format::testing::{columns, decode_values, encode_texts, columns_from_json};
-    use crate::format::{Encoder, FormatKind, FormatOptions};
     use super::*;
+    use crate::format::testing::{columns, columns_from_json, decode_values, encode_texts};
+    use crate::format::{Encoder, FormatKind, FormatOptions};
 
     #[test]
     fn values_are_read_like_kafka_deserializers() {
@@ -157,10 +163,15 @@ mod tests {
         ];
         for (data_type, payload, expected) in cases {
             let fields = columns(&[("V", data_type.clone())]);
-            let actual = decode_values(FormatKind::Kafka, &FormatOptions::default(), &fields, &[Some(payload)])
-                .pop()
-                .expect("one row")
-                .map(|mut values| values.remove(0));
+            let actual = decode_values(
+                FormatKind::Kafka,
+                &FormatOptions::default(),
+                &fields,
+                &[Some(payload)],
+            )
+            .pop()
+            .expect("one row")
+            .map(|mut values| values.remove(0));
             assert_eq!(actual, expected, "{payload:?} as {data_type}");
         }
     }
@@ -170,8 +181,16 @@ mod tests {
         let cases: [(DataType, &str, Option<Vec<u8>>); 7] = [
             (DataType::Int32, "33", Some(vec![0, 0, 0, 33])),
             (DataType::Int64, "2", Some(vec![0, 0, 0, 0, 0, 0, 0, 2])),
-            (DataType::Float64, "2.2", Some(2.2f64.to_be_bytes().to_vec())),
-            (DataType::Float64, "\"NaN\"", Some(vec![0x7f, 0xf8, 0, 0, 0, 0, 0, 0])),
+            (
+                DataType::Float64,
+                "2.2",
+                Some(2.2f64.to_be_bytes().to_vec()),
+            ),
+            (
+                DataType::Float64,
+                "\"NaN\"",
+                Some(vec![0x7f, 0xf8, 0, 0, 0, 0, 0, 0]),
+            ),
             (DataType::Utf8, "\"bar\"", Some(b"bar".to_vec())),
             (DataType::Binary, "\"AAE=\"", Some(vec![0, 1])),
             (DataType::Utf8, "null", None),
@@ -180,13 +199,19 @@ mod tests {
             let fields = columns(&[("V", data_type.clone())]);
             let row = format!("{{\"V\": {value}}}");
             let batch = columns_from_json(&fields, &[Some(&row)]);
-            let encoder = Encoder::new(FormatKind::Kafka, &FormatOptions::default(), fields).expect("ok");
+            let encoder =
+                Encoder::new(FormatKind::Kafka, &FormatOptions::default(), fields).expect("ok");
             let encoded = encoder.encode(&batch, 1).expect("encodes");
             assert_eq!(encoded, [expected], "{value} as {data_type}");
         }
         let strings = columns(&[("V", DataType::Utf8)]);
         let batch = columns_from_json(&strings, &[Some("{\"V\": \"\"}")]);
-        let encoded = encode_texts(FormatKind::Kafka, &FormatOptions::default(), &strings, &batch);
+        let encoded = encode_texts(
+            FormatKind::Kafka,
+            &FormatOptions::default(),
+            &strings,
+            &batch,
+        );
         assert_eq!(encoded, [Some(String::new())]);
     }
 }

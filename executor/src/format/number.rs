@@ -14,11 +14,19 @@ pub(crate) fn write_java_double(out: &mut Vec<u8>, value: f64) {
         return;
     }
     if value.is_infinite() {
-        out.extend_from_slice(if value > 0.0 { b"Infinity" } else { b"-Infinity" });
+        out.extend_from_slice(if value > 0.0 {
+            b"Infinity"
+        } else {
+            b"-Infinity"
+        });
         return;
     }
     if value == 0.0 {
-        out.extend_from_slice(if value.is_sign_negative() { b"-0.0" } else { b"0.0" });
+        out.extend_from_slice(if value.is_sign_negative() {
+            b"-0.0"
+        } else {
+            b"0.0"
+        });
         return;
     }
     // Rust's `{:e}` gives the shortest round-trip digits: "-1.2345e-7", "1e10".
@@ -45,11 +53,35 @@ pub(crate) fn write_java_double(out: &mut Vec<u8>, value: f64) {
             digit_count += 1;
         }
     }
-    let digits = &digits[..digit_count];
-    let exponent: i32 = std::str::from_utf8(&text[e_at + 1..])
+    let mut exponent: i32 = std::str::from_utf8(&text[e_at + 1..])
         .ok()
         .and_then(|exponent| exponent.parse().ok())
         .expect("`{:e}` output has a decimal exponent");
+    if digit_count == 1 && value.abs() < f64::MIN_POSITIVE {
+        // Java picks the closest decimal of one or two digits (4.9E-324, not 5.0E-324);
+        // only subnormals are imprecise enough for the two to differ.
+        let mut buffer = [0u8; 40];
+        let written = {
+            let mut cursor = &mut buffer[..];
+            write!(cursor, "{:.1e}", value.abs()).expect("a double fits in 40 bytes");
+            40 - cursor.len()
+        };
+        let closest = &buffer[..written];
+        let round_trips = std::str::from_utf8(closest)
+            .ok()
+            .and_then(|text| text.parse::<f64>().ok())
+            == Some(value.abs());
+        if round_trips && closest[2] != b'0' {
+            digits[0] = closest[0];
+            digits[1] = closest[2];
+            digit_count = 2;
+            exponent = std::str::from_utf8(&closest[4..])
+                .ok()
+                .and_then(|exponent| exponent.parse().ok())
+                .expect("`{:.1e}` output has a decimal exponent");
+        }
+    }
+    let digits = &digits[..digit_count];
     if negative {
         out.push(b'-');
     }
@@ -256,7 +288,9 @@ impl<'a> DecimalText<'a> {
         let mut value = 0i64;
         if scale <= 0 {
             for index in 0..count {
-                value = value.wrapping_mul(10).wrapping_add(i64::from(digit(index) - b'0'));
+                value = value
+                    .wrapping_mul(10)
+                    .wrapping_add(i64::from(digit(index) - b'0'));
             }
             // 10^64 is a multiple of 2^64: more factors of ten leave zero.
             for _ in 0..(-scale).min(64) {
@@ -264,7 +298,9 @@ impl<'a> DecimalText<'a> {
             }
         } else if (scale as u64) < count as u64 {
             for index in 0..count - scale as usize {
-                value = value.wrapping_mul(10).wrapping_add(i64::from(digit(index) - b'0'));
+                value = value
+                    .wrapping_mul(10)
+                    .wrapping_add(i64::from(digit(index) - b'0'));
             }
         }
         if self.negative {
@@ -276,7 +312,7 @@ impl<'a> DecimalText<'a> {
 
     /// The unscaled value at `scale` of a `DECIMAL(precision, scale)`, or ksqlDB's error when
     /// the number is too large or would need rounding (`DecimalUtil.ensureFit`).
-    pub(crate) fn to_decimal(&self, precision: u8, scale: i8) -> Result<i128, String> {
+    pub(crate) fn to_decimal(self, precision: u8, scale: i8) -> Result<i128, String> {
         let (integer, fraction) = self.significant();
         let count = (integer.len() + fraction.len()) as i64;
         if count == 0 {
@@ -482,18 +518,35 @@ mod tests {
             ("0.00000000", "0E-8"),
             ("-12.345e2", "-1234.5"),
             ("00012.5", "12.5"),
-            ("123456789012345678901234567890", "123456789012345678901234567890"),
+            (
+                "123456789012345678901234567890",
+                "123456789012345678901234567890",
+            ),
         ];
         for (text, expected) in cases {
             let mut out = Vec::new();
-            DecimalText::parse(text).expect(text).write_java_string(&mut out);
+            DecimalText::parse(text)
+                .expect(text)
+                .write_java_string(&mut out);
             assert_eq!(String::from_utf8(out).expect("ascii"), expected, "{text}");
         }
     }
 
     #[test]
     fn big_decimal_grammar_is_enforced() {
-        for text in ["", "-", ".", "1.2.3", "1e", "e5", "1e+", "1 ", " 1", "abc", "1e99999999999"] {
+        for text in [
+            "",
+            "-",
+            ".",
+            "1.2.3",
+            "1e",
+            "e5",
+            "1e+",
+            "1 ",
+            " 1",
+            "abc",
+            "1e99999999999",
+        ] {
             assert!(DecimalText::parse(text).is_none(), "{text:?}");
         }
         for text in ["+1", ".5", "5.", "-0.0", "1E-3", "12e+2"] {
@@ -516,20 +569,26 @@ mod tests {
                 "1.12",
                 4,
                 1,
-                Err("Cannot fit decimal '1.12' into DECIMAL(4, 1) without rounding. (Requires 3,2)"),
+                Err(
+                    "Cannot fit decimal '1.12' into DECIMAL(4, 1) without rounding. (Requires 3,2)",
+                ),
             ),
             (
                 "100",
                 4,
                 2,
-                Err("Numeric field overflow: A field with precision 4 and scale 2 must round to \
-                     an absolute value less than 10^2. Got 100"),
+                Err(
+                    "Numeric field overflow: A field with precision 4 and scale 2 must round to \
+                     an absolute value less than 10^2. Got 100",
+                ),
             ),
             (
                 "99.999",
                 4,
                 2,
-                Err("Cannot fit decimal '99.999' into DECIMAL(4, 2) without rounding. (Requires 5,3)"),
+                Err(
+                    "Cannot fit decimal '99.999' into DECIMAL(4, 2) without rounding. (Requires 5,3)",
+                ),
             ),
             (
                 "12345678987654321.2345678987654321",
@@ -539,7 +598,9 @@ mod tests {
             ),
         ];
         for (text, precision, scale, expected) in cases {
-            let actual = DecimalText::parse(text).expect(text).to_decimal(precision, scale);
+            let actual = DecimalText::parse(text)
+                .expect(text)
+                .to_decimal(precision, scale);
             assert_eq!(actual, expected.map_err(str::to_string), "{text}");
         }
     }
@@ -558,7 +619,11 @@ mod tests {
             ("1e400", 0),
         ];
         for (text, expected) in cases {
-            assert_eq!(DecimalText::parse(text).expect(text).wrapping_i64(), expected, "{text}");
+            assert_eq!(
+                DecimalText::parse(text).expect(text).wrapping_i64(),
+                expected,
+                "{text}"
+            );
         }
     }
 
@@ -570,7 +635,12 @@ mod tests {
             (0, 7, "0E-7", "0.0000000"),
             (1, 8, "1E-8", "0.00000001"),
             (12, 0, "12", "12"),
-            (-123451200000000000000, 16, "-12345.1200000000000000", "-12345.1200000000000000"),
+            (
+                -123451200000000000000,
+                16,
+                "-12345.1200000000000000",
+                "-12345.1200000000000000",
+            ),
         ];
         for (unscaled, scale, java, plain) in cases {
             let mut out = Vec::new();

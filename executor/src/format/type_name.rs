@@ -171,7 +171,10 @@ mod tests {
             find_unsupported(&map(DataType::Utf8, DataType::Int8)),
             Some(&DataType::Int8)
         );
-        assert_eq!(find_unsupported(&map(DataType::Utf8, DataType::Int64)), None);
+        assert_eq!(
+            find_unsupported(&map(DataType::Utf8, DataType::Int64)),
+            None
+        );
         assert_eq!(
             find_unsupported(&DataType::Time32(TimeUnit::Second)),
             Some(&DataType::Time32(TimeUnit::Second))

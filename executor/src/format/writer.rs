@@ -4,9 +4,7 @@
 //! so a record that fails to decode halfway is rolled back without a trace. What a value
 //! means is decided by the formats; this module only stores it.
 
-use arrow::array::{
-    ArrayData, ArrayRef, BooleanBufferBuilder, NullBufferBuilder, make_array,
-};
+use arrow::array::{ArrayData, ArrayRef, BooleanBufferBuilder, NullBufferBuilder, make_array};
 use arrow::buffer::Buffer;
 use arrow::datatypes::DataType;
 
@@ -29,9 +27,19 @@ enum Values {
     /// DECIMAL.
     I128(Vec<i128>),
     /// STRING (always valid UTF-8) and BYTES.
-    Bytes { offsets: Vec<i32>, data: Vec<u8> },
-    List { offsets: Vec<i32>, child: Box<ColumnWriter> },
-    Map { offsets: Vec<i32>, keys: Box<ColumnWriter>, values: Box<ColumnWriter> },
+    Bytes {
+        offsets: Vec<i32>,
+        data: Vec<u8>,
+    },
+    List {
+        offsets: Vec<i32>,
+        child: Box<ColumnWriter>,
+    },
+    Map {
+        offsets: Vec<i32>,
+        keys: Box<ColumnWriter>,
+        values: Box<ColumnWriter>,
+    },
     Struct(Vec<ColumnWriter>),
 }
 
@@ -80,11 +88,10 @@ impl ColumnWriter {
         self.nulls.len()
     }
 
-    /// Drops every value from index `len` on.
+    /// Drops every value from index `len` on, and whatever was written into the children
+    /// or the data buffer for a value not yet committed.
     pub(crate) fn truncate(&mut self, len: usize) {
-        if len >= self.len() {
-            return;
-        }
+        let len = len.min(self.len());
         self.nulls.truncate(len);
         match &mut self.values {
             Values::Boolean(values) => values.truncate(len),
@@ -295,12 +302,9 @@ impl ColumnWriter {
                     .add_buffer(Buffer::from_vec(offsets))
                     .add_child_data(entries)
             }
-            Values::Struct(children) => builder.child_data(
-                children
-                    .into_iter()
-                    .map(ColumnWriter::into_data)
-                    .collect(),
-            ),
+            Values::Struct(children) => {
+                builder.child_data(children.into_iter().map(ColumnWriter::into_data).collect())
+            }
         };
         builder
             .build()

@@ -5,105 +5,14 @@
 //! [`SqlExpr`], which writes lambdas the ksqlDB way (`x => x + 1`).
 
 use std::fmt::{self, Display, Formatter};
-use std::ops::ControlFlow;
 
-use sqlparser::ast::{Expr, Ident, OneOrManyWithParens, visit_expressions, visit_expressions_mut};
-
+use super::sql_text::{Commas, SqlExpr, SqlName, SqlString, exprs};
 use super::{
     AlterSource, Assert, ColumnConstraint, CreateAsSelect, CreateSource, DataType, Describe,
     DropSource, Duration, Emit, Explain, InsertInto, InsertValues, Join, JoinKind, Literal, Print,
     Query, Relation, SelectItem, Show, Statement, StatementKind, TableElement, Terminate, TimeUnit,
-    WindowExpr, Within, WithProperties,
+    WindowExpr, WithProperties, Within,
 };
-use crate::keywords::is_reserved;
-
-/// A name printed so that it parses back to itself: bare if it is an upper-case identifier
-/// that is not reserved, otherwise in backticks.
-#[derive(Debug, Clone, Copy)]
-pub struct SqlName<'a>(pub &'a str);
-
-impl Display for SqlName<'_> {
-    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
-        let name = self.0;
-        let mut chars = name.chars();
-        let bare = chars
-            .next()
-            .is_some_and(|first| first.is_ascii_uppercase() || first == '_')
-            && chars.all(|ch| {
-                ch.is_ascii_uppercase() || ch.is_ascii_digit() || matches!(ch, '_' | '@' | '$')
-            })
-            && !is_reserved(name);
-        if bare {
-            f.write_str(name)
-        } else {
-            write!(f, "`{}`", name.replace('`', "``"))
-        }
-    }
-}
-
-/// An expression printed as ksqlDB SQL. `sqlparser` prints lambdas as `x -> body`, which
-/// ksqlDB reads as a dereference; this writes `x => body` instead.
-#[derive(Debug, Clone, Copy)]
-pub struct SqlExpr<'a>(pub &'a Expr);
-
-impl Display for SqlExpr<'_> {
-    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
-        let has_lambda = visit_expressions(self.0, |expr| match expr {
-            Expr::Lambda(_) => ControlFlow::Break(()),
-            _ => ControlFlow::Continue(()),
-        })
-        .is_break();
-        if !has_lambda {
-            return write!(f, "{}", self.0);
-        }
-        // Post-order: inner lambdas are already text when an outer one is printed.
-        let mut expr = self.0.clone();
-        let _ = visit_expressions_mut(&mut expr, |expr| {
-            if let Expr::Lambda(lambda) = expr {
-                let params = match &lambda.params {
-                    OneOrManyWithParens::One(param) => param.name.to_string(),
-                    OneOrManyWithParens::Many(params) => {
-                        let names: Vec<String> =
-                            params.iter().map(|param| param.name.to_string()).collect();
-                        format!("({})", names.join(", "))
-                    }
-                };
-                *expr = Expr::Identifier(Ident::new(format!("{params} => {}", lambda.body)));
-            }
-            ControlFlow::<()>::Continue(())
-        });
-        write!(f, "{expr}")
-    }
-}
-
-/// A single-quoted string literal.
-struct SqlString<'a>(&'a str);
-
-impl Display for SqlString<'_> {
-    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
-        write!(f, "'{}'", self.0.replace('\'', "''"))
-    }
-}
-
-/// Items separated by `, `.
-struct Commas<'a, T>(&'a [T]);
-
-impl<T: Display> Display for Commas<'_, T> {
-    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
-        for (index, item) in self.0.iter().enumerate() {
-            if index > 0 {
-                f.write_str(", ")?;
-            }
-            item.fmt(f)?;
-        }
-        Ok(())
-    }
-}
-
-fn exprs(exprs: &[Expr]) -> String {
-    let texts: Vec<String> = exprs.iter().map(|expr| SqlExpr(expr).to_string()).collect();
-    texts.join(", ")
-}
 
 impl Display for Statement {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
@@ -123,7 +32,9 @@ impl Display for StatementKind {
             StatementKind::Describe(describe) => describe.fmt(f),
             StatementKind::DropSource(drop) => drop.fmt(f),
             StatementKind::Terminate(Terminate::All) => f.write_str("TERMINATE ALL"),
-            StatementKind::Terminate(Terminate::Query(id)) => write!(f, "TERMINATE {}", SqlName(id)),
+            StatementKind::Terminate(Terminate::Query(id)) => {
+                write!(f, "TERMINATE {}", SqlName(id))
+            }
             StatementKind::Print(print) => print.fmt(f),
             StatementKind::SetProperty { name, value } => {
                 write!(f, "SET {}={}", SqlString(name), SqlString(value))
@@ -269,7 +180,13 @@ impl Display for CreateAsSelect {
         if self.if_not_exists {
             f.write_str("IF NOT EXISTS ")?;
         }
-        write!(f, "{}{} AS {}", SqlName(&self.name), self.properties, self.query)
+        write!(
+            f,
+            "{}{} AS {}",
+            SqlName(&self.name),
+            self.properties,
+            self.query
+        )
     }
 }
 
@@ -568,23 +485,6 @@ impl Display for Assert {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn names_are_quoted_only_when_needed() {
-        let cases = [
-            ("FOO", "FOO"),
-            ("FOO_1", "FOO_1"),
-            ("foo", "`foo`"),
-            ("Foo", "`Foo`"),
-            ("SELECT", "`SELECT`"),
-            ("1A", "`1A`"),
-            ("a`b", "`a``b`"),
-            ("", "``"),
-        ];
-        for (name, expected) in cases {
-            assert_eq!(SqlName(name).to_string(), expected);
-        }
-    }
 
     #[test]
     fn data_types_print_like_ksql() {

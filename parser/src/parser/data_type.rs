@@ -108,11 +108,11 @@ fn parse_decimal(parser: &mut Parser) -> Result<DataType, ParserError> {
 }
 
 fn parse_small(parser: &mut Parser, what: &str) -> Result<u8, ParserError> {
-    if let Token::Number(text, _) = &parser.peek_token_ref().token {
-        if let Ok(value) = text.parse::<u8>() {
-            parser.advance_token();
-            return Ok(value);
-        }
+    if let Token::Number(text, _) = &parser.peek_token_ref().token
+        && let Ok(value) = text.parse::<u8>()
+    {
+        parser.advance_token();
+        return Ok(value);
     }
     parser.expected_next(what)
 }
@@ -176,7 +176,10 @@ mod tests {
             ),
             ("ARRAY<INT>", DataType::Array(Box::new(DataType::Int))),
             ("INT ARRAY", DataType::Array(Box::new(DataType::Int))),
-            ("MAP<STRING,INT>", DataType::Map(string(), Box::new(DataType::Int))),
+            (
+                "MAP<STRING,INT>",
+                DataType::Map(string(), Box::new(DataType::Int)),
+            ),
             (
                 "MAP<STRING, ARRAY<STRING>>",
                 DataType::Map(string(), Box::new(DataType::Array(string()))),
@@ -200,7 +203,10 @@ mod tests {
     #[test]
     fn invalid_types_are_syntax_errors() {
         let cases = [
-            ("NULL", "Expected: a data type, found: NULL at Line: 1, Column: 1"),
+            (
+                "NULL",
+                "Expected: a data type, found: NULL at Line: 1, Column: 1",
+            ),
             (
                 "MAP<STRING, NULL>",
                 "Expected: a data type, found: NULL at Line: 1, Column: 13",
@@ -213,14 +219,15 @@ mod tests {
                 "STRING (KEY)",
                 "Expected: one of: 'STRING', an integer, found: KEY at Line: 1, Column: 9",
             ),
-            (
-                "DECIMAL",
-                "Expected: (, found: EOF",
-            ),
+            ("DECIMAL", "Expected: (, found: EOF"),
         ];
         for (text, expected) in cases {
             let error = parse(text).expect_err(text);
-            assert_eq!(error.to_string(), format!("sql parser error: {expected}"), "{text}");
+            assert_eq!(
+                error.to_string(),
+                format!("sql parser error: {expected}"),
+                "{text}"
+            );
         }
     }
 }

@@ -1,19 +1,7 @@
-//! ksqlDB expression forms on top of `sqlparser`'s expression parser (the dialect hooks).
-//!
-//! What each ksqlDB form becomes in `sqlparser::ast::Expr`:
-//! - `col->field` is `BinaryOp { left: col, op: BinaryOperator::Arrow, right: Identifier(field) }`
-//!   (left-associative, binds tighter than every other operator).
-//! - `x => body` and `(x, y) => body` are `Expr::Lambda` with `LambdaSyntax::Arrow` and no
-//!   parameter types.
-//! - `MAP(k := v, ...)` is `Expr::Function` named `MAP` whose arguments are
-//!   `FunctionArg::ExprNamed { name: k, arg: v, operator: FunctionArgOperator::Assignment }`;
-//!   `STRUCT(f := v, ...)` is a `STRUCT` function with `FunctionArg::Named` arguments.
-//! - `CAST(x AS type)` is `Expr::Cast` whose data type is `DataType::Custom(name, [])` where
-//!   `name` is one identifier holding the ksqlDB type text; `crate::ast::DataType::from_cast`
-//!   reads it back.
-//! - `arr[i]` and `m['k']` are `Expr::CompoundFieldAccess` with `AccessExpr::Subscript`.
-//! - `(a, b)` is rejected (ksqlDB has no row values); `SUBSTRING(...)`, `TRIM(...)`, `CEIL(...)`
-//!   and other words `sqlparser` gives special syntax are plain `Expr::Function` calls.
+//! ksqlDB expression forms on top of `sqlparser`'s expression parser (the dialect hooks):
+//! `->` dereference, `=>` lambdas, `MAP(k := v)`, `STRUCT(f := v)`, `CAST` to ksqlDB types,
+//! subscripts after infix results, number ranges and ksqlDB operator precedence.
+//! The `Expr` each form becomes is documented on [`crate::parse_expression`].
 
 use sqlparser::ast::{
     AccessExpr, BinaryOperator, CastKind, DataType as SqlDataType, Expr, Function, FunctionArg,
@@ -137,16 +125,20 @@ fn parse_subscript(parser: &mut Parser, expr: Expr) -> Result<Expr, ParserError>
 /// Prefix hook: lambdas, parentheses, numbers, `CAST`, `MAP(...)`, `STRUCT(...)` and words
 /// that must be plain function calls. `None` lets `sqlparser` parse the prefix.
 pub(crate) fn parse_prefix(parser: &mut Parser) -> Option<Result<Expr, ParserError>> {
-    let next = parser.peek_nth_token_ref(1).token.clone();
+    let next = &parser.peek_nth_token_ref(1).token;
+    let (next_is_number, next_is_rarrow, call) = (
+        matches!(next, Token::Number(..)),
+        *next == Token::RArrow,
+        *next == Token::LParen,
+    );
     match &parser.peek_token_ref().token {
         Token::LParen if lambda_parameters_follow(parser) => Some(parse_lambda(parser)),
         Token::LParen => Some(parse_parenthesized(parser)),
         Token::Number(..) => Some(parse_number(parser, false)),
-        Token::Minus if matches!(next, Token::Number(..)) => Some(parse_number(parser, true)),
-        Token::Word(_) if next == Token::RArrow => Some(parse_lambda(parser)),
+        Token::Minus if next_is_number => Some(parse_number(parser, true)),
+        Token::Word(_) if next_is_rarrow => Some(parse_lambda(parser)),
         Token::Word(word) if word.quote_style.is_none() => {
             let upper = word.value.to_ascii_uppercase();
-            let call = next == Token::LParen;
             match upper.as_str() {
                 "CAST" if call => Some(parse_cast(parser)),
                 "MAP" if call => Some(parse_map(parser)),
@@ -255,9 +247,7 @@ fn number_error(text: &str) -> Option<String> {
             Ok(value) if value.is_finite() => None,
             _ => Some(format!("Number overflows DOUBLE: {text}")),
         }
-    } else if text.contains('.') {
-        None
-    } else if text.parse::<i64>().is_ok() {
+    } else if text.contains('.') || text.parse::<i64>().is_ok() {
         None
     } else {
         Some(format!("Invalid numeric literal: {text}"))
@@ -383,4 +373,205 @@ fn parse_plain_function(parser: &mut Parser) -> Result<Expr, ParserError> {
     };
     let name = ObjectName::from(vec![word.to_ident(token.span)]);
     parser.parse_function(name)
+}
+
+#[cfg(test)]
+mod tests {
+    use sqlparser::ast::Subscript;
+
+    use super::*;
+    use crate::parse_expression;
+
+    /// A compact S-expression of the parts of `Expr` the planner relies on.
+    fn shape(expr: &Expr) -> String {
+        match expr {
+            Expr::Identifier(ident) => ident.to_string(),
+            Expr::CompoundIdentifier(parts) => {
+                let parts: Vec<String> = parts.iter().map(Ident::to_string).collect();
+                parts.join(".")
+            }
+            Expr::Value(value) => value.to_string(),
+            Expr::BinaryOp { left, op, right } => {
+                format!("({op:?} {} {})", shape(left), shape(right))
+            }
+            Expr::UnaryOp { op, expr } => format!("({op:?} {})", shape(expr)),
+            Expr::Nested(inner) => format!("(nested {})", shape(inner)),
+            Expr::Lambda(lambda) => {
+                let params: Vec<String> = lambda
+                    .params
+                    .iter()
+                    .map(|param| param.name.to_string())
+                    .collect();
+                let many = matches!(lambda.params, OneOrManyWithParens::Many(_));
+                let params = if many {
+                    format!("[{}]", params.join(" "))
+                } else {
+                    params.join(" ")
+                };
+                format!("(lambda {params} {})", shape(&lambda.body))
+            }
+            Expr::Function(function) => {
+                let FunctionArguments::List(list) = &function.args else {
+                    return format!("(fn {} {:?})", function.name, function.args);
+                };
+                let args: Vec<String> = list
+                    .args
+                    .iter()
+                    .map(|arg| match arg {
+                        FunctionArg::Unnamed(FunctionArgExpr::Expr(expr)) => shape(expr),
+                        FunctionArg::Unnamed(other) => other.to_string(),
+                        FunctionArg::Named {
+                            name,
+                            arg: FunctionArgExpr::Expr(value),
+                            operator: FunctionArgOperator::Assignment,
+                        } => format!("{name}:={}", shape(value)),
+                        FunctionArg::ExprNamed {
+                            name,
+                            arg: FunctionArgExpr::Expr(value),
+                            operator: FunctionArgOperator::Assignment,
+                        } => format!("{}:={}", shape(name), shape(value)),
+                        other => format!("{other:?}"),
+                    })
+                    .collect();
+                format!("(fn {} {})", function.name, args.join(" "))
+            }
+            Expr::Cast {
+                kind: CastKind::Cast,
+                expr,
+                data_type: SqlDataType::Custom(name, modifiers),
+                ..
+            } if modifiers.is_empty() => format!("(cast {} {name})", shape(expr)),
+            Expr::CompoundFieldAccess { root, access_chain } => {
+                let indexes: Vec<String> = access_chain
+                    .iter()
+                    .map(|access| match access {
+                        AccessExpr::Subscript(Subscript::Index { index }) => shape(index),
+                        other => format!("{other:?}"),
+                    })
+                    .collect();
+                format!("(index {} {})", shape(root), indexes.join(" "))
+            }
+            Expr::Array(array) => {
+                let items: Vec<String> = array.elem.iter().map(shape).collect();
+                format!("(array {})", items.join(" "))
+            }
+            other => format!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn ksql_expression_forms_have_documented_shapes() {
+        let cases = [
+            ("col->field->sub", "(Arrow (Arrow col field) sub)"),
+            ("s.col->`f`", "(Arrow s.col `f`)"),
+            ("a->b + 1", "(Plus (Arrow a b) 1)"),
+            ("-a->b", "(Minus (Arrow a b))"),
+            ("x * a->b", "(Multiply x (Arrow a b))"),
+            ("arr[1]", "(index arr 1)"),
+            ("m['k']", "(index m 'k')"),
+            ("arr[1][2]", "(index arr 1 2)"),
+            ("a->b[1]", "(index (Arrow a b) 1)"),
+            ("arr[1]->f", "(Arrow (index arr 1) f)"),
+            (
+                "TRANSFORM(arr, x => x + 1)",
+                "(fn TRANSFORM arr (lambda x (Plus x 1)))",
+            ),
+            (
+                "REDUCE(arr, 0, (s, x) => s + x)",
+                "(fn REDUCE arr 0 (lambda [s x] (Plus s x)))",
+            ),
+            ("MAP('a' := 1, k := v)", "(fn MAP 'a':=1 k:=v)"),
+            ("MAP()", "(fn MAP )"),
+            ("STRUCT(A := 1, `b` := 'x')", "(fn STRUCT A:=1 `b`:='x')"),
+            ("ARRAY[1, 2]", "(array 1 2)"),
+            ("CAST(x AS ARRAY<INT>)", "(cast x ARRAY<INTEGER>)"),
+            (
+                "CAST(x AS MAP<STRING, INT>)",
+                "(cast x MAP<STRING, INTEGER>)",
+            ),
+            ("CAST(x AS STRUCT<a INT>)", "(cast x STRUCT<`A` INTEGER>)"),
+            ("CAST(x AS DECIMAL(4,2))", "(cast x DECIMAL(4, 2))"),
+            ("CAST(x AS VARCHAR)", "(cast x STRING)"),
+            ("'a' || 1 + 2", "(StringConcat 'a' (Plus 1 2))"),
+            ("'a' || b = c", "(Eq (StringConcat 'a' b) c)"),
+            ("SUBSTRING(s, 1, 2)", "(fn SUBSTRING s 1 2)"),
+            ("TRIM(s)", "(fn TRIM s)"),
+            ("CEIL(x)", "(fn CEIL x)"),
+            ("COUNT(*)", "(fn COUNT *)"),
+            ("interval + 1", "(Plus interval 1)"),
+            ("-5", "(Minus 5)"),
+            ("(a + b) * c", "(Multiply (nested (Plus a b)) c)"),
+            ("ROWTIME", "ROWTIME"),
+            ("1R", "1R"),
+        ];
+        for (text, expected) in cases {
+            let expr = parse_expression(text).unwrap_or_else(|error| panic!("{text}: {error}"));
+            assert_eq!(shape(&expr), expected, "{text}");
+        }
+    }
+
+    #[test]
+    fn cast_targets_read_back_as_ksql_types() {
+        let cases = [
+            (
+                "CAST(x AS ARRAY<INT>)",
+                DataType::Array(Box::new(DataType::Int)),
+            ),
+            (
+                "CAST(x AS address)",
+                DataType::Custom("ADDRESS".to_string()),
+            ),
+            (
+                "CAST(x AS `Address`)",
+                DataType::Custom("Address".to_string()),
+            ),
+        ];
+        for (text, expected) in cases {
+            let Ok(Expr::Cast { data_type, .. }) = parse_expression(text) else {
+                panic!("{text} is not a cast");
+            };
+            assert_eq!(DataType::from_cast(&data_type), Some(expected), "{text}");
+        }
+        assert_eq!(DataType::from_cast(&SqlDataType::Int(None)), None);
+    }
+
+    #[test]
+    fn non_ksql_expressions_are_rejected() {
+        let cases = [
+            ("a IN ()", "near ')'"),
+            ("(a, b)", "near ','"),
+            ("CAST(x AS NULL)", "near 'NULL'"),
+            ("MAP('a' := )", "near ')'"),
+            ("STRUCT(1 := 2)", "near '1'"),
+            ("a -> *", "near '->'"),
+            ("a b", "near 'b'"),
+        ];
+        for (text, expected) in cases {
+            let error = parse_expression(text).expect_err(text);
+            assert!(error.message.contains(expected), "{text}: {error}");
+        }
+    }
+
+    #[test]
+    fn number_ranges_follow_ksql() {
+        let cases = [
+            ("1", None),
+            ("2147483648", None),
+            ("-9223372036854775808", None),
+            (
+                "9223372036854775808",
+                Some("Invalid numeric literal: 9223372036854775808"),
+            ),
+            ("1.5", None),
+            ("1e308", None),
+            ("1e309", Some("Number overflows DOUBLE: 1e309")),
+            (
+                "-1.7976931348623160E308",
+                Some("Number overflows DOUBLE: -1.7976931348623160E308"),
+            ),
+        ];
+        for (text, expected) in cases {
+            assert_eq!(number_error(text).as_deref(), expected, "{text}");
+        }
+    }
 }

@@ -22,7 +22,10 @@ pub(crate) fn tokenize(sql: &str) -> Result<Vec<TokenWithSpan>, TokenizerError> 
             let start = token.span.start;
             let middle = Location::new(start.line, start.column + 1);
             split.push(TokenWithSpan::new(Token::Gt, Span::new(start, middle)));
-            split.push(TokenWithSpan::new(Token::Gt, Span::new(middle, token.span.end)));
+            split.push(TokenWithSpan::new(
+                Token::Gt,
+                Span::new(middle, token.span.end),
+            ));
         } else {
             split.push(token);
         }
@@ -137,11 +140,11 @@ impl ParserExt for Parser<'_> {
     }
 
     fn parse_unsigned(&mut self) -> Result<u64, ParserError> {
-        if let Token::Number(text, _) = &self.peek_token_ref().token {
-            if let Ok(value) = text.parse::<u64>() {
-                self.advance_token();
-                return Ok(value);
-            }
+        if let Token::Number(text, _) = &self.peek_token_ref().token
+            && let Ok(value) = text.parse::<u64>()
+        {
+            self.advance_token();
+            return Ok(value);
         }
         self.expected_next("an integer")
     }

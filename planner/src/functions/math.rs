@@ -10,12 +10,12 @@ mod decimal;
 use std::sync::Arc;
 
 use datafusion::arrow::array::{
-    Array, ArrayRef, Decimal128Array, Float64Array, Int32Array, Int64Array, PrimitiveArray,
+    Array, ArrayRef, BooleanArray, Decimal128Array, Float64Array, Int32Array, Int64Array,
+    PrimitiveArray,
 };
 use datafusion::arrow::compute::kernels::cmp::{gt, lt};
 use datafusion::arrow::compute::kernels::zip::zip;
-use datafusion::arrow::compute::{is_not_null, is_null, or};
-use datafusion::arrow::datatypes::{ArrowPrimitiveType, DataType, Decimal128Type};
+use datafusion::arrow::datatypes::{ArrowPrimitiveType, DataType};
 use datafusion::common::cast::{
     as_decimal128_array, as_float64_array, as_int32_array, as_int64_array,
 };
@@ -133,36 +133,54 @@ pub(super) fn definitions() -> Vec<FunctionDefinition> {
         unary("COS", "Returns the cosine of an angle in radians", |args| {
             eval_unary(args, f64::cos)
         }),
-        unary("TAN", "Returns the tangent of an angle in radians", |args| {
-            eval_unary(args, f64::tan)
-        }),
-        unary("COT", "Returns the cotangent of an angle in radians", |args| {
-            eval_unary(args, |value| 1.0 / value.tan())
-        }),
-        unary("ASIN", "Returns the arc sine of a number, in radians", |args| {
-            eval_unary(args, f64::asin)
-        }),
-        unary("ACOS", "Returns the arc cosine of a number, in radians", |args| {
-            eval_unary(args, f64::acos)
-        }),
-        unary("ATAN", "Returns the arc tangent of a number, in radians", |args| {
-            eval_unary(args, f64::atan)
-        }),
+        unary(
+            "TAN",
+            "Returns the tangent of an angle in radians",
+            |args| eval_unary(args, f64::tan),
+        ),
+        unary(
+            "COT",
+            "Returns the cotangent of an angle in radians",
+            |args| eval_unary(args, |value| 1.0 / value.tan()),
+        ),
+        unary(
+            "ASIN",
+            "Returns the arc sine of a number, in radians",
+            |args| eval_unary(args, f64::asin),
+        ),
+        unary(
+            "ACOS",
+            "Returns the arc cosine of a number, in radians",
+            |args| eval_unary(args, f64::acos),
+        ),
+        unary(
+            "ATAN",
+            "Returns the arc tangent of a number, in radians",
+            |args| eval_unary(args, f64::atan),
+        ),
         unary("SINH", "Returns the hyperbolic sine of a number", |args| {
             eval_unary(args, f64::sinh)
         }),
-        unary("COSH", "Returns the hyperbolic cosine of a number", |args| {
-            eval_unary(args, f64::cosh)
-        }),
-        unary("TANH", "Returns the hyperbolic tangent of a number", |args| {
-            eval_unary(args, f64::tanh)
-        }),
-        unary("DEGREES", "Converts an angle from radians to degrees", |args| {
-            eval_unary(args, f64::to_degrees)
-        }),
-        unary("RADIANS", "Converts an angle from degrees to radians", |args| {
-            eval_unary(args, f64::to_radians)
-        }),
+        unary(
+            "COSH",
+            "Returns the hyperbolic cosine of a number",
+            |args| eval_unary(args, f64::cosh),
+        ),
+        unary(
+            "TANH",
+            "Returns the hyperbolic tangent of a number",
+            |args| eval_unary(args, f64::tanh),
+        ),
+        unary(
+            "DEGREES",
+            "Converts an angle from radians to degrees",
+            |args| eval_unary(args, f64::to_degrees),
+        ),
+        unary(
+            "RADIANS",
+            "Converts an angle from degrees to radians",
+            |args| eval_unary(args, f64::to_radians),
+        ),
         FunctionDefinition::new(
             "ATAN2",
             category,
@@ -482,8 +500,14 @@ fn eval_extreme(args: &EvalArgs<'_>, greatest: bool) -> Result<ArrayRef> {
         } else {
             lt(candidate, &result)?
         };
-        let better = or(&beats, &is_null(&result)?)?;
-        let take = datafusion::arrow::compute::and(&better, &is_not_null(candidate)?)?;
+        let take = (0..args.rows)
+            .map(|row| {
+                Some(
+                    candidate.is_valid(row)
+                        && (result.is_null(row) || (beats.is_valid(row) && beats.value(row))),
+                )
+            })
+            .collect::<BooleanArray>();
         result = zip(&take, candidate, &result)?;
     }
     Ok(result)
@@ -573,21 +597,41 @@ mod tests {
     fn return_types_follow_ksqldb() {
         let cases = [
             ("ABS", vec![DataType::Int32], DataType::Int32),
-            ("ABS", vec![DataType::Decimal128(2, 1)], DataType::Decimal128(2, 1)),
+            (
+                "ABS",
+                vec![DataType::Decimal128(2, 1)],
+                DataType::Decimal128(2, 1),
+            ),
             ("ROUND", vec![DataType::Float64], DataType::Int64),
             ("ROUND", vec![DataType::Int32], DataType::Int64),
-            ("ROUND", vec![DataType::Float64, DataType::Int32], DataType::Float64),
-            ("ROUND", vec![DataType::Decimal128(33, 16)], DataType::Decimal128(17, 0)),
+            (
+                "ROUND",
+                vec![DataType::Float64, DataType::Int32],
+                DataType::Float64,
+            ),
+            (
+                "ROUND",
+                vec![DataType::Decimal128(33, 16)],
+                DataType::Decimal128(17, 0),
+            ),
             (
                 "ROUND",
                 vec![DataType::Decimal128(33, 16), DataType::Int32],
                 DataType::Decimal128(33, 16),
             ),
-            ("FLOOR", vec![DataType::Decimal128(2, 1)], DataType::Decimal128(2, 1)),
+            (
+                "FLOOR",
+                vec![DataType::Decimal128(2, 1)],
+                DataType::Decimal128(2, 1),
+            ),
             ("SQRT", vec![DataType::Int32], DataType::Float64),
             ("SQRT", vec![DataType::Decimal128(4, 2)], DataType::Float64),
             ("SIGN", vec![DataType::Float64], DataType::Int32),
-            ("GREATEST", vec![DataType::Int32, DataType::Float64], DataType::Float64),
+            (
+                "GREATEST",
+                vec![DataType::Int32, DataType::Float64],
+                DataType::Float64,
+            ),
             (
                 "GREATEST",
                 vec![DataType::Decimal128(4, 2), DataType::Decimal128(5, 1)],
@@ -595,7 +639,11 @@ mod tests {
             ),
         ];
         for (name, args, expected) in cases {
-            assert_eq!(return_type(name, &args).expect(name), expected, "{name} {args:?}");
+            assert_eq!(
+                return_type(name, &args).expect(name),
+                expected,
+                "{name} {args:?}"
+            );
         }
         assert!(return_type("ABS", &[DataType::Utf8]).is_err());
         assert!(return_type("GREATEST", &[DataType::Boolean, DataType::Boolean]).is_err());
@@ -619,9 +667,27 @@ mod tests {
             vec!["1", "2", "-1", "-2", "12346", "-12346", "111", "NULL"]
         );
         let cases = [
-            (2, vec!["1.2", "1.5", "-1.5", "-1.7", "12345.68", "-12345.68", "111.0", "NULL"]),
-            (-1, vec!["0.0", "0.0", "0.0", "0.0", "12350.0", "-12350.0", "110.0", "NULL"]),
-            (-2, vec!["0.0", "0.0", "0.0", "0.0", "12300.0", "-12300.0", "100.0", "NULL"]),
+            (
+                2,
+                vec![
+                    "1.2",
+                    "1.5",
+                    "-1.5",
+                    "-1.7",
+                    "12345.68",
+                    "-12345.68",
+                    "111",
+                    "NULL",
+                ],
+            ),
+            (
+                -1,
+                vec!["0", "0", "0", "0", "12350", "-12350", "110", "NULL"],
+            ),
+            (
+                -2,
+                vec!["0", "0", "0", "0", "12300", "-12300", "100", "NULL"],
+            ),
         ];
         for (places, expected) in cases {
             let result = call("ROUND", vec![Arc::clone(&values), ints(&[Some(places); 8])])
@@ -641,12 +707,20 @@ mod tests {
             (-1, "12345678987654320.0000000000000000"),
         ];
         for (places, expected) in cases {
-            let result = call("ROUND", vec![Arc::clone(&value), ints(&[Some(places)])]).expect("round");
+            let result =
+                call("ROUND", vec![Arc::clone(&value), ints(&[Some(places)])]).expect("round");
             assert_eq!(rows(&result), vec![expected], "{places}");
         }
-        let value = decimals(&[Some(-123_456_780), Some(15_000_000), Some(-15_000_000)], 12, 7);
+        let value = decimals(
+            &[Some(-123_456_780), Some(15_000_000), Some(-15_000_000)],
+            12,
+            7,
+        );
         let result = call("TRUNC", vec![Arc::clone(&value), ints(&[Some(2); 3])]).expect("trunc");
-        assert_eq!(rows(&result), vec!["-12.3400000", "1.5000000", "-1.5000000"]);
+        assert_eq!(
+            rows(&result),
+            vec!["-12.3400000", "1.5000000", "-1.5000000"]
+        );
         let result = call("TRUNC", vec![value]).expect("trunc");
         assert_eq!(rows(&result), vec!["-12", "1", "-1"]);
         let result = call("ROUND", vec![decimals(&[Some(-15), Some(15)], 2, 1)]).expect("round");
@@ -663,7 +737,7 @@ mod tests {
         let result = call("ABS", vec![value]).expect("abs");
         assert_eq!(rows(&result), vec!["1.1", "1.7", "NULL"]);
         let result = call("FLOOR", vec![doubles(&[Some(-1.1), Some(1.7)])]).expect("floor");
-        assert_eq!(rows(&result), vec!["-2.0", "1.0"]);
+        assert_eq!(rows(&result), vec!["-2", "1"]);
         let result = call("ABS", vec![ints(&[Some(-1), Some(i32::MIN)])]).expect("abs");
         assert_eq!(rows(&result), vec!["1", "-2147483648"]);
     }
@@ -682,7 +756,10 @@ mod tests {
         ];
         for (name, input, expected) in cases {
             let result = call(name, vec![doubles(&[Some(input), None])]).expect(name);
-            let values = result.as_any().downcast_ref::<Float64Array>().expect("doubles");
+            let values = result
+                .as_any()
+                .downcast_ref::<Float64Array>()
+                .expect("doubles");
             let actual = values.value(0);
             assert!(
                 actual == expected || (actual.is_nan() && expected.is_nan()),
@@ -694,20 +771,42 @@ mod tests {
 
     #[test]
     fn log_with_base() {
-        let bases = doubles(&[Some(15.0), Some(15.0), Some(15.0), Some(-15.0), Some(0.0), Some(1.0), None]);
-        let values = doubles(&[Some(1.0), Some(0.0), Some(-13.0), Some(13.0), Some(13.0), Some(13.0), Some(13.0)]);
+        let bases = doubles(&[
+            Some(15.0),
+            Some(15.0),
+            Some(15.0),
+            Some(-15.0),
+            Some(0.0),
+            Some(1.0),
+            None,
+        ]);
+        let values = doubles(&[
+            Some(1.0),
+            Some(0.0),
+            Some(-13.0),
+            Some(13.0),
+            Some(13.0),
+            Some(13.0),
+            Some(13.0),
+        ]);
         let result = call("LOG", vec![bases, values]).expect("log");
-        assert_eq!(rows(&result), vec!["0.0", "-inf", "NaN", "NaN", "NaN", "NaN", "NULL"]);
+        assert_eq!(
+            rows(&result),
+            vec!["0", "-inf", "NaN", "NaN", "NaN", "NaN", "NULL"]
+        );
     }
 
     #[test]
     fn greatest_and_least_skip_nulls() {
         let result = call(
             "GREATEST",
-            vec![ints(&[Some(1), None, None]), doubles(&[Some(2.5), Some(1.0), None])],
+            vec![
+                ints(&[Some(1), None, None]),
+                doubles(&[Some(2.5), Some(1.0), None]),
+            ],
         )
         .expect("greatest");
-        assert_eq!(rows(&result), vec!["2.5", "1.0", "NULL"]);
+        assert_eq!(rows(&result), vec!["2.5", "1", "NULL"]);
         let strings: ArrayRef = Arc::new(StringArray::from(vec![Some("b"), None]));
         let other: ArrayRef = Arc::new(StringArray::from(vec![Some("a"), Some("c")]));
         let result = call("LEAST", vec![strings, other]).expect("least");
@@ -716,16 +815,27 @@ mod tests {
 
     #[test]
     fn sign_pi_random_and_geo_distance() {
-        let result = call("SIGN", vec![doubles(&[Some(-2.5), Some(0.0), Some(3.0), None])])
-            .expect("sign");
+        let result = call(
+            "SIGN",
+            vec![doubles(&[Some(-2.5), Some(0.0), Some(3.0), None])],
+        )
+        .expect("sign");
         assert_eq!(rows(&result), vec!["-1", "0", "1", "NULL"]);
         let result = call_rows("PI", vec![], 2).expect("pi");
         assert_eq!(rows(&result), vec!["3.141592653589793"; 2]);
         let result = call_rows("RANDOM", vec![], 100).expect("random");
-        let values = result.as_any().downcast_ref::<Float64Array>().expect("doubles");
-        assert!(values.values().iter().all(|value| (0.0..1.0).contains(value)));
-        let distance = geo_distance(37.4439, -122.1663, 51.5257, -0.1122, EARTH_RADIUS_KM)
-            .expect("in range");
+        let values = result
+            .as_any()
+            .downcast_ref::<Float64Array>()
+            .expect("doubles");
+        assert!(
+            values
+                .values()
+                .iter()
+                .all(|value| (0.0..1.0).contains(value))
+        );
+        let distance =
+            geo_distance(37.4439, -122.1663, 51.5257, -0.1122, EARTH_RADIUS_KM).expect("in range");
         assert!((distance - 8634.6528).abs() < 0.01, "{distance}");
         assert_eq!(geo_distance(91.0, 0.0, 0.0, 0.0, EARTH_RADIUS_KM), None);
         assert_eq!(earth_radius(Some(" MILES ")), Some(EARTH_RADIUS_MILES));

@@ -69,9 +69,7 @@ pub(super) fn rows_equal(left: &dyn Array, right: &dyn Array) -> Result<BooleanA
     }
     let comparator = make_comparator(left, right, SortOptions::default())?;
     Ok((0..left.len())
-        .map(|row| {
-            Some(left.is_valid(row) && right.is_valid(row) && comparator(row, row).is_eq())
-        })
+        .map(|row| Some(left.is_valid(row) && right.is_valid(row) && comparator(row, row).is_eq()))
         .collect())
 }
 

@@ -189,11 +189,7 @@ fn eval_replace(args: &EvalArgs<'_>) -> Result<ArrayRef> {
         out.push(match regex {
             Some(regex) => {
                 let replacement = java_replacement(replacement, regex.captures_len());
-                Some(
-                    regex
-                        .replace_all(input, replacement.as_str())
-                        .into_owned(),
-                )
+                Some(regex.replace_all(input, replacement.as_str()).into_owned())
             }
             None => None,
         });
@@ -255,16 +251,24 @@ mod tests {
 
     #[test]
     fn extract_first_match_or_group() {
-        let inputs = strings(&[Some("some_test_string"), Some("anothertest"), Some("testa"), None]);
+        let inputs = strings(&[
+            Some("some_test_string"),
+            Some("anothertest"),
+            Some("testa"),
+            None,
+        ]);
         let result = call("REGEXP_EXTRACT", vec![repeat("test.", 4), inputs]).expect("extract");
         assert_eq!(rows(&result), vec!["test_", "NULL", "testa", "NULL"]);
         let inputs = strings(&[Some("steven zhang"), Some("agavra"), Some("a b")]);
         let groups: ArrayRef = Arc::new(Int32Array::from(vec![Some(2), Some(2), Some(3)]));
-        let result = call("REGEXP_EXTRACT", vec![repeat("(.*) (.*)", 3), inputs, groups])
-            .expect("extract group");
+        let result = call(
+            "REGEXP_EXTRACT",
+            vec![repeat("(.*) (.*)", 3), inputs, groups],
+        )
+        .expect("extract group");
         assert_eq!(rows(&result), vec!["zhang", "NULL", "NULL"]);
-        let result = call("REGEXP_EXTRACT", vec![repeat("(", 1), repeat("x", 1)])
-            .expect("bad pattern");
+        let result =
+            call("REGEXP_EXTRACT", vec![repeat("(", 1), repeat("x", 1)]).expect("bad pattern");
         assert_eq!(rows(&result), vec!["NULL"]);
     }
 
@@ -304,11 +308,19 @@ mod tests {
                 vec![repeat(input, 1), repeat(pattern, 1), repeat(replacement, 1)],
             )
             .expect("replace");
-            assert_eq!(rows(&result), vec![expected], "{input} {pattern} {replacement}");
+            assert_eq!(
+                rows(&result),
+                vec![expected],
+                "{input} {pattern} {replacement}"
+            );
         }
         let result = call(
             "REGEXP_REPLACE",
-            vec![strings(&[None, Some("x")]), strings(&[Some("x"), None]), repeat("y", 2)],
+            vec![
+                strings(&[None, Some("x")]),
+                strings(&[Some("x"), None]),
+                repeat("y", 2),
+            ],
         )
         .expect("nulls");
         assert_eq!(rows(&result), vec!["NULL", "NULL"]);
@@ -317,11 +329,17 @@ mod tests {
     #[test]
     fn split_keeps_empty_parts() {
         let inputs = strings(&[Some("aabcda"), Some("aabdcda"), Some("zxy"), None]);
-        let result = call("REGEXP_SPLIT_TO_ARRAY", vec![inputs, repeat("(ab|cd)", 4)])
-            .expect("split");
-        assert_eq!(rows(&result), vec!["[a, , a]", "[a, d, a]", "[zxy]", "NULL"]);
-        let result = call("REGEXP_SPLIT_TO_ARRAY", vec![repeat("abc", 1), repeat("", 1)])
-            .expect("split chars");
+        let result =
+            call("REGEXP_SPLIT_TO_ARRAY", vec![inputs, repeat("(ab|cd)", 4)]).expect("split");
+        assert_eq!(
+            rows(&result),
+            vec!["[a, , a]", "[a, d, a]", "[zxy]", "NULL"]
+        );
+        let result = call(
+            "REGEXP_SPLIT_TO_ARRAY",
+            vec![repeat("abc", 1), repeat("", 1)],
+        )
+        .expect("split chars");
         assert_eq!(rows(&result), vec!["[a, b, c]"]);
     }
 }

@@ -29,8 +29,6 @@ pub(crate) enum ParamType {
     Timestamp,
     Array(Box<ParamType>),
     Map(Box<ParamType>, Box<ParamType>),
-    /// Any STRUCT.
-    Struct,
     /// A type variable, bound to the widest of the arguments it appears in.
     Generic(char),
     /// Any type at all, with no binding.
@@ -77,6 +75,7 @@ impl Overload {
 }
 
 /// The overload chosen for a call and the types its arguments are cast to.
+#[derive(Debug)]
 pub(crate) struct Resolution<'a> {
     pub overload: &'a Overload,
     pub arg_types: Vec<DataType>,
@@ -103,7 +102,13 @@ pub(crate) fn resolve<'a>(
         if let Some((cost, arg_types)) = match_overload(overload, args)
             && best.as_ref().is_none_or(|(best_cost, _)| cost < *best_cost)
         {
-            best = Some((cost, Resolution { overload, arg_types }));
+            best = Some((
+                cost,
+                Resolution {
+                    overload,
+                    arg_types,
+                },
+            ));
         }
     }
     match best {
@@ -167,7 +172,6 @@ fn param_type_name(param: &ParamType) -> String {
         ParamType::Map(key, value) => {
             format!("MAP<{}, {}>", param_type_name(key), param_type_name(value))
         }
-        ParamType::Struct => "STRUCT".to_string(),
         ParamType::Generic(name) => name.to_string(),
         ParamType::Any => "ANY".to_string(),
         ParamType::Exact(data_type) => ksql_type_name(data_type),
@@ -437,8 +441,8 @@ fn coerce(param: &ParamType, arg: &DataType) -> Option<(DataType, u32)> {
             let cost = 2 - numeric_rank(arg)?.min(2);
             Some((DataType::Decimal128(precision, scale), cost))
         }
-        ParamType::String => (arg.is_null() || is_string(arg)).then(|| (DataType::Utf8, 0)),
-        ParamType::Bytes => (arg.is_null() || is_binary(arg)).then(|| (DataType::Binary, 0)),
+        ParamType::String => (arg.is_null() || is_string(arg)).then_some((DataType::Utf8, 0)),
+        ParamType::Bytes => (arg.is_null() || is_binary(arg)).then_some((DataType::Binary, 0)),
         ParamType::Date => exact(arg, DataType::Date32),
         ParamType::Time => match arg {
             DataType::Null | DataType::Time32(_) | DataType::Time64(_) => Some((time_type(), 0)),
@@ -446,10 +450,6 @@ fn coerce(param: &ParamType, arg: &DataType) -> Option<(DataType, u32)> {
         },
         ParamType::Timestamp => match arg {
             DataType::Null | DataType::Timestamp(_, None) => Some((timestamp_type(), 0)),
-            _ => None,
-        },
-        ParamType::Struct => match arg {
-            DataType::Struct(_) => Some((arg.clone(), 0)),
             _ => None,
         },
         ParamType::Array(element) => match arg {
@@ -477,7 +477,7 @@ fn coerce(param: &ParamType, arg: &DataType) -> Option<(DataType, u32)> {
                 return Some((target.clone(), 0));
             }
             let widened = widest(arg, target)?;
-            (&widened == target).then(|| (widened, 1))
+            (&widened == target).then_some((widened, 1))
         }
         ParamType::Generic(_) => Some((arg.clone(), 0)),
     }
@@ -496,7 +496,10 @@ mod tests {
             Overload::new(vec![ParamType::Int], ReturnType::Fixed(DataType::Int32)),
             Overload::new(vec![ParamType::Bigint], ReturnType::Fixed(DataType::Int64)),
             Overload::new(vec![ParamType::Decimal], ReturnType::Arg(0)),
-            Overload::new(vec![ParamType::Double], ReturnType::Fixed(DataType::Float64)),
+            Overload::new(
+                vec![ParamType::Double],
+                ReturnType::Fixed(DataType::Float64),
+            ),
         ]
     }
 
@@ -511,7 +514,8 @@ mod tests {
             (DataType::Null, DataType::Int32),
         ];
         for (arg, expected) in cases {
-            let resolution = resolve("F", &overloads, std::slice::from_ref(&arg)).expect("resolves");
+            let resolution =
+                resolve("F", &overloads, std::slice::from_ref(&arg)).expect("resolves");
             assert_eq!(resolution.arg_types, vec![expected.clone()], "{arg}");
         }
     }
@@ -519,10 +523,12 @@ mod tests {
     #[test]
     fn resolve_rejects_unknown_types_with_alternatives() {
         let error = resolve("F", &overloads(), &[DataType::Utf8])
-            .err()
-            .expect("no overload takes a string")
+            .expect_err("no overload takes a string")
             .to_string();
-        assert!(error.contains("does not accept parameters (STRING)"), "{error}");
+        assert!(
+            error.contains("does not accept parameters (STRING)"),
+            "{error}"
+        );
         assert!(error.contains("(INT)"), "{error}");
     }
 
@@ -551,7 +557,11 @@ mod tests {
                 DataType::Int32,
                 Some(DataType::Decimal128(12, 2)),
             ),
-            (DataType::Decimal128(4, 2), DataType::Float64, Some(DataType::Float64)),
+            (
+                DataType::Decimal128(4, 2),
+                DataType::Float64,
+                Some(DataType::Float64),
+            ),
             (DataType::Utf8, DataType::Int32, None),
         ];
         for (left, right, expected) in cases {

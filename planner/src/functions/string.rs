@@ -6,19 +6,23 @@
 
 mod encoding;
 mod mask;
+mod pad;
+mod position;
+mod split;
+
+pub(super) use encoding::base64_encode;
 
 use std::sync::Arc;
 
 use datafusion::arrow::array::{
-    Array, ArrayRef, BinaryBuilder, Int32Array, ListBuilder, MapBuilder, MapFieldNames,
-    StringBuilder,
+    Array, ArrayRef, BinaryBuilder, Int32Array, MapBuilder, MapFieldNames, StringBuilder,
 };
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::DataType;
+use datafusion::arrow::datatypes::Field;
 use datafusion::common::Result;
 use datafusion::common::cast::{as_binary_array, as_int32_array, as_string_array};
 use datafusion::common::config::ConfigOptions;
-use datafusion::arrow::datatypes::Field;
 use datafusion::logical_expr::{ColumnarValue, ScalarFunctionArgs};
 
 use super::FunctionCategory;
@@ -93,7 +97,7 @@ pub(super) fn definitions() -> Vec<FunctionDefinition> {
                 Overload::new(vec![Bytes, Int], bytes()),
                 Overload::new(vec![Bytes, Int, Int], bytes()),
             ],
-            eval_substring,
+            position::eval_substring,
         ),
         FunctionDefinition::new(
             "REPLACE",
@@ -111,7 +115,7 @@ pub(super) fn definitions() -> Vec<FunctionDefinition> {
                 Overload::new(vec![Str, Str, Int], int()),
                 Overload::new(vec![Str, Str, Int, Int], int()),
             ],
-            eval_instr,
+            position::eval_instr,
         ),
         FunctionDefinition::new(
             "LPAD",
@@ -121,7 +125,7 @@ pub(super) fn definitions() -> Vec<FunctionDefinition> {
                 Overload::new(vec![Str, Int, Str], string()),
                 Overload::new(vec![Bytes, Int, Bytes], bytes()),
             ],
-            eval_lpad,
+            pad::eval_lpad,
         ),
         FunctionDefinition::new(
             "RPAD",
@@ -131,7 +135,7 @@ pub(super) fn definitions() -> Vec<FunctionDefinition> {
                 Overload::new(vec![Str, Int, Str], string()),
                 Overload::new(vec![Bytes, Int, Bytes], bytes()),
             ],
-            eval_rpad,
+            pad::eval_rpad,
         ),
         FunctionDefinition::new(
             "SPLIT",
@@ -144,7 +148,7 @@ pub(super) fn definitions() -> Vec<FunctionDefinition> {
                     ReturnType::Fixed(list_type(DataType::Binary)),
                 ),
             ],
-            eval_split,
+            split::eval_split,
         ),
         FunctionDefinition::new(
             "SPLIT_TO_MAP",
@@ -154,7 +158,7 @@ pub(super) fn definitions() -> Vec<FunctionDefinition> {
                 vec![Str, Str, Str],
                 ReturnType::Fixed(super::signature::map_type(DataType::Utf8, DataType::Utf8)),
             )],
-            eval_split_to_map,
+            split::eval_split_to_map,
         ),
         FunctionDefinition::new(
             "INITCAP",
@@ -224,11 +228,6 @@ pub(super) fn build_bytes(rows: usize, mut f: impl FnMut(usize) -> Option<Vec<u8
         builder.append_option(f(row));
     }
     Arc::new(builder.finish())
-}
-
-/// Builds an INT column by applying `f` to each row index.
-pub(super) fn build_ints(rows: usize, f: impl FnMut(usize) -> Option<i32>) -> ArrayRef {
-    Arc::new((0..rows).map(f).collect::<Int32Array>())
 }
 
 /// Row `row` of a string column, or None when null.
@@ -365,75 +364,6 @@ fn eval_concat_ws(args: &EvalArgs<'_>) -> Result<ArrayRef> {
     }))
 }
 
-/// ksqlDB's substring window: `pos` is 1-based, negative counts from the end, and the
-/// result is clamped to the value.
-fn substring_range(length: usize, pos: i32, count: Option<i32>) -> (usize, usize) {
-    let length = length as i64;
-    let pos = i64::from(pos);
-    let start = if pos < 0 {
-        (length + pos).max(0)
-    } else {
-        (pos - 1).min(length).max(0)
-    };
-    let end = match count {
-        Some(count) => (start + i64::from(count)).min(length).max(start),
-        None => length,
-    };
-    (start as usize, end as usize)
-}
-
-fn eval_substring(args: &EvalArgs<'_>) -> Result<ArrayRef> {
-    let positions = &args.args[1];
-    let lengths = args.args.get(2);
-    let window = |row: usize, length: usize| -> Result<Option<(usize, usize)>> {
-        let Some(pos) = int_at(positions, row)? else {
-            return Ok(None);
-        };
-        let count = match lengths {
-            Some(lengths) => match int_at(lengths, row)? {
-                Some(count) => Some(count),
-                None => return Ok(None),
-            },
-            None => None,
-        };
-        Ok(Some(substring_range(length, pos, count)))
-    };
-    if args.return_type == &DataType::Binary {
-        let values = as_binary_array(&args.args[0])?;
-        let mut builder = BinaryBuilder::with_capacity(args.rows, 0);
-        for row in 0..args.rows {
-            if values.is_null(row) {
-                builder.append_null();
-                continue;
-            }
-            let value = values.value(row);
-            match window(row, value.len())? {
-                Some((start, end)) => builder.append_value(&value[start..end]),
-                None => builder.append_null(),
-            }
-        }
-        return Ok(Arc::new(builder.finish()));
-    }
-    let values = as_string_array(&args.args[0])?;
-    let mut builder = StringBuilder::with_capacity(args.rows, 0);
-    for row in 0..args.rows {
-        if values.is_null(row) {
-            builder.append_null();
-            continue;
-        }
-        let value = values.value(row);
-        let chars = value.chars().count();
-        match window(row, chars)? {
-            Some((start, end)) => {
-                let text: String = value.chars().skip(start).take(end - start).collect();
-                builder.append_value(text);
-            }
-            None => builder.append_null(),
-        }
-    }
-    Ok(Arc::new(builder.finish()))
-}
-
 fn eval_replace(args: &EvalArgs<'_>) -> Result<ArrayRef> {
     let [values, targets, replacements] = args.args else {
         return datafusion::common::internal_err!("REPLACE takes three arguments");
@@ -453,214 +383,10 @@ fn eval_replace(args: &EvalArgs<'_>) -> Result<ArrayRef> {
             },
         );
     }
-    Ok(Arc::new(out.into_iter().collect::<datafusion::arrow::array::StringArray>()))
-}
-
-/// Commons-lang `ordinalIndexOf`: the char index of the `occurrence`-th (possibly
-/// overlapping) match of `needle` in `haystack`.
-fn ordinal_index_of(haystack: &[char], needle: &[char], occurrence: i32) -> Option<usize> {
-    if occurrence <= 0 {
-        return None;
-    }
-    if needle.is_empty() {
-        return Some(0);
-    }
-    let mut found = 0;
-    let mut from = 0;
-    loop {
-        let index = (from..=haystack.len().checked_sub(needle.len())?)
-            .find(|&start| haystack[start..start + needle.len()] == *needle)?;
-        found += 1;
-        if found == occurrence {
-            return Some(index);
-        }
-        from = index + 1;
-    }
-}
-
-/// ksqlDB's INSTR: 1-based position of the `occurrence`-th match at or after `position`;
-/// a negative position searches backwards from that many characters before the end.
-fn instr(value: &str, substring: &str, position: i32, occurrence: i32) -> i32 {
-    let chars: Vec<char> = value.chars().collect();
-    let needle: Vec<char> = substring.chars().collect();
-    let length = chars.len() as i64;
-    if i64::from(position).abs() > length {
-        return 0;
-    }
-    let (haystack, needle, position, reversed) = if position < 0 {
-        let mut haystack = chars;
-        haystack.reverse();
-        let mut needle = needle;
-        needle.reverse();
-        (haystack, needle, -i64::from(position), true)
-    } else {
-        (chars, needle, i64::from(position), false)
-    };
-    // Commons-lang `substring(str, position - 1)`: a negative start counts from the end.
-    let start = position - 1;
-    let start = if start < 0 { (length + start).max(0) } else { start.min(length) } as usize;
-    let Some(index) = ordinal_index_of(&haystack[start..], &needle, occurrence) else {
-        return 0;
-    };
-    let index = index as i64;
-    let result = if reversed {
-        length - position - index - needle.len() as i64 + 2
-    } else {
-        index + position
-    };
-    result as i32
-}
-
-fn eval_instr(args: &EvalArgs<'_>) -> Result<ArrayRef> {
-    let mut out = Vec::with_capacity(args.rows);
-    for row in 0..args.rows {
-        let position = match args.args.get(2) {
-            Some(array) => int_at(array, row)?,
-            None => Some(1),
-        };
-        let occurrence = match args.args.get(3) {
-            Some(array) => int_at(array, row)?,
-            None => Some(1),
-        };
-        let (Some(position), Some(occurrence)) = (position, occurrence) else {
-            out.push(None);
-            continue;
-        };
-        out.push(Some(
-            match (string_at(&args.args[0], row)?, string_at(&args.args[1], row)?) {
-                (Some(value), Some(substring)) => instr(value, substring, position, occurrence),
-                _ => 0,
-            },
-        ));
-    }
-    Ok(Arc::new(out.into_iter().collect::<Int32Array>()))
-}
-
-/// Pads `input` to `target` elements with repetitions of `padding`, or truncates it.
-fn pad<T: Clone>(input: &[T], target: usize, padding: &[T], left: bool) -> Vec<T> {
-    let fill = target.saturating_sub(input.len());
-    let filler = padding.iter().cycle().take(fill).cloned();
-    let mut out: Vec<T> = if left {
-        filler.chain(input.iter().cloned()).collect()
-    } else {
-        input.iter().cloned().chain(filler).collect()
-    };
-    out.truncate(target);
-    out
-}
-
-fn eval_pad(args: &EvalArgs<'_>, left: bool) -> Result<ArrayRef> {
-    let target = |row: usize| -> Result<Option<usize>> {
-        Ok(int_at(&args.args[1], row)?.and_then(|target| usize::try_from(target).ok()))
-    };
-    if args.return_type == &DataType::Binary {
-        let mut out = Vec::with_capacity(args.rows);
-        for row in 0..args.rows {
-            out.push(
-                match (
-                    bytes_at(&args.args[0], row)?,
-                    target(row)?,
-                    bytes_at(&args.args[2], row)?,
-                ) {
-                    (Some(input), Some(target), Some(padding)) if !padding.is_empty() => {
-                        Some(pad(input, target, padding, left))
-                    }
-                    _ => None,
-                },
-            );
-        }
-        return Ok(build_bytes(args.rows, |row| out[row].take()));
-    }
-    let mut out = Vec::with_capacity(args.rows);
-    for row in 0..args.rows {
-        out.push(
-            match (
-                string_at(&args.args[0], row)?,
-                target(row)?,
-                string_at(&args.args[2], row)?,
-            ) {
-                (Some(input), Some(target), Some(padding)) if !padding.is_empty() => {
-                    let input: Vec<char> = input.chars().collect();
-                    let padding: Vec<char> = padding.chars().collect();
-                    Some(pad(&input, target, &padding, left).into_iter().collect())
-                }
-                _ => None,
-            },
-        );
-    }
-    Ok(build_strings(args.rows, |row| out[row].take()))
-}
-
-fn eval_lpad(args: &EvalArgs<'_>) -> Result<ArrayRef> {
-    eval_pad(args, true)
-}
-
-fn eval_rpad(args: &EvalArgs<'_>) -> Result<ArrayRef> {
-    eval_pad(args, false)
-}
-
-/// Splits on a delimiter keeping empty parts; an empty delimiter splits every element.
-fn split_slices<'a, T: PartialEq>(value: &'a [T], delimiter: &[T]) -> Vec<&'a [T]> {
-    if delimiter.is_empty() {
-        if value.is_empty() {
-            return vec![value];
-        }
-        return value.chunks(1).collect();
-    }
-    let mut parts = Vec::new();
-    let mut start = 0;
-    let mut index = 0;
-    while index + delimiter.len() <= value.len() {
-        if value[index..index + delimiter.len()] == *delimiter {
-            parts.push(&value[start..index]);
-            index += delimiter.len();
-            start = index;
-        } else {
-            index += 1;
-        }
-    }
-    parts.push(&value[start..]);
-    parts
-}
-
-fn eval_split(args: &EvalArgs<'_>) -> Result<ArrayRef> {
-    if args.args[0].data_type() == &DataType::Binary {
-        let mut builder = ListBuilder::new(BinaryBuilder::new());
-        for row in 0..args.rows {
-            match (bytes_at(&args.args[0], row)?, bytes_at(&args.args[1], row)?) {
-                (Some(value), Some(delimiter)) => {
-                    for part in split_slices(value, delimiter) {
-                        builder.values().append_value(part);
-                    }
-                    builder.append(true);
-                }
-                _ => builder.append(false),
-            }
-        }
-        return Ok(Arc::new(builder.finish()));
-    }
-    let mut builder = ListBuilder::new(StringBuilder::new());
-    for row in 0..args.rows {
-        match (string_at(&args.args[0], row)?, string_at(&args.args[1], row)?) {
-            (Some(value), Some("")) => {
-                if value.is_empty() {
-                    builder.values().append_value("");
-                }
-                for character in value.chars() {
-                    builder.values().append_value(character.to_string());
-                }
-                builder.append(true);
-            }
-            (Some(value), Some(delimiter)) => {
-                for part in value.split(delimiter) {
-                    builder.values().append_value(part);
-                }
-                builder.append(true);
-            }
-            _ => builder.append(false),
-        }
-    }
-    Ok(Arc::new(builder.finish()))
+    Ok(Arc::new(
+        out.into_iter()
+            .collect::<datafusion::arrow::array::StringArray>(),
+    ))
 }
 
 /// A `MAP<STRING, STRING>` builder with ksqlDB's field names.
@@ -674,42 +400,6 @@ pub(super) fn string_map_builder() -> MapBuilder<StringBuilder, StringBuilder> {
         StringBuilder::new(),
         StringBuilder::new(),
     )
-}
-
-fn eval_split_to_map(args: &EvalArgs<'_>) -> Result<ArrayRef> {
-    let mut builder = string_map_builder();
-    for row in 0..args.rows {
-        let (Some(input), Some(entry_delimiter), Some(kv_delimiter)) = (
-            string_at(&args.args[0], row)?,
-            string_at(&args.args[1], row)?,
-            string_at(&args.args[2], row)?,
-        ) else {
-            builder.append(false)?;
-            continue;
-        };
-        if entry_delimiter.is_empty() || kv_delimiter.is_empty() || entry_delimiter == kv_delimiter
-        {
-            builder.append(false)?;
-            continue;
-        }
-        let mut entries: Vec<(&str, &str)> = Vec::new();
-        for entry in input.split(entry_delimiter).filter(|entry| !entry.is_empty()) {
-            let mut parts = entry.split(kv_delimiter);
-            let (Some(key), Some(value)) = (parts.next(), parts.next()) else {
-                continue;
-            };
-            match entries.iter_mut().find(|(existing, _)| *existing == key) {
-                Some(existing) => existing.1 = value,
-                None => entries.push((key, value)),
-            }
-        }
-        for (key, value) in entries {
-            builder.keys().append_value(key);
-            builder.values().append_value(value);
-        }
-        builder.append(true)?;
-    }
-    Ok(Arc::new(builder.finish()))
 }
 
 /// ksqlDB's INITCAP: lower-cases, then upper-cases the first letter of each run of
@@ -897,17 +587,29 @@ mod tests {
             Some("héllo"),
         ]);
         let cases = [
-            ("UCASE", vec!["MIXED", " \t WITH WHITE SPACE \t", "NULL", "HÉLLO"]),
-            ("LCASE", vec!["mixed", " \t with white space \t", "NULL", "héllo"]),
+            (
+                "UCASE",
+                vec!["MIXED", " \t WITH WHITE SPACE \t", "NULL", "HÉLLO"],
+            ),
+            (
+                "LCASE",
+                vec!["mixed", " \t with white space \t", "NULL", "héllo"],
+            ),
             ("TRIM", vec!["MiXeD", "with white space", "NULL", "héllo"]),
             ("LEN", vec!["5", "21", "NULL", "5"]),
-            ("INITCAP", vec!["Mixed", "With White Space \t", "NULL", "Héllo"]),
+            (
+                "INITCAP",
+                vec!["Mixed", "With White Space \t", "NULL", "Héllo"],
+            ),
         ];
         for (name, expected) in cases {
             let result = call(name, vec![Arc::clone(&input)]).expect(name);
             assert_eq!(rows(&result), expected, "{name}");
         }
-        assert_eq!(return_type("LEN", &[DataType::Utf8]).expect("len"), DataType::Int32);
+        assert_eq!(
+            return_type("LEN", &[DataType::Utf8]).expect("len"),
+            DataType::Int32
+        );
         let result = call("LEN", vec![bytes(&[Some(b"abc"), None])]).expect("len bytes");
         assert_eq!(rows(&result), vec!["3", "NULL"]);
     }
@@ -967,72 +669,6 @@ mod tests {
     }
 
     #[test]
-    fn substring_is_one_based_and_clamped() {
-        let cases: [(Option<&str>, Option<i32>, Option<i32>, &str); 9] = [
-            (Some("some_string"), Some(6), None, "string"),
-            (Some("short"), Some(6), None, ""),
-            (Some("some_string"), Some(6), Some(3), "str"),
-            (Some("another"), Some(6), Some(3), "er"),
-            (Some("some string"), Some(0), Some(2), "so"),
-            (Some("some_string"), Some(-6), Some(3), "str"),
-            (Some("abc"), Some(-10), Some(2), "ab"),
-            (None, Some(1), Some(1), "NULL"),
-            (Some("abc"), None, Some(1), "NULL"),
-        ];
-        for (value, pos, length, expected) in cases {
-            let args = match length {
-                Some(length) => vec![strings(&[value]), ints(&[pos]), ints(&[Some(length)])],
-                None => vec![strings(&[value]), ints(&[pos])],
-            };
-            let result = call("SUBSTRING", args).expect("substring");
-            assert_eq!(rows(&result), vec![expected], "{value:?} {pos:?} {length:?}");
-        }
-        let result = call(
-            "SUBSTRING",
-            vec![bytes(&[Some(b"some_string")]), ints(&[Some(6)]), ints(&[Some(3)])],
-        )
-        .expect("substring bytes");
-        assert_eq!(rows(&result), vec!["737472"]);
-        let result = call("SUBSTRING", vec![strings(&[Some("abc")]), ints(&[Some(2)]), ints(&[None])])
-            .expect("null length");
-        assert_eq!(rows(&result), vec!["NULL"]);
-    }
-
-    #[test]
-    fn substring_rejects_wrong_types() {
-        let error = call("SUBSTRING", vec![strings(&[Some("a")]), strings(&[Some("b")])])
-            .err()
-            .expect("string position is not allowed");
-        assert!(error.to_string().contains("does not accept parameters (STRING, STRING)"));
-    }
-
-    #[test]
-    fn instr_matches_ksqldb() {
-        let cases = [
-            ("corporate floor", "or", 1, 1, 2),
-            ("should I stay or should I go", "or", 1, 1, 15),
-            ("no substring", "or", 1, 1, 0),
-            ("corporate floor", "or", 4, 1, 5),
-            ("short", "or", 4, 1, 0),
-            ("corporate floor", "or", 4, 2, 14),
-            ("corporate floor", "or", -4, 1, 5),
-            ("short", "or", -4, 1, 0),
-            ("corporate floor", "or", -1, 1, 14),
-            ("corporate floor", "or", 100, 1, 0),
-        ];
-        for (value, substring, position, occurrence, expected) in cases {
-            assert_eq!(
-                instr(value, substring, position, occurrence),
-                expected,
-                "{value} {substring} {position} {occurrence}"
-            );
-        }
-        let result = call("INSTR", vec![strings(&[None, Some("abc")]), strings(&[Some("a"), None])])
-            .expect("instr nulls");
-        assert_eq!(rows(&result), vec!["0", "0"]);
-    }
-
-    #[test]
     fn replace_is_literal_and_null_safe() {
         let result = call(
             "REPLACE",
@@ -1044,106 +680,6 @@ mod tests {
         )
         .expect("replace");
         assert_eq!(rows(&result), vec!["onocondo", "NULL", "a-c", "NULL"]);
-    }
-
-    #[test]
-    fn lpad_and_rpad() {
-        let subjects = strings(&[
-            Some("foo"),
-            Some("foo"),
-            Some("foo"),
-            Some("foo"),
-            Some("foo"),
-            Some("foo"),
-            None,
-            Some("foo"),
-            Some(""),
-        ]);
-        let lengths = ints(&[Some(7), Some(5), Some(2), Some(-1), Some(5), None, Some(-5), Some(7), Some(7)]);
-        let paddings = strings(&[
-            Some("Bar"),
-            Some("Bar"),
-            Some("Bar"),
-            Some("Bar"),
-            None,
-            Some("Bar"),
-            Some("Bar"),
-            Some(""),
-            Some("Bar"),
-        ]);
-        let args = vec![subjects, lengths, paddings];
-        let left = call("LPAD", args.clone()).expect("lpad");
-        assert_eq!(
-            rows(&left),
-            vec!["BarBfoo", "Bafoo", "fo", "NULL", "NULL", "NULL", "NULL", "NULL", "BarBarB"]
-        );
-        let right = call("RPAD", args).expect("rpad");
-        assert_eq!(
-            rows(&right),
-            vec!["fooBarB", "fooBa", "fo", "NULL", "NULL", "NULL", "NULL", "NULL", "BarBarB"]
-        );
-        let result = call(
-            "LPAD",
-            vec![bytes(&[Some(b"yes"), Some(b"yes")]), ints(&[Some(8), Some(0)]), bytes(&[Some(b"no"), Some(b"no")])],
-        )
-        .expect("lpad bytes");
-        assert_eq!(rows(&result), vec!["6E6F6E6F6E796573", ""]);
-    }
-
-    #[test]
-    fn split_keeps_empty_parts() {
-        let values = strings(&[Some("a.b.c"), Some(".abc."), Some("..a.."), Some(""), None]);
-        let result = call(
-            "SPLIT",
-            vec![Arc::clone(&values), strings(&[Some("."); 5])],
-        )
-        .expect("split");
-        assert_eq!(
-            rows(&result),
-            vec!["[a, b, c]", "[, abc, ]", "[, , a, , ]", "[]", "NULL"]
-        );
-        let result = call("SPLIT", vec![values, strings(&[Some(""); 5])]).expect("split chars");
-        assert_eq!(rows(&result)[0], "[a, ., b, ., c]");
-        let result = call(
-            "SPLIT",
-            vec![bytes(&[Some(b"a.b")]), bytes(&[Some(b".")])],
-        )
-        .expect("split bytes");
-        assert_eq!(rows(&result), vec!["[61, 62]"]);
-        let parts = split_slices::<u8>(b"", b"");
-        assert_eq!(parts, vec![b"" as &[u8]]);
-    }
-
-    #[test]
-    fn split_to_map_matches_ksqldb() {
-        let input = "apple:green/banana:yellow/cherry:red";
-        let cases: [(Option<&str>, Option<&str>, Option<&str>, &str); 7] = [
-            (Some(input), Some("/"), Some(":"), "{apple:green,banana:yellow,cherry:red}"),
-            (Some(input), Some("&&"), Some(":"), "{apple:green/banana}"),
-            (
-                Some("apple:green//banana:yellow//cherry:red/"),
-                Some("/"),
-                Some(":"),
-                "{apple:green,banana:yellow,cherry:red}",
-            ),
-            (Some(input), Some("/"), Some("="), "{}"),
-            (Some(input), Some(""), Some(":"), "NULL"),
-            (Some(input), None, Some(":"), "NULL"),
-            (Some(""), Some("/"), Some(":"), "{}"),
-        ];
-        for (value, entry, kv, expected) in cases {
-            let result = call(
-                "SPLIT_TO_MAP",
-                vec![strings(&[value]), strings(&[entry]), strings(&[kv])],
-            )
-            .expect("split_to_map");
-            let printed = rows(&result)[0]
-                .replace(' ', "")
-                .trim_start_matches('[')
-                .trim_end_matches(']')
-                .to_string();
-            assert_eq!(printed, expected, "{value:?} {entry:?} {kv:?}");
-        }
     }
 
     #[test]
@@ -1188,10 +724,19 @@ mod tests {
         .expect("chr string");
         assert_eq!(
             rows(&result),
-            vec!["K", "好", "\u{182b8}", "NULL", "NULL", "NULL", "NULL", "NULL"]
+            vec![
+                "K",
+                "好",
+                "\u{182b8}",
+                "NULL",
+                "NULL",
+                "NULL",
+                "NULL",
+                "NULL"
+            ]
         );
-        let result = call("CHR", vec![ints(&[Some(75), Some(-1), Some(0xD800), None])])
-            .expect("chr int");
+        let result =
+            call("CHR", vec![ints(&[Some(75), Some(-1), Some(0xD800), None])]).expect("chr int");
         assert_eq!(rows(&result), vec!["K", "NULL", "NULL", "NULL"]);
     }
 

@@ -23,7 +23,10 @@ pub(crate) fn call(name: &str, args: Vec<ArrayRef>) -> Result<ArrayRef> {
 /// Like `call`, with an explicit row count (for functions without arguments).
 pub(crate) fn call_rows(name: &str, args: Vec<ArrayRef>, rows: usize) -> Result<ArrayRef> {
     let udf = scalar_function(name).expect("function is registered");
-    let types = args.iter().map(|arg| arg.data_type().clone()).collect::<Vec<_>>();
+    let types = args
+        .iter()
+        .map(|arg| arg.data_type().clone())
+        .collect::<Vec<_>>();
     let coerced = udf.coerce_types(&types)?;
     let args = args
         .iter()

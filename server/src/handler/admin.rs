@@ -140,6 +140,8 @@ pub(crate) fn run(
             }
             Ok(StatementOutput::Message(format!("Dropped type {name}")))
         }
+        StatementKind::AlterSource(_) => user_error("ALTER is not supported yet"),
+        StatementKind::Assert(_) => user_error("ASSERT is not supported yet"),
         other => Err(ServerError::Internal(format!(
             "statement not handled: {other:?}"
         ))),

@@ -33,15 +33,24 @@ pub(super) enum JsonType {
     Int32,
     Int64,
     Float64,
-    Decimal { precision: u8, scale: i8 },
+    Decimal {
+        precision: u8,
+        scale: i8,
+    },
     Utf8,
     Binary,
     Date,
     Time,
     Timestamp,
-    List { item: Box<JsonType>, name: String },
+    List {
+        item: Box<JsonType>,
+        name: String,
+    },
     /// Keys are JSON object keys (STRING).
-    Map { value: Box<JsonType>, name: String },
+    Map {
+        value: Box<JsonType>,
+        name: String,
+    },
     Struct(StructType),
 }
 
@@ -115,7 +124,9 @@ impl JsonType {
             },
             DataType::Map(entries, _) => {
                 let value = match entries.data_type() {
-                    DataType::Struct(fields) if fields.len() == 2 => Self::new(fields[1].data_type()),
+                    DataType::Struct(fields) if fields.len() == 2 => {
+                        Self::new(fields[1].data_type())
+                    }
                     _ => Self::Utf8,
                 };
                 Self::Map {
@@ -257,7 +268,10 @@ pub(super) fn coerce(
             writer.push_i32(number_to_i64(value.text, integer) as i32)
         }
         (JsonType::Int32, Kind::String { .. }) => {
-            let parsed = value.string_content().parse().map_err(|_| coerce_failed("INTEGER"))?;
+            let parsed = value
+                .string_content()
+                .parse()
+                .map_err(|_| coerce_failed("INTEGER"))?;
             writer.push_i32(parsed);
         }
         (JsonType::Int64 | JsonType::Timestamp, Kind::Number { integer }) => {
@@ -274,14 +288,20 @@ pub(super) fn coerce(
             writer.push_i32(number_to_i64(value.text, integer) as i32)
         }
         (JsonType::Date, Kind::String { .. }) => {
-            let parsed: i64 = value.string_content().parse().map_err(|_| coerce_failed("DATE"))?;
+            let parsed: i64 = value
+                .string_content()
+                .parse()
+                .map_err(|_| coerce_failed("DATE"))?;
             writer.push_i32(parsed as i32);
         }
         (JsonType::Time, Kind::Number { integer }) => {
             writer.push_i32(time_of_day(number_to_i64(value.text, integer))?)
         }
         (JsonType::Time, Kind::String { .. }) => {
-            let parsed = value.string_content().parse().map_err(|_| coerce_failed("TIME"))?;
+            let parsed = value
+                .string_content()
+                .parse()
+                .map_err(|_| coerce_failed("TIME"))?;
             writer.push_i32(time_of_day(parsed)?);
         }
         (JsonType::Float64, Kind::Number { .. }) => {
@@ -289,19 +309,27 @@ pub(super) fn coerce(
             writer.push_f64(parsed);
         }
         (JsonType::Float64, Kind::String { .. }) => {
-            let parsed =
-                parse_java_double(&value.string_content()).ok_or_else(|| coerce_failed("DOUBLE"))?;
+            let parsed = parse_java_double(&value.string_content())
+                .ok_or_else(|| coerce_failed("DOUBLE"))?;
             writer.push_f64(parsed);
         }
         (JsonType::Decimal { precision, scale }, Kind::Number { .. }) => {
             let decimal = DecimalText::parse(value.text).ok_or_else(|| coerce_failed("DECIMAL"))?;
-            writer.push_i128(decimal.to_decimal(*precision, *scale).map_err(JsonError::coerce)?);
+            writer.push_i128(
+                decimal
+                    .to_decimal(*precision, *scale)
+                    .map_err(JsonError::coerce)?,
+            );
         }
         (JsonType::Decimal { precision, scale }, Kind::String { .. }) => {
             let content = value.string_content();
-            let decimal = DecimalText::parse(&content)
-                .ok_or_else(|| coerce_failed(&json_type.name()))?;
-            writer.push_i128(decimal.to_decimal(*precision, *scale).map_err(JsonError::coerce)?);
+            let decimal =
+                DecimalText::parse(&content).ok_or_else(|| coerce_failed(&json_type.name()))?;
+            writer.push_i128(
+                decimal
+                    .to_decimal(*precision, *scale)
+                    .map_err(JsonError::coerce)?,
+            );
         }
         (JsonType::Utf8, _) => {
             write_as_text(value, writer.bytes_buffer());
@@ -309,7 +337,10 @@ pub(super) fn coerce(
         }
         (JsonType::Binary, Kind::String { .. }) => {
             let content = value.string_content();
-            if BASE64.decode_vec(content.as_bytes(), writer.bytes_buffer()).is_err() {
+            if BASE64
+                .decode_vec(content.as_bytes(), writer.bytes_buffer())
+                .is_err()
+            {
                 return Err(JsonError::coerce(format!(
                     "Value is not a valid Base64 encoded string: {content}"
                 )));
@@ -319,11 +350,17 @@ pub(super) fn coerce(
         (JsonType::List { item, .. }, Kind::Array) => {
             let child = writer.list_child();
             value.scanner().elements(|index, element| {
-                coerce(item, Some(element), child).map_err(|error| error.within(&format!("[{index}]")))
+                coerce(item, Some(element), child)
+                    .map_err(|error| error.within(&format!("[{index}]")))
             })?;
             writer.commit_list();
         }
-        (JsonType::Map { value: value_type, .. }, Kind::Object) => {
+        (
+            JsonType::Map {
+                value: value_type, ..
+            },
+            Kind::Object,
+        ) => {
             write_map(value_type, value, writer)?;
         }
         (JsonType::Struct(structure), Kind::Object) => {
@@ -497,7 +534,9 @@ fn write_compact(value: RawValue<'_>, out: &mut Vec<u8>) {
 }
 
 fn coerce_failed(type_name: &str) -> JsonError {
-    JsonError::coerce(format!("Can't coerce string to type. targetType: {type_name}"))
+    JsonError::coerce(format!(
+        "Can't coerce string to type. targetType: {type_name}"
+    ))
 }
 
 /// ksqlDB's `Can't convert type` error, naming the Jackson node class of `value`.

@@ -10,8 +10,8 @@ use arrow::array::{
 };
 use arrow::buffer::NullBuffer;
 use arrow::datatypes::{
-    DataType, Date32Type, Decimal128Type, Float64Type, Int32Type, Int64Type,
-    Time32MillisecondType, TimeUnit, TimestampMillisecondType,
+    DataType, Date32Type, Decimal128Type, Float64Type, Int32Type, Int64Type, Time32MillisecondType,
+    TimeUnit, TimestampMillisecondType,
 };
 use base64::Engine;
 
@@ -50,10 +50,16 @@ impl<'a> JsonColumn<'a> {
         let values = match array.data_type() {
             DataType::Boolean => Values::Boolean(array.as_boolean_opt().ok_or_else(mismatch)?),
             DataType::Int32 => Values::I32(
-                array.as_primitive_opt::<Int32Type>().ok_or_else(mismatch)?.values(),
+                array
+                    .as_primitive_opt::<Int32Type>()
+                    .ok_or_else(mismatch)?
+                    .values(),
             ),
             DataType::Date32 => Values::I32(
-                array.as_primitive_opt::<Date32Type>().ok_or_else(mismatch)?.values(),
+                array
+                    .as_primitive_opt::<Date32Type>()
+                    .ok_or_else(mismatch)?
+                    .values(),
             ),
             DataType::Time32(TimeUnit::Millisecond) => Values::I32(
                 array
@@ -62,7 +68,10 @@ impl<'a> JsonColumn<'a> {
                     .values(),
             ),
             DataType::Int64 => Values::I64(
-                array.as_primitive_opt::<Int64Type>().ok_or_else(mismatch)?.values(),
+                array
+                    .as_primitive_opt::<Int64Type>()
+                    .ok_or_else(mismatch)?
+                    .values(),
             ),
             DataType::Timestamp(TimeUnit::Millisecond, None) => Values::I64(
                 array
@@ -71,10 +80,16 @@ impl<'a> JsonColumn<'a> {
                     .values(),
             ),
             DataType::Float64 => Values::F64(
-                array.as_primitive_opt::<Float64Type>().ok_or_else(mismatch)?.values(),
+                array
+                    .as_primitive_opt::<Float64Type>()
+                    .ok_or_else(mismatch)?
+                    .values(),
             ),
             DataType::Decimal128(_, scale) => Values::Decimal(
-                array.as_primitive_opt::<Decimal128Type>().ok_or_else(mismatch)?.values(),
+                array
+                    .as_primitive_opt::<Decimal128Type>()
+                    .ok_or_else(mismatch)?
+                    .values(),
                 *scale,
             ),
             DataType::Utf8 => Values::Utf8(array.as_string_opt::<i32>().ok_or_else(mismatch)?),

@@ -15,9 +15,13 @@ pub(super) enum Kind {
     Null,
     Bool(bool),
     /// `integer`: written without fraction or exponent.
-    Number { integer: bool },
+    Number {
+        integer: bool,
+    },
     /// `escaped`: contains backslash escapes.
-    String { escaped: bool },
+    String {
+        escaped: bool,
+    },
     Array,
     Object,
 }
@@ -528,8 +532,16 @@ mod tests {
             ("0.5e-3", Kind::Number { integer: false }, "0.5e-3"),
             ("\"a\\\"b\"", Kind::String { escaped: true }, "\"a\\\"b\""),
             ("{}", Kind::Object, "{}"),
-            ("[1, [2, {\"a\": []}], \"x\"] tail", Kind::Array, "[1, [2, {\"a\": []}], \"x\"]"),
-            ("{\"a\": {\"b\": [true, null]}, \"c\": 1.5}", Kind::Object, "{\"a\": {\"b\": [true, null]}, \"c\": 1.5}"),
+            (
+                "[1, [2, {\"a\": []}], \"x\"] tail",
+                Kind::Array,
+                "[1, [2, {\"a\": []}], \"x\"]",
+            ),
+            (
+                "{\"a\": {\"b\": [true, null]}, \"c\": 1.5}",
+                Kind::Object,
+                "{\"a\": {\"b\": [true, null]}, \"c\": 1.5}",
+            ),
             ("12 34", Kind::Number { integer: true }, "12"),
         ];
         for (text, kind, span) in cases {
@@ -604,7 +616,11 @@ mod tests {
             .expect("valid");
         assert_eq!(
             elements,
-            [(0, "1".to_string()), (1, "\"x\"".to_string()), (2, "null".to_string())]
+            [
+                (0, "1".to_string()),
+                (1, "\"x\"".to_string()),
+                (2, "null".to_string())
+            ]
         );
     }
 
@@ -621,7 +637,11 @@ mod tests {
         for (content, expected) in cases {
             let mut out = Vec::new();
             unescape_into(content, &mut out);
-            assert_eq!(String::from_utf8(out).expect("utf-8"), expected, "{content}");
+            assert_eq!(
+                String::from_utf8(out).expect("utf-8"),
+                expected,
+                "{content}"
+            );
         }
     }
 }

@@ -6,8 +6,8 @@
 
 use arrow::array::{Array, AsArray};
 use arrow::datatypes::{
-    DataType, Date32Type, Decimal128Type, Float64Type, Int32Type, Int64Type,
-    Time32MillisecondType, TimeUnit, TimestampMillisecondType,
+    DataType, Date32Type, Decimal128Type, Float64Type, Int32Type, Int64Type, Time32MillisecondType,
+    TimeUnit, TimestampMillisecondType,
 };
 use arrow::util::display::array_value_to_string;
 use serde_json::{Map, Number, Value};
@@ -42,7 +42,11 @@ pub fn arrow_value_to_json(array: &dyn Array, row: usize) -> Value {
         }
         DataType::Decimal128(_, scale) => {
             let mut text = Vec::new();
-            write_java_decimal(&mut text, array.as_primitive::<Decimal128Type>().value(row), *scale);
+            write_java_decimal(
+                &mut text,
+                array.as_primitive::<Decimal128Type>().value(row),
+                *scale,
+            );
             serde_json::from_slice(&text).unwrap_or(Value::Null)
         }
         DataType::Utf8 => Value::String(array.as_string::<i32>().value(row).to_string()),
@@ -78,7 +82,12 @@ pub fn arrow_value_to_json(array: &dyn Array, row: usize) -> Value {
             let object = fields
                 .iter()
                 .zip(structs.columns())
-                .map(|(field, column)| (field.name().clone(), arrow_value_to_json(column.as_ref(), row)))
+                .map(|(field, column)| {
+                    (
+                        field.name().clone(),
+                        arrow_value_to_json(column.as_ref(), row),
+                    )
+                })
                 .collect();
             Value::Object(object)
         }

@@ -102,9 +102,7 @@ pub(super) fn round_double(value: f64, places: i32, rounding: DecimalRounding) -
         }
         None => 0,
     };
-    format!("{rounded}e{}", -places)
-        .parse()
-        .unwrap_or(value)
+    format!("{rounded}e{}", -places).parse().unwrap_or(value)
 }
 
 #[cfg(test)]
@@ -123,7 +121,7 @@ mod tests {
             (-11, 1, 0, Floor, -2),
             (11, 1, 0, Ceiling, 2),
             (-11, 1, 0, Ceiling, -1),
-            (12345, 2, -1, HalfTowardsPositive, 1),
+            (12345, 2, -1, HalfTowardsPositive, 12),
             (5, 0, -40, HalfTowardsPositive, 0),
         ];
         for (value, scale, places, rounding, expected) in cases {
@@ -152,7 +150,11 @@ mod tests {
             (123.0, -5, HalfTowardsPositive, 0.0),
         ];
         for (value, places, rounding, expected) in cases {
-            assert_eq!(round_double(value, places, rounding), expected, "{value} {places}");
+            assert_eq!(
+                round_double(value, places, rounding),
+                expected,
+                "{value} {places}"
+            );
         }
         assert!(round_double(f64::NAN, 1, HalfTowardsPositive).is_nan());
     }

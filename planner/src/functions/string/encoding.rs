@@ -137,7 +137,7 @@ fn base64_decode(text: &str, strict: bool) -> Option<Vec<u8>> {
     let body = text.trim_end_matches('=');
     if strict {
         let padding = text.len() - body.len();
-        if padding > 2 || (padding > 0 && text.len() % 4 != 0) {
+        if padding > 2 || (padding > 0 && !text.len().is_multiple_of(4)) {
             return None;
         }
     }
@@ -172,7 +172,7 @@ fn base64_decode(text: &str, strict: bool) -> Option<Vec<u8>> {
 }
 
 fn hex_decode(text: &str) -> Option<Vec<u8>> {
-    if text.len() % 2 != 0 {
+    if !text.len().is_multiple_of(2) {
         return None;
     }
     text.as_bytes()
@@ -200,14 +200,12 @@ fn hex_encode(bytes: &[u8], upper: bool) -> String {
 /// ENCODE's hex input: strips `0x` (padding an odd digit count) or `X'...'`.
 fn strip_hex(text: &str) -> String {
     if let Some(digits) = text.strip_prefix("0x") {
-        if text.len() % 2 != 0 {
+        if !text.len().is_multiple_of(2) {
             return format!("0{digits}");
         }
         return digits.to_string();
     }
-    if text.len() >= 3
-        && (text.starts_with("x'") || text.starts_with("X'"))
-        && text.ends_with('\'')
+    if text.len() >= 3 && (text.starts_with("x'") || text.starts_with("X'")) && text.ends_with('\'')
     {
         return text[2..text.len() - 1].to_string();
     }
@@ -376,7 +374,11 @@ mod tests {
     fn encode_hex_input_forms() {
         let inputs = [
             (Some("4578616d706C6521"), "Example!", "RXhhbXBsZSE="),
-            (Some("c39c6265726d656e736368"), "Übermensch", "w5xiZXJtZW5zY2g="),
+            (
+                Some("c39c6265726d656e736368"),
+                "Übermensch",
+                "w5xiZXJtZW5zY2g=",
+            ),
             (None, "NULL", "NULL"),
             (Some("0x4578616d706C6521"), "Example!", "RXhhbXBsZSE="),
             (Some("X'4578616d706C6521'"), "Example!", "RXhhbXBsZSE="),
@@ -389,12 +391,27 @@ mod tests {
             (Some("0x578616d706C6521"), "\u{5}xample!", "BXhhbXBsZSE="),
             (Some("578616d706C6521"), "NULL", "NULL"),
         ];
-        let values = strings(&inputs.iter().map(|(value, _, _)| *value).collect::<Vec<_>>());
+        let values = strings(
+            &inputs
+                .iter()
+                .map(|(value, _, _)| *value)
+                .collect::<Vec<_>>(),
+        );
         let count = inputs.len();
-        let utf8 = call("ENCODE", vec![Arc::clone(&values), repeat("hex", count), repeat("utf8", count)])
-            .expect("hex to utf8");
-        let base64 = call("ENCODE", vec![values, repeat("hex", count), repeat("base64", count)])
-            .expect("hex to base64");
+        let utf8 = call(
+            "ENCODE",
+            vec![
+                Arc::clone(&values),
+                repeat("hex", count),
+                repeat("utf8", count),
+            ],
+        )
+        .expect("hex to utf8");
+        let base64 = call(
+            "ENCODE",
+            vec![values, repeat("hex", count), repeat("base64", count)],
+        )
+        .expect("hex to base64");
         for (index, (value, expected_utf8, expected_base64)) in inputs.iter().enumerate() {
             assert_eq!(rows(&utf8)[index], *expected_utf8, "{value:?}");
             assert_eq!(rows(&base64)[index], *expected_base64, "{value:?}");
@@ -408,15 +425,29 @@ mod tests {
             ("Ελλάδα", "ascii", "utf8", "??????"),
             ("Ελλάδα", "ascii", "base64", "Pz8/Pz8/"),
             ("zpXOu867zqzOtM6x", "base64", "utf8", "Ελλάδα"),
-            ("zpXOu867zqzOtM6x", "base64", "hex", "ce95cebbcebbceacceb4ceb1"),
-            ("w5xiZXJtZW5zY2g=", "base64", "ascii", "\u{fffd}\u{fffd}bermensch"),
+            (
+                "zpXOu867zqzOtM6x",
+                "base64",
+                "hex",
+                "ce95cebbcebbceacceb4ceb1",
+            ),
+            (
+                "w5xiZXJtZW5zY2g=",
+                "base64",
+                "ascii",
+                "\u{fffd}\u{fffd}bermensch",
+            ),
             ("RXhhbXBsZSE=", "base64", "null", "NULL"),
             ("RXhhbXBsZSE=", "HEX", "hex", "NULL"),
         ];
         for (value, input, output, expected) in cases {
             let result = call(
                 "ENCODE",
-                vec![strings(&[Some(value)]), strings(&[Some(input)]), strings(&[Some(output)])],
+                vec![
+                    strings(&[Some(value)]),
+                    strings(&[Some(input)]),
+                    strings(&[Some(output)]),
+                ],
             )
             .expect("encode");
             assert_eq!(rows(&result), vec![expected], "{value} {input} {output}");
@@ -432,14 +463,21 @@ mod tests {
             ("é", "utf8", "é"),
         ];
         for (value, encoding, expected) in cases {
-            let bytes = call("TO_BYTES", vec![strings(&[Some(value)]), strings(&[Some(encoding)])])
-                .expect("to_bytes");
-            let back = call("FROM_BYTES", vec![bytes, strings(&[Some(encoding)])]).expect("from_bytes");
+            let bytes = call(
+                "TO_BYTES",
+                vec![strings(&[Some(value)]), strings(&[Some(encoding)])],
+            )
+            .expect("to_bytes");
+            let back =
+                call("FROM_BYTES", vec![bytes, strings(&[Some(encoding)])]).expect("from_bytes");
             assert_eq!(rows(&back), vec![expected], "{value} {encoding}");
         }
         let bad = call(
             "TO_BYTES",
-            vec![strings(&[Some("xyz"), Some("a"), Some("ab")]), strings(&[Some("hex"), Some("nope"), None])],
+            vec![
+                strings(&[Some("xyz"), Some("a"), Some("ab")]),
+                strings(&[Some("hex"), Some("nope"), None]),
+            ],
         )
         .expect("bad input");
         assert_eq!(rows(&bad), vec!["NULL", "NULL", "NULL"]);
@@ -461,8 +499,11 @@ mod tests {
         let little: ArrayRef = Arc::new(BinaryArray::from(vec![Some(
             &[0x00u8, 0xF2, 0x05, 0x2A, 0x01, 0, 0, 0][..],
         )]));
-        let result = call("BIGINT_FROM_BYTES", vec![little, strings(&[Some("LITTLE_ENDIAN")])])
-            .expect("bigint");
+        let result = call(
+            "BIGINT_FROM_BYTES",
+            vec![little, strings(&[Some("LITTLE_ENDIAN")])],
+        )
+        .expect("bigint");
         assert_eq!(rows(&result), vec!["5000000000"]);
         let double: ArrayRef = Arc::new(BinaryArray::from(vec![Some(
             &532.8738323f64.to_be_bytes()[..],

@@ -152,7 +152,11 @@ fn eval_counted(
     let mut out = Vec::with_capacity(args.rows);
     for row in 0..args.rows {
         let count = int_at(&args.args[1], row)?.and_then(|count| usize::try_from(count).ok());
-        let masked = match (string_at(&args.args[0], row)?, count, masker_at(args, 2, row)?) {
+        let masked = match (
+            string_at(&args.args[0], row)?,
+            count,
+            masker_at(args, 2, row)?,
+        ) {
             (Some(value), Some(count), Some(masker)) => {
                 let length = value.chars().count();
                 Some(masker.mask(value, range(length, count.min(length))))

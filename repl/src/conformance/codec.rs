@@ -1,0 +1,322 @@
+//! Record payloads as the corpus writes them: input keys and values serialized per the
+//! formats and column types of the source over the topic, and payloads read back from output
+//! topics turned into `Json` for comparison.
+//!
+//! This is the runner's own, independent serde (like the serdes of ksqlDB's harness), so that
+//! a bug in Eddy's formats shows up as a difference instead of cancelling itself out.
+
+use parser::ast::DataType;
+use planner::catalog::{FormatDefinition, SourceDefinition};
+
+use super::compare::Hint;
+use super::corpus::{Window, WindowKind};
+use super::json::Json;
+
+/// How the key or the value of a topic's records is serialized.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PayloadSchema {
+    /// Upper-case format name (`JSON`, `KAFKA`, `DELIMITED`, `NONE`, `AVRO`, ...).
+    pub format: String,
+    /// The columns, when a source over the topic is known; empty otherwise.
+    pub columns: Vec<(String, DataType)>,
+    /// Whether the columns are known (a source over the topic exists).
+    pub typed: bool,
+}
+
+impl PayloadSchema {
+    /// The key of `source`.
+    pub fn key_of(source: &SourceDefinition) -> Self {
+        Self::typed(&source.key_format, source.key_columns())
+    }
+
+    /// The value of `source`.
+    pub fn value_of(source: &SourceDefinition) -> Self {
+        Self::typed(&source.value_format, source.value_columns())
+    }
+
+    fn typed<'a>(
+        format: &FormatDefinition,
+        columns: impl Iterator<Item = &'a planner::catalog::ColumnDefinition>,
+    ) -> Self {
+        Self {
+            format: format.name.to_ascii_uppercase(),
+            columns: columns
+                .map(|column| (column.name.clone(), column.data_type.clone()))
+                .collect(),
+            typed: true,
+        }
+    }
+
+    /// A payload of a topic no source describes: the format only.
+    pub fn untyped(format: &str) -> Self {
+        Self {
+            format: format.to_ascii_uppercase(),
+            columns: Vec::new(),
+            typed: false,
+        }
+    }
+
+    /// NONE payloads are not compared.
+    pub fn ignored(&self) -> bool {
+        self.format == "NONE"
+    }
+
+    /// The type information for comparing decoded payloads.
+    pub fn hint(&self) -> Hint<'_> {
+        match (self.typed, self.format.as_str()) {
+            (false, _) => Hint::Unknown,
+            (true, "KAFKA") => match self.columns.first() {
+                Some((_, data_type)) => Hint::Type(data_type),
+                None => Hint::Unknown,
+            },
+            (true, "DELIMITED") => Hint::Unknown,
+            (true, _) => Hint::Row(&self.columns),
+        }
+    }
+
+    /// The single column's type, for KAFKA.
+    fn kafka_type(&self) -> Option<&DataType> {
+        if self.typed {
+            self.columns.first().map(|(_, data_type)| data_type)
+        } else {
+            None
+        }
+    }
+
+    /// Serializes a corpus key or value. JSON `null` is no payload.
+    pub fn encode(&self, value: &Json) -> Result<Option<Vec<u8>>, String> {
+        if value.is_null() {
+            return Ok(None);
+        }
+        match self.format.as_str() {
+            "JSON" => Ok(Some(value.to_string().into_bytes())),
+            "DELIMITED" => Ok(Some(
+                value
+                    .scalar_text()
+                    .unwrap_or_else(|| value.to_string())
+                    .into_bytes(),
+            )),
+            "KAFKA" => encode_kafka(self.kafka_type(), value).map(Some),
+            "NONE" => Ok(None),
+            other => Err(format!("unsupported format {other}")),
+        }
+    }
+
+    /// Reads a payload back as JSON. No payload is `null`.
+    pub fn decode(&self, payload: Option<&[u8]>) -> Result<Json, String> {
+        let Some(bytes) = payload else {
+            return Ok(Json::Null);
+        };
+        match self.format.as_str() {
+            "JSON" => {
+                let text = std::str::from_utf8(bytes)
+                    .map_err(|_| format!("JSON payload is not UTF-8: {}", lossy(bytes)))?;
+                Json::parse(text).map_err(|error| format!("invalid JSON payload {text:?}: {error}"))
+            }
+            "DELIMITED" => Ok(Json::String(lossy(bytes))),
+            "KAFKA" => decode_kafka(self.kafka_type(), bytes),
+            "NONE" => Ok(Json::Null),
+            other => Err(format!("unsupported format {other}")),
+        }
+    }
+}
+
+fn lossy(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Kafka's serializers: INT 4 bytes and BIGINT 8 bytes big-endian, DOUBLE 8-byte IEEE 754
+/// big-endian, STRING and BYTES as their UTF-8 text.
+fn encode_kafka(data_type: Option<&DataType>, value: &Json) -> Result<Vec<u8>, String> {
+    let not_a = |what: &str| format!("cannot write {value} as a KAFKA {what}");
+    match data_type {
+        Some(DataType::Int) => value
+            .as_i64()
+            .and_then(|number| i32::try_from(number).ok())
+            .map(|number| number.to_be_bytes().to_vec())
+            .ok_or_else(|| not_a("INT")),
+        Some(DataType::Bigint) => value
+            .as_i64()
+            .map(|number| number.to_be_bytes().to_vec())
+            .ok_or_else(|| not_a("BIGINT")),
+        Some(DataType::Double) => value
+            .as_f64()
+            .map(|number| number.to_be_bytes().to_vec())
+            .ok_or_else(|| not_a("DOUBLE")),
+        Some(DataType::String | DataType::Bytes) => value
+            .scalar_text()
+            .map(String::into_bytes)
+            .ok_or_else(|| not_a("STRING")),
+        Some(other) => Err(format!(
+            "the KAFKA format cannot hold {}",
+            planner::types::sql_type_name(other)
+        )),
+        // No source tells the type: strings as text, integers as BIGINT, others as DOUBLE.
+        None => match value {
+            Json::String(text) => Ok(text.clone().into_bytes()),
+            Json::Number(_) => match value.as_i64() {
+                Some(number) => Ok(number.to_be_bytes().to_vec()),
+                None => value
+                    .as_f64()
+                    .map(|number| number.to_be_bytes().to_vec())
+                    .ok_or_else(|| not_a("number")),
+            },
+            other => Ok(other.to_string().into_bytes()),
+        },
+    }
+}
+
+fn decode_kafka(data_type: Option<&DataType>, bytes: &[u8]) -> Result<Json, String> {
+    let sized = |size: usize, what: &str| -> Result<(), String> {
+        if bytes.len() == size {
+            Ok(())
+        } else {
+            Err(format!(
+                "KAFKA {what} payload must have {size} bytes, got {} ({})",
+                bytes.len(),
+                super::base64::encode(bytes)
+            ))
+        }
+    };
+    match data_type {
+        Some(DataType::Int) => {
+            sized(4, "INT")?;
+            let array: [u8; 4] = bytes.try_into().map_err(|_| "INT size checked")?;
+            Ok(Json::Number(i32::from_be_bytes(array).to_string()))
+        }
+        Some(DataType::Bigint) => {
+            sized(8, "BIGINT")?;
+            let array: [u8; 8] = bytes.try_into().map_err(|_| "BIGINT size checked")?;
+            Ok(Json::Number(i64::from_be_bytes(array).to_string()))
+        }
+        Some(DataType::Double) => {
+            sized(8, "DOUBLE")?;
+            let array: [u8; 8] = bytes.try_into().map_err(|_| "DOUBLE size checked")?;
+            Ok(double_json(f64::from_be_bytes(array)))
+        }
+        Some(DataType::String) => std::str::from_utf8(bytes)
+            .map(|text| Json::String(text.to_string()))
+            .map_err(|_| format!("KAFKA STRING payload is not UTF-8: {}", lossy(bytes))),
+        _ => Ok(Json::String(lossy(bytes))),
+    }
+}
+
+/// A double as JSON; NaN and infinities as the strings Java prints.
+pub fn double_json(value: f64) -> Json {
+    if value.is_nan() {
+        Json::String("NaN".into())
+    } else if value.is_infinite() {
+        Json::String(if value > 0.0 { "Infinity" } else { "-Infinity" }.into())
+    } else {
+        Json::Number(format!("{value:?}"))
+    }
+}
+
+/// Appends the window to serialized key bytes as Kafka Streams does: the 8-byte start for
+/// time windows; the 8-byte end then the 8-byte start for session windows.
+pub fn windowed_key(key: Option<Vec<u8>>, window: &Window) -> Vec<u8> {
+    let mut bytes = key.unwrap_or_default();
+    if window.kind == WindowKind::Session {
+        bytes.extend_from_slice(&window.end.to_be_bytes());
+    }
+    bytes.extend_from_slice(&window.start.to_be_bytes());
+    bytes
+}
+
+/// Splits a windowed key into the key bytes, the window start and (session windows) end.
+pub fn split_windowed_key(bytes: &[u8], kind: WindowKind) -> Option<(&[u8], i64, Option<i64>)> {
+    let read = |slice: &[u8]| -> Option<i64> { Some(i64::from_be_bytes(slice.try_into().ok()?)) };
+    match kind {
+        WindowKind::Time => {
+            let split = bytes.len().checked_sub(8)?;
+            Some((&bytes[..split], read(&bytes[split..])?, None))
+        }
+        WindowKind::Session => {
+            let split = bytes.len().checked_sub(16)?;
+            let end = read(&bytes[split..split + 8])?;
+            let start = read(&bytes[split + 8..])?;
+            Some((&bytes[..split], start, Some(end)))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kafka(data_type: DataType) -> PayloadSchema {
+        PayloadSchema {
+            format: "KAFKA".into(),
+            columns: vec![("K".into(), data_type)],
+            typed: true,
+        }
+    }
+
+    #[test]
+    fn kafka_payloads_round_trip() {
+        let cases = [
+            (kafka(DataType::Int), "1", vec![0, 0, 0, 1]),
+            (kafka(DataType::Bigint), "-1", vec![0xff; 8]),
+            (
+                kafka(DataType::Double),
+                "1.5",
+                1.5f64.to_be_bytes().to_vec(),
+            ),
+            (kafka(DataType::String), "\"ab\"", b"ab".to_vec()),
+        ];
+        for (schema, text, bytes) in cases {
+            let value = Json::parse(text).expect("valid");
+            assert_eq!(schema.encode(&value), Ok(Some(bytes.clone())), "{text}");
+            assert_eq!(schema.decode(Some(&bytes)), Ok(value), "{text}");
+        }
+    }
+
+    #[test]
+    fn payload_errors_are_reported() {
+        assert!(kafka(DataType::Int).decode(Some(&[1, 2])).is_err());
+        assert!(
+            kafka(DataType::Int)
+                .encode(&Json::String("x".into()))
+                .is_err()
+        );
+        let avro = PayloadSchema::untyped("avro");
+        assert_eq!(
+            avro.encode(&Json::Number("1".into())),
+            Err("unsupported format AVRO".to_string())
+        );
+        assert_eq!(avro.encode(&Json::Null), Ok(None));
+    }
+
+    #[test]
+    fn json_and_delimited_payloads_keep_their_text() {
+        let json = PayloadSchema::untyped("JSON");
+        let value = Json::parse("{\"A\":1.10}").expect("valid");
+        assert_eq!(json.encode(&value), Ok(Some(b"{\"A\":1.10}".to_vec())));
+        assert_eq!(json.decode(Some(b"{\"A\":1.10}")), Ok(value));
+        let delimited = PayloadSchema::untyped("DELIMITED");
+        assert_eq!(
+            delimited.encode(&Json::String("a,1".into())),
+            Ok(Some(b"a,1".to_vec()))
+        );
+        assert_eq!(
+            delimited.decode(Some(b"a,1")),
+            Ok(Json::String("a,1".into()))
+        );
+    }
+
+    #[test]
+    fn windowed_keys_round_trip() {
+        for kind in [WindowKind::Time, WindowKind::Session] {
+            let window = Window {
+                start: 10,
+                end: 20,
+                kind,
+            };
+            let bytes = windowed_key(Some(b"k".to_vec()), &window);
+            let (key, start, end) = split_windowed_key(&bytes, kind).expect("long enough");
+            assert_eq!((key, start), (&b"k"[..], 10));
+            assert_eq!(end, (kind == WindowKind::Session).then_some(20));
+        }
+        assert!(split_windowed_key(b"short", WindowKind::Time).is_none());
+    }
+}

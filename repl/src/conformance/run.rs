@@ -1,0 +1,621 @@
+//! Runs one case on a fresh engine in a temporary directory and judges it, following
+//! ksqlDB's `TestExecutor`: topics, config, statements, inputs, wait, outputs, `post`.
+//!
+//! Topics are created before the statements (see `topics::topics_to_create`); input records
+//! go to the partition of their serialized key (murmur2; null keys to partition 0); the run
+//! waits until every persistent query has consumed everything (no sleeps, bounded).
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use executor::log::partitioner::partition_for_key;
+use executor::{Header, QueryState, Record, TopicLog};
+use planner::Catalog;
+use server::{Engine, Session};
+
+use super::codec::{PayloadSchema, windowed_key};
+use super::compare::{ActualRecord, CompareOptions, TopicSchemas, compare_topic};
+use super::corpus::{Case, CaseKind, ExpectedError, TestRecord};
+use super::post::check_post;
+use super::topics::topics_to_create;
+
+/// How long the queries of a case may take to consume their input.
+const CATCH_UP_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long one wait for new records lasts before the queries are checked again.
+const POLL_INTERVAL: Duration = Duration::from_millis(5);
+
+/// The config every case starts from (ksqlDB's harness), before the case's `properties`.
+const BASE_PROPERTIES: [(&str, &str); 4] = [
+    ("auto.offset.reset", "earliest"),
+    ("cache.max.bytes.buffering", "0"),
+    ("ksql.service.id", "some.ksql.service.id"),
+    ("ksql.headers.columns.enabled", "true"),
+];
+
+/// The verdict on a case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    Pass,
+    /// Eddy's behaviour differs from ksqlDB's (or needs a feature not built yet).
+    Fail,
+    /// The runner could not run the case.
+    Error,
+}
+
+/// A verdict and its reason (empty for a pass).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verdict {
+    pub status: Status,
+    pub reason: String,
+}
+
+impl Verdict {
+    pub fn pass() -> Self {
+        Self {
+            status: Status::Pass,
+            reason: String::new(),
+        }
+    }
+
+    pub fn fail(reason: impl Into<String>) -> Self {
+        Self {
+            status: Status::Fail,
+            reason: reason.into(),
+        }
+    }
+
+    pub fn error(reason: impl Into<String>) -> Self {
+        Self {
+            status: Status::Error,
+            reason: reason.into(),
+        }
+    }
+}
+
+/// Runs one case on its own engine and judges it.
+pub fn run_case(case: &Case) -> Verdict {
+    if case.kind == CaseKind::Rest {
+        return Verdict::error("needs server");
+    }
+    let directory = match tempfile::Builder::new()
+        .prefix("eddy-conformance-")
+        .tempdir()
+    {
+        Ok(directory) => directory,
+        Err(error) => {
+            return Verdict::error(format!("cannot create a temporary directory: {error}"));
+        }
+    };
+    let engine = match Engine::open(directory.path()) {
+        Ok(engine) => engine,
+        Err(error) => {
+            return Verdict::error(format!("cannot open an engine: {}", error_text(&error)));
+        }
+    };
+    let verdict = match run_on(case, &engine) {
+        Ok(()) => Verdict::pass(),
+        Err(verdict) => verdict,
+    };
+    // Stop the queries and close the store before the directory goes.
+    drop(engine);
+    drop(directory);
+    verdict
+}
+
+fn run_on(case: &Case, engine: &Engine) -> Result<(), Verdict> {
+    let log = engine.topic_log();
+    let mut session = Session::default();
+    for (name, value) in BASE_PROPERTIES {
+        session
+            .properties
+            .insert(name.to_string(), value.to_string());
+    }
+    for (name, value) in &case.properties {
+        session.properties.insert(name.clone(), value.clone());
+        // `SET` stores `ksql.streams.X` as `X`; config overrides mean the same.
+        if let Some(short) = name.strip_prefix("ksql.streams.") {
+            session.properties.insert(short.to_string(), value.clone());
+        }
+    }
+    let options = CompareOptions {
+        exact_numeric: !case
+            .properties
+            .iter()
+            .any(|(name, value)| name == "use.exact.numeric.comparison" && value == "false"),
+        accept_zero_timestamp: case.inputs.is_empty(),
+    };
+
+    for (name, partitions) in topics_to_create(case) {
+        log.create_topic(&name, partitions, 1)
+            .map_err(|error| Verdict::error(format!("cannot create topic {name}: {error}")))?;
+    }
+
+    for (index, script) in case.statements.iter().enumerate() {
+        if let Err(error) = engine.execute_script(script, &mut session, |_, _| {}) {
+            let text = error_text(&error);
+            return match &case.expected_error {
+                Some(expected) => check_expected_error(expected, &text, false),
+                None => Err(Verdict::fail(format!(
+                    "statement {} failed: {}",
+                    index + 1,
+                    one_line(&text)
+                ))),
+            };
+        }
+    }
+
+    let deadline = Instant::now() + CATCH_UP_TIMEOUT;
+    // Records written by the statements (INSERT VALUES) come before the inputs.
+    wait_for_queries(engine, log.as_ref(), deadline)?;
+    produce_inputs(case, engine, log.as_ref(), deadline)?;
+    wait_for_queries(engine, log.as_ref(), deadline)?;
+
+    let failures: Vec<(String, String)> = engine
+        .query_states()
+        .into_iter()
+        .filter_map(|(id, state)| match state {
+            QueryState::Error(message) => Some((id, message)),
+            _ => None,
+        })
+        .collect();
+    if let Some(expected) = &case.expected_error {
+        return match failures.first() {
+            Some(_) => {
+                let text = failures
+                    .iter()
+                    .map(|(id, message)| format!("query {id} failed: {message}"))
+                    .collect::<Vec<_>>()
+                    .join("; ");
+                check_expected_error(expected, &text, true)
+            }
+            None => Err(Verdict::fail(format!(
+                "expected error {} but none occurred",
+                describe_error(expected)
+            ))),
+        };
+    }
+    if let Some((id, message)) = failures.first() {
+        return Err(Verdict::fail(format!(
+            "query {id} failed: {}",
+            one_line(message)
+        )));
+    }
+
+    let catalog = engine.catalog();
+    let mut topics: Vec<&str> = Vec::new();
+    for record in &case.outputs {
+        if !topics.contains(&record.topic.as_str()) {
+            topics.push(&record.topic);
+        }
+    }
+    for topic in topics {
+        let expected: Vec<&TestRecord> = case
+            .outputs
+            .iter()
+            .filter(|record| record.topic == topic)
+            .collect();
+        let actual = read_topic(log.as_ref(), topic)
+            .map_err(|error| Verdict::error(format!("cannot read topic {topic}: {error}")))?;
+        let schemas = topic_schemas(topic, &catalog, case, true);
+        compare_topic(topic, &expected, &actual, &schemas, options)
+            .map_err(|reason| Verdict::fail(one_line(&reason)))?;
+    }
+
+    if let Some(post) = &case.post {
+        let topics = log
+            .list_topics()
+            .map_err(|error| Verdict::error(format!("cannot list topics: {error}")))?;
+        check_post(post, &catalog, &topics).map_err(|reason| Verdict::fail(one_line(&reason)))?;
+    }
+    Ok(())
+}
+
+/// Whether an error matches the expected one: `message` and `cause_message` must be
+/// substrings of the error text. For errors while processing records (Kafka Streams'
+/// `StreamsException`, whose own message is Kafka Streams wording) either one suffices.
+fn check_expected_error(
+    expected: &ExpectedError,
+    text: &str,
+    processing: bool,
+) -> Result<(), Verdict> {
+    let contains =
+        |wanted: &Option<String>| wanted.as_deref().is_none_or(|wanted| text.contains(wanted));
+    let streams = expected
+        .kind
+        .as_deref()
+        .is_some_and(|kind| kind.ends_with("StreamsException"));
+    let matched = if streams && processing {
+        let given = [&expected.message, &expected.cause_message];
+        given.iter().all(|wanted| wanted.is_none())
+            || given.iter().any(|wanted| {
+                wanted
+                    .as_deref()
+                    .is_some_and(|wanted| text.contains(wanted))
+            })
+    } else {
+        contains(&expected.message) && contains(&expected.cause_message)
+    };
+    if matched {
+        Ok(())
+    } else {
+        Err(Verdict::fail(format!(
+            "expected error {}, got: {}",
+            describe_error(expected),
+            one_line(text)
+        )))
+    }
+}
+
+fn describe_error(expected: &ExpectedError) -> String {
+    let mut text = match &expected.message {
+        Some(message) => format!("containing {:?}", message),
+        None => "of any message".to_string(),
+    };
+    if let Some(cause) = &expected.cause_message {
+        text.push_str(&format!(" caused by {:?}", cause));
+    }
+    one_line(&text)
+}
+
+/// An error and its causes, as one text (causes already in the text are not repeated).
+pub fn error_text(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
+}
+
+/// A reason on one line.
+pub fn one_line(text: &str) -> String {
+    text.split(['\n', '\r'])
+        .map(str::trim)
+        .filter(|line| !line.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The key and value schemas of `topic`: from a source over it (preferring the sink of a
+/// query for outputs and a non-sink for inputs), else from the case's `topics` entry.
+fn topic_schemas(topic: &str, catalog: &Catalog, case: &Case, output: bool) -> TopicSchemas {
+    let sinks: Vec<&str> = catalog.queries().map(|query| query.sink.as_str()).collect();
+    let mut candidates: Vec<_> = catalog
+        .sources()
+        .filter(|source| source.topic == topic)
+        .collect();
+    candidates.sort_by_key(|source| sinks.contains(&source.name.as_str()) != output);
+    if let Some(source) = candidates.first() {
+        return TopicSchemas {
+            key: PayloadSchema::key_of(source),
+            value: PayloadSchema::value_of(source),
+        };
+    }
+    let entry = case.topics.iter().find(|entry| entry.name == topic);
+    TopicSchemas {
+        key: PayloadSchema::untyped(
+            entry
+                .and_then(|entry| entry.key_format.as_deref())
+                .unwrap_or("KAFKA"),
+        ),
+        value: PayloadSchema::untyped(
+            entry
+                .and_then(|entry| entry.value_format.as_deref())
+                .unwrap_or("JSON"),
+        ),
+    }
+}
+
+/// Serializes and produces the input records in order: consecutive records of one topic in
+/// one append, and before switching topics, waits until the queries have consumed them. Like
+/// ksqlDB's harness, which pipes each record through every query before the next, this keeps
+/// the order of records from different topics (joins, several queries into one sink).
+fn produce_inputs(
+    case: &Case,
+    engine: &Engine,
+    log: &dyn TopicLog,
+    deadline: Instant,
+) -> Result<(), Verdict> {
+    let catalog = engine.catalog();
+    let mut schemas: BTreeMap<&str, TopicSchemas> = BTreeMap::new();
+    let mut partition_counts: BTreeMap<&str, u32> = BTreeMap::new();
+    let mut pending: Vec<(u32, Record)> = Vec::new();
+    let mut pending_topic: Option<&str> = None;
+    for (index, input) in case.inputs.iter().enumerate() {
+        let topic = input.topic.as_str();
+        if let Some(current) = pending_topic
+            && current != topic
+        {
+            produce(log, current, std::mem::take(&mut pending))?;
+            wait_for_queries(engine, log, deadline)?;
+        }
+        pending_topic = Some(topic);
+        let schema = schemas
+            .entry(topic)
+            .or_insert_with(|| topic_schemas(topic, &catalog, case, false));
+        let partitions = match partition_counts.get(topic) {
+            Some(count) => *count,
+            None => {
+                let count = match log.describe_topic(topic) {
+                    Ok(Some(description)) => description.partitions,
+                    Ok(None) => {
+                        log.create_topic(topic, 1, 1).map_err(|error| {
+                            Verdict::error(format!("cannot create topic {topic}: {error}"))
+                        })?;
+                        1
+                    }
+                    Err(error) => {
+                        return Err(Verdict::error(format!(
+                            "cannot describe topic {topic}: {error}"
+                        )));
+                    }
+                };
+                partition_counts.insert(topic, count);
+                count
+            }
+        };
+        let record = serialize_input(input, schema)
+            .map_err(|reason| Verdict::fail(format!("input {index}: {reason}")))?;
+        let partition = record
+            .0
+            .as_deref()
+            .map_or(0, |key| partition_for_key(key, partitions));
+        pending.push((partition, record.1));
+    }
+    if let Some(topic) = pending_topic {
+        produce(log, topic, pending)?;
+    }
+    Ok(())
+}
+
+fn produce(log: &dyn TopicLog, topic: &str, records: Vec<(u32, Record)>) -> Result<(), Verdict> {
+    log.produce(topic, records)
+        .map(|_| ())
+        .map_err(|error| Verdict::error(format!("cannot produce to {topic}: {error}")))
+}
+
+/// The record for an input, with the bytes its partition is chosen by (the key without
+/// its window).
+fn serialize_input(
+    input: &TestRecord,
+    schemas: &TopicSchemas,
+) -> Result<(Option<Vec<u8>>, Record), String> {
+    let key = schemas
+        .key
+        .encode(&input.key)
+        .map_err(|error| format!("key: {error}"))?;
+    let value = schemas
+        .value
+        .encode(&input.value)
+        .map_err(|error| format!("value: {error}"))?;
+    let record_key = match &input.window {
+        Some(window) => Some(windowed_key(key.clone(), window)),
+        None => key.clone(),
+    };
+    let headers = input
+        .headers
+        .iter()
+        .flatten()
+        .map(|(key, value)| Header {
+            key: key.clone(),
+            value: value.clone(),
+        })
+        .collect();
+    Ok((
+        key,
+        Record {
+            key: record_key,
+            value,
+            timestamp: input.timestamp.unwrap_or(0),
+            headers,
+        },
+    ))
+}
+
+/// Waits until every persistent query has consumed all its input (checked twice around an
+/// unchanged log, so that a query writing while another is checked is not missed), failing
+/// the case at `deadline`.
+fn wait_for_queries(engine: &Engine, log: &dyn TopicLog, deadline: Instant) -> Result<(), Verdict> {
+    loop {
+        let before = log.append_sequence();
+        let caught_up = engine.queries_caught_up().map_err(|error| {
+            Verdict::error(format!(
+                "cannot read query progress: {}",
+                error_text(&error)
+            ))
+        })?;
+        if caught_up && log.append_sequence() == before {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            let states = engine
+                .query_states()
+                .into_iter()
+                .map(|(id, state)| format!("{id}: {state:?}"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            return Err(Verdict::fail(format!(
+                "queries did not consume their input within {CATCH_UP_TIMEOUT:?} ({states})"
+            )));
+        }
+        if caught_up {
+            continue;
+        }
+        log.wait_for_append(before, POLL_INTERVAL);
+    }
+}
+
+/// Every record of `topic`, partition by partition (none when the topic does not exist).
+fn read_topic(log: &dyn TopicLog, topic: &str) -> executor::Result<Vec<ActualRecord>> {
+    if log.describe_topic(topic)?.is_none() {
+        return Ok(Vec::new());
+    }
+    let mut records = Vec::new();
+    for (partition, (earliest, end)) in log.offsets(topic)?.into_iter().enumerate() {
+        let mut next = earliest;
+        while next < end {
+            let batch = log.read(topic, partition as u32, next, (end - next) as usize)?;
+            let Some(last) = batch.last() else {
+                break;
+            };
+            next = last.offset + 1;
+            records.extend(batch.into_iter().map(|consumed| ActualRecord {
+                partition: consumed.partition,
+                offset: consumed.offset,
+                record: consumed.record,
+            }));
+        }
+    }
+    Ok(records)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::corpus::parse_file;
+    use super::super::json::Json;
+    use super::*;
+
+    fn case(json: &str) -> Case {
+        let document =
+            Json::parse(&format!("{{\"kind\":\"qtt\",\"cases\":[{json}]}}")).expect("valid");
+        parse_file(&document).expect("parses").remove(0)
+    }
+
+    #[test]
+    fn expected_errors_match_on_message_and_cause() {
+        let expected = |kind: &str, message: Option<&str>, cause: Option<&str>| ExpectedError {
+            kind: Some(kind.to_string()),
+            message: message.map(str::to_string),
+            cause: None,
+            cause_message: cause.map(str::to_string),
+        };
+        let statement = "io.confluent.ksql.util.KsqlStatementException";
+        let streams = "org.apache.kafka.streams.errors.StreamsException";
+        let cases = [
+            (
+                expected(statement, Some("does not exist"), None),
+                "stream `X` does not exist",
+                false,
+                true,
+            ),
+            (
+                expected(statement, Some("does not exist"), None),
+                "syntax error",
+                false,
+                false,
+            ),
+            (
+                expected(statement, Some("a"), Some("b")),
+                "a: b",
+                false,
+                true,
+            ),
+            (
+                expected(statement, Some("a"), Some("c")),
+                "a: b",
+                false,
+                false,
+            ),
+            (
+                expected(
+                    streams,
+                    Some("Exception caught in process"),
+                    Some("Numeric field overflow"),
+                ),
+                "query X failed: Numeric field overflow",
+                true,
+                true,
+            ),
+            (
+                expected(streams, Some("Exception caught in process"), None),
+                "query X failed: other",
+                true,
+                false,
+            ),
+        ];
+        for (expected, text, processing, matches) in cases {
+            let result = check_expected_error(&expected, text, processing);
+            assert_eq!(
+                result.is_ok(),
+                matches,
+                "{expected:?} vs {text}: {result:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn rest_cases_need_a_server() {
+        let rest = case(r#"{"id":"r","kind":"rest","statements":[]}"#);
+        assert_eq!(run_case(&rest), Verdict::error("needs server"));
+    }
+
+    #[test]
+    fn an_expected_error_that_does_not_occur_fails() {
+        let no_error = case(
+            r#"{"id":"e","kind":"qtt","statements":[],"inputs":[],"outputs":[],
+               "expected_error":{"type":"io.confluent.ksql.util.KsqlStatementException",
+                                 "message":"boom","cause":null,"cause_message":null}}"#,
+        );
+        let verdict = run_case(&no_error);
+        assert_eq!(verdict.status, Status::Fail);
+        assert_eq!(
+            verdict.reason,
+            "expected error containing \"boom\" but none occurred"
+        );
+    }
+
+    #[test]
+    fn missing_output_records_fail_with_the_first_missing_record() {
+        let missing = case(
+            r#"{"id":"m","kind":"qtt","statements":[],"inputs":[],
+               "topics":[{"name":"t","keyFormat":"KAFKA","valueFormat":"JSON"}],
+               "outputs":[{"topic":"t","key":"a","value":{"V":1}}]}"#,
+        );
+        let verdict = run_case(&missing);
+        assert_eq!(verdict.status, Status::Fail);
+        assert_eq!(
+            verdict.reason,
+            "topic t: record 0: expected key=\"a\" value={\"V\":1}, actual none (expected 1 records, got 0)"
+        );
+    }
+
+    #[test]
+    fn inputs_reach_their_topic_and_compare_as_outputs() {
+        // No statements: what is produced is read back, which exercises the serdes, the
+        // partitioner and the comparison end to end without depending on the SQL engine.
+        let json = r#"{"id":"i","kind":"qtt","statements":[],
+               "topics":[{"name":"t","keyFormat":"KAFKA","valueFormat":"JSON","partitions":4}],
+               "inputs":[{"topic":"t","key":"a","value":{"V":1.10},"timestamp":3,
+                          "headers":[{"KEY":"h","VALUE":"IQ=="}]},
+                         {"topic":"t","key":null,"value":null}],
+               "outputs":[{"topic":"t","key":"a","value":{"V":1.10},"timestamp":3,
+                           "headers":[{"KEY":"h","VALUE":"IQ=="}]},
+                          {"topic":"t","key":null,"value":null}]}"#;
+        assert_eq!(run_case(&case(json)), Verdict::pass());
+        let altered = json.replace(
+            "\"outputs\":[{\"topic\":\"t\",\"key\":\"a\",\"value\":{\"V\":1.10}",
+            "\"outputs\":[{\"topic\":\"t\",\"key\":\"a\",\"value\":{\"V\":1.2}",
+        );
+        let verdict = run_case(&case(&altered));
+        assert_eq!(verdict.status, Status::Fail);
+        assert!(
+            verdict
+                .reason
+                .starts_with("topic t: record 0: expected key=\"a\" value={\"V\":1.2}"),
+            "{}",
+            verdict.reason
+        );
+        assert!(
+            verdict
+                .reason
+                .contains("actual key=\"a\" value={\"V\":1.10}"),
+            "{}",
+            verdict.reason
+        );
+    }
+}
