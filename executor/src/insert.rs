@@ -57,8 +57,12 @@ pub fn insert_values(plan: &InsertValuesPlan, log: &dyn TopicLog, now_ms: i64) -
     };
     let (key_kind, key_options) = format_of(&target.key_format)?;
     let (value_kind, value_options) = format_of(&target.value_format)?;
-    let key_fields = target.key_fields().map_err(|e| ExecError::User(e.to_string()))?;
-    let value_fields = target.value_fields().map_err(|e| ExecError::User(e.to_string()))?;
+    let key_fields = target
+        .key_fields()
+        .map_err(|e| ExecError::User(e.to_string()))?;
+    let value_fields = target
+        .value_fields()
+        .map_err(|e| ExecError::User(e.to_string()))?;
     let key_payload = Encoder::new(key_kind, &key_options, key_fields)?
         .encode(&keys, 1)?
         .pop()

@@ -15,7 +15,9 @@ pub mod store;
 
 pub use error::{ExecError, Result};
 pub use insert::insert_values;
-pub use log::{ConsumedRecord, EmbeddedLog, Header, Record, TopicDescription, TopicLog, Transaction};
+pub use log::{
+    ConsumedRecord, EmbeddedLog, Header, Record, TopicDescription, TopicLog, Transaction,
+};
 pub use metrics::Metrics;
 pub use pipeline::error_chain;
 pub use query::{QueryHandle, QueryState, StartPosition, start_persistent, start_transient};

@@ -59,7 +59,10 @@ pub struct Metrics {
 impl Metrics {
     /// The counters registered under `name`, created on first use.
     pub fn counters(&self, name: &str) -> Arc<Counters> {
-        let mut counters = self.counters.lock().expect("metrics lock is never poisoned");
+        let mut counters = self
+            .counters
+            .lock()
+            .expect("metrics lock is never poisoned");
         Arc::clone(counters.entry(name.to_string()).or_default())
     }
 }

@@ -67,7 +67,9 @@ impl Pipeline {
         for step in &self.steps {
             current = match step {
                 Step::Filter(predicate) => {
-                    let mask = predicate.evaluate(&current)?.into_array(current.num_rows())?;
+                    let mask = predicate
+                        .evaluate(&current)?
+                        .into_array(current.num_rows())?;
                     let mask = mask
                         .as_any()
                         .downcast_ref::<BooleanArray>()
@@ -107,7 +109,10 @@ impl Pipeline {
                 Err(error) => self.report(batch, row, &error),
             }
         }
-        Ok(arrow::compute::concat_batches(&self.output_schema, &outputs)?)
+        Ok(arrow::compute::concat_batches(
+            &self.output_schema,
+            &outputs,
+        )?)
     }
 
     fn report(&self, batch: &RecordBatch, row: usize, error: &ExecError) {

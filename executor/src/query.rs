@@ -64,7 +64,10 @@ pub struct QueryHandle {
 
 impl QueryHandle {
     pub fn state(&self) -> QueryState {
-        self.state.lock().expect("state lock is never poisoned").clone()
+        self.state
+            .lock()
+            .expect("state lock is never poisoned")
+            .clone()
     }
 
     /// Stops the query and waits for its thread.
@@ -97,7 +100,12 @@ pub fn start_persistent(
         .sink
         .as_ref()
         .ok_or_else(|| ExecError::Internal("persistent query without a sink".into()))?;
-    let source_name = plan.root.source_names().into_iter().next().unwrap_or_default();
+    let source_name = plan
+        .root
+        .source_names()
+        .into_iter()
+        .next()
+        .unwrap_or_default();
     let pipeline = Pipeline::compile(plan, metrics.counters(&source_name))?;
     let sink = SinkOperator::new(sink_plan)?;
     let query_counters = metrics.counters(id);
@@ -127,22 +135,28 @@ pub fn start_persistent(
     }
 
     spawn(id, Arc::clone(&log), move |stop, log| {
-        run_loop(&stop, log.as_ref(), &topic, &mut offsets, |partition, records, next| {
-            let output = pipeline.process(records)?;
-            let produced = sink.encode(&output, partition)?;
-            query_counters.add_consumed(records.len() as u64);
-            query_counters.add_produced(produced.len() as u64);
-            sink_counters.add_produced(produced.len() as u64);
-            let transaction = Transaction {
-                records: produced
-                    .into_iter()
-                    .map(|(p, record)| (sink.topic.clone(), p, record))
-                    .collect(),
-                offsets: vec![(group.clone(), topic.clone(), partition, next)],
-            };
-            log.commit(transaction)?;
-            Ok(true)
-        })
+        run_loop(
+            &stop,
+            log.as_ref(),
+            &topic,
+            &mut offsets,
+            |partition, records, next| {
+                let output = pipeline.process(records)?;
+                let produced = sink.encode(&output, partition)?;
+                query_counters.add_consumed(records.len() as u64);
+                query_counters.add_produced(produced.len() as u64);
+                sink_counters.add_produced(produced.len() as u64);
+                let transaction = Transaction {
+                    records: produced
+                        .into_iter()
+                        .map(|(p, record)| (sink.topic.clone(), p, record))
+                        .collect(),
+                    offsets: vec![(group.clone(), topic.clone(), partition, next)],
+                };
+                log.commit(transaction)?;
+                Ok(true)
+            },
+        )
     })
 }
 
@@ -156,7 +170,12 @@ pub fn start_transient(
     until_end: bool,
     output: mpsc::Sender<RecordBatch>,
 ) -> Result<QueryHandle> {
-    let source_name = plan.root.source_names().into_iter().next().unwrap_or_default();
+    let source_name = plan
+        .root
+        .source_names()
+        .into_iter()
+        .next()
+        .unwrap_or_default();
     let pipeline = Pipeline::compile(plan, metrics.counters(&source_name))?;
     let topic = pipeline.source.topic().to_string();
     let ends = log.offsets(&topic)?;
@@ -186,10 +205,16 @@ pub fn start_transient(
             }
             return Ok(());
         }
-        run_loop(&stop, log.as_ref(), &topic, &mut offsets, |_, records, _| {
-            let batch = pipeline.process(records)?;
-            Ok(send(&output, batch, visible, &mut remaining))
-        })
+        run_loop(
+            &stop,
+            log.as_ref(),
+            &topic,
+            &mut offsets,
+            |_, records, _| {
+                let batch = pipeline.process(records)?;
+                Ok(send(&output, batch, visible, &mut remaining))
+            },
+        )
     })
 }
 
@@ -231,14 +256,14 @@ fn run_loop(
     while !stop.load(Ordering::SeqCst) {
         let seen = log.append_sequence();
         let mut progressed = false;
-        for partition in 0..offsets.len() {
-            let records = log.read(topic, partition as u32, offsets[partition], BATCH_RECORDS)?;
+        for (partition, offset) in offsets.iter_mut().enumerate() {
+            let records = log.read(topic, partition as u32, *offset, BATCH_RECORDS)?;
             let Some(last) = records.last() else { continue };
             let next = last.offset + 1;
             if !process(partition as u32, &records, next)? {
                 return Ok(());
             }
-            offsets[partition] = next;
+            *offset = next;
             progressed = true;
             if stop.load(Ordering::SeqCst) {
                 return Ok(());
@@ -304,22 +329,28 @@ pub fn start_print(
     let mut seen: u64 = 0;
     let mut printed: u64 = 0;
     spawn("print", Arc::clone(&log), move |stop, log| {
-        run_loop(&stop, log.as_ref(), &topic, &mut offsets, |_, records, _| {
-            for record in records {
-                seen += 1;
-                if (seen - 1) % interval.max(1) != 0 {
-                    continue;
+        run_loop(
+            &stop,
+            log.as_ref(),
+            &topic,
+            &mut offsets,
+            |_, records, _| {
+                for record in records {
+                    seen += 1;
+                    if !(seen - 1).is_multiple_of(interval.max(1)) {
+                        continue;
+                    }
+                    if output.blocking_send(print_line(record)).is_err() {
+                        return Ok(false);
+                    }
+                    printed += 1;
+                    if limit.is_some_and(|limit| printed >= limit) {
+                        return Ok(false);
+                    }
                 }
-                if output.blocking_send(print_line(record)).is_err() {
-                    return Ok(false);
-                }
-                printed += 1;
-                if limit.is_some_and(|limit| printed >= limit) {
-                    return Ok(false);
-                }
-            }
-            Ok(true)
-        })
+                Ok(true)
+            },
+        )
     })
 }
 
@@ -330,14 +361,12 @@ fn print_line(record: &crate::log::ConsumedRecord) -> String {
             None => "<null>".into(),
             Some(bytes) => match std::str::from_utf8(bytes) {
                 Ok(text) if !text.chars().any(|c| c.is_control()) => text.to_string(),
-                _ if bytes.len() == 4 => i32::from_be_bytes(
-                    bytes[..4].try_into().expect("four bytes"),
-                )
-                .to_string(),
-                _ if bytes.len() == 8 => i64::from_be_bytes(
-                    bytes[..8].try_into().expect("eight bytes"),
-                )
-                .to_string(),
+                _ if bytes.len() == 4 => {
+                    i32::from_be_bytes(bytes[..4].try_into().expect("four bytes")).to_string()
+                }
+                _ if bytes.len() == 8 => {
+                    i64::from_be_bytes(bytes[..8].try_into().expect("eight bytes")).to_string()
+                }
                 _ => bytes.iter().map(|b| format!("{b:02x}")).collect(),
             },
         }

@@ -113,9 +113,9 @@ impl SourceDefinition {
     }
 
     pub fn header_columns(&self) -> impl Iterator<Item = &ColumnDefinition> {
-        self.columns.iter().filter(|column| {
-            matches!(column.kind, ColumnKind::Headers | ColumnKind::Header(_))
-        })
+        self.columns
+            .iter()
+            .filter(|column| matches!(column.kind, ColumnKind::Headers | ColumnKind::Header(_)))
     }
 
     pub fn column(&self, name: &str) -> Option<&ColumnDefinition> {
@@ -194,9 +194,9 @@ impl Catalog {
 
     /// The source named `name`, or a user error naming it.
     pub fn require_source(&self, name: &str) -> Result<&SourceDefinition> {
-        self.sources.get(name).ok_or_else(|| {
-            PlanError::User(format!("{} does not exist.", quote_source_name(name)))
-        })
+        self.sources
+            .get(name)
+            .ok_or_else(|| PlanError::User(format!("{} does not exist.", quote_source_name(name))))
     }
 
     pub fn sources(&self) -> impl Iterator<Item = &SourceDefinition> {

@@ -6,8 +6,8 @@
 
 use std::sync::Arc;
 
-use datafusion::common::{Column, DFSchema, ScalarValue};
 use datafusion::common::tree_node::TreeNode;
+use datafusion::common::{Column, DFSchema, ScalarValue};
 use datafusion::logical_expr::expr::{Case, InList, Like, ScalarFunction};
 use datafusion::logical_expr::{Between, BinaryExpr, Cast, Expr, ExprSchemable, Operator, TryCast};
 use datafusion::optimizer::analyzer::type_coercion::TypeCoercionRewriter;
@@ -299,9 +299,7 @@ impl ExprLowering<'_> {
                 })
                 .map(|field| field.name().clone())
                 .ok_or_else(|| {
-                    PlanError::User(format!(
-                        "Could not find field '{name}' in '{base}'."
-                    ))
+                    PlanError::User(format!("Could not find field '{name}' in '{base}'."))
                 })?,
             other => {
                 return Err(PlanError::User(format!(
@@ -310,7 +308,9 @@ impl ExprLowering<'_> {
                 )));
             }
         };
-        Ok(datafusion::functions::core::expr_fn::get_field(base, resolved))
+        Ok(datafusion::functions::core::expr_fn::get_field(
+            base, resolved,
+        ))
     }
 
     /// `base[index]`: 1-based array element (negative counts from the end) or map value.
@@ -463,7 +463,8 @@ pub fn number_literal(text: &str) -> Result<ScalarValue> {
 
 /// The ksqlDB type named by a `CAST` target.
 pub fn ksql_type_of(data_type: &sqlparser::ast::DataType) -> Result<DataType> {
-    parser::parse_data_type(&data_type.to_string()).map_err(|error| PlanError::User(error.to_string()))
+    parser::parse_data_type(&data_type.to_string())
+        .map_err(|error| PlanError::User(error.to_string()))
 }
 
 fn unsupported<T>(what: &str) -> Result<T> {
@@ -471,7 +472,10 @@ fn unsupported<T>(what: &str) -> Result<T> {
 }
 
 /// Wraps an `Arc` schema reference for lowering convenience.
-pub fn df_schema(schema: &arrow::datatypes::SchemaRef, qualifier: Option<&str>) -> Result<Arc<DFSchema>> {
+pub fn df_schema(
+    schema: &arrow::datatypes::SchemaRef,
+    qualifier: Option<&str>,
+) -> Result<Arc<DFSchema>> {
     let schema = match qualifier {
         Some(qualifier) => DFSchema::try_from_qualified_schema(qualifier, schema)?,
         None => DFSchema::try_from(Arc::clone(schema))?,

@@ -14,9 +14,7 @@ use sqlparser::ast::{BinaryOperator, Expr as SqlExpr, Value};
 
 use crate::catalog::{Catalog, ColumnDefinition, ColumnKind, ROWTIME, SourceDefinition};
 use crate::expr::{ExprLowering, normalize_ident};
-use crate::plan::{
-    DataflowNode, FilterNode, ProjectNode, ROWTIME_OUTPUT, SourceNode,
-};
+use crate::plan::{DataflowNode, FilterNode, ProjectNode, ROWTIME_OUTPUT, SourceNode};
 use crate::types::{from_arrow, sql_type_name};
 use crate::{PlanError, Result, user_error};
 
@@ -87,7 +85,11 @@ pub fn plan_query(catalog: &Catalog, query: &Query) -> Result<PlannedQuery> {
         if !matches!(predicate_type, ArrowType::Boolean | ArrowType::Null) {
             return Err(PlanError::User(format!(
                 "Type error in WHERE expression: Should evaluate to boolean but is {} ({}) instead.",
-                query.where_clause.as_ref().map(|e| e.to_string()).unwrap_or_default(),
+                query
+                    .where_clause
+                    .as_ref()
+                    .map(|e| e.to_string())
+                    .unwrap_or_default(),
                 crate::types::arrow_type_name(&predicate_type)
             )));
         }
@@ -131,7 +133,11 @@ pub fn plan_query(catalog: &Catalog, query: &Query) -> Result<PlannedQuery> {
                 sql_type_name(&data_type)
             )));
         }
-        fields.push(Field::new(&output.name, crate::types::to_arrow(&data_type)?, true));
+        fields.push(Field::new(
+            &output.name,
+            crate::types::to_arrow(&data_type)?,
+            true,
+        ));
         exprs.push(expr.alias(&output.name));
         columns.push(ColumnDefinition {
             name: output.name.clone(),
@@ -206,7 +212,11 @@ fn plan_projection(
                     if repartitioned && partition_by.iter().any(|(p, _)| *p == expr) {
                         continue;
                     }
-                    items.push((expr, Some(column.name.clone()), column.kind == ColumnKind::Key));
+                    items.push((
+                        expr,
+                        Some(column.name.clone()),
+                        column.kind == ColumnKind::Key,
+                    ));
                 }
             }
             SelectItem::StructWildcard(expr) => {
@@ -250,7 +260,10 @@ fn plan_projection(
             }
             let Expr::Column(column) = expr else { continue };
             let name = name.clone().unwrap_or_default();
-            if let Some((_, first)) = seen.iter().find(|(source_name, _)| *source_name == column.name) {
+            if let Some((_, first)) = seen
+                .iter()
+                .find(|(source_name, _)| *source_name == column.name)
+            {
                 return Err(PlanError::User(format!(
                     "The projection contains a key column (`{}`) more than once, aliased as: {first} and {name}.",
                     column.name
@@ -338,7 +351,10 @@ fn natural_name(expr: &SqlExpr) -> Option<String> {
 fn requalify(expr: Expr, schema: &DFSchema) -> Expr {
     match expr {
         Expr::Column(column) if column.relation.is_none() => {
-            match schema.iter().find(|(_, field)| field.name() == &column.name) {
+            match schema
+                .iter()
+                .find(|(_, field)| field.name() == &column.name)
+            {
                 Some((qualifier, field)) => {
                     Expr::Column(Column::new(qualifier.cloned(), field.name()))
                 }

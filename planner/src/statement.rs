@@ -9,8 +9,8 @@ use std::collections::BTreeMap;
 use datafusion::common::DFSchema;
 use datafusion::logical_expr::Expr;
 use parser::ast::{
-    ColumnConstraint, CreateAsSelect, CreateSource, Emit, InsertValues, Literal,
-    SourceKind, Statement, StatementKind, WithProperties,
+    ColumnConstraint, CreateAsSelect, CreateSource, Emit, InsertValues, Literal, SourceKind,
+    Statement, StatementKind, WithProperties,
 };
 
 use crate::catalog::{
@@ -26,6 +26,8 @@ use crate::{PlanError, Result, user_error};
 pub type Properties = BTreeMap<String, String>;
 
 /// What the server must do for a statement.
+// One plan exists per statement being executed, so variant size does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum StatementPlan {
     /// Register a source; create its topic with `partitions` if it does not exist
@@ -78,8 +80,12 @@ pub fn plan_statement(
     properties: &Properties,
 ) -> Result<Option<StatementPlan>> {
     Ok(Some(match &statement.kind {
-        StatementKind::CreateSource(create) => plan_create_source(catalog, create, statement, properties)?,
-        StatementKind::CreateAsSelect(create) => plan_create_as_select(catalog, create, statement, properties)?,
+        StatementKind::CreateSource(create) => {
+            plan_create_source(catalog, create, statement, properties)?
+        }
+        StatementKind::CreateAsSelect(create) => {
+            plan_create_as_select(catalog, create, statement, properties)?
+        }
         StatementKind::InsertInto(insert) => {
             let target = catalog.require_source(&insert.target)?.clone();
             if target.is_source {
@@ -154,19 +160,16 @@ fn plan_create_source(
         ));
     }
     let props = &create.properties;
-    let topic = props
-        .get_text("KAFKA_TOPIC")
-        .ok_or_else(|| PlanError::User(
+    let topic = props.get_text("KAFKA_TOPIC").ok_or_else(|| {
+        PlanError::User(
             "Missing required property \"KAFKA_TOPIC\" which has no default value.".into(),
-        ))?;
+        )
+    })?;
     let mut columns = Vec::new();
     let mut seen = std::collections::HashSet::new();
     for element in &create.elements {
         if !seen.insert(element.name.clone()) {
-            return user_error(format!(
-                "Duplicate column names: `{}`",
-                element.name
-            ));
+            return user_error(format!("Duplicate column names: `{}`", element.name));
         }
         let kind = match (&element.constraint, create.kind) {
             (ColumnConstraint::Key, SourceKind::Table) => {
@@ -215,7 +218,11 @@ fn plan_create_source(
     columns.sort_by_key(|column| column.kind != ColumnKind::Key);
     let (key_format, value_format) = formats(props, properties, None)?;
     let has_keys = columns.iter().any(|c| c.kind == ColumnKind::Key);
-    if !has_keys && key_format.name != "KAFKA" && key_format.name != "NONE" && props.get("KEY_FORMAT").is_some() {
+    if !has_keys
+        && key_format.name != "KAFKA"
+        && key_format.name != "NONE"
+        && props.get("KEY_FORMAT").is_some()
+    {
         return user_error("Key format specified for stream without key columns.");
     }
     let key_format = if has_keys {
@@ -380,7 +387,18 @@ fn check_insert_schema(planned: &PlannedQuery, target: &SourceDefinition) -> Res
         let result_text = planned
             .columns
             .iter()
-            .map(|c| format!("{} {}{}", c.name, crate::types::sql_type_name(&c.data_type), if c.kind == ColumnKind::Key { " KEY" } else { "" }))
+            .map(|c| {
+                format!(
+                    "{} {}{}",
+                    c.name,
+                    crate::types::sql_type_name(&c.data_type),
+                    if c.kind == ColumnKind::Key {
+                        " KEY"
+                    } else {
+                        ""
+                    }
+                )
+            })
             .collect::<Vec<_>>()
             .join(", ");
         return user_error(format!(
@@ -400,10 +418,8 @@ fn plan_insert_values(catalog: &Catalog, insert: &InsertValues) -> Result<Insert
             target.name
         ));
     }
-    let writable: Vec<&ColumnDefinition> = target
-        .key_columns()
-        .chain(target.value_columns())
-        .collect();
+    let writable: Vec<&ColumnDefinition> =
+        target.key_columns().chain(target.value_columns()).collect();
     let names: Vec<String> = match &insert.columns {
         Some(names) => names.clone(),
         None => writable.iter().map(|c| c.name.clone()).collect(),
@@ -458,7 +474,11 @@ fn formats(
         .map(|f| f.to_uppercase())
         .or_else(|| format.clone())
         .or_else(|| inherit.map(|source| source.key_format.name.clone()))
-        .or_else(|| properties.get("ksql.persistence.default.format.key").map(|f| f.to_uppercase()))
+        .or_else(|| {
+            properties
+                .get("ksql.persistence.default.format.key")
+                .map(|f| f.to_uppercase())
+        })
         .unwrap_or_else(|| "KAFKA".into());
     let value_name = props
         .get_text("VALUE_FORMAT")
@@ -484,8 +504,8 @@ fn formats(
             .map(|text| text.eq_ignore_ascii_case("true"))
             .or_else(|| inherit.and_then(|source| source.value_format.wrap_single_value)),
     };
-    let key_delimiter = delimiter(props, "KEY_DELIMITER")?
-        .or_else(|| inherit.and_then(|s| s.key_format.delimiter));
+    let key_delimiter =
+        delimiter(props, "KEY_DELIMITER")?.or_else(|| inherit.and_then(|s| s.key_format.delimiter));
     let value_delimiter = delimiter(props, "VALUE_DELIMITER")?
         .or_else(|| inherit.and_then(|s| s.value_format.delimiter));
     Ok((

@@ -128,7 +128,9 @@ pub fn contains_map(data_type: &DataType) -> bool {
     match data_type {
         DataType::Map(_, _) => true,
         DataType::Array(element) => contains_map(element),
-        DataType::Struct(fields) => fields.iter().any(|(_, field_type)| contains_map(field_type)),
+        DataType::Struct(fields) => fields
+            .iter()
+            .any(|(_, field_type)| contains_map(field_type)),
         _ => false,
     }
 }

@@ -94,8 +94,15 @@ fn stateless(records: u64) -> Result<()> {
         std::thread::sleep(Duration::from_millis(5));
     }
     let elapsed = started.elapsed().as_secs_f64();
-    let produced: u64 = log.offsets("BIG_SPENDERS")?.iter().map(|(_, end)| end).sum();
-    println!("stateless: {records} records in {elapsed:.2}s = {:.0} records/s ({produced} written)", records as f64 / elapsed);
+    let produced: u64 = log
+        .offsets("BIG_SPENDERS")?
+        .iter()
+        .map(|(_, end)| end)
+        .sum();
+    println!(
+        "stateless: {records} records in {elapsed:.2}s = {:.0} records/s ({produced} written)",
+        records as f64 / elapsed
+    );
     println!("peak memory: {} MiB", peak_memory_kib() / 1024);
     Ok(())
 }

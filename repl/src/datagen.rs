@@ -26,7 +26,12 @@ pub struct DatagenArgs {
 }
 
 /// One generated record: key text and JSON value.
-pub fn generate(quickstart: &str, rng: &mut impl Rng, sequence: u64, now_ms: i64) -> Result<(String, String)> {
+pub fn generate(
+    quickstart: &str,
+    rng: &mut impl Rng,
+    sequence: u64,
+    now_ms: i64,
+) -> Result<(String, String)> {
     Ok(match quickstart {
         "pageviews" => {
             let user = format!("User_{}", rng.random_range(1..=9));
@@ -43,7 +48,12 @@ pub fn generate(quickstart: &str, rng: &mut impl Rng, sequence: u64, now_ms: i64
             (user, value.to_string())
         }
         "orders" => {
-            let cities = [("Austin", "TX"), ("Boston", "MA"), ("Denver", "CO"), ("Seattle", "WA")];
+            let cities = [
+                ("Austin", "TX"),
+                ("Boston", "MA"),
+                ("Denver", "CO"),
+                ("Seattle", "WA"),
+            ];
             let (city, state) = cities[rng.random_range(0..cities.len())];
             let value = serde_json::json!({
                 "ordertime": now_ms,
@@ -59,7 +69,10 @@ pub fn generate(quickstart: &str, rng: &mut impl Rng, sequence: u64, now_ms: i64
 }
 
 pub fn run(data_dir: &Path, args: &DatagenArgs) -> Result<()> {
-    let topic = args.topic.clone().unwrap_or_else(|| args.quickstart.clone());
+    let topic = args
+        .topic
+        .clone()
+        .unwrap_or_else(|| args.quickstart.clone());
     let engine = Engine::open(data_dir).context("cannot open the data directory")?;
     let log = engine.topic_log();
     if log.describe_topic(&topic)?.is_none() {
@@ -69,7 +82,11 @@ pub fn run(data_dir: &Path, args: &DatagenArgs) -> Result<()> {
         .describe_topic(&topic)?
         .map(|description| description.partitions)
         .unwrap_or(1);
-    let limit = args.iterations.or(if args.rate.is_some() { None } else { Some(1000) });
+    let limit = args.iterations.or(if args.rate.is_some() {
+        None
+    } else {
+        Some(1000)
+    });
     let mut rng = rand::rng();
     let started = Instant::now();
     let mut written = 0u64;
@@ -105,6 +122,9 @@ pub fn run(data_dir: &Path, args: &DatagenArgs) -> Result<()> {
             }
         }
     }
-    println!("wrote {written} {} records to topic {topic}", args.quickstart);
+    println!(
+        "wrote {written} {} records to topic {topic}",
+        args.quickstart
+    );
     Ok(())
 }

@@ -108,7 +108,9 @@ pub fn run_repl(data_dir: &Path) -> Result<()> {
                     "" => continue,
                     "exit" | "quit" => break,
                     "help" => {
-                        println!("Statements: CREATE STREAM, CREATE STREAM AS SELECT, INSERT INTO, SELECT ... EMIT CHANGES, SHOW STREAMS|TOPICS|QUERIES|PROPERTIES, DESCRIBE [EXTENDED], DROP STREAM, TERMINATE, PRINT, SET, UNSET, EXPLAIN, RUN SCRIPT. Ctrl-C stops a running query; Ctrl-D or 'exit' quits.");
+                        println!(
+                            "Statements: CREATE STREAM, CREATE STREAM AS SELECT, INSERT INTO, SELECT ... EMIT CHANGES, SHOW STREAMS|TOPICS|QUERIES|PROPERTIES, DESCRIBE [EXTENDED], DROP STREAM, TERMINATE, PRINT, SET, UNSET, EXPLAIN, RUN SCRIPT. Ctrl-C stops a running query; Ctrl-D or 'exit' quits."
+                        );
                         continue;
                     }
                     _ => {}

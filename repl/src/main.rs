@@ -13,7 +13,11 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "eddy", version, about = "Eddy: a streaming SQL engine that speaks ksqlDB")]
+#[command(
+    name = "eddy",
+    version,
+    about = "Eddy: a streaming SQL engine that speaks ksqlDB"
+)]
 struct Cli {
     /// Where topics, state and the command log live.
     #[arg(long, global = true, default_value = "./eddy-data")]

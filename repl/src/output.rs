@@ -28,7 +28,11 @@ pub fn print_output(
                 .collect();
             let border = border_line(&widths);
             writeln!(out, "{border}")?;
-            let names: Vec<String> = stream.columns.iter().map(|(name, _)| name.clone()).collect();
+            let names: Vec<String> = stream
+                .columns
+                .iter()
+                .map(|(name, _)| name.clone())
+                .collect();
             writeln!(out, "{}", row_line(&names, &widths))?;
             writeln!(out, "{border}")?;
             out.flush()?;
@@ -95,7 +99,11 @@ pub fn format_batch(batch: &RecordBatch) -> Vec<Vec<String>> {
         .collect()
 }
 
-fn print_table(header: &[String], rows: &[Vec<String>], out: &mut dyn Write) -> std::io::Result<()> {
+fn print_table(
+    header: &[String],
+    rows: &[Vec<String>],
+    out: &mut dyn Write,
+) -> std::io::Result<()> {
     let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
     for row in rows {
         for (index, cell) in row.iter().enumerate() {
@@ -104,7 +112,11 @@ fn print_table(header: &[String], rows: &[Vec<String>], out: &mut dyn Write) -> 
             }
         }
     }
-    let rule = widths.iter().map(|w| "-".repeat(w + 2)).collect::<Vec<_>>().join("-");
+    let rule = widths
+        .iter()
+        .map(|w| "-".repeat(w + 2))
+        .collect::<Vec<_>>()
+        .join("-");
     let line = |cells: &[String]| {
         cells
             .iter()

@@ -38,7 +38,12 @@ impl CommandLog {
         }
         let next_sequence = entries
             .last()
-            .and_then(|(key, _)| std::str::from_utf8(&key[PREFIX.len()..]).ok()?.parse::<u64>().ok())
+            .and_then(|(key, _)| {
+                std::str::from_utf8(&key[PREFIX.len()..])
+                    .ok()?
+                    .parse::<u64>()
+                    .ok()
+            })
             .map_or(0, |last| last + 1);
         Ok((
             CommandLog {

@@ -219,7 +219,9 @@ impl Engine {
             }
             StatementKind::UndefineVariable { name } => {
                 session.variables.remove(name);
-                Ok(StatementOutput::Message(format!("Undefined variable {name}")))
+                Ok(StatementOutput::Message(format!(
+                    "Undefined variable {name}"
+                )))
             }
             StatementKind::RunScript { path } => {
                 let text = std::fs::read_to_string(path).map_err(|error| {
@@ -236,7 +238,12 @@ impl Engine {
 
     /// Executes a statement that may change the catalog; `log` says whether to record it in
     /// the command log (false while replaying).
-    fn apply(&self, statement: &Statement, session: &Session, log: bool) -> Result<StatementOutput> {
+    fn apply(
+        &self,
+        statement: &Statement,
+        session: &Session,
+        log: bool,
+    ) -> Result<StatementOutput> {
         let mut state = self.lock();
         let plan = planner::plan_statement(&state.catalog, statement, &session.properties)?;
         let output = match plan {
@@ -280,7 +287,10 @@ impl Engine {
     }
 
     /// The start position for queries of `session` (`auto.offset.reset`), or `default`.
-    pub(crate) fn start_position(session_properties: &Properties, default: StartPosition) -> StartPosition {
+    pub(crate) fn start_position(
+        session_properties: &Properties,
+        default: StartPosition,
+    ) -> StartPosition {
         session_properties
             .get("auto.offset.reset")
             .and_then(|value| StartPosition::parse(value))
@@ -313,7 +323,10 @@ fn substitute_variables(sql: &str, variables: &BTreeMap<String, String>) -> Stri
         match after.find('}') {
             Some(end) => {
                 let name = &after[..end];
-                match variables.iter().find(|(key, _)| key.eq_ignore_ascii_case(name)) {
+                match variables
+                    .iter()
+                    .find(|(key, _)| key.eq_ignore_ascii_case(name))
+                {
                     Some((_, value)) => text.push_str(value),
                     None => text.push_str(&rest[start..start + 2 + end + 1]),
                 }

@@ -7,5 +7,5 @@ mod error;
 mod handler;
 
 pub use engine::{Engine, LineStream, RowStream, Session, StatementOutput};
-pub use error::{Result, ServerError};
 pub(crate) use error::user_error;
+pub use error::{Result, ServerError};

@@ -51,7 +51,11 @@ pub fn run_eddy(data_dir: &Path, args: &[&str], timeout: Duration) -> Result<Out
 }
 
 /// Waits until `condition` holds, checking every few milliseconds, or fails after `timeout`.
-pub fn wait_until(timeout: Duration, what: &str, mut condition: impl FnMut() -> Result<bool>) -> Result<()> {
+pub fn wait_until(
+    timeout: Duration,
+    what: &str,
+    mut condition: impl FnMut() -> Result<bool>,
+) -> Result<()> {
     let started = Instant::now();
     while !condition()? {
         if started.elapsed() > timeout {

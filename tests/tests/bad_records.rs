@@ -42,20 +42,31 @@ fn malformed_json_record_is_skipped_counted_and_the_query_keeps_running() {
          CREATE STREAM t AS SELECT k, a FROM s;",
     );
     let log = engine.topic_log();
-    log.produce("s", vec![record("x", r#"{"A":1}"#), record("y", "{not json"), record("z", r#"{"a":2}"#)])
-        .expect("produce");
+    log.produce(
+        "s",
+        vec![
+            record("x", r#"{"A":1}"#),
+            record("y", "{not json"),
+            record("z", r#"{"a":2}"#),
+        ],
+    )
+    .expect("produce");
     wait_until(Duration::from_secs(60), "two records in T", || {
         Ok(log.offsets("T")?.iter().map(|(_, end)| end).sum::<u64>() == 2)
     })
     .expect("good records pass");
     // The query is still running: a later good record arrives too.
-    log.produce("s", vec![record("w", r#"{"A":3}"#)]).expect("produce");
+    log.produce("s", vec![record("w", r#"{"A":3}"#)])
+        .expect("produce");
     wait_until(Duration::from_secs(60), "three records in T", || {
         Ok(log.offsets("T")?.iter().map(|(_, end)| end).sum::<u64>() == 3)
     })
     .expect("query keeps running");
     let description = text_of(&engine, "DESCRIBE s EXTENDED;");
-    assert!(description.contains("consumer-failed-messages: 1"), "{description}");
+    assert!(
+        description.contains("consumer-failed-messages: 1"),
+        "{description}"
+    );
     assert!(
         description.contains("topic \"s\" partition 0 offset 1"),
         "the failure names its position:\n{description}"

@@ -16,7 +16,9 @@ const RECORDS: u64 = 100_000;
 fn execute(engine: &Engine, sql: &str) {
     let mut session = Session::default();
     engine
-        .execute_script(sql, &mut session, |_, output| drop::<StatementOutput>(output))
+        .execute_script(sql, &mut session, |_, output| {
+            drop::<StatementOutput>(output)
+        })
         .unwrap_or_else(|error| panic!("{sql}: {}", executor::error_chain(&error)));
 }
 
@@ -87,7 +89,12 @@ fn persistent_query_survives_sigkill_at_several_points_without_loss_or_duplicate
     let again = directory.path().join("again.sql");
     std::fs::write(&again, "SELECT * FROM idle EMIT CHANGES;").expect("write script");
 
-    run_and_kill(&data, &first, "Created query with ID CSAS_OUT_0", Duration::from_millis(150));
+    run_and_kill(
+        &data,
+        &first,
+        "Created query with ID CSAS_OUT_0",
+        Duration::from_millis(150),
+    );
     for millis in [50, 120, 250, 400, 700] {
         run_and_kill(&data, &again, "+", Duration::from_millis(millis));
     }
@@ -96,28 +103,49 @@ fn persistent_query_survives_sigkill_at_several_points_without_loss_or_duplicate
     let engine = Engine::open(&data).expect("engine reopens");
     let log: Arc<dyn TopicLog> = engine.topic_log();
     let ends = log.offsets("src").expect("offsets");
-    wait_until(Duration::from_secs(300), "the query to consume all input", || {
-        let committed = log.committed_offsets("CSAS_OUT_0", "src")?;
-        Ok(committed
-            .iter()
-            .zip(&ends)
-            .all(|(committed, (_, end))| committed.is_some_and(|c| c >= *end)))
-    })
+    wait_until(
+        Duration::from_secs(300),
+        "the query to consume all input",
+        || {
+            let committed = log.committed_offsets("CSAS_OUT_0", "src")?;
+            Ok(committed
+                .iter()
+                .zip(&ends)
+                .all(|(committed, (_, end))| committed.is_some_and(|c| c >= *end)))
+        },
+    )
     .expect("query completes");
 
     let mut seen: BTreeMap<i64, String> = BTreeMap::new();
     let mut total = 0u64;
-    for (partition, (start, end)) in log.offsets("OUT").expect("sink exists").into_iter().enumerate() {
+    for (partition, (start, end)) in log
+        .offsets("OUT")
+        .expect("sink exists")
+        .into_iter()
+        .enumerate()
+    {
         let mut offset = start;
         while offset < end {
-            let records = log.read("OUT", partition as u32, offset, 10_000).expect("read");
+            let records = log
+                .read("OUT", partition as u32, offset, 10_000)
+                .expect("read");
             for record in &records {
                 let key = i64::from_be_bytes(
-                    record.record.key.as_deref().expect("keyed").try_into().expect("8-byte key"),
+                    record
+                        .record
+                        .key
+                        .as_deref()
+                        .expect("keyed")
+                        .try_into()
+                        .expect("8-byte key"),
                 );
-                let value = String::from_utf8(record.record.value.clone().expect("value")).expect("utf-8");
+                let value =
+                    String::from_utf8(record.record.value.clone().expect("value")).expect("utf-8");
                 total += 1;
-                assert!(seen.insert(key, value).is_none(), "record {key} written twice");
+                assert!(
+                    seen.insert(key, value).is_none(),
+                    "record {key} written twice"
+                );
             }
             offset = records.last().map_or(end, |r| r.offset + 1);
         }
@@ -125,7 +153,10 @@ fn persistent_query_survives_sigkill_at_several_points_without_loss_or_duplicate
     let expected: Vec<i64> = (0..RECORDS as i64).filter(|v| v % 3 != 0).collect();
     assert_eq!(total, expected.len() as u64, "sink record count");
     assert_eq!(seen.keys().copied().collect::<Vec<_>>(), expected);
-    for (key, value) in [(1i64, r#"{"V2":2,"NAME":"n1"}"#), (99_998, r#"{"V2":199996,"NAME":"n99998"}"#)] {
+    for (key, value) in [
+        (1i64, r#"{"V2":2,"NAME":"n1"}"#),
+        (99_998, r#"{"V2":199996,"NAME":"n99998"}"#),
+    ] {
         assert_eq!(seen.get(&key).map(String::as_str), Some(value));
     }
 }

@@ -25,10 +25,18 @@ SELECT * FROM views_upper EMIT CHANGES LIMIT 3;
     )
     .expect("write script");
     let data = directory.path().join("data");
-    let output = run_eddy(&data, &["--file", script.to_str().expect("utf-8 path")], TIMEOUT)
-        .expect("eddy runs");
+    let output = run_eddy(
+        &data,
+        &["--file", script.to_str().expect("utf-8 path")],
+        TIMEOUT,
+    )
+    .expect("eddy runs");
     let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(output.status.success(), "stdout:\n{stdout}\nstderr:\n{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "stdout:\n{stdout}\nstderr:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let mut rows: Vec<Vec<String>> = stdout
         .lines()
         .filter(|line| line.starts_with('|'))
@@ -39,7 +47,11 @@ SELECT * FROM views_upper EMIT CHANGES LIMIT 3;
                 .collect()
         })
         .collect();
-    assert_eq!(rows.first(), Some(&vec!["USERID".to_string(), "PAGE".into(), "T2".into()]), "{stdout}");
+    assert_eq!(
+        rows.first(),
+        Some(&vec!["USERID".to_string(), "PAGE".into(), "T2".into()]),
+        "{stdout}"
+    );
     rows.remove(0);
     rows.sort();
     let expected: Vec<Vec<String>> = vec![
@@ -59,26 +71,41 @@ fn syntax_error_names_line_and_column_and_changes_nothing() {
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("line 2:23"), "stderr: {stderr}");
-    assert!(stderr.contains("Syntax error at or near 'EMIT'"), "stderr: {stderr}");
+    assert!(
+        stderr.contains("Syntax error at or near 'EMIT'"),
+        "stderr: {stderr}"
+    );
     // The whole script was rejected before anything ran.
     let output = run_eddy(&data, &["--execute", "SHOW STREAMS;"], TIMEOUT).expect("eddy runs");
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(output.status.success());
-    assert!(!stdout.contains(" S "), "stream S must not exist:\n{stdout}");
+    assert!(
+        !stdout.contains(" S "),
+        "stream S must not exist:\n{stdout}"
+    );
 }
 
 #[test]
 fn planning_error_stops_the_script_and_keeps_earlier_statements() {
     let directory = tempfile::tempdir().expect("temp dir");
     let data = directory.path().join("data");
-    let script = "CREATE STREAM s (a INT) WITH (KAFKA_TOPIC='s', VALUE_FORMAT='JSON', PARTITIONS=1);
+    let script =
+        "CREATE STREAM s (a INT) WITH (KAFKA_TOPIC='s', VALUE_FORMAT='JSON', PARTITIONS=1);
 CREATE STREAM t AS SELECT nope FROM s;
 CREATE STREAM u AS SELECT a FROM s;";
     let output = run_eddy(&data, &["--execute", script], TIMEOUT).expect("eddy runs");
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("SELECT column 'NOPE' cannot be resolved."), "stderr: {stderr}");
-    let output = run_eddy(&data, &["--execute", "SHOW STREAMS; SHOW QUERIES;"], TIMEOUT).expect("eddy runs");
+    assert!(
+        stderr.contains("SELECT column 'NOPE' cannot be resolved."),
+        "stderr: {stderr}"
+    );
+    let output = run_eddy(
+        &data,
+        &["--execute", "SHOW STREAMS; SHOW QUERIES;"],
+        TIMEOUT,
+    )
+    .expect("eddy runs");
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(stdout.contains(" S "), "{stdout}");
     assert!(!stdout.contains(" T "), "{stdout}");

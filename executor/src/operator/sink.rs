@@ -8,9 +8,9 @@ use arrow::array::{Array, Int64Array};
 use arrow::record_batch::RecordBatch;
 use planner::plan::{ROWTIME_OUTPUT, SinkPlan};
 
-use crate::format::{Encoder};
-use crate::log::partitioner::partition_for_key;
+use crate::format::Encoder;
 use crate::log::Record;
+use crate::log::partitioner::partition_for_key;
 use crate::operator::source::format_of;
 use crate::{ExecError, Result};
 
@@ -44,7 +44,9 @@ impl SinkOperator {
             .schema()
             .index_of(ROWTIME_OUTPUT)
             .map_err(|_| ExecError::Internal("projected batch has no $rowtime".into()))?;
-        let keys = self.key_encoder.encode(&columns[..self.key_columns], rows)?;
+        let keys = self
+            .key_encoder
+            .encode(&columns[..self.key_columns], rows)?;
         let values = self
             .value_encoder
             .encode(&columns[self.key_columns..rowtime_index], rows)?;
@@ -58,7 +60,11 @@ impl SinkOperator {
                 (Some(key), 1..) => partition_for_key(key, self.partitions),
                 _ => source_partition % self.partitions,
             };
-            let timestamp = if timestamps.is_null(row) { 0 } else { timestamps.value(row) };
+            let timestamp = if timestamps.is_null(row) {
+                0
+            } else {
+                timestamps.value(row)
+            };
             records.push((
                 partition,
                 Record {

@@ -33,7 +33,9 @@ pub struct SourceOperator {
 }
 
 /// Options of a format definition for the format module.
-pub fn format_of(definition: &planner::catalog::FormatDefinition) -> Result<(FormatKind, FormatOptions)> {
+pub fn format_of(
+    definition: &planner::catalog::FormatDefinition,
+) -> Result<(FormatKind, FormatOptions)> {
     let kind: FormatKind = definition
         .name
         .parse()
@@ -117,10 +119,18 @@ impl SourceOperator {
         let key_index = UInt32Array::from(key_positions);
         let value_index = UInt32Array::from(value_positions);
         for column in &decoded_keys.columns {
-            columns.push(if all_keys { Arc::clone(column) } else { take(column, &key_index, None)? });
+            columns.push(if all_keys {
+                Arc::clone(column)
+            } else {
+                take(column, &key_index, None)?
+            });
         }
         for column in &decoded_values.columns {
-            columns.push(if all_values { Arc::clone(column) } else { take(column, &value_index, None)? });
+            columns.push(if all_values {
+                Arc::clone(column)
+            } else {
+                take(column, &value_index, None)?
+            });
         }
         let kept_records: Vec<&ConsumedRecord> = kept.iter().map(|i| records[*i]).collect();
         for (_, kind) in &self.header_columns {

@@ -101,11 +101,13 @@ pub(crate) fn run(
                 .query(&id)
                 .ok_or_else(|| ServerError::User(format!("Query with id:{id} does not exist")))?;
             let statements = parser::parse_statements(&query.sql)?;
-            let plan_text = match statements.first().map(|s| {
-                planner::plan_statement(&state.catalog, s, &session.properties)
-            }) {
+            let plan_text = match statements
+                .first()
+                .map(|s| planner::plan_statement(&state.catalog, s, &session.properties))
+            {
                 Some(Ok(Some(
-                    StatementPlan::CreateAsSelect { plan, .. } | StatementPlan::InsertInto { plan, .. },
+                    StatementPlan::CreateAsSelect { plan, .. }
+                    | StatementPlan::InsertInto { plan, .. },
                 ))) => plan.to_string(),
                 _ => String::new(),
             };
@@ -123,16 +125,22 @@ pub(crate) fn run(
         } => {
             if state.catalog.custom_type(name).is_some() {
                 if *if_not_exists {
-                    return Ok(StatementOutput::Message(format!("Type {name} already exists")));
+                    return Ok(StatementOutput::Message(format!(
+                        "Type {name} already exists"
+                    )));
                 }
                 return user_error(format!(
                     "Cannot register custom type '{name}' since it is already registered with type: {}",
-                    planner::types::sql_type_name(state.catalog.custom_type(name).expect("checked"))
+                    planner::types::sql_type_name(
+                        state.catalog.custom_type(name).expect("checked")
+                    )
                 ));
             }
             let resolved = state.catalog.resolve_type(data_type)?;
             state.catalog.put_type(name.clone(), resolved);
-            Ok(StatementOutput::Message(format!("Created custom type {name}")))
+            Ok(StatementOutput::Message(format!(
+                "Created custom type {name}"
+            )))
         }
         StatementKind::DropType { name, if_exists } => {
             if state.catalog.remove_type(name).is_none() && !if_exists {
@@ -190,7 +198,13 @@ fn show(
                 .collect();
             let first = format!("{} Name", kind_title(kind));
             table(
-                &[&first, "Kafka Topic", "Key Format", "Value Format", "Windowed"],
+                &[
+                    &first,
+                    "Kafka Topic",
+                    "Key Format",
+                    "Value Format",
+                    "Windowed",
+                ],
                 rows,
             )
         }
@@ -229,7 +243,14 @@ fn show(
                 })
                 .collect();
             table(
-                &["Query ID", "Query Type", "Status", "Sink Name", "Sink Kafka Topic", "Query String"],
+                &[
+                    "Query ID",
+                    "Query Type",
+                    "Status",
+                    "Sink Name",
+                    "Sink Kafka Topic",
+                    "Query String",
+                ],
                 rows,
             )
         }
@@ -269,9 +290,13 @@ fn describe(engine: &Engine, state: &EngineState, describe: &Describe) -> Result
     match describe {
         Describe::Source { name, extended } => {
             let source = state.catalog.source(name).ok_or_else(|| {
-                ServerError::User(format!("Could not find STREAM/TABLE '{name}' in the Metastore"))
+                ServerError::User(format!(
+                    "Could not find STREAM/TABLE '{name}' in the Metastore"
+                ))
             })?;
-            Ok(StatementOutput::Text(describe_source(engine, state, source, *extended)?))
+            Ok(StatementOutput::Text(describe_source(
+                engine, state, source, *extended,
+            )?))
         }
         Describe::Streams { extended } | Describe::Tables { extended } => {
             let kind = if matches!(describe, Describe::Streams { .. }) {
@@ -288,8 +313,9 @@ fn describe(engine: &Engine, state: &EngineState, describe: &Describe) -> Result
         }
         Describe::Function { name } => {
             let name = name.to_uppercase();
-            let description = planner::functions::describe_function(&name)
-                .ok_or_else(|| ServerError::User(format!("Can't find any functions with the name '{name}'")))?;
+            let description = planner::functions::describe_function(&name).ok_or_else(|| {
+                ServerError::User(format!("Can't find any functions with the name '{name}'"))
+            })?;
             Ok(StatementOutput::Text(format!(
                 "Name        : {name}\nType        : SCALAR\n{description:?}\n"
             )))
@@ -316,8 +342,14 @@ fn describe_source(
                 .map(|t| t.column.clone())
                 .unwrap_or_else(|| "Not set - using <ROWTIME>".into())
         ));
-        text.push_str(&format!("{:<21}: {}\n", "Key format", source.key_format.name));
-        text.push_str(&format!("{:<21}: {}\n", "Value format", source.value_format.name));
+        text.push_str(&format!(
+            "{:<21}: {}\n",
+            "Key format", source.key_format.name
+        ));
+        text.push_str(&format!(
+            "{:<21}: {}\n",
+            "Value format", source.value_format.name
+        ));
         text.push_str(&format!(
             "{:<21}: {} (partitions: {}, replication: {})\n",
             "Kafka topic", source.topic, source.partitions, source.replicas
@@ -333,7 +365,8 @@ fn describe_source(
         .max(5);
     text.push_str(&format!(" {:<width$} | Type\n", "Field"));
     text.push_str(&format!("{}\n", "-".repeat(width + 30)));
-    let mut columns: Vec<(String, String)> = vec![("ROWTIME".into(), "BIGINT           (system)".into())];
+    let mut columns: Vec<(String, String)> =
+        vec![("ROWTIME".into(), "BIGINT           (system)".into())];
     for column in &source.columns {
         let suffix = match (&column.kind, source.kind) {
             (ColumnKind::Key, SourceKind::Stream) => "  (key)".to_string(),

@@ -91,10 +91,7 @@ pub(crate) fn apply_plan(
                 Some(_) => {}
                 None => log.create_topic(&sink.topic, sink.partitions, sink.replicas)?,
             }
-            let message = format!(
-                "Created query with ID {}",
-                query.id
-            );
+            let message = format!("Created query with ID {}", query.id);
             start_query(engine, state, query, &plan, session)?;
             state.catalog.put_source(sink);
             Ok(StatementOutput::Message(message))
@@ -104,9 +101,9 @@ pub(crate) fn apply_plan(
             start_query(engine, state, query, &plan, session)?;
             Ok(StatementOutput::Message(message))
         }
-        StatementPlan::Select { .. } | StatementPlan::InsertValues(_) => {
-            Err(crate::ServerError::Internal("query plan routed to DDL".into()))
-        }
+        StatementPlan::Select { .. } | StatementPlan::InsertValues(_) => Err(
+            crate::ServerError::Internal("query plan routed to DDL".into()),
+        ),
     }
 }
 
@@ -119,7 +116,8 @@ fn start_query(
 ) -> Result<()> {
     // Persistent queries read from the beginning unless the session says otherwise.
     let start = Engine::start_position(&session.properties, StartPosition::Earliest);
-    let handle = executor::start_persistent(&query.id, plan, engine.topic_log(), &engine.metrics, start)?;
+    let handle =
+        executor::start_persistent(&query.id, plan, engine.topic_log(), &engine.metrics, start)?;
     state.catalog.take_query_number();
     state
         .queries

@@ -6,10 +6,16 @@ use crate::{Result, user_error};
 /// Properties a session may set, with their accepted values (None = any).
 const KNOWN: &[(&str, Option<&[&str]>)] = &[
     ("auto.offset.reset", Some(&["earliest", "latest"])),
-    ("ksql.streams.auto.offset.reset", Some(&["earliest", "latest"])),
+    (
+        "ksql.streams.auto.offset.reset",
+        Some(&["earliest", "latest"]),
+    ),
     ("ksql.persistence.default.format.key", None),
     ("ksql.persistence.default.format.value", None),
-    ("ksql.persistence.wrap.single.values", Some(&["true", "false"])),
+    (
+        "ksql.persistence.wrap.single.values",
+        Some(&["true", "false"]),
+    ),
     ("cache.max.bytes.buffering", None),
     ("ksql.streams.cache.max.bytes.buffering", None),
 ];

@@ -1,11 +1,11 @@
 //! Push and pull queries (`SELECT`): start a transient query whose rows stream back.
 
+use executor::query::StartPosition;
 use planner::DataflowPlan;
 use planner::catalog::ColumnDefinition;
-use executor::query::StartPosition;
 
-use crate::engine::{Engine, RowStream, Session, StatementOutput};
 use crate::Result;
+use crate::engine::{Engine, RowStream, Session, StatementOutput};
 
 pub fn run(
     engine: &Engine,
@@ -31,7 +31,12 @@ pub fn run(
     Ok(StatementOutput::Rows(RowStream {
         columns: columns
             .into_iter()
-            .map(|column| (column.name, planner::types::sql_type_name(&column.data_type)))
+            .map(|column| {
+                (
+                    column.name,
+                    planner::types::sql_type_name(&column.data_type),
+                )
+            })
             .collect(),
         receiver,
         handle,
