@@ -696,31 +696,10 @@ fn eval_generate_series(args: &EvalArgs<'_>) -> Result<ArrayRef> {
 
 #[cfg(test)]
 mod tests {
-    use datafusion::arrow::array::{ListBuilder, StringArray, StringBuilder};
-    use datafusion::arrow::datatypes::Int32Type;
+    use datafusion::arrow::array::StringArray;
 
     use super::*;
-    use crate::functions::testing::{call, return_type, rows};
-
-    fn int_lists(values: Vec<Option<Vec<Option<i32>>>>) -> ArrayRef {
-        Arc::new(ListArray::from_iter_primitive::<Int32Type, _, _>(values))
-    }
-
-    fn string_lists(values: Vec<Option<Vec<Option<&str>>>>) -> ArrayRef {
-        let mut builder = ListBuilder::new(StringBuilder::new());
-        for value in values {
-            match value {
-                Some(items) => {
-                    for item in items {
-                        builder.values().append_option(item);
-                    }
-                    builder.append(true);
-                }
-                None => builder.append(false),
-            }
-        }
-        Arc::new(builder.finish())
-    }
+    use crate::functions::testing::{call, int_lists, return_type, rows, string_lists};
 
     fn ints(values: &[Option<i32>]) -> ArrayRef {
         Arc::new(Int32Array::from(values.to_vec()))

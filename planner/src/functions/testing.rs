@@ -5,9 +5,9 @@
 
 use std::sync::Arc;
 
-use datafusion::arrow::array::{Array, ArrayRef};
+use datafusion::arrow::array::{Array, ArrayRef, ListArray, ListBuilder, StringBuilder};
 use datafusion::arrow::compute::cast;
-use datafusion::arrow::datatypes::{DataType, Field};
+use datafusion::arrow::datatypes::{DataType, Field, Int32Type};
 use datafusion::common::config::ConfigOptions;
 use datafusion::common::{Result, ScalarValue};
 use datafusion::logical_expr::{ColumnarValue, ScalarFunctionArgs};
@@ -74,4 +74,26 @@ pub(crate) fn rows(array: &ArrayRef) -> Vec<String> {
             }
         })
         .collect()
+}
+
+/// A LIST<INT> array from optional lists of optional values.
+pub(crate) fn int_lists(values: Vec<Option<Vec<Option<i32>>>>) -> ArrayRef {
+    Arc::new(ListArray::from_iter_primitive::<Int32Type, _, _>(values))
+}
+
+/// A LIST<STRING> array from optional lists of optional values.
+pub(crate) fn string_lists(values: Vec<Option<Vec<Option<&str>>>>) -> ArrayRef {
+    let mut builder = ListBuilder::new(StringBuilder::new());
+    for value in values {
+        match value {
+            Some(items) => {
+                for item in items {
+                    builder.values().append_option(item);
+                }
+                builder.append(true);
+            }
+            None => builder.append(false),
+        }
+    }
+    Arc::new(builder.finish())
 }

@@ -269,31 +269,8 @@ pub(super) fn eval_map_union(args: &EvalArgs<'_>) -> Result<ArrayRef> {
 
 #[cfg(test)]
 mod tests {
-    use datafusion::arrow::array::{ListArray, ListBuilder, StringBuilder};
-    use datafusion::arrow::datatypes::Int32Type;
-
     use super::*;
-    use crate::functions::testing::{call, rows};
-
-    fn int_lists(values: Vec<Option<Vec<Option<i32>>>>) -> ArrayRef {
-        Arc::new(ListArray::from_iter_primitive::<Int32Type, _, _>(values))
-    }
-
-    fn string_lists(values: Vec<Option<Vec<Option<&str>>>>) -> ArrayRef {
-        let mut builder = ListBuilder::new(StringBuilder::new());
-        for value in values {
-            match value {
-                Some(items) => {
-                    for item in items {
-                        builder.values().append_option(item);
-                    }
-                    builder.append(true);
-                }
-                None => builder.append(false),
-            }
-        }
-        Arc::new(builder.finish())
-    }
+    use crate::functions::testing::{call, int_lists, rows, string_lists};
 
     #[test]
     fn maps() {
