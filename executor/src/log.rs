@@ -46,13 +46,16 @@ pub struct TopicDescription {
 }
 
 /// Everything one epoch of a persistent query makes visible at once: the records it
-/// produced and the source offsets it consumed. Committed atomically by `TopicLog::commit`.
+/// produced, the source offsets it consumed and its state changes. Committed atomically by
+/// `TopicLog::commit`.
 #[derive(Debug, Default)]
 pub struct Transaction {
     /// `(topic, partition, record)` in produce order.
     pub records: Vec<(String, u32, Record)>,
     /// `(group, topic, partition, next offset to consume)`.
     pub offsets: Vec<(String, String, u32, u64)>,
+    /// State store writes: `(full key in the state column family, value or None to delete)`.
+    pub state: Vec<(Vec<u8>, Option<Vec<u8>>)>,
 }
 
 /// A partitioned, durable log of records.
@@ -84,7 +87,8 @@ pub trait TopicLog: Send + Sync {
     fn committed_offsets(&self, group: &str, topic: &str) -> Result<Vec<Option<u64>>>;
     /// Deletes every committed offset of `group`.
     fn delete_group(&self, group: &str) -> Result<()>;
-    /// Appends the records and stores the offsets in one atomic write.
+    /// Appends the records, stores the offsets and applies the state writes in one atomic
+    /// write.
     fn commit(&self, transaction: Transaction) -> Result<()>;
     /// A counter that grows with every append to any topic.
     fn append_sequence(&self) -> u64;

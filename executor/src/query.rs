@@ -152,8 +152,10 @@ pub fn start_persistent(
                         .map(|(p, record)| (sink.topic.clone(), p, record))
                         .collect(),
                     offsets: vec![(group.clone(), topic.clone(), partition, next)],
+                    state: Vec::new(),
                 };
                 log.commit(transaction)?;
+                tracing::debug!(target: "eddy::epoch", query = %group, partition, next_offset = next, "committed");
                 Ok(true)
             },
         )

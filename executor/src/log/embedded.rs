@@ -89,8 +89,16 @@ impl EmbeddedLog {
         &self,
         records: impl Iterator<Item = Result<(&'r Arc<Topic>, u32, &'r Record)>>,
         offsets: &[(&str, &Arc<Topic>, u32, u64)],
+        state: &[(Vec<u8>, Option<Vec<u8>>)],
     ) -> Result<Vec<u64>> {
         let mut appender = Appender::new(self.store.cf(Family::Log));
+        let state_cf = self.store.cf(Family::State);
+        for (key, value) in state {
+            match value {
+                Some(value) => appender.batch_mut().put_cf(state_cf, key, value),
+                None => appender.batch_mut().delete_cf(state_cf, key),
+            }
+        }
         for item in records {
             let (topic, partition, record) = item?;
             appender.push(topic, partition, record)?;
@@ -194,7 +202,7 @@ impl TopicLog for EmbeddedLog {
         let records = records
             .iter()
             .map(|(partition, record)| Ok((&topic, *partition, record)));
-        self.append_locked(records, &[])
+        self.append_locked(records, &[], &[])
     }
 
     fn read(
@@ -314,7 +322,7 @@ impl TopicLog for EmbeddedLog {
             .records
             .iter()
             .map(|(topic, partition, record)| Ok((find(topic)?, *partition, record)));
-        self.append_locked(records, &offsets)?;
+        self.append_locked(records, &offsets, &transaction.state)?;
         Ok(())
     }
 
@@ -570,6 +578,7 @@ mod tests {
                 ("out".into(), 0, record("b", "2", 2)),
             ],
             offsets: vec![("q1".into(), "in".into(), 1, 7)],
+            ..Default::default()
         };
         log.commit(transaction).expect("commit");
         assert_eq!(
@@ -604,6 +613,7 @@ mod tests {
             let transaction = Transaction {
                 records: vec![("out".into(), 0, record("c", "3", 3))],
                 offsets,
+                ..Default::default()
             };
             assert_eq!(user_error(log.commit(transaction)), message);
         }
@@ -613,6 +623,7 @@ mod tests {
                 ("missing".into(), 0, record("c", "3", 3)),
             ],
             offsets: vec![("q1".into(), "in".into(), 0, 9)],
+            ..Default::default()
         };
         assert_eq!(
             user_error(log.commit(transaction)),
@@ -653,6 +664,7 @@ mod tests {
             log.commit(Transaction {
                 records: vec![("b".into(), 0, record("k", "b0", 0))],
                 offsets: vec![("q".into(), "a".into(), 1, 2)],
+                ..Default::default()
             })
             .expect("commit");
         }
@@ -706,6 +718,7 @@ mod tests {
                 ("q".into(), "t".into(), 0, 1),
                 ("q".into(), "keep".into(), 0, 1),
             ],
+            ..Default::default()
         })
         .expect("commit");
         log.delete_topic("t").expect("delete");
