@@ -11,6 +11,7 @@ pub mod metrics;
 mod operator;
 mod pipeline;
 pub mod query;
+pub mod state;
 pub mod store;
 
 pub use error::{ExecError, Result};
@@ -19,6 +20,8 @@ pub use log::{
     ConsumedRecord, EmbeddedLog, Header, Record, TopicDescription, TopicLog, Transaction,
 };
 pub use metrics::Metrics;
+pub use operator::sink::table_state_id;
+pub use state::StateStore;
 pub use pipeline::error_chain;
 pub use query::{QueryHandle, QueryState, StartPosition, start_persistent, start_transient};
 pub use store::Store;

@@ -45,6 +45,9 @@ pub struct TopicDescription {
     pub replicas: u16,
 }
 
+/// One state store write: full key in the state column family, and the value (None deletes).
+pub type StateWrite = (Vec<u8>, Option<Vec<u8>>);
+
 /// Everything one epoch of a persistent query makes visible at once: the records it
 /// produced, the source offsets it consumed and its state changes. Committed atomically by
 /// `TopicLog::commit`.
@@ -55,7 +58,7 @@ pub struct Transaction {
     /// `(group, topic, partition, next offset to consume)`.
     pub offsets: Vec<(String, String, u32, u64)>,
     /// State store writes: `(full key in the state column family, value or None to delete)`.
-    pub state: Vec<(Vec<u8>, Option<Vec<u8>>)>,
+    pub state: Vec<StateWrite>,
 }
 
 /// A partitioned, durable log of records.

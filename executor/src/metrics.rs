@@ -13,6 +13,8 @@ pub struct Counters {
     pub failed: AtomicU64,
     /// Records written.
     pub produced: AtomicU64,
+    /// Records dropped because their window had closed (later than the grace period).
+    pub late: AtomicU64,
     /// The last failure, for display.
     pub last_error: Mutex<Option<String>>,
 }
@@ -24,6 +26,10 @@ impl Counters {
 
     pub fn add_produced(&self, count: u64) {
         self.produced.fetch_add(count, Ordering::Relaxed);
+    }
+
+    pub fn add_late(&self, count: u64) {
+        self.late.fetch_add(count, Ordering::Relaxed);
     }
 
     pub fn record_failure(&self, message: String) {

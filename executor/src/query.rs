@@ -6,7 +6,7 @@
 //! source offset in one atomic `TopicLog::commit` (an epoch). A restart resumes from the
 //! committed offsets, so nothing is lost or duplicated.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -15,11 +15,15 @@ use arrow::record_batch::RecordBatch;
 use planner::plan::DataflowPlan;
 use tokio::sync::mpsc;
 
-use crate::log::{TopicLog, Transaction};
+use crate::log::{ConsumedRecord, TopicLog, Transaction};
 use crate::metrics::Metrics;
 use crate::operator::sink::SinkOperator;
 use crate::pipeline::{Pipeline, error_chain};
+use crate::state::StateStore;
 use crate::{ExecError, Result};
+
+/// Numbers the state of transient queries.
+static TRANSIENT_IDS: AtomicU64 = AtomicU64::new(0);
 
 /// Records read from one partition per epoch.
 const BATCH_RECORDS: usize = 4096;
@@ -95,6 +99,7 @@ pub fn start_persistent(
     log: Arc<dyn TopicLog>,
     metrics: &Metrics,
     start: StartPosition,
+    state: &StateStore,
 ) -> Result<QueryHandle> {
     let sink_plan = plan
         .sink
@@ -106,8 +111,8 @@ pub fn start_persistent(
         .into_iter()
         .next()
         .unwrap_or_default();
-    let pipeline = Pipeline::compile(plan, metrics.counters(&source_name))?;
-    let sink = SinkOperator::new(sink_plan)?;
+    let mut pipeline = Pipeline::compile(plan, metrics.counters(&source_name), Some((state, id)))?;
+    let mut sink = SinkOperator::new(sink_plan, Some(state))?;
     let query_counters = metrics.counters(id);
     let sink_counters = metrics.counters(&sink_plan.name);
     let topic = pipeline.source.topic().to_string();
@@ -141,8 +146,10 @@ pub fn start_persistent(
             &topic,
             &mut offsets,
             |partition, records, next| {
-                let output = pipeline.process(records)?;
+                let output = pipeline.process(records, partition)?;
                 let produced = sink.encode(&output, partition)?;
+                let mut state = pipeline.take_writes()?;
+                state.extend(sink.take_writes());
                 query_counters.add_consumed(records.len() as u64);
                 query_counters.add_produced(produced.len() as u64);
                 sink_counters.add_produced(produced.len() as u64);
@@ -152,7 +159,7 @@ pub fn start_persistent(
                         .map(|(p, record)| (sink.topic.clone(), p, record))
                         .collect(),
                     offsets: vec![(group.clone(), topic.clone(), partition, next)],
-                    state: Vec::new(),
+                    state,
                 };
                 log.commit(transaction)?;
                 tracing::debug!(target: "eddy::epoch", query = %group, partition, next_offset = next, "committed");
@@ -171,6 +178,7 @@ pub fn start_transient(
     start: StartPosition,
     until_end: bool,
     output: mpsc::Sender<RecordBatch>,
+    state: &StateStore,
 ) -> Result<QueryHandle> {
     let source_name = plan
         .root
@@ -178,7 +186,16 @@ pub fn start_transient(
         .into_iter()
         .next()
         .unwrap_or_default();
-    let pipeline = Pipeline::compile(plan, metrics.counters(&source_name))?;
+    // Transient state lives in memory only: its writes are never committed.
+    let state_id = format!(
+        "transient/{}",
+        TRANSIENT_IDS.fetch_add(1, Ordering::Relaxed)
+    );
+    let mut pipeline = Pipeline::compile(
+        plan,
+        metrics.counters(&source_name),
+        Some((state, &state_id)),
+    )?;
     let topic = pipeline.source.topic().to_string();
     let ends = log.offsets(&topic)?;
     let mut offsets: Vec<u64> = ends
@@ -190,7 +207,10 @@ pub fn start_transient(
         .collect();
     let stop_at: Vec<u64> = ends.iter().map(|(_, next)| *next).collect();
     let mut remaining = plan.limit;
-    let visible = pipeline.output_schema.fields().len() - 1;
+    let visible = pipeline
+        .output_schema
+        .index_of(planner::plan::ROWTIME_OUTPUT)
+        .unwrap_or(pipeline.output_schema.fields().len());
     spawn("transient", Arc::clone(&log), move |stop, log| {
         if until_end {
             for (partition, end) in stop_at.iter().enumerate() {
@@ -199,7 +219,7 @@ pub fn start_transient(
                     let records = log.read(&topic, partition as u32, offsets[partition], wanted)?;
                     let Some(last) = records.last() else { break };
                     offsets[partition] = last.offset + 1;
-                    let batch = pipeline.process(&records)?;
+                    let batch = pipeline.process(&records, partition as u32)?;
                     if !send(&output, batch, visible, &mut remaining) {
                         return Ok(());
                     }
@@ -212,11 +232,63 @@ pub fn start_transient(
             log.as_ref(),
             &topic,
             &mut offsets,
-            |_, records, _| {
-                let batch = pipeline.process(records)?;
+            |partition, records, _| {
+                let batch = pipeline.process(records, partition)?;
                 Ok(send(&output, batch, visible, &mut remaining))
             },
         )
+    })
+}
+
+/// Starts a pull query over a materialized table: reads the table's state from a snapshot
+/// consistent with the committed epochs, runs the plan over those rows, then ends.
+pub fn start_table_scan(
+    plan: &DataflowPlan,
+    table: &str,
+    log: Arc<dyn TopicLog>,
+    metrics: &Metrics,
+    output: mpsc::Sender<RecordBatch>,
+    state: &StateStore,
+) -> Result<QueryHandle> {
+    let source_name = plan
+        .root
+        .source_names()
+        .into_iter()
+        .next()
+        .unwrap_or_default();
+    let mut pipeline = Pipeline::compile(plan, metrics.counters(&source_name), None)?;
+    let entries = state.snapshot().scan(table)?;
+    let visible = pipeline
+        .output_schema
+        .index_of(planner::plan::ROWTIME_OUTPUT)
+        .unwrap_or(pipeline.output_schema.fields().len());
+    let mut remaining = plan.limit;
+    spawn("pull", log, move |stop, _| {
+        for (offset, chunk) in entries.chunks(BATCH_RECORDS).enumerate() {
+            if stop.load(Ordering::SeqCst) {
+                break;
+            }
+            let records: Vec<ConsumedRecord> = chunk
+                .iter()
+                .enumerate()
+                .filter(|(_, (_, value))| value.len() >= 8)
+                .map(|(index, (key, value))| ConsumedRecord {
+                    partition: 0,
+                    offset: (offset * BATCH_RECORDS + index) as u64,
+                    record: crate::log::Record {
+                        key: Some(key.clone()),
+                        value: Some(value[8..].to_vec()),
+                        timestamp: i64::from_be_bytes(value[..8].try_into().expect("eight bytes")),
+                        headers: Vec::new(),
+                    },
+                })
+                .collect();
+            let batch = pipeline.process(&records, 0)?;
+            if !send(&output, batch, visible, &mut remaining) {
+                break;
+            }
+        }
+        Ok(())
     })
 }
 

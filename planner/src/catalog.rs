@@ -17,6 +17,42 @@ pub const ROWTIME: &str = "ROWTIME";
 pub const ROWPARTITION: &str = "ROWPARTITION";
 /// Name of the source offset pseudo-column.
 pub const ROWOFFSET: &str = "ROWOFFSET";
+pub const WINDOWSTART: &str = "WINDOWSTART";
+pub const WINDOWEND: &str = "WINDOWEND";
+/// Hidden last column of changelog (table) rows: one of the `OP_*` values.
+pub const OP_COLUMN: &str = "$op";
+/// An insert or update of the row's key.
+pub const OP_UPSERT: i8 = 0;
+/// A delete (tombstone) of the row's key; value columns are null.
+pub const OP_DELETE: i8 = 1;
+/// The previous value of a row being replaced or deleted, for aggregates to retract.
+pub const OP_RETRACT: i8 = 2;
+
+/// How the keys of a windowed source carry their window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WindowKind {
+    Tumbling,
+    Hopping,
+    Session,
+}
+
+impl WindowKind {
+    /// ksqlDB's `WINDOW_TYPE` name.
+    pub fn name(self) -> &'static str {
+        match self {
+            WindowKind::Tumbling => "TUMBLING",
+            WindowKind::Hopping => "HOPPING",
+            WindowKind::Session => "SESSION",
+        }
+    }
+}
+
+/// The window of a windowed source's keys: kind and (time windows) size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WindowInfo {
+    pub kind: WindowKind,
+    pub size_ms: Option<u64>,
+}
 /// Pseudo-columns every source row has, in order, with their types.
 pub const PSEUDO_COLUMNS: [(&str, DataType); 3] = [
     (ROWTIME, DataType::Bigint),
@@ -75,6 +111,8 @@ pub struct SourceDefinition {
     pub replicas: u16,
     /// `CREATE SOURCE ...`: read-only.
     pub is_source: bool,
+    /// Windowed keys (a windowed aggregation's table, or `WINDOW_TYPE`).
+    pub window: Option<WindowInfo>,
     /// The statement that created the source.
     pub sql: String,
 }
@@ -145,6 +183,10 @@ impl SourceDefinition {
         }
         for (name, data_type) in PSEUDO_COLUMNS.iter() {
             fields.push(Field::new(*name, to_arrow(data_type)?, true));
+        }
+        if self.window.is_some() {
+            fields.push(Field::new(WINDOWSTART, ArrowType::Int64, true));
+            fields.push(Field::new(WINDOWEND, ArrowType::Int64, true));
         }
         Ok(std::sync::Arc::new(Schema::new(fields)))
     }

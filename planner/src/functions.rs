@@ -5,6 +5,7 @@
 //! ksqlDB: null for null or bad input, never an error that fails a batch. The families live
 //! in submodules; aggregates, table functions and lambda functions live elsewhere.
 
+pub mod aggregate;
 mod collections;
 mod datetime;
 mod json;

@@ -4,6 +4,7 @@
 //! type checking and lowering to `DataflowPlan`. Pure: no IO, no async. Next stage:
 //! `executor`.
 
+pub mod aggregate;
 pub mod catalog;
 mod error;
 pub mod expr;

@@ -12,10 +12,14 @@ use datafusion::common::DFSchemaRef;
 use datafusion::logical_expr::Expr;
 use parser::ast::SourceKind;
 
-use crate::catalog::{ColumnKind, FormatDefinition, TimestampColumn};
+use crate::aggregate::AggregateSignature;
+use crate::catalog::{ColumnKind, FormatDefinition, TimestampColumn, WindowInfo, WindowKind};
 
 /// Name of the column that carries each output row's record timestamp.
 pub const ROWTIME_OUTPUT: &str = "$rowtime";
+/// Hidden output columns after `$rowtime` carrying a windowed row's window bounds.
+pub const WINDOWSTART_OUTPUT: &str = "$windowstart";
+pub const WINDOWEND_OUTPUT: &str = "$windowend";
 
 /// One node of a dataflow.
 #[derive(Debug, Clone)]
@@ -23,6 +27,7 @@ pub enum DataflowNode {
     Source(SourceNode),
     Filter(FilterNode),
     Project(ProjectNode),
+    Aggregate(AggregateNode),
 }
 
 /// Reads a topic and decodes its records into rows of the source's row schema.
@@ -41,7 +46,16 @@ pub struct SourceNode {
     /// Header columns in schema order.
     pub header_columns: Vec<(String, ColumnKind)>,
     pub timestamp: Option<TimestampColumn>,
-    /// Keys, values, headers, `ROWTIME`, `ROWPARTITION`, `ROWOFFSET`.
+    /// Windowed keys: the window is split off the key into `WINDOWSTART`/`WINDOWEND`.
+    pub window: Option<WindowInfo>,
+    /// A table read as a changelog: tombstones become delete rows and a last `$op` column
+    /// tells upserts from deletes.
+    pub changelog: bool,
+    /// Also emit each key's previous row as a retract row before its update or delete
+    /// (aggregations over tables); needs the source's last value per key as state.
+    pub retract: bool,
+    /// Keys, values, headers, `ROWTIME`, `ROWPARTITION`, `ROWOFFSET`, then `WINDOWSTART` and
+    /// `WINDOWEND` when windowed, then `$op` for a changelog.
     pub schema: DFSchemaRef,
 }
 
@@ -50,6 +64,47 @@ pub struct SourceNode {
 pub struct FilterNode {
     pub input: Box<DataflowNode>,
     pub predicate: Expr,
+    /// The output is a table: an upsert that fails the predicate becomes a delete of its key
+    /// (ksqlDB's table filter emits a tombstone) instead of being dropped.
+    pub to_tombstone: bool,
+}
+
+/// A window of an aggregation, times in milliseconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WindowPlan {
+    pub kind: WindowKind,
+    /// Tumbling/hopping size, or the session inactivity gap.
+    pub size: i64,
+    /// Hopping advance (tumbling: `size`; session: unused).
+    pub advance: i64,
+    pub grace: i64,
+    pub retention: i64,
+}
+
+/// One aggregate call of an aggregation.
+#[derive(Debug, Clone)]
+pub struct AggregateCall {
+    pub signature: AggregateSignature,
+    /// The value arguments, over the input schema, cast to `signature.arg_types`.
+    pub args: Vec<Expr>,
+}
+
+/// Groups rows by `group_by` (and window) and maintains aggregates per group as state.
+/// Emits a changelog: the new aggregate row of each group a record updated (every update when
+/// `emit_per_record`, else the last per group and batch), or only closed windows' final rows
+/// when `emit_final`.
+///
+/// Output schema: the group columns, the aggregate columns, `WINDOWSTART`, `WINDOWEND`,
+/// `ROWTIME`, `$op`.
+#[derive(Debug, Clone)]
+pub struct AggregateNode {
+    pub input: Box<DataflowNode>,
+    pub group_by: Vec<Expr>,
+    pub aggregates: Vec<AggregateCall>,
+    pub window: Option<WindowPlan>,
+    pub emit_final: bool,
+    pub emit_per_record: bool,
+    pub schema: DFSchemaRef,
 }
 
 /// Computes output columns. The first `key_columns` outputs are the key columns of the
@@ -73,6 +128,10 @@ pub struct SinkPlan {
     pub key_fields: Fields,
     pub value_fields: Fields,
     pub partitions: u32,
+    /// Windowed keys: the window start (and session end) are appended to the key bytes.
+    pub window: Option<WindowInfo>,
+    /// Keep the latest row per key as state (tables), readable by pull queries.
+    pub materialize: bool,
 }
 
 /// A complete dataflow.
@@ -84,6 +143,13 @@ pub struct DataflowPlan {
     pub limit: Option<u64>,
 }
 
+impl SinkPlan {
+    /// The sink is a table: its latest row per key is materialized as query state.
+    pub fn is_table(&self) -> bool {
+        self.materialize
+    }
+}
+
 impl DataflowNode {
     /// The schema of the rows this node emits.
     pub fn schema(&self) -> &DFSchemaRef {
@@ -91,6 +157,17 @@ impl DataflowNode {
             DataflowNode::Source(source) => &source.schema,
             DataflowNode::Filter(filter) => filter.input.schema(),
             DataflowNode::Project(project) => &project.schema,
+            DataflowNode::Aggregate(aggregate) => &aggregate.schema,
+        }
+    }
+
+    /// The source node this dataflow reads.
+    pub fn source(&self) -> &SourceNode {
+        match self {
+            DataflowNode::Source(source) => source,
+            DataflowNode::Filter(filter) => filter.input.source(),
+            DataflowNode::Project(project) => project.input.source(),
+            DataflowNode::Aggregate(aggregate) => aggregate.input.source(),
         }
     }
 
@@ -100,6 +177,7 @@ impl DataflowNode {
             DataflowNode::Source(source) => vec![source.name.clone()],
             DataflowNode::Filter(filter) => filter.input.source_names(),
             DataflowNode::Project(project) => project.input.source_names(),
+            DataflowNode::Aggregate(aggregate) => aggregate.input.source_names(),
         }
     }
 
@@ -128,6 +206,38 @@ impl DataflowNode {
                     exprs.join(", ")
                 )?;
                 project.input.fmt_indented(f, depth + 1)
+            }
+            DataflowNode::Aggregate(aggregate) => {
+                let groups: Vec<String> =
+                    aggregate.group_by.iter().map(|e| e.to_string()).collect();
+                let calls: Vec<String> = aggregate
+                    .aggregates
+                    .iter()
+                    .map(|call| {
+                        let args: Vec<String> = call.args.iter().map(|e| e.to_string()).collect();
+                        format!("{}({})", call.signature.name, args.join(", "))
+                    })
+                    .collect();
+                write!(
+                    f,
+                    "{pad}Aggregate: group=[{}] aggregates=[{}]",
+                    groups.join(", "),
+                    calls.join(", ")
+                )?;
+                if let Some(window) = &aggregate.window {
+                    write!(
+                        f,
+                        " window={} size={}ms grace={}ms",
+                        window.kind.name(),
+                        window.size,
+                        window.grace
+                    )?;
+                }
+                if aggregate.emit_final {
+                    write!(f, " emit=FINAL")?;
+                }
+                writeln!(f)?;
+                aggregate.input.fmt_indented(f, depth + 1)
             }
         }
     }

@@ -12,9 +12,16 @@ use datafusion::logical_expr::{Expr, ExprSchemable};
 use parser::ast::{Query, Relation, SelectItem, SourceKind};
 use sqlparser::ast::{BinaryOperator, Expr as SqlExpr, Value};
 
-use crate::catalog::{Catalog, ColumnDefinition, ColumnKind, ROWTIME, SourceDefinition};
+use crate::aggregate::{PlannedAggregation, is_aggregation, plan_aggregation};
+use crate::catalog::{
+    Catalog, ColumnDefinition, ColumnKind, OP_COLUMN, ROWTIME, SourceDefinition, WINDOWEND,
+    WINDOWSTART, WindowInfo, WindowKind,
+};
 use crate::expr::{ExprLowering, normalize_ident};
-use crate::plan::{DataflowNode, FilterNode, ProjectNode, ROWTIME_OUTPUT, SourceNode};
+use crate::plan::{
+    DataflowNode, FilterNode, ProjectNode, ROWTIME_OUTPUT, SourceNode, WINDOWEND_OUTPUT,
+    WINDOWSTART_OUTPUT,
+};
 use crate::types::{from_arrow, sql_type_name};
 use crate::{PlanError, Result, user_error};
 
@@ -26,6 +33,13 @@ pub struct PlannedQuery {
     pub columns: Vec<ColumnDefinition>,
     /// The source the query reads.
     pub source: SourceDefinition,
+    /// Windowed output keys (a windowed aggregation, or a windowed source).
+    pub window: Option<WindowInfo>,
+    /// The output is a changelog (a table): rows carry `$op`.
+    pub changelog: bool,
+    /// Grouping expressions of an aggregation missing from its projection (an error for a
+    /// persistent query).
+    pub missing_keys: Vec<String>,
 }
 
 /// One output column being decided.
@@ -44,16 +58,14 @@ pub fn plan_query(catalog: &Catalog, query: &Query) -> Result<PlannedQuery> {
         ),
         Relation::Join(_) => return user_error("joins are not supported yet"),
     };
-    if query.window.is_some() {
-        return user_error("windowed aggregations are not supported yet");
+    let aggregating = is_aggregation(query);
+    let changelog = source.kind == SourceKind::Table;
+    let mut row_schema = source.row_schema()?.as_ref().clone();
+    if changelog {
+        let mut fields: Vec<Arc<Field>> = row_schema.fields().iter().cloned().collect();
+        fields.push(Arc::new(Field::new(OP_COLUMN, ArrowType::Int8, true)));
+        row_schema = Schema::new(fields);
     }
-    if !query.group_by.is_empty() || query.having.is_some() {
-        return user_error("GROUP BY aggregations are not supported yet");
-    }
-    if source.kind == SourceKind::Table {
-        return user_error("queries over tables are not supported yet");
-    }
-    let row_schema = source.row_schema()?;
     let schema = Arc::new(DFSchema::try_from_qualified_schema(
         qualifier.as_str(),
         &row_schema,
@@ -71,6 +83,9 @@ pub fn plan_query(catalog: &Catalog, query: &Query) -> Result<PlannedQuery> {
             .map(|column| (column.name.clone(), column.kind.clone()))
             .collect(),
         timestamp: source.timestamp.clone(),
+        window: source.window,
+        changelog,
+        retract: changelog && aggregating,
         schema: Arc::clone(&schema),
     });
 
@@ -96,7 +111,13 @@ pub fn plan_query(catalog: &Catalog, query: &Query) -> Result<PlannedQuery> {
         root = DataflowNode::Filter(FilterNode {
             input: Box::new(root),
             predicate,
+            to_tombstone: changelog && !aggregating,
         });
+    }
+
+    if aggregating {
+        let aggregation = plan_aggregation(catalog, query, &source, &qualifier, root, &schema)?;
+        return plan_aggregate_projection(catalog, query, source, aggregation);
     }
 
     let outputs = plan_projection(catalog, query, &source, &schema)?;
@@ -108,24 +129,9 @@ pub fn plan_query(catalog: &Catalog, query: &Query) -> Result<PlannedQuery> {
     let mut fields = Vec::new();
     let mut columns = Vec::new();
     for output in &ordered {
-        let arrow_type = output.expr.get_type(&schema)?;
-        let data_type = match &arrow_type {
-            ArrowType::Null => parser::ast::DataType::String,
-            other => from_arrow(other).ok_or_else(|| {
-                PlanError::User(format!(
-                    "column \"{}\" has a type ksqlDB cannot represent: {other}",
-                    output.name
-                ))
-            })?,
-        };
-        let expr = if arrow_type == ArrowType::Null {
-            Expr::Cast(datafusion::logical_expr::Cast::new(
-                Box::new(output.expr.clone()),
-                ArrowType::Utf8,
-            ))
-        } else {
-            output.expr.clone()
-        };
+        let (expr, field, column) =
+            output_column(&schema, &output.expr, &output.name, output.is_key)?;
+        let data_type = column.data_type.clone();
         if output.is_key && crate::types::contains_map(&data_type) {
             return Err(PlanError::User(format!(
                 "Map keys, including types that contain maps, are not supported as they may lead to unexpected behavior due to inconsistent serialization. Key column name: `{}`. Column type: {}. See https://github.com/confluentinc/ksql/issues/6621 for more.",
@@ -133,36 +139,246 @@ pub fn plan_query(catalog: &Catalog, query: &Query) -> Result<PlannedQuery> {
                 sql_type_name(&data_type)
             )));
         }
-        fields.push(Field::new(
-            &output.name,
-            crate::types::to_arrow(&data_type)?,
-            true,
-        ));
-        exprs.push(expr.alias(&output.name));
-        columns.push(ColumnDefinition {
-            name: output.name.clone(),
+        fields.push(field);
+        exprs.push(expr);
+        columns.push(column);
+    }
+    let column = |name: &str| Expr::Column(Column::new(Some(qualifier.as_str()), name));
+    let window = if query.partition_by.is_empty() {
+        source.window
+    } else {
+        None
+    };
+    let root = finish_projection(
+        root,
+        exprs,
+        fields,
+        key_columns,
+        column(ROWTIME),
+        window.map(|_| (column(WINDOWSTART), column(WINDOWEND))),
+        changelog.then(|| column(OP_COLUMN)),
+    )?;
+    Ok(PlannedQuery {
+        root,
+        columns,
+        window,
+        changelog,
+        missing_keys: Vec::new(),
+        source,
+    })
+}
+
+/// Adds the hidden trailing columns (`$rowtime`, window bounds, `$op`) and builds the
+/// projection node.
+fn finish_projection(
+    input: DataflowNode,
+    mut exprs: Vec<Expr>,
+    mut fields: Vec<Field>,
+    key_columns: usize,
+    rowtime: Expr,
+    window: Option<(Expr, Expr)>,
+    op: Option<Expr>,
+) -> Result<DataflowNode> {
+    exprs.push(rowtime.alias(ROWTIME_OUTPUT));
+    fields.push(Field::new(ROWTIME_OUTPUT, ArrowType::Int64, true));
+    if let Some((start, end)) = window {
+        exprs.push(start.alias(WINDOWSTART_OUTPUT));
+        fields.push(Field::new(WINDOWSTART_OUTPUT, ArrowType::Int64, true));
+        exprs.push(end.alias(WINDOWEND_OUTPUT));
+        fields.push(Field::new(WINDOWEND_OUTPUT, ArrowType::Int64, true));
+    }
+    if let Some(op) = op {
+        exprs.push(op.alias(OP_COLUMN));
+        fields.push(Field::new(OP_COLUMN, ArrowType::Int8, true));
+    }
+    let schema = Arc::new(DFSchema::try_from(Schema::new(fields))?);
+    Ok(DataflowNode::Project(ProjectNode {
+        input: Box::new(input),
+        exprs,
+        key_columns,
+        schema,
+    }))
+}
+
+/// One output column of an aggregation: its lowered expression and name.
+fn output_column(
+    data_type_of: &DFSchema,
+    expr: &Expr,
+    name: &str,
+    is_key: bool,
+) -> Result<(Expr, Field, ColumnDefinition)> {
+    let arrow_type = expr.get_type(data_type_of)?;
+    let data_type = match &arrow_type {
+        ArrowType::Null => parser::ast::DataType::String,
+        other => from_arrow(other).ok_or_else(|| {
+            PlanError::User(format!(
+                "column \"{name}\" has a type ksqlDB cannot represent: {other}"
+            ))
+        })?,
+    };
+    let expr = if arrow_type == ArrowType::Null {
+        Expr::Cast(datafusion::logical_expr::Cast::new(
+            Box::new(expr.clone()),
+            ArrowType::Utf8,
+        ))
+    } else {
+        expr.clone()
+    };
+    Ok((
+        expr.alias(name),
+        Field::new(name, crate::types::to_arrow(&data_type)?, true),
+        ColumnDefinition {
+            name: name.to_string(),
             data_type,
-            kind: if output.is_key {
+            kind: if is_key {
                 ColumnKind::Key
             } else {
                 ColumnKind::Value
             },
-        });
+        },
+    ))
+}
+
+/// Plans the projection over an aggregation's output: keys are the grouping expressions
+/// (named by the select item that is one of them), values the other select items.
+fn plan_aggregate_projection(
+    catalog: &Catalog,
+    query: &Query,
+    source: SourceDefinition,
+    aggregation: PlannedAggregation,
+) -> Result<PlannedQuery> {
+    let schema = &aggregation.schema;
+    let lowering = ExprLowering {
+        schema,
+        catalog,
+        clause: "SELECT",
+    };
+    let group_columns: Vec<Expr> = aggregation
+        .group_names
+        .iter()
+        .map(|name| {
+            let (qualifier, _) = schema
+                .qualified_field_with_unqualified_name(name)
+                .map_err(PlanError::from)?;
+            Ok(Expr::Column(Column::new(qualifier.cloned(), name)))
+        })
+        .collect::<Result<_>>()?;
+    let mut key_names: Vec<Option<String>> = vec![None; group_columns.len()];
+    let mut values: Vec<(Expr, Option<String>)> = Vec::new();
+    let mut unresolved = Vec::new();
+    for ((expr, alias, natural), original) in aggregation.items.iter().zip(&query.select) {
+        let lowered = match lowering.lower(expr) {
+            Ok(lowered) => lowered,
+            Err(PlanError::User(message)) if message.contains("cannot be resolved") => {
+                if let SelectItem::Expr { expr, .. } = original {
+                    unresolved.push(expr.to_string());
+                }
+                continue;
+            }
+            Err(error) => return Err(error),
+        };
+        let name = alias.clone().or_else(|| natural.clone());
+        if let Some(index) = group_columns.iter().position(|group| *group == lowered)
+            && key_names[index].is_none()
+        {
+            key_names[index] = Some(name.unwrap_or_else(|| aggregation.group_names[index].clone()));
+            continue;
+        }
+        values.push((lowered, name));
     }
-    let rowtime = Expr::Column(Column::new(Some(qualifier.as_str()), ROWTIME));
-    exprs.push(rowtime.alias(ROWTIME_OUTPUT));
-    fields.push(Field::new(ROWTIME_OUTPUT, ArrowType::Int64, true));
-    let output_schema = Arc::new(DFSchema::try_from(Schema::new(fields))?);
-    let root = DataflowNode::Project(ProjectNode {
-        input: Box::new(root),
+    if !unresolved.is_empty() {
+        return user_error(format!(
+            "Non-aggregate SELECT expression(s) not part of GROUP BY: {}\nEither add the column(s) to the GROUP BY or remove them from the SELECT.",
+            unresolved.join(", ")
+        ));
+    }
+    let missing_keys: Vec<String> = key_names
+        .iter()
+        .zip(&aggregation.group_texts)
+        .filter(|(name, _)| name.is_none())
+        .map(|(_, text)| text.to_uppercase())
+        .collect();
+
+    // Names: explicit and natural ones first, then KSQL_COL_n for the rest in select order.
+    let mut used: HashSet<String> = HashSet::new();
+    let mut taken: HashSet<String> = key_names
+        .iter()
+        .flatten()
+        .cloned()
+        .chain(values.iter().filter_map(|(_, name)| name.clone()))
+        .collect();
+    let mut counter = 0;
+    let mut generated = |taken: &mut HashSet<String>| loop {
+        let candidate = format!("KSQL_COL_{counter}");
+        counter += 1;
+        if taken.insert(candidate.clone()) {
+            return candidate;
+        }
+    };
+    let mut exprs = Vec::new();
+    let mut fields = Vec::new();
+    let mut columns = Vec::new();
+    for (index, group) in group_columns.iter().enumerate() {
+        let name = match &key_names[index] {
+            Some(name) => unique_name(name.clone(), &mut used),
+            None if group_columns.len() == 1
+                && !aggregation.group_names[index].starts_with('$') =>
+            {
+                aggregation.group_names[index].clone()
+            }
+            None => generated(&mut taken),
+        };
+        used.insert(name.clone());
+        let (expr, field, column) = output_column(schema, group, &name, true)?;
+        if crate::types::contains_map(&column.data_type) {
+            return Err(PlanError::User(format!(
+                "Map keys, including types that contain maps, are not supported as they may lead to unexpected behavior due to inconsistent serialization. Key column name: `{}`. Column type: {}. See https://github.com/confluentinc/ksql/issues/6621 for more.",
+                name,
+                sql_type_name(&column.data_type)
+            )));
+        }
+        exprs.push(expr);
+        fields.push(field);
+        columns.push(column);
+    }
+    let key_columns = exprs.len();
+    for (expr, name) in values {
+        let name = match name {
+            Some(name) => unique_name(name, &mut used),
+            None => generated(&mut taken),
+        };
+        used.insert(name.clone());
+        let (expr, field, column) = output_column(schema, &expr, &name, false)?;
+        exprs.push(expr);
+        fields.push(field);
+        columns.push(column);
+    }
+    let window = query
+        .window
+        .as_ref()
+        .map(crate::aggregate::window_plan)
+        .transpose()?
+        .map(|plan| WindowInfo {
+            kind: plan.kind,
+            size_ms: (plan.kind != WindowKind::Session).then_some(plan.size as u64),
+        });
+    let column = |name: &str| Expr::Column(Column::from_name(name));
+    let root = finish_projection(
+        aggregation.root,
         exprs,
+        fields,
         key_columns,
-        schema: output_schema,
-    });
+        column(ROWTIME),
+        window.map(|_| (column(WINDOWSTART), column(WINDOWEND))),
+        Some(column(OP_COLUMN)),
+    )?;
     Ok(PlannedQuery {
         root,
         columns,
         source,
+        window,
+        changelog: true,
+        missing_keys,
     })
 }
 
@@ -330,7 +546,7 @@ fn unique_name(name: String, used: &mut HashSet<String>) -> String {
 }
 
 /// The name ksqlDB gives an unaliased select expression, if it has a natural one.
-fn natural_name(expr: &SqlExpr) -> Option<String> {
+pub(crate) fn natural_name(expr: &SqlExpr) -> Option<String> {
     match expr {
         SqlExpr::Identifier(ident) => Some(normalize_ident(ident)),
         SqlExpr::CompoundIdentifier(parts) => parts.last().map(normalize_ident),

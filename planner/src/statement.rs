@@ -15,7 +15,7 @@ use parser::ast::{
 
 use crate::catalog::{
     Catalog, ColumnDefinition, ColumnKind, FormatDefinition, QueryDefinition, SourceDefinition,
-    TimestampColumn,
+    TimestampColumn, WindowInfo, WindowKind,
 };
 use crate::expr::ExprLowering;
 use crate::plan::{DataflowNode, DataflowPlan, ProjectNode, ROWTIME_OUTPUT, SinkPlan};
@@ -114,7 +114,8 @@ pub fn plan_statement(
             StatementPlan::InsertValues(plan_insert_values(catalog, insert)?)
         }
         StatementKind::Select(query) => {
-            let planned = plan_query(catalog, query)?;
+            let mut planned = plan_query(catalog, query)?;
+            set_emit_per_record(&mut planned.root, properties);
             let is_pull = query.emit.is_none();
             StatementPlan::Select {
                 columns: planned.columns.clone(),
@@ -235,6 +236,7 @@ fn plan_create_source(
     };
     let timestamp = timestamp_column(props, &columns)?;
     let partitions = parse_u32(props, "PARTITIONS")?;
+    let window = source_window(props)?;
     let source = SourceDefinition {
         name: create.name.clone(),
         kind: create.kind,
@@ -246,6 +248,7 @@ fn plan_create_source(
         partitions: partitions.unwrap_or(1),
         replicas: parse_u32(props, "REPLICAS")?.unwrap_or(1) as u16,
         is_source: create.is_source,
+        window,
         sql: statement.text.clone(),
     };
     Ok(StatementPlan::CreateSource {
@@ -276,10 +279,38 @@ fn plan_create_as_select(
     if create.query.emit == Some(Emit::Final) && create.query.window.is_none() {
         return user_error("EMIT FINAL is only supported for windowed aggregations.");
     }
-    let planned = plan_query(catalog, &create.query)?;
-    if create.kind == SourceKind::Table {
-        return user_error("CREATE TABLE AS SELECT is not supported yet");
+    let mut planned = plan_query(catalog, &create.query)?;
+    match (create.kind, planned.changelog) {
+        (SourceKind::Table, false) => {
+            return user_error(
+                "Invalid result type. Your SELECT query produces a STREAM. Please use CREATE STREAM AS SELECT statement instead.",
+            );
+        }
+        (SourceKind::Stream, true) => {
+            return user_error(
+                "Invalid result type. Your SELECT query produces a TABLE. Please use CREATE TABLE AS SELECT statement instead.",
+            );
+        }
+        _ => {}
     }
+    if !planned.missing_keys.is_empty() {
+        let keys = &planned.missing_keys;
+        let listed = match keys.split_last() {
+            Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
+            _ => keys.join(""),
+        };
+        let plural = if keys.len() > 1 {
+            "expressions"
+        } else {
+            "expression"
+        };
+        return user_error(format!(
+            "The query used to build `{}` must include the grouping {plural} {listed} in its projection (eg, SELECT {}...).",
+            create.name,
+            keys.join(", ")
+        ));
+    }
+    set_emit_per_record(&mut planned.root, properties);
     let props = &create.properties;
     let (key_format, value_format) = formats(props, properties, Some(&planned.source))?;
     let has_keys = planned.columns.iter().any(|c| c.kind == ColumnKind::Key);
@@ -314,6 +345,7 @@ fn plan_create_as_select(
         partitions,
         replicas: parse_u32(props, "REPLICAS")?.unwrap_or(1) as u16,
         is_source: false,
+        window: planned.window,
         sql: statement.text.clone(),
     };
     let prefix = match create.kind {
@@ -369,7 +401,85 @@ pub fn sink_plan(target: &SourceDefinition) -> Result<SinkPlan> {
         key_fields: target.key_fields()?,
         value_fields: target.value_fields()?,
         partitions: target.partitions,
+        window: target.window,
+        materialize: target.kind == SourceKind::Table,
     })
+}
+
+/// `cache.max.bytes.buffering=0` (no record cache): aggregates emit every update, as ksqlDB
+/// does without a cache; otherwise the last update per key and batch.
+pub fn set_emit_per_record(node: &mut DataflowNode, properties: &Properties) {
+    let per_record = properties
+        .iter()
+        .find(|(name, _)| {
+            name.as_str() == "cache.max.bytes.buffering"
+                || name.as_str() == "ksql.streams.cache.max.bytes.buffering"
+        })
+        .is_some_and(|(_, value)| value.trim() == "0");
+    match node {
+        DataflowNode::Source(_) => {}
+        DataflowNode::Filter(filter) => set_emit_per_record(&mut filter.input, properties),
+        DataflowNode::Project(project) => set_emit_per_record(&mut project.input, properties),
+        DataflowNode::Aggregate(aggregate) => aggregate.emit_per_record = per_record,
+    }
+}
+
+/// `WINDOW_TYPE` and `WINDOW_SIZE` of a source over a topic with windowed keys.
+fn source_window(props: &WithProperties) -> Result<Option<WindowInfo>> {
+    let Some(kind) = props.get_text("WINDOW_TYPE") else {
+        if props.get_text("WINDOW_SIZE").is_some() {
+            return user_error("WINDOW_SIZE should only be set if WINDOW_TYPE is set");
+        }
+        return Ok(None);
+    };
+    let kind = match kind.to_uppercase().as_str() {
+        "TUMBLING" => WindowKind::Tumbling,
+        "HOPPING" => WindowKind::Hopping,
+        "SESSION" => WindowKind::Session,
+        other => {
+            return user_error(format!(
+                "Invalid value {other} for property WINDOW_TYPE: String must be one of: SESSION, HOPPING, TUMBLING"
+            ));
+        }
+    };
+    let size_ms = match props.get_text("WINDOW_SIZE") {
+        Some(text) => Some(parse_window_size(&text)?),
+        None if kind == WindowKind::Session => None,
+        None => {
+            return user_error(format!(
+                "{} windows require 'WINDOW_SIZE' to be provided in the WITH clause. For example: 'WINDOW_SIZE'='10 SECONDS'",
+                kind.name()
+            ));
+        }
+    };
+    if kind == WindowKind::Session && size_ms.is_some() {
+        return user_error("'WINDOW_SIZE' should not be provided for SESSION windows.");
+    }
+    Ok(Some(WindowInfo { kind, size_ms }))
+}
+
+/// `'10 SECONDS'` as milliseconds.
+fn parse_window_size(text: &str) -> Result<u64> {
+    let mut parts = text.split_whitespace();
+    let invalid = || {
+        PlanError::User(format!(
+            "Invalid value {text} for property WINDOW_SIZE: Invalid duration: '{text}'. e.g. '10 SECONDS'"
+        ))
+    };
+    let value: u64 = parts
+        .next()
+        .and_then(|n| n.parse().ok())
+        .ok_or_else(invalid)?;
+    let unit = parts.next().ok_or_else(invalid)?.to_uppercase();
+    let factor = match unit.trim_end_matches('S') {
+        "MILLISECOND" => 1,
+        "SECOND" => 1_000,
+        "MINUTE" => 60_000,
+        "HOUR" => 3_600_000,
+        "DAY" => 86_400_000,
+        _ => return Err(invalid()),
+    };
+    Ok(value * factor)
 }
 
 fn check_insert_schema(planned: &PlannedQuery, target: &SourceDefinition) -> Result<()> {

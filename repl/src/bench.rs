@@ -1,17 +1,30 @@
 //! `eddy bench`: throughput measurements on a fresh temporary data directory.
 //!
 //! Run them from a release build: `cargo run --release -p repl -- bench stateless`.
+//! Each benchmark loads its input first, then starts one persistent query and times it until
+//! the query's committed offsets reach the end of the input.
 
+use std::path::Path;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
-use executor::Record;
 use executor::log::partitioner::partition_for_key;
+use executor::{Record, TopicLog};
 use server::{Engine, Session};
+
+/// Records produced to the input topic per `produce` call.
+const LOAD_CHUNK: u64 = 10_000;
+/// Partitions of every benchmark's input topic.
+const PARTITIONS: u32 = 2;
+/// Distinct keys of the input (the grouping column of `aggregate`).
+const DISTINCT_KEYS: u64 = 10_000;
+/// Event time of the first input record (ms); record `n` is `n` ms later (1,000 records/s).
+const FIRST_TIMESTAMP: i64 = 1_600_000_000_000;
 
 #[derive(clap::Args)]
 pub struct BenchArgs {
-    /// Which benchmark: stateless.
+    /// Which benchmark: stateless or aggregate.
     workload: String,
     /// Number of input records.
     #[arg(long, default_value_t = 1_000_000)]
@@ -21,90 +34,206 @@ pub struct BenchArgs {
 pub fn run(args: &BenchArgs) -> Result<()> {
     match args.workload.as_str() {
         "stateless" => stateless(args.records),
-        other => bail!("unknown benchmark \"{other}\": use stateless"),
+        "aggregate" => aggregate(args.records),
+        other => bail!("unknown benchmark \"{other}\": use stateless or aggregate"),
     }
 }
 
 /// A filter + projection persistent query over JSON records, embedded log to sink topic.
 fn stateless(records: u64) -> Result<()> {
-    let directory = tempfile::tempdir().context("cannot create a temporary directory")?;
-    let engine = Engine::open(directory.path())?;
-    let mut session = Session::default();
-    engine
-        .execute_script(
-            "CREATE STREAM clicks (id VARCHAR KEY, user_id VARCHAR, amount DOUBLE, category VARCHAR, ts BIGINT) \
-             WITH (KAFKA_TOPIC='clicks', VALUE_FORMAT='JSON', PARTITIONS=2);",
-            &mut session,
-            |_, _| {},
-        )
-        .map_err(|error| anyhow::anyhow!("{}", executor::error_chain(&error)))?;
-    let log = engine.topic_log();
-    let load_started = Instant::now();
+    let mut bench = Bench::open(
+        "CREATE STREAM clicks (id VARCHAR KEY, user_id VARCHAR, amount DOUBLE, category VARCHAR, ts BIGINT) \
+         WITH (KAFKA_TOPIC='clicks', VALUE_FORMAT='JSON', PARTITIONS=2);",
+    )?;
     let categories = ["books", "music", "garden", "toys", "food"];
-    let mut written = 0u64;
-    while written < records {
-        let chunk = (records - written).min(10_000);
-        let batch = (written..written + chunk)
-            .map(|n| {
-                let key = format!("k{}", n % 10_000);
-                let value = format!(
-                    r#"{{"user_id":"user_{}","amount":{}.5,"category":"{}","ts":{}}}"#,
-                    n % 1000,
-                    n % 100,
-                    categories[(n % 5) as usize],
-                    1_600_000_000_000u64 + n
-                );
-                (
-                    partition_for_key(key.as_bytes(), 2),
-                    Record {
-                        key: Some(key.into_bytes()),
-                        value: Some(value.into_bytes()),
-                        timestamp: n as i64,
-                        headers: Vec::new(),
-                    },
-                )
-            })
-            .collect();
-        log.produce("clicks", batch)?;
-        written += chunk;
-    }
-    println!(
-        "loaded {records} records in {:.2}s",
-        load_started.elapsed().as_secs_f64()
-    );
-    let ends = log.offsets("clicks")?;
-    let started = Instant::now();
-    engine
-        .execute_script(
-            "CREATE STREAM big_spenders AS SELECT id, user_id, amount * 2 AS doubled, UCASE(category) AS category \
-             FROM clicks WHERE amount > 10 EMIT CHANGES;",
-            &mut session,
-            |_, _| {},
-        )
-        .map_err(|error| anyhow::anyhow!("{}", executor::error_chain(&error)))?;
-    loop {
-        let committed = log.committed_offsets("CSAS_BIG_SPENDERS_0", "clicks")?;
-        let done = committed
-            .iter()
-            .zip(&ends)
-            .all(|(committed, (_, end))| committed.is_some_and(|c| c >= *end));
-        if done {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    let elapsed = started.elapsed().as_secs_f64();
-    let produced: u64 = log
-        .offsets("BIG_SPENDERS")?
-        .iter()
-        .map(|(_, end)| end)
-        .sum();
-    println!(
-        "stateless: {records} records in {elapsed:.2}s = {:.0} records/s ({produced} written)",
-        records as f64 / elapsed
-    );
-    println!("peak memory: {} MiB", peak_memory_kib() / 1024);
+    bench.load("clicks", records, |n| {
+        let key = format!("k{}", n % DISTINCT_KEYS);
+        let value = format!(
+            r#"{{"user_id":"user_{}","amount":{}.5,"category":"{}","ts":{}}}"#,
+            n % 1000,
+            n % 100,
+            categories[(n % 5) as usize],
+            FIRST_TIMESTAMP + n as i64
+        );
+        (key, value, n as i64)
+    })?;
+    let run = bench.run_query(
+        "CREATE STREAM big_spenders AS SELECT id, user_id, amount * 2 AS doubled, UCASE(category) AS category \
+         FROM clicks WHERE amount > 10 EMIT CHANGES;",
+        "CSAS_BIG_SPENDERS_0",
+        "clicks",
+    )?;
+    let produced = bench.records_in("BIG_SPENDERS")?;
+    run.report("stateless", records, &format!("{produced} written"));
     Ok(())
+}
+
+/// A tumbling-window COUNT and SUM grouped by a column with `DISTINCT_KEYS` values, over
+/// JSON records whose event time spans many windows; the result is a materialized table.
+fn aggregate(records: u64) -> Result<()> {
+    let mut bench = Bench::open(
+        "CREATE STREAM clicks (page VARCHAR KEY, user_id VARCHAR, amount BIGINT) \
+         WITH (KAFKA_TOPIC='clicks', VALUE_FORMAT='JSON', PARTITIONS=2);",
+    )?;
+    bench.load("clicks", records, |n| {
+        let key = format!("page_{}", n % DISTINCT_KEYS);
+        let value = format!(r#"{{"USER_ID":"user_{}","AMOUNT":{}}}"#, n % 1000, n % 100);
+        (key, value, FIRST_TIMESTAMP + n as i64)
+    })?;
+    let run = bench.run_query(
+        "CREATE TABLE page_stats AS SELECT page, COUNT(*) AS views, SUM(amount) AS total \
+         FROM clicks WINDOW TUMBLING (SIZE 10 SECONDS) GROUP BY page EMIT CHANGES;",
+        "CTAS_PAGE_STATS_0",
+        "clicks",
+    )?;
+    let produced = bench.records_in("PAGE_STATS")?;
+    run.report("aggregate", records, &format!("{produced} written"));
+    Ok(())
+}
+
+/// An engine over a temporary data directory with a session.
+struct Bench {
+    engine: Arc<Engine>,
+    log: Arc<dyn TopicLog>,
+    session: Session,
+    /// Declared last so that it is deleted after the engine closed the database in it.
+    directory: tempfile::TempDir,
+}
+
+/// Figures of one timed persistent query.
+struct QueryRun {
+    elapsed: Duration,
+    /// Bytes the data directory grew by while the query ran.
+    bytes_written: u64,
+}
+
+impl Bench {
+    /// Opens an engine on a fresh temporary directory and executes `setup`.
+    fn open(setup: &str) -> Result<Bench> {
+        let directory = tempfile::tempdir().context("cannot create a temporary directory")?;
+        let engine = Engine::open(directory.path())?;
+        let mut bench = Bench {
+            log: engine.topic_log(),
+            engine,
+            session: Session::default(),
+            directory,
+        };
+        bench.execute(setup)?;
+        Ok(bench)
+    }
+
+    fn execute(&mut self, sql: &str) -> Result<()> {
+        self.engine
+            .execute_script(sql, &mut self.session, |_, _| {})
+            .map_err(|error| anyhow::anyhow!("{}", executor::error_chain(&error)))
+    }
+
+    /// Produces `records` records to `topic`; `record(n)` gives the `n`th record's key, JSON
+    /// value and timestamp. Records are partitioned by key like Kafka's default partitioner.
+    fn load(
+        &self,
+        topic: &str,
+        records: u64,
+        record: impl Fn(u64) -> (String, String, i64),
+    ) -> Result<()> {
+        let started = Instant::now();
+        let mut written = 0u64;
+        while written < records {
+            let chunk = (records - written).min(LOAD_CHUNK);
+            let batch = (written..written + chunk)
+                .map(|n| {
+                    let (key, value, timestamp) = record(n);
+                    (
+                        partition_for_key(key.as_bytes(), PARTITIONS),
+                        Record {
+                            key: Some(key.into_bytes()),
+                            value: Some(value.into_bytes()),
+                            timestamp,
+                            headers: Vec::new(),
+                        },
+                    )
+                })
+                .collect();
+            self.log.produce(topic, batch)?;
+            written += chunk;
+        }
+        println!(
+            "loaded {records} records in {:.2}s",
+            started.elapsed().as_secs_f64()
+        );
+        Ok(())
+    }
+
+    /// Starts the persistent query of `sql` and waits until its consumer group `query_id`
+    /// has committed every record of `topic`.
+    fn run_query(&mut self, sql: &str, query_id: &str, topic: &str) -> Result<QueryRun> {
+        let ends = self.log.offsets(topic)?;
+        let bytes_before = directory_bytes(self.directory.path());
+        let started = Instant::now();
+        self.execute(sql)?;
+        loop {
+            let committed = self.log.committed_offsets(query_id, topic)?;
+            let done = committed
+                .iter()
+                .zip(&ends)
+                .all(|(committed, (_, end))| committed.is_some_and(|c| c >= *end));
+            if done {
+                break;
+            }
+            if let Some((_, executor::QueryState::Error(message))) = self
+                .engine
+                .query_states()
+                .into_iter()
+                .find(|(id, _)| id == query_id)
+            {
+                bail!("query {query_id} failed: {message}");
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let elapsed = started.elapsed();
+        let bytes_after = directory_bytes(self.directory.path());
+        Ok(QueryRun {
+            elapsed,
+            bytes_written: bytes_after.saturating_sub(bytes_before),
+        })
+    }
+
+    /// The number of records `topic` holds.
+    fn records_in(&self, topic: &str) -> Result<u64> {
+        Ok(self.log.offsets(topic)?.iter().map(|(_, end)| end).sum())
+    }
+}
+
+impl QueryRun {
+    /// Prints throughput, peak memory and bytes written per input record.
+    fn report(&self, name: &str, records: u64, detail: &str) {
+        let seconds = self.elapsed.as_secs_f64();
+        println!(
+            "{name}: {records} records in {seconds:.2}s = {:.0} records/s ({detail})",
+            records as f64 / seconds
+        );
+        println!("peak memory: {} MiB", peak_memory_kib() / 1024);
+        println!(
+            "data directory growth: {:.1} bytes per input record",
+            self.bytes_written as f64 / records.max(1) as f64
+        );
+    }
+}
+
+/// Total size of the files under `path` (0 for what cannot be read: files RocksDB deletes
+/// while we walk).
+fn directory_bytes(path: &Path) -> u64 {
+    let Ok(entries) = std::fs::read_dir(path) else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .map(|entry| match entry.file_type() {
+            Ok(kind) if kind.is_dir() => directory_bytes(&entry.path()),
+            Ok(_) => entry.metadata().map_or(0, |metadata| metadata.len()),
+            Err(_) => 0,
+        })
+        .sum()
 }
 
 /// Peak resident memory of this process (VmHWM), in KiB.

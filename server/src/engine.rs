@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use arrow::record_batch::RecordBatch;
 use executor::query::StartPosition;
-use executor::{EmbeddedLog, Metrics, QueryHandle, Store, TopicLog};
+use executor::{EmbeddedLog, Metrics, QueryHandle, StateStore, Store, TopicLog};
 use parser::ast::{Statement, StatementKind};
 use planner::{Catalog, Properties, StatementPlan};
 use tokio::sync::mpsc;
@@ -77,6 +77,7 @@ pub(crate) struct EngineState {
 pub struct Engine {
     pub(crate) log: Arc<dyn TopicLog>,
     pub(crate) metrics: Metrics,
+    state_store: StateStore,
     state: Mutex<EngineState>,
 }
 
@@ -92,6 +93,7 @@ impl Engine {
         let engine = Arc::new(Engine {
             log,
             metrics: Metrics::default(),
+            state_store: StateStore::new(Arc::clone(&store)),
             state: Mutex::new(EngineState {
                 catalog: Catalog::default(),
                 queries: BTreeMap::new(),
@@ -119,6 +121,11 @@ impl Engine {
             }
         }
         Ok(engine)
+    }
+
+    /// The state store of queries and materialized tables.
+    pub fn state_store(&self) -> &StateStore {
+        &self.state_store
     }
 
     /// The topic log (for tools such as datagen and the test runner).

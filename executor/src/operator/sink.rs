@@ -2,17 +2,28 @@
 //!
 //! Keyed records go to the partition Kafka's default partitioner picks for the serialized
 //! key; records without key columns stay on the partition (modulo the sink's count) of
-//! the source partition they came from, so per-partition order is kept.
+//! the source partition they came from, so per-partition order is kept. Windowed keys carry
+//! their window after the key bytes; a delete row (`$op`) becomes a tombstone. A table sink
+//! also keeps its latest record per key as state (`table_state_id`), for pull queries.
 
-use arrow::array::{Array, Int64Array};
+use arrow::array::{Array, Int8Array, Int64Array};
 use arrow::record_batch::RecordBatch;
-use planner::plan::{ROWTIME_OUTPUT, SinkPlan};
+use planner::catalog::{OP_COLUMN, OP_DELETE, WindowInfo};
+use planner::plan::{ROWTIME_OUTPUT, SinkPlan, WINDOWEND_OUTPUT, WINDOWSTART_OUTPUT};
 
 use crate::format::Encoder;
 use crate::log::Record;
+use crate::log::StateWrite;
 use crate::log::partitioner::partition_for_key;
 use crate::operator::source::format_of;
+use crate::operator::window::append_window;
+use crate::state::{StateStore, StateTable};
 use crate::{ExecError, Result};
+
+/// The state table holding the materialized rows of table `name`.
+pub fn table_state_id(name: &str) -> String {
+    format!("table/{name}")
+}
 
 /// Encodes rows for one sink.
 pub struct SinkOperator {
@@ -21,10 +32,13 @@ pub struct SinkOperator {
     key_columns: usize,
     key_encoder: Encoder,
     value_encoder: Encoder,
+    window: Option<WindowInfo>,
+    materialized: Option<StateTable>,
 }
 
 impl SinkOperator {
-    pub fn new(plan: &SinkPlan) -> Result<Self> {
+    /// A sink; a table sink materializes into `store` when given.
+    pub fn new(plan: &SinkPlan, store: Option<&StateStore>) -> Result<Self> {
         let (key_kind, key_options) = format_of(&plan.key_format)?;
         let (value_kind, value_options) = format_of(&plan.value_format)?;
         Ok(SinkOperator {
@@ -33,11 +47,28 @@ impl SinkOperator {
             key_columns: plan.key_fields.len(),
             key_encoder: Encoder::new(key_kind, &key_options, plan.key_fields.clone())?,
             value_encoder: Encoder::new(value_kind, &value_options, plan.value_fields.clone())?,
+            window: plan.window,
+            materialized: match store {
+                Some(store) if plan.materialize => Some(store.table(&table_state_id(&plan.name))),
+                _ => None,
+            },
         })
     }
 
+    /// Pending writes of the materialized table.
+    pub fn take_writes(&mut self) -> Vec<StateWrite> {
+        self.materialized
+            .as_mut()
+            .map(StateTable::take_writes)
+            .unwrap_or_default()
+    }
+
     /// Encodes a projected batch (keys, values, `$rowtime`) read from `source_partition`.
-    pub fn encode(&self, batch: &RecordBatch, source_partition: u32) -> Result<Vec<(u32, Record)>> {
+    pub fn encode(
+        &mut self,
+        batch: &RecordBatch,
+        source_partition: u32,
+    ) -> Result<Vec<(u32, Record)>> {
         let rows = batch.num_rows();
         let columns = batch.columns();
         let rowtime_index = batch
@@ -54,17 +85,57 @@ impl SinkOperator {
             .as_any()
             .downcast_ref::<Int64Array>()
             .ok_or_else(|| ExecError::Internal("$rowtime is not BIGINT".into()))?;
+        let int64 = |name: &str| {
+            batch
+                .column_by_name(name)
+                .and_then(|column| column.as_any().downcast_ref::<Int64Array>().cloned())
+        };
+        let bounds = match (
+            self.window,
+            int64(WINDOWSTART_OUTPUT),
+            int64(WINDOWEND_OUTPUT),
+        ) {
+            (Some(window), Some(starts), Some(ends)) => Some((window.kind, starts, ends)),
+            _ => None,
+        };
+        let ops = batch
+            .column_by_name(OP_COLUMN)
+            .and_then(|column| column.as_any().downcast_ref::<Int8Array>().cloned());
         let mut records = Vec::with_capacity(rows);
         for (row, (key, value)) in keys.into_iter().zip(values).enumerate() {
             let partition = match (&key, self.key_columns) {
                 (Some(key), 1..) => partition_for_key(key, self.partitions),
                 _ => source_partition % self.partitions,
             };
+            let key = match &bounds {
+                Some((kind, starts, ends)) => {
+                    let mut bytes = key.unwrap_or_default();
+                    append_window(&mut bytes, *kind, starts.value(row), ends.value(row));
+                    Some(bytes)
+                }
+                None => key,
+            };
+            let deleted = ops
+                .as_ref()
+                .is_some_and(|ops| !ops.is_null(row) && ops.value(row) == OP_DELETE);
+            let value = if deleted { None } else { value };
+
             let timestamp = if timestamps.is_null(row) {
                 0
             } else {
                 timestamps.value(row)
             };
+            if let Some(table) = &mut self.materialized {
+                let state_key = key.clone().unwrap_or_default();
+                match &value {
+                    Some(value) => {
+                        let mut stored = timestamp.to_be_bytes().to_vec();
+                        stored.extend_from_slice(value);
+                        table.put(&state_key, stored);
+                    }
+                    None => table.delete(&state_key),
+                }
+            }
             records.push((
                 partition,
                 Record {

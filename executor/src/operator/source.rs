@@ -2,22 +2,26 @@
 //!
 //! Stream input: one row per record. Records with a null value are dropped; records whose
 //! key or value cannot be decoded are counted, logged with topic/partition/offset and skipped.
+//! Table input is a changelog (see `SourceOperator::decode`); windowed keys are split into
+//! the key proper and `WINDOWSTART`/`WINDOWEND`.
 
 use std::sync::Arc;
 
 use arrow::array::{
-    Array, ArrayRef, BinaryBuilder, Int32Array, Int64Array, ListBuilder, StringBuilder,
+    Array, ArrayRef, BinaryBuilder, Int8Array, Int32Array, Int64Array, ListBuilder, StringBuilder,
     StructBuilder, UInt32Array,
 };
 use arrow::compute::take;
 use arrow::datatypes::{DataType, SchemaRef};
 use arrow::record_batch::RecordBatch;
-use planner::catalog::ColumnKind;
+use planner::catalog::{ColumnKind, OP_DELETE, OP_RETRACT, OP_UPSERT, WindowInfo};
 use planner::plan::SourceNode;
 
 use crate::format::{Decoder, FormatKind, FormatOptions};
 use crate::log::ConsumedRecord;
 use crate::metrics::Counters;
+use crate::operator::window::split_window;
+use crate::state::StateTable;
 use crate::{ExecError, Result};
 
 /// Decodes records of one source.
@@ -29,6 +33,8 @@ pub struct SourceOperator {
     schema: SchemaRef,
     /// Index of the timestamp column among value columns (or keys), if the source has one.
     timestamp_column: Option<usize>,
+    window: Option<WindowInfo>,
+    changelog: bool,
     counters: Arc<Counters>,
 }
 
@@ -65,6 +71,8 @@ impl SourceOperator {
             header_columns: node.header_columns.clone(),
             schema,
             timestamp_column,
+            window: node.window,
+            changelog: node.changelog,
             counters,
         })
     }
@@ -74,13 +82,77 @@ impl SourceOperator {
     }
 
     /// Decodes records into a batch; bad records are counted, logged and left out.
-    pub fn decode(&self, records: &[ConsumedRecord]) -> Result<RecordBatch> {
+    ///
+    /// A stream drops records with a null value; a changelog keeps them as deletes. With
+    /// `previous` (the last value per key of a table), each update or delete is preceded by
+    /// a retract row holding the key's previous value, and deletes themselves are left out.
+    pub fn decode(
+        &self,
+        records: &[ConsumedRecord],
+        previous: Option<&mut StateTable>,
+    ) -> Result<RecordBatch> {
         self.counters.add_consumed(records.len() as u64);
-        let records: Vec<&ConsumedRecord> = records
+        let mut retracts: Vec<ConsumedRecord> = Vec::new();
+        let mut ops: Vec<i8> = Vec::new();
+        let mut order: Vec<(bool, usize)> = Vec::new();
+        match previous {
+            Some(state) => {
+                for (index, record) in records.iter().enumerate() {
+                    let key = record.record.key.clone().unwrap_or_default();
+                    if let Some(old) = state.get(&key)? {
+                        let mut retract = record.clone();
+                        retract.record.value = Some(old.to_vec());
+                        order.push((true, retracts.len()));
+                        retracts.push(retract);
+                        ops.push(OP_RETRACT);
+                    }
+                    match &record.record.value {
+                        Some(value) => {
+                            state.put(&key, value.clone());
+                            order.push((false, index));
+                            ops.push(OP_UPSERT);
+                        }
+                        None => state.delete(&key),
+                    }
+                }
+            }
+            None => {
+                for (index, record) in records.iter().enumerate() {
+                    match record.record.value {
+                        Some(_) => ops.push(OP_UPSERT),
+                        None if self.changelog => ops.push(OP_DELETE),
+                        None => continue,
+                    }
+                    order.push((false, index));
+                }
+            }
+        }
+        let records: Vec<&ConsumedRecord> = order
             .iter()
-            .filter(|record| record.record.value.is_some())
+            .map(|(retract, index)| {
+                if *retract {
+                    &retracts[*index]
+                } else {
+                    &records[*index]
+                }
+            })
             .collect();
-        let keys: Vec<Option<&[u8]>> = records.iter().map(|r| r.record.key.as_deref()).collect();
+        let windows: Vec<Option<(&[u8], i64, i64)>> = match self.window {
+            Some(window) => records
+                .iter()
+                .map(|r| {
+                    r.record
+                        .key
+                        .as_deref()
+                        .and_then(|key| split_window(key, window.kind, window.size_ms))
+                })
+                .collect(),
+            None => Vec::new(),
+        };
+        let keys: Vec<Option<&[u8]>> = match self.window {
+            Some(_) => windows.iter().map(|w| w.map(|(key, _, _)| key)).collect(),
+            None => records.iter().map(|r| r.record.key.as_deref()).collect(),
+        };
         let values: Vec<Option<&[u8]>> =
             records.iter().map(|r| r.record.value.as_deref()).collect();
         let decoded_keys = self.key_decoder.decode(&keys);
@@ -149,6 +221,20 @@ impl SourceOperator {
         columns.push(Arc::new(Int64Array::from_iter_values(
             kept_records.iter().map(|r| r.offset as i64),
         )));
+        if self.window.is_some() {
+            let bound = |pick: fn(&(&[u8], i64, i64)) -> i64| -> ArrayRef {
+                Arc::new(Int64Array::from_iter(
+                    kept.iter().map(|i| windows[*i].as_ref().map(pick)),
+                ))
+            };
+            columns.push(bound(|w| w.1));
+            columns.push(bound(|w| w.2));
+        }
+        if self.changelog {
+            columns.push(Arc::new(Int8Array::from_iter_values(
+                kept.iter().map(|i| ops[*i]),
+            )));
+        }
         Ok(RecordBatch::try_new(Arc::clone(&self.schema), columns)?)
     }
 }

@@ -57,6 +57,9 @@ pub(crate) fn run(
                 ));
             }
             state.catalog.remove_source(&source.name);
+            engine
+                .state_store()
+                .delete_table(&executor::table_state_id(&source.name))?;
             if drop.delete_topic {
                 let log = engine.topic_log();
                 if log.describe_topic(&source.topic)?.is_some() {

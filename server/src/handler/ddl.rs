@@ -116,8 +116,14 @@ fn start_query(
 ) -> Result<()> {
     // Persistent queries read from the beginning unless the session says otherwise.
     let start = Engine::start_position(&session.properties, StartPosition::Earliest);
-    let handle =
-        executor::start_persistent(&query.id, plan, engine.topic_log(), &engine.metrics, start)?;
+    let handle = executor::start_persistent(
+        &query.id,
+        plan,
+        engine.topic_log(),
+        &engine.metrics,
+        start,
+        engine.state_store(),
+    )?;
     state.catalog.take_query_number();
     state
         .queries
@@ -133,6 +139,10 @@ pub(crate) fn stop_query(engine: &Engine, state: &mut EngineState, id: &str) -> 
     }
     state.catalog.remove_query(id);
     engine.topic_log().delete_group(id)?;
+    let store = engine.state_store();
+    for table in ["aggregate", "time", "source"] {
+        store.delete_table(&format!("{id}/{table}"))?;
+    }
     Ok(())
 }
 

@@ -20,14 +20,31 @@ pub fn run(
         Engine::start_position(&session.properties, StartPosition::Latest)
     };
     let (sender, receiver) = Engine::stream_channel();
-    let handle = executor::start_transient(
-        plan,
-        engine.topic_log(),
-        &engine.metrics,
-        start,
-        is_pull,
-        sender,
-    )?;
+    let source = &plan.root.source().name;
+    let catalog = engine.catalog();
+    let materialized = is_pull
+        && plan.root.source().changelog
+        && catalog.queries().any(|query| &query.sink == source);
+    let handle = if materialized {
+        executor::query::start_table_scan(
+            plan,
+            &executor::table_state_id(source),
+            engine.topic_log(),
+            &engine.metrics,
+            sender,
+            engine.state_store(),
+        )?
+    } else {
+        executor::start_transient(
+            plan,
+            engine.topic_log(),
+            &engine.metrics,
+            start,
+            is_pull,
+            sender,
+            engine.state_store(),
+        )?
+    };
     Ok(StatementOutput::Rows(RowStream {
         columns: columns
             .into_iter()

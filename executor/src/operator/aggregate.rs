@@ -1,0 +1,693 @@
+//! The aggregate operator: groups rows by key (and window), keeps one state per group in a
+//! state table, and emits the changelog of the aggregated table.
+//!
+//! State key: the group key in Arrow's row format (byte-comparable, self-delimiting), then
+//! for time windows the window start, for session windows the window end then start (both as
+//! order-preserving 8 bytes). State value: the maximum record time, then each aggregate's
+//! encoded state. Stream time per input partition is kept in a second state table, so a
+//! restart drops, closes and emits exactly what an uninterrupted run would.
+//!
+//! Semantics follow Kafka Streams as ksqlDB uses it: records with a null group key are
+//! skipped; a window closes when stream time reaches `window end + grace`, later records are
+//! dropped and counted; session windows merge when a record falls within `gap` of them (the
+//! merged-away sessions are deleted with tombstones); the output time of a row is the
+//! largest record time of its group; `EMIT FINAL` emits each window once, when it closes,
+//! in window-end order.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+
+use arrow::array::{Array, ArrayRef, BooleanArray, Int8Array, Int64Array};
+use arrow::compute::filter_record_batch;
+use arrow::datatypes::{Field, Schema, SchemaRef};
+use arrow::record_batch::RecordBatch;
+use arrow::row::{RowConverter, SortField};
+use datafusion::common::ScalarValue;
+use datafusion::execution::context::ExecutionProps;
+use datafusion::logical_expr::physical_planning_context::PhysicalPlanningContext;
+use datafusion::physical_expr::{PhysicalExpr, create_physical_expr};
+use planner::catalog::{OP_COLUMN, OP_DELETE, OP_RETRACT, OP_UPSERT, ROWTIME, WindowKind};
+use planner::plan::{AggregateNode, WindowPlan};
+
+use stub::{AggState, AggregateFunction};
+
+/// Temporary stand-in until the aggregate functions land.
+mod stub {
+    use arrow::array::{Array, ArrayRef, Int64Array};
+    use datafusion::common::ScalarValue;
+    use planner::aggregate::AggregateSignature;
+
+    use crate::Result;
+
+    pub type AggState = i64;
+
+    pub struct AggregateFunction {
+        count: bool,
+    }
+
+    impl AggregateFunction {
+        pub fn new(signature: &AggregateSignature) -> Result<Self> {
+            Ok(AggregateFunction {
+                count: signature.name == "COUNT",
+            })
+        }
+        pub fn init(&self) -> AggState {
+            0
+        }
+        fn value(&self, args: &[ArrayRef], row: usize) -> i64 {
+            match args.first() {
+                None => 1,
+                Some(array) if array.is_null(row) => 0,
+                Some(_) if self.count => 1,
+                Some(array) => array
+                    .as_any()
+                    .downcast_ref::<Int64Array>()
+                    .map_or(0, |a| a.value(row)),
+            }
+        }
+        pub fn add(&self, state: &mut AggState, args: &[ArrayRef], row: usize) {
+            *state += self.value(args, row);
+        }
+        pub fn retract(&self, state: &mut AggState, args: &[ArrayRef], row: usize) {
+            *state -= self.value(args, row);
+        }
+        pub fn merge(&self, into: &mut AggState, other: &AggState) {
+            *into += other;
+        }
+        pub fn result(&self, state: &AggState) -> ScalarValue {
+            ScalarValue::Int64(Some(*state))
+        }
+        pub fn encode(&self, state: &AggState, out: &mut Vec<u8>) {
+            out.extend_from_slice(&state.to_be_bytes());
+        }
+        pub fn decode(&self, input: &mut &[u8]) -> Result<AggState> {
+            let (head, rest) = input.split_at(8.min(input.len()));
+            *input = rest;
+            Ok(i64::from_be_bytes(head.try_into().unwrap_or_default()))
+        }
+    }
+}
+use crate::log::StateWrite;
+use crate::metrics::Counters;
+use crate::operator::window::{from_ordered_i64, ordered_i64, time_windows};
+use crate::state::{StateStore, StateTable};
+use crate::{ExecError, Result};
+
+/// One output row being assembled.
+struct OutRow {
+    /// Group key in row format.
+    key: Vec<u8>,
+    start: i64,
+    end: i64,
+    /// Aggregate results; `None` for a delete.
+    values: Option<Vec<ScalarValue>>,
+    rowtime: i64,
+}
+
+/// The aggregate operator of one query.
+pub struct AggregateOperator {
+    group_exprs: Vec<Arc<dyn PhysicalExpr>>,
+    arg_exprs: Vec<Vec<Arc<dyn PhysicalExpr>>>,
+    functions: Vec<AggregateFunction>,
+    converter: RowConverter,
+    window: Option<WindowPlan>,
+    emit_final: bool,
+    per_record: bool,
+    state: StateTable,
+    times: StateTable,
+    stream_times: HashMap<u32, i64>,
+    dirty_times: Vec<u32>,
+    /// `EMIT FINAL`: windows not yet emitted, by (window end, state key, start).
+    open_windows: Option<BTreeSet<(i64, Vec<u8>, i64)>>,
+    schema: SchemaRef,
+    counters: Arc<Counters>,
+}
+
+impl AggregateOperator {
+    /// Compiles the node; its state lives in tables `<state_id>/aggregate` and `<state_id>/time`.
+    pub fn new(
+        node: &AggregateNode,
+        store: &StateStore,
+        state_id: &str,
+        counters: Arc<Counters>,
+    ) -> Result<Self> {
+        let props = ExecutionProps::new();
+        let context = PhysicalPlanningContext::default();
+        let input_schema = node.input.schema();
+        let group_exprs = node
+            .group_by
+            .iter()
+            .map(|expr| create_physical_expr(expr, input_schema, &props, &context))
+            .collect::<datafusion::error::Result<Vec<_>>>()?;
+        let arg_exprs = node
+            .aggregates
+            .iter()
+            .map(|call| {
+                call.args
+                    .iter()
+                    .map(|expr| create_physical_expr(expr, input_schema, &props, &context))
+                    .collect::<datafusion::error::Result<Vec<_>>>()
+            })
+            .collect::<datafusion::error::Result<Vec<_>>>()?;
+        let functions = node
+            .aggregates
+            .iter()
+            .map(|call| AggregateFunction::new(&call.signature))
+            .collect::<Result<Vec<_>>>()?;
+        let output_schema: SchemaRef = Arc::new(node.schema.as_arrow().clone());
+        let sort_fields = output_schema
+            .fields()
+            .iter()
+            .take(node.group_by.len())
+            .map(|field| SortField::new(field.data_type().clone()))
+            .collect();
+        let converter = RowConverter::new(sort_fields)?;
+        Ok(AggregateOperator {
+            group_exprs,
+            arg_exprs,
+            functions,
+            converter,
+            window: node.window,
+            emit_final: node.emit_final,
+            per_record: node.emit_per_record,
+            state: store.table(&format!("{state_id}/aggregate")),
+            times: store.table(&format!("{state_id}/time")),
+            stream_times: HashMap::new(),
+            dirty_times: Vec::new(),
+            open_windows: None,
+            schema: output_schema,
+            counters,
+        })
+    }
+
+    /// Pending state writes (for the epoch's transaction).
+    pub fn take_writes(&mut self) -> Result<Vec<StateWrite>> {
+        for partition in std::mem::take(&mut self.dirty_times) {
+            if let Some(time) = self.stream_times.get(&partition) {
+                self.times
+                    .put(&partition.to_be_bytes(), time.to_be_bytes().to_vec());
+            }
+        }
+        let mut writes = self.state.take_writes();
+        writes.extend(self.times.take_writes());
+        Ok(writes)
+    }
+
+    /// Aggregates a batch of one input partition; returns the changelog rows it emits.
+    pub fn process(&mut self, batch: &RecordBatch, partition: u32) -> Result<RecordBatch> {
+        let batch = self.without_bad_rows(batch)?;
+        let rows_count = batch.num_rows();
+        let groups = evaluate(&self.group_exprs, &batch)?;
+        let args: Vec<Vec<ArrayRef>> = self
+            .arg_exprs
+            .iter()
+            .map(|exprs| evaluate(exprs, &batch))
+            .collect::<Result<_>>()?;
+        let rows = self.converter.convert_columns(&groups)?;
+        let rowtimes = int64_column(&batch, ROWTIME)?;
+        let ops = batch
+            .column_by_name(OP_COLUMN)
+            .and_then(|column| column.as_any().downcast_ref::<Int8Array>().cloned());
+        let mut out: Vec<OutRow> = Vec::new();
+        let mut positions: HashMap<Vec<u8>, usize> = HashMap::new();
+        for row in 0..rows_count {
+            if groups.iter().any(|group| group.is_null(row)) {
+                continue;
+            }
+            let op = ops.as_ref().map_or(OP_UPSERT, |ops| {
+                if ops.is_null(row) {
+                    OP_UPSERT
+                } else {
+                    ops.value(row)
+                }
+            });
+            if op == OP_DELETE {
+                continue;
+            }
+            let retract = op == OP_RETRACT;
+            let timestamp = rowtimes.value(row);
+            let key = rows.row(row).as_ref().to_vec();
+            let per_record = self.per_record;
+            let mut emit = |state_key: Vec<u8>, row: OutRow, out: &mut Vec<OutRow>| match positions
+                .get(&state_key)
+            {
+                Some(&index) if !per_record => out[index] = row,
+                _ => {
+                    positions.insert(state_key, out.len());
+                    out.push(row);
+                }
+            };
+            match self.window {
+                None => {
+                    let (values, rowtime) = self.update(&key, &args, row, timestamp, retract)?;
+                    emit(
+                        key.clone(),
+                        OutRow {
+                            key,
+                            start: 0,
+                            end: 0,
+                            values: Some(values),
+                            rowtime,
+                        },
+                        &mut out,
+                    );
+                }
+                Some(window) if window.kind == WindowKind::Session => {
+                    let close = self.advance_time(partition, timestamp) - window.grace;
+                    let mut emitted = Vec::new();
+                    self.session(&key, &args, row, timestamp, window, close, &mut emitted)?;
+                    for (state_key, row) in emitted {
+                        emit(state_key, row, &mut out);
+                    }
+                }
+                Some(window) => {
+                    let close = self.advance_time(partition, timestamp) - window.grace;
+                    for start in time_windows(timestamp, window.size, window.advance) {
+                        let end = start + window.size;
+                        if end <= close {
+                            self.counters.add_late(1);
+                            continue;
+                        }
+                        let mut state_key = key.clone();
+                        state_key.extend_from_slice(&ordered_i64(start));
+                        let (values, rowtime) =
+                            self.update(&state_key, &args, row, timestamp, retract)?;
+                        if self.emit_final {
+                            self.open(end, &state_key, start)?;
+                        } else {
+                            emit(
+                                state_key,
+                                OutRow {
+                                    key: key.clone(),
+                                    start,
+                                    end,
+                                    values: Some(values),
+                                    rowtime,
+                                },
+                                &mut out,
+                            );
+                        }
+                    }
+                }
+            }
+            if self.emit_final {
+                self.emit_closed(partition, &mut out)?;
+            }
+        }
+        self.build(out)
+    }
+
+    /// Drops the rows whose group or argument expressions fail to evaluate (counted).
+    fn without_bad_rows(&self, batch: &RecordBatch) -> Result<RecordBatch> {
+        let all = || {
+            self.group_exprs
+                .iter()
+                .chain(self.arg_exprs.iter().flatten())
+        };
+        let ok = |batch: &RecordBatch| {
+            all().all(|expr| {
+                expr.evaluate(batch)
+                    .and_then(|value| value.into_array(batch.num_rows()))
+                    .is_ok()
+            })
+        };
+        if ok(batch) {
+            return Ok(batch.clone());
+        }
+        let mask: BooleanArray = (0..batch.num_rows())
+            .map(|row| {
+                let good = ok(&batch.slice(row, 1));
+                if !good {
+                    self.counters.record_failure(format!(
+                        "failed to evaluate the grouping or aggregate arguments of row {row} of a batch"
+                    ));
+                }
+                Some(good)
+            })
+            .collect();
+        Ok(filter_record_batch(batch, &mask)?)
+    }
+
+    /// The stream time of `partition` after seeing `timestamp`.
+    fn advance_time(&mut self, partition: u32, timestamp: i64) -> i64 {
+        if !self.stream_times.contains_key(&partition) {
+            let stored = self
+                .times
+                .get(&partition.to_be_bytes())
+                .ok()
+                .flatten()
+                .and_then(|bytes| Some(i64::from_be_bytes(bytes.try_into().ok()?)))
+                .unwrap_or(i64::MIN);
+            self.stream_times.insert(partition, stored);
+        }
+        let time = self
+            .stream_times
+            .get_mut(&partition)
+            .expect("inserted above");
+        if timestamp > *time {
+            *time = timestamp;
+            if !self.dirty_times.contains(&partition) {
+                self.dirty_times.push(partition);
+            }
+        }
+        *time
+    }
+
+    /// Reads a group's state (or a fresh one).
+    fn load(&mut self, state_key: &[u8]) -> Result<Option<(i64, Vec<AggState>)>> {
+        let Some(bytes) = self.state.get(state_key)? else {
+            return Ok(None);
+        };
+        let mut input: &[u8] = bytes;
+        let rowtime = read_i64(&mut input)?;
+        let states = self
+            .functions
+            .iter()
+            .map(|function| function.decode(&mut input))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Some((rowtime, states)))
+    }
+
+    fn store(&mut self, state_key: &[u8], rowtime: i64, states: &[AggState]) {
+        let mut bytes = Vec::with_capacity(32);
+        bytes.extend_from_slice(&rowtime.to_be_bytes());
+        for (function, state) in self.functions.iter().zip(states) {
+            function.encode(state, &mut bytes);
+        }
+        self.state.put(state_key, bytes);
+    }
+
+    /// Adds (or retracts) row `row` into the state of `state_key`; returns the new results
+    /// and output time.
+    fn update(
+        &mut self,
+        state_key: &[u8],
+        args: &[Vec<ArrayRef>],
+        row: usize,
+        timestamp: i64,
+        retract: bool,
+    ) -> Result<(Vec<ScalarValue>, i64)> {
+        let (rowtime, mut states) = match self.load(state_key)? {
+            Some((rowtime, states)) => (rowtime.max(timestamp), states),
+            None => (
+                timestamp,
+                self.functions.iter().map(AggregateFunction::init).collect(),
+            ),
+        };
+        for ((function, state), args) in self.functions.iter().zip(&mut states).zip(args) {
+            if retract {
+                function.retract(state, args, row);
+            } else {
+                function.add(state, args, row);
+            }
+        }
+        self.store(state_key, rowtime, &states);
+        let values = self
+            .functions
+            .iter()
+            .zip(&states)
+            .map(|(function, state)| function.result(state))
+            .collect();
+        Ok((values, rowtime))
+    }
+
+    /// Session windows: merges the sessions of `key` within `gap` of `timestamp` with the
+    /// record into one session.
+    #[allow(clippy::too_many_arguments)]
+    fn session(
+        &mut self,
+        key: &[u8],
+        args: &[Vec<ArrayRef>],
+        row: usize,
+        timestamp: i64,
+        window: WindowPlan,
+        close: i64,
+        emitted: &mut Vec<(Vec<u8>, OutRow)>,
+    ) -> Result<()> {
+        let mut from = key.to_vec();
+        from.extend_from_slice(&ordered_i64(timestamp.saturating_sub(window.size)));
+        let mut to = key.to_vec();
+        to.extend_from_slice(&[0xff; 17]);
+        let mut merged: Vec<(Vec<u8>, i64, i64)> = Vec::new();
+        let (mut start, mut end) = (timestamp, timestamp);
+        for (state_key, _) in self.state.range(&from, &to)? {
+            let suffix = &state_key[key.len()..];
+            let (Some(session_end), Some(session_start)) = (
+                from_ordered_i64(&suffix[..8]),
+                from_ordered_i64(&suffix[8..16]),
+            ) else {
+                continue;
+            };
+            if session_start > timestamp.saturating_add(window.size) {
+                continue;
+            }
+            start = start.min(session_start);
+            end = end.max(session_end);
+            merged.push((state_key, session_start, session_end));
+        }
+        if end < close {
+            self.counters.add_late(1);
+            return Ok(());
+        }
+        let mut rowtime = timestamp;
+        let mut states: Vec<AggState> =
+            self.functions.iter().map(AggregateFunction::init).collect();
+        for (state_key, _, _) in &merged {
+            if let Some((time, old)) = self.load(state_key)? {
+                rowtime = rowtime.max(time);
+                for ((function, state), old) in self.functions.iter().zip(&mut states).zip(&old) {
+                    function.merge(state, old);
+                }
+            }
+        }
+        for ((function, state), args) in self.functions.iter().zip(&mut states).zip(args) {
+            function.add(state, args, row);
+        }
+        let mut new_key = key.to_vec();
+        new_key.extend_from_slice(&ordered_i64(end));
+        new_key.extend_from_slice(&ordered_i64(start));
+        for (state_key, old_start, old_end) in merged {
+            if state_key == new_key {
+                continue;
+            }
+            self.state.delete(&state_key);
+            if let Some(open) = &mut self.open_windows {
+                open.remove(&(old_end, state_key.clone(), old_start));
+            }
+            if !self.emit_final {
+                emitted.push((
+                    state_key,
+                    OutRow {
+                        key: key.to_vec(),
+                        start: old_start,
+                        end: old_end,
+                        values: None,
+                        rowtime,
+                    },
+                ));
+            }
+        }
+        self.store(&new_key, rowtime, &states);
+        if self.emit_final {
+            self.open(end, &new_key, start)?;
+            return Ok(());
+        }
+        let values = self
+            .functions
+            .iter()
+            .zip(&states)
+            .map(|(function, state)| function.result(state))
+            .collect();
+        emitted.push((
+            new_key,
+            OutRow {
+                key: key.to_vec(),
+                start,
+                end,
+                values: Some(values),
+                rowtime,
+            },
+        ));
+        Ok(())
+    }
+
+    /// `EMIT FINAL`: remembers a window until it closes.
+    fn open(&mut self, end: i64, state_key: &[u8], start: i64) -> Result<()> {
+        self.rebuild_open_windows()?;
+        if let Some(open) = &mut self.open_windows {
+            open.insert((end, state_key.to_vec(), start));
+        }
+        Ok(())
+    }
+
+    /// After a restart: the windows not emitted yet are those not closed by stream time.
+    fn rebuild_open_windows(&mut self) -> Result<()> {
+        if self.open_windows.is_some() {
+            return Ok(());
+        }
+        let Some(window) = self.window else {
+            self.open_windows = Some(BTreeSet::new());
+            return Ok(());
+        };
+        let mut times = Vec::new();
+        for (key, value) in self.times.range(&[], &[0xff; 5])? {
+            let partition = u32::from_be_bytes(key.as_slice().try_into().unwrap_or_default());
+            let time = i64::from_be_bytes(value.as_slice().try_into().unwrap_or_default());
+            self.stream_times.entry(partition).or_insert(time);
+            times.push(time);
+        }
+        let stream_time = times.into_iter().max().unwrap_or(i64::MIN);
+        let mut open = BTreeSet::new();
+        for (state_key, _) in self.state.range(&[], &[0xff; 64])? {
+            let Some((start, end)) = self.window_of(&state_key, window) else {
+                continue;
+            };
+            if end.saturating_add(window.grace) > stream_time {
+                open.insert((end, state_key, start));
+            }
+        }
+        self.open_windows = Some(open);
+        Ok(())
+    }
+
+    fn window_of(&self, state_key: &[u8], window: WindowPlan) -> Option<(i64, i64)> {
+        if window.kind == WindowKind::Session {
+            let split = state_key.len().checked_sub(16)?;
+            let end = from_ordered_i64(&state_key[split..split + 8])?;
+            let start = from_ordered_i64(&state_key[split + 8..])?;
+            Some((start, end))
+        } else {
+            let split = state_key.len().checked_sub(8)?;
+            let start = from_ordered_i64(&state_key[split..])?;
+            Some((start, start + window.size))
+        }
+    }
+
+    /// `EMIT FINAL`: emits the windows closed by the stream time of `partition`.
+    fn emit_closed(&mut self, partition: u32, out: &mut Vec<OutRow>) -> Result<()> {
+        let Some(window) = self.window else {
+            return Ok(());
+        };
+        self.rebuild_open_windows()?;
+        let stream_time = self
+            .stream_times
+            .get(&partition)
+            .copied()
+            .unwrap_or(i64::MIN);
+        while let Some(first) = self
+            .open_windows
+            .as_ref()
+            .and_then(|open| open.first().cloned())
+        {
+            let (end, state_key, start) = first;
+            if end.saturating_add(window.grace) > stream_time {
+                break;
+            }
+            if let Some(open) = &mut self.open_windows {
+                open.pop_first();
+            }
+            let Some((rowtime, states)) = self.load(&state_key)? else {
+                continue;
+            };
+            let suffix = if window.kind == WindowKind::Session {
+                16
+            } else {
+                8
+            };
+            let key = state_key[..state_key.len() - suffix].to_vec();
+            let values = self
+                .functions
+                .iter()
+                .zip(&states)
+                .map(|(function, state)| function.result(state))
+                .collect();
+            out.push(OutRow {
+                key,
+                start,
+                end,
+                values: Some(values),
+                rowtime,
+            });
+        }
+        Ok(())
+    }
+
+    /// Builds the output batch.
+    fn build(&self, out: Vec<OutRow>) -> Result<RecordBatch> {
+        if out.is_empty() {
+            return Ok(RecordBatch::new_empty(Arc::clone(&self.schema)));
+        }
+        let parser = self.converter.parser();
+        let rows: Vec<_> = out.iter().map(|row| parser.parse(&row.key)).collect();
+        let mut columns = self.converter.convert_rows(rows)?;
+        for (index, function) in self.functions.iter().enumerate() {
+            let field = self.schema.field(columns.len());
+            let null = ScalarValue::try_from(field.data_type())?;
+            let values = out.iter().map(|row| match &row.values {
+                Some(values) => values[index].clone(),
+                None => null.clone(),
+            });
+            let array = ScalarValue::iter_to_array(values)?;
+            let array = if array.data_type() == field.data_type() {
+                array
+            } else {
+                arrow::compute::cast(&array, field.data_type())?
+            };
+            let _ = function;
+            columns.push(array);
+        }
+        if self.window.is_some() {
+            columns.push(Arc::new(Int64Array::from_iter_values(
+                out.iter().map(|row| row.start),
+            )));
+            columns.push(Arc::new(Int64Array::from_iter_values(
+                out.iter().map(|row| row.end),
+            )));
+        }
+        columns.push(Arc::new(Int64Array::from_iter_values(
+            out.iter().map(|row| row.rowtime),
+        )));
+        columns.push(Arc::new(Int8Array::from_iter_values(out.iter().map(
+            |row| {
+                if row.values.is_some() {
+                    OP_UPSERT
+                } else {
+                    OP_DELETE
+                }
+            },
+        ))));
+        let fields: Vec<Field> = self
+            .schema
+            .fields()
+            .iter()
+            .map(|field| field.as_ref().clone())
+            .collect();
+        Ok(RecordBatch::try_new(
+            Arc::new(Schema::new(fields)),
+            columns,
+        )?)
+    }
+}
+
+fn evaluate(exprs: &[Arc<dyn PhysicalExpr>], batch: &RecordBatch) -> Result<Vec<ArrayRef>> {
+    exprs
+        .iter()
+        .map(|expr| Ok(expr.evaluate(batch)?.into_array(batch.num_rows())?))
+        .collect()
+}
+
+fn int64_column<'a>(batch: &'a RecordBatch, name: &str) -> Result<&'a Int64Array> {
+    batch
+        .column_by_name(name)
+        .and_then(|column| column.as_any().downcast_ref::<Int64Array>())
+        .ok_or_else(|| ExecError::Internal(format!("aggregate input has no BIGINT {name}")))
+}
+
+fn read_i64(input: &mut &[u8]) -> Result<i64> {
+    if input.len() < 8 {
+        return Err(ExecError::Internal("truncated aggregate state".into()));
+    }
+    let (head, rest) = input.split_at(8);
+    *input = rest;
+    Ok(i64::from_be_bytes(head.try_into().expect("eight bytes")))
+}

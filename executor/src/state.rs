@@ -1,0 +1,261 @@
+//! Query state: the state tables of persistent queries in the store's `state` column family.
+//!
+//! Each state table owns the keys that start with its id and a NUL byte (`table id | 0x00 |
+//! key`), so dropping or scanning a table is one key range. Writes reach RocksDB only through
+//! `Transaction::state`, in the same batch as the epoch's records and offsets (exactly-once).
+//! The per-table cache is in `state::table`, pull-query snapshots in `state::snapshot`.
+
+mod snapshot;
+mod table;
+
+use std::sync::Arc;
+
+use rocksdb::{DB, DBRawIteratorWithThreadMode, ReadOptions, WriteBatch};
+
+use crate::Result;
+use crate::store::{Family, Store};
+
+pub use snapshot::StateSnapshot;
+pub use table::StateTable;
+
+/// Default cache budget of one state table: keys, values and bookkeeping.
+const DEFAULT_TABLE_CACHE_BYTES: usize = 64 << 20;
+
+/// All state tables of one engine, in one RocksDB `Store`, keys prefixed by state-table id.
+///
+/// Cheap to clone: clones share the store.
+#[derive(Debug, Clone)]
+pub struct StateStore {
+    store: Arc<Store>,
+    /// Cache budget of each `StateTable` handed out by `table`.
+    table_cache_bytes: usize,
+}
+
+impl StateStore {
+    pub fn new(store: Arc<Store>) -> Self {
+        StateStore {
+            store,
+            table_cache_bytes: DEFAULT_TABLE_CACHE_BYTES,
+        }
+    }
+
+    /// A state table of a query (`id` e.g. `CTAS_T_0` or `CTAS_T_0/source`), private to one
+    /// query thread: reads see committed data plus this table's pending writes.
+    ///
+    /// Ids never contain a NUL byte. At most one `StateTable` per id may be in use at a time.
+    pub fn table(&self, id: &str) -> StateTable {
+        StateTable::new(Arc::clone(&self.store), id, self.table_cache_bytes)
+    }
+
+    /// Deletes every committed key of a state table (DROP or TERMINATE of its query) with one
+    /// range delete. No `StateTable` of that id may be in use.
+    pub fn delete_table(&self, id: &str) -> Result<()> {
+        let (start, end) = table_range(id);
+        let mut batch = WriteBatch::default();
+        batch.delete_range_cf(self.store.cf(Family::State), start, end);
+        self.store.write(batch)
+    }
+
+    /// A consistent read view (RocksDB snapshot) over all committed state: every epoch is
+    /// either wholly in it or not at all.
+    ///
+    /// It borrows this `StateStore`; to read from a blocking task, move a clone of the
+    /// `StateStore` into the task and take the snapshot there.
+    pub fn snapshot(&self) -> StateSnapshot<'_> {
+        StateSnapshot::new(&self.store)
+    }
+}
+
+/// `table id | 0x00`: the first bytes of every key of a state table.
+fn table_prefix(id: &str) -> Vec<u8> {
+    debug_assert!(
+        !id.as_bytes().contains(&0),
+        "state table id {id:?} contains a NUL byte"
+    );
+    let mut prefix = Vec::with_capacity(id.len() + 1);
+    prefix.extend_from_slice(id.as_bytes());
+    prefix.push(0);
+    prefix
+}
+
+/// `[start, end)` of every key of a state table.
+fn table_range(id: &str) -> (Vec<u8>, Vec<u8>) {
+    let start = table_prefix(id);
+    let mut end = start.clone();
+    *end.last_mut().expect("a table prefix ends with 0") = 1;
+    (start, end)
+}
+
+/// `prefix | key`: the RocksDB key of `key` in the state table with this prefix.
+fn full_key(prefix: &[u8], key: &[u8]) -> Vec<u8> {
+    let mut full = Vec::with_capacity(prefix.len() + key.len());
+    full.extend_from_slice(prefix);
+    full.extend_from_slice(key);
+    full
+}
+
+/// Read options that bound an iterator to the keys of `[prefix | from, prefix | to)`.
+fn range_options(prefix: &[u8], from: &[u8], to: &[u8]) -> ReadOptions {
+    let mut options = ReadOptions::default();
+    options.set_iterate_lower_bound(full_key(prefix, from));
+    options.set_iterate_upper_bound(full_key(prefix, to));
+    options
+}
+
+/// Every entry of a bounded iterator, keys stripped of the table prefix (`prefix_len` bytes).
+fn collect_range(
+    mut iterator: DBRawIteratorWithThreadMode<'_, DB>,
+    prefix_len: usize,
+) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+    let mut entries = Vec::new();
+    iterator.seek_to_first();
+    while let (Some(key), Some(value)) = (iterator.key(), iterator.value()) {
+        entries.push((key[prefix_len..].to_vec(), value.to_vec()));
+        iterator.next();
+    }
+    iterator.status()?;
+    Ok(entries)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{EmbeddedLog, TopicLog, Transaction};
+
+    fn commit(log: &EmbeddedLog, table: &mut StateTable) {
+        log.commit(Transaction {
+            state: table.take_writes(),
+            ..Transaction::default()
+        })
+        .expect("commit");
+    }
+
+    fn owned(entries: &[(&[u8], &[u8])]) -> Vec<(Vec<u8>, Vec<u8>)> {
+        entries
+            .iter()
+            .map(|(key, value)| (key.to_vec(), value.to_vec()))
+            .collect()
+    }
+
+    #[test]
+    fn table_prefixes_never_overlap() {
+        let cases = [
+            ("a", "a/source"),
+            ("a", "ab"),
+            ("CTAS_T_0", "CTAS_T_0/source"),
+            ("CTAS_T_0", "CTAS_T_01"),
+        ];
+        for (first, second) in cases {
+            let (first_start, first_end) = table_range(first);
+            let (second_start, second_end) = table_range(second);
+            let disjoint = first_end <= second_start || second_end <= first_start;
+            assert!(disjoint, "{first:?} and {second:?} overlap");
+        }
+    }
+
+    #[test]
+    fn commit_through_the_log_survives_reopen() {
+        let directory = tempfile::tempdir().expect("temp dir");
+        {
+            let store = Store::open(directory.path()).expect("open");
+            let log = EmbeddedLog::new(Arc::clone(&store)).expect("log");
+            let mut table = StateStore::new(store).table("q");
+            table.put(b"k1", b"v1".to_vec());
+            table.put(b"k2", b"v2".to_vec());
+            commit(&log, &mut table);
+            table.delete(b"k2");
+            commit(&log, &mut table);
+            table.put(b"k3", b"never committed".to_vec());
+        }
+        let store = Store::open(directory.path()).expect("reopen");
+        let mut table = StateStore::new(store).table("q");
+        let cases: [(&[u8], Option<&[u8]>); 3] =
+            [(b"k1", Some(b"v1")), (b"k2", None), (b"k3", None)];
+        for (key, expected) in cases {
+            assert_eq!(table.get(key).expect("get"), expected, "key {key:?}");
+        }
+    }
+
+    #[test]
+    fn delete_table_removes_only_that_table() {
+        let directory = tempfile::tempdir().expect("temp dir");
+        let store = Store::open(directory.path()).expect("open");
+        let log = EmbeddedLog::new(Arc::clone(&store)).expect("log");
+        let state = StateStore::new(store);
+        for id in ["q", "q/source", "qq"] {
+            let mut table = state.table(id);
+            table.put(b"k", id.as_bytes().to_vec());
+            table.put(b"", b"empty key".to_vec());
+            commit(&log, &mut table);
+        }
+        state.delete_table("q").expect("delete table");
+        let snapshot = state.snapshot();
+        assert_eq!(snapshot.scan("q").expect("scan"), Vec::new());
+        assert_eq!(
+            snapshot.scan("q/source").expect("scan"),
+            owned(&[(b"", b"empty key"), (b"k", b"q/source")])
+        );
+        assert_eq!(snapshot.get("qq", b"k").expect("get"), Some(b"qq".to_vec()));
+        assert_eq!(state.table("q").get(b"k").expect("get"), None);
+    }
+
+    #[test]
+    fn snapshot_ignores_later_commits_and_pending_writes() {
+        let directory = tempfile::tempdir().expect("temp dir");
+        let store = Store::open(directory.path()).expect("open");
+        let log = EmbeddedLog::new(Arc::clone(&store)).expect("log");
+        let state = StateStore::new(store);
+        let mut table = state.table("t");
+        table.put(b"a", b"1".to_vec());
+        table.put(b"b", b"2".to_vec());
+        commit(&log, &mut table);
+
+        let snapshot = state.snapshot();
+        table.put(b"a", b"changed".to_vec());
+        table.delete(b"b");
+        table.put(b"c", b"3".to_vec());
+        let before_commit = state.snapshot();
+        commit(&log, &mut table);
+        let after_commit = state.snapshot();
+
+        let old = owned(&[(b"a", b"1"), (b"b", b"2")]);
+        let new = owned(&[(b"a", b"changed"), (b"c", b"3")]);
+        assert_eq!(snapshot.scan("t").expect("scan"), old);
+        assert_eq!(before_commit.scan("t").expect("scan"), old);
+        assert_eq!(after_commit.scan("t").expect("scan"), new);
+        assert_eq!(snapshot.get("t", b"b").expect("get"), Some(b"2".to_vec()));
+        assert_eq!(after_commit.get("t", b"b").expect("get"), None);
+        assert_eq!(snapshot.get("other", b"a").expect("get"), None);
+    }
+
+    #[test]
+    fn snapshot_range_is_half_open() {
+        let directory = tempfile::tempdir().expect("temp dir");
+        let store = Store::open(directory.path()).expect("open");
+        let log = EmbeddedLog::new(Arc::clone(&store)).expect("log");
+        let state = StateStore::new(store);
+        let mut table = state.table("t");
+        for key in [b"a", b"b", b"c", b"d"] {
+            table.put(key, key.to_vec());
+        }
+        commit(&log, &mut table);
+        let snapshot = state.snapshot();
+        let cases: [(&[u8], &[u8], Vec<&[u8]>); 5] = [
+            (b"b", b"d", vec![b"b", b"c"]),
+            (b"", b"\xff", vec![b"a", b"b", b"c", b"d"]),
+            (b"c", b"c", vec![]),
+            (b"d", b"a", vec![]),
+            (b"e", b"z", vec![]),
+        ];
+        for (from, to, expected) in cases {
+            let keys: Vec<Vec<u8>> = snapshot
+                .range("t", from, to)
+                .expect("range")
+                .into_iter()
+                .map(|(key, _)| key)
+                .collect();
+            let expected: Vec<Vec<u8>> = expected.into_iter().map(<[u8]>::to_vec).collect();
+            assert_eq!(keys, expected, "range {from:?}..{to:?}");
+        }
+    }
+}

@@ -1,0 +1,541 @@
+//! Planning of aggregations: `GROUP BY`, aggregate calls, `WINDOW`, `HAVING`, and the
+//! projection over the aggregate's output.
+//!
+//! Select and `HAVING` expressions are rewritten before lowering: each aggregate call becomes
+//! a reference to its aggregate column (`$AGG<i>`) and each grouping expression that is not a
+//! plain column becomes a reference to its group column (`$KEY<i>`); what remains must be
+//! computable from the group and aggregate columns, as ksqlDB requires.
+
+use std::ops::ControlFlow;
+use std::sync::Arc;
+
+use arrow::datatypes::DataType as ArrowType;
+use datafusion::common::{Column, DFSchema, ScalarValue, TableReference};
+use datafusion::logical_expr::{Cast, Expr, ExprSchemable};
+use parser::ast::{Query, SelectItem, SourceKind, WindowExpr};
+use sqlparser::ast::{
+    Expr as SqlExpr, FunctionArg, FunctionArgExpr, FunctionArguments, Ident, VisitMut, VisitorMut,
+};
+
+use crate::catalog::{
+    Catalog, OP_COLUMN, ROWTIME, SourceDefinition, WINDOWEND, WINDOWSTART, WindowKind,
+};
+use crate::expr::{ExprLowering, normalize_ident};
+pub use stub::{AggregateSignature, is_aggregate_function, resolve_aggregate};
+
+/// Temporary stand-in until the aggregate function registry lands.
+mod stub {
+    use arrow::datatypes::DataType;
+    use datafusion::common::ScalarValue;
+
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct AggregateSignature {
+        pub name: String,
+        pub value_args: usize,
+        pub arg_types: Vec<DataType>,
+        pub params: Vec<ScalarValue>,
+        pub return_type: DataType,
+    }
+
+    pub fn is_aggregate_function(name: &str) -> bool {
+        matches!(name.to_uppercase().as_str(), "COUNT" | "SUM")
+    }
+
+    pub fn resolve_aggregate(
+        name: &str,
+        arg_types: &[DataType],
+        _literals: &[Option<ScalarValue>],
+    ) -> Result<AggregateSignature, String> {
+        let name = name.to_uppercase();
+        let (value_args, return_type) = match name.as_str() {
+            "COUNT" => (arg_types.len().min(1), DataType::Int64),
+            _ => (1, arg_types.first().cloned().unwrap_or(DataType::Int64)),
+        };
+        Ok(AggregateSignature {
+            name,
+            value_args,
+            arg_types: arg_types.iter().take(value_args).cloned().collect(),
+            params: Vec::new(),
+            return_type,
+        })
+    }
+}
+use crate::plan::{AggregateCall, AggregateNode, DataflowNode, FilterNode, WindowPlan};
+use crate::{PlanError, Result, user_error};
+
+/// Default grace period of windows without `GRACE PERIOD` (Kafka Streams' legacy default).
+const DEFAULT_GRACE_MS: i64 = 24 * 3_600_000;
+/// Minimum retention of windowed state without `RETENTION`.
+const DEFAULT_RETENTION_MS: i64 = 24 * 3_600_000;
+
+/// The aggregation of a query: the aggregate node (with `HAVING` above it) and the rewritten
+/// select items to project over its schema.
+pub struct PlannedAggregation {
+    pub root: DataflowNode,
+    /// The aggregate node's output schema (what projections are lowered against).
+    pub schema: Arc<DFSchema>,
+    /// Select items with aggregate calls and grouping expressions replaced by column refs;
+    /// `None` for items kept as they are (wildcards).
+    pub items: Vec<(SqlExpr, Option<String>, Option<String>)>,
+    /// Names of the group columns in `schema`, in `GROUP BY` order.
+    pub group_names: Vec<String>,
+    /// Text of each `GROUP BY` expression, for messages.
+    pub group_texts: Vec<String>,
+}
+
+/// Whether a query aggregates (GROUP BY, WINDOW, or aggregate calls).
+pub fn is_aggregation(query: &Query) -> bool {
+    if !query.group_by.is_empty() || query.window.is_some() || query.having.is_some() {
+        return true;
+    }
+    query.select.iter().any(|item| match item {
+        SelectItem::Expr { expr, .. } => contains_aggregate(expr),
+        _ => false,
+    })
+}
+
+fn contains_aggregate(expr: &SqlExpr) -> bool {
+    let mut found = false;
+    let mut expr = expr.clone();
+    let _ = expr.visit(&mut FindAggregates { found: &mut found });
+    found
+}
+
+struct FindAggregates<'a> {
+    found: &'a mut bool,
+}
+
+impl VisitorMut for FindAggregates<'_> {
+    type Break = ();
+    fn pre_visit_expr(&mut self, expr: &mut SqlExpr) -> ControlFlow<()> {
+        if let SqlExpr::Function(function) = expr
+            && is_aggregate_function(&function.name.to_string())
+        {
+            *self.found = true;
+            return ControlFlow::Break(());
+        }
+        ControlFlow::Continue(())
+    }
+}
+
+/// The window plan of a `WINDOW` clause.
+pub fn window_plan(window: &WindowExpr) -> Result<WindowPlan> {
+    let millis = |d: &parser::ast::Duration| d.as_millis() as i64;
+    let (kind, size, advance, retention, grace) = match window {
+        WindowExpr::Tumbling {
+            size,
+            retention,
+            grace,
+        } => (
+            WindowKind::Tumbling,
+            millis(size),
+            millis(size),
+            retention,
+            grace,
+        ),
+        WindowExpr::Hopping {
+            size,
+            advance,
+            retention,
+            grace,
+        } => {
+            if millis(advance) > millis(size) {
+                return user_error(format!(
+                    "Window advance must be less than or equal to window size. Got advance={}ms and size={}ms",
+                    millis(advance),
+                    millis(size)
+                ));
+            }
+            if millis(advance) == 0 {
+                return user_error("Window advance must be greater than zero");
+            }
+            (
+                WindowKind::Hopping,
+                millis(size),
+                millis(advance),
+                retention,
+                grace,
+            )
+        }
+        WindowExpr::Session {
+            gap,
+            retention,
+            grace,
+        } => (WindowKind::Session, millis(gap), 0, retention, grace),
+    };
+    if size <= 0 && kind != WindowKind::Session {
+        return user_error("Window size must be greater than zero");
+    }
+    let grace = grace.as_ref().map(millis).unwrap_or(DEFAULT_GRACE_MS);
+    let retention = retention
+        .as_ref()
+        .map(millis)
+        .unwrap_or(DEFAULT_RETENTION_MS.max(size + grace));
+    if retention < size + grace && kind != WindowKind::Session {
+        return user_error(format!(
+            "The retention period ({retention} ms) must be greater than or equal to the window size plus grace period ({} ms)",
+            size + grace
+        ));
+    }
+    Ok(WindowPlan {
+        kind,
+        size,
+        advance,
+        grace,
+        retention,
+    })
+}
+
+/// Plans the aggregation of `query` over `input` (source and WHERE already planned).
+pub fn plan_aggregation(
+    catalog: &Catalog,
+    query: &Query,
+    source: &SourceDefinition,
+    qualifier: &str,
+    input: DataflowNode,
+    input_schema: &DFSchema,
+) -> Result<PlannedAggregation> {
+    let lowering = ExprLowering {
+        schema: input_schema,
+        catalog,
+        clause: "GROUP BY",
+    };
+    if query.group_by.is_empty() {
+        return user_error(
+            "Aggregate functions require a GROUP BY clause: ksqlDB does not support aggregating a whole stream",
+        );
+    }
+    // Group columns.
+    let mut group_exprs = Vec::new();
+    let mut group_names = Vec::new();
+    let mut group_texts = Vec::new();
+    let mut fields: Vec<(Option<TableReference>, Arc<arrow::datatypes::Field>)> = Vec::new();
+    for (index, expr) in query.group_by.iter().enumerate() {
+        if contains_aggregate(expr) {
+            return user_error(format!(
+                "GROUP BY does not support aggregate functions: {expr} is an aggregate function."
+            ));
+        }
+        let lowered = lowering.lower(expr)?;
+        let data_type = lowered.get_type(input_schema)?;
+        let (qualifier, name) = match &lowered {
+            Expr::Column(column) => (column.relation.clone(), column.name.clone()),
+            _ => (None, format!("$KEY{index}")),
+        };
+        if group_names.contains(&name) {
+            continue;
+        }
+        fields.push((
+            qualifier,
+            Arc::new(arrow::datatypes::Field::new(&name, data_type, true)),
+        ));
+        group_exprs.push(lowered);
+        group_names.push(name);
+        group_texts.push(expr.to_string());
+    }
+
+    // Aggregate calls, collected while rewriting select items and HAVING.
+    let mut rewriter = Rewriter {
+        lowering: ExprLowering {
+            schema: input_schema,
+            catalog,
+            clause: "SELECT",
+        },
+        group_by: &query.group_by,
+        group_names: &group_names,
+        calls: Vec::new(),
+        texts: Vec::new(),
+        error: None,
+    };
+    let mut items = Vec::new();
+    for item in &query.select {
+        match item {
+            SelectItem::Expr { expr, alias } => {
+                let natural = natural_name(expr);
+                let mut rewritten = expr.clone();
+                let _ = rewritten.visit(&mut rewriter);
+                items.push((rewritten, alias.clone(), natural));
+            }
+            SelectItem::Wildcard | SelectItem::QualifiedWildcard(_) => {
+                return user_error(
+                    "SELECT * is not supported in aggregations: list the grouping and aggregate expressions",
+                );
+            }
+            SelectItem::StructWildcard(_) => {
+                return user_error("struct wildcards are not supported in aggregations");
+            }
+        }
+    }
+    let having = query.having.as_ref().map(|having| {
+        let mut rewritten = having.clone();
+        let _ = rewritten.visit(&mut rewriter);
+        rewritten
+    });
+    if let Some(error) = rewriter.error.take() {
+        return Err(error);
+    }
+    if rewriter.calls.is_empty() {
+        return user_error(
+            "GROUP BY requires aggregate functions in either the SELECT or HAVING clause.",
+        );
+    }
+    for (index, call) in rewriter.calls.iter().enumerate() {
+        fields.push((
+            None,
+            Arc::new(arrow::datatypes::Field::new(
+                format!("$AGG{index}"),
+                call.signature.return_type.clone(),
+                true,
+            )),
+        ));
+    }
+    let window = query.window.as_ref().map(window_plan).transpose()?;
+    if window.is_some() {
+        fields.push((
+            None,
+            Arc::new(arrow::datatypes::Field::new(
+                WINDOWSTART,
+                ArrowType::Int64,
+                true,
+            )),
+        ));
+        fields.push((
+            None,
+            Arc::new(arrow::datatypes::Field::new(
+                WINDOWEND,
+                ArrowType::Int64,
+                true,
+            )),
+        ));
+    }
+    fields.push((
+        None,
+        Arc::new(arrow::datatypes::Field::new(
+            ROWTIME,
+            ArrowType::Int64,
+            true,
+        )),
+    ));
+    fields.push((
+        None,
+        Arc::new(arrow::datatypes::Field::new(
+            OP_COLUMN,
+            ArrowType::Int8,
+            true,
+        )),
+    ));
+    let schema = Arc::new(DFSchema::new_with_metadata(fields, Default::default())?);
+    let _ = (source, qualifier);
+
+    let mut root = DataflowNode::Aggregate(AggregateNode {
+        input: Box::new(input),
+        group_by: group_exprs,
+        aggregates: rewriter.calls,
+        window,
+        emit_final: query.emit == Some(parser::ast::Emit::Final),
+        emit_per_record: false,
+        schema: Arc::clone(&schema),
+    });
+    if let Some(having) = having {
+        let lowering = ExprLowering {
+            schema: &schema,
+            catalog,
+            clause: "HAVING",
+        };
+        let predicate = lowering.lower(&having).map_err(|error| match error {
+            PlanError::User(message) if message.contains("cannot be resolved") => {
+                PlanError::User(format!(
+                    "Non-aggregate HAVING expression not part of GROUP BY: {}",
+                    unresolved_columns(&having, &schema).join(", ")
+                ))
+            }
+            other => other,
+        })?;
+        root = DataflowNode::Filter(FilterNode {
+            input: Box::new(root),
+            predicate,
+            to_tombstone: true,
+        });
+    }
+    Ok(PlannedAggregation {
+        root,
+        schema,
+        items,
+        group_names,
+        group_texts,
+    })
+}
+
+/// Replaces aggregate calls by `$AGG<i>` and grouping expressions by their group column.
+struct Rewriter<'a> {
+    lowering: ExprLowering<'a>,
+    group_by: &'a [SqlExpr],
+    group_names: &'a [String],
+    calls: Vec<AggregateCall>,
+    texts: Vec<String>,
+    error: Option<PlanError>,
+}
+
+fn quoted(name: &str) -> SqlExpr {
+    SqlExpr::Identifier(Ident::with_quote('`', name))
+}
+
+impl VisitorMut for Rewriter<'_> {
+    type Break = ();
+    fn pre_visit_expr(&mut self, expr: &mut SqlExpr) -> ControlFlow<()> {
+        if let Some(index) = self.group_by.iter().position(|group| group == expr)
+            && index < self.group_names.len()
+            && !matches!(
+                expr,
+                SqlExpr::Identifier(_) | SqlExpr::CompoundIdentifier(_)
+            )
+        {
+            *expr = quoted(&self.group_names[index]);
+            return ControlFlow::Continue(());
+        }
+        let SqlExpr::Function(function) = expr else {
+            return ControlFlow::Continue(());
+        };
+        let name = function.name.to_string().to_uppercase();
+        if !is_aggregate_function(&name) {
+            return ControlFlow::Continue(());
+        }
+        match self.aggregate_call(&name, &function.args) {
+            Ok(call) => {
+                let text = format!("{call:?}");
+                let index = match self.texts.iter().position(|t| *t == text) {
+                    Some(index) => index,
+                    None => {
+                        self.texts.push(text);
+                        self.calls.push(call);
+                        self.calls.len() - 1
+                    }
+                };
+                *expr = quoted(&format!("$AGG{index}"));
+                ControlFlow::Continue(())
+            }
+            Err(error) => {
+                self.error.get_or_insert(error);
+                ControlFlow::Break(())
+            }
+        }
+    }
+}
+
+impl Rewriter<'_> {
+    fn aggregate_call(&self, name: &str, args: &FunctionArguments) -> Result<AggregateCall> {
+        let args: Vec<&SqlExpr> = match args {
+            FunctionArguments::None => Vec::new(),
+            FunctionArguments::Subquery(_) => {
+                return user_error(format!("{name} does not take a subquery"));
+            }
+            FunctionArguments::List(list) => list
+                .args
+                .iter()
+                .filter_map(|arg| match arg {
+                    FunctionArg::Unnamed(FunctionArgExpr::Expr(expr)) => Some(Ok(expr)),
+                    FunctionArg::Unnamed(FunctionArgExpr::Wildcard) => None,
+                    other => Some(Err(PlanError::User(format!(
+                        "unsupported argument to {name}: {other}"
+                    )))),
+                })
+                .collect::<Result<_>>()?,
+        };
+        let mut lowered = Vec::new();
+        let mut types = Vec::new();
+        let mut literals = Vec::new();
+        for arg in &args {
+            if contains_aggregate(arg) {
+                return user_error(format!(
+                    "Aggregate functions can not be nested: {name}({arg})"
+                ));
+            }
+            let expr = self.lowering.lower(arg)?;
+            types.push(expr.get_type(self.lowering.schema)?);
+            literals.push(match &expr {
+                Expr::Literal(value, _) => Some(value.clone()),
+                Expr::Negative(inner) => match inner.as_ref() {
+                    Expr::Literal(value, _) => value.arithmetic_negate().ok(),
+                    _ => None,
+                },
+                _ => None,
+            });
+            lowered.push(expr);
+        }
+        let signature = resolve_aggregate(name, &types, &literals).map_err(PlanError::User)?;
+        let args = lowered
+            .into_iter()
+            .take(signature.value_args)
+            .zip(&signature.arg_types)
+            .map(|(expr, wanted)| {
+                if expr.get_type(self.lowering.schema).ok().as_ref() == Some(wanted) {
+                    expr
+                } else {
+                    Expr::Cast(Cast::new(Box::new(expr), wanted.clone()))
+                }
+            })
+            .collect();
+        Ok(AggregateCall { signature, args })
+    }
+}
+
+/// Columns of `expr` that `schema` does not have, as ksqlDB names them in messages.
+pub fn unresolved_columns(expr: &SqlExpr, schema: &DFSchema) -> Vec<String> {
+    let mut missing = Vec::new();
+    let mut expr = expr.clone();
+    let _ = expr.visit(&mut FindColumns {
+        schema,
+        missing: &mut missing,
+    });
+    missing
+}
+
+struct FindColumns<'a> {
+    schema: &'a DFSchema,
+    missing: &'a mut Vec<String>,
+}
+
+impl VisitorMut for FindColumns<'_> {
+    type Break = ();
+    fn pre_visit_expr(&mut self, expr: &mut SqlExpr) -> ControlFlow<()> {
+        let name = match expr {
+            SqlExpr::Identifier(ident) => normalize_ident(ident),
+            SqlExpr::CompoundIdentifier(parts) => match parts.last() {
+                Some(ident) => normalize_ident(ident),
+                None => return ControlFlow::Continue(()),
+            },
+            _ => return ControlFlow::Continue(()),
+        };
+        if !self.schema.fields().iter().any(|f| f.name() == &name) && !self.missing.contains(&name)
+        {
+            self.missing.push(name);
+        }
+        ControlFlow::Continue(())
+    }
+}
+
+/// The natural name of an unaliased select expression (a column's name), if any.
+fn natural_name(expr: &SqlExpr) -> Option<String> {
+    crate::query::natural_name(expr)
+}
+
+/// A literal's value, for aggregate parameters.
+pub fn literal_value(expr: &Expr) -> Option<ScalarValue> {
+    match expr {
+        Expr::Literal(value, _) => Some(value.clone()),
+        _ => None,
+    }
+}
+
+/// The plain column behind a group expression, if it is one.
+pub fn group_column(expr: &Expr) -> Option<&Column> {
+    match expr {
+        Expr::Column(column) => Some(column),
+        _ => None,
+    }
+}
+
+/// Whether aggregating `source` reads it as a changelog with retractions.
+pub fn needs_retraction(source: &SourceDefinition) -> bool {
+    source.kind == SourceKind::Table
+}
