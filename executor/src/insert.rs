@@ -16,7 +16,7 @@ use planner::catalog::ColumnKind;
 use crate::format::Encoder;
 use crate::log::partitioner::partition_for_key;
 use crate::log::{Record, TopicLog};
-use crate::operator::source::format_of;
+use crate::operator::source::{format_of, key_format_of};
 use crate::{ExecError, Result};
 
 /// Writes the row of `plan` with timestamp `now_ms` unless it sets `ROWTIME`.
@@ -55,7 +55,8 @@ pub fn insert_values(plan: &InsertValuesPlan, log: &dyn TopicLog, now_ms: i64) -
         }
         None => now_ms,
     };
-    let (key_kind, key_options) = format_of(&target.key_format)?;
+    let (key_kind, key_options) =
+        key_format_of(&target.key_format, target.key_columns().count())?;
     let (value_kind, value_options) = format_of(&target.value_format)?;
     let key_fields = target
         .key_fields()

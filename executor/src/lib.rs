@@ -3,6 +3,7 @@
 //! Owns the operators, the topic logs (embedded log; Kafka later), the record formats and
 //! the RocksDB store. The server (`server::Engine`) drives it.
 
+pub mod aggregate;
 mod error;
 pub mod format;
 mod insert;

@@ -21,45 +21,9 @@ use crate::catalog::{
     Catalog, OP_COLUMN, ROWTIME, SourceDefinition, WINDOWEND, WINDOWSTART, WindowKind,
 };
 use crate::expr::{ExprLowering, normalize_ident};
-pub use stub::{AggregateSignature, is_aggregate_function, resolve_aggregate};
-
-/// Temporary stand-in until the aggregate function registry lands.
-mod stub {
-    use arrow::datatypes::DataType;
-    use datafusion::common::ScalarValue;
-
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct AggregateSignature {
-        pub name: String,
-        pub value_args: usize,
-        pub arg_types: Vec<DataType>,
-        pub params: Vec<ScalarValue>,
-        pub return_type: DataType,
-    }
-
-    pub fn is_aggregate_function(name: &str) -> bool {
-        matches!(name.to_uppercase().as_str(), "COUNT" | "SUM")
-    }
-
-    pub fn resolve_aggregate(
-        name: &str,
-        arg_types: &[DataType],
-        _literals: &[Option<ScalarValue>],
-    ) -> Result<AggregateSignature, String> {
-        let name = name.to_uppercase();
-        let (value_args, return_type) = match name.as_str() {
-            "COUNT" => (arg_types.len().min(1), DataType::Int64),
-            _ => (1, arg_types.first().cloned().unwrap_or(DataType::Int64)),
-        };
-        Ok(AggregateSignature {
-            name,
-            value_args,
-            arg_types: arg_types.iter().take(value_args).cloned().collect(),
-            params: Vec::new(),
-            return_type,
-        })
-    }
-}
+pub use crate::functions::aggregate::{
+    AggregateSignature, is_aggregate_function, resolve_aggregate_with_sql,
+};
 use crate::plan::{AggregateCall, AggregateNode, DataflowNode, FilterNode, WindowPlan};
 use crate::{PlanError, Result, user_error};
 
@@ -279,6 +243,32 @@ pub fn plan_aggregation(
             "GROUP BY requires aggregate functions in either the SELECT or HAVING clause.",
         );
     }
+    if source.kind == SourceKind::Table {
+        let mut unsupported: Vec<&str> = rewriter
+            .calls
+            .iter()
+            .filter(|call| !call.signature.table_supported)
+            .map(|call| call.signature.name.as_str())
+            .collect();
+        unsupported.sort();
+        unsupported.dedup();
+        if !unsupported.is_empty() {
+            let listed = match unsupported.split_last() {
+                Some((last, rest)) if !rest.is_empty() => {
+                    format!("{} and {last}", rest.join(", "))
+                }
+                _ => unsupported.join(""),
+            };
+            let plural = if unsupported.len() > 1 {
+                "functions"
+            } else {
+                "function"
+            };
+            return user_error(format!(
+                "The aggregation {plural} {listed} cannot be applied to a table source, only to a stream source."
+            ));
+        }
+    }
     for (index, call) in rewriter.calls.iter().enumerate() {
         fields.push((
             None,
@@ -325,7 +315,7 @@ pub fn plan_aggregation(
         )),
     ));
     let schema = Arc::new(DFSchema::new_with_metadata(fields, Default::default())?);
-    let _ = (source, qualifier);
+    let _ = qualifier;
 
     let mut root = DataflowNode::Aggregate(AggregateNode {
         input: Box::new(input),
@@ -462,7 +452,9 @@ impl Rewriter<'_> {
             });
             lowered.push(expr);
         }
-        let signature = resolve_aggregate(name, &types, &literals).map_err(PlanError::User)?;
+        let texts: Vec<String> = args.iter().map(|arg| arg.to_string()).collect();
+        let signature =
+            resolve_aggregate_with_sql(name, &types, &literals, &texts).map_err(PlanError::User)?;
         let args = lowered
             .into_iter()
             .take(signature.value_args)

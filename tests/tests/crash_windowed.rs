@@ -30,7 +30,9 @@ const WINDOW_MS: i64 = 10_000;
 const OUT_OF_ORDER_EVERY: u64 = 50;
 const OUT_OF_ORDER_MS: i64 = 3_000;
 /// How many times the child is killed.
-const KILLS: usize = 24;
+const KILLS: usize = 25;
+/// Kill `k` happens `k % KILL_PHASES` eighths of an epoch after its kill point is passed.
+const KILL_PHASES: u32 = 8;
 /// How long a child may run without committing an epoch.
 const EPOCH_TIMEOUT: Duration = Duration::from_secs(120);
 const QUERY_ID: &str = "CTAS_PAGE_STATS_0";
@@ -345,8 +347,18 @@ fn parse_epoch(line: &str) -> Option<(usize, u64)> {
 
 /// Starts `eddy --data-dir data --file script` with the epoch log on stderr and kills it with
 /// SIGKILL as soon as the query's summed progress (next offsets over the partitions, starting
-/// from `committed`) reaches `kill_at`. Returns the progress it saw last.
-fn run_and_kill(data: &Path, script: &Path, committed: &[u64], kill_at: u64) -> u64 {
+/// from `committed`) reaches `kill_at`, `phase / KILL_PHASES` of an epoch later, so that the
+/// kills fall in every phase of the next epoch (reading, aggregating, committing). `epoch` is
+/// the time between two epochs, measured here and kept from run to run. Returns the progress
+/// seen and the delay.
+fn run_and_kill(
+    data: &Path,
+    script: &Path,
+    committed: &[u64],
+    kill_at: u64,
+    phase: u32,
+    epoch: &mut Duration,
+) -> (u64, Duration) {
     let mut child: Child = Command::new(eddy_binary())
         .arg("--data-dir")
         .arg(data)
@@ -369,10 +381,15 @@ fn run_and_kill(data: &Path, script: &Path, committed: &[u64], kill_at: u64) -> 
     });
     let mut progress = committed.to_vec();
     let mut other_lines: VecDeque<String> = VecDeque::new();
+    let mut last_epoch: Option<Instant> = None;
     loop {
         match lines.recv_timeout(EPOCH_TIMEOUT) {
             Ok(line) => match parse_epoch(&line) {
                 Some((partition, next_offset)) => {
+                    let now = Instant::now();
+                    if let Some(last) = last_epoch.replace(now) {
+                        *epoch = now - last;
+                    }
                     progress[partition] = next_offset;
                     if progress.iter().sum::<u64>() >= kill_at {
                         break;
@@ -404,13 +421,16 @@ fn run_and_kill(data: &Path, script: &Path, committed: &[u64], kill_at: u64) -> 
             }
         }
     }
+    // The kill instant: chosen, not waited for.
+    let delay = *epoch * phase / KILL_PHASES;
+    std::thread::sleep(delay);
     child.kill().expect("SIGKILL");
     child.wait().expect("reaped");
     drop(lines);
     reader
         .join()
         .expect("the stderr reader ends with the child");
-    progress.iter().sum()
+    (progress.iter().sum(), delay)
 }
 
 /// Summed progress at which the child is killed: spread over the run, the last ones near the
@@ -429,10 +449,12 @@ fn windowed_aggregation_survives_sigkill_at_many_points_like_an_uninterrupted_ru
     let directory = tempfile::tempdir().expect("temp dir");
     let reference = reference_run(&directory.path().join("reference"));
     eprintln!(
-        "reference run: {} sink records, {} keys, {} table rows after {:.1}s",
+        "reference run: {} sink records, {} keys, {} table rows ({:?}, first {:?}) after {:.1}s",
         reference.sink.total,
         reference.sink.values.len(),
         reference.table.1.len(),
+        reference.table.0,
+        reference.table.1.first(),
         started.elapsed().as_secs_f64()
     );
     assert_eq!(
@@ -455,12 +477,14 @@ fn windowed_aggregation_survives_sigkill_at_many_points_like_an_uninterrupted_ru
     let mut sink = Sink::default();
     let mut committed = vec![0; PARTITIONS as usize];
     let mut kills = 0;
+    let mut epoch = Duration::from_millis(50);
     for (index, kill_at) in kill_points().into_iter().enumerate() {
         if committed.iter().sum::<u64>() >= RECORDS {
             break;
         }
         let script = if index == 0 { &first } else { &again };
-        let progress = run_and_kill(&data, script, &committed, kill_at);
+        let phase = index as u32 % KILL_PHASES;
+        let (progress, delay) = run_and_kill(&data, script, &committed, kill_at, phase, &mut epoch);
         kills += 1;
         committed = check_committed(
             &data,
@@ -470,7 +494,7 @@ fn windowed_aggregation_survives_sigkill_at_many_points_like_an_uninterrupted_ru
             &format!("after kill {kills} (progress {progress})"),
         );
         eprintln!(
-            "kill {kills} at progress {progress} (point {kill_at}): committed {committed:?}, {} sink records",
+            "kill {kills} at progress {progress} (point {kill_at}) + {delay:?}: committed {committed:?}, {} sink records",
             sink.total
         );
     }
@@ -513,6 +537,13 @@ fn windowed_aggregation_survives_sigkill_at_many_points_like_an_uninterrupted_ru
             "pull query row differs from the uninterrupted run:\n  got      {got}\n  expected {expected}"
         );
     }
+    // Last, so that a crash bug shows first: without the window columns, rows of different
+    // windows of a page cannot be told apart and the comparison above is weaker.
+    assert_eq!(
+        reference.table.0,
+        ["PAGE", "WINDOWSTART", "WINDOWEND", "VIEWS", "TOTAL"],
+        "columns of SELECT * from a windowed table, as in ksqlDB"
+    );
     eprintln!("done after {:.1}s", started.elapsed().as_secs_f64());
 }
 

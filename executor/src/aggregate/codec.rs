@@ -8,17 +8,17 @@
 
 use std::sync::Arc;
 
+use arrow::array::ListArray;
 use arrow::array::{
     Array, ArrayRef, AsArray, MapArray, StructArray, new_empty_array, new_null_array,
 };
 use arrow::buffer::OffsetBuffer;
 use arrow::datatypes::{
-    DataType, Date32Type, Decimal128Type, Float32Type, Float64Type, Int8Type, Int16Type,
-    Int32Type, Int64Type, Time32MillisecondType, Time32SecondType, Time64MicrosecondType,
+    DataType, Date32Type, Decimal128Type, Float32Type, Float64Type, Int8Type, Int16Type, Int32Type,
+    Int64Type, Time32MillisecondType, Time32SecondType, Time64MicrosecondType,
     Time64NanosecondType, TimeUnit, TimestampMicrosecondType, TimestampMillisecondType,
     TimestampNanosecondType, TimestampSecondType, UInt8Type, UInt16Type, UInt32Type, UInt64Type,
 };
-use arrow::array::ListArray;
 use datafusion::common::ScalarValue;
 
 use crate::{ExecError, Result};
@@ -195,9 +195,7 @@ fn encode_value(value: &ScalarValue, out: &mut Vec<u8>, canonical: bool) {
         S::Int8(Some(v)) => put_signed(out, i64::from(*v)),
         S::Int16(Some(v)) => put_signed(out, i64::from(*v)),
         S::Int32(Some(v)) | S::Date32(Some(v)) => put_signed(out, i64::from(*v)),
-        S::Time32Second(Some(v)) | S::Time32Millisecond(Some(v)) => {
-            put_signed(out, i64::from(*v))
-        }
+        S::Time32Second(Some(v)) | S::Time32Millisecond(Some(v)) => put_signed(out, i64::from(*v)),
         S::Int64(Some(v))
         | S::Time64Microsecond(Some(v))
         | S::Time64Nanosecond(Some(v))
@@ -215,9 +213,7 @@ fn encode_value(value: &ScalarValue, out: &mut Vec<u8>, canonical: bool) {
         S::Utf8(Some(v)) | S::LargeUtf8(Some(v)) | S::Utf8View(Some(v)) => {
             put_bytes(out, v.as_bytes())
         }
-        S::Binary(Some(v)) | S::LargeBinary(Some(v)) | S::BinaryView(Some(v)) => {
-            put_bytes(out, v)
-        }
+        S::Binary(Some(v)) | S::LargeBinary(Some(v)) | S::BinaryView(Some(v)) => put_bytes(out, v),
         _ => {
             out.truncate(start);
             out.push(0);
@@ -268,9 +264,10 @@ fn encode_row(array: &dyn Array, row: usize, out: &mut Vec<u8>, canonical: bool)
         DataType::LargeBinary => put_bytes(out, array.as_binary::<i64>().value(row)),
         DataType::BinaryView => put_bytes(out, array.as_binary_view().value(row)),
         DataType::Date32 => put_signed(out, array.as_primitive::<Date32Type>().value(row).into()),
-        DataType::Time32(TimeUnit::Second) => {
-            put_signed(out, array.as_primitive::<Time32SecondType>().value(row).into())
-        }
+        DataType::Time32(TimeUnit::Second) => put_signed(
+            out,
+            array.as_primitive::<Time32SecondType>().value(row).into(),
+        ),
         DataType::Time32(_) => put_signed(
             out,
             array
@@ -278,9 +275,10 @@ fn encode_row(array: &dyn Array, row: usize, out: &mut Vec<u8>, canonical: bool)
                 .value(row)
                 .into(),
         ),
-        DataType::Time64(TimeUnit::Microsecond) => {
-            put_signed(out, array.as_primitive::<Time64MicrosecondType>().value(row))
-        }
+        DataType::Time64(TimeUnit::Microsecond) => put_signed(
+            out,
+            array.as_primitive::<Time64MicrosecondType>().value(row),
+        ),
         DataType::Time64(_) => {
             put_signed(out, array.as_primitive::<Time64NanosecondType>().value(row))
         }
@@ -311,7 +309,9 @@ fn encode_row(array: &dyn Array, row: usize, out: &mut Vec<u8>, canonical: bool)
                     })
                     .collect();
                 encoded.sort_unstable();
-                encoded.iter().for_each(|entry| out.extend_from_slice(entry));
+                encoded
+                    .iter()
+                    .for_each(|entry| out.extend_from_slice(entry));
             } else {
                 for index in 0..entries.len() {
                     encode_row(keys.as_ref(), index, out, false);

@@ -29,64 +29,7 @@ use datafusion::physical_expr::{PhysicalExpr, create_physical_expr};
 use planner::catalog::{OP_COLUMN, OP_DELETE, OP_RETRACT, OP_UPSERT, ROWTIME, WindowKind};
 use planner::plan::{AggregateNode, WindowPlan};
 
-use stub::{AggState, AggregateFunction};
-
-/// Temporary stand-in until the aggregate functions land.
-mod stub {
-    use arrow::array::{Array, ArrayRef, Int64Array};
-    use datafusion::common::ScalarValue;
-    use planner::aggregate::AggregateSignature;
-
-    use crate::Result;
-
-    pub type AggState = i64;
-
-    pub struct AggregateFunction {
-        count: bool,
-    }
-
-    impl AggregateFunction {
-        pub fn new(signature: &AggregateSignature) -> Result<Self> {
-            Ok(AggregateFunction {
-                count: signature.name == "COUNT",
-            })
-        }
-        pub fn init(&self) -> AggState {
-            0
-        }
-        fn value(&self, args: &[ArrayRef], row: usize) -> i64 {
-            match args.first() {
-                None => 1,
-                Some(array) if array.is_null(row) => 0,
-                Some(_) if self.count => 1,
-                Some(array) => array
-                    .as_any()
-                    .downcast_ref::<Int64Array>()
-                    .map_or(0, |a| a.value(row)),
-            }
-        }
-        pub fn add(&self, state: &mut AggState, args: &[ArrayRef], row: usize) {
-            *state += self.value(args, row);
-        }
-        pub fn retract(&self, state: &mut AggState, args: &[ArrayRef], row: usize) {
-            *state -= self.value(args, row);
-        }
-        pub fn merge(&self, into: &mut AggState, other: &AggState) {
-            *into += other;
-        }
-        pub fn result(&self, state: &AggState) -> ScalarValue {
-            ScalarValue::Int64(Some(*state))
-        }
-        pub fn encode(&self, state: &AggState, out: &mut Vec<u8>) {
-            out.extend_from_slice(&state.to_be_bytes());
-        }
-        pub fn decode(&self, input: &mut &[u8]) -> Result<AggState> {
-            let (head, rest) = input.split_at(8.min(input.len()));
-            *input = rest;
-            Ok(i64::from_be_bytes(head.try_into().unwrap_or_default()))
-        }
-    }
-}
+use crate::aggregate::function::{AggState, AggregateFunction};
 use crate::log::StateWrite;
 use crate::metrics::Counters;
 use crate::operator::window::{from_ordered_i64, ordered_i64, time_windows};
@@ -400,6 +343,7 @@ impl AggregateOperator {
             } else {
                 function.add(state, args, row);
             }
+            function.check(state)?;
         }
         self.store(state_key, rowtime, &states);
         let values = self

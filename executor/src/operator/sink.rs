@@ -15,7 +15,7 @@ use crate::format::Encoder;
 use crate::log::Record;
 use crate::log::StateWrite;
 use crate::log::partitioner::partition_for_key;
-use crate::operator::source::format_of;
+use crate::operator::source::{format_of, key_format_of};
 use crate::operator::window::append_window;
 use crate::state::{StateStore, StateTable};
 use crate::{ExecError, Result};
@@ -39,7 +39,7 @@ pub struct SinkOperator {
 impl SinkOperator {
     /// A sink; a table sink materializes into `store` when given.
     pub fn new(plan: &SinkPlan, store: Option<&StateStore>) -> Result<Self> {
-        let (key_kind, key_options) = format_of(&plan.key_format)?;
+        let (key_kind, key_options) = key_format_of(&plan.key_format, plan.key_fields.len())?;
         let (value_kind, value_options) = format_of(&plan.value_format)?;
         Ok(SinkOperator {
             topic: plan.topic.clone(),

@@ -38,6 +38,19 @@ pub struct SourceOperator {
     counters: Arc<Counters>,
 }
 
+/// Options of a key format: a single key column is unwrapped unless the format says otherwise
+/// (ksqlDB's `UNWRAP_SINGLES` key feature).
+pub fn key_format_of(
+    definition: &planner::catalog::FormatDefinition,
+    key_columns: usize,
+) -> Result<(FormatKind, FormatOptions)> {
+    let (kind, mut options) = format_of(definition)?;
+    if key_columns == 1 && options.wrap_single_value.is_none() {
+        options.wrap_single_value = Some(false);
+    }
+    Ok((kind, options))
+}
+
 /// Options of a format definition for the format module.
 pub fn format_of(
     definition: &planner::catalog::FormatDefinition,
@@ -57,7 +70,7 @@ pub fn format_of(
 
 impl SourceOperator {
     pub fn new(node: &SourceNode, counters: Arc<Counters>) -> Result<Self> {
-        let (key_kind, key_options) = format_of(&node.key_format)?;
+        let (key_kind, key_options) = key_format_of(&node.key_format, node.key_fields.len())?;
         let (value_kind, value_options) = format_of(&node.value_format)?;
         let schema: SchemaRef = Arc::new(node.schema.as_arrow().clone());
         let timestamp_column = node

@@ -573,9 +573,11 @@ mod measure_tmp {
         let mut table = StateTable::new(Arc::clone(&store), "CTAS_T_0", 64 << 20);
         let keys: Vec<Vec<u8>> = (0..10_000u64).map(|k| format!("user_{k}").into_bytes()).collect();
         let records = 1_000_000usize;
-        let epoch = 5_000usize;
+        let epoch = 50_000usize;
         let start = std::time::Instant::now();
         let mut state = 12345u64;
+        let mut take = std::time::Duration::ZERO;
+        let mut write = std::time::Duration::ZERO;
         for chunk in 0..records / epoch {
             for _ in 0..epoch {
                 state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
@@ -583,16 +585,21 @@ mod measure_tmp {
                 let count = table.get(key).expect("get").map_or(0, |v| i64::from_be_bytes(v.try_into().expect("8"))) + 1;
                 table.put(key, count.to_be_bytes().to_vec());
             }
+            let t0 = std::time::Instant::now();
             let writes = table.take_writes();
+            take += t0.elapsed();
             let mut batch = rocksdb::WriteBatch::default();
             for (key, value) in writes {
                 match value { Some(v) => batch.put_cf(store.cf(Family::State), key, v), None => batch.delete_cf(store.cf(Family::State), key) }
             }
+            let t1 = std::time::Instant::now();
             store.write(batch).expect("write");
+            write += t1.elapsed();
             let _ = chunk;
         }
         let elapsed = start.elapsed();
         eprintln!("{records} records in {elapsed:?}: {:.0} records/s", records as f64 / elapsed.as_secs_f64());
+        eprintln!("take_writes {take:?}, rocksdb write {write:?}");
         let start = std::time::Instant::now();
         let mut cold = StateTable::new(Arc::clone(&store), "CTAS_T_0", 64 << 20);
         let refs: Vec<&[u8]> = keys.iter().map(Vec::as_slice).collect();

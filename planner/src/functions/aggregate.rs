@@ -117,7 +117,12 @@ pub fn resolve_aggregate_with_sql(
     let (value_args, arg_types, params, return_type) = match name {
         "COUNT" => match arg_types {
             [] => (0, vec![], vec![], DataType::Int64),
-            [arg] => (1, vec![arg.clone()], vec![], DataType::Int64),
+            [arg] => {
+                let Some(arg) = canonical(arg) else {
+                    return Err(call.mismatch(&["()", "(ANY)"]));
+                };
+                (1, vec![arg], vec![], DataType::Int64)
+            }
             _ => return Err(call.mismatch(&["()", "(ANY)"])),
         },
         "SUM" => {
@@ -175,10 +180,13 @@ pub fn resolve_aggregate_with_sql(
             (1, vec![arg.clone()], vec![], arg)
         }
         "COUNT_DISTINCT" => {
-            let [arg] = arg_types else {
+            let Some(arg) = arg_types
+                .first()
+                .and_then(canonical)
+                .filter(|_| arg_types.len() == 1)
+            else {
                 return Err(call.mismatch(&["(ANY)"]));
             };
-            let arg = canonical(arg).unwrap_or_else(|| arg.clone());
             (1, vec![arg], vec![], DataType::Int64)
         }
         "COLLECT_LIST" | "COLLECT_SET" => {
@@ -489,6 +497,24 @@ mod tests {
         assert_eq!(names, sorted);
     }
 
+    /// (name, argument types, literals, value args, cast types, return type)
+    type TypeCase<'a> = (
+        &'a str,
+        Vec<DataType>,
+        Vec<Option<ScalarValue>>,
+        usize,
+        Vec<DataType>,
+        DataType,
+    );
+    /// (name, argument types, literals, argument SQL, message prefix)
+    type ErrorCase<'a> = (
+        &'a str,
+        Vec<DataType>,
+        Vec<Option<ScalarValue>>,
+        Vec<String>,
+        &'a str,
+    );
+
     #[test]
     fn resolves_types_of_ksqldb_variants() {
         let decimal = DataType::Decimal128(4, 1);
@@ -499,14 +525,7 @@ mod tests {
         ))
         .expect("map");
         // (name, argument types, literals, value args, cast types, return type)
-        let cases: Vec<(
-            &str,
-            Vec<DataType>,
-            Vec<Option<ScalarValue>>,
-            usize,
-            Vec<DataType>,
-            DataType,
-        )> = vec![
+        let cases: Vec<TypeCase> = vec![
             ("COUNT", vec![], vec![], 0, vec![], DataType::Int64),
             (
                 "count",
@@ -763,13 +782,7 @@ mod tests {
 
     #[test]
     fn bad_arguments_give_ksqldb_messages() {
-        let cases: Vec<(
-            &str,
-            Vec<DataType>,
-            Vec<Option<ScalarValue>>,
-            Vec<String>,
-            &str,
-        )> = vec![
+        let cases: Vec<ErrorCase> = vec![
             (
                 "EARLIEST_BY_OFFSET",
                 vec![DataType::Int32, DataType::Int32],
