@@ -122,6 +122,9 @@ mod tests {
     use super::*;
     use crate::{EmbeddedLog, TopicLog, Transaction};
 
+    /// `(from, to, expected keys)`.
+    type RangeCase = (&'static [u8], &'static [u8], Vec<&'static [u8]>);
+
     fn commit(log: &EmbeddedLog, table: &mut StateTable) {
         log.commit(Transaction {
             state: table.take_writes(),
@@ -240,7 +243,7 @@ mod tests {
         }
         commit(&log, &mut table);
         let snapshot = state.snapshot();
-        let cases: [(&[u8], &[u8], Vec<&[u8]>); 5] = [
+        let cases: [RangeCase; 5] = [
             (b"b", b"d", vec![b"b", b"c"]),
             (b"", b"\xff", vec![b"a", b"b", b"c", b"d"]),
             (b"c", b"c", vec![]),

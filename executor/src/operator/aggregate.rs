@@ -26,7 +26,9 @@ use datafusion::common::ScalarValue;
 use datafusion::execution::context::ExecutionProps;
 use datafusion::logical_expr::physical_planning_context::PhysicalPlanningContext;
 use datafusion::physical_expr::{PhysicalExpr, create_physical_expr};
-use planner::catalog::{OP_COLUMN, OP_DELETE, OP_RETRACT, OP_UPSERT, ROWTIME, WindowKind};
+use planner::catalog::{
+    OP_COLUMN, OP_DELETE, OP_RETRACT, OP_UPSERT, ROWOFFSET, ROWTIME, WindowKind,
+};
 use planner::plan::{AggregateNode, WindowPlan};
 
 use crate::aggregate::function::{AggState, AggregateFunction};
@@ -148,6 +150,7 @@ impl AggregateOperator {
             .collect::<Result<_>>()?;
         let rows = self.converter.convert_columns(&groups)?;
         let rowtimes = int64_column(&batch, ROWTIME)?;
+        let offsets = int64_column(&batch, ROWOFFSET).ok();
         let ops = batch
             .column_by_name(OP_COLUMN)
             .and_then(|column| column.as_any().downcast_ref::<Int8Array>().cloned());
@@ -180,7 +183,17 @@ impl AggregateOperator {
                     out.push(row);
                 }
             };
+            // A table update that stays in its group is one change (subtract, then add), as
+            // Kafka Streams aggregates it: the intermediate retraction is not emitted.
+            let same_change = retract
+                && row + 1 < rows_count
+                && ops.as_ref().is_some_and(|ops| ops.value(row + 1) == OP_UPSERT)
+                && offsets.is_some_and(|offsets| offsets.value(row) == offsets.value(row + 1))
+                && rows.row(row) == rows.row(row + 1);
             match self.window {
+                None if same_change => {
+                    self.update(&key, &args, row, timestamp, retract)?;
+                }
                 None => {
                     let (values, rowtime) = self.update(&key, &args, row, timestamp, retract)?;
                     emit(
@@ -396,9 +409,12 @@ impl AggregateOperator {
         let mut rowtime = timestamp;
         let mut states: Vec<AggState> =
             self.functions.iter().map(AggregateFunction::init).collect();
+        let mut old_times = Vec::with_capacity(merged.len());
         for (state_key, _, _) in &merged {
+            old_times.push(timestamp);
             if let Some((time, old)) = self.load(state_key)? {
                 rowtime = rowtime.max(time);
+                *old_times.last_mut().expect("pushed above") = time;
                 for ((function, state), old) in self.functions.iter().zip(&mut states).zip(&old) {
                     function.merge(state, old);
                 }
@@ -410,7 +426,7 @@ impl AggregateOperator {
         let mut new_key = key.to_vec();
         new_key.extend_from_slice(&ordered_i64(end));
         new_key.extend_from_slice(&ordered_i64(start));
-        for (state_key, old_start, old_end) in merged {
+        for ((state_key, old_start, old_end), old_time) in merged.into_iter().zip(old_times) {
             if state_key == new_key {
                 continue;
             }
@@ -426,7 +442,7 @@ impl AggregateOperator {
                         start: old_start,
                         end: old_end,
                         values: None,
-                        rowtime,
+                        rowtime: old_time,
                     },
                 ));
             }

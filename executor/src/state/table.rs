@@ -128,11 +128,10 @@ impl StateTable {
         if !missing.is_empty() {
             missing.sort_unstable();
             missing.dedup();
-            let values = self.store.db().batched_multi_get_cf(
-                self.store.cf(Family::State),
-                &missing,
-                true,
-            );
+            let values =
+                self.store
+                    .db()
+                    .batched_multi_get_cf(self.store.cf(Family::State), &missing, true);
             for (mut key, value) in missing.into_iter().zip(values) {
                 let value = value?.map(|value| value.to_vec());
                 key.drain(..self.prefix.len());
@@ -359,6 +358,13 @@ mod tests {
             .collect()
     }
 
+    /// `(from, to, expected entries)`.
+    type RangeCase = (
+        &'static [u8],
+        &'static [u8],
+        Vec<(&'static [u8], &'static [u8])>,
+    );
+
     #[derive(Debug)]
     enum Step {
         Put(&'static [u8], &'static [u8]),
@@ -479,9 +485,13 @@ mod tests {
             b"deleted",
         ];
         let values = table.multi_get(&keys).expect("multi get");
-        let expected: [Option<&[u8]>; 6] = [Some(b"r"), None, Some(b"c"), Some(b"p"), Some(b"r"), None];
+        let expected: [Option<&[u8]>; 6] =
+            [Some(b"r"), None, Some(b"c"), Some(b"p"), Some(b"r"), None];
         assert_eq!(values, expected);
-        assert_eq!(table.multi_get(&[]).expect("multi get"), Vec::<Option<&[u8]>>::new());
+        assert_eq!(
+            table.multi_get(&[]).expect("multi get"),
+            Vec::<Option<&[u8]>>::new()
+        );
     }
 
     #[test]
@@ -496,16 +506,24 @@ mod tests {
         table.delete(b"b");
         table.put(b"c", b"new c".to_vec());
         let first = table.range(b"a", b"e").expect("range");
-        assert_eq!(first, owned(&[(b"a", b"a"), (b"c", b"new c"), (b"d", b"d")]));
+        assert_eq!(
+            first,
+            owned(&[(b"a", b"a"), (b"c", b"new c"), (b"d", b"d")])
+        );
         table.put(b"bb", b"bb".to_vec());
         table.put(b"e", b"outside".to_vec());
         table.put(b"b", b"back".to_vec());
         table.delete(b"a");
-        let cases: [(&[u8], &[u8], Vec<(&[u8], &[u8])>); 5] = [
+        let cases: [RangeCase; 5] = [
             (
                 b"a",
                 b"e",
-                vec![(b"b", b"back"), (b"bb", b"bb"), (b"c", b"new c"), (b"d", b"d")],
+                vec![
+                    (b"b", b"back"),
+                    (b"bb", b"bb"),
+                    (b"c", b"new c"),
+                    (b"d", b"d"),
+                ],
             ),
             (b"b", b"c", vec![(b"b", b"back"), (b"bb", b"bb")]),
             (b"", b"b", vec![]),
@@ -521,7 +539,11 @@ mod tests {
         let mut fresh = StateTable::new(store, "t", 1 << 20);
         for (from, to, expected) in &cases {
             let entries = fresh.range(from, to).expect("range");
-            assert_eq!(entries, owned(expected), "committed: range {from:?}..{to:?}");
+            assert_eq!(
+                entries,
+                owned(expected),
+                "committed: range {from:?}..{to:?}"
+            );
         }
     }
 
@@ -559,55 +581,5 @@ mod tests {
             .sum();
         assert_eq!(table.bytes, charged, "byte accounting drifted");
         assert!(table.cache.len() < KEYS, "nothing evicted");
-    }
-}
-
-#[cfg(test)]
-mod measure_tmp {
-    use super::*;
-    #[test]
-    #[ignore]
-    fn measure_get_put_throughput() {
-        let directory = tempfile::tempdir().expect("temp dir");
-        let store = Store::open(directory.path()).expect("open");
-        let mut table = StateTable::new(Arc::clone(&store), "CTAS_T_0", 64 << 20);
-        let keys: Vec<Vec<u8>> = (0..10_000u64).map(|k| format!("user_{k}").into_bytes()).collect();
-        let records = 1_000_000usize;
-        let epoch = 50_000usize;
-        let start = std::time::Instant::now();
-        let mut state = 12345u64;
-        let mut take = std::time::Duration::ZERO;
-        let mut write = std::time::Duration::ZERO;
-        for chunk in 0..records / epoch {
-            for _ in 0..epoch {
-                state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-                let key = &keys[(state >> 33) as usize % keys.len()];
-                let count = table.get(key).expect("get").map_or(0, |v| i64::from_be_bytes(v.try_into().expect("8"))) + 1;
-                table.put(key, count.to_be_bytes().to_vec());
-            }
-            let t0 = std::time::Instant::now();
-            let writes = table.take_writes();
-            take += t0.elapsed();
-            let mut batch = rocksdb::WriteBatch::default();
-            for (key, value) in writes {
-                match value { Some(v) => batch.put_cf(store.cf(Family::State), key, v), None => batch.delete_cf(store.cf(Family::State), key) }
-            }
-            let t1 = std::time::Instant::now();
-            store.write(batch).expect("write");
-            write += t1.elapsed();
-            let _ = chunk;
-        }
-        let elapsed = start.elapsed();
-        eprintln!("{records} records in {elapsed:?}: {:.0} records/s", records as f64 / elapsed.as_secs_f64());
-        eprintln!("take_writes {take:?}, rocksdb write {write:?}");
-        let start = std::time::Instant::now();
-        let mut cold = StateTable::new(Arc::clone(&store), "CTAS_T_0", 64 << 20);
-        let refs: Vec<&[u8]> = keys.iter().map(Vec::as_slice).collect();
-        let values = cold.multi_get(&refs).expect("mg");
-        eprintln!("cold multi_get of 10k keys: {:?} ({} found)", start.elapsed(), values.iter().flatten().count());
-        let start = std::time::Instant::now();
-        let mut cold = StateTable::new(Arc::clone(&store), "CTAS_T_0", 64 << 20);
-        for key in &keys { cold.get(key).expect("get"); }
-        eprintln!("cold get of 10k keys: {:?}", start.elapsed());
     }
 }
