@@ -29,8 +29,6 @@ use crate::{PlanError, Result, user_error};
 
 /// Default grace period of windows without `GRACE PERIOD` (Kafka Streams' legacy default).
 const DEFAULT_GRACE_MS: i64 = 24 * 3_600_000;
-/// Minimum retention of windowed state without `RETENTION`.
-const DEFAULT_RETENTION_MS: i64 = 24 * 3_600_000;
 
 /// The aggregation of a query: the aggregate node (with `HAVING` above it) and the rewritten
 /// select items to project over its schema.
@@ -131,10 +129,8 @@ pub fn window_plan(window: &WindowExpr) -> Result<WindowPlan> {
         return user_error("Window size must be greater than zero");
     }
     let grace = grace.as_ref().map(millis).unwrap_or(DEFAULT_GRACE_MS);
-    let retention = retention
-        .as_ref()
-        .map(millis)
-        .unwrap_or(DEFAULT_RETENTION_MS.max(size + grace));
+    // Kafka Streams' default retention of a window store: size plus grace.
+    let retention = retention.as_ref().map(millis).unwrap_or(size + grace);
     if retention < size + grace && kind != WindowKind::Session {
         return user_error(format!(
             "The retention period ({retention} ms) must be greater than or equal to the window size plus grace period ({} ms)",
@@ -239,6 +235,20 @@ pub fn plan_aggregation(
         return Err(error);
     }
     if rewriter.calls.is_empty() {
+        // An unknown function is a better explanation than a missing aggregate.
+        let lowering = ExprLowering {
+            schema: input_schema,
+            catalog,
+            clause: "SELECT",
+        };
+        for item in &query.select {
+            if let SelectItem::Expr { expr, .. } = item
+                && let Err(PlanError::User(message)) = lowering.lower(expr)
+                && message.contains("Can't find any functions")
+            {
+                return Err(PlanError::User(message));
+            }
+        }
         return user_error(
             "GROUP BY requires aggregate functions in either the SELECT or HAVING clause.",
         );

@@ -546,6 +546,11 @@ impl AggregateOperator {
             if let Some(open) = &mut self.open_windows {
                 open.pop_first();
             }
+            // A window past retention is gone from the store before it could be emitted.
+            if end <= stream_time.saturating_sub(window.retention) {
+                self.state.delete(&state_key);
+                continue;
+            }
             let Some((rowtime, states)) = self.load(&state_key)? else {
                 continue;
             };
