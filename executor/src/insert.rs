@@ -55,8 +55,7 @@ pub fn insert_values(plan: &InsertValuesPlan, log: &dyn TopicLog, now_ms: i64) -
         }
         None => now_ms,
     };
-    let (key_kind, key_options) =
-        key_format_of(&target.key_format, target.key_columns().count())?;
+    let (key_kind, key_options) = key_format_of(&target.key_format, target.key_columns().count())?;
     let (value_kind, value_options) = format_of(&target.value_format)?;
     let key_fields = target
         .key_fields()

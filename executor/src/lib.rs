@@ -22,7 +22,7 @@ pub use log::{
 };
 pub use metrics::Metrics;
 pub use operator::sink::table_state_id;
-pub use state::StateStore;
 pub use pipeline::error_chain;
 pub use query::{QueryHandle, QueryState, StartPosition, start_persistent, start_transient};
+pub use state::StateStore;
 pub use store::Store;

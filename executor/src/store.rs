@@ -213,6 +213,10 @@ fn family_options(family: Family, cache: &Cache) -> Options {
             table.set_bloom_filter(10.0, false);
             table.set_cache_index_and_filter_blocks(true);
             table.set_pin_l0_filter_and_index_blocks_in_cache(true);
+            // Most lookups of new groups and windows miss: a memtable bloom filter answers
+            // them without walking the skip list.
+            options.set_memtable_whole_key_filtering(true);
+            options.set_memtable_prefix_bloom_ratio(0.1);
             options.set_write_buffer_size(LARGE_WRITE_BUFFER_BYTES);
             options.set_max_write_buffer_number(4);
             options.set_target_file_size_base(64 << 20);

@@ -51,6 +51,12 @@ struct OutputColumn {
 
 /// Plans a query over the catalog.
 pub fn plan_query(catalog: &Catalog, query: &Query) -> Result<PlannedQuery> {
+    plan_query_for(catalog, query, false)
+}
+
+/// Plans a query; a transient query's `SELECT *` over a windowed source also lists
+/// `WINDOWSTART` and `WINDOWEND` (a persistent query keeps the window in the key).
+pub fn plan_query_for(catalog: &Catalog, query: &Query, transient: bool) -> Result<PlannedQuery> {
     let (source, qualifier) = match &query.from {
         Relation::Source { name, alias } => (
             catalog.require_source(name)?.clone(),
@@ -120,7 +126,7 @@ pub fn plan_query(catalog: &Catalog, query: &Query) -> Result<PlannedQuery> {
         return plan_aggregate_projection(catalog, query, source, aggregation);
     }
 
-    let outputs = plan_projection(catalog, query, &source, &schema)?;
+    let outputs = plan_projection(catalog, query, &source, &schema, transient)?;
     let mut ordered: Vec<&OutputColumn> = outputs.iter().filter(|c| c.is_key).collect();
     let key_columns = ordered.len();
     ordered.extend(outputs.iter().filter(|c| !c.is_key));
@@ -388,6 +394,7 @@ fn plan_projection(
     query: &Query,
     source: &SourceDefinition,
     schema: &DFSchema,
+    transient: bool,
 ) -> Result<Vec<OutputColumn>> {
     let lowering = ExprLowering {
         schema,
@@ -412,7 +419,19 @@ fn plan_projection(
     for item in &query.select {
         match item {
             SelectItem::Wildcard | SelectItem::QualifiedWildcard(_) => {
-                let keys: Vec<&ColumnDefinition> = source.key_columns().collect();
+                let window_columns: Vec<ColumnDefinition> = match source.window {
+                    Some(_) if transient => [WINDOWSTART, WINDOWEND]
+                        .iter()
+                        .map(|name| ColumnDefinition {
+                            name: name.to_string(),
+                            data_type: parser::ast::DataType::Bigint,
+                            kind: ColumnKind::Value,
+                        })
+                        .collect(),
+                    _ => Vec::new(),
+                };
+                let keys: Vec<&ColumnDefinition> =
+                    source.key_columns().chain(window_columns.iter()).collect();
                 let others: Vec<&ColumnDefinition> = source
                     .value_columns()
                     .chain(source.header_columns())

@@ -114,7 +114,7 @@ pub fn plan_statement(
             StatementPlan::InsertValues(plan_insert_values(catalog, insert)?)
         }
         StatementKind::Select(query) => {
-            let mut planned = plan_query(catalog, query)?;
+            let mut planned = crate::query::plan_query_for(catalog, query, true)?;
             set_emit_per_record(&mut planned.root, properties);
             let is_pull = query.emit.is_none();
             StatementPlan::Select {

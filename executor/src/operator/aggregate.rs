@@ -14,7 +14,9 @@
 //! largest record time of its group; `EMIT FINAL` emits each window once, when it closes,
 //! in window-end order.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
+
+use datafusion::common::HashMap;
 use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, BooleanArray, Int8Array, Int64Array};
@@ -155,7 +157,7 @@ impl AggregateOperator {
             .column_by_name(OP_COLUMN)
             .and_then(|column| column.as_any().downcast_ref::<Int8Array>().cloned());
         let mut out: Vec<OutRow> = Vec::new();
-        let mut positions: HashMap<Vec<u8>, usize> = HashMap::new();
+        let mut positions: HashMap<Vec<u8>, usize> = HashMap::default();
         for row in 0..rows_count {
             if groups.iter().any(|group| group.is_null(row)) {
                 continue;
@@ -187,7 +189,9 @@ impl AggregateOperator {
             // Kafka Streams aggregates it: the intermediate retraction is not emitted.
             let same_change = retract
                 && row + 1 < rows_count
-                && ops.as_ref().is_some_and(|ops| ops.value(row + 1) == OP_UPSERT)
+                && ops
+                    .as_ref()
+                    .is_some_and(|ops| ops.value(row + 1) == OP_UPSERT)
                 && offsets.is_some_and(|offsets| offsets.value(row) == offsets.value(row + 1))
                 && rows.row(row) == rows.row(row + 1);
             match self.window {
