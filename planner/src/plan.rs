@@ -132,6 +132,9 @@ pub struct SinkPlan {
     pub window: Option<WindowInfo>,
     /// Keep the latest row per key as state (tables), readable by pull queries.
     pub materialize: bool,
+    /// Leave out tombstones of keys the table does not hold (an aggregation's HAVING: Kafka
+    /// Streams knows the old value and forwards nothing when old and new both fail).
+    pub skip_absent_deletes: bool,
 }
 
 /// A complete dataflow.
@@ -141,13 +144,6 @@ pub struct DataflowPlan {
     pub sink: Option<SinkPlan>,
     /// `LIMIT n` of a push query.
     pub limit: Option<u64>,
-}
-
-impl SinkPlan {
-    /// The sink is a table: its latest row per key is materialized as query state.
-    pub fn is_table(&self) -> bool {
-        self.materialize
-    }
 }
 
 impl DataflowNode {

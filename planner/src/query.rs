@@ -117,7 +117,9 @@ pub fn plan_query_for(catalog: &Catalog, query: &Query, transient: bool) -> Resu
         root = DataflowNode::Filter(FilterNode {
             input: Box::new(root),
             predicate,
-            to_tombstone: changelog && !aggregating,
+            // A persistent table query turns failing rows into tombstones; a transient query
+            // (push or pull) just leaves them out.
+            to_tombstone: changelog && !aggregating && !transient,
         });
     }
 

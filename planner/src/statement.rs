@@ -362,8 +362,10 @@ fn plan_create_as_select(
     if let (Some(timestamp), DataflowNode::Project(project)) = (&sink.timestamp, &mut root) {
         use_timestamp_column(project, &timestamp.column);
     }
+    let mut sink_plan = sink_plan(&sink)?;
+    sink_plan.skip_absent_deletes = contains_aggregate(&root);
     let plan = DataflowPlan {
-        sink: Some(sink_plan(&sink)?),
+        sink: Some(sink_plan),
         root,
         limit: None,
     };
@@ -403,6 +405,7 @@ pub fn sink_plan(target: &SourceDefinition) -> Result<SinkPlan> {
         partitions: target.partitions,
         window: target.window,
         materialize: target.kind == SourceKind::Table,
+        skip_absent_deletes: false,
     })
 }
 
@@ -421,6 +424,15 @@ pub fn set_emit_per_record(node: &mut DataflowNode, properties: &Properties) {
         DataflowNode::Filter(filter) => set_emit_per_record(&mut filter.input, properties),
         DataflowNode::Project(project) => set_emit_per_record(&mut project.input, properties),
         DataflowNode::Aggregate(aggregate) => aggregate.emit_per_record = per_record,
+    }
+}
+
+fn contains_aggregate(node: &DataflowNode) -> bool {
+    match node {
+        DataflowNode::Source(_) => false,
+        DataflowNode::Filter(filter) => contains_aggregate(&filter.input),
+        DataflowNode::Project(project) => contains_aggregate(&project.input),
+        DataflowNode::Aggregate(_) => true,
     }
 }
 

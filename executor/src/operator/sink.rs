@@ -34,6 +34,7 @@ pub struct SinkOperator {
     value_encoder: Encoder,
     window: Option<WindowInfo>,
     materialized: Option<StateTable>,
+    skip_absent_deletes: bool,
 }
 
 impl SinkOperator {
@@ -48,6 +49,7 @@ impl SinkOperator {
             key_encoder: Encoder::new(key_kind, &key_options, plan.key_fields.clone())?,
             value_encoder: Encoder::new(value_kind, &value_options, plan.value_fields.clone())?,
             window: plan.window,
+            skip_absent_deletes: plan.skip_absent_deletes,
             materialized: match store {
                 Some(store) if plan.materialize => Some(store.table(&table_state_id(&plan.name))),
                 _ => None,
@@ -127,6 +129,9 @@ impl SinkOperator {
             };
             if let Some(table) = &mut self.materialized {
                 let state_key = key.clone().unwrap_or_default();
+                if value.is_none() && self.skip_absent_deletes && table.get(&state_key)?.is_none() {
+                    continue;
+                }
                 match &value {
                     Some(value) => {
                         let mut stored = timestamp.to_be_bytes().to_vec();
