@@ -477,7 +477,11 @@ impl Rewriter<'_> {
                 }
             })
             .collect();
-        Ok(AggregateCall { signature, args })
+        Ok(AggregateCall {
+            signature,
+            args,
+            limit: None,
+        })
     }
 }
 

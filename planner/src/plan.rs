@@ -87,6 +87,8 @@ pub struct AggregateCall {
     pub signature: AggregateSignature,
     /// The value arguments, over the input schema, cast to `signature.arg_types`.
     pub args: Vec<Expr>,
+    /// A size limit from the session (`ksql.functions.collect_list.limit`, ...).
+    pub limit: Option<i64>,
 }
 
 /// Groups rows by `group_by` (and window) and maintains aggregates per group as state.

@@ -423,7 +423,16 @@ pub fn set_emit_per_record(node: &mut DataflowNode, properties: &Properties) {
         DataflowNode::Source(_) => {}
         DataflowNode::Filter(filter) => set_emit_per_record(&mut filter.input, properties),
         DataflowNode::Project(project) => set_emit_per_record(&mut project.input, properties),
-        DataflowNode::Aggregate(aggregate) => aggregate.emit_per_record = per_record,
+        DataflowNode::Aggregate(aggregate) => {
+            aggregate.emit_per_record = per_record;
+            for call in &mut aggregate.aggregates {
+                call.limit = call
+                    .signature
+                    .limit_property()
+                    .and_then(|name| properties.get(name))
+                    .and_then(|value| value.trim().parse().ok());
+            }
+        }
     }
 }
 

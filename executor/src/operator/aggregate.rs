@@ -99,7 +99,13 @@ impl AggregateOperator {
         let functions = node
             .aggregates
             .iter()
-            .map(|call| AggregateFunction::new(&call.signature))
+            .map(|call| {
+                let function = AggregateFunction::new(&call.signature)?;
+                Ok(match call.limit {
+                    Some(limit) => function.with_limit(limit),
+                    None => function,
+                })
+            })
             .collect::<Result<Vec<_>>>()?;
         let output_schema: SchemaRef = Arc::new(node.schema.as_arrow().clone());
         let sort_fields = output_schema
