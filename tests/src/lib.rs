@@ -5,6 +5,7 @@ use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
+use server::{Engine, Session, StatementOutput};
 
 /// The `eddy` binary built next to the test executable (`cargo test --workspace` builds it).
 pub fn eddy_binary() -> PathBuf {
@@ -64,4 +65,44 @@ pub fn wait_until(
         std::thread::park_timeout(Duration::from_millis(10));
     }
     Ok(())
+}
+
+/// Runs `sql` in `session` and returns the outputs of its statements; panics on an error.
+pub fn execute(engine: &Engine, session: &mut Session, sql: &str) -> Vec<StatementOutput> {
+    let mut outputs = Vec::new();
+    engine
+        .execute_script(sql, session, |_, output| outputs.push(output))
+        .unwrap_or_else(|error| panic!("{sql}: {}", executor::error_chain(&error)));
+    outputs
+}
+
+/// Runs a pull query: the column names and the rows (sorted), cells as JSON joined by ` | `.
+pub fn pull_rows(engine: &Engine, session: &mut Session, sql: &str) -> (Vec<String>, Vec<String>) {
+    let mut outputs = execute(engine, session, sql);
+    let Some(StatementOutput::Rows(mut stream)) = outputs.pop() else {
+        panic!("{sql}: a pull query returns rows");
+    };
+    let header = stream
+        .columns
+        .iter()
+        .map(|(name, _)| name.clone())
+        .collect();
+    let mut rows = Vec::new();
+    while let Some(batch) = stream.receiver.blocking_recv() {
+        for row in 0..batch.num_rows() {
+            let cells: Vec<String> = batch
+                .columns()
+                .iter()
+                .map(|column| {
+                    executor::format::arrow_value_to_json(column.as_ref(), row).to_string()
+                })
+                .collect();
+            rows.push(cells.join(" | "));
+        }
+    }
+    if let executor::QueryState::Error(message) = stream.handle.state() {
+        panic!("{sql}: the pull query failed: {message}");
+    }
+    rows.sort();
+    (header, rows)
 }

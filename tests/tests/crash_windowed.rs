@@ -13,8 +13,8 @@ use std::time::{Duration, Instant};
 
 use executor::log::partitioner::partition_for_key;
 use executor::{EmbeddedLog, Record, Store, TopicLog};
-use server::{Engine, Session, StatementOutput};
-use tests::{eddy_binary, wait_until};
+use server::{Engine, Session};
+use tests::{eddy_binary, execute, pull_rows, wait_until};
 
 /// Input records of the aggregation.
 const RECORDS: u64 = 200_000;
@@ -50,15 +50,6 @@ const AGGREGATION: &str = "SET 'cache.max.bytes.buffering'='0';
 /// A push query that never ends keeps the child running after its script.
 const KEEP_ALIVE: &str = "SELECT * FROM idle EMIT CHANGES;";
 
-fn execute(engine: &Engine, sql: &str) -> Vec<StatementOutput> {
-    let mut session = Session::default();
-    let mut outputs = Vec::new();
-    engine
-        .execute_script(sql, &mut session, |_, output| outputs.push(output))
-        .unwrap_or_else(|error| panic!("{sql}: {}", executor::error_chain(&error)));
-    outputs
-}
-
 /// The `n`th input record: its page (the key), JSON value and timestamp.
 fn input_record(n: u64) -> (String, String, i64) {
     let page = format!("page_{}", (n * 7) % PAGES);
@@ -86,7 +77,7 @@ fn sink_key(page: &str, timestamp: i64) -> Vec<u8> {
 /// in one partition. Returns, per partition in offset order, the sink key each record updates.
 fn load_input(data: &Path) -> Vec<Vec<Vec<u8>>> {
     let engine = Engine::open(data).expect("engine opens");
-    execute(&engine, SOURCES);
+    execute(&engine, &mut Session::default(), SOURCES);
     let log = engine.topic_log();
     let mut updates = vec![Vec::new(); PARTITIONS as usize];
     for chunk in 0..RECORDS.div_ceil(10_000) {
@@ -177,49 +168,22 @@ fn wait_for_query_end(log: &dyn TopicLog) {
     .expect("the aggregation completes");
 }
 
-/// `SELECT * FROM page_stats;`: the column names and the rows (sorted) as text.
-fn pull_table(engine: &Engine) -> (Vec<String>, Vec<String>) {
-    let mut outputs = execute(engine, "SELECT * FROM page_stats;");
-    let Some(StatementOutput::Rows(mut stream)) = outputs.pop() else {
-        panic!("a pull query returns rows");
-    };
-    let header = stream
-        .columns
-        .iter()
-        .map(|(name, _)| name.clone())
-        .collect();
-    let mut rows = Vec::new();
-    while let Some(batch) = stream.receiver.blocking_recv() {
-        for row in 0..batch.num_rows() {
-            let cells: Vec<String> = batch
-                .columns()
-                .iter()
-                .map(|column| {
-                    executor::format::arrow_value_to_json(column.as_ref(), row).to_string()
-                })
-                .collect();
-            rows.push(cells.join(" | "));
-        }
-    }
-    if let executor::QueryState::Error(message) = stream.handle.state() {
-        panic!("the pull query failed: {message}");
-    }
-    rows.sort();
-    (header, rows)
-}
-
 /// Runs the aggregation uninterrupted, in-process, in `data`.
 fn reference_run(data: &Path) -> Reference {
     load_input(data);
     let engine = Engine::open(data).expect("engine opens");
-    execute(&engine, AGGREGATION);
+    execute(&engine, &mut Session::default(), AGGREGATION);
     let log = engine.topic_log();
     wait_for_query_end(log.as_ref());
     let mut sink = Sink::default();
     sink.read_more(log.as_ref());
     Reference {
         sink,
-        table: pull_table(&engine),
+        table: pull_rows(
+            &engine,
+            &mut Session::default(),
+            "SELECT * FROM page_stats;",
+        ),
     }
 }
 
@@ -524,7 +488,11 @@ fn windowed_aggregation_survives_sigkill_at_many_points_like_an_uninterrupted_ru
         );
     }
     assert_eq!(sink.values.len(), reference.sink.values.len(), "sink keys");
-    let table = pull_table(&engine);
+    let table = pull_rows(
+        &engine,
+        &mut Session::default(),
+        "SELECT * FROM page_stats;",
+    );
     assert_eq!(table.0, reference.table.0, "pull query columns");
     assert_eq!(table.1.len(), reference.table.1.len(), "pull query rows");
     if let Some((got, expected)) = table

@@ -8,19 +8,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use executor::{Record, TopicLog};
-use server::{Engine, Session, StatementOutput};
-use tests::{eddy_binary, wait_until};
+use server::{Engine, Session};
+use tests::{eddy_binary, execute, wait_until};
 
 const RECORDS: u64 = 100_000;
-
-fn execute(engine: &Engine, sql: &str) {
-    let mut session = Session::default();
-    engine
-        .execute_script(sql, &mut session, |_, output| {
-            drop::<StatementOutput>(output)
-        })
-        .unwrap_or_else(|error| panic!("{sql}: {}", executor::error_chain(&error)));
-}
 
 /// Starts eddy on `script`, waits until it printed `ready`, lets it run for `run_for`,
 /// then kills it with SIGKILL.
@@ -57,6 +48,7 @@ fn persistent_query_survives_sigkill_at_several_points_without_loss_or_duplicate
         let engine = Engine::open(&data).expect("engine opens");
         execute(
             &engine,
+            &mut Session::default(),
             "CREATE STREAM src (id BIGINT KEY, v BIGINT, name VARCHAR)
                WITH (KAFKA_TOPIC='src', VALUE_FORMAT='JSON', PARTITIONS=2);
              CREATE STREAM idle (x INT) WITH (KAFKA_TOPIC='idle', VALUE_FORMAT='JSON', PARTITIONS=1);",

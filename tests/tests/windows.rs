@@ -10,8 +10,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use executor::{QueryState, Record};
-use server::{Engine, Session, StatementOutput};
-use tests::wait_until;
+use server::{Engine, Session};
+use tests::{execute, pull_rows as pull, wait_until};
 
 /// How long a test waits for its queries; they normally catch up in milliseconds.
 const WAIT: Duration = Duration::from_secs(30);
@@ -108,13 +108,29 @@ fn open(data: &Path) -> Arc<Engine> {
     })
 }
 
-/// Runs `sql` in `session` and returns the outputs of its statements.
-fn execute(engine: &Engine, session: &mut Session, sql: &str) -> Vec<StatementOutput> {
-    let mut outputs = Vec::new();
-    engine
-        .execute_script(sql, session, |_, output| outputs.push(output))
-        .unwrap_or_else(|error| panic!("{sql}: {}", executor::error_chain(&error)));
-    outputs
+/// A fresh engine in a temporary directory, after a script ran in `session`.
+struct Fixture {
+    engine: Arc<Engine>,
+    session: Session,
+    _directory: tempfile::TempDir,
+}
+
+/// Opens a fresh engine and runs `script`.
+fn start(script: &str) -> Fixture {
+    let directory = tempfile::tempdir().expect("temp dir");
+    let engine = open(directory.path());
+    let mut session = Session::default();
+    execute(&engine, &mut session, script);
+    Fixture {
+        engine,
+        session,
+        _directory: directory,
+    }
+}
+
+/// Opens a fresh engine with the orders stream (`ORDERS`) and runs `statements`.
+fn start_orders(statements: &str) -> Fixture {
+    start(&format!("{ORDERS}\n{statements}"))
 }
 
 /// Waits until every persistent query consumed all its input; fails on a query in error.
@@ -203,37 +219,6 @@ fn assert_sink(engine: &Engine, topic: &str, layout: Layout, expected: &[Output]
     );
 }
 
-/// Runs a pull query: the column names and the rows (sorted), cells as JSON joined by ` | `.
-fn pull(engine: &Engine, session: &mut Session, sql: &str) -> (Vec<String>, Vec<String>) {
-    let mut outputs = execute(engine, session, sql);
-    let Some(StatementOutput::Rows(mut stream)) = outputs.pop() else {
-        panic!("{sql}: a pull query returns rows");
-    };
-    let header = stream
-        .columns
-        .iter()
-        .map(|(name, _)| name.clone())
-        .collect();
-    let mut rows = Vec::new();
-    while let Some(batch) = stream.receiver.blocking_recv() {
-        for row in 0..batch.num_rows() {
-            let cells: Vec<String> = batch
-                .columns()
-                .iter()
-                .map(|column| {
-                    executor::format::arrow_value_to_json(column.as_ref(), row).to_string()
-                })
-                .collect();
-            rows.push(cells.join(" | "));
-        }
-    }
-    if let QueryState::Error(message) = stream.handle.state() {
-        panic!("{sql}: the pull query failed: {message}");
-    }
-    rows.sort();
-    (header, rows)
-}
-
 /// A pull query row of a windowed table with `N` and `TOTAL`.
 fn window_row(key: &str, start: i64, end: i64, n: i64, total: i64) -> String {
     format!("\"{key}\" | {start} | {end} | {n} | {total}")
@@ -251,18 +236,12 @@ fn tumbling(offset: i64) -> (i64, i64) {
 
 #[test]
 fn tumbling_window_updates_out_of_order_record_within_grace_and_drops_late_records() {
-    let directory = tempfile::tempdir().expect("temp dir");
-    let engine = open(directory.path());
-    let mut session = Session::default();
-    execute(
-        &engine,
-        &mut session,
-        &format!(
-            "{ORDERS}
-             CREATE TABLE per_window AS SELECT region, COUNT(*) AS n, SUM(amount) AS total
+    let Fixture {
+        engine, _directory, ..
+    } = start_orders(
+        "CREATE TABLE per_window AS SELECT region, COUNT(*) AS n, SUM(amount) AS total
                FROM orders WINDOW TUMBLING (SIZE 10 SECONDS, GRACE PERIOD 5 SECONDS)
-               GROUP BY region EMIT CHANGES;"
-        ),
+               GROUP BY region EMIT CHANGES;",
     );
     // Windows W0 = [T, T+10s), W1 = [T+10s, T+20s), W2 = [T+20s, T+30s). A record is dropped
     // when its window end <= stream time - 5s.
@@ -309,18 +288,14 @@ fn tumbling_window_updates_out_of_order_record_within_grace_and_drops_late_recor
 
 #[test]
 fn hopping_window_record_updates_every_window_that_contains_it() {
-    let directory = tempfile::tempdir().expect("temp dir");
-    let engine = open(directory.path());
-    let mut session = Session::default();
-    execute(
-        &engine,
-        &mut session,
-        &format!(
-            "{ORDERS}
-             CREATE TABLE hopping_counts AS SELECT region, COUNT(*) AS n, SUM(amount) AS total
+    let Fixture {
+        engine,
+        mut session,
+        _directory,
+    } = start_orders(
+        "CREATE TABLE hopping_counts AS SELECT region, COUNT(*) AS n, SUM(amount) AS total
                FROM orders WINDOW HOPPING (SIZE 10 SECONDS, ADVANCE BY 5 SECONDS)
-               GROUP BY region;"
-        ),
+               GROUP BY region;",
     );
     // Windows start at multiples of 5s and last 10s: each record lands in two of them,
     // emitted in window start order.
@@ -368,17 +343,13 @@ fn hopping_window_record_updates_every_window_that_contains_it() {
 
 #[test]
 fn session_window_merges_on_bridge_record_and_splits_on_gap() {
-    let directory = tempfile::tempdir().expect("temp dir");
-    let engine = open(directory.path());
-    let mut session = Session::default();
-    execute(
-        &engine,
-        &mut session,
-        &format!(
-            "{ORDERS}
-             CREATE TABLE sessions AS SELECT region, COUNT(*) AS n, SUM(amount) AS total
-               FROM orders WINDOW SESSION (10 SECONDS) GROUP BY region;"
-        ),
+    let Fixture {
+        engine,
+        mut session,
+        _directory,
+    } = start_orders(
+        "CREATE TABLE sessions AS SELECT region, COUNT(*) AS n, SUM(amount) AS total
+               FROM orders WINDOW SESSION (10 SECONDS) GROUP BY region;",
     );
     // A record joins every session of its key within 10s of it. Merged-away sessions are
     // deleted with a tombstone at their end time (ascending end), then the merged session
@@ -437,18 +408,12 @@ fn session_window_merges_on_bridge_record_and_splits_on_gap() {
 
 #[test]
 fn session_window_drops_late_session_but_accepts_late_record_joining_open_session() {
-    let directory = tempfile::tempdir().expect("temp dir");
-    let engine = open(directory.path());
-    let mut session = Session::default();
-    execute(
-        &engine,
-        &mut session,
-        &format!(
-            "{ORDERS}
-             CREATE TABLE sessions AS SELECT region, COUNT(*) AS n, SUM(amount) AS total
+    let Fixture {
+        engine, _directory, ..
+    } = start_orders(
+        "CREATE TABLE sessions AS SELECT region, COUNT(*) AS n, SUM(amount) AS total
                FROM orders WINDOW SESSION (10 SECONDS, GRACE PERIOD 5 SECONDS)
-               GROUP BY region;"
-        ),
+               GROUP BY region;",
     );
     // After the second record stream time is T+30s: a (merged) session whose end is before
     // T+25s is late and dropped; one ending at or after T+25s is accepted.
@@ -508,18 +473,12 @@ fn session_window_drops_late_session_but_accepts_late_record_joining_open_sessio
 
 #[test]
 fn emit_final_emits_each_window_once_when_grace_expires() {
-    let directory = tempfile::tempdir().expect("temp dir");
-    let engine = open(directory.path());
-    let mut session = Session::default();
-    execute(
-        &engine,
-        &mut session,
-        &format!(
-            "{ORDERS}
-             CREATE TABLE finals AS SELECT region, COUNT(*) AS n, SUM(amount) AS total
+    let Fixture {
+        engine, _directory, ..
+    } = start_orders(
+        "CREATE TABLE finals AS SELECT region, COUNT(*) AS n, SUM(amount) AS total
                FROM orders WINDOW TUMBLING (SIZE 10 SECONDS, GRACE PERIOD 2 SECONDS)
-               GROUP BY region EMIT FINAL;"
-        ),
+               GROUP BY region EMIT FINAL;",
     );
     // W0 = [T, T+10s) closes when stream time reaches T+12s, W1 when it reaches T+22s.
     feed(
@@ -561,12 +520,9 @@ fn emit_final_emits_each_window_once_when_grace_expires() {
 
 #[test]
 fn table_aggregation_retracts_updates_moves_and_deletes() {
-    let directory = tempfile::tempdir().expect("temp dir");
-    let engine = open(directory.path());
-    let mut session = Session::default();
-    execute(
-        &engine,
-        &mut session,
+    let Fixture {
+        engine, _directory, ..
+    } = start(
         "SET 'cache.max.bytes.buffering'='0';
          CREATE TABLE accounts (id VARCHAR PRIMARY KEY, region VARCHAR, amount INT)
            WITH (KAFKA_TOPIC='accounts', VALUE_FORMAT='JSON', PARTITIONS=1);
@@ -615,24 +571,18 @@ fn table_aggregation_retracts_updates_moves_and_deletes() {
 }
 
 /// `CREATE TABLE big AS ... HAVING SUM(amount) > 10` over the orders stream.
-fn open_having(directory: &Path) -> Arc<Engine> {
-    let engine = open(directory);
-    execute(
-        &engine,
-        &mut Session::default(),
-        &format!(
-            "{ORDERS}
-             CREATE TABLE big AS SELECT region, SUM(amount) AS total
-               FROM orders GROUP BY region HAVING SUM(amount) > 10;"
-        ),
-    );
-    engine
+fn start_having() -> Fixture {
+    start_orders(
+        "CREATE TABLE big AS SELECT region, SUM(amount) AS total
+           FROM orders GROUP BY region HAVING SUM(amount) > 10;",
+    )
 }
 
 #[test]
 fn having_emits_tombstone_when_condition_turns_false() {
-    let directory = tempfile::tempdir().expect("temp dir");
-    let engine = open_having(directory.path());
+    let Fixture {
+        engine, _directory, ..
+    } = start_having();
     feed(
         &engine,
         "orders",
@@ -660,8 +610,9 @@ fn having_emits_tombstone_when_condition_turns_false() {
 
 #[test]
 fn having_emits_nothing_for_group_not_in_the_table() {
-    let directory = tempfile::tempdir().expect("temp dir");
-    let engine = open_having(directory.path());
+    let Fixture {
+        engine, _directory, ..
+    } = start_having();
     // ksqlDB filters the aggregated table with its old values: an update that neither passes
     // now nor passed before has nothing to delete and emits nothing. Its own cases pin this:
     // having.json "table having", group-by.json "with multiple having expressions",
@@ -694,17 +645,13 @@ fn having_emits_nothing_for_group_not_in_the_table() {
 
 #[test]
 fn pull_query_reads_rows_per_key_and_window_of_windowed_table() {
-    let directory = tempfile::tempdir().expect("temp dir");
-    let engine = open(directory.path());
-    let mut session = Session::default();
-    execute(
-        &engine,
-        &mut session,
-        &format!(
-            "{ORDERS}
-             CREATE TABLE per_window AS SELECT region, COUNT(*) AS n, SUM(amount) AS total
-               FROM orders WINDOW TUMBLING (SIZE 10 SECONDS) GROUP BY region;"
-        ),
+    let Fixture {
+        engine,
+        mut session,
+        _directory,
+    } = start_orders(
+        "CREATE TABLE per_window AS SELECT region, COUNT(*) AS n, SUM(amount) AS total
+               FROM orders WINDOW TUMBLING (SIZE 10 SECONDS) GROUP BY region;",
     );
     feed(
         &engine,
@@ -735,19 +682,15 @@ fn pull_query_reads_rows_per_key_and_window_of_windowed_table() {
 
 #[test]
 fn pull_query_where_filters_rows_of_materialized_tables() {
-    let directory = tempfile::tempdir().expect("temp dir");
-    let engine = open(directory.path());
-    let mut session = Session::default();
-    execute(
-        &engine,
-        &mut session,
-        &format!(
-            "{ORDERS}
-             CREATE TABLE per_window AS SELECT region, COUNT(*) AS n, SUM(amount) AS total
+    let Fixture {
+        engine,
+        mut session,
+        _directory,
+    } = start_orders(
+        "CREATE TABLE per_window AS SELECT region, COUNT(*) AS n, SUM(amount) AS total
                FROM orders WINDOW TUMBLING (SIZE 10 SECONDS) GROUP BY region;
              CREATE TABLE totals AS SELECT region, COUNT(*) AS n, SUM(amount) AS total
-               FROM orders GROUP BY region;"
-        ),
+               FROM orders GROUP BY region;",
     );
     feed(
         &engine,
