@@ -13,8 +13,7 @@ use arrow::record_batch::RecordBatch;
 use datafusion::execution::context::ExecutionProps;
 use datafusion::logical_expr::physical_planning_context::PhysicalPlanningContext;
 use datafusion::physical_expr::{PhysicalExpr, create_physical_expr};
-use planner::catalog::OP_COLUMN;
-use planner::catalog::OP_DELETE;
+use planner::catalog::{OP_COLUMN, OP_DELETE};
 use planner::plan::{DataflowNode, DataflowPlan};
 
 use crate::log::ConsumedRecord;
@@ -22,6 +21,7 @@ use crate::log::StateWrite;
 use crate::metrics::Counters;
 use crate::operator::aggregate::AggregateOperator;
 use crate::operator::source::SourceOperator;
+use crate::query::{SOURCE_STATE, query_state_table};
 use crate::state::{StateStore, StateTable};
 use crate::{ExecError, Result};
 
@@ -71,7 +71,7 @@ impl Pipeline {
         )?;
         let previous = match state {
             Some((store, id)) if plan.root.source().retract => {
-                Some(store.table(&format!("{id}/source")))
+                Some(store.table(&query_state_table(id, SOURCE_STATE)))
             }
             _ => None,
         };
@@ -100,6 +100,14 @@ impl Pipeline {
         };
         let aggregated = aggregate.process(&batch, partition)?;
         self.run(&self.after, &self.output_schema, &aggregated)
+    }
+
+    /// How many leading output columns a client sees (all but `$rowtime` and the hidden
+    /// columns after it).
+    pub fn visible_columns(&self) -> usize {
+        self.output_schema
+            .index_of(planner::plan::ROWTIME_OUTPUT)
+            .unwrap_or(self.output_schema.fields().len())
     }
 
     /// State writes of the last processed batches, for the epoch's transaction.

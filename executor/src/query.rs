@@ -22,6 +22,25 @@ use crate::pipeline::{Pipeline, error_chain};
 use crate::state::StateStore;
 use crate::{ExecError, Result};
 
+/// The state of a query lives in state tables `<query id>/<part>`: the last value per key
+/// of a table source, the aggregates, the stream time per partition.
+pub(crate) const SOURCE_STATE: &str = "source";
+pub(crate) const AGGREGATE_STATE: &str = "aggregate";
+pub(crate) const TIME_STATE: &str = "time";
+
+/// The id of one part of a query's state.
+pub(crate) fn query_state_table(id: &str, part: &str) -> String {
+    format!("{id}/{part}")
+}
+
+/// Deletes the state of a stopped query.
+pub fn delete_query_state(state: &StateStore, id: &str) -> Result<()> {
+    for part in [SOURCE_STATE, AGGREGATE_STATE, TIME_STATE] {
+        state.delete_table(&query_state_table(id, part))?;
+    }
+    Ok(())
+}
+
 /// Numbers the state of transient queries.
 static TRANSIENT_IDS: AtomicU64 = AtomicU64::new(0);
 
@@ -105,13 +124,8 @@ pub fn start_persistent(
         .sink
         .as_ref()
         .ok_or_else(|| ExecError::Internal("persistent query without a sink".into()))?;
-    let source_name = plan
-        .root
-        .source_names()
-        .into_iter()
-        .next()
-        .unwrap_or_default();
-    let mut pipeline = Pipeline::compile(plan, metrics.counters(&source_name), Some((state, id)))?;
+    let source_name = &plan.root.source().name;
+    let mut pipeline = Pipeline::compile(plan, metrics.counters(source_name), Some((state, id)))?;
     let mut sink = SinkOperator::new(sink_plan, Some(state))?;
     let query_counters = metrics.counters(id);
     let sink_counters = metrics.counters(&sink_plan.name);
@@ -180,12 +194,7 @@ pub fn start_transient(
     output: mpsc::Sender<RecordBatch>,
     state: &StateStore,
 ) -> Result<QueryHandle> {
-    let source_name = plan
-        .root
-        .source_names()
-        .into_iter()
-        .next()
-        .unwrap_or_default();
+    let source_name = &plan.root.source().name;
     // Transient state lives in memory only: its writes are never committed.
     let state_id = format!(
         "transient/{}",
@@ -193,7 +202,7 @@ pub fn start_transient(
     );
     let mut pipeline = Pipeline::compile(
         plan,
-        metrics.counters(&source_name),
+        metrics.counters(source_name),
         Some((state, &state_id)),
     )?;
     let topic = pipeline.source.topic().to_string();
@@ -207,10 +216,7 @@ pub fn start_transient(
         .collect();
     let stop_at: Vec<u64> = ends.iter().map(|(_, next)| *next).collect();
     let mut remaining = plan.limit;
-    let visible = pipeline
-        .output_schema
-        .index_of(planner::plan::ROWTIME_OUTPUT)
-        .unwrap_or(pipeline.output_schema.fields().len());
+    let visible = pipeline.visible_columns();
     spawn("transient", Arc::clone(&log), move |stop, log| {
         if until_end {
             for (partition, end) in stop_at.iter().enumerate() {
@@ -250,18 +256,10 @@ pub fn start_table_scan(
     output: mpsc::Sender<RecordBatch>,
     state: &StateStore,
 ) -> Result<QueryHandle> {
-    let source_name = plan
-        .root
-        .source_names()
-        .into_iter()
-        .next()
-        .unwrap_or_default();
-    let mut pipeline = Pipeline::compile(plan, metrics.counters(&source_name), None)?;
+    let source_name = &plan.root.source().name;
+    let mut pipeline = Pipeline::compile(plan, metrics.counters(source_name), None)?;
     let entries = state.snapshot().scan(table)?;
-    let visible = pipeline
-        .output_schema
-        .index_of(planner::plan::ROWTIME_OUTPUT)
-        .unwrap_or(pipeline.output_schema.fields().len());
+    let visible = pipeline.visible_columns();
     let mut remaining = plan.limit;
     spawn("pull", log, move |stop, _| {
         for (offset, chunk) in entries.chunks(BATCH_RECORDS).enumerate() {

@@ -10,11 +10,12 @@ use std::ops::ControlFlow;
 use std::sync::Arc;
 
 use arrow::datatypes::DataType as ArrowType;
-use datafusion::common::{Column, DFSchema, ScalarValue, TableReference};
+use datafusion::common::{DFSchema, TableReference};
 use datafusion::logical_expr::{Cast, Expr, ExprSchemable};
 use parser::ast::{Query, SelectItem, SourceKind, WindowExpr};
 use sqlparser::ast::{
-    Expr as SqlExpr, FunctionArg, FunctionArgExpr, FunctionArguments, Ident, VisitMut, VisitorMut,
+    Expr as SqlExpr, FunctionArg, FunctionArgExpr, FunctionArguments, Ident, Visit, VisitMut,
+    Visitor, VisitorMut,
 };
 
 use crate::catalog::{
@@ -36,9 +37,11 @@ pub struct PlannedAggregation {
     pub root: DataflowNode,
     /// The aggregate node's output schema (what projections are lowered against).
     pub schema: Arc<DFSchema>,
-    /// Select items with aggregate calls and grouping expressions replaced by column refs;
-    /// `None` for items kept as they are (wildcards).
+    /// Select items with aggregate calls and grouping expressions replaced by column refs,
+    /// each with its alias and natural name.
     pub items: Vec<(SqlExpr, Option<String>, Option<String>)>,
+    /// The `WINDOW` of the aggregation.
+    pub window: Option<WindowPlan>,
     /// Names of the group columns in `schema`, in `GROUP BY` order.
     pub group_names: Vec<String>,
     /// Text of each `GROUP BY` expression, for messages.
@@ -58,8 +61,7 @@ pub fn is_aggregation(query: &Query) -> bool {
 
 fn contains_aggregate(expr: &SqlExpr) -> bool {
     let mut found = false;
-    let mut expr = expr.clone();
-    let _ = expr.visit(&mut FindAggregates { found: &mut found });
+    let _ = Visit::visit(expr, &mut FindAggregates { found: &mut found });
     found
 }
 
@@ -67,9 +69,9 @@ struct FindAggregates<'a> {
     found: &'a mut bool,
 }
 
-impl VisitorMut for FindAggregates<'_> {
+impl Visitor for FindAggregates<'_> {
     type Break = ();
-    fn pre_visit_expr(&mut self, expr: &mut SqlExpr) -> ControlFlow<()> {
+    fn pre_visit_expr(&mut self, expr: &SqlExpr) -> ControlFlow<()> {
         if let SqlExpr::Function(function) = expr
             && is_aggregate_function(&function.name.to_string())
         {
@@ -151,7 +153,6 @@ pub fn plan_aggregation(
     catalog: &Catalog,
     query: &Query,
     source: &SourceDefinition,
-    qualifier: &str,
     input: DataflowNode,
     input_schema: &DFSchema,
 ) -> Result<PlannedAggregation> {
@@ -211,9 +212,9 @@ pub fn plan_aggregation(
     for item in &query.select {
         match item {
             SelectItem::Expr { expr, alias } => {
-                let natural = natural_name(expr);
+                let natural = crate::query::natural_name(expr);
                 let mut rewritten = expr.clone();
-                let _ = rewritten.visit(&mut rewriter);
+                let _ = VisitMut::visit(&mut rewritten, &mut rewriter);
                 items.push((rewritten, alias.clone(), natural));
             }
             SelectItem::Wildcard | SelectItem::QualifiedWildcard(_) => {
@@ -228,7 +229,7 @@ pub fn plan_aggregation(
     }
     let having = query.having.as_ref().map(|having| {
         let mut rewritten = having.clone();
-        let _ = rewritten.visit(&mut rewriter);
+        let _ = VisitMut::visit(&mut rewritten, &mut rewriter);
         rewritten
     });
     if let Some(error) = rewriter.error.take() {
@@ -263,12 +264,7 @@ pub fn plan_aggregation(
         unsupported.sort();
         unsupported.dedup();
         if !unsupported.is_empty() {
-            let listed = match unsupported.split_last() {
-                Some((last, rest)) if !rest.is_empty() => {
-                    format!("{} and {last}", rest.join(", "))
-                }
-                _ => unsupported.join(""),
-            };
+            let listed = and_list(&unsupported);
             let plural = if unsupported.len() > 1 {
                 "functions"
             } else {
@@ -325,7 +321,6 @@ pub fn plan_aggregation(
         )),
     ));
     let schema = Arc::new(DFSchema::new_with_metadata(fields, Default::default())?);
-    let _ = qualifier;
 
     let mut root = DataflowNode::Aggregate(AggregateNode {
         input: Box::new(input),
@@ -361,6 +356,7 @@ pub fn plan_aggregation(
         root,
         schema,
         items,
+        window,
         group_names,
         group_texts,
     })
@@ -488,11 +484,13 @@ impl Rewriter<'_> {
 /// Columns of `expr` that `schema` does not have, as ksqlDB names them in messages.
 pub fn unresolved_columns(expr: &SqlExpr, schema: &DFSchema) -> Vec<String> {
     let mut missing = Vec::new();
-    let mut expr = expr.clone();
-    let _ = expr.visit(&mut FindColumns {
-        schema,
-        missing: &mut missing,
-    });
+    let _ = Visit::visit(
+        expr,
+        &mut FindColumns {
+            schema,
+            missing: &mut missing,
+        },
+    );
     missing
 }
 
@@ -501,9 +499,9 @@ struct FindColumns<'a> {
     missing: &'a mut Vec<String>,
 }
 
-impl VisitorMut for FindColumns<'_> {
+impl Visitor for FindColumns<'_> {
     type Break = ();
-    fn pre_visit_expr(&mut self, expr: &mut SqlExpr) -> ControlFlow<()> {
+    fn pre_visit_expr(&mut self, expr: &SqlExpr) -> ControlFlow<()> {
         let name = match expr {
             SqlExpr::Identifier(ident) => normalize_ident(ident),
             SqlExpr::CompoundIdentifier(parts) => match parts.last() {
@@ -520,28 +518,11 @@ impl VisitorMut for FindColumns<'_> {
     }
 }
 
-/// The natural name of an unaliased select expression (a column's name), if any.
-fn natural_name(expr: &SqlExpr) -> Option<String> {
-    crate::query::natural_name(expr)
-}
-
-/// A literal's value, for aggregate parameters.
-pub fn literal_value(expr: &Expr) -> Option<ScalarValue> {
-    match expr {
-        Expr::Literal(value, _) => Some(value.clone()),
-        _ => None,
+/// `A`, `A and B`, `A, B and C`: names listed as ksqlDB's messages list them.
+pub(crate) fn and_list<S: AsRef<str>>(names: &[S]) -> String {
+    let names: Vec<&str> = names.iter().map(AsRef::as_ref).collect();
+    match names.split_last() {
+        Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
+        _ => names.concat(),
     }
-}
-
-/// The plain column behind a group expression, if it is one.
-pub fn group_column(expr: &Expr) -> Option<&Column> {
-    match expr {
-        Expr::Column(column) => Some(column),
-        _ => None,
-    }
-}
-
-/// Whether aggregating `source` reads it as a changelog with retractions.
-pub fn needs_retraction(source: &SourceDefinition) -> bool {
-    source.kind == SourceKind::Table
 }

@@ -169,16 +169,6 @@ impl DataflowNode {
         }
     }
 
-    /// The sources this node reads, in plan order.
-    pub fn source_names(&self) -> Vec<String> {
-        match self {
-            DataflowNode::Source(source) => vec![source.name.clone()],
-            DataflowNode::Filter(filter) => filter.input.source_names(),
-            DataflowNode::Project(project) => project.input.source_names(),
-            DataflowNode::Aggregate(aggregate) => aggregate.input.source_names(),
-        }
-    }
-
     fn fmt_indented(&self, f: &mut fmt::Formatter<'_>, depth: usize) -> fmt::Result {
         let pad = "  ".repeat(depth);
         match self {

@@ -124,7 +124,7 @@ pub fn plan_query_for(catalog: &Catalog, query: &Query, transient: bool) -> Resu
     }
 
     if aggregating {
-        let aggregation = plan_aggregation(catalog, query, &source, &qualifier, root, &schema)?;
+        let aggregation = plan_aggregation(catalog, query, &source, root, &schema)?;
         return plan_aggregate_projection(catalog, query, source, aggregation);
     }
 
@@ -361,15 +361,10 @@ fn plan_aggregate_projection(
         fields.push(field);
         columns.push(column);
     }
-    let window = query
-        .window
-        .as_ref()
-        .map(crate::aggregate::window_plan)
-        .transpose()?
-        .map(|plan| WindowInfo {
-            kind: plan.kind,
-            size_ms: (plan.kind != WindowKind::Session).then_some(plan.size as u64),
-        });
+    let window = aggregation.window.map(|plan| WindowInfo {
+        kind: plan.kind,
+        size_ms: (plan.kind != WindowKind::Session).then_some(plan.size as u64),
+    });
     let column = |name: &str| Expr::Column(Column::from_name(name));
     let root = finish_projection(
         aggregation.root,

@@ -295,10 +295,7 @@ fn plan_create_as_select(
     }
     if !planned.missing_keys.is_empty() {
         let keys = &planned.missing_keys;
-        let listed = match keys.split_last() {
-            Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
-            _ => keys.join(""),
-        };
+        let listed = crate::aggregate::and_list(keys);
         let plural = if keys.len() > 1 {
             "expressions"
         } else {

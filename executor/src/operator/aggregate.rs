@@ -21,7 +21,7 @@ use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, BooleanArray, Int8Array, Int64Array};
 use arrow::compute::filter_record_batch;
-use arrow::datatypes::{Field, Schema, SchemaRef};
+use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
 use arrow::row::{RowConverter, SortField};
 use datafusion::common::ScalarValue;
@@ -37,6 +37,7 @@ use crate::aggregate::function::{AggState, AggregateFunction};
 use crate::log::StateWrite;
 use crate::metrics::Counters;
 use crate::operator::window::{from_ordered_i64, ordered_i64, time_windows};
+use crate::query::{AGGREGATE_STATE, TIME_STATE, query_state_table};
 use crate::state::{StateStore, StateTable};
 use crate::{ExecError, Result};
 
@@ -71,7 +72,7 @@ pub struct AggregateOperator {
 }
 
 impl AggregateOperator {
-    /// Compiles the node; its state lives in tables `<state_id>/aggregate` and `<state_id>/time`.
+    /// Compiles the node; its state lives in the query's aggregate and time state tables.
     pub fn new(
         node: &AggregateNode,
         store: &StateStore,
@@ -123,8 +124,8 @@ impl AggregateOperator {
             window: node.window,
             emit_final: node.emit_final,
             per_record: node.emit_per_record,
-            state: store.table(&format!("{state_id}/aggregate")),
-            times: store.table(&format!("{state_id}/time")),
+            state: store.table(&query_state_table(state_id, AGGREGATE_STATE)),
+            times: store.table(&query_state_table(state_id, TIME_STATE)),
             stream_times: HashMap::new(),
             dirty_times: Vec::new(),
             open_windows: None,
@@ -148,14 +149,15 @@ impl AggregateOperator {
 
     /// Aggregates a batch of one input partition; returns the changelog rows it emits.
     pub fn process(&mut self, batch: &RecordBatch, partition: u32) -> Result<RecordBatch> {
-        let batch = self.without_bad_rows(batch)?;
+        let (batch, groups, args) = match self.evaluate(batch) {
+            Ok((groups, args)) => (batch.clone(), groups, args),
+            Err(_) => {
+                let batch = self.without_bad_rows(batch)?;
+                let (groups, args) = self.evaluate(&batch)?;
+                (batch, groups, args)
+            }
+        };
         let rows_count = batch.num_rows();
-        let groups = evaluate(&self.group_exprs, &batch)?;
-        let args: Vec<Vec<ArrayRef>> = self
-            .arg_exprs
-            .iter()
-            .map(|exprs| evaluate(exprs, &batch))
-            .collect::<Result<_>>()?;
         let rows = self.converter.convert_columns(&groups)?;
         let rowtimes = int64_column(&batch, ROWTIME)?;
         let offsets = int64_column(&batch, ROWOFFSET).ok();
@@ -164,6 +166,17 @@ impl AggregateOperator {
             .and_then(|column| column.as_any().downcast_ref::<Int8Array>().cloned());
         let mut out: Vec<OutRow> = Vec::new();
         let mut positions: HashMap<Vec<u8>, usize> = HashMap::default();
+        let per_record = self.per_record;
+        // Every update is a row, or (with a record cache) the last update of each state key.
+        let mut emit = |state_key: Vec<u8>, row: OutRow, out: &mut Vec<OutRow>| match positions
+            .get(&state_key)
+        {
+            Some(&index) if !per_record => out[index] = row,
+            _ => {
+                positions.insert(state_key, out.len());
+                out.push(row);
+            }
+        };
         for row in 0..rows_count {
             if groups.iter().any(|group| group.is_null(row)) {
                 continue;
@@ -181,16 +194,6 @@ impl AggregateOperator {
             let retract = op == OP_RETRACT;
             let timestamp = rowtimes.value(row);
             let key = rows.row(row).as_ref().to_vec();
-            let per_record = self.per_record;
-            let mut emit = |state_key: Vec<u8>, row: OutRow, out: &mut Vec<OutRow>| match positions
-                .get(&state_key)
-            {
-                Some(&index) if !per_record => out[index] = row,
-                _ => {
-                    positions.insert(state_key, out.len());
-                    out.push(row);
-                }
-            };
             // A table update that stays in its group is one change (subtract, then add), as
             // Kafka Streams aggregates it: the intermediate retraction is not emitted.
             let same_change = retract
@@ -205,7 +208,8 @@ impl AggregateOperator {
                     self.update(&key, &args, row, timestamp, retract)?;
                 }
                 None => {
-                    let (values, rowtime) = self.update(&key, &args, row, timestamp, retract)?;
+                    let (states, rowtime) = self.update(&key, &args, row, timestamp, retract)?;
+                    let values = self.results(&states);
                     emit(
                         key.clone(),
                         OutRow {
@@ -236,11 +240,12 @@ impl AggregateOperator {
                         }
                         let mut state_key = key.clone();
                         state_key.extend_from_slice(&ordered_i64(start));
-                        let (values, rowtime) =
+                        let (states, rowtime) =
                             self.update(&state_key, &args, row, timestamp, retract)?;
                         if self.emit_final {
                             self.open(end, &state_key, start)?;
                         } else {
+                            let values = self.results(&states);
                             emit(
                                 state_key,
                                 OutRow {
@@ -263,26 +268,23 @@ impl AggregateOperator {
         self.build(out)
     }
 
-    /// Drops the rows whose group or argument expressions fail to evaluate (counted).
+    /// The group columns and each aggregate's argument columns of a batch.
+    fn evaluate(&self, batch: &RecordBatch) -> Result<(Vec<ArrayRef>, Vec<Vec<ArrayRef>>)> {
+        let groups = evaluate(&self.group_exprs, batch)?;
+        let args = self
+            .arg_exprs
+            .iter()
+            .map(|exprs| evaluate(exprs, batch))
+            .collect::<Result<_>>()?;
+        Ok((groups, args))
+    }
+
+    /// Drops the rows whose group or argument expressions fail to evaluate (counted); for a
+    /// batch that failed as a whole.
     fn without_bad_rows(&self, batch: &RecordBatch) -> Result<RecordBatch> {
-        let all = || {
-            self.group_exprs
-                .iter()
-                .chain(self.arg_exprs.iter().flatten())
-        };
-        let ok = |batch: &RecordBatch| {
-            all().all(|expr| {
-                expr.evaluate(batch)
-                    .and_then(|value| value.into_array(batch.num_rows()))
-                    .is_ok()
-            })
-        };
-        if ok(batch) {
-            return Ok(batch.clone());
-        }
         let mask: BooleanArray = (0..batch.num_rows())
             .map(|row| {
-                let good = ok(&batch.slice(row, 1));
+                let good = self.evaluate(&batch.slice(row, 1)).is_ok();
                 if !good {
                     self.counters.record_failure(format!(
                         "failed to evaluate the grouping or aggregate arguments of row {row} of a batch"
@@ -343,8 +345,8 @@ impl AggregateOperator {
         self.state.put(state_key, bytes);
     }
 
-    /// Adds (or retracts) row `row` into the state of `state_key`; returns the new results
-    /// and output time.
+    /// Adds (or retracts) row `row` into the state of `state_key`; returns the new states and
+    /// output time.
     fn update(
         &mut self,
         state_key: &[u8],
@@ -352,7 +354,7 @@ impl AggregateOperator {
         row: usize,
         timestamp: i64,
         retract: bool,
-    ) -> Result<(Vec<ScalarValue>, i64)> {
+    ) -> Result<(Vec<AggState>, i64)> {
         let (rowtime, mut states) = match self.load(state_key)? {
             Some((rowtime, states)) => (rowtime.max(timestamp), states),
             None => (
@@ -369,13 +371,16 @@ impl AggregateOperator {
             function.check(state)?;
         }
         self.store(state_key, rowtime, &states);
-        let values = self
-            .functions
+        Ok((states, rowtime))
+    }
+
+    /// The aggregate results of a group's states.
+    fn results(&self, states: &[AggState]) -> Vec<ScalarValue> {
+        self.functions
             .iter()
-            .zip(&states)
+            .zip(states)
             .map(|(function, state)| function.result(state))
-            .collect();
-        Ok((values, rowtime))
+            .collect()
     }
 
     /// Session windows: merges the sessions of `key` within `gap` of `timestamp` with the
@@ -398,11 +403,7 @@ impl AggregateOperator {
         let mut merged: Vec<(Vec<u8>, i64, i64)> = Vec::new();
         let (mut start, mut end) = (timestamp, timestamp);
         for (state_key, _) in self.state.range(&from, &to)? {
-            let suffix = &state_key[key.len()..];
-            let (Some(session_end), Some(session_start)) = (
-                from_ordered_i64(&suffix[..8]),
-                from_ordered_i64(&suffix[8..16]),
-            ) else {
+            let Some((_, session_start, session_end)) = split_state_key(&state_key, window) else {
                 continue;
             };
             if session_start > timestamp.saturating_add(window.size) {
@@ -462,12 +463,7 @@ impl AggregateOperator {
             self.open(end, &new_key, start)?;
             return Ok(());
         }
-        let values = self
-            .functions
-            .iter()
-            .zip(&states)
-            .map(|(function, state)| function.result(state))
-            .collect();
+        let values = self.results(&states);
         emitted.push((
             new_key,
             OutRow {
@@ -509,7 +505,7 @@ impl AggregateOperator {
         let stream_time = times.into_iter().max().unwrap_or(i64::MIN);
         let mut open = BTreeSet::new();
         for (state_key, _) in self.state.range(&[], &[0xff; 64])? {
-            let Some((start, end)) = self.window_of(&state_key, window) else {
+            let Some((_, start, end)) = split_state_key(&state_key, window) else {
                 continue;
             };
             if end.saturating_add(window.grace) > stream_time {
@@ -518,19 +514,6 @@ impl AggregateOperator {
         }
         self.open_windows = Some(open);
         Ok(())
-    }
-
-    fn window_of(&self, state_key: &[u8], window: WindowPlan) -> Option<(i64, i64)> {
-        if window.kind == WindowKind::Session {
-            let split = state_key.len().checked_sub(16)?;
-            let end = from_ordered_i64(&state_key[split..split + 8])?;
-            let start = from_ordered_i64(&state_key[split + 8..])?;
-            Some((start, end))
-        } else {
-            let split = state_key.len().checked_sub(8)?;
-            let start = from_ordered_i64(&state_key[split..])?;
-            Some((start, start + window.size))
-        }
     }
 
     /// `EMIT FINAL`: emits the windows closed by the stream time of `partition`.
@@ -564,23 +547,14 @@ impl AggregateOperator {
             let Some((rowtime, states)) = self.load(&state_key)? else {
                 continue;
             };
-            let suffix = if window.kind == WindowKind::Session {
-                16
-            } else {
-                8
+            let Some((key, _, _)) = split_state_key(&state_key, window) else {
+                continue;
             };
-            let key = state_key[..state_key.len() - suffix].to_vec();
-            let values = self
-                .functions
-                .iter()
-                .zip(&states)
-                .map(|(function, state)| function.result(state))
-                .collect();
             out.push(OutRow {
-                key,
+                key: key.to_vec(),
                 start,
                 end,
-                values: Some(values),
+                values: Some(self.results(&states)),
                 rowtime,
             });
         }
@@ -595,7 +569,7 @@ impl AggregateOperator {
         let parser = self.converter.parser();
         let rows: Vec<_> = out.iter().map(|row| parser.parse(&row.key)).collect();
         let mut columns = self.converter.convert_rows(rows)?;
-        for (index, function) in self.functions.iter().enumerate() {
+        for index in 0..self.functions.len() {
             let field = self.schema.field(columns.len());
             let null = ScalarValue::try_from(field.data_type())?;
             let values = out.iter().map(|row| match &row.values {
@@ -608,7 +582,6 @@ impl AggregateOperator {
             } else {
                 arrow::compute::cast(&array, field.data_type())?
             };
-            let _ = function;
             columns.push(array);
         }
         if self.window.is_some() {
@@ -631,16 +604,22 @@ impl AggregateOperator {
                 }
             },
         ))));
-        let fields: Vec<Field> = self
-            .schema
-            .fields()
-            .iter()
-            .map(|field| field.as_ref().clone())
-            .collect();
-        Ok(RecordBatch::try_new(
-            Arc::new(Schema::new(fields)),
-            columns,
-        )?)
+        Ok(RecordBatch::try_new(Arc::clone(&self.schema), columns)?)
+    }
+}
+
+/// Splits a state key into the group key and its window (start, end): time windows end
+/// with the start, session windows with the end then the start.
+fn split_state_key(state_key: &[u8], window: WindowPlan) -> Option<(&[u8], i64, i64)> {
+    if window.kind == WindowKind::Session {
+        let split = state_key.len().checked_sub(16)?;
+        let end = from_ordered_i64(&state_key[split..split + 8])?;
+        let start = from_ordered_i64(&state_key[split + 8..])?;
+        Some((&state_key[..split], start, end))
+    } else {
+        let split = state_key.len().checked_sub(8)?;
+        let start = from_ordered_i64(&state_key[split..])?;
+        Some((&state_key[..split], start, start + window.size))
     }
 }
 

@@ -139,10 +139,7 @@ pub(crate) fn stop_query(engine: &Engine, state: &mut EngineState, id: &str) -> 
     }
     state.catalog.remove_query(id);
     engine.topic_log().delete_group(id)?;
-    let store = engine.state_store();
-    for table in ["aggregate", "time", "source"] {
-        store.delete_table(&format!("{id}/{table}"))?;
-    }
+    executor::query::delete_query_state(engine.state_store(), id)?;
     Ok(())
 }
 
