@@ -1,15 +1,21 @@
 //! Record formats: Kafka record payloads (key or value bytes) decoded into Arrow columns and
 //! Arrow columns encoded back into payloads, with ksqlDB's semantics.
 //!
-//! One module per format (`json`, `delimited`, `kafka`); NONE has no payload and lives here.
+//! One module per format (`json`, `delimited`, `kafka`, `avro`, `protobuf`); JSON_SR is JSON
+//! behind Confluent's wire prefix (`confluent`) and NONE has no payload: both live here.
 //! The planner fixes the column types (BOOLEAN = Boolean, INT = Int32, BIGINT = Int64,
 //! DOUBLE = Float64, DECIMAL = Decimal128, STRING = Utf8, BYTES = Binary, DATE = Date32,
 //! TIME = Time32(ms), TIMESTAMP = Timestamp(ms), ARRAY = List, MAP = Map, STRUCT = Struct).
 
+mod arrow_view;
+mod avro;
+mod confluent;
 mod delimited;
 mod json;
 mod kafka;
 mod number;
+mod protobuf;
+mod scalar;
 #[cfg(test)]
 mod testing;
 mod type_name;
@@ -20,10 +26,13 @@ use std::str::FromStr;
 
 use arrow::array::ArrayRef;
 use arrow::datatypes::{DataType, Fields};
+use planner::schema_registry::SchemaBinding;
 
+use self::avro::{AvroDecoder, AvroEncoder};
 use self::delimited::{DelimitedDecoder, DelimitedEncoder};
 use self::json::{JsonDecoder, JsonEncoder};
 use self::kafka::KafkaDecoder;
+use self::protobuf::{ProtobufDecoder, ProtobufEncoder};
 use self::type_name::{base_type_name, column_list, find_unsupported};
 use self::writer::ColumnWriter;
 use crate::{ExecError, Result};
@@ -41,16 +50,40 @@ pub enum FormatKind {
     Kafka,
     /// No payload: no columns.
     None,
+    /// Avro binary behind Confluent's wire prefix, with a registered schema.
+    Avro,
+    /// Protobuf behind Confluent's wire prefix and message indexes, with a registered schema.
+    Protobuf,
+    /// JSON behind Confluent's wire prefix, with a registered JSON schema.
+    JsonSr,
+    /// Protobuf without prefix or registry; the schema follows from the columns.
+    ProtobufNosr,
 }
 
+/// Every format, for lookups by name.
+const ALL_FORMATS: [FormatKind; 8] = [
+    FormatKind::Json,
+    FormatKind::Delimited,
+    FormatKind::Kafka,
+    FormatKind::None,
+    FormatKind::Avro,
+    FormatKind::Protobuf,
+    FormatKind::JsonSr,
+    FormatKind::ProtobufNosr,
+];
+
 impl FormatKind {
-    /// The format's name in SQL (`JSON`, `DELIMITED`, `KAFKA`, `NONE`).
+    /// The format's name in SQL (`JSON`, `DELIMITED`, `KAFKA`, `NONE`, `AVRO`, ...).
     pub fn name(self) -> &'static str {
         match self {
             Self::Json => "JSON",
             Self::Delimited => "DELIMITED",
             Self::Kafka => "KAFKA",
             Self::None => "NONE",
+            Self::Avro => "AVRO",
+            Self::Protobuf => "PROTOBUF",
+            Self::JsonSr => "JSON_SR",
+            Self::ProtobufNosr => "PROTOBUF_NOSR",
         }
     }
 }
@@ -66,7 +99,7 @@ impl FromStr for FormatKind {
 
     /// Reads a format name, ignoring case.
     fn from_str(text: &str) -> Result<Self> {
-        [Self::Json, Self::Delimited, Self::Kafka, Self::None]
+        ALL_FORMATS
             .into_iter()
             .find(|kind| kind.name().eq_ignore_ascii_case(text))
             .ok_or_else(|| ExecError::User(format!("unknown format: {text}")))
@@ -81,6 +114,9 @@ pub struct FormatOptions {
     pub wrap_single_value: Option<bool>,
     /// The DELIMITED delimiter; `None` is `,`. See [`parse_delimiter`].
     pub delimiter: Option<char>,
+    /// AVRO, PROTOBUF, JSON_SR, PROTOBUF_NOSR: the schema payloads are written with and
+    /// read as; `None` uses the schema ksqlDB generates for the columns.
+    pub schema: Option<SchemaBinding>,
 }
 
 /// Reads a `KEY_DELIMITER`/`VALUE_DELIMITER` value: one character, or `TAB` or `SPACE`.
@@ -120,6 +156,10 @@ enum DecoderKind {
     Json(JsonDecoder),
     Delimited(DelimitedDecoder),
     Kafka(KafkaDecoder),
+    Avro(AvroDecoder),
+    Protobuf(ProtobufDecoder),
+    /// JSON behind the wire prefix.
+    JsonSr(JsonDecoder),
     /// No columns (NONE, or any format with no columns): every payload decodes.
     Empty,
 }
@@ -152,6 +192,17 @@ impl Decoder {
                 )),
                 FormatKind::Kafka => DecoderKind::Kafka(KafkaDecoder::new(fields[0].data_type())),
                 FormatKind::None => DecoderKind::Empty,
+                FormatKind::Avro => DecoderKind::Avro(AvroDecoder::new(
+                    options,
+                    &fields,
+                    unwrapped(options, &fields),
+                )?),
+                FormatKind::Protobuf | FormatKind::ProtobufNosr => DecoderKind::Protobuf(
+                    ProtobufDecoder::new(options, &fields, kind == FormatKind::Protobuf)?,
+                ),
+                FormatKind::JsonSr => {
+                    DecoderKind::JsonSr(JsonDecoder::new(&fields, unwrapped(options, &fields)))
+                }
             }
         };
         Ok(Self { fields, inner })
@@ -176,6 +227,11 @@ impl Decoder {
             DecoderKind::Json(decoder) => decoder.decode(payloads, &mut writers),
             DecoderKind::Delimited(decoder) => decoder.decode(payloads, &mut writers),
             DecoderKind::Kafka(decoder) => decoder.decode(payloads, &mut writers),
+            DecoderKind::Avro(decoder) => decoder.decode(payloads, &mut writers),
+            DecoderKind::Protobuf(decoder) => decoder.decode(payloads, &mut writers),
+            DecoderKind::JsonSr(decoder) => decode_prefixed(payloads, &mut writers, |payloads, writers| {
+                decoder.decode(payloads, writers)
+            }),
             DecoderKind::Empty => RowOutcome {
                 kept: (0..payloads.len()).collect(),
                 errors: Vec::new(),
@@ -201,6 +257,10 @@ enum EncoderKind {
     Json(JsonEncoder),
     Delimited(DelimitedEncoder),
     Kafka,
+    Avro(AvroEncoder),
+    Protobuf(ProtobufEncoder),
+    /// JSON behind the wire prefix with this schema id.
+    JsonSr(JsonEncoder, u32),
     /// No columns: no payload.
     Empty,
 }
@@ -221,6 +281,18 @@ impl Encoder {
                 }
                 FormatKind::Kafka => EncoderKind::Kafka,
                 FormatKind::None => EncoderKind::Empty,
+                FormatKind::Avro => EncoderKind::Avro(AvroEncoder::new(
+                    options,
+                    &fields,
+                    unwrapped(options, &fields),
+                )?),
+                FormatKind::Protobuf | FormatKind::ProtobufNosr => EncoderKind::Protobuf(
+                    ProtobufEncoder::new(options, &fields, kind == FormatKind::Protobuf)?,
+                ),
+                FormatKind::JsonSr => EncoderKind::JsonSr(
+                    JsonEncoder::new(&fields, unwrapped(options, &fields)),
+                    options.schema.as_ref().map_or(0, |binding| binding.schema.id),
+                ),
             }
         };
         Ok(Self { fields, inner })
@@ -252,6 +324,18 @@ impl Encoder {
             EncoderKind::Json(encoder) => encoder.encode(columns, num_rows),
             EncoderKind::Delimited(encoder) => encoder.encode(columns, num_rows),
             EncoderKind::Kafka => kafka::encode(&columns[0], num_rows),
+            EncoderKind::Avro(encoder) => encoder.encode(columns, num_rows),
+            EncoderKind::Protobuf(encoder) => encoder.encode(columns, num_rows),
+            EncoderKind::JsonSr(encoder, id) => {
+                let mut payloads = encoder.encode(columns, num_rows)?;
+                for payload in payloads.iter_mut().flatten() {
+                    let mut prefixed = Vec::with_capacity(payload.len() + 5);
+                    confluent::write_prefix(*id, &mut prefixed);
+                    prefixed.extend_from_slice(payload);
+                    *payload = prefixed;
+                }
+                Ok(payloads)
+            }
             EncoderKind::Empty => Ok(vec![None; num_rows]),
         }
     }
@@ -283,16 +367,23 @@ fn validate(kind: FormatKind, options: &FormatOptions, fields: &Fields) -> Resul
             base_type_name(data_type).unwrap_or("UNKNOWN")
         ))
     };
+    let map_keys = |message: &str| {
+        if fields
+            .iter()
+            .any(|field| has_non_string_map_key(field.data_type()))
+        {
+            Err(ExecError::User(message.to_string()))
+        } else {
+            Ok(())
+        }
+    };
     match kind {
-        FormatKind::Json => {
-            if fields
-                .iter()
-                .any(|field| has_non_string_map_key(field.data_type()))
-            {
-                return Err(ExecError::User(
-                    "JSON only supports MAP types with STRING keys".to_string(),
-                ));
-            }
+        FormatKind::Json | FormatKind::JsonSr => {
+            map_keys("JSON only supports MAP types with STRING keys")?
+        }
+        FormatKind::Avro => map_keys("Avro only supports MAPs with STRING keys")?,
+        FormatKind::Protobuf | FormatKind::ProtobufNosr => {
+            map_keys("PROTOBUF format only supports MAP types with STRING keys")?
         }
         FormatKind::Delimited => {
             if options.wrap_single_value == Some(true) {
@@ -354,6 +445,76 @@ fn has_non_string_map_key(data_type: &DataType) -> bool {
             _ => true,
         },
         _ => false,
+    }
+}
+
+/// The ksqlDB types of columns (the schema-driven formats generate schemas from them).
+fn sql_columns(fields: &Fields) -> Result<Vec<(String, parser::ast::DataType)>> {
+    fields
+        .iter()
+        .map(|field| {
+            planner::types::from_arrow(field.data_type())
+                .map(|data_type| (field.name().clone(), data_type))
+                .ok_or_else(|| {
+                    ExecError::Internal(format!(
+                        "column `{}` has Arrow type {}, which no ksqlDB type maps to",
+                        field.name(),
+                        field.data_type()
+                    ))
+                })
+        })
+        .collect()
+}
+
+/// Index of the name in `names` equal to `name` and not `taken`: exact match first, then
+/// ignoring case (how the schema-driven formats match fields to columns).
+fn match_field<'a>(
+    names: impl Iterator<Item = &'a str> + Clone,
+    name: &str,
+    taken: &[bool],
+) -> Option<usize> {
+    names
+        .clone()
+        .enumerate()
+        .find(|(index, candidate)| !taken[*index] && *candidate == name)
+        .or_else(|| {
+            names
+                .enumerate()
+                .find(|(index, candidate)| !taken[*index] && candidate.eq_ignore_ascii_case(name))
+        })
+        .map(|(index, _)| index)
+}
+
+/// Strips Confluent's wire prefix and decodes the rest with `decode`; rows without a valid
+/// prefix fail.
+fn decode_prefixed(
+    payloads: &[Option<&[u8]>],
+    writers: &mut [ColumnWriter],
+    decode: impl FnOnce(&[Option<&[u8]>], &mut [ColumnWriter]) -> RowOutcome,
+) -> RowOutcome {
+    let mut inner: Vec<Option<&[u8]>> = Vec::with_capacity(payloads.len());
+    let mut positions = Vec::with_capacity(payloads.len());
+    let mut errors = Vec::new();
+    for (index, payload) in payloads.iter().enumerate() {
+        match payload.map(confluent::split_prefix).transpose() {
+            Ok(body) => {
+                inner.push(body.map(|(_, body)| body));
+                positions.push(index);
+            }
+            Err(message) => errors.push((index, message)),
+        }
+    }
+    let outcome = decode(&inner, writers);
+    errors.extend(
+        outcome
+            .errors
+            .into_iter()
+            .map(|(index, message)| (positions[index], message)),
+    );
+    errors.sort_by_key(|(index, _)| *index);
+    RowOutcome {
+        kept: outcome.kept.into_iter().map(|index| positions[index]).collect(),
+        errors,
     }
 }
 

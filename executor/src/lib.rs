@@ -11,9 +11,12 @@ pub mod log;
 pub mod metrics;
 mod operator;
 mod pipeline;
+pub mod pull;
 pub mod query;
+pub mod schema_registry;
 pub mod state;
 pub mod store;
+pub mod table_provider;
 
 pub use error::{ExecError, Result};
 pub use insert::insert_values;

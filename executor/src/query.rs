@@ -6,6 +6,8 @@
 //! source offset in one atomic `TopicLog::commit` (an epoch). A restart resumes from the
 //! committed offsets, so nothing is lost or duplicated.
 
+mod finished;
+
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -15,7 +17,7 @@ use arrow::record_batch::RecordBatch;
 use planner::plan::DataflowPlan;
 use tokio::sync::mpsc;
 
-use crate::log::{ConsumedRecord, TopicLog, Transaction};
+use crate::log::{TopicLog, Transaction};
 use crate::metrics::Metrics;
 use crate::operator::sink::SinkOperator;
 use crate::pipeline::{Pipeline, error_chain};
@@ -93,11 +95,11 @@ impl QueryHandle {
             .clone()
     }
 
-    /// Stops the query and waits for its thread.
+    /// Stops the query and waits for its thread (a finished query has none to wake).
     pub fn stop(&mut self) {
         self.stop.store(true, Ordering::SeqCst);
-        self.log.wake_all();
         if let Some(thread) = self.thread.take() {
+            self.log.wake_all();
             // A panicking query thread already reported nothing more we can use.
             let _ = thread.join();
         }
@@ -246,48 +248,19 @@ pub fn start_transient(
     })
 }
 
-/// Starts a pull query over a materialized table: reads the table's state from a snapshot
-/// consistent with the committed epochs, runs the plan over those rows, then ends.
-pub fn start_table_scan(
-    plan: &DataflowPlan,
-    table: &str,
+/// A query answered on the caller's thread (a pull query over a table): a receiver holding
+/// exactly its result batches, then closed, and a handle that is already `Done`.
+pub fn finished_query(
+    batches: Vec<RecordBatch>,
     log: Arc<dyn TopicLog>,
-    metrics: &Metrics,
-    output: mpsc::Sender<RecordBatch>,
-    state: &StateStore,
-) -> Result<QueryHandle> {
-    let source_name = &plan.root.source().name;
-    let mut pipeline = Pipeline::compile(plan, metrics.counters(source_name), None)?;
-    let entries = state.snapshot().scan(table)?;
-    let visible = pipeline.visible_columns();
-    let mut remaining = plan.limit;
-    spawn("pull", log, move |stop, _| {
-        for (offset, chunk) in entries.chunks(BATCH_RECORDS).enumerate() {
-            if stop.load(Ordering::SeqCst) {
-                break;
-            }
-            let records: Vec<ConsumedRecord> = chunk
-                .iter()
-                .enumerate()
-                .filter(|(_, (_, value))| value.len() >= 8)
-                .map(|(index, (key, value))| ConsumedRecord {
-                    partition: 0,
-                    offset: (offset * BATCH_RECORDS + index) as u64,
-                    record: crate::log::Record {
-                        key: Some(key.clone()),
-                        value: Some(value[8..].to_vec()),
-                        timestamp: i64::from_be_bytes(value[..8].try_into().expect("eight bytes")),
-                        headers: Vec::new(),
-                    },
-                })
-                .collect();
-            let batch = pipeline.process(&records, 0)?;
-            if !send(&output, batch, visible, &mut remaining) {
-                break;
-            }
-        }
-        Ok(())
-    })
+) -> (mpsc::Receiver<RecordBatch>, QueryHandle) {
+    let (sender, receiver) = mpsc::channel(batches.len().max(1));
+    for batch in batches {
+        sender
+            .try_send(batch)
+            .expect("the channel has room for every batch");
+    }
+    (receiver, QueryHandle::finished(log))
 }
 
 /// Sends the visible columns of a batch, honouring LIMIT; false when the query should end.

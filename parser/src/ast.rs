@@ -35,6 +35,9 @@ pub enum StatementKind {
     InsertValues(InsertValues),
     /// A push (`EMIT CHANGES`) or pull query.
     Select(Query),
+    /// A query beyond ksqlDB's grammar (`ORDER BY`, subqueries, `WITH`, `UNION`, ...), kept as
+    /// text: a pull query over materialized tables that DataFusion plans and runs.
+    SqlQuery(String),
     /// `SHOW|LIST ...`
     Show(Show),
     /// `DESCRIBE [EXTENDED] name`, `DESCRIBE STREAMS|TABLES [EXTENDED]`, `DESCRIBE FUNCTION name`

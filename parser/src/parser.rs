@@ -145,12 +145,67 @@ fn run<T>(
     }
 }
 
+/// Whether a ksqlDB-shaped query uses subqueries in its expressions (ksqlDB has none; such a
+/// query is general SQL).
+fn has_subquery(query: &crate::ast::Query) -> bool {
+    use sqlparser::ast::{Expr, visit_expressions};
+    use std::ops::ControlFlow;
+    let mut expressions: Vec<&Expr> = query.where_clause.iter().chain(&query.having).collect();
+    expressions.extend(query.select.iter().filter_map(|item| match item {
+        crate::ast::SelectItem::Expr { expr, .. } => Some(expr),
+        _ => None,
+    }));
+    expressions.iter().any(|expr| {
+        visit_expressions(*expr, |expr| match expr {
+            Expr::Subquery(_) | Expr::InSubquery { .. } | Expr::Exists { .. } => {
+                ControlFlow::Break(())
+            }
+            _ => ControlFlow::Continue(()),
+        })
+        .is_break()
+    })
+}
+
+/// Succeeds when the statement ends here (`;` or the end of the input), consuming nothing.
+fn expect_statement_end(parser: &mut Parser) -> Result<(), ParserError> {
+    match parser.peek_token_ref().token {
+        Token::SemiColon | Token::EOF => Ok(()),
+        _ => parser.expected_next("';'"),
+    }
+}
+
 /// Parses one statement (without its `;`).
 fn parse_statement_kind(
     parser: &mut Parser,
     source: &Source<'_>,
 ) -> Result<StatementKind, ParserError> {
-    if parser.peek_word("SELECT") {
+    if parser.peek_word("SELECT")
+        || parser.peek_word("WITH")
+        || parser.peek_token_ref().token == Token::LParen
+    {
+        let ksql = parser.maybe_parse(|parser| {
+            let query = query::parse_query(parser)?;
+            expect_statement_end(parser)?;
+            if has_subquery(&query) {
+                return parser.expected_next("no subquery");
+            }
+            Ok(query)
+        })?;
+        if let Some(query) = ksql {
+            return Ok(StatementKind::Select(query));
+        }
+        // Not ksqlDB's grammar: a general SQL query if it is one, else ksqlDB's syntax error.
+        let start = parser.next_location();
+        let general = parser.maybe_parse(|parser| {
+            parser.parse_query()?;
+            expect_statement_end(parser)
+        })?;
+        if general.is_some() {
+            let end = parser.get_current_token().span.end;
+            return Ok(StatementKind::SqlQuery(
+                source.slice(start, end).to_string(),
+            ));
+        }
         return query::parse_query(parser).map(StatementKind::Select);
     }
     let Some(word) = STATEMENT_STARTS
@@ -964,6 +1019,39 @@ mod tests {
                 without_positions(&statement),
                 "{sql}\nprinted: {printed}"
             );
+        }
+    }
+
+    #[test]
+    fn queries_beyond_ksql_grammar_are_kept_as_sql_text() {
+        let general = [
+            "SELECT * FROM t ORDER BY id LIMIT 3",
+            "select region, count(*) from t group by region order by 2 desc",
+            "WITH big AS (SELECT * FROM t WHERE n > 1) SELECT * FROM big",
+            "SELECT id FROM a UNION ALL SELECT id FROM b",
+            "(SELECT * FROM t)",
+            "SELECT * FROM t WHERE id IN (SELECT id FROM u)",
+        ];
+        for sql in general {
+            let statement = parse_one(&format!("{sql};"));
+            assert_eq!(
+                statement.kind,
+                StatementKind::SqlQuery(sql.to_string()),
+                "{sql}"
+            );
+            assert_eq!(statement.to_string(), format!("{sql};"));
+        }
+        // ksqlDB's grammar still wins when it applies, and a push query is never general SQL.
+        assert_eq!(
+            parse_one("SELECT * FROM s;").kind,
+            StatementKind::Select(select_all("S"))
+        );
+        for sql in [
+            "SELECT * FROM t ORDER BY id EMIT CHANGES;",
+            "SELECT * FROM;",
+        ] {
+            let error = parse_statements(sql).expect_err(sql);
+            assert_eq!(error.kind, ParseErrorKind::Syntax, "{sql}");
         }
     }
 

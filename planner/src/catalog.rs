@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use arrow::datatypes::{DataType as ArrowType, Field, Fields, Schema, SchemaRef};
 use parser::ast::{DataType, SourceKind};
 
+use crate::schema_registry::{SchemaBinding, SchemaRegistry};
 use crate::types::to_arrow;
 use crate::{PlanError, Result};
 
@@ -87,6 +88,9 @@ pub struct FormatDefinition {
     pub wrap_single_value: Option<bool>,
     /// `VALUE_DELIMITER` / `KEY_DELIMITER` for DELIMITED.
     pub delimiter: Option<char>,
+    /// AVRO, PROTOBUF, JSON_SR and PROTOBUF_NOSR: the schema payloads are written with and
+    /// read as (see `source_schema`); `None` for the other formats.
+    pub schema: Option<SchemaBinding>,
 }
 
 /// The TIMESTAMP column of a source and its format.
@@ -135,6 +139,8 @@ pub struct Catalog {
     queries: BTreeMap<String, QueryDefinition>,
     /// Counter behind query ids; never reused.
     next_query_number: u64,
+    /// The embedded schema registry.
+    schemas: SchemaRegistry,
 }
 
 impl SourceDefinition {
@@ -245,8 +251,36 @@ impl Catalog {
         self.sources.values()
     }
 
+    /// Adds or replaces a source, registering the schemas bound to its formats under their
+    /// subjects (a no-op for schemas the subject already holds).
     pub fn put_source(&mut self, source: SourceDefinition) {
+        for format in [&source.key_format, &source.value_format] {
+            if let Some(binding) = &format.schema
+                && let Some(subject) = &binding.subject
+                && !self.schemas.subject_has(subject, binding.schema.id)
+            {
+                let schema = &binding.schema;
+                // The planner chose the id from this registry, so registering cannot clash.
+                let _ = self.schemas.register(
+                    subject,
+                    schema.schema_type,
+                    &schema.text,
+                    schema.references.clone(),
+                    Some(schema.id),
+                );
+            }
+        }
         self.sources.insert(source.name.clone(), source);
+    }
+
+    /// The embedded schema registry.
+    pub fn schema_registry(&self) -> &SchemaRegistry {
+        &self.schemas
+    }
+
+    /// The embedded schema registry, to register or restore schemas.
+    pub fn schema_registry_mut(&mut self) -> &mut SchemaRegistry {
+        &mut self.schemas
     }
 
     pub fn remove_source(&mut self, name: &str) -> Option<SourceDefinition> {

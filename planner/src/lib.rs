@@ -10,7 +10,10 @@ mod error;
 pub mod expr;
 pub mod functions;
 pub mod plan;
+pub mod pull;
 mod query;
+pub mod schema_registry;
+mod source_schema;
 mod statement;
 pub mod types;
 

@@ -49,14 +49,27 @@ struct OutputColumn {
     is_key: bool,
 }
 
-/// Plans a query over the catalog.
-pub fn plan_query(catalog: &Catalog, query: &Query) -> Result<PlannedQuery> {
-    plan_query_for(catalog, query, false)
+/// What a query is planned for; the output columns differ.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    /// A persistent query: keys first, a window stays in the key.
+    Persistent,
+    /// A push query: keys first; `SELECT *` over a windowed source also lists `WINDOWSTART`
+    /// and `WINDOWEND`.
+    Push,
+    /// A pull query: columns in select order (as ksqlDB returns them); `SELECT *` over a
+    /// windowed source lists the window bounds, which are key columns as the source's keys.
+    Pull,
 }
 
-/// Plans a query; a transient query's `SELECT *` over a windowed source also lists
-/// `WINDOWSTART` and `WINDOWEND` (a persistent query keeps the window in the key).
-pub fn plan_query_for(catalog: &Catalog, query: &Query, transient: bool) -> Result<PlannedQuery> {
+/// Plans a query over the catalog.
+pub fn plan_query(catalog: &Catalog, query: &Query) -> Result<PlannedQuery> {
+    plan_query_for(catalog, query, Purpose::Persistent)
+}
+
+/// Plans a query for `purpose`.
+pub fn plan_query_for(catalog: &Catalog, query: &Query, purpose: Purpose) -> Result<PlannedQuery> {
+    let transient = purpose != Purpose::Persistent;
     let (source, qualifier) = match &query.from {
         Relation::Source { name, alias } => (
             catalog.require_source(name)?.clone(),
@@ -128,10 +141,17 @@ pub fn plan_query_for(catalog: &Catalog, query: &Query, transient: bool) -> Resu
         return plan_aggregate_projection(catalog, query, source, aggregation);
     }
 
-    let outputs = plan_projection(catalog, query, &source, &schema, transient)?;
-    let mut ordered: Vec<&OutputColumn> = outputs.iter().filter(|c| c.is_key).collect();
-    let key_columns = ordered.len();
-    ordered.extend(outputs.iter().filter(|c| !c.is_key));
+    let outputs = plan_projection(catalog, query, &source, &schema, purpose)?;
+    let (ordered, key_columns): (Vec<&OutputColumn>, usize) = if purpose == Purpose::Pull {
+        // Select order; only the leading keys count as the projection's key columns.
+        let leading_keys = outputs.iter().take_while(|c| c.is_key).count();
+        (outputs.iter().collect(), leading_keys)
+    } else {
+        let mut ordered: Vec<&OutputColumn> = outputs.iter().filter(|c| c.is_key).collect();
+        let key_columns = ordered.len();
+        ordered.extend(outputs.iter().filter(|c| !c.is_key));
+        (ordered, key_columns)
+    };
 
     let mut exprs = Vec::new();
     let mut fields = Vec::new();
@@ -391,8 +411,11 @@ fn plan_projection(
     query: &Query,
     source: &SourceDefinition,
     schema: &DFSchema,
-    transient: bool,
+    purpose: Purpose,
 ) -> Result<Vec<OutputColumn>> {
+    let transient = purpose != Purpose::Persistent;
+    // A pull query over a windowed source marks the window bounds as keys.
+    let window_keys = purpose == Purpose::Pull && source.window.is_some();
     let lowering = ExprLowering {
         schema,
         catalog,
@@ -422,7 +445,11 @@ fn plan_projection(
                         .map(|name| ColumnDefinition {
                             name: name.to_string(),
                             data_type: parser::ast::DataType::Bigint,
-                            kind: ColumnKind::Value,
+                            kind: if window_keys {
+                                ColumnKind::Key
+                            } else {
+                                ColumnKind::Value
+                            },
                         })
                         .collect(),
                     _ => Vec::new(),
@@ -464,7 +491,8 @@ fn plan_projection(
             SelectItem::Expr { expr, alias } => {
                 let lowered = lowering.lower(expr)?;
                 let is_source_key = matches!(&lowered, Expr::Column(column)
-                    if source.column(&column.name).is_some_and(|c| c.kind == ColumnKind::Key));
+                    if source.column(&column.name).is_some_and(|c| c.kind == ColumnKind::Key)
+                        || (window_keys && [WINDOWSTART, WINDOWEND].contains(&column.name.as_str())));
                 let name = match alias {
                     Some(alias) => Some(alias.clone()),
                     None => natural_name(expr),

@@ -19,7 +19,8 @@ use crate::catalog::{
 };
 use crate::expr::ExprLowering;
 use crate::plan::{DataflowNode, DataflowPlan, ProjectNode, ROWTIME_OUTPUT, SinkPlan};
-use crate::query::{PlannedQuery, plan_query};
+use crate::pull::PullPlan;
+use crate::query::{PlannedQuery, Purpose, plan_query};
 use crate::{PlanError, Result, user_error};
 
 /// Session properties (`SET`), by name.
@@ -57,8 +58,9 @@ pub enum StatementPlan {
     Select {
         plan: DataflowPlan,
         columns: Vec<ColumnDefinition>,
-        /// No `EMIT CHANGES`: read what is there now, then complete.
-        is_pull: bool,
+        /// `Some` for a pull query (no `EMIT CHANGES`: read what is there now, then
+        /// complete): how it reads its source. `None` for a push query.
+        is_pull: Option<PullPlan>,
     },
 }
 
@@ -113,18 +115,20 @@ pub fn plan_statement(
         StatementKind::InsertValues(insert) => {
             StatementPlan::InsertValues(plan_insert_values(catalog, insert)?)
         }
+        StatementKind::Select(query) if query.emit.is_none() => {
+            crate::pull::plan_pull(catalog, query, statement, properties)?
+        }
         StatementKind::Select(query) => {
-            let mut planned = crate::query::plan_query_for(catalog, query, true)?;
+            let mut planned = crate::query::plan_query_for(catalog, query, Purpose::Push)?;
             set_emit_per_record(&mut planned.root, properties);
-            let is_pull = query.emit.is_none();
             StatementPlan::Select {
-                columns: planned.columns.clone(),
+                columns: planned.columns,
                 plan: DataflowPlan {
                     root: planned.root,
                     sink: None,
                     limit: query.limit,
                 },
-                is_pull,
+                is_pull: None,
             }
         }
         _ => return Ok(None),
@@ -144,11 +148,6 @@ fn plan_create_source(
     statement: &Statement,
     properties: &Properties,
 ) -> Result<StatementPlan> {
-    if create.elements.is_empty() {
-        return user_error(
-            "schema inference is not supported: the statement must list its columns",
-        );
-    }
     if let Some(existing) = catalog.source(&create.name)
         && !create.or_replace
         && !create.if_not_exists
@@ -212,12 +211,21 @@ fn plan_create_source(
             kind,
         });
     }
+    let (mut key_format, mut value_format) = formats(props, properties, None)?;
+    crate::source_schema::complete_create_source(
+        catalog,
+        props,
+        &create.name,
+        &topic,
+        &mut columns,
+        &mut key_format,
+        &mut value_format,
+    )?;
     if create.kind == SourceKind::Table && !columns.iter().any(|c| c.kind == ColumnKind::Key) {
         return user_error("Tables require a PRIMARY KEY. Please define the PRIMARY KEY.");
     }
     // Keys first, the rest in declaration order.
     columns.sort_by_key(|column| column.kind != ColumnKind::Key);
-    let (key_format, value_format) = formats(props, properties, None)?;
     let has_keys = columns.iter().any(|c| c.kind == ColumnKind::Key);
     if !has_keys
         && key_format.name != "KAFKA"
@@ -329,6 +337,16 @@ fn plan_create_as_select(
     let topic = props
         .get_text("KAFKA_TOPIC")
         .unwrap_or_else(|| create.name.clone());
+    let (mut key_format, mut value_format) = (key_format, value_format);
+    crate::source_schema::bind_sink_schemas(
+        catalog,
+        props,
+        &create.name,
+        &topic,
+        &planned.columns,
+        &mut key_format,
+        &mut value_format,
+    )?;
     let partitions = parse_u32(props, "PARTITIONS")?.unwrap_or(planned.source.partitions);
     let timestamp = timestamp_column(props, &planned.columns)?;
     let sink = SourceDefinition {
@@ -619,7 +637,7 @@ fn formats(
                 .into(),
         ))?;
     for name in [&key_name, &value_name] {
-        if !["JSON", "DELIMITED", "KAFKA", "NONE"].contains(&name.as_str()) {
+        if !crate::source_schema::is_known_format(name) {
             return user_error(format!("Unknown format: {name}"));
         }
     }
@@ -641,11 +659,13 @@ fn formats(
             name: key_name,
             wrap_single_value: None,
             delimiter: key_delimiter,
+            schema: None,
         },
         FormatDefinition {
             name: value_name,
             wrap_single_value: wrap,
             delimiter: value_delimiter,
+            schema: None,
         },
     ))
 }

@@ -2,7 +2,8 @@
 //!
 //! Run them from a release build: `cargo run --release -p repl -- bench stateless`.
 //! Each benchmark loads its input first, then starts one persistent query and times it until
-//! the query's committed offsets reach the end of the input.
+//! the query's committed offsets reach the end of the input. `pull` (in `bench/pull.rs`)
+//! measures pull queries over HTTP instead.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -12,6 +13,8 @@ use anyhow::{Context, Result, bail};
 use executor::log::partitioner::partition_for_key;
 use executor::{Record, TopicLog};
 use server::{Engine, Session};
+
+mod pull;
 
 /// Records produced to the input topic per `produce` call.
 const LOAD_CHUNK: u64 = 10_000;
@@ -24,18 +27,21 @@ const FIRST_TIMESTAMP: i64 = 1_600_000_000_000;
 
 #[derive(clap::Args)]
 pub struct BenchArgs {
-    /// Which benchmark: stateless or aggregate.
+    /// Which benchmark: stateless, aggregate or pull.
     workload: String,
-    /// Number of input records.
-    #[arg(long, default_value_t = 1_000_000)]
+    /// Number of input records (pull: distinct keys of the materialized table).
+    #[arg(long, visible_alias = "rows", default_value_t = 1_000_000)]
     records: u64,
+    #[command(flatten)]
+    pull: pull::PullArgs,
 }
 
 pub fn run(args: &BenchArgs) -> Result<()> {
     match args.workload.as_str() {
         "stateless" => stateless(args.records),
         "aggregate" => aggregate(args.records),
-        other => bail!("unknown benchmark \"{other}\": use stateless or aggregate"),
+        "pull" => pull::run(args.records, &args.pull),
+        other => bail!("unknown benchmark \"{other}\": use stateless, aggregate or pull"),
     }
 }
 

@@ -3,7 +3,7 @@
 //!
 //! Every case runs on a fresh engine in a temporary directory, on a pool of worker threads.
 //! Loading is in `corpus`, running and judging one case in `run` (with `codec`, `compare`,
-//! `topics` and `post`), output in `report`.
+//! `topics` and `post`; REST cases through an HTTP server in `rest`), output in `report`.
 
 mod base64;
 mod codec;
@@ -13,6 +13,7 @@ mod json;
 mod ksql_test_runner;
 mod post;
 mod report;
+mod rest;
 mod run;
 mod topics;
 

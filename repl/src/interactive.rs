@@ -1,10 +1,11 @@
-//! The `eddy>` prompt (reedline) and the non-interactive script runner.
+//! The `eddy>` prompt (reedline) and the non-interactive script runner, over an embedded
+//! engine or a server (`crate::remote`).
 //!
 //! Statements may span lines and end with `;`. Ctrl-C at the prompt clears the line;
 //! during a push query it closes the query and returns to the prompt.
 
 use std::io::Write;
-use std::path::Path;
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
@@ -16,6 +17,18 @@ use reedline::{
 use server::{Engine, Session};
 
 use crate::output::print_output;
+use crate::remote::Remote;
+
+/// Where statements run.
+pub enum Target {
+    /// An engine opened on this data directory.
+    Embedded(PathBuf),
+    /// A server's REST API: its base URL and basic-auth credentials.
+    Remote {
+        url: String,
+        credentials: Option<(String, String)>,
+    },
+}
 
 fn runtime() -> Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
@@ -26,7 +39,14 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
 }
 
 /// Runs a script without a terminal: prints each output, stops at the first error.
-pub fn run_script(data_dir: &Path, sql: &str) -> Result<()> {
+pub fn run_script(target: &Target, sql: &str) -> Result<()> {
+    let data_dir = match target {
+        Target::Embedded(data_dir) => data_dir,
+        Target::Remote { url, credentials } => {
+            return Remote::connect(url, credentials.clone())?
+                .run_script(sql, &mut std::io::stdout().lock());
+        }
+    };
     let runtime = runtime()?;
     let engine = Engine::open(data_dir).context("cannot open the data directory")?;
     let mut session = Session::default();
@@ -66,14 +86,81 @@ fn is_sql(line: &str) -> bool {
     !matches!(line.to_ascii_lowercase().as_str(), "exit" | "quit" | "help")
 }
 
+/// The engine or server the interactive REPL talks to.
+enum Backend {
+    Embedded {
+        runtime: tokio::runtime::Runtime,
+        engine: Arc<Engine>,
+        session: Session,
+    },
+    Remote(Remote),
+}
+
+impl Backend {
+    fn open(target: &Target) -> Result<(Backend, String)> {
+        Ok(match target {
+            Target::Embedded(data_dir) => {
+                let backend = Backend::Embedded {
+                    runtime: runtime()?,
+                    engine: Engine::open(data_dir).context("cannot open the data directory")?,
+                    session: Session::default(),
+                };
+                (backend, format!("Data directory: {}", data_dir.display()))
+            }
+            Target::Remote { url, credentials } => {
+                let remote = Remote::connect(url, credentials.clone())?;
+                let description = remote.describe();
+                (Backend::Remote(remote), description)
+            }
+        })
+    }
+
+    /// Runs the statements of one REPL entry, printing outputs and errors.
+    fn execute(&mut self, sql: &str) {
+        let stdout = std::io::stdout();
+        match self {
+            Backend::Embedded {
+                runtime,
+                engine,
+                session,
+            } => {
+                let result = engine.execute_script(sql, session, |_, output| {
+                    if let Err(error) = print_output(runtime, output, &mut stdout.lock()) {
+                        eprintln!("{error}");
+                    }
+                });
+                if let Err(error) = result {
+                    eprintln!("{}", executor::error_chain(&error));
+                }
+            }
+            Backend::Remote(remote) => {
+                if let Err(error) = remote.run_script(sql, &mut stdout.lock()) {
+                    eprintln!("{error:#}");
+                }
+            }
+        }
+        let _ = std::io::stdout().flush();
+    }
+
+    /// Completion of keywords and source names (and column names when embedded).
+    fn completer(&self) -> DefaultCompleter {
+        let mut words: Vec<String> = parser::keywords().iter().map(|k| k.to_string()).collect();
+        words.extend(match self {
+            Backend::Embedded { engine, .. } => engine.completion_words(),
+            Backend::Remote(remote) => remote.source_names(),
+        });
+        let mut completer = DefaultCompleter::with_inclusions(&['_', '-', '.']).set_min_word_len(1);
+        completer.insert(words);
+        completer
+    }
+}
+
 /// The interactive REPL.
-pub fn run_repl(data_dir: &Path) -> Result<()> {
-    let runtime = runtime()?;
-    let engine = Engine::open(data_dir).context("cannot open the data directory")?;
+pub fn run_repl(target: &Target) -> Result<()> {
+    let (mut backend, description) = Backend::open(target)?;
     println!(
-        "Eddy {} — ksqlDB-compatible streaming SQL. Data directory: {}\nType SQL statements ending with ';', 'help' for help, 'exit' to quit.\n",
+        "Eddy {} — ksqlDB-compatible streaming SQL. {description}\nType SQL statements ending with ';', 'help' for help, 'exit' to quit.\n",
         env!("CARGO_PKG_VERSION"),
-        data_dir.display()
     );
     let history_path = dirs_history();
     let history = FileBackedHistory::with_file(10_000, history_path)
@@ -98,9 +185,8 @@ pub fn run_repl(data_dir: &Path) -> Result<()> {
         DefaultPromptSegment::Basic("eddy".to_string()),
         DefaultPromptSegment::Empty,
     );
-    let mut session = Session::default();
     loop {
-        editor = editor.with_completer(Box::new(completer(&engine)));
+        editor = editor.with_completer(Box::new(backend.completer()));
         match editor.read_line(&prompt) {
             Ok(Signal::Success(line)) => {
                 let trimmed = line.trim();
@@ -115,16 +201,7 @@ pub fn run_repl(data_dir: &Path) -> Result<()> {
                     }
                     _ => {}
                 }
-                let stdout = std::io::stdout();
-                let result = engine.execute_script(&line, &mut session, |_, output| {
-                    if let Err(error) = print_output(&runtime, output, &mut stdout.lock()) {
-                        eprintln!("{error}");
-                    }
-                });
-                if let Err(error) = result {
-                    eprintln!("{}", executor::error_chain(&error));
-                }
-                let _ = std::io::stdout().flush();
+                backend.execute(&line);
             }
             Ok(Signal::CtrlC) => continue,
             Ok(Signal::CtrlD) => break,
@@ -140,13 +217,4 @@ fn dirs_history() -> std::path::PathBuf {
         .map(std::path::PathBuf::from)
         .unwrap_or_default()
         .join(".eddy_history")
-}
-
-/// Completion of keywords, source names and column names.
-fn completer(engine: &Arc<Engine>) -> DefaultCompleter {
-    let mut words: Vec<String> = parser::keywords().iter().map(|k| k.to_string()).collect();
-    words.extend(engine.completion_words());
-    let mut completer = DefaultCompleter::with_inclusions(&['_', '-', '.']).set_min_word_len(1);
-    completer.insert(words);
-    completer
 }

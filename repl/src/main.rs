@@ -6,6 +6,8 @@ mod conformance;
 mod datagen;
 mod interactive;
 mod output;
+mod remote;
+mod serve;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -32,6 +34,15 @@ struct Cli {
     /// Run these statements, print their output, and exit.
     #[arg(long, short = 'e')]
     execute: Option<String>,
+    /// Talk to the server at this URL (`http://HOST:PORT`) instead of a data directory.
+    #[arg(long, value_name = "URL")]
+    server: Option<String>,
+    /// User name for the server's basic authentication.
+    #[arg(long, short = 'u', requires_all = ["server", "password"])]
+    user: Option<String>,
+    /// Password for the server's basic authentication.
+    #[arg(long, short = 'p', requires = "user")]
+    password: Option<String>,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -44,6 +55,8 @@ enum Command {
     Bench(bench::BenchArgs),
     /// Run ksqlDB conformance cases (`--corpus DIR`) or a ksql-test-runner test (`-s -i -o`).
     Test(conformance::TestArgs),
+    /// Serve the ksqlDB REST API (default http://127.0.0.1:8088) until Ctrl-C.
+    Server(serve::ServeArgs),
 }
 
 fn main() -> ExitCode {
@@ -59,13 +72,23 @@ fn main() -> ExitCode {
         Some(Command::Datagen(args)) => datagen::run(&cli.data_dir, &args),
         Some(Command::Bench(args)) => bench::run(&args),
         Some(Command::Test(args)) => conformance::run(&args),
-        None => match (&cli.file, &cli.execute) {
-            (Some(path), _) => std::fs::read_to_string(path)
-                .map_err(|error| anyhow::anyhow!("cannot read {}: {error}", path.display()))
-                .and_then(|sql| interactive::run_script(&cli.data_dir, &sql)),
-            (None, Some(sql)) => interactive::run_script(&cli.data_dir, sql),
-            (None, None) => interactive::run_repl(&cli.data_dir),
-        },
+        Some(Command::Server(args)) => serve::run(&cli.data_dir, &args),
+        None => {
+            let target = match cli.server {
+                Some(url) => interactive::Target::Remote {
+                    url,
+                    credentials: cli.user.zip(cli.password),
+                },
+                None => interactive::Target::Embedded(cli.data_dir),
+            };
+            match (&cli.file, &cli.execute) {
+                (Some(path), _) => std::fs::read_to_string(path)
+                    .map_err(|error| anyhow::anyhow!("cannot read {}: {error}", path.display()))
+                    .and_then(|sql| interactive::run_script(&target, &sql)),
+                (None, Some(sql)) => interactive::run_script(&target, sql),
+                (None, None) => interactive::run_repl(&target),
+            }
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

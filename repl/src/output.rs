@@ -24,14 +24,14 @@ pub fn print_output(
             let widths: Vec<usize> = stream
                 .columns
                 .iter()
-                .map(|(name, _)| name.len().max(12))
+                .map(|column| column.name.len().max(12))
                 .collect();
             let border = border_line(&widths);
             writeln!(out, "{border}")?;
             let names: Vec<String> = stream
                 .columns
                 .iter()
-                .map(|(name, _)| name.clone())
+                .map(|column| column.name.clone())
                 .collect();
             writeln!(out, "{}", row_line(&names, &widths))?;
             writeln!(out, "{border}")?;

@@ -46,13 +46,27 @@ pub enum StatementOutput {
     Lines(LineStream),
 }
 
+/// One output column of a query.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutputColumn {
+    pub name: String,
+    /// The ksqlDB type name (`BIGINT`, `ARRAY<STRING>`, ...).
+    pub type_name: String,
+    /// A key column; ksqlDB's REST header marks these `KEY` for pull queries.
+    pub key: bool,
+}
+
 /// Rows of a running transient query.
 pub struct RowStream {
-    /// Output column names and ksqlDB types.
-    pub columns: Vec<(String, String)>,
+    pub columns: Vec<OutputColumn>,
     pub receiver: mpsc::Receiver<RecordBatch>,
     /// Keeps the query running; dropped with the stream.
     pub handle: QueryHandle,
+    /// A pull query (no `EMIT CHANGES`): it ends by itself once it has read what is there.
+    pub is_pull: bool,
+    /// What ksqlDB sends after the last row when the query ends by itself without error
+    /// (`Limit Reached`, `Query Completed`); `None` when it ends silently.
+    pub final_message: Option<&'static str>,
 }
 
 /// Lines of a running PRINT.
@@ -78,6 +92,8 @@ pub struct Engine {
     pub(crate) log: Arc<dyn TopicLog>,
     pub(crate) metrics: Metrics,
     state_store: StateStore,
+    /// Where the schema registry's registrations are persisted.
+    schemas: executor::schema_registry::SchemaStore,
     state: Mutex<EngineState>,
 }
 
@@ -90,12 +106,19 @@ impl Engine {
         let store = Store::open(data_dir)?;
         let log: Arc<dyn TopicLog> = Arc::new(EmbeddedLog::new(Arc::clone(&store))?);
         let (command_log, commands) = CommandLog::open(Arc::clone(&store))?;
+        let schemas = executor::schema_registry::SchemaStore::new(Arc::clone(&store));
+        // Schemas first: replayed statements look up the ids they registered or used.
+        let mut catalog = Catalog::default();
+        for registration in schemas.load()? {
+            catalog.schema_registry_mut().restore(registration);
+        }
         let engine = Arc::new(Engine {
             log,
             metrics: Metrics::default(),
             state_store: StateStore::new(Arc::clone(&store)),
+            schemas,
             state: Mutex::new(EngineState {
-                catalog: Catalog::default(),
+                catalog,
                 queries: BTreeMap::new(),
                 command_log,
             }),
@@ -121,6 +144,27 @@ impl Engine {
             }
         }
         Ok(engine)
+    }
+
+    /// Registers a schema in the embedded schema registry under `subject` (with `id`, or
+    /// the schema's existing or next id) and returns its id, as a client of Confluent's
+    /// Schema Registry would.
+    pub fn register_schema(
+        &self,
+        subject: &str,
+        schema_type: planner::schema_registry::SchemaType,
+        text: &str,
+        references: Vec<planner::schema_registry::SchemaReference>,
+        id: Option<u32>,
+    ) -> Result<u32> {
+        let mut state = self.lock();
+        let id = state
+            .catalog
+            .schema_registry_mut()
+            .register(subject, schema_type, text, references, id)
+            .map_err(ServerError::User)?;
+        self.schemas.save(state.catalog.schema_registry())?;
+        Ok(id)
     }
 
     /// The state store of queries and materialized tables.
@@ -239,6 +283,7 @@ impl Engine {
                 Ok(last)
             }
             StatementKind::Print(print) => handler::print::print(self, print, session),
+            StatementKind::SqlQuery(text) => handler::pull_sql::run(self, text, session),
             _ => self.apply(statement, session, true),
         }
     }
@@ -280,6 +325,8 @@ impl Engine {
                 output
             }
         };
+        // Sources created by the statement may have registered schemas.
+        self.schemas.save(state.catalog.schema_registry())?;
         if log {
             state.command_log.append(&Command {
                 sql: statement.text.clone(),
@@ -321,7 +368,7 @@ fn changes_catalog(kind: &StatementKind) -> bool {
 }
 
 /// Replaces `${name}` with defined variables (names compare case-insensitively).
-fn substitute_variables(sql: &str, variables: &BTreeMap<String, String>) -> String {
+pub(crate) fn substitute_variables(sql: &str, variables: &BTreeMap<String, String>) -> String {
     let mut text = String::with_capacity(sql.len());
     let mut rest = sql;
     while let Some(start) = rest.find("${") {

@@ -4,4 +4,5 @@ pub(crate) mod admin;
 pub(crate) mod ddl;
 pub(crate) mod print;
 pub(crate) mod properties;
+pub mod pull_sql;
 pub(crate) mod select;

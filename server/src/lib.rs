@@ -1,11 +1,13 @@
 //! Server: the engine facade (`Engine::execute`), the durable command log and the query
-//! manager. The REST API (ksqlDB-compatible) will live here too. Next stage: `repl`.
+//! manager, and the ksqlDB-compatible REST API (`http`). Next stage: `repl`.
 
+pub mod client;
 mod command_log;
 mod engine;
 mod error;
 mod handler;
+pub mod http;
 
-pub use engine::{Engine, LineStream, RowStream, Session, StatementOutput};
+pub use engine::{Engine, LineStream, OutputColumn, RowStream, Session, StatementOutput};
 pub(crate) use error::user_error;
 pub use error::{Result, ServerError};

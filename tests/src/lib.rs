@@ -85,7 +85,7 @@ pub fn pull_rows(engine: &Engine, session: &mut Session, sql: &str) -> (Vec<Stri
     let header = stream
         .columns
         .iter()
-        .map(|(name, _)| name.clone())
+        .map(|column| column.name.clone())
         .collect();
     let mut rows = Vec::new();
     while let Some(batch) = stream.receiver.blocking_recv() {

@@ -64,6 +64,7 @@ pub fn format_of(
         FormatOptions {
             wrap_single_value: definition.wrap_single_value,
             delimiter: definition.delimiter,
+            schema: definition.schema.clone(),
         },
     ))
 }

@@ -28,6 +28,7 @@ impl Display for StatementKind {
             StatementKind::InsertInto(insert) => insert.fmt(f),
             StatementKind::InsertValues(insert) => insert.fmt(f),
             StatementKind::Select(query) => query.fmt(f),
+            StatementKind::SqlQuery(text) => f.write_str(text),
             StatementKind::Show(show) => show.fmt(f),
             StatementKind::Describe(describe) => describe.fmt(f),
             StatementKind::DropSource(drop) => drop.fmt(f),

@@ -3,10 +3,21 @@
 //! topics turned into `Json` for comparison.
 //!
 //! This is the runner's own, independent serde (like the serdes of ksqlDB's harness), so that
-//! a bug in Eddy's formats shows up as a difference instead of cancelling itself out.
+//! a bug in Eddy's formats shows up as a difference instead of cancelling itself out. The
+//! schema-registry formats (`avro`, `protobuf`, JSON_SR) write with the topic's registered
+//! schema and read with the schema whose id the payload carries; only the schema parsers are
+//! shared with the engine.
+
+mod avro;
+mod protobuf;
+
+use std::sync::Arc;
 
 use parser::ast::DataType;
 use planner::catalog::{FormatDefinition, SourceDefinition};
+use planner::schema_registry::avro::AvroSchema;
+use planner::schema_registry::protobuf::{ProtoFile, ProtoSchema};
+use planner::schema_registry::{RegisteredSchema, SchemaBinding, SchemaRegistry, SchemaType};
 
 use super::compare::Hint;
 use super::corpus::{Window, WindowKind};
@@ -21,6 +32,56 @@ pub struct PayloadSchema {
     pub columns: Vec<(String, DataType)>,
     /// Whether the columns are known (a source over the topic exists).
     pub typed: bool,
+    /// AVRO, PROTOBUF, JSON_SR and PROTOBUF_NOSR: where the schemas come from.
+    pub registry: Option<RegistrySchemas>,
+}
+
+/// The schemas of one subject of a topic, for the schema-registry formats.
+#[derive(Debug, Clone)]
+pub struct RegistrySchemas {
+    /// The registry after the statements ran.
+    pub registry: Arc<SchemaRegistry>,
+    /// `<topic>-key` or `<topic>-value`.
+    pub subject: String,
+    /// The schema a source over the topic is bound to, if any.
+    pub binding: Option<SchemaBinding>,
+}
+
+impl PartialEq for RegistrySchemas {
+    fn eq(&self, other: &Self) -> bool {
+        self.subject == other.subject && self.binding == other.binding
+    }
+}
+
+impl RegistrySchemas {
+    /// The schema inputs are written with: the source's, else the subject's latest.
+    fn writer_schema(&self) -> Result<SchemaBinding, String> {
+        if let Some(binding) = &self.binding {
+            return Ok(binding.clone());
+        }
+        let schema = self
+            .registry
+            .latest(&self.subject)
+            .ok_or_else(|| format!("no schema is registered under subject {}", self.subject))?;
+        self.registry
+            .bind(Some(self.subject.clone()), Arc::clone(schema), None)
+    }
+
+    /// The schema with id `id`.
+    fn schema(&self, id: u32) -> Result<(Arc<RegisteredSchema>, Vec<(String, String)>), String> {
+        let schema = self
+            .registry
+            .by_id(id)
+            .or_else(|| {
+                self.binding
+                    .as_ref()
+                    .map(|binding| &binding.schema)
+                    .filter(|schema| schema.id == id)
+            })
+            .ok_or_else(|| format!("no schema has id {id}"))?;
+        let binding = self.registry.bind(None, Arc::clone(schema), None)?;
+        Ok((Arc::clone(schema), binding.imports))
+    }
 }
 
 impl PayloadSchema {
@@ -44,7 +105,28 @@ impl PayloadSchema {
                 .map(|column| (column.name.clone(), column.data_type.clone()))
                 .collect(),
             typed: true,
+            registry: format.schema.clone().map(|binding| RegistrySchemas {
+                registry: Arc::new(SchemaRegistry::default()),
+                subject: binding.subject.clone().unwrap_or_default(),
+                binding: Some(binding),
+            }),
         }
+    }
+
+    /// Looks schemas up in `registry` under `subject` (formats that use schemas only).
+    pub fn with_registry(mut self, registry: &Arc<SchemaRegistry>, subject: String) -> Self {
+        if matches!(
+            self.format.as_str(),
+            "AVRO" | "PROTOBUF" | "JSON_SR" | "PROTOBUF_NOSR"
+        ) {
+            let binding = self.registry.take().and_then(|schemas| schemas.binding);
+            self.registry = Some(RegistrySchemas {
+                registry: Arc::clone(registry),
+                subject,
+                binding,
+            });
+        }
+        self
     }
 
     /// A payload of a topic no source describes: the format only.
@@ -53,6 +135,7 @@ impl PayloadSchema {
             format: format.to_ascii_uppercase(),
             columns: Vec::new(),
             typed: false,
+            registry: None,
         }
     }
 
@@ -98,7 +181,81 @@ impl PayloadSchema {
             )),
             "KAFKA" => encode_kafka(self.kafka_type(), value).map(Some),
             "NONE" => Ok(None),
+            "AVRO" | "PROTOBUF" | "JSON_SR" | "PROTOBUF_NOSR" => self.encode_registered(value).map(Some),
             other => Err(format!("unsupported format {other}")),
+        }
+    }
+
+    fn schemas(&self) -> Result<&RegistrySchemas, String> {
+        self.registry
+            .as_ref()
+            .ok_or_else(|| format!("no schema for the {} payload", self.format))
+    }
+
+    /// Serializes with the registered schema: the wire prefix (not for PROTOBUF_NOSR), then
+    /// the body.
+    fn encode_registered(&self, value: &Json) -> Result<Vec<u8>, String> {
+        let binding = self.schemas()?.writer_schema()?;
+        let mut out = Vec::new();
+        if self.format != "PROTOBUF_NOSR" {
+            out.push(0);
+            out.extend_from_slice(&binding.schema.id.to_be_bytes());
+        }
+        match binding.schema.schema_type {
+            SchemaType::Avro => {
+                let schema = AvroSchema::parse(&binding.schema.text)?;
+                out.extend(avro::encode(&schema, value)?);
+            }
+            SchemaType::Json => out.extend_from_slice(value.to_string().as_bytes()),
+            SchemaType::Protobuf => {
+                let schema = ProtoSchema::parse(
+                    &binding.schema.text,
+                    &binding.imports,
+                    binding.message.as_deref(),
+                )?;
+                if self.format != "PROTOBUF_NOSR" {
+                    write_message_indexes(&schema.indexes, &mut out);
+                }
+                out.extend(protobuf::encode(&schema.message, value)?);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Deserializes with the schema whose id the payload carries (PROTOBUF_NOSR: the
+    /// source's schema).
+    fn decode_registered(&self, bytes: &[u8]) -> Result<Json, String> {
+        let schemas = self.schemas()?;
+        if self.format == "PROTOBUF_NOSR" {
+            let binding = schemas.writer_schema()?;
+            let schema = ProtoSchema::parse(&binding.schema.text, &binding.imports, None)?;
+            return protobuf::decode(&schema.message, bytes);
+        }
+        let (id, body) = match bytes {
+            [0, a, b, c, d, body @ ..] => (u32::from_be_bytes([*a, *b, *c, *d]), body),
+            _ => {
+                return Err(format!(
+                    "{} payload without the wire prefix: {}",
+                    self.format,
+                    super::base64::encode(bytes)
+                ));
+            }
+        };
+        let (schema, imports) = schemas.schema(id)?;
+        match schema.schema_type {
+            SchemaType::Avro => avro::decode(&AvroSchema::parse(&schema.text)?, body),
+            SchemaType::Json => {
+                let text = std::str::from_utf8(body)
+                    .map_err(|_| format!("JSON_SR payload is not UTF-8: {}", lossy(body)))?;
+                Json::parse(text).map_err(|error| format!("invalid JSON payload {text:?}: {error}"))
+            }
+            SchemaType::Protobuf => {
+                let (indexes, body) = read_message_indexes(body)?;
+                let file = ProtoFile::parse(&schema.text)?;
+                let name = message_name(&file, &indexes)?;
+                let proto = ProtoSchema::parse(&schema.text, &imports, Some(&name))?;
+                protobuf::decode(&proto.message, body)
+            }
         }
     }
 
@@ -116,9 +273,73 @@ impl PayloadSchema {
             "DELIMITED" => Ok(Json::String(lossy(bytes))),
             "KAFKA" => decode_kafka(self.kafka_type(), bytes),
             "NONE" => Ok(Json::Null),
+            "AVRO" | "PROTOBUF" | "JSON_SR" | "PROTOBUF_NOSR" => self.decode_registered(bytes),
             other => Err(format!("unsupported format {other}")),
         }
     }
+}
+
+/// Confluent's protobuf message indexes (zigzag varints; `[0]` is the single byte 0).
+fn write_message_indexes(indexes: &[i32], out: &mut Vec<u8>) {
+    let zigzag = |value: i64, out: &mut Vec<u8>| {
+        let mut encoded = ((value << 1) ^ (value >> 63)) as u64;
+        while encoded >= 0x80 {
+            out.push((encoded as u8) | 0x80);
+            encoded >>= 7;
+        }
+        out.push(encoded as u8);
+    };
+    if indexes == [0] {
+        out.push(0);
+        return;
+    }
+    zigzag(indexes.len() as i64, out);
+    for index in indexes {
+        zigzag(i64::from(*index), out);
+    }
+}
+
+fn read_message_indexes(bytes: &[u8]) -> Result<(Vec<i32>, &[u8]), String> {
+    let mut position = 0;
+    let mut zigzag = || -> Result<i64, String> {
+        let mut value = 0u64;
+        for shift in (0..64).step_by(7) {
+            let byte = *bytes.get(position).ok_or("truncated message indexes")?;
+            position += 1;
+            value |= u64::from(byte & 0x7f) << shift;
+            if byte & 0x80 == 0 {
+                return Ok((value >> 1) as i64 ^ -((value & 1) as i64));
+            }
+        }
+        Err("invalid message index varint".to_string())
+    };
+    let count = zigzag()?;
+    let indexes = if count == 0 {
+        vec![0]
+    } else {
+        (0..count)
+            .map(|_| zigzag().map(|index| index as i32))
+            .collect::<Result<_, _>>()?
+    };
+    Ok((indexes, &bytes[position..]))
+}
+
+/// The full name of the message at `indexes` in a schema file.
+fn message_name(file: &ProtoFile, indexes: &[i32]) -> Result<String, String> {
+    let mut name = file.package.clone();
+    let mut messages = &file.messages;
+    for index in indexes {
+        let message = usize::try_from(*index)
+            .ok()
+            .and_then(|index| messages.get(index))
+            .ok_or_else(|| format!("no message at indexes {indexes:?}"))?;
+        if !name.is_empty() {
+            name.push('.');
+        }
+        name.push_str(&message.name);
+        messages = &message.messages;
+    }
+    Ok(name)
 }
 
 fn lossy(bytes: &[u8]) -> String {
@@ -249,6 +470,7 @@ mod tests {
             format: "KAFKA".into(),
             columns: vec![("K".into(), data_type)],
             typed: true,
+            registry: None,
         }
     }
 
@@ -282,9 +504,14 @@ mod tests {
         let avro = PayloadSchema::untyped("avro");
         assert_eq!(
             avro.encode(&Json::Number("1".into())),
-            Err("unsupported format AVRO".to_string())
+            Err("no schema for the AVRO payload".to_string())
         );
         assert_eq!(avro.encode(&Json::Null), Ok(None));
+        let other = PayloadSchema::untyped("xml");
+        assert_eq!(
+            other.encode(&Json::Number("1".into())),
+            Err("unsupported format XML".to_string())
+        );
     }
 
     #[test]

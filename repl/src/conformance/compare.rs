@@ -797,11 +797,13 @@ mod tests {
                 format: "KAFKA".into(),
                 columns: vec![("K".into(), DataType::String)],
                 typed: true,
+                registry: None,
             },
             value: PayloadSchema {
                 format: "JSON".into(),
                 columns: vec![("V".into(), DataType::Bigint)],
                 typed: true,
+                registry: None,
             },
         }
     }

@@ -31,6 +31,14 @@ pub struct Case {
     pub outputs: Vec<TestRecord>,
     pub expected_error: Option<ExpectedError>,
     pub post: Option<Json>,
+    /// REST only: the expected responses, verbatim (`{"admin": ..}`, `{"query": [..]}`,
+    /// `{"queryProto": [..]}`).
+    pub responses: Vec<Json>,
+    /// REST only: produce the inputs once the first query's header has arrived
+    /// (`input_conditions.waitForActivePushQuery`).
+    pub wait_for_push_query: bool,
+    /// REST only: compare query rows in order (`output_conditions.verifyOrder`).
+    pub verify_order: bool,
 }
 
 /// A topic to pre-create.
@@ -40,6 +48,8 @@ pub struct TopicSpec {
     pub key_format: Option<String>,
     pub value_format: Option<String>,
     pub partitions: Option<u32>,
+    /// The entry verbatim: schemas to register (`keySchema`, `valueSchemaId`, ...).
+    pub entry: Json,
 }
 
 /// The window of a windowed key.
@@ -81,6 +91,8 @@ pub struct ExpectedError {
     pub message: Option<String>,
     pub cause: Option<String>,
     pub cause_message: Option<String>,
+    /// REST only: the HTTP status of the failing response.
+    pub status: Option<u16>,
 }
 
 /// Reads every case of the corpus in `dir` (`qtt/*.json` then `rest/*.json`, files sorted
@@ -187,8 +199,18 @@ fn parse_case(case: &Json, file_kind: &str) -> Result<Case, String> {
             message: text("message"),
             cause: text("cause"),
             cause_message: text("cause_message"),
+            status: error
+                .get("status")
+                .and_then(Json::as_i64)
+                .and_then(|status| u16::try_from(status).ok()),
         }
     });
+    let condition = |object: &str, name: &str| {
+        case.get(object)
+            .and_then(|conditions| conditions.get(name))
+            .and_then(Json::as_bool)
+            .unwrap_or(false)
+    };
     Ok(Case {
         id,
         kind,
@@ -200,6 +222,13 @@ fn parse_case(case: &Json, file_kind: &str) -> Result<Case, String> {
         outputs: records("outputs")?,
         expected_error,
         post: case.get_present("post").cloned(),
+        responses: case
+            .get("responses")
+            .and_then(Json::as_array)
+            .unwrap_or_default()
+            .to_vec(),
+        wait_for_push_query: condition("input_conditions", "waitForActivePushQuery"),
+        verify_order: condition("output_conditions", "verifyOrder"),
     })
 }
 
@@ -218,6 +247,7 @@ fn parse_topic(topic: &Json) -> Result<TopicSpec, String> {
                     .ok_or_else(|| format!("invalid partitions {value}"))
             })
             .transpose()?,
+        entry: topic.clone(),
     })
 }
 
@@ -346,5 +376,28 @@ mod tests {
             Some("m")
         );
         assert!(case.post.is_none());
+        assert!(case.responses.is_empty());
+        assert!(!case.wait_for_push_query);
+    }
+
+    #[test]
+    fn rest_fields_are_read() {
+        let document = Json::parse(
+            r#"{"kind":"rest","cases":[{"id":"r","statements":["SELECT 1;"],
+              "responses":[{"admin":{"@type":"currentStatus"}},{"query":[]}],
+              "input_conditions":{"waitForActivePushQuery":true},
+              "output_conditions":{"verifyOrder":true},
+              "expected_error":{"type":null,"message":"m","status":400}}]}"#,
+        )
+        .expect("valid");
+        let case = parse_file(&document).expect("parses").remove(0);
+        assert_eq!(case.kind, CaseKind::Rest);
+        assert_eq!(case.responses.len(), 2);
+        assert!(case.wait_for_push_query);
+        assert!(case.verify_order);
+        assert_eq!(
+            case.expected_error.and_then(|error| error.status),
+            Some(400)
+        );
     }
 }

@@ -34,6 +34,9 @@ pub fn run(statements: &Path, input: Option<&Path>, output: &Path) -> Result<()>
         outputs,
         expected_error: None,
         post: None,
+        responses: Vec::new(),
+        wait_for_push_query: false,
+        verify_order: false,
     };
     let verdict = run_case(&case);
     match verdict.status {

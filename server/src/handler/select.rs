@@ -1,61 +1,83 @@
-//! Push and pull queries (`SELECT`): start a transient query whose rows stream back.
+//! Push and pull queries (`SELECT`).
+//!
+//! A push query and a pull query over a stream start a transient query whose rows stream
+//! back. A pull query over a table is answered before returning, on the caller's thread (key
+//! lookups touch only their keys); one ksqlDB rejects for its shape goes to `pull_sql`.
 
 use executor::query::StartPosition;
 use planner::DataflowPlan;
-use planner::catalog::ColumnDefinition;
+use planner::catalog::{ColumnDefinition, ColumnKind};
+use planner::pull::PullPlan;
 
 use crate::Result;
-use crate::engine::{Engine, RowStream, Session, StatementOutput};
+use crate::engine::{Engine, OutputColumn, RowStream, Session, StatementOutput};
+use crate::handler::pull_sql;
 
+/// Runs a planned `SELECT`; `pull` says how a pull query reads its source (`None`: a push
+/// query).
 pub fn run(
     engine: &Engine,
     plan: &DataflowPlan,
     columns: Vec<ColumnDefinition>,
-    is_pull: bool,
+    pull: Option<PullPlan>,
     session: &Session,
 ) -> Result<StatementOutput> {
-    let start = if is_pull {
-        StartPosition::Earliest
-    } else {
-        Engine::start_position(&session.properties, StartPosition::Latest)
-    };
-    let (sender, receiver) = Engine::stream_channel();
-    let source = &plan.root.source().name;
-    let catalog = engine.catalog();
-    let materialized = is_pull
-        && plan.root.source().changelog
-        && catalog.queries().any(|query| &query.sink == source);
-    let handle = if materialized {
-        executor::query::start_table_scan(
-            plan,
-            &executor::table_state_id(source),
-            engine.topic_log(),
-            &engine.metrics,
-            sender,
-            engine.state_store(),
-        )?
-    } else {
-        executor::start_transient(
-            plan,
-            engine.topic_log(),
-            &engine.metrics,
-            start,
-            is_pull,
-            sender,
-            engine.state_store(),
-        )?
+    let is_pull = pull.is_some();
+    let (receiver, handle, final_message, keys) = match pull {
+        Some(PullPlan::Sql(text)) => return pull_sql::run(engine, &text, session),
+        Some(PullPlan::Table(table)) => {
+            let batches = executor::pull::read_table(
+                plan,
+                &table,
+                engine.state_store(),
+                engine.log.as_ref(),
+                &engine.metrics,
+            )?;
+            let (receiver, handle) = executor::query::finished_query(batches, engine.topic_log());
+            (receiver, handle, None, true)
+        }
+        Some(PullPlan::Stream) => {
+            let (sender, receiver) = Engine::stream_channel();
+            let handle = executor::start_transient(
+                plan,
+                engine.topic_log(),
+                &engine.metrics,
+                StartPosition::Earliest,
+                true,
+                sender,
+                engine.state_store(),
+            )?;
+            // ksqlDB's header of a stream pull query marks no key columns.
+            (receiver, handle, Some("Query Completed"), false)
+        }
+        None => {
+            let (sender, receiver) = Engine::stream_channel();
+            let start = Engine::start_position(&session.properties, StartPosition::Latest);
+            let handle = executor::start_transient(
+                plan,
+                engine.topic_log(),
+                &engine.metrics,
+                start,
+                false,
+                sender,
+                engine.state_store(),
+            )?;
+            let final_message = plan.limit.is_some().then_some("Limit Reached");
+            (receiver, handle, final_message, true)
+        }
     };
     Ok(StatementOutput::Rows(RowStream {
         columns: columns
             .into_iter()
-            .map(|column| {
-                (
-                    column.name,
-                    planner::types::sql_type_name(&column.data_type),
-                )
+            .map(|column| OutputColumn {
+                type_name: planner::types::sql_type_name(&column.data_type),
+                key: keys && column.kind == ColumnKind::Key,
+                name: column.name,
             })
             .collect(),
         receiver,
         handle,
+        is_pull,
+        final_message,
     }))
 }

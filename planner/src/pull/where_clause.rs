@@ -1,0 +1,722 @@
+//! A pull query's WHERE clause read as ksqlDB reads it: which keys it looks up.
+//!
+//! The clause is rewritten the way ksqlDB's `PullQueryRewriter` does (`BETWEEN` into two
+//! comparisons, `IN` into equalities, `NOT` pushed down, then disjunctive normal form). Each
+//! disjunct is validated like ksqlDB's `QueryFilterNode` (the errors when table scans are
+//! disabled) and yields a lookup constraint: equal keys, a key range, or none (a scan).
+//! The executor always applies the whole WHERE clause to the rows it reads, so a constraint
+//! only has to select a superset of the matching rows.
+
+use std::ops::Bound;
+
+use datafusion::common::ScalarValue;
+use sqlparser::ast::{BinaryOperator, Expr as SqlExpr, Value};
+
+use super::key_value::{column_ref, column_type, has_column_ref, key_value};
+use super::text::KsqlText;
+use super::{PULL_QUERY_SYNTAX_HELP, TABLE_SCAN_HINT, TABLE_SCAN_REQUIRED};
+use crate::catalog::{Catalog, ColumnDefinition, SourceDefinition, WINDOWEND, WINDOWSTART};
+use crate::types::sql_type_name;
+use crate::{PlanError, Result};
+
+/// Disjuncts beyond this many are not worth a key lookup: the query scans instead.
+const MAX_DISJUNCTS: usize = 1024;
+
+/// A comparison operator of a WHERE condition.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum CompareOp {
+    Eq,
+    NotEq,
+    Lt,
+    LtEq,
+    Gt,
+    GtEq,
+    IsDistinctFrom,
+    IsNotDistinctFrom,
+}
+
+impl CompareOp {
+    fn of(op: &BinaryOperator) -> Option<Self> {
+        Some(match op {
+            BinaryOperator::Eq => CompareOp::Eq,
+            BinaryOperator::NotEq => CompareOp::NotEq,
+            BinaryOperator::Lt => CompareOp::Lt,
+            BinaryOperator::LtEq => CompareOp::LtEq,
+            BinaryOperator::Gt => CompareOp::Gt,
+            BinaryOperator::GtEq => CompareOp::GtEq,
+            _ => return None,
+        })
+    }
+
+    fn negate(self) -> Self {
+        match self {
+            CompareOp::Eq => CompareOp::NotEq,
+            CompareOp::NotEq => CompareOp::Eq,
+            CompareOp::Lt => CompareOp::GtEq,
+            CompareOp::GtEq => CompareOp::Lt,
+            CompareOp::Gt => CompareOp::LtEq,
+            CompareOp::LtEq => CompareOp::Gt,
+            CompareOp::IsDistinctFrom => CompareOp::IsNotDistinctFrom,
+            CompareOp::IsNotDistinctFrom => CompareOp::IsDistinctFrom,
+        }
+    }
+
+    /// The operator with its operands swapped (`1 < ID` is `ID > 1`).
+    fn flip(self) -> Self {
+        match self {
+            CompareOp::Lt => CompareOp::Gt,
+            CompareOp::LtEq => CompareOp::GtEq,
+            CompareOp::Gt => CompareOp::Lt,
+            CompareOp::GtEq => CompareOp::LtEq,
+            other => other,
+        }
+    }
+
+    fn symbol(self) -> &'static str {
+        match self {
+            CompareOp::Eq => "=",
+            CompareOp::NotEq => "<>",
+            CompareOp::Lt => "<",
+            CompareOp::LtEq => "<=",
+            CompareOp::Gt => ">",
+            CompareOp::GtEq => ">=",
+            CompareOp::IsDistinctFrom => "IS DISTINCT FROM",
+            CompareOp::IsNotDistinctFrom => "IS NOT DISTINCT FROM",
+        }
+    }
+
+    /// ksqlDB's enum name, used in messages.
+    fn name(self) -> &'static str {
+        match self {
+            CompareOp::Eq => "EQUAL",
+            CompareOp::NotEq => "NOT_EQUAL",
+            CompareOp::Lt => "LESS_THAN",
+            CompareOp::LtEq => "LESS_THAN_OR_EQUAL",
+            CompareOp::Gt => "GREATER_THAN",
+            CompareOp::GtEq => "GREATER_THAN_OR_EQUAL",
+            CompareOp::IsDistinctFrom => "IS_DISTINCT_FROM",
+            CompareOp::IsNotDistinctFrom => "IS_NOT_DISTINCT_FROM",
+        }
+    }
+}
+
+/// An atom of the rewritten condition.
+#[derive(Debug, Clone)]
+enum Leaf<'a> {
+    Compare {
+        left: &'a SqlExpr,
+        op: CompareOp,
+        right: &'a SqlExpr,
+    },
+    Like {
+        value: &'a SqlExpr,
+        pattern: &'a SqlExpr,
+        negated: bool,
+    },
+    /// Any other condition, possibly under `NOT`.
+    Other { expr: &'a SqlExpr, negated: bool },
+}
+
+impl Leaf<'_> {
+    fn text(&self) -> String {
+        match self {
+            Leaf::Compare { left, op, right } => {
+                format!("({} {} {})", KsqlText(left), op.symbol(), KsqlText(right))
+            }
+            Leaf::Like {
+                value,
+                pattern,
+                negated,
+            } => format!(
+                "({} {}LIKE {})",
+                KsqlText(value),
+                if *negated { "NOT " } else { "" },
+                KsqlText(pattern)
+            ),
+            Leaf::Other {
+                expr,
+                negated: false,
+            } => KsqlText(expr).to_string(),
+            Leaf::Other {
+                expr,
+                negated: true,
+            } => format!("(NOT {})", KsqlText(expr)),
+        }
+    }
+}
+
+/// A condition with `NOT` pushed down to the leaves.
+enum Condition<'a> {
+    And(Vec<Condition<'a>>),
+    Or(Vec<Condition<'a>>),
+    Leaf(Leaf<'a>),
+}
+
+/// Rewrites `expr` (negated when `negated`) into a condition over leaves.
+fn normalize(expr: &SqlExpr, negated: bool) -> Condition<'_> {
+    let compare = |left, op: CompareOp, right| {
+        let op = if negated { op.negate() } else { op };
+        Condition::Leaf(Leaf::Compare { left, op, right })
+    };
+    match expr {
+        SqlExpr::Nested(inner) => normalize(inner, negated),
+        SqlExpr::UnaryOp {
+            op: sqlparser::ast::UnaryOperator::Not,
+            expr: inner,
+        } => normalize(inner, !negated),
+        SqlExpr::BinaryOp { left, op, right }
+            if matches!(op, BinaryOperator::And | BinaryOperator::Or) =>
+        {
+            let parts = vec![normalize(left, negated), normalize(right, negated)];
+            if (*op == BinaryOperator::And) != negated {
+                Condition::And(parts)
+            } else {
+                Condition::Or(parts)
+            }
+        }
+        SqlExpr::BinaryOp { left, op, right } if CompareOp::of(op).is_some() => {
+            compare(left, CompareOp::of(op).expect("checked above"), right)
+        }
+        SqlExpr::IsDistinctFrom(left, right) => compare(left, CompareOp::IsDistinctFrom, right),
+        SqlExpr::IsNotDistinctFrom(left, right) => {
+            compare(left, CompareOp::IsNotDistinctFrom, right)
+        }
+        SqlExpr::Between {
+            expr: value,
+            negated: not_between,
+            low,
+            high,
+        } => {
+            let negated = negated != *not_between;
+            let (lower, upper) = if negated {
+                (CompareOp::Lt, CompareOp::Gt)
+            } else {
+                (CompareOp::GtEq, CompareOp::LtEq)
+            };
+            let parts = vec![
+                Condition::Leaf(Leaf::Compare {
+                    left: value,
+                    op: lower,
+                    right: low,
+                }),
+                Condition::Leaf(Leaf::Compare {
+                    left: value,
+                    op: upper,
+                    right: high,
+                }),
+            ];
+            if negated {
+                Condition::Or(parts)
+            } else {
+                Condition::And(parts)
+            }
+        }
+        SqlExpr::InList {
+            expr: value,
+            list,
+            negated: not_in,
+        } if !list.is_empty() => {
+            let negated = negated != *not_in;
+            let op = if negated {
+                CompareOp::NotEq
+            } else {
+                CompareOp::Eq
+            };
+            let parts = list
+                .iter()
+                .map(|item| {
+                    Condition::Leaf(Leaf::Compare {
+                        left: value,
+                        op,
+                        right: item,
+                    })
+                })
+                .collect();
+            if negated {
+                Condition::And(parts)
+            } else {
+                Condition::Or(parts)
+            }
+        }
+        SqlExpr::Like {
+            negated: not_like,
+            expr: value,
+            pattern,
+            ..
+        } => Condition::Leaf(Leaf::Like {
+            value,
+            pattern,
+            negated: negated != *not_like,
+        }),
+        other => Condition::Leaf(Leaf::Other {
+            expr: other,
+            negated,
+        }),
+    }
+}
+
+/// The disjuncts of a condition in disjunctive normal form, each a conjunction of leaves;
+/// `None` when there would be more than `MAX_DISJUNCTS`.
+fn disjuncts(condition: Condition<'_>) -> Option<Vec<Vec<Leaf<'_>>>> {
+    match condition {
+        Condition::Leaf(leaf) => Some(vec![vec![leaf]]),
+        Condition::Or(parts) => {
+            let mut all = Vec::new();
+            for part in parts {
+                all.extend(disjuncts(part)?);
+                if all.len() > MAX_DISJUNCTS {
+                    return None;
+                }
+            }
+            Some(all)
+        }
+        Condition::And(parts) => {
+            let mut product: Vec<Vec<Leaf<'_>>> = vec![Vec::new()];
+            for part in parts {
+                let part = disjuncts(part)?;
+                if product.len() * part.len() > MAX_DISJUNCTS {
+                    return None;
+                }
+                let mut next = Vec::with_capacity(product.len() * part.len());
+                for prefix in &product {
+                    for conjunct in &part {
+                        let mut combined = prefix.clone();
+                        combined.extend(conjunct.iter().cloned());
+                        next.push(combined);
+                    }
+                }
+                product = next;
+            }
+            Some(product)
+        }
+    }
+}
+
+/// A disjunct as ksqlDB prints it: its leaves joined by `AND`, nested from the left.
+fn disjunct_text(leaves: &[Leaf<'_>]) -> String {
+    let mut texts = leaves.iter().map(Leaf::text);
+    let first = texts.next().unwrap_or_default();
+    texts.fold(first, |text, leaf| format!("({text} AND {leaf})"))
+}
+
+/// Which rows one disjunct can match, by key.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Constraint {
+    /// Any key.
+    NonKey,
+    /// Exactly this key: one value per key column, in key column order.
+    Equal(Vec<ScalarValue>),
+    /// Keys of the single key column within these bounds.
+    Range {
+        lower: Bound<ScalarValue>,
+        upper: Bound<ScalarValue>,
+    },
+}
+
+/// What the WHERE clause of a pull query over a table selects, by key.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WhereAnalysis {
+    /// Some disjunct needs a table scan (only possible when table scans are enabled).
+    pub requires_table_scan: bool,
+    /// One constraint per disjunct (empty when `requires_table_scan`).
+    pub constraints: Vec<Constraint>,
+}
+
+/// The table a WHERE clause is analyzed against.
+pub struct WhereContext<'a> {
+    pub source: &'a SourceDefinition,
+    /// Names that qualify the table's columns (its name and alias).
+    pub qualifiers: &'a [&'a str],
+    pub catalog: &'a Catalog,
+    pub table_scans_enabled: bool,
+}
+
+impl WhereContext<'_> {
+    fn windowed(&self) -> bool {
+        self.source.window.is_some()
+    }
+
+    fn key_columns(&self) -> Vec<&ColumnDefinition> {
+        self.source.key_columns().collect()
+    }
+
+    /// ksqlDB's schema text of the key columns: ``[`ID` INTEGER KEY, ...]``.
+    fn key_schema_text(&self) -> String {
+        let keys: Vec<String> = self
+            .source
+            .key_columns()
+            .map(|c| format!("`{}` {} KEY", c.name, sql_type_name(&c.data_type)))
+            .collect();
+        format!("[{}]", keys.join(", "))
+    }
+
+    /// ksqlDB's `invalidWhereClauseException`: the message and how to write a pull query.
+    fn invalid(&self, message: &str, windowed: bool) -> PlanError {
+        let window_help = if windowed {
+            "\n - (optionally) limits the time bounds of the windowed table.\n\t Bounds on [`WINDOWSTART`, `WINDOWEND`] are supported\n\t Supported operators are [EQUAL, GREATER_THAN, GREATER_THAN_OR_EQUAL, LESS_THAN, LESS_THAN_OR_EQUAL]"
+        } else {
+            ""
+        };
+        PlanError::User(format!(
+            "{message}. {PULL_QUERY_SYNTAX_HELP}\nPull queries require a WHERE clause that:\n - includes a key equality expression, e.g. `SELECT * FROM X WHERE <key-column> = Y;`.\n - in the case of a multi-column key, is a conjunction of equality expressions that cover all key columns.\n - to support range expressions, e.g.,  SELECT * FROM X WHERE <key-column> < Y;`, range scans need to be enabled by setting ksql.query.pull.range.scan.enabled=true{window_help}\n{TABLE_SCAN_HINT}"
+        ))
+    }
+
+    /// Marks a table scan as needed, or fails when table scans are disabled.
+    fn scan_or_fail(&self, scan: &mut bool, message: &str, windowed: bool) -> Result<()> {
+        if self.table_scans_enabled {
+            *scan = true;
+            Ok(())
+        } else {
+            Err(self.invalid(message, windowed))
+        }
+    }
+}
+
+/// The column side and the other side of a comparison: ksqlDB takes the right side when it
+/// is a column reference, else the left side.
+fn split_comparison<'a>(
+    left: &'a SqlExpr,
+    op: CompareOp,
+    right: &'a SqlExpr,
+    qualifiers: &[&str],
+) -> Option<(String, CompareOp, &'a SqlExpr)> {
+    if let Some(column) = column_ref(right, qualifiers) {
+        return Some((column, op.flip(), left));
+    }
+    column_ref(left, qualifiers).map(|column| (column, op, right))
+}
+
+/// Validates the WHERE clause of a pull query over a table and extracts its key constraints.
+pub fn analyze_where(where_clause: &SqlExpr, context: &WhereContext<'_>) -> Result<WhereAnalysis> {
+    let scan = WhereAnalysis {
+        requires_table_scan: true,
+        constraints: Vec::new(),
+    };
+    let Some(disjuncts) = disjuncts(normalize(where_clause, false)) else {
+        return if context.table_scans_enabled {
+            Ok(scan)
+        } else {
+            Err(PlanError::User(TABLE_SCAN_REQUIRED.into()))
+        };
+    };
+    for disjunct in &disjuncts {
+        if validate_disjunct(disjunct, context)? {
+            return Ok(scan);
+        }
+    }
+    let constraints = disjuncts
+        .iter()
+        .map(|disjunct| constraint_of(disjunct, context))
+        .collect::<Result<_>>()?;
+    Ok(WhereAnalysis {
+        requires_table_scan: false,
+        constraints,
+    })
+}
+
+/// ksqlDB's per-disjunct validation; true when the disjunct needs a table scan.
+fn validate_disjunct(leaves: &[Leaf<'_>], context: &WhereContext<'_>) -> Result<bool> {
+    let keys = context.key_columns();
+    let windowed = context.windowed();
+    let mut seen = vec![false; keys.len()];
+    let mut keyed = false;
+    let mut scan = false;
+    for leaf in leaves {
+        match leaf {
+            Leaf::Compare { left, op, right } => {
+                let Some((column, op, other)) =
+                    split_comparison(left, *op, right, context.qualifiers)
+                else {
+                    context.scan_or_fail(
+                        &mut scan,
+                        "A comparison must directly reference a key column",
+                        windowed,
+                    )?;
+                    continue;
+                };
+                if has_column_ref(other) {
+                    context.scan_or_fail(
+                        &mut scan,
+                        "A comparison must be between a key column and a resolvable expression",
+                        windowed,
+                    )?;
+                    continue;
+                }
+                if column == WINDOWSTART || column == WINDOWEND {
+                    if matches!(
+                        op,
+                        CompareOp::NotEq | CompareOp::IsDistinctFrom | CompareOp::IsNotDistinctFrom
+                    ) {
+                        return Err(context
+                            .invalid(&format!("Unsupported {column} bounds: {}", op.name()), true));
+                    }
+                    if !windowed {
+                        return Err(context.invalid(
+                            "Cannot use WINDOWSTART/WINDOWEND on non-windowed source",
+                            false,
+                        ));
+                    }
+                    continue;
+                }
+                if column_type(context.source, &column).is_none() {
+                    return Err(context.invalid(
+                        &format!("Bound on non-existent column `{column}`"),
+                        windowed,
+                    ));
+                }
+                let Some(index) = keys.iter().position(|key| key.name == column) else {
+                    continue;
+                };
+                if matches!(
+                    op,
+                    CompareOp::NotEq | CompareOp::IsDistinctFrom | CompareOp::IsNotDistinctFrom
+                ) {
+                    context.scan_or_fail(
+                        &mut scan,
+                        &format!(
+                            "Bound on key columns '{}' must currently be '='",
+                            context.key_schema_text()
+                        ),
+                        windowed,
+                    )?;
+                }
+                if seen[index] && !context.table_scans_enabled {
+                    return Err(context.invalid(
+                        "A comparison condition on the key column cannot be combined with other comparisons such as an IN predicate",
+                        windowed,
+                    ));
+                }
+                seen[index] = true;
+                keyed = true;
+            }
+            Leaf::Like { value, pattern, .. } => {
+                let Some(column) = column_ref(value, context.qualifiers) else {
+                    context.scan_or_fail(&mut scan, "Like condition must be between strings", windowed)?;
+                    continue;
+                };
+                let Some(data_type) = column_type(context.source, &column) else {
+                    return Err(context.invalid(
+                        &format!("Like condition on non-existent column `{column}`"),
+                        windowed,
+                    ));
+                };
+                if data_type != parser::ast::DataType::String {
+                    return Err(context.invalid(
+                        &format!(
+                            "The column type for Like condition must be VARCHAR. The column type is {}",
+                            base_type_name(&data_type)
+                        ),
+                        windowed,
+                    ));
+                }
+                let literal_pattern = matches!(
+                    pattern,
+                    SqlExpr::Value(value)
+                        if matches!(value.value, Value::SingleQuotedString(_) | Value::Null)
+                );
+                if !literal_pattern {
+                    return Err(context.invalid("Like condition on non-string pattern", windowed));
+                }
+            }
+            Leaf::Other { expr, .. } => {
+                // ksqlDB rejects these outright; Eddy evaluates them over a table scan.
+                context.scan_or_fail(
+                    &mut scan,
+                    &format!("Unsupported expression in WHERE clause: {}", KsqlText(expr)),
+                    windowed,
+                )?;
+            }
+        }
+    }
+    if scan {
+        return Ok(true);
+    }
+    if !keyed {
+        if context.table_scans_enabled {
+            return Ok(true);
+        }
+        return Err(context.invalid(
+            &format!(
+                "WHERE clause missing key column for disjunct: {}",
+                disjunct_text(leaves)
+            ),
+            windowed,
+        ));
+    }
+    let seen_count = seen.iter().filter(|seen| **seen).count();
+    if seen_count != keys.len() {
+        if context.table_scans_enabled {
+            return Ok(true);
+        }
+        let specified: Vec<String> = keys
+            .iter()
+            .zip(&seen)
+            .filter(|(_, seen)| **seen)
+            .map(|(key, _)| format!("`{}`", key.name))
+            .collect();
+        return Err(context.invalid(
+            &format!(
+                "Multi-column sources must specify every key in the WHERE clause. Specified: [{}] Expected: {}",
+                specified.join(", "),
+                context.key_schema_text()
+            ),
+            windowed,
+        ));
+    }
+    Ok(false)
+}
+
+/// ksqlDB's base type name (`INTEGER`, `STRUCT`, ...).
+fn base_type_name(data_type: &parser::ast::DataType) -> String {
+    use parser::ast::DataType;
+    match data_type {
+        DataType::Decimal { .. } => "DECIMAL".into(),
+        DataType::Array(_) => "ARRAY".into(),
+        DataType::Map(..) => "MAP".into(),
+        DataType::Struct(_) => "STRUCT".into(),
+        other => sql_type_name(other),
+    }
+}
+
+/// Bounds set on `WINDOWSTART` or `WINDOWEND` in one disjunct, to reject duplicates.
+#[derive(Default)]
+struct BoundsSeen {
+    equal: bool,
+    lower: bool,
+    upper: bool,
+}
+
+/// The key constraint of a validated disjunct (ksqlDB's `KeyValueExtractor`).
+fn constraint_of(leaves: &[Leaf<'_>], context: &WhereContext<'_>) -> Result<Constraint> {
+    let keys = context.key_columns();
+    let mut equal: Vec<Option<ScalarValue>> = vec![None; keys.len()];
+    let mut ranges: Vec<(Bound<ScalarValue>, Bound<ScalarValue>)> =
+        vec![(Bound::Unbounded, Bound::Unbounded); keys.len()];
+    let mut seen = vec![false; keys.len()];
+    let mut start = BoundsSeen::default();
+    let mut end = BoundsSeen::default();
+    for leaf in leaves {
+        let Leaf::Compare { left, op, right } = leaf else {
+            continue;
+        };
+        let Some((column, op, other)) = split_comparison(left, *op, right, context.qualifiers)
+        else {
+            continue;
+        };
+        if column == WINDOWSTART || column == WINDOWEND {
+            let bounds = if column == WINDOWSTART {
+                &mut start
+            } else {
+                &mut end
+            };
+            let slot = match op {
+                CompareOp::Eq => &mut bounds.equal,
+                CompareOp::Lt | CompareOp::LtEq => &mut bounds.upper,
+                _ => &mut bounds.lower,
+            };
+            if std::mem::replace(slot, true) {
+                let kind = match op {
+                    CompareOp::Eq => "EQUAL",
+                    CompareOp::Lt | CompareOp::LtEq => "LESS_THAN",
+                    _ => "GREATER_THAN",
+                };
+                return Err(context.invalid(&format!("Duplicate {column} bounds on: {kind}"), true));
+            }
+            if bounds.equal && (bounds.lower || bounds.upper) {
+                return Err(context.invalid(
+                    &format!("`{}` cannot be combined with other {column} bounds", leaf.text()),
+                    true,
+                ));
+            }
+            continue;
+        }
+        let Some(index) = keys.iter().position(|key| key.name == column) else {
+            continue;
+        };
+        let value = key_value(other, keys[index], context.catalog, &leaf.text())?;
+        seen[index] = true;
+        match op {
+            CompareOp::Eq => equal[index] = Some(value),
+            CompareOp::Gt if ranges[index].0 == Bound::Unbounded => {
+                ranges[index].0 = Bound::Excluded(value)
+            }
+            CompareOp::GtEq if ranges[index].0 == Bound::Unbounded => {
+                ranges[index].0 = Bound::Included(value)
+            }
+            CompareOp::Lt if ranges[index].1 == Bound::Unbounded => {
+                ranges[index].1 = Bound::Excluded(value)
+            }
+            CompareOp::LtEq if ranges[index].1 == Bound::Unbounded => {
+                ranges[index].1 = Bound::Included(value)
+            }
+            _ => {}
+        }
+    }
+    if !seen.iter().any(|seen| *seen) {
+        return Ok(Constraint::NonKey);
+    }
+    if equal.iter().all(Option::is_some) {
+        return Ok(Constraint::Equal(equal.into_iter().flatten().collect()));
+    }
+    let range_type = matches!(
+        keys[0].data_type,
+        parser::ast::DataType::String | parser::ast::DataType::Bytes
+    );
+    if keys.len() == 1 && range_type {
+        let (lower, upper) = ranges.swap_remove(0);
+        return Ok(Constraint::Range { lower, upper });
+    }
+    Ok(Constraint::NonKey)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn where_clause(condition: &str) -> SqlExpr {
+        let statements =
+            parser::parse_statements(&format!("SELECT * FROM t WHERE {condition};")).expect("parses");
+        match &statements[0].kind {
+            parser::ast::StatementKind::Select(query) => {
+                query.where_clause.clone().expect("has a WHERE")
+            }
+            other => panic!("not a query: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn conditions_rewrite_into_disjunctive_normal_form() {
+        let cases = [
+            ("ID = 1", vec!["(ID = 1)"]),
+            ("ID IN (1, 2)", vec!["(ID = 1)", "(ID = 2)"]),
+            ("ID BETWEEN 1 AND 3", vec!["((ID >= 1) AND (ID <= 3))"]),
+            ("NOT (ID = 1 OR ID > 5)", vec!["((ID <> 1) AND (ID <= 5))"]),
+            (
+                "W >= 1 AND (ID = 'a' OR ID = 'b')",
+                vec!["((W >= 1) AND (ID = 'a'))", "((W >= 1) AND (ID = 'b'))"],
+            ),
+            ("ID NOT IN (1, 2)", vec!["((ID <> 1) AND (ID <> 2))"]),
+            ("NOT flag", vec!["(NOT FLAG)"]),
+        ];
+        for (condition, expected) in cases {
+            let expr = where_clause(condition);
+            let texts: Vec<String> = disjuncts(normalize(&expr, false))
+                .expect("few disjuncts")
+                .iter()
+                .map(|leaves| disjunct_text(leaves))
+                .collect();
+            assert_eq!(texts, expected, "{condition}");
+        }
+    }
+
+    #[test]
+    fn huge_conjunctions_of_disjunctions_give_up() {
+        let condition = (0..12)
+            .map(|n| format!("(A = {n} OR B = {n})"))
+            .collect::<Vec<_>>()
+            .join(" AND ");
+        let expr = where_clause(&condition);
+        assert!(disjuncts(normalize(&expr, false)).is_none());
+    }
+}

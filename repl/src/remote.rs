@@ -1,0 +1,330 @@
+//! The REPL against a server (`eddy --server http://HOST:PORT`): statements go to `POST /ksql`,
+//! queries to `POST /query-stream` through `server::client`, PRINT to `POST /query` (`print`).
+//!
+//! As in ksqlDB's CLI, `SET`/`UNSET` and `DEFINE`/`UNDEFINE` change this client's properties
+//! and variables, sent with every request, and `RUN SCRIPT` reads a local file. Output looks
+//! like the embedded REPL's (`crate::output`); JSON entities are turned into it by `render`.
+
+mod print;
+mod render;
+
+use std::collections::BTreeMap;
+use std::io::Write;
+
+use anyhow::{Context, Result, anyhow, bail};
+use base64::Engine as _;
+use parser::ast::{Statement, StatementKind};
+use serde_json::{Map, Value};
+use server::client::{Client, ClientError};
+
+use crate::output::print_output;
+
+/// A connection to a server with this client's session state.
+pub struct Remote {
+    runtime: tokio::runtime::Runtime,
+    client: Client,
+    /// The `Authorization` header of `credentials`, for the requests `print` sends itself.
+    authorization: Option<String>,
+    /// The version `GET /info` reported.
+    server_version: String,
+    /// `SET` properties, sent as `streamsProperties`.
+    properties: Map<String, Value>,
+    /// `DEFINE` variables, substituted into statements before they are sent.
+    variables: BTreeMap<String, String>,
+}
+
+impl Remote {
+    /// Checks that the server at `url` answers (`GET /info`) with these credentials.
+    pub fn connect(url: &str, credentials: Option<(String, String)>) -> Result<Remote> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .context("cannot start the async runtime")?;
+        let authorization = credentials.as_ref().map(|(user, password)| {
+            let token =
+                base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+            format!("Basic {token}")
+        });
+        let client = Client::new(url, credentials)?;
+        let (status, body) = runtime
+            .block_on(client.get("/info"))
+            .map_err(|error| anyhow!("{}", client_error(&error)))
+            .with_context(|| format!("cannot connect to {}", client.base_url()))?;
+        if status != 200 {
+            let hint = if status == 401 {
+                "\nhint: pass the user name and password with -u USER -p PASSWORD"
+            } else {
+                ""
+            };
+            bail!(
+                "cannot connect to {}: {}{hint}",
+                client.base_url(),
+                render::error_message(status, &body)
+            );
+        }
+        let server_version = body
+            .pointer("/KsqlServerInfo/version")
+            .and_then(Value::as_str)
+            .unwrap_or("unknown")
+            .to_string();
+        Ok(Remote {
+            runtime,
+            client,
+            authorization,
+            server_version,
+            properties: Map::new(),
+            variables: BTreeMap::new(),
+        })
+    }
+
+    /// `Server: <url> (version <v>)` for the REPL's banner.
+    pub fn describe(&self) -> String {
+        format!(
+            "Server: {} (version {})",
+            self.client.base_url(),
+            self.server_version
+        )
+    }
+
+    /// Runs the statements of `sql` one by one, printing their output; stops at the first
+    /// error and returns it.
+    pub fn run_script(&mut self, sql: &str, out: &mut dyn Write) -> Result<()> {
+        let sql = substitute_variables(sql, &self.variables);
+        let statements = match parser::parse_statements(&sql) {
+            Ok(statements) => statements,
+            // The server reports the error (and may know statements this client does not).
+            Err(_) => return self.ksql(&sql, out),
+        };
+        for statement in statements {
+            self.run_statement(&statement, out)?;
+            out.flush()?;
+        }
+        Ok(())
+    }
+
+    /// The server's stream and table names, for completion (none if it cannot list them).
+    pub fn source_names(&self) -> Vec<String> {
+        let mut words = Vec::new();
+        let listing = self.runtime.block_on(
+            self.client
+                .ksql("SHOW STREAMS; SHOW TABLES;", &self.properties),
+        );
+        if let Ok((200, Value::Array(entities))) = listing {
+            for entity in &entities {
+                for field in ["streams", "tables"] {
+                    let sources = entity[field].as_array().into_iter().flatten();
+                    words.extend(sources.filter_map(|s| s["name"].as_str().map(str::to_string)));
+                }
+            }
+        }
+        words
+    }
+
+    fn run_statement(&mut self, statement: &Statement, out: &mut dyn Write) -> Result<()> {
+        match &statement.kind {
+            StatementKind::SetProperty { name, value } => {
+                self.properties
+                    .insert(name.clone(), Value::String(value.clone()));
+                writeln!(
+                    out,
+                    "Successfully changed local property '{name}' to '{value}'."
+                )?;
+            }
+            StatementKind::UnsetProperty { name } => {
+                self.properties.remove(name);
+                writeln!(out, "Successfully unset local property '{name}'.")?;
+            }
+            StatementKind::DefineVariable { name, value } => {
+                self.variables.insert(name.clone(), value.clone());
+                writeln!(out, "Defined variable {name}")?;
+            }
+            StatementKind::UndefineVariable { name } => {
+                self.variables.remove(name);
+                writeln!(out, "Undefined variable {name}")?;
+            }
+            StatementKind::RunScript { path } => {
+                let script = std::fs::read_to_string(path)
+                    .with_context(|| format!("cannot read script \"{path}\""))?;
+                self.run_script(&script, out)?;
+            }
+            StatementKind::Select(_) => self.query(&statement.text, out)?,
+            StatementKind::Print(_) => self.runtime.block_on(print::print_topic(
+                self.client.base_url(),
+                self.authorization.as_deref(),
+                &statement.text,
+                &self.properties,
+                out,
+            ))?,
+            _ => self.ksql(&statement.text, out)?,
+        }
+        Ok(())
+    }
+
+    /// `POST /ksql`: prints each entity, or fails with the server's error message.
+    fn ksql(&self, sql: &str, out: &mut dyn Write) -> Result<()> {
+        let (status, body) = self
+            .runtime
+            .block_on(self.client.ksql(sql, &self.properties))
+            .map_err(|error| anyhow!("{}", client_error(&error)))?;
+        let Value::Array(entities) = body else {
+            bail!("{}", render::error_message(status, &body));
+        };
+        if status != 200 {
+            bail!("{}", render::error_message(status, &Value::Array(entities)));
+        }
+        for entity in &entities {
+            print_output(&self.runtime, render::entity_output(entity), out)?;
+            for warning in render::entity_warnings(entity) {
+                writeln!(out, "{warning}")?;
+            }
+        }
+        Ok(())
+    }
+
+    /// `POST /query-stream`: prints rows as they arrive until the query ends; Ctrl-C closes
+    /// it (`POST /close-query`) and returns to the prompt.
+    fn query(&self, sql: &str, out: &mut dyn Write) -> Result<()> {
+        self.runtime.block_on(async {
+            let mut stream = self
+                .client
+                .query_stream(sql, &self.properties)
+                .await
+                .map_err(|error| anyhow!("{}", client_error(&error)))?;
+            let names: Vec<String> = stream.metadata["columnNames"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(render::cell)
+                .collect();
+            let widths: Vec<usize> = names.iter().map(|name| name.len().max(12)).collect();
+            let border = border_line(&widths);
+            writeln!(out, "{border}\n{}\n{border}", row_line(&names, &widths))?;
+            out.flush()?;
+            loop {
+                tokio::select! {
+                    row = stream.next_row() => match row {
+                        Ok(Some(row)) => {
+                            let cells: Vec<String> =
+                                row.as_array().into_iter().flatten().map(render::cell).collect();
+                            writeln!(out, "{}", row_line(&cells, &widths))?;
+                            out.flush()?;
+                        }
+                        Ok(None) => {
+                            writeln!(out, "{border}\nQuery terminated")?;
+                            return Ok(());
+                        }
+                        Err(error) => {
+                            writeln!(out, "Query failed: {}", client_error(&error))?;
+                            return Ok(());
+                        }
+                    },
+                    _ = tokio::signal::ctrl_c() => {
+                        if let Some(query_id) = stream.query_id.clone() {
+                            drop(stream);
+                            // Dropping the connection ends the query too; closing is polite.
+                            let _ = self.client.close_query(&query_id).await;
+                        }
+                        writeln!(out, "Query terminated")?;
+                        return Ok(());
+                    }
+                }
+            }
+        })
+    }
+}
+
+/// A client error as the user should see it: the server's message for a rejection, the cause
+/// chain otherwise.
+fn client_error(error: &ClientError) -> String {
+    match error {
+        ClientError::Rejected { message, .. } => message.clone(),
+        other => {
+            let mut text = other.to_string();
+            let mut source = std::error::Error::source(other);
+            while let Some(cause) = source {
+                text.push_str(&format!(": {cause}"));
+                source = cause.source();
+            }
+            text
+        }
+    }
+}
+
+/// Replaces `${name}` with defined variables (names compare case-insensitively); unknown
+/// names are left for the server to report.
+fn substitute_variables(sql: &str, variables: &BTreeMap<String, String>) -> String {
+    let mut text = String::with_capacity(sql.len());
+    let mut rest = sql;
+    while let Some(start) = rest.find("${") {
+        text.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        let Some(end) = after.find('}') else {
+            text.push_str(&rest[start..]);
+            return text;
+        };
+        let name = &after[..end];
+        match variables
+            .iter()
+            .find(|(key, _)| key.eq_ignore_ascii_case(name))
+        {
+            Some((_, value)) => text.push_str(value),
+            None => text.push_str(&rest[start..start + end + 3]),
+        }
+        rest = &after[end + 1..];
+    }
+    text.push_str(rest);
+    text
+}
+
+fn border_line(widths: &[usize]) -> String {
+    let mut line = String::from("+");
+    for width in widths {
+        line.push_str(&"-".repeat(*width));
+        line.push('+');
+    }
+    line
+}
+
+fn row_line(cells: &[String], widths: &[usize]) -> String {
+    let mut line = String::from("|");
+    for (cell, width) in cells.iter().zip(widths) {
+        line.push_str(&format!("{cell:<width$}"));
+        line.push('|');
+    }
+    line
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn variables_are_substituted_case_insensitively() {
+        let variables = BTreeMap::from([("topicName".to_string(), "t1".to_string())]);
+        let cases = [
+            ("PRINT ${topicname};", "PRINT t1;"),
+            ("SELECT '${unknown}' FROM s;", "SELECT '${unknown}' FROM s;"),
+            ("no variables", "no variables"),
+            ("open ${end", "open ${end"),
+        ];
+        for (input, expected) in cases {
+            assert_eq!(substitute_variables(input, &variables), expected);
+        }
+    }
+
+    #[test]
+    fn rows_print_in_the_embedded_layout() {
+        let widths = [12, 14];
+        let cases = [
+            (border_line(&widths), "+------------+--------------+"),
+            (
+                row_line(&["ID".to_string(), "V".to_string()], &widths),
+                "|ID          |V             |",
+            ),
+        ];
+        for (got, expected) in cases {
+            assert_eq!(got, expected);
+        }
+    }
+}

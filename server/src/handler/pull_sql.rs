@@ -1,0 +1,592 @@
+//! SQL pull queries beyond ksqlDB's: any SELECT over materialized tables (joins, GROUP BY and
+//! aggregates, ORDER BY, LIMIT, subqueries, UNION), planned and run by DataFusion.
+//!
+//! Every table of the query reads one snapshot of the state, taken before planning, and key
+//! predicates narrow the reads (`executor::table_provider`). The query runs to the end on its
+//! own thread; its rows come back through a pre-filled `RowStream`. Queries of the shapes
+//! ksqlDB supports take the fast path in `handler::select` instead.
+
+mod context;
+mod identifiers;
+mod naming;
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
+
+use arrow::compute::cast;
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use arrow::record_batch::RecordBatch;
+use datafusion::common::TableReference;
+use datafusion::error::DataFusionError;
+use datafusion::sql::parser::{DFParser, Statement as DataFusionStatement};
+use datafusion::sql::resolve::resolve_table_references;
+use datafusion::sql::sqlparser::ast::Statement as SqlStatement;
+use datafusion::sql::sqlparser::dialect::GenericDialect;
+use datafusion::sql::sqlparser::parser::ParserError;
+use executor::ExecError;
+use executor::table_provider::{SnapshotReader, StateTableProvider};
+use parser::ast::SourceKind;
+use planner::catalog::{Catalog, SourceDefinition};
+
+use crate::engine::{Engine, OutputColumn, RowStream, Session, StatementOutput};
+use crate::{Result, ServerError, user_error};
+
+/// The session property that allows reading whole tables.
+const TABLE_SCAN_PROPERTY: &str = "ksql.query.pull.table.scan.enabled";
+
+/// Runs `query` (the text of one SELECT) over the materialized tables it names and returns
+/// all its rows. Call it without holding the engine lock.
+pub fn run(engine: &Engine, query: &str, session: &Session) -> Result<StatementOutput> {
+    let prepared = PreparedQuery::prepare(engine, query, session)?;
+    let (schema, batches) = prepared.execute()?;
+    rows_output(engine, &schema, batches)
+}
+
+/// A parsed query with its tables registered over a snapshot taken at `prepare`.
+struct PreparedQuery {
+    statement: DataFusionStatement,
+    tables: Vec<(String, StateTableProvider)>,
+    /// `ksql.query.pull.table.scan.enabled` is false: every table read must be narrowed by
+    /// a key predicate.
+    key_reads_only: bool,
+}
+
+impl PreparedQuery {
+    fn prepare(engine: &Engine, query: &str, session: &Session) -> Result<Self> {
+        let text = identifiers::upper_case_identifiers(query)?;
+        let mut statements =
+            DFParser::parse_sql_with_dialect(&text, &GenericDialect {}).map_err(user_message)?;
+        let mut statement = match (statements.pop_front(), statements.is_empty()) {
+            (Some(statement), true) => statement,
+            _ => return user_error("expected one SELECT statement"),
+        };
+        let DataFusionStatement::Statement(sql) = &mut statement else {
+            return user_error("expected a SELECT statement");
+        };
+        let SqlStatement::Query(select) = sql.as_mut() else {
+            return user_error("expected a SELECT statement");
+        };
+        naming::name_select_items(select);
+        let (references, _) = resolve_table_references(&statement, false).map_err(user_message)?;
+        let definitions = {
+            let state = engine.lock();
+            queried_tables(&state.catalog, &references)?
+        };
+        let topics: Vec<String> = definitions
+            .iter()
+            .filter(|(_, rows)| *rows == TableRows::Topic)
+            .map(|(definition, _)| definition.topic.clone())
+            .collect();
+        let reader = SnapshotReader::spawn(engine.state_store(), engine.topic_log(), &topics)?;
+        let tables = definitions
+            .iter()
+            .map(|(definition, rows)| {
+                let reader = reader.clone();
+                let provider = match rows {
+                    TableRows::State => StateTableProvider::new(definition, reader)?,
+                    TableRows::Topic => StateTableProvider::from_topic(definition, reader)?,
+                };
+                Ok((definition.name.clone(), provider))
+            })
+            .collect::<Result<_>>()?;
+        let key_reads_only = session
+            .properties
+            .get(TABLE_SCAN_PROPERTY)
+            .is_some_and(|value| value.eq_ignore_ascii_case("false"));
+        Ok(PreparedQuery {
+            statement,
+            tables,
+            key_reads_only,
+        })
+    }
+
+    /// Plans and runs the query on a thread of its own (DataFusion needs a tokio runtime,
+    /// and the caller may be on one): the output schema and every batch.
+    fn execute(self) -> Result<(SchemaRef, Vec<RecordBatch>)> {
+        let worker = std::thread::Builder::new()
+            .name("pull-sql".into())
+            .spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .build()
+                    .map_err(|error| ServerError::Exec(ExecError::Io(error)))?;
+                runtime.block_on(self.plan_and_collect())
+            })
+            .map_err(|error| ServerError::Exec(ExecError::Io(error)))?;
+        worker
+            .join()
+            .map_err(|_| ServerError::Internal("the SQL pull query thread panicked".into()))?
+    }
+
+    async fn plan_and_collect(self) -> Result<(SchemaRef, Vec<RecordBatch>)> {
+        let context = context::session_context();
+        for (name, provider) in &self.tables {
+            context
+                .register_table(
+                    TableReference::bare(name.as_str()),
+                    Arc::new(provider.clone()),
+                )
+                .map_err(user_message)?;
+        }
+        let logical = context
+            .state()
+            .statement_to_plan(self.statement)
+            .await
+            .map_err(user_message)?;
+        let frame = context
+            .execute_logical_plan(logical)
+            .await
+            .map_err(user_message)?;
+        let physical = frame.create_physical_plan().await.map_err(user_message)?;
+        if self.key_reads_only && self.tables.iter().any(|(_, table)| table.full_scans() > 0) {
+            return user_error(
+                "Query requires table scan to be enabled. Table scans can be enabled by setting \
+                 ksql.query.pull.table.scan.enabled=true",
+            );
+        }
+        let batches = datafusion::physical_plan::collect(Arc::clone(&physical), context.task_ctx())
+            .await
+            .map_err(user_message)?;
+        Ok((physical.schema(), batches))
+    }
+}
+
+/// Where the rows of a queried table are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TableRows {
+    /// In the state: a persistent query writes the table (`operator::sink`).
+    State,
+    /// In its topic only: a `CREATE SOURCE TABLE` that no query writes.
+    Topic,
+}
+
+/// The definitions of the tables a query reads, checked: each exists and is queryable.
+/// Qualified names are left to DataFusion, which reports them as unknown tables.
+fn queried_tables(
+    catalog: &Catalog,
+    references: &[TableReference],
+) -> Result<Vec<(SourceDefinition, TableRows)>> {
+    let mut tables: BTreeMap<String, (SourceDefinition, TableRows)> = BTreeMap::new();
+    for reference in references {
+        let TableReference::Bare { table } = reference else {
+            continue;
+        };
+        let source = catalog.require_source(table)?;
+        if source.kind == SourceKind::Stream {
+            return user_error(format!(
+                "`{}` is a stream: pull queries with joins, aggregates, ORDER BY or subqueries \
+                 read tables only",
+                source.name
+            ));
+        }
+        let rows = if catalog.queries().any(|query| query.sink == source.name) {
+            TableRows::State
+        } else if source.is_source {
+            TableRows::Topic
+        } else {
+            return user_error(format!(
+                "The `{name}` table isn't queryable. To derive a queryable table, you can do \
+                 'CREATE TABLE QUERYABLE_{name} AS SELECT * FROM {name}'. See \
+                 https://cnfl.io/queries for more info.",
+                name = source.name
+            ));
+        };
+        tables.insert(source.name.clone(), (source.clone(), rows));
+    }
+    Ok(tables.into_values().collect())
+}
+
+/// The rows as a finished pull query's stream: ksqlDB types and unique column names.
+fn rows_output(
+    engine: &Engine,
+    schema: &SchemaRef,
+    batches: Vec<RecordBatch>,
+) -> Result<StatementOutput> {
+    let mut used = HashSet::new();
+    let fields: Vec<Field> = schema
+        .fields()
+        .iter()
+        .map(|field| {
+            Field::new(
+                naming::unique_name(field.name(), &mut used),
+                output_type(field.data_type()),
+                true,
+            )
+        })
+        .collect();
+    let columns = fields
+        .iter()
+        .map(|field| OutputColumn {
+            name: field.name().clone(),
+            type_name: planner::types::arrow_type_name(field.data_type()),
+            key: false,
+        })
+        .collect();
+    let output_schema = Arc::new(Schema::new(fields));
+    let batches = batches
+        .into_iter()
+        .filter(|batch| batch.num_rows() > 0)
+        .map(|batch| {
+            let columns = batch
+                .columns()
+                .iter()
+                .zip(output_schema.fields())
+                .map(|(column, field)| cast(column, field.data_type()))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|error| ServerError::User(error.to_string()))?;
+            RecordBatch::try_new(Arc::clone(&output_schema), columns)
+                .map_err(|error| ServerError::Internal(error.to_string()))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let (receiver, handle) = executor::query::finished_query(batches, engine.topic_log());
+    Ok(StatementOutput::Rows(RowStream {
+        columns,
+        receiver,
+        handle,
+        is_pull: true,
+        final_message: None,
+    }))
+}
+
+/// The Arrow type Eddy uses for the ksqlDB type of a DataFusion result column; types ksqlDB
+/// lacks (NULL, intervals) become STRING.
+fn output_type(data_type: &DataType) -> DataType {
+    planner::types::from_arrow(data_type)
+        .and_then(|ksql_type| planner::types::to_arrow(&ksql_type).ok())
+        .unwrap_or(DataType::Utf8)
+}
+
+/// A DataFusion error as the server reports it: the user's, with DataFusion's prefixes
+/// ("Error during planning: ", "SQL error: ", ...) removed; a storage failure or a bug
+/// keeps its kind.
+fn user_message(error: DataFusionError) -> ServerError {
+    match error {
+        DataFusionError::External(inner) => match inner.downcast::<ExecError>() {
+            Ok(error) => ServerError::Exec(*error),
+            Err(inner) => ServerError::User(inner.to_string()),
+        },
+        DataFusionError::Context(_, inner) | DataFusionError::Diagnostic(_, inner) => {
+            user_message(*inner)
+        }
+        DataFusionError::Collection(mut errors) if !errors.is_empty() => {
+            user_message(errors.swap_remove(0))
+        }
+        DataFusionError::SQL(error, _) => ServerError::User(match *error {
+            ParserError::ParserError(message) | ParserError::TokenizerError(message) => message,
+            other => other.to_string(),
+        }),
+        DataFusionError::Internal(message) => ServerError::Internal(message),
+        other => ServerError::User(other.message().into_owned()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, Instant};
+
+    use super::*;
+
+    /// Clicks per user into two materialized tables: `USER_CLICKS` (count and amount per user)
+    /// and `USER_REGIONS` (the region of each user's last click).
+    const SETUP: &str = "
+        CREATE STREAM CLICKS (USER_ID VARCHAR KEY, REGION VARCHAR, AMOUNT BIGINT)
+          WITH (KAFKA_TOPIC='clicks', VALUE_FORMAT='JSON', PARTITIONS=1);
+        INSERT INTO CLICKS (USER_ID, REGION, AMOUNT) VALUES ('alice', 'eu', 10);
+        INSERT INTO CLICKS (USER_ID, REGION, AMOUNT) VALUES ('bob', 'us', 20);
+        INSERT INTO CLICKS (USER_ID, REGION, AMOUNT) VALUES ('alice', 'eu', 30);
+        INSERT INTO CLICKS (USER_ID, REGION, AMOUNT) VALUES ('carol', 'eu', 5);
+        CREATE TABLE USER_CLICKS AS
+          SELECT USER_ID, COUNT(*) AS CLICKS, SUM(AMOUNT) AS AMOUNT FROM CLICKS GROUP BY USER_ID;
+        CREATE TABLE USER_REGIONS AS
+          SELECT USER_ID, LATEST_BY_OFFSET(REGION) AS REGION FROM CLICKS GROUP BY USER_ID;
+        CREATE TABLE DECLARED (ID VARCHAR PRIMARY KEY, V BIGINT)
+          WITH (KAFKA_TOPIC='declared', VALUE_FORMAT='JSON', PARTITIONS=1);
+        CREATE SOURCE TABLE FACTORS (REGION VARCHAR PRIMARY KEY, FACTOR BIGINT)
+          WITH (KAFKA_TOPIC='factors', VALUE_FORMAT='JSON', PARTITIONS=1);";
+
+    struct Fixture {
+        engine: Arc<Engine>,
+        session: Session,
+        _directory: tempfile::TempDir,
+    }
+
+    impl Fixture {
+        fn new() -> Self {
+            let directory = tempfile::tempdir().expect("temp dir");
+            let engine = Engine::open(directory.path()).expect("engine");
+            let mut session = Session::default();
+            session
+                .properties
+                .insert("auto.offset.reset".into(), "earliest".into());
+            let fixture = Fixture {
+                engine,
+                session,
+                _directory: directory,
+            };
+            fixture.execute(SETUP);
+            fixture
+        }
+
+        /// Runs statements, then waits until the persistent queries have caught up.
+        fn execute(&self, sql: &str) {
+            let mut session = self.session.clone();
+            self.engine
+                .execute_script(sql, &mut session, |_, _| {})
+                .unwrap_or_else(|error| panic!("{sql}: {error}"));
+            let started = Instant::now();
+            while !self.engine.queries_caught_up().expect("caught up") {
+                assert!(started.elapsed() < Duration::from_secs(30), "queries lag");
+                std::thread::park_timeout(Duration::from_millis(5));
+            }
+        }
+
+        fn prepare(&self, sql: &str) -> PreparedQuery {
+            PreparedQuery::prepare(&self.engine, sql, &self.session)
+                .unwrap_or_else(|error| panic!("{sql}: {error}"))
+        }
+
+        /// Header `NAME TYPE, ...` and rows `a | b` of a query, in its order.
+        fn rows(&self, sql: &str) -> (String, Vec<String>) {
+            let output = run(&self.engine, sql, &self.session)
+                .unwrap_or_else(|error| panic!("{sql}: {error}"));
+            let StatementOutput::Rows(mut stream) = output else {
+                panic!("{sql}: not rows");
+            };
+            let header = stream
+                .columns
+                .iter()
+                .map(|column| format!("{} {}", column.name, column.type_name))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let mut rows = Vec::new();
+            while let Ok(batch) = stream.receiver.try_recv() {
+                for row in 0..batch.num_rows() {
+                    let cells: Vec<String> = batch
+                        .columns()
+                        .iter()
+                        .map(|column| {
+                            executor::format::arrow_value_to_json(column.as_ref(), row).to_string()
+                        })
+                        .collect();
+                    rows.push(cells.join(" | "));
+                }
+            }
+            assert_eq!(stream.handle.state(), executor::QueryState::Done);
+            (header, rows)
+        }
+
+        fn error(&self, sql: &str) -> String {
+            match run(&self.engine, sql, &self.session) {
+                Ok(_) => panic!("{sql}: no error"),
+                Err(error) => error.to_string(),
+            }
+        }
+    }
+
+    #[test]
+    fn identifiers_follow_ksqldb_case_rules() {
+        let fixture = Fixture::new();
+        let expected = ("KSQL_COL_0 BIGINT".to_string(), vec!["3".to_string()]);
+        for sql in [
+            "select count(*) from user_clicks",
+            "SELECT COUNT(*) FROM USER_CLICKS",
+            "SELECT count(*) FROM \"USER_CLICKS\"",
+        ] {
+            assert_eq!(fixture.rows(sql), expected, "{sql}");
+        }
+        assert_eq!(
+            fixture.error("SELECT COUNT(*) FROM \"user_clicks\""),
+            "`user_clicks` does not exist."
+        );
+    }
+
+    #[test]
+    fn ksqldb_functions_run_on_state() {
+        let fixture = Fixture::new();
+        let (header, rows) = fixture.rows(
+            "SELECT UCASE(USER_ID) AS NAME, LEN(USER_ID), ROUND(AMOUNT / 3.0) AS THIRD \
+             FROM USER_CLICKS WHERE USER_ID = 'alice'",
+        );
+        assert_eq!(header, "NAME STRING, KSQL_COL_0 INTEGER, THIRD BIGINT");
+        assert_eq!(rows, ["\"ALICE\" | 5 | 13"]);
+    }
+
+    #[test]
+    fn order_by_limit_subqueries_and_unions() {
+        let fixture = Fixture::new();
+        let cases: [(&str, &[&str]); 6] = [
+            (
+                "SELECT USER_ID, AMOUNT FROM USER_CLICKS ORDER BY AMOUNT DESC LIMIT 2",
+                &["\"alice\" | 40", "\"bob\" | 20"],
+            ),
+            (
+                "SELECT USER_ID FROM USER_CLICKS \
+                 WHERE AMOUNT > (SELECT AVG(AMOUNT) FROM USER_CLICKS)",
+                &["\"alice\""],
+            ),
+            (
+                "SELECT REGION, N FROM \
+                 (SELECT REGION, COUNT(*) AS N FROM USER_REGIONS GROUP BY REGION) T \
+                 WHERE N > 1",
+                &["\"eu\" | 2"],
+            ),
+            (
+                "SELECT USER_ID FROM USER_REGIONS \
+                 WHERE USER_ID IN (SELECT USER_ID FROM USER_CLICKS WHERE CLICKS > 1)",
+                &["\"alice\""],
+            ),
+            (
+                "WITH BIG AS (SELECT USER_ID FROM USER_CLICKS WHERE AMOUNT >= 20) \
+                 SELECT COUNT(*) AS N FROM BIG",
+                &["2"],
+            ),
+            (
+                "SELECT USER_ID FROM USER_CLICKS WHERE USER_ID = 'bob' UNION ALL \
+                 SELECT REGION FROM USER_REGIONS WHERE USER_ID = 'carol' ORDER BY 1",
+                &["\"bob\"", "\"eu\""],
+            ),
+        ];
+        for (sql, expected) in cases {
+            assert_eq!(fixture.rows(sql).1, expected, "{sql}");
+        }
+    }
+
+    #[test]
+    fn key_equality_reads_only_that_key() {
+        let fixture = Fixture::new();
+        let prepared = fixture.prepare(
+            "SELECT C.USER_ID, C.CLICKS, R.REGION FROM USER_CLICKS C \
+             JOIN USER_REGIONS R ON C.USER_ID = R.USER_ID WHERE C.USER_ID = 'alice'",
+        );
+        let tables: Vec<StateTableProvider> = prepared
+            .tables
+            .iter()
+            .map(|(_, table)| table.clone())
+            .collect();
+        let (_, batches) = prepared.execute().expect("execute");
+        let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
+        assert_eq!(rows, 1);
+        let decoded: Vec<(u64, u64)> = tables
+            .iter()
+            .map(|table| (table.rows_decoded(), table.full_scans()))
+            .collect();
+        // USER_CLICKS: the point read of 'alice'. USER_REGIONS: DataFusion infers
+        // R.USER_ID = 'alice' from the join condition, so it is a point read too.
+        assert_eq!(decoded, [(1, 0), (1, 0)]);
+    }
+
+    #[test]
+    fn all_tables_read_the_snapshot_taken_before_planning() {
+        let fixture = Fixture::new();
+        let sql = "SELECT R.REGION, SUM(C.CLICKS) AS CLICKS FROM USER_CLICKS C \
+                   JOIN USER_REGIONS R ON C.USER_ID = R.USER_ID GROUP BY R.REGION ORDER BY R.REGION";
+        let prepared = fixture.prepare(sql);
+        fixture.execute(
+            "INSERT INTO CLICKS (USER_ID, REGION, AMOUNT) VALUES ('dave', 'us', 1);
+             INSERT INTO CLICKS (USER_ID, REGION, AMOUNT) VALUES ('alice', 'us', 1);",
+        );
+        let (_, batches) = prepared.execute().expect("execute");
+        let before = arrow::util::pretty::pretty_format_batches(&batches)
+            .expect("format")
+            .to_string();
+        assert!(before.contains("| eu     | 3      |"), "{before}");
+        assert!(before.contains("| us     | 1      |"), "{before}");
+        let (_, after) = fixture.rows(sql);
+        assert_eq!(after, ["\"eu\" | 1", "\"us\" | 5"]);
+    }
+
+    #[test]
+    fn source_tables_join_from_their_topic() {
+        let fixture = Fixture::new();
+        let records = [
+            ("eu", Some("{\"FACTOR\":2}")),
+            ("us", Some("{\"FACTOR\":3}")),
+            ("eu", Some("{\"FACTOR\":4}")),
+        ]
+        .into_iter()
+        .chain([("us", None)])
+        .map(|(key, value): (&str, Option<&str>)| {
+            let record = executor::Record {
+                key: Some(key.as_bytes().to_vec()),
+                value: value.map(|value| value.as_bytes().to_vec()),
+                timestamp: 1,
+                headers: Vec::new(),
+            };
+            (0, record)
+        })
+        .collect();
+        fixture
+            .engine
+            .topic_log()
+            .produce("factors", records)
+            .expect("produce");
+        let (header, rows) = fixture.rows(
+            "SELECT R.USER_ID, C.AMOUNT * F.FACTOR AS WEIGHTED FROM USER_REGIONS R \
+             JOIN USER_CLICKS C ON R.USER_ID = C.USER_ID \
+             LEFT JOIN FACTORS F ON R.REGION = F.REGION ORDER BY R.USER_ID",
+        );
+        assert_eq!(header, "USER_ID STRING, WEIGHTED BIGINT");
+        assert_eq!(
+            rows,
+            ["\"alice\" | 160", "\"bob\" | null", "\"carol\" | 20"]
+        );
+    }
+
+    #[test]
+    fn sources_must_be_materialized_tables() {
+        let fixture = Fixture::new();
+        let cases = [
+            (
+                "SELECT COUNT(*) FROM NOPE",
+                "`NOPE` does not exist.".to_string(),
+            ),
+            (
+                "SELECT COUNT(*) FROM CLICKS",
+                "`CLICKS` is a stream: pull queries with joins, aggregates, ORDER BY or \
+                 subqueries read tables only"
+                    .to_string(),
+            ),
+            (
+                "SELECT COUNT(*) FROM DECLARED",
+                "The `DECLARED` table isn't queryable. To derive a queryable table, you can do \
+                 'CREATE TABLE QUERYABLE_DECLARED AS SELECT * FROM DECLARED'. See \
+                 https://cnfl.io/queries for more info."
+                    .to_string(),
+            ),
+        ];
+        for (sql, expected) in cases {
+            assert_eq!(fixture.error(sql), expected, "{sql}");
+        }
+    }
+
+    #[test]
+    fn datafusion_errors_lose_their_prefixes() {
+        let fixture = Fixture::new();
+        let cases = [
+            ("SELECT NOPE FROM USER_CLICKS", "No field named \"NOPE\""),
+            ("SELECT COUNT(*) FROM USER_CLICKS GROUP", "Expected"),
+            ("SELECT NOPE(1) FROM USER_CLICKS", "Invalid function 'nope'"),
+        ];
+        for (sql, start) in cases {
+            let error = fixture.error(sql);
+            assert!(error.starts_with(start), "{sql}: {error}");
+        }
+    }
+
+    #[test]
+    fn disabled_table_scans_allow_key_reads_only() {
+        let mut fixture = Fixture::new();
+        fixture
+            .session
+            .properties
+            .insert(TABLE_SCAN_PROPERTY.into(), "false".into());
+        let (_, rows) = fixture.rows(
+            "SELECT USER_ID, CLICKS FROM USER_CLICKS WHERE USER_ID IN ('bob', 'carol') ORDER BY USER_ID",
+        );
+        assert_eq!(rows, ["\"bob\" | 1", "\"carol\" | 1"]);
+        let error = fixture.error("SELECT COUNT(*) FROM USER_CLICKS");
+        assert!(
+            error.starts_with("Query requires table scan to be enabled"),
+            "{error}"
+        );
+    }
+}

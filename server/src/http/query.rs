@@ -1,0 +1,270 @@
+//! `POST /query`: runs one `SELECT` (or `PRINT`) and streams its results back as ksqlDB's
+//! JSON array of header, rows and final message. Shared with `/query-stream`: preparing a
+//! query and streaming a [`QueryRows`] in a [`RowFormat`].
+//!
+//! # Push queries stream independently
+//!
+//! Each query has its own bounded channel between its thread and its response
+//! ([`crate::RowStream`]), and the response pulls a batch only when the connection has
+//! taken the previous one. A slow client therefore fills its own channel and pauses its
+//! own query thread; other queries and connections are unaffected. When a client goes
+//! away, the connection drops the response body, which drops the [`QueryRows`]: the
+//! channel closes, the query thread stops, and it is joined on the blocking pool. A push
+//! query also ends on `/close-query` and when the server stops; a pull query ends by
+//! itself once it has read its table.
+
+mod format;
+mod rows;
+
+use std::convert::Infallible;
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use parser::ast::{Relation, StatementKind};
+
+pub(crate) use self::format::{QueryMetadata, RowFormat};
+pub(crate) use self::rows::{Next, PushQueries, QueryRows, dispose_lines};
+use super::error::{self, ApiError};
+use super::{AppState, request};
+use crate::engine::substitute_variables;
+use crate::{LineStream, ServerError, Session, StatementOutput};
+
+/// Pull query results up to this size are sent as one body with a length.
+const PULL_BUFFER: usize = 256 * 1024;
+
+pub(crate) async fn handle(
+    State(state): State<Arc<AppState>>,
+    request: Request,
+) -> Result<Response, ApiError> {
+    let content_type = super::json_content_type(request.headers());
+    let arguments = request::read_json_object(request, state.config.max_body_bytes).await?;
+    let sql = request::required_string(&arguments, "ksql")?;
+    let session = state.session(
+        request::string_map(&arguments, "streamsProperties")?,
+        request::string_map(&arguments, "sessionVariables")?,
+    );
+    match prepare(&state, sql, session, true).await? {
+        Prepared::Rows(query) => {
+            Ok(respond(&state, query, RowFormat::Streamed, content_type).await)
+        }
+        Prepared::Lines(lines) => Ok(print_response(&state, lines, content_type)),
+    }
+}
+
+/// A query ready to stream.
+pub(crate) enum Prepared {
+    Rows(PreparedQuery),
+    Lines(LineStream),
+}
+
+pub(crate) struct PreparedQuery {
+    pub(crate) sql: String,
+    /// The first source the query reads, for its id.
+    pub(crate) source: String,
+    pub(crate) stream: crate::RowStream,
+}
+
+/// Parses and starts the one query of `sql` on the blocking pool. `allow_print` admits
+/// `PRINT` (only `/query` streams it).
+pub(crate) async fn prepare(
+    state: &Arc<AppState>,
+    sql: String,
+    session: Session,
+    allow_print: bool,
+) -> Result<Prepared, ApiError> {
+    let engine = Arc::clone(&state.engine);
+    tokio::task::spawn_blocking(move || start_query(&engine, &sql, session, allow_print))
+        .await
+        .unwrap_or_else(|failure| Err(ApiError::internal(failure)))
+}
+
+fn start_query(
+    engine: &crate::Engine,
+    sql: &str,
+    mut session: Session,
+    allow_print: bool,
+) -> Result<Prepared, ApiError> {
+    let text = substitute_variables(sql, &session.variables);
+    let statements = parser::parse_statements(&text)
+        .map_err(|failure| ApiError::from_server(&ServerError::Parse(failure), &text, vec![]))?;
+    let [statement] = statements.as_slice() else {
+        return Err(ApiError::statement(
+            error::BAD_STATEMENT,
+            format!(
+                "Expected exactly one KSQL statement; found {} instead",
+                statements.len()
+            ),
+            &text,
+            vec![],
+        ));
+    };
+    let source = match &statement.kind {
+        StatementKind::Select(query) => first_source(&query.from).to_string(),
+        // Beyond ksqlDB's grammar: always a pull query, whose id names no source.
+        StatementKind::SqlQuery(_) => String::new(),
+        StatementKind::Print(print) if allow_print => print.topic.clone(),
+        _ => {
+            return Err(ApiError::statement(
+                error::BAD_STATEMENT,
+                "The following statement types should be issued to the '/ksql' endpoint: every statement except SELECT and PRINT",
+                &statement.text,
+                vec![],
+            ));
+        }
+    };
+    match engine.execute(statement, &mut session) {
+        Ok(StatementOutput::Rows(stream)) => Ok(Prepared::Rows(PreparedQuery {
+            sql: statement.text.clone(),
+            source,
+            stream,
+        })),
+        Ok(StatementOutput::Lines(lines)) => Ok(Prepared::Lines(lines)),
+        Ok(_) => Err(ApiError::internal("a query returned no rows")),
+        Err(failure) => Err(ApiError::from_server(&failure, &statement.text, vec![])),
+    }
+}
+
+fn first_source(relation: &Relation) -> &str {
+    match relation {
+        Relation::Source { name, .. } => name,
+        Relation::Join(join) => first_source(&join.left),
+    }
+}
+
+/// Streams a started query in `format`. Push queries are registered for `/close-query`;
+/// small pull results go out as one body.
+pub(crate) async fn respond(
+    state: &Arc<AppState>,
+    query: PreparedQuery,
+    format: RowFormat,
+    content_type: &'static str,
+) -> Response {
+    let PreparedQuery {
+        sql,
+        source,
+        stream,
+    } = query;
+    let is_pull = stream.is_pull;
+    let final_message = stream.final_message;
+    let columns = stream.columns.clone();
+    let query_id = state.push_queries.new_id(&source, is_pull);
+    let push = (!is_pull).then(|| state.push_queries.register(query_id.clone(), sql));
+    let mut rows = QueryRows::new(stream, push, state.shutdown.clone());
+    let mut start = Vec::with_capacity(1024);
+    format.write_start(
+        &QueryMetadata {
+            query_id: &query_id,
+            columns: &columns,
+            is_pull,
+        },
+        &mut start,
+    );
+    if is_pull {
+        // Read ahead: most pull queries fit one buffer and need a single write.
+        loop {
+            match rows.next().await {
+                Next::Batch(batch) => format.write_batch(&batch, is_pull, &mut start),
+                Next::End(ending) => {
+                    format.write_end(&ending, final_message, is_pull, &mut start);
+                    return body_response(content_type, Body::from(start));
+                }
+            }
+            if start.len() >= PULL_BUFFER {
+                break;
+            }
+        }
+    }
+    let body = RowBody {
+        rows,
+        format,
+        is_pull,
+        final_message,
+        pending: Some(Bytes::from(start)),
+        done: false,
+    };
+    body_response(content_type, Body::from_stream(body.into_stream()))
+}
+
+/// The state of a streamed response body.
+struct RowBody {
+    rows: QueryRows,
+    format: RowFormat,
+    is_pull: bool,
+    final_message: Option<&'static str>,
+    /// Bytes to send before reading more rows.
+    pending: Option<Bytes>,
+    done: bool,
+}
+
+impl RowBody {
+    fn into_stream(self) -> impl futures_util::Stream<Item = Result<Bytes, Infallible>> + Send {
+        futures_util::stream::unfold(self, |mut body| async move {
+            let chunk = body.next_chunk().await?;
+            Some((Ok(chunk), body))
+        })
+    }
+
+    /// The next non-empty chunk, or None once the end has been sent.
+    async fn next_chunk(&mut self) -> Option<Bytes> {
+        if let Some(pending) = self.pending.take() {
+            return Some(pending);
+        }
+        while !self.done {
+            let mut out = Vec::new();
+            match self.rows.next().await {
+                Next::Batch(batch) => self.format.write_batch(&batch, self.is_pull, &mut out),
+                Next::End(ending) => {
+                    self.format
+                        .write_end(&ending, self.final_message, self.is_pull, &mut out);
+                    self.done = true;
+                }
+            }
+            if !out.is_empty() {
+                return Some(Bytes::from(out));
+            }
+        }
+        None
+    }
+}
+
+/// Streams PRINT lines, one per record, until the topic printing ends or the server stops.
+fn print_response(state: &AppState, lines: LineStream, content_type: &'static str) -> Response {
+    struct Lines {
+        stream: Option<LineStream>,
+        shutdown: tokio::sync::watch::Receiver<bool>,
+    }
+    impl Drop for Lines {
+        fn drop(&mut self) {
+            if let Some(stream) = self.stream.take() {
+                dispose_lines(stream);
+            }
+        }
+    }
+    let lines = Lines {
+        stream: Some(lines),
+        shutdown: state.shutdown.clone(),
+    };
+    let stream = futures_util::stream::unfold(lines, |mut lines| async move {
+        let shutdown = lines.shutdown.clone();
+        let line = tokio::select! {
+            line = lines.stream.as_mut()?.receiver.recv() => line?,
+            () = super::shutdown_requested(shutdown) => return None,
+        };
+        let mut chunk = line.into_bytes();
+        chunk.push(b'\n');
+        Some((Ok::<_, Infallible>(Bytes::from(chunk)), lines))
+    });
+    body_response(content_type, Body::from_stream(stream))
+}
+
+fn body_response(content_type: &'static str, body: Body) -> Response {
+    let mut response = (StatusCode::OK, body).into_response();
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    response
+}

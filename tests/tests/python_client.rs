@@ -1,0 +1,325 @@
+//! Clients of a spawned `eddy server`: the third-party Python client `ksqldb` (PyPI) running
+//! `tests/python/test_ksqldb_client.py`, and the `eddy` REPL in `--server` mode.
+//!
+//! The Python test fails when python3 or the package is missing (`./dev test` installs it);
+//! `EDDY_SKIP_PYTHON=1` skips it on machines without them.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use tests::eddy_binary;
+
+/// How long `eddy server` may take to print its address.
+const START_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long one client run may take.
+const CLIENT_TIMEOUT: Duration = Duration::from_secs(120);
+/// The line `eddy server` prints once it accepts connections; the base URL follows.
+const LISTENING: &str = "Eddy server listening on ";
+/// The pinned package version, installed by `./dev test`.
+const PYTHON_PACKAGE: &str = "ksqldb==1.0.1";
+
+/// `eddy server --listen 127.0.0.1:0` on a temporary data directory, killed on drop.
+struct EddyServer {
+    child: Child,
+    url: String,
+    /// The server's stderr, shown when a test fails.
+    log_path: PathBuf,
+    _data_dir: tempfile::TempDir,
+}
+
+impl EddyServer {
+    fn start() -> Result<EddyServer> {
+        let data_dir = tempfile::tempdir().context("cannot create a temporary directory")?;
+        let log_path = data_dir.path().join("server.log");
+        let log = std::fs::File::create(&log_path).context("cannot create the server log")?;
+        let mut child = Command::new(eddy_binary())
+            .arg("--data-dir")
+            .arg(data_dir.path().join("data"))
+            .args(["server", "--listen", "127.0.0.1:0"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(log)
+            .spawn()
+            .context("cannot start eddy server")?;
+        let stdout = child.stdout.take().context("eddy server has a stdout")?;
+        let (lines, received) = mpsc::channel();
+        // Reads stdout to its end so the server never blocks on a full pipe.
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(|line| line.ok()) {
+                if lines.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let started = Instant::now();
+        let mut server = EddyServer {
+            child,
+            url: String::new(),
+            log_path,
+            _data_dir: data_dir,
+        };
+        loop {
+            let left = START_TIMEOUT.saturating_sub(started.elapsed());
+            match received.recv_timeout(left) {
+                Ok(line) => {
+                    if let Some(url) = line.trim().strip_prefix(LISTENING) {
+                        server.url = url.to_string();
+                        return Ok(server);
+                    }
+                }
+                Err(_) => bail!(
+                    "eddy server printed no \"{LISTENING}URL\" line within {START_TIMEOUT:?}\n{}",
+                    server.log()
+                ),
+            }
+        }
+    }
+
+    /// The server's stderr so far.
+    fn log(&self) -> String {
+        let log = std::fs::read_to_string(&self.log_path).unwrap_or_default();
+        format!("server stderr:\n{log}")
+    }
+}
+
+impl Drop for EddyServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Runs `command` to completion, killing it after `timeout`.
+fn run_with_timeout(command: &mut Command, timeout: Duration) -> Result<Output> {
+    let mut child = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .with_context(|| format!("cannot start {command:?}"))?;
+    // Drain both pipes beside the wait so a chatty child cannot block on a full pipe.
+    let stdout = child.stdout.take().context("the child has a stdout")?;
+    let stderr = child.stderr.take().context("the child has a stderr")?;
+    let read_all = |mut pipe: Box<dyn std::io::Read + Send>| {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            let _ = pipe.read_to_end(&mut bytes);
+            bytes
+        })
+    };
+    let stdout = read_all(Box::new(stdout));
+    let stderr = read_all(Box::new(stderr));
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait()? {
+            break status;
+        }
+        if started.elapsed() > timeout {
+            child.kill()?;
+            child.wait()?;
+            let stdout = stdout.join().unwrap_or_default();
+            let stderr = stderr.join().unwrap_or_default();
+            bail!(
+                "{command:?} did not finish within {timeout:?}\nstdout:\n{}\nstderr:\n{}",
+                String::from_utf8_lossy(&stdout),
+                String::from_utf8_lossy(&stderr)
+            );
+        }
+        std::thread::park_timeout(Duration::from_millis(20));
+    };
+    Ok(Output {
+        status,
+        stdout: stdout.join().unwrap_or_default(),
+        stderr: stderr.join().unwrap_or_default(),
+    })
+}
+
+fn describe(output: &Output) -> String {
+    format!(
+        "exit status: {}\nstdout:\n{}\nstderr:\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+fn python_script() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("python/test_ksqldb_client.py")
+}
+
+#[test]
+fn ksqldb_python_client_works_against_eddy_server() -> Result<()> {
+    if std::env::var("EDDY_SKIP_PYTHON").is_ok_and(|value| value == "1") {
+        eprintln!(
+            "SKIPPED ksqldb_python_client_works_against_eddy_server: EDDY_SKIP_PYTHON=1 \
+             (the third-party Python client test needs python3 and `pip install {PYTHON_PACKAGE}`)"
+        );
+        return Ok(());
+    }
+    let probe = Command::new("python3")
+        .args(["-c", "import ksqldb"])
+        .output()
+        .context("python3 is missing: install it, or set EDDY_SKIP_PYTHON=1 to skip this test")?;
+    if !probe.status.success() {
+        bail!(
+            "the Python package {PYTHON_PACKAGE} is missing: run `python3 -m pip install \
+             {PYTHON_PACKAGE}` (./dev test does), or set EDDY_SKIP_PYTHON=1 to skip this test\n{}",
+            describe(&probe)
+        );
+    }
+    let server = EddyServer::start()?;
+    let output = run_with_timeout(
+        Command::new("python3")
+            .arg(python_script())
+            .arg(&server.url),
+        CLIENT_TIMEOUT,
+    )?;
+    assert!(
+        output.status.success(),
+        "the ksqldb Python client failed against {}\n{}\n{}",
+        server.url,
+        describe(&output),
+        server.log()
+    );
+    assert!(
+        String::from_utf8_lossy(&output.stdout).contains("all checks passed"),
+        "{}",
+        describe(&output)
+    );
+    Ok(())
+}
+
+/// Runs `eddy --server URL ARGS...`.
+fn run_remote_repl(server: &EddyServer, args: &[&str]) -> Result<Output> {
+    run_with_timeout(
+        Command::new(eddy_binary())
+            .args(["--server", &server.url])
+            .args(args),
+        CLIENT_TIMEOUT,
+    )
+}
+
+#[test]
+fn repl_runs_statements_queries_and_files_against_a_server() -> Result<()> {
+    let server = EddyServer::start()?;
+    let script = "\
+        CREATE STREAM clicks (user_id VARCHAR KEY, url VARCHAR) \
+          WITH (kafka_topic='clicks', value_format='JSON', partitions=1);\n\
+        INSERT INTO clicks (user_id, url) VALUES ('u1', '/home');\n\
+        INSERT INTO clicks (user_id, url) VALUES ('u2', '/cart');\n\
+        SET 'auto.offset.reset' = 'earliest';\n\
+        SELECT * FROM clicks EMIT CHANGES LIMIT 2;\n\
+        SHOW STREAMS;\n\
+        DESCRIBE clicks;\n";
+    let output = run_remote_repl(&server, &["-e", script])?;
+    assert!(
+        output.status.success(),
+        "{}\n{}",
+        describe(&output),
+        server.log()
+    );
+    let expected = "\
+Stream created
+Successfully changed local property 'auto.offset.reset' to 'earliest'.
++------------+------------+
+|USER_ID     |URL         |
++------------+------------+
+|u1          |/home       |
+|u2          |/cart       |
++------------+------------+
+Query terminated
+ Stream Name | Kafka Topic | Key Format | Value Format | Windowed 
+------------------------------------------------------------------
+ CLICKS      | clicks      | KAFKA      | JSON         | false    
+------------------------------------------------------------------
+Name                 : CLICKS
+ Field   | Type
+-------------------------------------
+ USER_ID | VARCHAR(STRING)  (key)
+ URL     | VARCHAR(STRING)
+-------------------------------------
+";
+    assert_eq!(String::from_utf8_lossy(&output.stdout), expected);
+
+    // A file, a pull query over a CTAS table, and PRINT (plain text lines on /query).
+    let directory = tempfile::tempdir()?;
+    let file = directory.path().join("script.sql");
+    std::fs::write(
+        &file,
+        "SET 'auto.offset.reset' = 'earliest';\n\
+         CREATE TABLE visits AS SELECT user_id, COUNT(*) AS n FROM clicks GROUP BY user_id;\n\
+         PRINT clicks FROM BEGINNING LIMIT 1;\n",
+    )?;
+    let file = file.to_str().context("a UTF-8 temporary path")?;
+    let output = run_remote_repl(&server, &["-f", file])?;
+    assert!(
+        output.status.success(),
+        "{}\n{}",
+        describe(&output),
+        server.log()
+    );
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains("Created query with ID CTAS_VISITS_"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("key: u1, value: {\"URL\":\"/home\"}"),
+        "{stdout}"
+    );
+    tests::wait_until(Duration::from_secs(20), "the pull query row", || {
+        let output = run_remote_repl(
+            &server,
+            &["-e", "SELECT * FROM visits WHERE user_id = 'u2';"],
+        )?;
+        Ok(String::from_utf8_lossy(&output.stdout).contains("|u2          |1           |"))
+    })?;
+
+    // An error stops the script after the statements before it, exits non-zero and shows
+    // the server's message.
+    let output = run_remote_repl(
+        &server,
+        &[
+            "-e",
+            "SHOW STREAMS; SELECT * FROM nope EMIT CHANGES; SHOW TABLES;",
+        ],
+    )?;
+    assert!(!output.status.success(), "{}", describe(&output));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains("CLICKS") && !stdout.contains("Table Name"),
+        "{stdout}"
+    );
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("NOPE"),
+        "{}",
+        describe(&output)
+    );
+    Ok(())
+}
+
+#[test]
+fn repl_reports_an_unreachable_server() -> Result<()> {
+    // Bind then drop a listener: nothing listens on that port any more.
+    let address = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?;
+    let output = run_with_timeout(
+        Command::new(eddy_binary()).args([
+            "--server",
+            &format!("http://{address}"),
+            "-e",
+            "SHOW STREAMS;",
+        ]),
+        CLIENT_TIMEOUT,
+    )?;
+    assert!(!output.status.success(), "{}", describe(&output));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains(&format!("cannot connect to http://{address}")),
+        "{stderr}"
+    );
+    Ok(())
+}
