@@ -116,7 +116,7 @@ pub struct FormatOptions {
     pub delimiter: Option<char>,
     /// AVRO, PROTOBUF, JSON_SR, PROTOBUF_NOSR: the schema payloads are written with and
     /// read as; `None` uses the schema ksqlDB generates for the columns.
-    pub schema: Option<SchemaBinding>,
+    pub schema: Option<std::sync::Arc<SchemaBinding>>,
 }
 
 /// Reads a `KEY_DELIMITER`/`VALUE_DELIMITER` value: one character, or `TAB` or `SPACE`.
@@ -229,9 +229,11 @@ impl Decoder {
             DecoderKind::Kafka(decoder) => decoder.decode(payloads, &mut writers),
             DecoderKind::Avro(decoder) => decoder.decode(payloads, &mut writers),
             DecoderKind::Protobuf(decoder) => decoder.decode(payloads, &mut writers),
-            DecoderKind::JsonSr(decoder) => decode_prefixed(payloads, &mut writers, |payloads, writers| {
-                decoder.decode(payloads, writers)
-            }),
+            DecoderKind::JsonSr(decoder) => {
+                decode_prefixed(payloads, &mut writers, |payloads, writers| {
+                    decoder.decode(payloads, writers)
+                })
+            }
             DecoderKind::Empty => RowOutcome {
                 kept: (0..payloads.len()).collect(),
                 errors: Vec::new(),
@@ -259,8 +261,9 @@ enum EncoderKind {
     Kafka,
     Avro(AvroEncoder),
     Protobuf(ProtobufEncoder),
-    /// JSON behind the wire prefix with this schema id.
-    JsonSr(JsonEncoder, u32),
+    /// JSON behind the wire prefix with this schema id; then the members the schema has
+    /// and the columns do not (`"NAME":null,...`), appended to each object.
+    JsonSr(JsonEncoder, u32, Vec<u8>),
     /// No columns: no payload.
     Empty,
 }
@@ -291,7 +294,11 @@ impl Encoder {
                 ),
                 FormatKind::JsonSr => EncoderKind::JsonSr(
                     JsonEncoder::new(&fields, unwrapped(options, &fields)),
-                    options.schema.as_ref().map_or(0, |binding| binding.schema.id),
+                    options
+                        .schema
+                        .as_ref()
+                        .map_or(0, |binding| binding.schema.id),
+                    json_sr_missing_properties(options, &fields),
                 ),
             }
         };
@@ -326,12 +333,20 @@ impl Encoder {
             EncoderKind::Kafka => kafka::encode(&columns[0], num_rows),
             EncoderKind::Avro(encoder) => encoder.encode(columns, num_rows),
             EncoderKind::Protobuf(encoder) => encoder.encode(columns, num_rows),
-            EncoderKind::JsonSr(encoder, id) => {
+            EncoderKind::JsonSr(encoder, id, missing) => {
                 let mut payloads = encoder.encode(columns, num_rows)?;
                 for payload in payloads.iter_mut().flatten() {
-                    let mut prefixed = Vec::with_capacity(payload.len() + 5);
+                    let mut prefixed = Vec::with_capacity(payload.len() + missing.len() + 6);
                     confluent::write_prefix(*id, &mut prefixed);
                     prefixed.extend_from_slice(payload);
+                    if !missing.is_empty() && prefixed.last() == Some(&b'}') {
+                        prefixed.pop();
+                        if prefixed.last() != Some(&b'{') {
+                            prefixed.push(b',');
+                        }
+                        prefixed.extend_from_slice(missing);
+                        prefixed.push(b'}');
+                    }
                     *payload = prefixed;
                 }
                 Ok(payloads)
@@ -339,6 +354,44 @@ impl Encoder {
             EncoderKind::Empty => Ok(vec![None; num_rows]),
         }
     }
+}
+
+/// JSON_SR rows bound to a registered schema carry the schema's other top-level properties
+/// as nulls, as Connect's JSON schema converter writes them: `"NAME":null,...`.
+fn json_sr_missing_properties(options: &FormatOptions, fields: &Fields) -> Vec<u8> {
+    use planner::schema_registry::json_schema::non_null;
+    use planner::schema_registry::json_tree::JsonTree;
+    let mut missing = Vec::new();
+    let Some(binding) = &options.schema else {
+        return missing;
+    };
+    if unwrapped(options, fields) {
+        return missing;
+    }
+    let Ok(schema) = JsonTree::parse(&binding.schema.text) else {
+        return missing;
+    };
+    let Some(properties) = non_null(&schema)
+        .get("properties")
+        .and_then(JsonTree::members)
+    else {
+        return missing;
+    };
+    for (name, _) in properties {
+        if fields
+            .iter()
+            .any(|field| field.name().eq_ignore_ascii_case(name))
+        {
+            continue;
+        }
+        if !missing.is_empty() {
+            missing.push(b',');
+        }
+        let quoted = serde_json::to_string(name).unwrap_or_else(|_| format!("\"{name}\""));
+        missing.extend_from_slice(quoted.as_bytes());
+        missing.extend_from_slice(b":null");
+    }
+    missing
 }
 
 /// Whether JSON payloads hold the bare value of the only column.
@@ -513,7 +566,11 @@ fn decode_prefixed(
     );
     errors.sort_by_key(|(index, _)| *index);
     RowOutcome {
-        kept: outcome.kept.into_iter().map(|index| positions[index]).collect(),
+        kept: outcome
+            .kept
+            .into_iter()
+            .map(|index| positions[index])
+            .collect(),
         errors,
     }
 }

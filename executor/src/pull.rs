@@ -42,7 +42,12 @@ pub fn read_table(
     let mut pipeline = Pipeline::compile(plan, metrics.counters(&source.name), None)?;
     let records = if table.materialized {
         let snapshot = state.snapshot();
-        let entries = read_state(&snapshot, &table_state_id(&table.table), source, &table.keys)?;
+        let entries = read_state(
+            &snapshot,
+            &table_state_id(&table.table),
+            source,
+            &table.keys,
+        )?;
         entries
             .into_iter()
             .filter_map(|(key, value)| state_record(key, value))
@@ -156,7 +161,10 @@ fn ordered_key_bytes(source: &SourceNode) -> bool {
     source.window.is_none()
         && source.key_fields.len() == 1
         && source.key_fields[0].data_type() == &arrow::datatypes::DataType::Utf8
-        && source.key_format.name.eq_ignore_ascii_case(FormatKind::Kafka.name())
+        && source
+            .key_format
+            .name
+            .eq_ignore_ascii_case(FormatKind::Kafka.name())
 }
 
 /// The smallest byte string greater than `bytes` (in byte order).
@@ -246,7 +254,11 @@ mod tests {
             (b"", None),
         ];
         for (prefix, expected) in cases {
-            assert_eq!(prefix_end(prefix), expected.map(<[u8]>::to_vec), "{prefix:?}");
+            assert_eq!(
+                prefix_end(prefix),
+                expected.map(<[u8]>::to_vec),
+                "{prefix:?}"
+            );
         }
     }
 
@@ -258,8 +270,7 @@ mod tests {
             "CREATE TABLE T AS SELECT ID, LATEST_BY_OFFSET(N) AS N FROM S GROUP BY ID;",
         ] {
             let statement = parser::parse_statements(sql).expect("parses").remove(0);
-            match planner::plan_statement(&catalog, &statement, &Properties::new())
-                .expect("plans")
+            match planner::plan_statement(&catalog, &statement, &Properties::new()).expect("plans")
             {
                 Some(StatementPlan::CreateSource { source, .. }) => catalog.put_source(source),
                 Some(StatementPlan::CreateAsSelect { sink, query, .. }) => {
@@ -305,7 +316,11 @@ mod tests {
         // (query, rows returned, rows decoded)
         let cases = [
             ("SELECT * FROM T WHERE ID = 'k42';", 1, 1),
-            ("SELECT * FROM T WHERE ID IN ('k01', 'k02', 'missing');", 2, 2),
+            (
+                "SELECT * FROM T WHERE ID IN ('k01', 'k02', 'missing');",
+                2,
+                2,
+            ),
             ("SELECT * FROM T WHERE ID >= 'k10' AND ID < 'k20';", 10, 10),
             ("SELECT * FROM T WHERE ID > 'k95';", 4, 4),
             ("SELECT * FROM T WHERE ID <= 'k03';", 4, 4),

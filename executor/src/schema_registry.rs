@@ -78,7 +78,13 @@ mod tests {
         let directory = tempfile::tempdir().expect("temporary directory");
         let mut registry = SchemaRegistry::default();
         registry
-            .register("t-value", SchemaType::Avro, "\"int\"", Vec::new(), Some(100))
+            .register(
+                "t-value",
+                SchemaType::Avro,
+                "\"int\"",
+                Vec::new(),
+                Some(100),
+            )
             .expect("registers");
         registry
             .register("t-value", SchemaType::Avro, "\"long\"", Vec::new(), None)
@@ -94,6 +100,9 @@ mod tests {
             restored.restore(registration);
         }
         assert_eq!(restored.registrations(), registry.registrations());
-        assert_eq!(restored.latest("t-value").map(|schema| schema.id), Some(101));
+        assert_eq!(
+            restored.latest("t-value").map(|schema| schema.id),
+            Some(101)
+        );
     }
 }

@@ -4,6 +4,7 @@
 //! statements, and rebuilds it at start by replaying the command log.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use arrow::datatypes::{DataType as ArrowType, Field, Fields, Schema, SchemaRef};
 use parser::ast::{DataType, SourceKind};
@@ -90,7 +91,7 @@ pub struct FormatDefinition {
     pub delimiter: Option<char>,
     /// AVRO, PROTOBUF, JSON_SR and PROTOBUF_NOSR: the schema payloads are written with and
     /// read as (see `source_schema`); `None` for the other formats.
-    pub schema: Option<SchemaBinding>,
+    pub schema: Option<Arc<SchemaBinding>>,
 }
 
 /// The TIMESTAMP column of a source and its format.

@@ -197,7 +197,10 @@ fn key_lookup(constraints: &[Constraint], requires_table_scan: bool) -> KeyLooku
     if requires_table_scan || constraints.iter().any(|c| *c == Constraint::NonKey) {
         return KeyLookup::Scan;
     }
-    if constraints.iter().all(|c| matches!(c, Constraint::Equal(_))) {
+    if constraints
+        .iter()
+        .all(|c| matches!(c, Constraint::Equal(_)))
+    {
         let mut keys: Vec<Vec<ScalarValue>> = Vec::with_capacity(constraints.len());
         for constraint in constraints {
             if let Constraint::Equal(key) = constraint
@@ -219,7 +222,9 @@ fn key_lookup(constraints: &[Constraint], requires_table_scan: bool) -> KeyLooku
 
 /// ksqlDB's error for a pull-query rule: the message and the syntax help.
 fn rule_violation<T>(message: &str) -> Result<T> {
-    Err(PlanError::User(format!("{message}{PULL_QUERY_SYNTAX_HELP}")))
+    Err(PlanError::User(format!(
+        "{message}{PULL_QUERY_SYNTAX_HELP}"
+    )))
 }
 
 /// ksqlDB's `PullQueryValidator` rules on the clauses (joins are checked by the caller).
@@ -254,7 +259,10 @@ fn check_pseudo_columns(query: &Query) -> Result<()> {
             _ => None,
         })
         .collect();
-    let clauses = [("SELECT", select), ("WHERE", query.where_clause.iter().collect())];
+    let clauses = [
+        ("SELECT", select),
+        ("WHERE", query.where_clause.iter().collect()),
+    ];
     for (clause, exprs) in clauses {
         let mut found: Vec<String> = Vec::new();
         for expr in exprs {
@@ -306,7 +314,9 @@ fn check_duplicate_columns(
         let Some(data_type) = key_value::column_type(source, &column) else {
             continue;
         };
-        let is_key = source.column(&column).is_some_and(|c| c.kind == ColumnKind::Key)
+        let is_key = source
+            .column(&column)
+            .is_some_and(|c| c.kind == ColumnKind::Key)
             || (source.window.is_some() && (column == WINDOWSTART || column == WINDOWEND));
         let kind = if is_key { "key" } else { "value" };
         return Err(PlanError::User(format!(
@@ -460,12 +470,32 @@ mod tests {
         let no_scans = [("ksql.query.pull.table.scan.enabled", "false")];
         let cases: Vec<(&str, &[(&str, &str)], &str)> = vec![
             ("SELECT * FROM T WHERE V = 'a';", &[], "keys T a"),
-            ("SELECT * FROM T WHERE V IN ('a', 'b', 'a');", &[], "keys T a, b"),
-            ("SELECT * FROM T WHERE V = 'a' OR V = 'b';", &[], "keys T a, b"),
-            ("SELECT * FROM NUM WHERE ID = 10 + 1;", &no_scans, "keys NUM 11"),
+            (
+                "SELECT * FROM T WHERE V IN ('a', 'b', 'a');",
+                &[],
+                "keys T a, b",
+            ),
+            (
+                "SELECT * FROM T WHERE V = 'a' OR V = 'b';",
+                &[],
+                "keys T a, b",
+            ),
+            (
+                "SELECT * FROM NUM WHERE ID = 10 + 1;",
+                &no_scans,
+                "keys NUM 11",
+            ),
             ("SELECT * FROM NUM WHERE 10 = ID;", &no_scans, "keys NUM 10"),
-            ("SELECT * FROM TWO WHERE ID = 1 AND V = 'x';", &no_scans, "keys TWO 1/x"),
-            ("SELECT * FROM W WHERE V = 'a' AND WINDOWSTART >= 1000;", &no_scans, "keys W a"),
+            (
+                "SELECT * FROM TWO WHERE ID = 1 AND V = 'x';",
+                &no_scans,
+                "keys TWO 1/x",
+            ),
+            (
+                "SELECT * FROM W WHERE V = 'a' AND WINDOWSTART >= 1000;",
+                &no_scans,
+                "keys W a",
+            ),
             (
                 "SELECT * FROM T WHERE V > 'a';",
                 &no_scans,
@@ -476,7 +506,11 @@ mod tests {
                 &[],
                 "range T Included(Utf8(\"a\")) Included(Utf8(\"c\"))",
             ),
-            ("SELECT * FROM T WHERE V > 'a';", &[("ksql.query.pull.range.scan.enabled", "false")], "scan T"),
+            (
+                "SELECT * FROM T WHERE V > 'a';",
+                &[("ksql.query.pull.range.scan.enabled", "false")],
+                "scan T",
+            ),
             ("SELECT * FROM NUM WHERE ID > 1;", &[], "scan NUM"),
             ("SELECT * FROM W WHERE V <= 'a';", &[], "scan W"),
             ("SELECT * FROM T;", &[], "scan T"),
@@ -498,32 +532,123 @@ mod tests {
         let catalog = catalog();
         let no_scans = [("ksql.query.pull.table.scan.enabled", "false")];
         let cases: Vec<(&str, &[(&str, &str)], &str)> = vec![
-            ("SELECT * FROM PLAIN WHERE ID = 1;", &[], "The `PLAIN` table isn't queryable. To derive a queryable table, you can do 'CREATE TABLE QUERYABLE_PLAIN AS SELECT * FROM PLAIN'. See https://cnfl.io/queries for more info."),
-            ("SELECT * FROM T WHERE N = 100;", &no_scans, "WHERE clause missing key column for disjunct: (N = 100)"),
-            ("SELECT * FROM NUM WHERE ID + 10 = 20;", &no_scans, "A comparison must directly reference a key column."),
-            ("SELECT * FROM NUM WHERE ID = N - 1;", &no_scans, "A comparison must be between a key column and a resolvable expression."),
-            ("SELECT * FROM NUM WHERE ID IN (NULL);", &[], "Primary key columns can not be NULL: (ID = null)"),
-            ("SELECT * FROM NUM WHERE ID = NULL;", &[], "Error in WHERE expression: Comparison with NULL not supported: INTEGER = NULL\nUse 'IS NULL' or 'IS NOT NULL' instead.\nStatement: (ID = null)"),
-            ("SELECT * FROM NUM WHERE ID = '10';", &[], "Error in WHERE expression: Cannot compare ID (INTEGER) to '10' (STRING) with EQUAL.\nStatement: (ID = '10')"),
-            ("SELECT * FROM NUM WHERE ID IN ('10', 8);", &[], "'10' can not be converted to the type of the key column: ID INTEGER KEY"),
-            ("SELECT * FROM TWO WHERE ID = 1;", &no_scans, "Multi-column sources must specify every key in the WHERE clause. Specified: [`ID`] Expected: [`ID` INTEGER KEY, `V` STRING KEY]."),
-            ("SELECT * FROM T WHERE V >= 'a' AND V <= 'c';", &no_scans, "A comparison condition on the key column cannot be combined with other comparisons such as an IN predicate."),
-            ("SELECT * FROM T WHERE V <= 'a' OR V >= 'c';", &no_scans, "Query requires table scan to be enabled. Table scans can be enabled by setting ksql.query.pull.table.scan.enabled=true"),
-            ("SELECT * FROM T;", &no_scans, "Query requires table scan to be enabled"),
-            ("SELECT * FROM NUM WHERE WINDOWSTART = 10;", &[], "WHERE column 'WINDOWSTART' cannot be resolved."),
-            ("SELECT * FROM NUM WHERE N LIKE 'x%';", &[], "The column type for Like condition must be VARCHAR. The column type is BIGINT."),
-            ("SELECT * FROM S LIMIT 1;", &[("ksql.query.pull.limit.clause.enabled", "false")], "LIMIT clause in pull queries is currently disabled. You can enable them by setting ksql.query.pull.limit.clause.enabled=true. See https://cnfl.io/queries for more info.\nAdd EMIT CHANGES if you intended to issue a push query."),
-            ("SELECT *, ROWPARTITION FROM T WHERE V = 'a';", &[], "Pull queries don't support the following columns in SELECT clauses: `ROWPARTITION`\n See"),
-            ("SELECT * FROM S WHERE ID < 1 AND ROWOFFSET != 2;", &[], "Pull queries don't support the following columns in WHERE clauses: `ROWOFFSET`"),
-            ("SELECT * FROM S GROUP BY ID;", &[], "Pull queries don't support GROUP BY clauses. See https://cnfl.io/queries for more info.\nAdd EMIT CHANGES if you intended to issue a push query."),
-            ("SELECT * FROM S WINDOW TUMBLING (SIZE 1 SECOND);", &[], "Pull queries don't support WINDOW clauses."),
-            ("SELECT * FROM T JOIN S ON T.N = S.ID;", &[], "Pull queries don't support JOIN clauses."),
-            ("SELECT V, V FROM T WHERE V = 'a';", &[], "Duplicate key columns found in schema: `V` STRING"),
-            ("SELECT N, N FROM T WHERE V = 'a';", &[], "Duplicate value columns found in schema: `N` BIGINT"),
+            (
+                "SELECT * FROM PLAIN WHERE ID = 1;",
+                &[],
+                "The `PLAIN` table isn't queryable. To derive a queryable table, you can do 'CREATE TABLE QUERYABLE_PLAIN AS SELECT * FROM PLAIN'. See https://cnfl.io/queries for more info.",
+            ),
+            (
+                "SELECT * FROM T WHERE N = 100;",
+                &no_scans,
+                "WHERE clause missing key column for disjunct: (N = 100)",
+            ),
+            (
+                "SELECT * FROM NUM WHERE ID + 10 = 20;",
+                &no_scans,
+                "A comparison must directly reference a key column.",
+            ),
+            (
+                "SELECT * FROM NUM WHERE ID = N - 1;",
+                &no_scans,
+                "A comparison must be between a key column and a resolvable expression.",
+            ),
+            (
+                "SELECT * FROM NUM WHERE ID IN (NULL);",
+                &[],
+                "Primary key columns can not be NULL: (ID = null)",
+            ),
+            (
+                "SELECT * FROM NUM WHERE ID = NULL;",
+                &[],
+                "Error in WHERE expression: Comparison with NULL not supported: INTEGER = NULL\nUse 'IS NULL' or 'IS NOT NULL' instead.\nStatement: (ID = null)",
+            ),
+            (
+                "SELECT * FROM NUM WHERE ID = '10';",
+                &[],
+                "Error in WHERE expression: Cannot compare ID (INTEGER) to '10' (STRING) with EQUAL.\nStatement: (ID = '10')",
+            ),
+            (
+                "SELECT * FROM NUM WHERE ID IN ('10', 8);",
+                &[],
+                "'10' can not be converted to the type of the key column: ID INTEGER KEY",
+            ),
+            (
+                "SELECT * FROM TWO WHERE ID = 1;",
+                &no_scans,
+                "Multi-column sources must specify every key in the WHERE clause. Specified: [`ID`] Expected: [`ID` INTEGER KEY, `V` STRING KEY].",
+            ),
+            (
+                "SELECT * FROM T WHERE V >= 'a' AND V <= 'c';",
+                &no_scans,
+                "A comparison condition on the key column cannot be combined with other comparisons such as an IN predicate.",
+            ),
+            (
+                "SELECT * FROM T WHERE V <= 'a' OR V >= 'c';",
+                &no_scans,
+                "Query requires table scan to be enabled. Table scans can be enabled by setting ksql.query.pull.table.scan.enabled=true",
+            ),
+            (
+                "SELECT * FROM T;",
+                &no_scans,
+                "Query requires table scan to be enabled",
+            ),
+            (
+                "SELECT * FROM NUM WHERE WINDOWSTART = 10;",
+                &[],
+                "WHERE column 'WINDOWSTART' cannot be resolved.",
+            ),
+            (
+                "SELECT * FROM NUM WHERE N LIKE 'x%';",
+                &[],
+                "The column type for Like condition must be VARCHAR. The column type is BIGINT.",
+            ),
+            (
+                "SELECT * FROM S LIMIT 1;",
+                &[("ksql.query.pull.limit.clause.enabled", "false")],
+                "LIMIT clause in pull queries is currently disabled. You can enable them by setting ksql.query.pull.limit.clause.enabled=true. See https://cnfl.io/queries for more info.\nAdd EMIT CHANGES if you intended to issue a push query.",
+            ),
+            (
+                "SELECT *, ROWPARTITION FROM T WHERE V = 'a';",
+                &[],
+                "Pull queries don't support the following columns in SELECT clauses: `ROWPARTITION`\n See",
+            ),
+            (
+                "SELECT * FROM S WHERE ID < 1 AND ROWOFFSET != 2;",
+                &[],
+                "Pull queries don't support the following columns in WHERE clauses: `ROWOFFSET`",
+            ),
+            (
+                "SELECT * FROM S GROUP BY ID;",
+                &[],
+                "Pull queries don't support GROUP BY clauses. See https://cnfl.io/queries for more info.\nAdd EMIT CHANGES if you intended to issue a push query.",
+            ),
+            (
+                "SELECT * FROM S WINDOW TUMBLING (SIZE 1 SECOND);",
+                &[],
+                "Pull queries don't support WINDOW clauses.",
+            ),
+            (
+                "SELECT * FROM T JOIN S ON T.N = S.ID;",
+                &[],
+                "Pull queries don't support JOIN clauses.",
+            ),
+            (
+                "SELECT V, V FROM T WHERE V = 'a';",
+                &[],
+                "Duplicate key columns found in schema: `V` STRING",
+            ),
+            (
+                "SELECT N, N FROM T WHERE V = 'a';",
+                &[],
+                "Duplicate value columns found in schema: `N` BIGINT",
+            ),
         ];
         for (sql, properties, expected) in cases {
             let got = plan(&catalog, sql, properties);
-            assert!(got.starts_with(expected), "{sql}\n got: {got}\nwant: {expected}");
+            assert!(
+                got.starts_with(expected),
+                "{sql}\n got: {got}\nwant: {expected}"
+            );
         }
     }
 
@@ -531,7 +656,10 @@ mod tests {
     fn pull_query_columns_keep_select_order_and_mark_keys() {
         let catalog = catalog();
         let cases = [
-            ("SELECT N, V FROM T WHERE V = 'a';", "N BIGINT, V STRING KEY"),
+            (
+                "SELECT N, V FROM T WHERE V = 'a';",
+                "N BIGINT, V STRING KEY",
+            ),
             (
                 "SELECT * FROM W WHERE V = 'a';",
                 "V STRING KEY, WINDOWSTART BIGINT KEY, WINDOWEND BIGINT KEY, N BIGINT",
@@ -551,7 +679,11 @@ mod tests {
             let text: Vec<String> = columns
                 .iter()
                 .map(|column| {
-                    let key = if column.kind == ColumnKind::Key { " KEY" } else { "" };
+                    let key = if column.kind == ColumnKind::Key {
+                        " KEY"
+                    } else {
+                        ""
+                    };
                     format!("{} {}{key}", column.name, sql_type_name(&column.data_type))
                 })
                 .collect();

@@ -278,18 +278,26 @@ impl SchemaRegistry {
 mod tests {
     use super::*;
 
+    /// Subject, schema text, requested id, and the id or the error.
+    type RegistrationCase<'a> = (&'a str, &'a str, Option<u32>, Result<u32, &'a str>);
+
     #[test]
     fn registrations_reuse_ids_of_identical_schemas() {
         let mut registry = SchemaRegistry::default();
         let avro = SchemaType::Avro;
-        let cases: Vec<(&str, &str, Option<u32>, Result<u32, &str>)> = vec![
+        let cases: Vec<RegistrationCase<'_>> = vec![
             ("t-value", "\"int\"", None, Ok(1)),
             ("t-value", "\"int\"", None, Ok(1)),
             ("t-value", "\"long\"", None, Ok(2)),
             ("u-value", "\"int\"", None, Ok(1)),
             ("k-key", "\"string\"", Some(100), Ok(100)),
             ("k2-key", "\"double\"", None, Ok(101)),
-            ("x-value", "\"boolean\"", Some(100), Err("already registered")),
+            (
+                "x-value",
+                "\"boolean\"",
+                Some(100),
+                Err("already registered"),
+            ),
             ("x-value", "\"string\"", Some(100), Ok(100)),
         ];
         for (subject, text, id, expected) in cases {

@@ -108,12 +108,13 @@ fn part_properties(
     }
     let format = format.name.as_str();
     let word = part.word();
-    let schema_id = match props.get_text(&format!("{word}_SCHEMA_ID")) {
-        None => None,
-        Some(text) => Some(text.trim().parse::<u32>().map_err(|_| {
-            PlanError::User(format!("Invalid value for {word}_SCHEMA_ID: {text}"))
-        })?),
-    };
+    let schema_id =
+        match props.get_text(&format!("{word}_SCHEMA_ID")) {
+            None => None,
+            Some(text) => Some(text.trim().parse::<u32>().map_err(|_| {
+                PlanError::User(format!("Invalid value for {word}_SCHEMA_ID: {text}"))
+            })?),
+        };
     let mut full_name = props.get_text(&format!("{word}_SCHEMA_FULL_NAME"));
     if part == Part::Value && full_name.is_none() {
         full_name = props.get_text("VALUE_AVRO_SCHEMA_FULL_NAME");
@@ -172,9 +173,14 @@ pub(crate) fn complete_create_source(
     }
     let mut scratch = registry.clone();
     let mut inferred = Vec::new();
-    for (part, format) in [(Part::Key, &mut *key_format), (Part::Value, &mut *value_format)] {
+    for (part, format) in [
+        (Part::Key, &mut *key_format),
+        (Part::Value, &mut *value_format),
+    ] {
         let properties = part_properties(props, part, format)?;
-        let declared = columns.iter().any(|column| column.kind == part.column_kind());
+        let declared = columns
+            .iter()
+            .any(|column| column.kind == part.column_kind());
         let infers = registry_type(&format.name).is_some();
         if properties.schema_id.is_some() {
             if !infers {
@@ -193,12 +199,7 @@ pub(crate) fn complete_create_source(
         }
         let subject = subject_name(topic, part == Part::Key);
         let existing = match properties.schema_id {
-            Some(id) => Some(Arc::clone(registry.by_id(id).ok_or_else(|| {
-                PlanError::User(format!(
-                    "Schema with id {id} for message {} on topic '{topic}' does not exist in the Schema Registry.",
-                    part.messages()
-                ))
-            })?)),
+            Some(id) => Some(schema_by_id(registry, id, part, topic, &format.name)?),
             None if infers => registry.latest(&subject).map(Arc::clone),
             None => None,
         };
@@ -206,7 +207,11 @@ pub(crate) fn complete_create_source(
             match (&existing, part) {
                 (Some(schema), _) => {
                     let binding = registry
-                        .bind(Some(subject.clone()), Arc::clone(schema), properties.full_name.clone())
+                        .bind(
+                            Some(subject.clone()),
+                            Arc::clone(schema),
+                            properties.full_name.clone(),
+                        )
                         .map_err(PlanError::User)?;
                     let unwrapped = match part {
                         Part::Key => unwraps_single_key(&format.name),
@@ -227,7 +232,7 @@ pub(crate) fn complete_create_source(
                             kind: part.column_kind(),
                         });
                     }
-                    format.schema = Some(binding);
+                    format.schema = Some(Arc::new(binding));
                     continue;
                 }
                 (None, Part::Value) => {
@@ -247,12 +252,21 @@ pub(crate) fn complete_create_source(
             continue;
         }
         format.schema = match existing {
-            Some(schema) => Some(
+            Some(schema) => Some(Arc::new(
                 registry
                     .bind(Some(subject), schema, properties.full_name.clone())
                     .map_err(PlanError::User)?,
-            ),
-            None => generate(&mut scratch, source_name, topic, part, format, &properties, &part_columns)?,
+            )),
+            None => generate(
+                &mut scratch,
+                source_name,
+                topic,
+                part,
+                format,
+                &properties,
+                &part_columns,
+            )?
+            .map(Arc::new),
         };
         check_columns(&format.name, &part_columns)?;
     }
@@ -273,7 +287,10 @@ pub(crate) fn bind_sink_schemas(
 ) -> Result<()> {
     let registry = catalog.schema_registry();
     let mut scratch = registry.clone();
-    for (part, format) in [(Part::Key, &mut *key_format), (Part::Value, &mut *value_format)] {
+    for (part, format) in [
+        (Part::Key, &mut *key_format),
+        (Part::Value, &mut *value_format),
+    ] {
         let properties = part_properties(props, part, format)?;
         let part_columns: Vec<(String, DataType)> = columns
             .iter()
@@ -286,21 +303,16 @@ pub(crate) fn bind_sink_schemas(
         }
         format.schema = match properties.schema_id {
             Some(id) if registry_type(&format.name).is_some() => {
-                let schema = registry.by_id(id).ok_or_else(|| {
-                    PlanError::User(format!(
-                        "Schema with id {id} for message {} on topic '{topic}' does not exist in the Schema Registry.",
-                        part.messages()
-                    ))
-                })?;
-                Some(
-                    registry
-                        .bind(
-                            Some(subject_name(topic, part == Part::Key)),
-                            Arc::clone(schema),
-                            properties.full_name.clone(),
-                        )
-                        .map_err(PlanError::User)?,
-                )
+                let schema = schema_by_id(registry, id, part, topic, &format.name)?;
+                let binding = registry
+                    .bind(
+                        Some(subject_name(topic, part == Part::Key)),
+                        schema,
+                        properties.full_name.clone(),
+                    )
+                    .map_err(PlanError::User)?;
+                check_schema_columns(&binding, part, format, &part_columns)?;
+                Some(Arc::new(binding))
             }
             Some(_) => {
                 return user_error(format!(
@@ -309,10 +321,81 @@ pub(crate) fn bind_sink_schemas(
                     word = part.word()
                 ));
             }
-            None => generate(&mut scratch, sink_name, topic, part, format, &properties, &part_columns)?,
+            None => generate(
+                &mut scratch,
+                sink_name,
+                topic,
+                part,
+                format,
+                &properties,
+                &part_columns,
+            )?
+            .map(Arc::new),
         };
     }
     Ok(())
+}
+
+/// Registered schema `id`, which must be of the format's schema type.
+fn schema_by_id(
+    registry: &SchemaRegistry,
+    id: u32,
+    part: Part,
+    topic: &str,
+    format: &str,
+) -> Result<Arc<RegisteredSchema>> {
+    let schema = registry.by_id(id).ok_or_else(|| {
+        PlanError::User(format!(
+            "Schema with id {id} for message {} on topic '{topic}' does not exist in the Schema Registry.",
+            part.messages()
+        ))
+    })?;
+    if registry_type(format) != Some(schema.schema_type) {
+        return user_error(format!(
+            "Schema with id {id} is a {} schema, which the {format} format cannot use.",
+            schema.schema_type.name()
+        ));
+    }
+    Ok(Arc::clone(schema))
+}
+
+/// Checks that a query's columns fit the registered schema a sink is bound to
+/// (`KEY/VALUE_SCHEMA_ID` on CREATE ... AS SELECT): each column, in order, must be the
+/// schema's column of the same name and type; the schema may have more.
+fn check_schema_columns(
+    binding: &SchemaBinding,
+    part: Part,
+    format: &FormatDefinition,
+    columns: &[(String, DataType)],
+) -> Result<()> {
+    let unwrapped = columns.len() == 1
+        && match part {
+            Part::Key => unwraps_single_key(&format.name),
+            Part::Value => format.wrap_single_value == Some(false),
+        };
+    let schema_columns = infer_columns(binding, part, unwrapped, false).map_err(PlanError::User)?;
+    let list = |columns: &[&(String, DataType)]| {
+        columns
+            .iter()
+            .map(|(name, data_type)| format!("`{name}` {}", crate::types::sql_type_name(data_type)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let different: Vec<&(String, DataType)> = columns
+        .iter()
+        .enumerate()
+        .filter(|(index, column)| schema_columns.get(*index) != Some(*column))
+        .map(|(_, column)| column)
+        .collect();
+    if different.is_empty() {
+        return Ok(());
+    }
+    user_error(format!(
+        "The following {} columns are changed, missing or reordered: [{}]. Schema from schema registry is [{}]",
+        part.word().to_lowercase(),
+        list(&different),
+        list(&schema_columns.iter().collect::<Vec<_>>())
+    ))
 }
 
 /// The schema ksqlDB generates for the columns of one part, registered in `scratch` (the
@@ -337,7 +420,8 @@ fn generate(
                 Part::Key => format!("{AVRO_NAMESPACE}.{}{KEY_SUFFIX}", capitalized(source_name)),
                 Part::Value => format!("{AVRO_NAMESPACE}.{VALUE_RECORD_NAME}"),
             });
-            let schema = avro_schema_for(columns, unwrapped, &full_name).map_err(PlanError::User)?;
+            let schema =
+                avro_schema_for(columns, unwrapped, &full_name).map_err(PlanError::User)?;
             (SchemaType::Avro, schema.to_json().to_string())
         }
         "JSON_SR" => {
@@ -345,11 +429,17 @@ fn generate(
             (SchemaType::Json, schema.to_string())
         }
         "PROTOBUF" | "PROTOBUF_NOSR" => {
-            let text =
-                proto_schema_for(columns, properties.full_name.as_deref(), properties.nullable)
-                    .map_err(PlanError::User)?;
+            let text = proto_schema_for(
+                columns,
+                properties.full_name.as_deref(),
+                properties.nullable,
+            )
+            .map_err(PlanError::User)?;
             if format.name == "PROTOBUF_NOSR" {
-                return Ok(Some(SchemaBinding::unregistered(SchemaType::Protobuf, text)));
+                return Ok(Some(SchemaBinding::unregistered(
+                    SchemaType::Protobuf,
+                    text,
+                )));
             }
             (SchemaType::Protobuf, text)
         }
@@ -557,7 +647,12 @@ mod tests {
     #[test]
     fn keys_are_inferred_as_one_column_unless_protobuf() {
         let cases = [
-            (r#"{"type":"int"}"#, SchemaType::Avro, "AVRO", "ROWKEY INTEGER KEY, FOO INTEGER"),
+            (
+                r#"{"type":"int"}"#,
+                SchemaType::Avro,
+                "AVRO",
+                "ROWKEY INTEGER KEY, FOO INTEGER",
+            ),
             (
                 "syntax = \"proto3\"; message K { int32 F1 = 1; }",
                 SchemaType::Protobuf,
@@ -584,22 +679,42 @@ mod tests {
             let text: Vec<String> = columns
                 .iter()
                 .map(|c| {
-                    let key = if c.kind == ColumnKind::Key { " KEY" } else { "" };
-                    format!("{} {}{key}", c.name, crate::types::sql_type_name(&c.data_type))
+                    let key = if c.kind == ColumnKind::Key {
+                        " KEY"
+                    } else {
+                        ""
+                    };
+                    format!(
+                        "{} {}{key}",
+                        c.name,
+                        crate::types::sql_type_name(&c.data_type)
+                    )
                 })
                 .collect();
             assert_eq!(text.join(", "), expected);
             // The value schema was generated and gets the next id.
-            assert_eq!(value_format.schema.map(|binding| binding.schema.id), Some(2));
+            assert_eq!(
+                value_format.schema.map(|binding| binding.schema.id),
+                Some(2)
+            );
         }
     }
+
+    /// Key format, value format, properties, declared columns, and the error.
+    type PropertyCase<'a> = (
+        &'a str,
+        &'a str,
+        Vec<(&'a str, &'a str)>,
+        Vec<ColumnDefinition>,
+        &'a str,
+    );
 
     #[test]
     fn schema_properties_are_checked_like_ksqldb() {
         let avro = registered(r#""int""#, "t-key", SchemaType::Avro);
         let value = vec![column("V", DataType::Int, ColumnKind::Value)];
         let key = vec![column("K", DataType::Int, ColumnKind::Key)];
-        let cases: Vec<(&str, &str, Vec<(&str, &str)>, Vec<ColumnDefinition>, &str)> = vec![
+        let cases: Vec<PropertyCase<'_>> = vec![
             ("KAFKA", "DELIMITED", vec![], vec![], "No columns supplied."),
             (
                 "KAFKA",

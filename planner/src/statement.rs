@@ -645,10 +645,11 @@ fn formats(
         Some(Literal::Boolean(flag)) => Some(*flag),
         Some(Literal::String(text)) => Some(text.eq_ignore_ascii_case("true")),
         Some(_) => return user_error("WRAP_SINGLE_VALUE must be true or false"),
+        // Not inherited from the source a query reads: only the statement and the session
+        // decide (ksqlDB's value serde features).
         None => properties
             .get("ksql.persistence.wrap.single.values")
-            .map(|text| text.eq_ignore_ascii_case("true"))
-            .or_else(|| inherit.and_then(|source| source.value_format.wrap_single_value)),
+            .map(|text| text.eq_ignore_ascii_case("true")),
     };
     let key_delimiter =
         delimiter(props, "KEY_DELIMITER")?.or_else(|| inherit.and_then(|s| s.key_format.delimiter));

@@ -93,7 +93,8 @@ enum Backend {
         engine: Arc<Engine>,
         session: Session,
     },
-    Remote(Remote),
+    /// Boxed: a `Remote` holds its own runtime and client, much larger than the other variant.
+    Remote(Box<Remote>),
 }
 
 impl Backend {
@@ -110,7 +111,7 @@ impl Backend {
             Target::Remote { url, credentials } => {
                 let remote = Remote::connect(url, credentials.clone())?;
                 let description = remote.describe();
-                (Backend::Remote(remote), description)
+                (Backend::Remote(Box::new(remote)), description)
             }
         })
     }

@@ -148,7 +148,9 @@ impl Remote {
                     .with_context(|| format!("cannot read script \"{path}\""))?;
                 self.run_script(&script, out)?;
             }
-            StatementKind::Select(_) => self.query(&statement.text, out)?,
+            StatementKind::Select(_) | StatementKind::SqlQuery(_) => {
+                self.query(&statement.text, out)?
+            }
             StatementKind::Print(_) => self.runtime.block_on(print::print_topic(
                 self.client.base_url(),
                 self.authorization.as_deref(),

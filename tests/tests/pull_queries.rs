@@ -210,7 +210,11 @@ fn key_lookup_decodes_only_the_keys_it_looks_up() {
     fixture.pull("SELECT * FROM totals WHERE region IN ('us', 'asia', 'mars');");
     assert_eq!(fixture.rows_decoded("TOTALS") - before, 3);
     fixture.pull("SELECT * FROM totals WHERE n > 0;");
-    assert_eq!(fixture.rows_decoded("TOTALS") - before, 3 + 4, "a scan reads every row");
+    assert_eq!(
+        fixture.rows_decoded("TOTALS") - before,
+        3 + 4,
+        "a scan reads every row"
+    );
 }
 
 #[test]
@@ -268,7 +272,11 @@ fn key_ranges_read_a_range_even_without_table_scans() {
         fixture.rows("SELECT region FROM totals WHERE region BETWEEN 'asia' AND 'eu';"),
         [r#""asia""#, r#""eu""#]
     );
-    assert_eq!(fixture.rows_decoded("TOTALS") - before, 2, "only the range is read");
+    assert_eq!(
+        fixture.rows_decoded("TOTALS") - before,
+        2,
+        "only the range is read"
+    );
     fixture.set("ksql.query.pull.table.scan.enabled", "false");
     fixture.set("ksql.query.pull.range.scan.enabled", "false");
     let error = fixture.error("SELECT * FROM totals WHERE region < 'eu';");
@@ -395,7 +403,11 @@ fn tables_return_current_values_without_tombstones() {
     wait_caught_up(&fixture.engine);
     // `bob` no longer passes the filter: the table's tombstone deleted it.
     assert_eq!(fixture.rows("SELECT * FROM high;"), [r#""ann" | 30"#]);
-    assert!(fixture.rows("SELECT * FROM high WHERE id = 'bob';").is_empty());
+    assert!(
+        fixture
+            .rows("SELECT * FROM high WHERE id = 'bob';")
+            .is_empty()
+    );
 }
 
 #[test]
@@ -403,7 +415,10 @@ fn stream_pull_queries_read_to_the_end_and_complete() {
     let mut fixture = start(ORDERS);
     let answer = fixture.pull("SELECT region, amount FROM orders WHERE amount > 3;");
     assert_eq!(answer.header, ["REGION STRING", "AMOUNT INTEGER"]);
-    assert_eq!(answer.rows, [r#""eu" | 5"#, r#""eu" | 7"#, r#""africa" | 4"#]);
+    assert_eq!(
+        answer.rows,
+        [r#""eu" | 5"#, r#""eu" | 7"#, r#""africa" | 4"#]
+    );
     assert_eq!(answer.final_message, Some("Query Completed"));
     let limited = fixture.pull("SELECT * FROM orders LIMIT 2;");
     assert_eq!(limited.rows.len(), 2);

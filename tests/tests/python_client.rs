@@ -278,6 +278,18 @@ Name                 : CLICKS
         )?;
         Ok(String::from_utf8_lossy(&output.stdout).contains("|u2          |1           |"))
     })?;
+    // A query beyond ksqlDB's grammar streams the same way.
+    let output = run_remote_repl(
+        &server,
+        &["-e", "SELECT user_id, n FROM visits ORDER BY user_id DESC;"],
+    )?;
+    assert!(output.status.success(), "{}", describe(&output));
+    assert!(
+        String::from_utf8_lossy(&output.stdout)
+            .contains("|u2          |1           |\n|u1          |1           |\n"),
+        "{}",
+        describe(&output)
+    );
 
     // An error stops the script after the statements before it, exits non-zero and shows
     // the server's message.

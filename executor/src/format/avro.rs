@@ -26,7 +26,11 @@ use super::{FormatOptions, RowOutcome, sql_columns};
 use crate::{ExecError, Result};
 
 /// The writer schema of a source and its id: the bound schema, or the generated one.
-fn schema_of(options: &FormatOptions, fields: &Fields, unwrapped: bool) -> Result<(AvroSchema, u32)> {
+fn schema_of(
+    options: &FormatOptions,
+    fields: &Fields,
+    unwrapped: bool,
+) -> Result<(AvroSchema, u32)> {
     match &options.schema {
         Some(binding) => {
             let schema = AvroSchema::parse(&binding.schema.text).map_err(ExecError::User)?;
@@ -222,7 +226,7 @@ mod tests {
         Arc::make_mut(&mut binding.schema).id = 7;
         FormatOptions {
             wrap_single_value: unwrapped.then_some(false),
-            schema: Some(binding),
+            schema: Some(Arc::new(binding)),
             ..FormatOptions::default()
         }
     }
@@ -239,7 +243,10 @@ mod tests {
             ("S", arrow::datatypes::DataType::Utf8),
             ("BY", arrow::datatypes::DataType::Binary),
             ("DT", arrow::datatypes::DataType::Date32),
-            ("T", arrow::datatypes::DataType::Time32(TimeUnit::Millisecond)),
+            (
+                "T",
+                arrow::datatypes::DataType::Time32(TimeUnit::Millisecond),
+            ),
             (
                 "TS",
                 arrow::datatypes::DataType::Timestamp(TimeUnit::Millisecond, None),
@@ -273,7 +280,11 @@ mod tests {
         let options = FormatOptions::default();
         let encoder = Encoder::new(FormatKind::Avro, &options, fields.clone()).expect("encoder");
         let payloads = encoder.encode(&input, rows.len()).expect("encodes");
-        assert!(payloads.iter().all(|payload| payload.as_ref().is_some_and(|p| p[0] == 0)));
+        assert!(
+            payloads
+                .iter()
+                .all(|payload| payload.as_ref().is_some_and(|p| p[0] == 0))
+        );
         let payload_refs: Vec<Option<&[u8]>> = payloads.iter().map(|p| p.as_deref()).collect();
         let decoded = decode_values(FormatKind::Avro, &options, &fields, &payload_refs);
         let expected = decode_values(
@@ -285,17 +296,36 @@ mod tests {
         assert_eq!(decoded, expected);
     }
 
+    /// Writer schema, unwrapped, columns, Avro body, and the decoded values.
+    type DecodeCase<'a> = (
+        &'a str,
+        bool,
+        Vec<(&'a str, arrow::datatypes::DataType)>,
+        Vec<u8>,
+        serde_json::Value,
+    );
+
     #[test]
     fn writer_schemas_coerce_into_columns() {
         // Payloads written by hand: magic 0, id 7, then the Avro body.
-        let cases: Vec<(&str, bool, Vec<(&str, arrow::datatypes::DataType)>, Vec<u8>, serde_json::Value)> = vec![
+        let cases: Vec<DecodeCase<'_>> = vec![
             // int 10 into a STRING column (unwrapped).
-            (r#""int""#, true, vec![("FOO", arrow::datatypes::DataType::Utf8)], vec![20], json!(["10"])),
+            (
+                r#""int""#,
+                true,
+                vec![("FOO", arrow::datatypes::DataType::Utf8)],
+                vec![20],
+                json!(["10"]),
+            ),
             // A record with fields in another order and case, one extra, one missing.
             (
                 r#"{"type":"record","name":"r","fields":[{"name":"b","type":"string"},{"name":"x","type":"long"},{"name":"a","type":["null","int"]}]}"#,
                 false,
-                vec![("A", arrow::datatypes::DataType::Int32), ("B", arrow::datatypes::DataType::Utf8), ("C", arrow::datatypes::DataType::Int32)],
+                vec![
+                    ("A", arrow::datatypes::DataType::Int32),
+                    ("B", arrow::datatypes::DataType::Utf8),
+                    ("C", arrow::datatypes::DataType::Int32),
+                ],
                 vec![4, b'h', b'i', 4, 2, 6],
                 json!([3, "hi", null]),
             ),
@@ -303,7 +333,10 @@ mod tests {
             (
                 r#"{"type":"record","name":"r","fields":[{"name":"e","type":{"type":"enum","name":"E","symbols":["X","Y"]}},{"name":"f","type":"float"}]}"#,
                 false,
-                vec![("E", arrow::datatypes::DataType::Utf8), ("F", arrow::datatypes::DataType::Float64)],
+                vec![
+                    ("E", arrow::datatypes::DataType::Utf8),
+                    ("F", arrow::datatypes::DataType::Float64),
+                ],
                 [vec![2], 4.0f32.to_le_bytes().to_vec()].concat(),
                 json!(["Y", 4.0]),
             ),
@@ -311,7 +344,13 @@ mod tests {
             (
                 r#"{"type":"map","values":["null","int"]}"#,
                 true,
-                vec![("M", map(arrow::datatypes::DataType::Utf8, arrow::datatypes::DataType::Utf8))],
+                vec![(
+                    "M",
+                    map(
+                        arrow::datatypes::DataType::Utf8,
+                        arrow::datatypes::DataType::Utf8,
+                    ),
+                )],
                 vec![2, 2, b'a', 2, 2, 0],
                 json!([{"a": "1"}]),
             ),
@@ -325,7 +364,11 @@ mod tests {
                 &fields,
                 &[Some(&payload)],
             );
-            assert_eq!(values, [Ok(expected.as_array().expect("array").clone())], "{schema}");
+            assert_eq!(
+                values,
+                [Ok(expected.as_array().expect("array").clone())],
+                "{schema}"
+            );
         }
     }
 
@@ -337,8 +380,8 @@ mod tests {
             ("s", arrow::datatypes::DataType::Utf8),
         ]);
         let input = columns_from_json(&fields, &[Some(r#"{"n":null,"s":"x"}"#)]);
-        let encoder = Encoder::new(FormatKind::Avro, &bound(schema, false), fields.clone())
-            .expect("encoder");
+        let encoder =
+            Encoder::new(FormatKind::Avro, &bound(schema, false), fields.clone()).expect("encoder");
         let payloads = encoder.encode(&input, 1).expect("encodes");
         assert_eq!(
             payloads,

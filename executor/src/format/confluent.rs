@@ -92,8 +92,14 @@ mod tests {
         let mut first = Vec::new();
         write_message_indexes(&[0], &mut first);
         assert_eq!(first, [0]);
-        assert_eq!(split_message_indexes(&[0, 7]).expect("ok"), (vec![0], &[7u8][..]));
-        assert_eq!(split_prefix(&[1, 0, 0, 0, 1]), Err("Unknown magic byte!".to_string()));
+        assert_eq!(
+            split_message_indexes(&[0, 7]).expect("ok"),
+            (vec![0], &[7u8][..])
+        );
+        assert_eq!(
+            split_prefix(&[1, 0, 0, 0, 1]),
+            Err("Unknown magic byte!".to_string())
+        );
         assert!(split_prefix(&[0, 0]).is_err());
     }
 }

@@ -137,12 +137,17 @@ mod tests {
         Arc::make_mut(&mut binding.schema).id = 3;
         binding.message = message.map(str::to_string);
         FormatOptions {
-            schema: Some(binding),
+            schema: Some(Arc::new(binding)),
             ..FormatOptions::default()
         }
     }
 
-    fn round_trip(kind: FormatKind, options: &FormatOptions, fields: &arrow::datatypes::Fields, rows: &[Option<&str>]) -> Vec<Result<Vec<serde_json::Value>, String>> {
+    fn round_trip(
+        kind: FormatKind,
+        options: &FormatOptions,
+        fields: &arrow::datatypes::Fields,
+        rows: &[Option<&str>],
+    ) -> Vec<Result<Vec<serde_json::Value>, String>> {
         let input = columns_from_json(fields, rows);
         let encoder = Encoder::new(kind, options, fields.clone()).expect("encoder");
         let payloads = encoder.encode(&input, rows.len()).expect("encodes");
@@ -165,7 +170,10 @@ mod tests {
             ("TS", DataType::Timestamp(TimeUnit::Millisecond, None)),
             ("A", list(DataType::Int64)),
             ("M", map(DataType::Utf8, DataType::Float64)),
-            ("ST", structure(&[("X", DataType::Int32), ("Y", list(DataType::Utf8))])),
+            (
+                "ST",
+                structure(&[("X", DataType::Int32), ("Y", list(DataType::Utf8))]),
+            ),
         ]);
         let rows = [
             Some(
@@ -177,12 +185,27 @@ mod tests {
         for kind in [FormatKind::Protobuf, FormatKind::ProtobufNosr] {
             let decoded = round_trip(kind, &FormatOptions::default(), &fields, &rows);
             let first = json!([true, -3, 10000000000i64, 1.5, -10.01, "héllo", "AAE=", 19000, 3723004, 1600000000123i64, [1, 2, 3], {"a": 1.1, "b": 0.0}, {"X": 1, "Y": ["p", "q"]}]);
-            let empty = json!([false, 0, 0, 0.0, null, "", null, null, null, null, [], {}, null]);
+            let empty = json!([
+                false,
+                0,
+                0,
+                0.0,
+                null,
+                "",
+                null,
+                null,
+                null,
+                null,
+                [],
+                {},
+                null
+            ]);
             let empty_struct = json!([false, 0, 0, 0.0, null, "", null, null, null, null, [], {}, {"X": 0, "Y": []}]);
-            let expected: Vec<Result<Vec<serde_json::Value>, String>> = [first, empty, empty_struct]
-                .into_iter()
-                .map(|row| Ok(row.as_array().expect("array").clone()))
-                .collect();
+            let expected: Vec<Result<Vec<serde_json::Value>, String>> =
+                [first, empty, empty_struct]
+                    .into_iter()
+                    .map(|row| Ok(row.as_array().expect("array").clone()))
+                    .collect();
             assert_eq!(decoded, expected, "{kind}");
         }
     }
@@ -199,8 +222,15 @@ mod tests {
             ("U", DataType::Int64),
             ("E", DataType::Utf8),
         ]);
-        let input = columns_from_json(&fields, &[Some(r#"{"W":0,"O":null,"U":7,"E":"B"}"#), Some(r#"{"E":"A"}"#)]);
-        let encoder = Encoder::new(FormatKind::Protobuf, &options, fields.clone()).expect("encoder");
+        let input = columns_from_json(
+            &fields,
+            &[
+                Some(r#"{"W":0,"O":null,"U":7,"E":"B"}"#),
+                Some(r#"{"E":"A"}"#),
+            ],
+        );
+        let encoder =
+            Encoder::new(FormatKind::Protobuf, &options, fields.clone()).expect("encoder");
         let payloads = encoder.encode(&input, 2).expect("encodes");
         // Prefix, message index [1] (count 1, index 1, zigzag), then W present but empty.
         let first = payloads[0].as_ref().expect("payload");

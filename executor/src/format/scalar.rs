@@ -198,12 +198,28 @@ mod tests {
             (Scalar::Float(1.5), DataType::Utf8, Ok(json!("1.5"))),
             (Scalar::Int(7), DataType::Int64, Ok(json!(7))),
             (Scalar::Str(" 12 "), DataType::Int32, Ok(json!(12))),
-            (Scalar::Decimal(1001, 2), DataType::Decimal128(4, 2), Ok(json!(10.01))),
+            (
+                Scalar::Decimal(1001, 2),
+                DataType::Decimal128(4, 2),
+                Ok(json!(10.01)),
+            ),
             (Scalar::Decimal(1001, 2), DataType::Utf8, Ok(json!("10.01"))),
             (Scalar::Str("HEARTS"), DataType::Utf8, Ok(json!("HEARTS"))),
-            (Scalar::Str("1"), DataType::Time32(TimeUnit::Millisecond), Ok(json!(1))),
-            (Scalar::Bool(true), DataType::Int32, Err("cannot convert a boolean to INTEGER")),
-            (Scalar::Str("x"), DataType::Decimal128(4, 2), Err("cannot convert 'x'")),
+            (
+                Scalar::Str("1"),
+                DataType::Time32(TimeUnit::Millisecond),
+                Ok(json!(1)),
+            ),
+            (
+                Scalar::Bool(true),
+                DataType::Int32,
+                Err("cannot convert a boolean to INTEGER"),
+            ),
+            (
+                Scalar::Str("x"),
+                DataType::Decimal128(4, 2),
+                Err("cannot convert 'x'"),
+            ),
             (Scalar::Null, DataType::Int32, Ok(json!(null))),
         ];
         for (value, data_type, expected) in cases {

@@ -233,8 +233,7 @@ pub fn key_value(
     catalog: &Catalog,
     comparison: &str,
 ) -> Result<ScalarValue> {
-    let null_key =
-        || PlanError::User(format!("Primary key columns can not be NULL: {comparison}"));
+    let null_key = || PlanError::User(format!("Primary key columns can not be NULL: {comparison}"));
     if matches!(expr, SqlExpr::Value(value) if value.value == Value::Null) {
         return Err(null_key());
     }
@@ -346,14 +345,26 @@ mod tests {
     fn key_values_convert_only_by_widening() {
         let decimal = ScalarValue::Decimal128(Some(80), 2, 1);
         let cases = [
-            (ScalarValue::Int32(Some(10)), DataType::Int, Some(ScalarValue::Int32(Some(10)))),
-            (ScalarValue::Int32(Some(10)), DataType::Bigint, Some(ScalarValue::Int64(Some(10)))),
+            (
+                ScalarValue::Int32(Some(10)),
+                DataType::Int,
+                Some(ScalarValue::Int32(Some(10))),
+            ),
+            (
+                ScalarValue::Int32(Some(10)),
+                DataType::Bigint,
+                Some(ScalarValue::Int64(Some(10))),
+            ),
             (
                 ScalarValue::Int32(Some(10)),
                 DataType::Double,
                 Some(ScalarValue::Float64(Some(10.0))),
             ),
-            (decimal.clone(), DataType::Double, Some(ScalarValue::Float64(Some(8.0)))),
+            (
+                decimal.clone(),
+                DataType::Double,
+                Some(ScalarValue::Float64(Some(8.0))),
+            ),
             (decimal, DataType::Int, None),
             (ScalarValue::Int64(Some(1 << 40)), DataType::Int, None),
             (ScalarValue::Utf8(Some("10".into())), DataType::Int, None),
@@ -365,7 +376,11 @@ mod tests {
             ),
         ];
         for (value, data_type, expected) in cases {
-            assert_eq!(coerce_key(&value, &data_type), expected, "{value:?} to {data_type:?}");
+            assert_eq!(
+                coerce_key(&value, &data_type),
+                expected,
+                "{value:?} to {data_type:?}"
+            );
         }
     }
 

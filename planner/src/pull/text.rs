@@ -199,7 +199,10 @@ mod tests {
             ("ID = '10'", "(ID = '10')"),
             ("count = 100", "(COUNT = 100)"),
             ("ID = NULL", "(ID = null)"),
-            ("a = 1 AND (b < 2 OR NOT c)", "((A = 1) AND ((B < 2) OR (NOT C)))"),
+            (
+                "a = 1 AND (b < 2 OR NOT c)",
+                "((A = 1) AND ((B < 2) OR (NOT C)))",
+            ),
             ("ID IN (1, 2)", "(ID IN (1, 2))"),
             ("`Key` = 'it''s'", "(Key = 'it''s')"),
             ("x BETWEEN 1 AND -2", "(X BETWEEN 1 AND -2)"),

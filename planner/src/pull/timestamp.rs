@@ -237,10 +237,7 @@ mod tests {
                 "WINDOWSTART >= '1970-01-01T00:00:01' AND ID = '10'",
                 "WINDOWSTART >= 1000 AND ID = '10'",
             ),
-            (
-                "'1970-01-02' > rowtime",
-                "86400000 > rowtime",
-            ),
+            ("'1970-01-02' > rowtime", "86400000 > rowtime"),
             (
                 "WindowEnd BETWEEN '1970' AND '1970-01-01T00:00:00.005'",
                 "WindowEnd BETWEEN 0 AND 5",
@@ -248,8 +245,9 @@ mod tests {
             ("NAME = '1970'", "NAME = '1970'"),
         ];
         for (condition, expected) in cases {
-            let statements = parser::parse_statements(&format!("SELECT * FROM t WHERE {condition};"))
-                .expect("parses");
+            let statements =
+                parser::parse_statements(&format!("SELECT * FROM t WHERE {condition};"))
+                    .expect("parses");
             let parser::ast::StatementKind::Select(query) = &statements[0].kind else {
                 panic!("not a query");
             };

@@ -448,8 +448,10 @@ fn validate_disjunct(leaves: &[Leaf<'_>], context: &WhereContext<'_>) -> Result<
                         op,
                         CompareOp::NotEq | CompareOp::IsDistinctFrom | CompareOp::IsNotDistinctFrom
                     ) {
-                        return Err(context
-                            .invalid(&format!("Unsupported {column} bounds: {}", op.name()), true));
+                        return Err(context.invalid(
+                            &format!("Unsupported {column} bounds: {}", op.name()),
+                            true,
+                        ));
                     }
                     if !windowed {
                         return Err(context.invalid(
@@ -492,7 +494,11 @@ fn validate_disjunct(leaves: &[Leaf<'_>], context: &WhereContext<'_>) -> Result<
             }
             Leaf::Like { value, pattern, .. } => {
                 let Some(column) = column_ref(value, context.qualifiers) else {
-                    context.scan_or_fail(&mut scan, "Like condition must be between strings", windowed)?;
+                    context.scan_or_fail(
+                        &mut scan,
+                        "Like condition must be between strings",
+                        windowed,
+                    )?;
                     continue;
                 };
                 let Some(data_type) = column_type(context.source, &column) else {
@@ -625,7 +631,10 @@ fn constraint_of(leaves: &[Leaf<'_>], context: &WhereContext<'_>) -> Result<Cons
             }
             if bounds.equal && (bounds.lower || bounds.upper) {
                 return Err(context.invalid(
-                    &format!("`{}` cannot be combined with other {column} bounds", leaf.text()),
+                    &format!(
+                        "`{}` cannot be combined with other {column} bounds",
+                        leaf.text()
+                    ),
                     true,
                 ));
             }
@@ -675,8 +684,8 @@ mod tests {
     use super::*;
 
     fn where_clause(condition: &str) -> SqlExpr {
-        let statements =
-            parser::parse_statements(&format!("SELECT * FROM t WHERE {condition};")).expect("parses");
+        let statements = parser::parse_statements(&format!("SELECT * FROM t WHERE {condition};"))
+            .expect("parses");
         match &statements[0].kind {
             parser::ast::StatementKind::Select(query) => {
                 query.where_clause.clone().expect("has a WHERE")

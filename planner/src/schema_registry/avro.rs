@@ -32,7 +32,10 @@ pub enum AvroSchema {
     Array(Box<AvroSchema>),
     Map(Box<AvroSchema>),
     Union(Vec<AvroSchema>),
-    Fixed { name: String, size: usize },
+    Fixed {
+        name: String,
+        size: usize,
+    },
     /// `decimal` over `bytes` (`fixed: None`) or a `fixed` of that size.
     Decimal {
         precision: u32,
@@ -75,7 +78,8 @@ pub struct AvroEnum {
 impl AvroSchema {
     /// Parses a schema's JSON text.
     pub fn parse(text: &str) -> Result<Self, String> {
-        let tree = JsonTree::parse(text).map_err(|error| format!("invalid Avro schema: {error}"))?;
+        let tree =
+            JsonTree::parse(text).map_err(|error| format!("invalid Avro schema: {error}"))?;
         let mut parser = Parser::default();
         parser.parse(&tree, "")
     }
@@ -84,7 +88,7 @@ impl AvroSchema {
     pub fn non_null(&self) -> (&AvroSchema, bool) {
         match self {
             Self::Union(members) => {
-                let nullable = members.iter().any(|member| *member == Self::Null);
+                let nullable = members.contains(&Self::Null);
                 let others: Vec<&AvroSchema> = members
                     .iter()
                     .filter(|member| **member != Self::Null)
@@ -137,7 +141,10 @@ impl AvroSchema {
                     .map(|field| {
                         let mut members = vec![
                             ("name".to_string(), JsonTree::string(&field.name)),
-                            ("type".to_string(), field.schema.to_json_in(record_namespace)),
+                            (
+                                "type".to_string(),
+                                field.schema.to_json_in(record_namespace),
+                            ),
                         ];
                         if let Some(default) = &field.default {
                             members.push(("default".to_string(), default.clone()));
@@ -156,9 +163,7 @@ impl AvroSchema {
                     ("name", JsonTree::string(name)),
                     (
                         "symbols",
-                        JsonTree::Array(
-                            enumeration.symbols.iter().map(JsonTree::string).collect(),
-                        ),
+                        JsonTree::Array(enumeration.symbols.iter().map(JsonTree::string).collect()),
                     ),
                 ])
             }
@@ -391,14 +396,12 @@ impl Parser {
                     (AvroSchema::Int, Some("date")) => AvroSchema::Date,
                     (AvroSchema::Int, Some("time-millis")) => AvroSchema::TimeMillis,
                     (AvroSchema::Long, Some("time-micros")) => AvroSchema::TimeMicros,
-                    (
-                        AvroSchema::Long,
-                        Some("timestamp-millis" | "local-timestamp-millis"),
-                    ) => AvroSchema::TimestampMillis,
-                    (
-                        AvroSchema::Long,
-                        Some("timestamp-micros" | "local-timestamp-micros"),
-                    ) => AvroSchema::TimestampMicros,
+                    (AvroSchema::Long, Some("timestamp-millis" | "local-timestamp-millis")) => {
+                        AvroSchema::TimestampMillis
+                    }
+                    (AvroSchema::Long, Some("timestamp-micros" | "local-timestamp-micros")) => {
+                        AvroSchema::TimestampMicros
+                    }
                     _ => base,
                 }
             }
@@ -515,7 +518,10 @@ mod tests {
                 Err("recursive"),
             ),
             ("\"what\"", Err("unknown Avro type: what")),
-            ("{\"type\":\"bytes\",\"logicalType\":\"decimal\"}", Err("precision")),
+            (
+                "{\"type\":\"bytes\",\"logicalType\":\"decimal\"}",
+                Err("precision"),
+            ),
             ("[\"int\", [\"long\"]]", Err("union")),
             ("{", Err("invalid Avro schema")),
         ];

@@ -16,7 +16,10 @@ const TIMESTAMP_TITLE: &str = "org.apache.kafka.connect.data.Timestamp";
 
 /// The schema ksqlDB generates for `columns`: an object of optional properties, or with
 /// `unwrapped`, the optional schema of the single column's type.
-pub fn json_schema_for(columns: &[(String, DataType)], unwrapped: bool) -> Result<JsonTree, String> {
+pub fn json_schema_for(
+    columns: &[(String, DataType)],
+    unwrapped: bool,
+) -> Result<JsonTree, String> {
     if unwrapped && let [(_, data_type)] = columns {
         return Ok(optional(schema_of(data_type)?));
     }

@@ -13,5 +13,7 @@ mod translate;
 pub use self::descriptor::{
     EnumDescriptor, FieldDescriptor, FieldKind, MessageDescriptor, ProtoSchema, Scalar, WellKnown,
 };
-pub use self::parse::{EnumDefinition, FieldDefinition, Label, MessageDefinition, ProtoFile, TypeRef};
+pub use self::parse::{
+    EnumDefinition, FieldDefinition, Label, MessageDefinition, ProtoFile, TypeRef,
+};
 pub use self::translate::{NullableRepresentation, proto_schema_for, sql_type_of_message};

@@ -36,6 +36,9 @@ pub struct PayloadSchema {
     pub registry: Option<RegistrySchemas>,
 }
 
+/// `(import name, schema text)` of the schemas a schema imports.
+type Imports = Vec<(String, String)>;
+
 /// The schemas of one subject of a topic, for the schema-registry formats.
 #[derive(Debug, Clone)]
 pub struct RegistrySchemas {
@@ -67,8 +70,8 @@ impl RegistrySchemas {
             .bind(Some(self.subject.clone()), Arc::clone(schema), None)
     }
 
-    /// The schema with id `id`.
-    fn schema(&self, id: u32) -> Result<(Arc<RegisteredSchema>, Vec<(String, String)>), String> {
+    /// The schema with id `id` and the `(name, text)` of the schemas it imports.
+    fn schema(&self, id: u32) -> Result<(Arc<RegisteredSchema>, Imports), String> {
         let schema = self
             .registry
             .by_id(id)
@@ -105,11 +108,15 @@ impl PayloadSchema {
                 .map(|column| (column.name.clone(), column.data_type.clone()))
                 .collect(),
             typed: true,
-            registry: format.schema.clone().map(|binding| RegistrySchemas {
-                registry: Arc::new(SchemaRegistry::default()),
-                subject: binding.subject.clone().unwrap_or_default(),
-                binding: Some(binding),
-            }),
+            registry: format
+                .schema
+                .as_deref()
+                .cloned()
+                .map(|binding| RegistrySchemas {
+                    registry: Arc::new(SchemaRegistry::default()),
+                    subject: binding.subject.clone().unwrap_or_default(),
+                    binding: Some(binding),
+                }),
         }
     }
 
@@ -181,7 +188,9 @@ impl PayloadSchema {
             )),
             "KAFKA" => encode_kafka(self.kafka_type(), value).map(Some),
             "NONE" => Ok(None),
-            "AVRO" | "PROTOBUF" | "JSON_SR" | "PROTOBUF_NOSR" => self.encode_registered(value).map(Some),
+            "AVRO" | "PROTOBUF" | "JSON_SR" | "PROTOBUF_NOSR" => {
+                self.encode_registered(value).map(Some)
+            }
             other => Err(format!("unsupported format {other}")),
         }
     }

@@ -132,7 +132,7 @@ fn run_on(case: &Case, engine: &Engine) -> Result<(), Verdict> {
         log.create_topic(&name, partitions, 1)
             .map_err(|error| Verdict::error(format!("cannot create topic {name}: {error}")))?;
     }
-    register_topic_schemas(case, engine)?;
+    register_topic_schemas(case, engine, &session.properties)?;
 
     for (index, script) in case.statements.iter().enumerate() {
         if let Err(error) = engine.execute_script(script, &mut session, |_, _| {}) {
@@ -329,10 +329,38 @@ pub(crate) fn topic_schemas(
     })
 }
 
-/// Registers the schemas of the case's `topics` entries, as ksqlDB's harness does before
-/// the statements: per topic the key schema, then the value schema (with their ids when
-/// given), then the schemas they reference, under the references' names.
-pub(crate) fn register_topic_schemas(case: &Case, engine: &Engine) -> Result<(), Verdict> {
+/// A `topics` schema: subject, type, text, references and id.
+type MainSchema = (
+    String,
+    SchemaType,
+    String,
+    Vec<SchemaReference>,
+    Option<u32>,
+);
+
+/// Registers schemas before the statements run, in the order of ksqlDB's harness (which
+/// fixes the ids that `KEY/VALUE_SCHEMA_ID` refer to): first those of the topics that
+/// `CREATE STREAM/TABLE` statements with columns declare (the schemas the engine generates
+/// for them), then the `topics` entries, key before value, with their ids when given, and
+/// last the schemas they reference, under the references' names.
+pub(crate) fn register_topic_schemas(
+    case: &Case,
+    engine: &Engine,
+    properties: &planner::Properties,
+) -> Result<(), Verdict> {
+    let register = |subject: &str, schema_type, text: &str, references, id| {
+        engine
+            .register_schema(subject, schema_type, text, references, id)
+            .map_err(|error| {
+                Verdict::error(format!(
+                    "cannot register the schema of subject {subject}: {}",
+                    error_text(&error)
+                ))
+            })
+    };
+    let mut explicit: Vec<String> = Vec::new();
+    let mut main: Vec<MainSchema> = Vec::new();
+    let mut referenced: Vec<(String, SchemaType, String)> = Vec::new();
     for topic in &case.topics {
         for (key, prefix) in [(true, "key"), (false, "value")] {
             let entry = &topic.entry;
@@ -349,49 +377,87 @@ pub(crate) fn register_topic_schemas(case: &Case, engine: &Engine) -> Result<(),
                 .get_present(&format!("{prefix}SchemaId"))
                 .and_then(Json::as_i64)
                 .and_then(|id| u32::try_from(id).ok());
-            let references: Vec<(String, SchemaType, String)> = entry
+            let mut references = Vec::new();
+            for reference in entry
                 .get_present(&format!("{prefix}SchemaReferences"))
                 .and_then(Json::as_array)
                 .unwrap_or_default()
-                .iter()
-                .filter_map(|reference| {
-                    let name = reference.get("name")?.as_str()?.to_string();
-                    let format = reference.get("format").and_then(Json::as_str);
-                    let (schema_type, text) = schema_text(format, reference.get("schema")?);
-                    Some((name, schema_type, text))
-                })
-                .collect();
-            let reference_list = references
-                .iter()
-                .map(|(name, _, _)| SchemaReference {
-                    name: name.clone(),
-                    subject: name.clone(),
+            {
+                let (Some(name), Some(schema)) = (
+                    reference.get("name").and_then(Json::as_str),
+                    reference.get("schema"),
+                ) else {
+                    continue;
+                };
+                let format = reference.get("format").and_then(Json::as_str);
+                let (schema_type, text) = schema_text(format, schema);
+                references.push(SchemaReference {
+                    name: name.to_string(),
+                    subject: name.to_string(),
                     version: 1,
-                })
-                .collect();
-            let register = |subject: &str, schema_type, text: &str, references, id| {
-                engine
-                    .register_schema(subject, schema_type, text, references, id)
-                    .map_err(|error| {
-                        Verdict::error(format!(
-                            "cannot register the schema of subject {subject}: {}",
-                            error_text(&error)
-                        ))
-                    })
-            };
-            register(
-                &subject_name(&topic.name, key),
-                schema_type,
-                &text,
-                reference_list,
-                id,
-            )?;
-            for (name, schema_type, text) in &references {
-                register(name, *schema_type, text, Vec::new(), None)?;
+                });
+                referenced.push((name.to_string(), schema_type, text));
             }
+            let subject = subject_name(&topic.name, key);
+            explicit.push(subject.clone());
+            main.push((subject, schema_type, text, references, id));
         }
     }
+    for (subject, schema_type, text) in declared_schemas(case, engine, properties) {
+        if !explicit.contains(&subject) {
+            register(&subject, schema_type, &text, Vec::new(), None)?;
+        }
+    }
+    for (subject, schema_type, text, references, id) in main {
+        register(&subject, schema_type, &text, references, id)?;
+    }
+    for (name, schema_type, text) in referenced {
+        register(&name, schema_type, &text, Vec::new(), None)?;
+    }
     Ok(())
+}
+
+/// The schemas the engine would register for the `CREATE STREAM/TABLE` statements with
+/// columns, in statement order (statements that do not plan are skipped: they fail later,
+/// when they run).
+fn declared_schemas(
+    case: &Case,
+    engine: &Engine,
+    properties: &planner::Properties,
+) -> Vec<(String, SchemaType, String)> {
+    let mut catalog = engine.catalog();
+    let mut schemas = Vec::new();
+    for script in &case.statements {
+        let Ok(statements) = parser::parse_statements(script) else {
+            continue;
+        };
+        for statement in statements {
+            let parser::ast::StatementKind::CreateSource(create) = &statement.kind else {
+                continue;
+            };
+            if create.elements.is_empty() {
+                continue;
+            }
+            let Ok(Some(planner::StatementPlan::CreateSource { source, .. })) =
+                planner::plan_statement(&catalog, &statement, properties)
+            else {
+                continue;
+            };
+            for format in [&source.key_format, &source.value_format] {
+                if let Some(binding) = &format.schema
+                    && let Some(subject) = &binding.subject
+                {
+                    schemas.push((
+                        subject.clone(),
+                        binding.schema.schema_type,
+                        binding.schema.text.clone(),
+                    ));
+                }
+            }
+            catalog.put_source(source);
+        }
+    }
+    schemas
 }
 
 /// The registry type and text of a schema in a `topics` entry: PROTOBUF schemas are text,
@@ -404,7 +470,9 @@ fn schema_text(format: Option<&str>, schema: &Json) -> (SchemaType, String) {
             (SchemaType::Protobuf, text.clone())
         }
         (Some(SchemaType::Json), other) => (SchemaType::Json, other.to_string()),
-        (None, other @ Json::Object(_)) if other.get("type").and_then(Json::as_str) == Some("object") => {
+        (None, other @ Json::Object(_))
+            if other.get("type").and_then(Json::as_str) == Some("object") =>
+        {
             (SchemaType::Json, other.to_string())
         }
         (_, other) => (SchemaType::Avro, other.to_string()),
@@ -716,5 +784,33 @@ mod tests {
             "{}",
             verdict.reason
         );
+    }
+    #[test]
+    fn schema_registry_formats_run_end_to_end() {
+        for format in ["AVRO", "PROTOBUF", "JSON_SR", "PROTOBUF_NOSR"] {
+            let json = r#"{"id":"sr","kind":"qtt",
+                   "statements":["CREATE STREAM INPUT (K STRING KEY, V INT, D DECIMAL(4,2), A ARRAY<STRING>) WITH (kafka_topic='t', partitions=1, value_format='F');",
+                                 "CREATE STREAM OUTPUT AS SELECT K, V * 2 AS W, D, A FROM INPUT;"],
+                   "inputs":[{"topic":"t","key":"a","value":{"V":1,"D":1.50,"A":["x","y"]}}],
+                   "outputs":[{"topic":"OUTPUT","key":"a","value":{"W":2,"D":1.50,"A":["x","y"]}}]}"#
+                .replace("'F'", &format!("'{format}'"));
+            assert_eq!(run_case(&case(&json)), Verdict::pass(), "{format}");
+        }
+    }
+
+    #[test]
+    fn registered_schemas_drive_inference_and_schema_ids() {
+        let json = r#"{"id":"inference","kind":"qtt",
+               "statements":["CREATE STREAM INPUT WITH (kafka_topic='input', format='AVRO');",
+                             "CREATE STREAM OUTPUT WITH (VALUE_SCHEMA_ID=5) AS SELECT * FROM INPUT;"],
+               "topics":[{"name":"input","keyFormat":"AVRO","valueFormat":"AVRO",
+                          "keySchema":{"type":"int"},
+                          "valueSchema":{"type":"record","name":"r","fields":[{"name":"c1","type":["null","string"]},{"name":"e","type":{"type":"enum","name":"E","symbols":["A","B"]}}]}},
+                         {"name":"OUTPUT","valueFormat":"AVRO","valueSchemaId":5,
+                          "valueSchema":{"type":"record","name":"o","fields":[{"name":"C1","type":["null","string"]},{"name":"E","type":["null","string"]},{"name":"X","type":"int","default":7}]}}],
+               "inputs":[{"topic":"input","key":3,"value":{"c1":"hi","e":"B"}}],
+               "outputs":[{"topic":"OUTPUT","key":3,"value":{"C1":"hi","E":"B","X":7}}],
+               "post":{"sources":[{"name":"INPUT","type":"stream","schema":"ROWKEY INT KEY, C1 STRING, E STRING"}]}}"#;
+        assert_eq!(run_case(&case(json)), Verdict::pass());
     }
 }

@@ -211,7 +211,10 @@ mod tests {
             (-1, &[1]),
             (1, &[2]),
             (64, &[0x80, 1]),
-            (i64::MIN, &[0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 1]),
+            (
+                i64::MIN,
+                &[0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 1],
+            ),
         ];
         for (value, encoded) in cases {
             let mut out = Vec::new();

@@ -73,7 +73,10 @@ impl RecordReader {
                 match match_field(names, &field.name, &taken) {
                     Some(index) => {
                         taken[index] = true;
-                        FieldRead::Column(index, Reader::new(&field.schema, columns[index].data_type()))
+                        FieldRead::Column(
+                            index,
+                            Reader::new(&field.schema, columns[index].data_type()),
+                        )
                     }
                     None => FieldRead::Skip(field.schema.clone()),
                 }
@@ -141,9 +144,7 @@ impl Reader {
             (AvroSchema::Bytes, _) => scalar(ScalarRead::Bytes),
             (AvroSchema::String, _) => scalar(ScalarRead::String),
             (AvroSchema::Fixed { size, .. }, _) => scalar(ScalarRead::Fixed(*size)),
-            (AvroSchema::Enum(enumeration), _) => {
-                scalar(ScalarRead::Enum(Arc::clone(enumeration)))
-            }
+            (AvroSchema::Enum(enumeration), _) => scalar(ScalarRead::Enum(Arc::clone(enumeration))),
             (AvroSchema::Decimal { scale, fixed, .. }, _) => scalar(ScalarRead::Decimal {
                 scale: *scale,
                 fixed: *fixed,

@@ -101,7 +101,10 @@ impl RecordWriter {
                 let null = match (&field.schema, default) {
                     (AvroSchema::Null, _) => NullWrite::Nothing,
                     (AvroSchema::Union(members), default) => {
-                        match members.iter().position(|member| *member == AvroSchema::Null) {
+                        match members
+                            .iter()
+                            .position(|member| *member == AvroSchema::Null)
+                        {
                             Some(index) => NullWrite::Union(index),
                             None => default.map_or(NullWrite::Fail, NullWrite::Default),
                         }
@@ -158,7 +161,9 @@ impl Writer {
         match (schema, data_type) {
             (AvroSchema::Null, _) => Self::Null,
             (AvroSchema::Union(members), _) => {
-                let null_index = members.iter().position(|member| *member == AvroSchema::Null);
+                let null_index = members
+                    .iter()
+                    .position(|member| *member == AvroSchema::Null);
                 let value_index = members
                     .iter()
                     .enumerate()
@@ -381,9 +386,10 @@ fn write_scalar(write: &ScalarWrite, value: Scalar<'_>, out: &mut Vec<u8>) -> Re
         ScalarWrite::TimestampMillis => {
             write_long(value.to_i64().ok_or_else(|| cannot("timestamp"))?, out)
         }
-        ScalarWrite::TimestampMicros => {
-            write_long(value.to_i64().ok_or_else(|| cannot("timestamp"))? * 1000, out)
-        }
+        ScalarWrite::TimestampMicros => write_long(
+            value.to_i64().ok_or_else(|| cannot("timestamp"))? * 1000,
+            out,
+        ),
     }
     Ok(())
 }

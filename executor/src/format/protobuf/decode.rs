@@ -92,14 +92,14 @@ impl MessageReader {
                 writer.push_null();
                 continue;
             };
-            let occurrences = fields
+            let mut occurrences = fields
                 .iter()
                 .filter(|(number, _)| *number == column.number)
                 .map(|(_, value)| *value);
             if column.repeated {
                 column.read_repeated(occurrences, writer)?;
             } else {
-                match occurrences.last() {
+                match occurrences.next_back() {
                     Some(value) => column.kind.read(value, &column.data_type, writer)?,
                     None => column.write_absent(writer)?,
                 }

@@ -166,7 +166,10 @@ impl FieldWrite {
                 }
                 Ok(())
             }
-            _ => Err(format!("repeated field {} needs an ARRAY column", self.number)),
+            _ => Err(format!(
+                "repeated field {} needs an ARRAY column",
+                self.number
+            )),
         }
     }
 }
@@ -194,7 +197,12 @@ impl KindWrite {
     }
 
     /// Writes a scalar or enum value without tag (a packed element).
-    fn write_bare(&self, column: &ArrowView<'_>, row: usize, out: &mut Vec<u8>) -> Result<(), String> {
+    fn write_bare(
+        &self,
+        column: &ArrowView<'_>,
+        row: usize,
+        out: &mut Vec<u8>,
+    ) -> Result<(), String> {
         let value = column.scalar(row);
         match self {
             Self::Scalar(scalar) => write_scalar_bare(*scalar, value, out),
@@ -268,7 +276,11 @@ fn is_default(scalar: ProtoScalar, value: Scalar<'_>) -> bool {
     }
 }
 
-fn write_scalar_bare(scalar: ProtoScalar, value: Scalar<'_>, out: &mut Vec<u8>) -> Result<(), String> {
+fn write_scalar_bare(
+    scalar: ProtoScalar,
+    value: Scalar<'_>,
+    out: &mut Vec<u8>,
+) -> Result<(), String> {
     let cannot = || format!("cannot write {value:?} as protobuf {}", scalar.name());
     match scalar {
         ProtoScalar::String => {
@@ -330,7 +342,12 @@ fn well_known_bytes(known: WellKnown, value: Scalar<'_>) -> Result<Vec<u8>, Stri
         WellKnown::Timestamp => {
             let millis = value.to_i64().ok_or_else(cannot)?;
             field(1, ProtoScalar::Int64, millis.div_euclid(1000), &mut bytes);
-            field(2, ProtoScalar::Int32, millis.rem_euclid(1000) * 1_000_000, &mut bytes);
+            field(
+                2,
+                ProtoScalar::Int32,
+                millis.rem_euclid(1000) * 1_000_000,
+                &mut bytes,
+            );
         }
         WellKnown::Date => {
             let days = match value {
@@ -360,7 +377,12 @@ fn well_known_bytes(known: WellKnown, value: Scalar<'_>) -> Result<Vec<u8>, Stri
             let target = i8::try_from(scale).unwrap_or(own_scale);
             let unscaled = rescale(unscaled, own_scale, target);
             write_delimited(1, &minimal_bytes(unscaled), &mut bytes);
-            field(2, ProtoScalar::UInt32, i64::from(precision.unwrap_or(0)), &mut bytes);
+            field(
+                2,
+                ProtoScalar::UInt32,
+                i64::from(precision.unwrap_or(0)),
+                &mut bytes,
+            );
             field(3, ProtoScalar::Int32, i64::from(target), &mut bytes);
         }
     }

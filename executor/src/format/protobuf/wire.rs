@@ -155,6 +155,9 @@ mod tests {
         let mut zigzag = Vec::new();
         write_number(ProtoScalar::SInt64, -2, 0.0, &mut zigzag);
         assert_eq!(zigzag, [3]);
-        assert_eq!(integer_of(ProtoScalar::SInt64, WireValue::Varint(3)), Ok(-2));
+        assert_eq!(
+            integer_of(ProtoScalar::SInt64, WireValue::Varint(3)),
+            Ok(-2)
+        );
     }
 }

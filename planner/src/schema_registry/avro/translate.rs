@@ -92,7 +92,9 @@ fn schema_of(data_type: &DataType, name: &str) -> Result<AvroSchema, String> {
         DataType::Date => AvroSchema::Date,
         DataType::Time => AvroSchema::TimeMillis,
         DataType::Timestamp => AvroSchema::TimestampMillis,
-        DataType::Array(element) => AvroSchema::Array(Box::new(optional(schema_of(element, name)?))),
+        DataType::Array(element) => {
+            AvroSchema::Array(Box::new(optional(schema_of(element, name)?)))
+        }
         DataType::Map(key, value) => {
             if **key != DataType::String {
                 return Err("Avro only supports MAPs with STRING keys".to_string());
@@ -169,10 +171,18 @@ mod tests {
             .collect()
     }
 
+    /// Columns, unwrapped, record name, and the schema JSON or the error.
+    type GenerationCase<'a> = (
+        Vec<(String, DataType)>,
+        bool,
+        &'a str,
+        Result<&'a str, &'a str>,
+    );
+
     #[test]
     fn generated_schemas_match_ksqldb() {
         let value = format!("{AVRO_NAMESPACE}.{VALUE_RECORD_NAME}");
-        let cases: Vec<(Vec<(String, DataType)>, bool, &str, Result<&str, &str>)> = vec![
+        let cases: Vec<GenerationCase<'_>> = vec![
             (
                 columns(&[("ID", DataType::String), ("B", DataType::Bytes)]),
                 false,
@@ -251,7 +261,11 @@ mod tests {
                 false,
                 "STRUCT<`f1` INTEGER>",
             ),
-            (r#"{"type":"map","values":"long"}"#, false, "MAP<STRING, BIGINT>"),
+            (
+                r#"{"type":"map","values":"long"}"#,
+                false,
+                "MAP<STRING, BIGINT>",
+            ),
             (
                 r#"{"type":"int","logicalType":"time-millis"}"#,
                 false,

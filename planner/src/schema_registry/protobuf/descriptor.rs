@@ -220,8 +220,7 @@ impl ProtoSchema {
         let mut files = vec![file.clone()];
         for (name, import_text) in imports {
             files.push(
-                ProtoFile::parse(import_text)
-                    .map_err(|error| format!("import {name}: {error}"))?,
+                ProtoFile::parse(import_text).map_err(|error| format!("import {name}: {error}"))?,
             );
         }
         let mut definitions: HashMap<String, Definition<'_>> = HashMap::new();
@@ -497,9 +496,17 @@ mod tests {
     #[test]
     fn unresolvable_schemas_fail() {
         let cases = [
-            ("message A { B b = 1; }", None, "protobuf type B is not defined"),
+            (
+                "message A { B b = 1; }",
+                None,
+                "protobuf type B is not defined",
+            ),
             ("message A { A a = 1; }", None, "recursive"),
-            ("message A { int32 a = 1; }", Some("Z"), "message Z is not in"),
+            (
+                "message A { int32 a = 1; }",
+                Some("Z"),
+                "message Z is not in",
+            ),
             ("syntax = \"proto3\";", None, "has no message"),
         ];
         for (text, message, expected) in cases {

@@ -93,10 +93,14 @@ fn tokenize(text: &str) -> Result<Vec<Token>, String> {
             }
             index += 1;
             tokens.push(Token::Text(value));
-        } else if c.is_ascii_digit() || (c == '-' && chars.get(index + 1).is_some_and(char::is_ascii_digit)) {
+        } else if c.is_ascii_digit()
+            || (c == '-' && chars.get(index + 1).is_some_and(char::is_ascii_digit))
+        {
             let start = index;
             index += 1;
-            while index < chars.len() && (chars[index].is_ascii_alphanumeric() || chars[index] == '.') {
+            while index < chars.len()
+                && (chars[index].is_ascii_alphanumeric() || chars[index] == '.')
+            {
                 index += 1;
             }
             tokens.push(Token::Number(chars[start..index].iter().collect()));
@@ -294,7 +298,8 @@ impl Parser {
                                 continue;
                             }
                             let type_name = self.word()?;
-                            let mut field = self.field(Label::Optional, TypeRef::Named(type_name))?;
+                            let mut field =
+                                self.field(Label::Optional, TypeRef::Named(type_name))?;
                             field.label = Label::Optional;
                             message.fields.push(field);
                         }
@@ -421,7 +426,10 @@ fn parse_integer(text: &str) -> Result<i64, String> {
         Some(rest) => (true, rest),
         None => (false, text),
     };
-    let value = if let Some(hex) = digits.strip_prefix("0x").or_else(|| digits.strip_prefix("0X")) {
+    let value = if let Some(hex) = digits
+        .strip_prefix("0x")
+        .or_else(|| digits.strip_prefix("0X"))
+    {
         i64::from_str_radix(hex, 16)
     } else if digits.len() > 1 && digits.starts_with('0') {
         i64::from_str_radix(&digits[1..], 8)
@@ -464,7 +472,10 @@ mod tests {
         let names: Vec<&str> = file.messages.iter().map(|m| m.name.as_str()).collect();
         assert_eq!(names, ["ConfluentDefault1", "Second"]);
         let message = &file.messages[0];
-        assert_eq!(message.enums[0].values, [("SPADES".into(), 0), ("HEARTS".into(), 1)]);
+        assert_eq!(
+            message.enums[0].values,
+            [("SPADES".into(), 0), ("HEARTS".into(), 1)]
+        );
         assert_eq!(message.messages[0].name, "Something");
         let fields: Vec<(&str, u32, Label)> = message
             .fields
@@ -485,7 +496,10 @@ mod tests {
         );
         assert_eq!(
             message.fields[2].type_ref,
-            TypeRef::Map("string".into(), Box::new(TypeRef::Named("Something".into())))
+            TypeRef::Map(
+                "string".into(),
+                Box::new(TypeRef::Named("Something".into()))
+            )
         );
         assert_eq!(
             message.fields[6].params,

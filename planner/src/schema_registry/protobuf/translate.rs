@@ -132,10 +132,13 @@ impl Generator {
         };
         Ok(match data_type {
             DataType::Decimal { precision, scale } => (
-                known(self, WellKnown::Decimal {
-                    precision: None,
-                    scale: 0,
-                }),
+                known(
+                    self,
+                    WellKnown::Decimal {
+                        precision: None,
+                        scale: 0,
+                    },
+                ),
                 format!(
                     " [(confluent.field_meta) = {{ params: [{{ key: \"precision\", value: \"{precision}\" }}, {{ key: \"scale\", value: \"{scale}\" }}] }}]"
                 ),
@@ -297,8 +300,12 @@ mod tests {
             "syntax = \"proto3\";\n\nimport \"google/protobuf/wrappers.proto\";\n\nmessage ConnectDefault1 {\n  google.protobuf.Int32Value I = 1;\n}\n"
         );
         assert_eq!(
-            proto_schema_for(&primitives[..1], Some("a.b.Key"), NullableRepresentation::Optional)
-                .expect("ok"),
+            proto_schema_for(
+                &primitives[..1],
+                Some("a.b.Key"),
+                NullableRepresentation::Optional
+            )
+            .expect("ok"),
             "syntax = \"proto3\";\n\npackage a.b;\n\nmessage Key {\n  optional int32 I = 1;\n}\n"
         );
         let error = proto_schema_for(
@@ -310,47 +317,48 @@ mod tests {
             NullableRepresentation::None,
         )
         .expect_err("int keys");
-        assert_eq!(error, "PROTOBUF format only supports MAP types with STRING keys");
+        assert_eq!(
+            error,
+            "PROTOBUF format only supports MAP types with STRING keys"
+        );
     }
 
     #[test]
     fn generated_schemas_infer_back_to_their_columns() {
-        let cases = vec![
-            columns(&[
-                ("K", DataType::String),
-                (
-                    "S",
-                    DataType::Struct(vec![
-                        ("A".into(), DataType::Int),
-                        (
-                            "T".into(),
-                            DataType::Struct(vec![("X".into(), DataType::Bytes)]),
-                        ),
-                    ]),
-                ),
-                (
-                    "A",
-                    DataType::Array(Box::new(DataType::Struct(vec![(
-                        "Y".into(),
-                        DataType::Double,
-                    )]))),
-                ),
-                (
-                    "M",
-                    DataType::Map(Box::new(DataType::String), Box::new(DataType::Bigint)),
-                ),
-                (
-                    "D",
-                    DataType::Decimal {
-                        precision: 4,
-                        scale: 2,
-                    },
-                ),
-                ("DT", DataType::Date),
-                ("T", DataType::Time),
-                ("TS", DataType::Timestamp),
-            ]),
-        ];
+        let cases = vec![columns(&[
+            ("K", DataType::String),
+            (
+                "S",
+                DataType::Struct(vec![
+                    ("A".into(), DataType::Int),
+                    (
+                        "T".into(),
+                        DataType::Struct(vec![("X".into(), DataType::Bytes)]),
+                    ),
+                ]),
+            ),
+            (
+                "A",
+                DataType::Array(Box::new(DataType::Struct(vec![(
+                    "Y".into(),
+                    DataType::Double,
+                )]))),
+            ),
+            (
+                "M",
+                DataType::Map(Box::new(DataType::String), Box::new(DataType::Bigint)),
+            ),
+            (
+                "D",
+                DataType::Decimal {
+                    precision: 4,
+                    scale: 2,
+                },
+            ),
+            ("DT", DataType::Date),
+            ("T", DataType::Time),
+            ("TS", DataType::Timestamp),
+        ])];
         for columns in cases {
             for nullable in [
                 NullableRepresentation::None,

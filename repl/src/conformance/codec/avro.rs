@@ -65,27 +65,33 @@ fn float(value: &Json) -> Result<f64, String> {
 
 /// Whether a union member can hold `value` (to choose the member).
 fn holds(schema: &AvroSchema, value: &Json) -> bool {
-    match (schema, value) {
-        (AvroSchema::Null, Json::Null) => true,
-        (AvroSchema::Boolean, Json::Bool(_)) => true,
-        (
-            AvroSchema::Int
-            | AvroSchema::Long
-            | AvroSchema::Float
-            | AvroSchema::Double
-            | AvroSchema::Decimal { .. }
-            | AvroSchema::Date
-            | AvroSchema::TimeMillis
-            | AvroSchema::TimeMicros
-            | AvroSchema::TimestampMillis
-            | AvroSchema::TimestampMicros,
-            Json::Number(_),
-        ) => true,
-        (AvroSchema::String | AvroSchema::Enum(_) | AvroSchema::Bytes | AvroSchema::Fixed { .. }, Json::String(_)) => true,
-        (AvroSchema::Record(_) | AvroSchema::Map(_), Json::Object(_)) => true,
-        (AvroSchema::Array(_), Json::Array(_)) => true,
-        _ => false,
-    }
+    matches!(
+        (schema, value),
+        (AvroSchema::Null, Json::Null)
+            | (AvroSchema::Boolean, Json::Bool(_))
+            | (
+                AvroSchema::Int
+                    | AvroSchema::Long
+                    | AvroSchema::Float
+                    | AvroSchema::Double
+                    | AvroSchema::Decimal { .. }
+                    | AvroSchema::Date
+                    | AvroSchema::TimeMillis
+                    | AvroSchema::TimeMicros
+                    | AvroSchema::TimestampMillis
+                    | AvroSchema::TimestampMicros,
+                Json::Number(_),
+            )
+            | (
+                AvroSchema::String
+                    | AvroSchema::Enum(_)
+                    | AvroSchema::Bytes
+                    | AvroSchema::Fixed { .. },
+                Json::String(_),
+            )
+            | (AvroSchema::Record(_) | AvroSchema::Map(_), Json::Object(_))
+            | (AvroSchema::Array(_), Json::Array(_))
+    )
 }
 
 fn write(schema: &AvroSchema, value: &Json, out: &mut Vec<u8>) -> Result<(), String> {
@@ -97,7 +103,11 @@ fn write(schema: &AvroSchema, value: &Json, out: &mut Vec<u8>) -> Result<(), Str
                 .or_else(|| {
                     // No exact fit: the first non-null member, coercing.
                     (!value.is_null())
-                        .then(|| members.iter().position(|member| *member != AvroSchema::Null))
+                        .then(|| {
+                            members
+                                .iter()
+                                .position(|member| *member != AvroSchema::Null)
+                        })
                         .flatten()
                 })
                 .ok_or_else(|| format!("no member of union {} holds {value}", schema.to_json()))?;
@@ -139,7 +149,9 @@ fn write(schema: &AvroSchema, value: &Json, out: &mut Vec<u8>) -> Result<(), Str
             write_bytes(text.as_bytes(), out);
         }
         AvroSchema::Bytes | AvroSchema::Fixed { .. } => {
-            let text = value.as_str().ok_or_else(|| format!("{value} is not base64"))?;
+            let text = value
+                .as_str()
+                .ok_or_else(|| format!("{value} is not base64"))?;
             let bytes = base64::decode(text)?;
             if matches!(schema, AvroSchema::Bytes) {
                 write_bytes(&bytes, out);
@@ -148,7 +160,9 @@ fn write(schema: &AvroSchema, value: &Json, out: &mut Vec<u8>) -> Result<(), Str
             }
         }
         AvroSchema::Enum(enumeration) => {
-            let text = value.as_str().ok_or_else(|| format!("{value} is not a symbol"))?;
+            let text = value
+                .as_str()
+                .ok_or_else(|| format!("{value} is not a symbol"))?;
             let index = enumeration
                 .symbols
                 .iter()
@@ -169,7 +183,9 @@ fn write(schema: &AvroSchema, value: &Json, out: &mut Vec<u8>) -> Result<(), Str
             }
         }
         AvroSchema::Array(items) => {
-            let values = value.as_array().ok_or_else(|| format!("{value} is not an array"))?;
+            let values = value
+                .as_array()
+                .ok_or_else(|| format!("{value} is not an array"))?;
             if !values.is_empty() {
                 write_long(values.len() as i64, out);
                 for item in values {
@@ -179,7 +195,9 @@ fn write(schema: &AvroSchema, value: &Json, out: &mut Vec<u8>) -> Result<(), Str
             out.push(0);
         }
         AvroSchema::Map(values) => {
-            let members = value.as_object().ok_or_else(|| format!("{value} is not an object"))?;
+            let members = value
+                .as_object()
+                .ok_or_else(|| format!("{value} is not an object"))?;
             if !members.is_empty() {
                 write_long(members.len() as i64, out);
                 for (key, item) in members {

@@ -117,11 +117,19 @@ fn member<'a>(members: &'a [(String, Json)], name: &str) -> Option<&'a Json> {
     members
         .iter()
         .find(|(key, _)| key == name)
-        .or_else(|| members.iter().find(|(key, _)| key.eq_ignore_ascii_case(name)))
+        .or_else(|| {
+            members
+                .iter()
+                .find(|(key, _)| key.eq_ignore_ascii_case(name))
+        })
         .map(|(_, value)| value)
 }
 
-fn write_message(message: &MessageDescriptor, value: &Json, out: &mut Vec<u8>) -> Result<(), String> {
+fn write_message(
+    message: &MessageDescriptor,
+    value: &Json,
+    out: &mut Vec<u8>,
+) -> Result<(), String> {
     let members = value
         .as_object()
         .ok_or_else(|| format!("{value} is not an object for message {}", message.name))?;
@@ -133,7 +141,9 @@ fn write_message(message: &MessageDescriptor, value: &Json, out: &mut Vec<u8>) -
         };
         match (&field.kind, field.repeated) {
             (FieldKind::Map(key, value_kind), _) => {
-                let entries = value.as_object().ok_or_else(|| format!("{value} is not a map"))?;
+                let entries = value
+                    .as_object()
+                    .ok_or_else(|| format!("{value} is not a map"))?;
                 for (entry_key, entry_value) in entries {
                     let mut entry = Vec::new();
                     tag(1, wire_type(*key), &mut entry);
@@ -145,7 +155,9 @@ fn write_message(message: &MessageDescriptor, value: &Json, out: &mut Vec<u8>) -
                 }
             }
             (kind, true) => {
-                let items = value.as_array().ok_or_else(|| format!("{value} is not an array"))?;
+                let items = value
+                    .as_array()
+                    .ok_or_else(|| format!("{value} is not an array"))?;
                 for item in items.iter().filter(|item| !item.is_null()) {
                     write_kind(field.number, kind, item, out)?;
                 }
@@ -156,7 +168,12 @@ fn write_message(message: &MessageDescriptor, value: &Json, out: &mut Vec<u8>) -
     Ok(())
 }
 
-fn write_kind(number: u32, kind: &FieldKind, value: &Json, out: &mut Vec<u8>) -> Result<(), String> {
+fn write_kind(
+    number: u32,
+    kind: &FieldKind,
+    value: &Json,
+    out: &mut Vec<u8>,
+) -> Result<(), String> {
     match kind {
         FieldKind::Scalar(scalar) => {
             tag(number, wire_type(*scalar), out);
@@ -198,7 +215,12 @@ fn write_kind(number: u32, kind: &FieldKind, value: &Json, out: &mut Vec<u8>) ->
                 WellKnown::Timestamp => {
                     let millis = integer(value)?;
                     int_field(1, Scalar::Int64, millis.div_euclid(1000), &mut bytes);
-                    int_field(2, Scalar::Int32, millis.rem_euclid(1000) * 1_000_000, &mut bytes);
+                    int_field(
+                        2,
+                        Scalar::Int32,
+                        millis.rem_euclid(1000) * 1_000_000,
+                        &mut bytes,
+                    );
                 }
                 WellKnown::Date => {
                     let (year, month, day) = civil(integer(value)?);
@@ -218,7 +240,7 @@ fn write_kind(number: u32, kind: &FieldKind, value: &Json, out: &mut Vec<u8>) ->
                     let own_scale = text.split_once('.').map_or(0, |(_, f)| f.len() as u32);
                     let scale = (*scale).max(own_scale);
                     let digits: String = text.chars().filter(|c| c.is_ascii_digit()).collect();
-                    let mut unscaled: i128 = digits.parse().map_err(|_| format!("{text}"))?;
+                    let mut unscaled: i128 = digits.parse().map_err(|_| text.to_string())?;
                     for _ in own_scale..scale {
                         unscaled *= 10;
                     }
@@ -235,7 +257,12 @@ fn write_kind(number: u32, kind: &FieldKind, value: &Json, out: &mut Vec<u8>) ->
                         start += 1;
                     }
                     delimited(1, &full[start..], &mut bytes);
-                    int_field(2, Scalar::UInt32, i64::from(precision.unwrap_or(0)), &mut bytes);
+                    int_field(
+                        2,
+                        Scalar::UInt32,
+                        i64::from(precision.unwrap_or(0)),
+                        &mut bytes,
+                    );
                     int_field(3, Scalar::Int32, i64::from(scale), &mut bytes);
                 }
             }
@@ -496,9 +523,7 @@ fn read_kind(kind: &FieldKind, raw: Raw<'_>) -> Result<Json, String> {
                 WellKnown::Timestamp => {
                     Json::Number((int(1) * 1000 + i64::from(int(2) as i32) / 1_000_000).to_string())
                 }
-                WellKnown::Date => {
-                    Json::Number(days(int(1), int(2), int(3)).to_string())
-                }
+                WellKnown::Date => Json::Number(days(int(1), int(2), int(3)).to_string()),
                 WellKnown::TimeOfDay => Json::Number(
                     (int(1) * 3_600_000 + int(2) * 60_000 + int(3) * 1000 + int(4) / 1_000_000)
                         .to_string(),
@@ -555,7 +580,10 @@ mod tests {
         for (input, expected) in cases {
             let value = Json::parse(input).expect("json");
             let bytes = encode(&message, &value).expect("encodes");
-            assert_eq!(decode(&message, &bytes).expect("decodes").to_string(), expected);
+            assert_eq!(
+                decode(&message, &bytes).expect("decodes").to_string(),
+                expected
+            );
         }
         assert_eq!(days(1970, 1, 1), 0);
         assert_eq!(civil(19000), (2022, 1, 8));
