@@ -194,7 +194,7 @@ fn is_materialized(catalog: &Catalog, source: &SourceDefinition) -> bool {
 
 /// How ksqlDB's physical planner reads the keys of the disjuncts' constraints.
 fn key_lookup(constraints: &[Constraint], requires_table_scan: bool) -> KeyLookup {
-    if requires_table_scan || constraints.iter().any(|c| *c == Constraint::NonKey) {
+    if requires_table_scan || constraints.contains(&Constraint::NonKey) {
         return KeyLookup::Scan;
     }
     if constraints
@@ -464,11 +464,14 @@ mod tests {
         }
     }
 
+    /// A table-driven case: the statement, the session properties and the expected plan.
+    type Case<'a> = (&'a str, &'a [(&'a str, &'a str)], &'a str);
+
     #[test]
     fn pull_queries_read_what_their_where_clause_selects() {
         let catalog = catalog();
         let no_scans = [("ksql.query.pull.table.scan.enabled", "false")];
-        let cases: Vec<(&str, &[(&str, &str)], &str)> = vec![
+        let cases: Vec<Case> = vec![
             ("SELECT * FROM T WHERE V = 'a';", &[], "keys T a"),
             (
                 "SELECT * FROM T WHERE V IN ('a', 'b', 'a');",
@@ -531,7 +534,7 @@ mod tests {
     fn pull_queries_fail_with_ksqldb_messages() {
         let catalog = catalog();
         let no_scans = [("ksql.query.pull.table.scan.enabled", "false")];
-        let cases: Vec<(&str, &[(&str, &str)], &str)> = vec![
+        let cases: Vec<Case> = vec![
             (
                 "SELECT * FROM PLAIN WHERE ID = 1;",
                 &[],
