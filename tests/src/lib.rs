@@ -23,7 +23,8 @@ pub fn eddy_binary() -> PathBuf {
     binary
 }
 
-/// Runs `eddy --data-dir DIR ARGS...` to completion, failing after `timeout`.
+/// Runs `eddy --data-dir DIR ARGS...` to completion, failing after `timeout`. Its stdout and
+/// stderr are read while it runs, so a long output never blocks it on a full pipe.
 pub fn run_eddy(data_dir: &Path, args: &[&str], timeout: Duration) -> Result<Output> {
     let mut child = Command::new(eddy_binary())
         .arg("--data-dir")
@@ -33,22 +34,47 @@ pub fn run_eddy(data_dir: &Path, args: &[&str], timeout: Duration) -> Result<Out
         .stderr(std::process::Stdio::piped())
         .spawn()
         .context("cannot start eddy")?;
+    let stdout = drain(child.stdout.take().context("eddy has a stdout pipe")?);
+    let stderr = drain(child.stderr.take().context("eddy has a stderr pipe")?);
     let started = Instant::now();
-    loop {
-        if child.try_wait()?.is_some() {
-            return Ok(child.wait_with_output()?);
+    let (status, timed_out) = loop {
+        if let Some(status) = child.try_wait()? {
+            break (status, false);
         }
         if started.elapsed() > timeout {
             child.kill()?;
-            let output = child.wait_with_output()?;
-            bail!(
-                "eddy {args:?} did not finish within {timeout:?}\nstdout:\n{}\nstderr:\n{}",
-                String::from_utf8_lossy(&output.stdout),
-                String::from_utf8_lossy(&output.stderr)
-            );
+            break (child.wait()?, true);
         }
         std::thread::park_timeout(Duration::from_millis(20));
+    };
+    let joined = |reader: std::thread::JoinHandle<Vec<u8>>| {
+        reader
+            .join()
+            .unwrap_or_else(|_| b"(the pipe reader panicked)".to_vec())
+    };
+    let output = Output {
+        status,
+        stdout: joined(stdout),
+        stderr: joined(stderr),
+    };
+    if timed_out {
+        bail!(
+            "eddy {args:?} did not finish within {timeout:?}\nstdout:\n{}\nstderr:\n{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
     }
+    Ok(output)
+}
+
+/// Reads `pipe` to its end on a thread of its own.
+fn drain(mut pipe: impl std::io::Read + Send + 'static) -> std::thread::JoinHandle<Vec<u8>> {
+    std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        // A read error ends the output early; what was read so far is kept.
+        let _ = pipe.read_to_end(&mut bytes);
+        bytes
+    })
 }
 
 /// Waits until `condition` holds, checking every few milliseconds, or fails after `timeout`.

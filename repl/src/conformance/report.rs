@@ -130,7 +130,7 @@ fn parse_id_list(text: &str) -> Vec<String> {
 }
 
 /// The listed ids that ran and did not pass, with their lines.
-pub fn regressions(listed: &[String], results: &[CaseResult]) -> Vec<String> {
+pub fn regressions<'a>(listed: &[String], results: &'a [CaseResult]) -> Vec<&'a CaseResult> {
     let by_id: BTreeMap<&str, &CaseResult> = results
         .iter()
         .map(|result| (result.id.as_str(), result))
@@ -139,7 +139,7 @@ pub fn regressions(listed: &[String], results: &[CaseResult]) -> Vec<String> {
         .iter()
         .filter_map(|id| by_id.get(id.as_str()))
         .filter(|result| result.verdict.status != Status::Pass)
-        .map(|result| case_line(result))
+        .copied()
         .collect()
 }
 
@@ -192,6 +192,10 @@ mod tests {
             result("a/one", &[], Verdict::pass()),
             result("a/three ", &[], Verdict::fail("boom")),
         ];
-        assert_eq!(regressions(&listed, &results), vec!["FAIL a/three : boom"]);
+        let lines: Vec<String> = regressions(&listed, &results)
+            .into_iter()
+            .map(case_line)
+            .collect();
+        assert_eq!(lines, vec!["FAIL a/three : boom"]);
     }
 }
