@@ -21,7 +21,7 @@ use sqlparser::ast::{
 use crate::catalog::{
     Catalog, OP_COLUMN, ROWTIME, SourceDefinition, WINDOWEND, WINDOWSTART, WindowKind,
 };
-use crate::expr::{ExprLowering, normalize_ident};
+use crate::expr::{ExprLowering, canonical, normalize_ident};
 pub use crate::functions::aggregate::{
     AggregateSignature, is_aggregate_function, resolve_aggregate_with_sql,
 };
@@ -60,13 +60,18 @@ pub fn is_aggregation(query: &Query) -> bool {
 }
 
 fn contains_aggregate(expr: &SqlExpr) -> bool {
-    let mut found = false;
+    first_aggregate(expr).is_some()
+}
+
+/// The upper-cased name of the first aggregate function called in `expr`.
+fn first_aggregate(expr: &SqlExpr) -> Option<String> {
+    let mut found = None;
     let _ = Visit::visit(expr, &mut FindAggregates { found: &mut found });
     found
 }
 
 struct FindAggregates<'a> {
-    found: &'a mut bool,
+    found: &'a mut Option<String>,
 }
 
 impl Visitor for FindAggregates<'_> {
@@ -75,7 +80,7 @@ impl Visitor for FindAggregates<'_> {
         if let SqlExpr::Function(function) = expr
             && is_aggregate_function(&function.name.to_string())
         {
-            *self.found = true;
+            *self.found = Some(function.name.to_string().to_uppercase());
             return ControlFlow::Break(());
         }
         ControlFlow::Continue(())
@@ -161,20 +166,23 @@ pub fn plan_aggregation(
         catalog,
         clause: "GROUP BY",
     };
-    if query.group_by.is_empty() {
-        return user_error(
-            "Aggregate functions require a GROUP BY clause: ksqlDB does not support aggregating a whole stream",
-        );
-    }
+    // Without GROUP BY, the whole input is one group: a constant key (a push query leaves
+    // it out; a persistent query is rejected in `query`).
+    let whole_input = [SqlExpr::value(sqlparser::ast::Value::Boolean(true))];
+    let group_by: &[SqlExpr] = if query.group_by.is_empty() {
+        &whole_input
+    } else {
+        &query.group_by
+    };
     // Group columns.
     let mut group_exprs = Vec::new();
     let mut group_names = Vec::new();
     let mut group_texts = Vec::new();
     let mut fields: Vec<(Option<TableReference>, Arc<arrow::datatypes::Field>)> = Vec::new();
-    for (index, expr) in query.group_by.iter().enumerate() {
-        if contains_aggregate(expr) {
+    for (index, expr) in group_by.iter().enumerate() {
+        if let Some(function) = first_aggregate(expr) {
             return user_error(format!(
-                "GROUP BY does not support aggregate functions: {expr} is an aggregate function."
+                "GROUP BY does not support aggregate functions: {function} is an aggregate function."
             ));
         }
         let lowered = lowering.lower(expr)?;
@@ -202,7 +210,7 @@ pub fn plan_aggregation(
             catalog,
             clause: "SELECT",
         },
-        group_by: &query.group_by,
+        group_by: group_by.iter().map(canonical).collect(),
         group_names: &group_names,
         calls: Vec::new(),
         texts: Vec::new(),
@@ -234,6 +242,9 @@ pub fn plan_aggregation(
     });
     if let Some(error) = rewriter.error.take() {
         return Err(error);
+    }
+    if rewriter.calls.is_empty() && query.group_by.is_empty() {
+        return user_error("WINDOW clause requires a GROUP BY clause.");
     }
     if rewriter.calls.is_empty() {
         // An unknown function is a better explanation than a missing aggregate.
@@ -365,7 +376,8 @@ pub fn plan_aggregation(
 /// Replaces aggregate calls by `$AGG<i>` and grouping expressions by their group column.
 struct Rewriter<'a> {
     lowering: ExprLowering<'a>,
-    group_by: &'a [SqlExpr],
+    /// The `GROUP BY` expressions in canonical form.
+    group_by: Vec<SqlExpr>,
     group_names: &'a [String],
     calls: Vec<AggregateCall>,
     texts: Vec<String>,
@@ -379,7 +391,10 @@ fn quoted(name: &str) -> SqlExpr {
 impl VisitorMut for Rewriter<'_> {
     type Break = ();
     fn pre_visit_expr(&mut self, expr: &mut SqlExpr) -> ControlFlow<()> {
-        if let Some(index) = self.group_by.iter().position(|group| group == expr)
+        if let Some(index) = self
+            .group_by
+            .iter()
+            .position(|group| *group == canonical(expr))
             && index < self.group_names.len()
             && !matches!(
                 expr,

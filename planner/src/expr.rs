@@ -4,6 +4,8 @@
 //! ksqlDB operators and functions onto DataFusion, and applies DataFusion's type coercion.
 //! Output column naming (`KSQL_COL_n`, struct field names) is in `naming`.
 
+mod formatted;
+
 use std::sync::Arc;
 
 use datafusion::common::tree_node::TreeNode;
@@ -21,12 +23,50 @@ use crate::catalog::Catalog;
 use crate::types::{arrow_type_name, to_arrow};
 use crate::{PlanError, Result, functions};
 
+pub use formatted::FormattedExpr;
+
 /// Normalizes an identifier the ksqlDB way: unquoted names are upper-cased.
 pub fn normalize_ident(ident: &Ident) -> String {
     match ident.quote_style {
         Some(_) => ident.value.clone(),
         None => ident.value.to_uppercase(),
     }
+}
+
+/// `expr` as ksqlDB compares expressions (a select item against a `GROUP BY` expression):
+/// unquoted identifiers and function names upper-cased, every name quoted, parentheses
+/// dropped. Two expressions are the same ksqlDB expression when their canonical forms are
+/// equal.
+pub fn canonical(expr: &SqlExpr) -> SqlExpr {
+    use sqlparser::ast::{ObjectNamePart, visit_expressions_mut};
+    use std::ops::ControlFlow;
+    fn ident(ident: &mut Ident) {
+        ident.value = normalize_ident(ident);
+        ident.quote_style = Some('`');
+    }
+    let mut expr = expr.clone();
+    while let SqlExpr::Nested(inner) = expr {
+        expr = *inner;
+    }
+    let _ = visit_expressions_mut(&mut expr, |expr| {
+        while let SqlExpr::Nested(inner) = expr {
+            *expr = std::mem::replace(inner.as_mut(), SqlExpr::value(Value::Null));
+        }
+        match expr {
+            SqlExpr::Identifier(name) => ident(name),
+            SqlExpr::CompoundIdentifier(names) => names.iter_mut().for_each(ident),
+            SqlExpr::Function(function) => {
+                for part in &mut function.name.0 {
+                    if let ObjectNamePart::Identifier(name) = part {
+                        ident(name);
+                    }
+                }
+            }
+            _ => {}
+        }
+        ControlFlow::<()>::Continue(())
+    });
+    expr
 }
 
 /// Lowers expressions against one input schema.
@@ -278,10 +318,25 @@ impl ExprLowering<'_> {
             BinaryOperator::StringConcat => Operator::StringConcat,
             other => return unsupported(&format!("operator {other}")),
         };
+        let (left, right) = (self.lower_inner(left)?, self.lower_inner(right)?);
+        let is_string = |expr: &Expr| {
+            expr.get_type(self.schema).is_ok_and(|data_type| {
+                matches!(
+                    data_type,
+                    arrow::datatypes::DataType::Utf8 | arrow::datatypes::DataType::LargeUtf8
+                )
+            })
+        };
+        // ksqlDB's `+` concatenates two strings.
+        let operator = if operator == Operator::Plus && is_string(&left) && is_string(&right) {
+            Operator::StringConcat
+        } else {
+            operator
+        };
         Ok(Expr::BinaryExpr(BinaryExpr::new(
-            Box::new(self.lower_inner(left)?),
+            Box::new(left),
             operator,
-            Box::new(self.lower_inner(right)?),
+            Box::new(right),
         )))
     }
 

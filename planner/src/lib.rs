@@ -20,4 +20,5 @@ pub mod types;
 pub use catalog::{Catalog, SourceDefinition};
 pub use error::{PlanError, Result, user_error};
 pub use plan::{DataflowNode, DataflowPlan};
+pub use query::is_scalable_push;
 pub use statement::{InsertValuesPlan, Properties, StatementPlan, plan_statement, sink_plan};

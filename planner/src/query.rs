@@ -14,16 +14,16 @@ use sqlparser::ast::{BinaryOperator, Expr as SqlExpr, Value};
 
 use crate::aggregate::{PlannedAggregation, is_aggregation, plan_aggregation};
 use crate::catalog::{
-    Catalog, ColumnDefinition, ColumnKind, OP_COLUMN, ROWTIME, SourceDefinition, WINDOWEND,
-    WINDOWSTART, WindowInfo, WindowKind,
+    Catalog, ColumnDefinition, ColumnKind, OP_COLUMN, ROWOFFSET, ROWPARTITION, ROWTIME,
+    SourceDefinition, WINDOWEND, WINDOWSTART, WindowInfo, WindowKind,
 };
-use crate::expr::{ExprLowering, normalize_ident};
+use crate::expr::{ExprLowering, FormattedExpr, normalize_ident};
 use crate::plan::{
     DataflowNode, FilterNode, ProjectNode, ROWTIME_OUTPUT, SourceNode, WINDOWEND_OUTPUT,
     WINDOWSTART_OUTPUT,
 };
 use crate::types::{from_arrow, sql_type_name};
-use crate::{PlanError, Result, user_error};
+use crate::{PlanError, Properties, Result, user_error};
 
 /// A planned query before a sink is attached.
 #[derive(Debug, Clone)]
@@ -62,6 +62,50 @@ pub enum Purpose {
     Pull,
 }
 
+/// Whether ksqlDB runs push query `query` as a scalable push query
+/// (`ksql.query.push.v2.enabled`): a plain `EMIT CHANGES` query from `latest` over the sink of
+/// exactly one persistent query, without GROUP BY, WINDOW, HAVING, PARTITION BY, joins or
+/// the `ROWPARTITION`/`ROWOFFSET` columns. Its rows are the same; its query id differs.
+pub fn is_scalable_push(catalog: &Catalog, query: &Query, properties: &Properties) -> bool {
+    let enabled = |name: &str, value: &str| {
+        properties
+            .get(name)
+            .is_some_and(|text| text.eq_ignore_ascii_case(value))
+    };
+    let Relation::Source { name, .. } = &query.from else {
+        return false;
+    };
+    let writers = catalog.queries().filter(|q| q.sink == *name).count();
+    let mut expressions: Vec<&SqlExpr> = query.where_clause.iter().collect();
+    expressions.extend(query.select.iter().filter_map(|item| match item {
+        SelectItem::Expr { expr, .. } => Some(expr),
+        _ => None,
+    }));
+    let disallowed = expressions.iter().any(|expr| {
+        sqlparser::ast::visit_expressions(*expr, |expr| {
+            let column = match expr {
+                SqlExpr::Identifier(ident) => Some(ident),
+                SqlExpr::CompoundIdentifier(parts) => parts.last(),
+                _ => None,
+            };
+            match column.map(normalize_ident).as_deref() {
+                Some(ROWPARTITION | ROWOFFSET) => std::ops::ControlFlow::Break(()),
+                _ => std::ops::ControlFlow::Continue(()),
+            }
+        })
+        .is_break()
+    });
+    enabled("ksql.query.push.v2.enabled", "true")
+        && enabled("auto.offset.reset", "latest")
+        && query.emit == Some(parser::ast::Emit::Changes)
+        && query.group_by.is_empty()
+        && query.window.is_none()
+        && query.having.is_none()
+        && query.partition_by.is_empty()
+        && writers == 1
+        && !disallowed
+}
+
 /// Plans a query over the catalog.
 pub fn plan_query(catalog: &Catalog, query: &Query) -> Result<PlannedQuery> {
     plan_query_for(catalog, query, Purpose::Persistent)
@@ -77,6 +121,7 @@ pub fn plan_query_for(catalog: &Catalog, query: &Query, purpose: Purpose) -> Res
         ),
         Relation::Join(_) => return user_error("joins are not supported yet"),
     };
+    check_system_column_names(query, purpose)?;
     let aggregating = is_aggregation(query);
     let changelog = source.kind == SourceKind::Table;
     let mut row_schema = source.row_schema()?.as_ref().clone();
@@ -138,7 +183,14 @@ pub fn plan_query_for(catalog: &Catalog, query: &Query, purpose: Purpose) -> Res
 
     if aggregating {
         let aggregation = plan_aggregation(catalog, query, &source, root, &schema)?;
-        return plan_aggregate_projection(catalog, query, source, aggregation);
+        let planned = plan_aggregate_projection(catalog, query, source, aggregation, purpose)?;
+        if purpose == Purpose::Persistent && query.group_by.is_empty() {
+            return user_error(format!(
+                "CREATE TABLE AS SELECT statement does not support aggregate function [{}] without a GROUP BY clause.",
+                aggregate_calls_text(query).join(", ")
+            ));
+        }
+        return Ok(planned);
     }
 
     let outputs = plan_projection(catalog, query, &source, &schema, purpose)?;
@@ -194,6 +246,60 @@ pub fn plan_query_for(catalog: &Catalog, query: &Query, purpose: Purpose) -> Res
         missing_keys: Vec::new(),
         source,
     })
+}
+
+/// The aggregate calls of a query's select list as ksqlDB prints them (`COUNT(*)` counts
+/// `ROWTIME`).
+fn aggregate_calls_text(query: &Query) -> Vec<String> {
+    let mut calls = Vec::new();
+    for item in &query.select {
+        if let SelectItem::Expr { expr, .. } = item {
+            let _ = sqlparser::ast::visit_expressions(expr, |expr| {
+                if let SqlExpr::Function(function) = expr
+                    && crate::aggregate::is_aggregate_function(&function.name.to_string())
+                {
+                    let text = FormattedExpr(expr).to_string();
+                    calls.push(match text.as_str() {
+                        "COUNT(*)" | "COUNT()" => "COUNT(ROWTIME)".to_string(),
+                        _ => text,
+                    });
+                }
+                std::ops::ControlFlow::<()>::Continue(())
+            });
+        }
+    }
+    calls
+}
+
+/// ksqlDB's rules for the names of system columns (`ROWTIME`, `ROWPARTITION`, `ROWOFFSET`,
+/// `WINDOWSTART`, `WINDOWEND`) in a select list: no alias may take one, and a persistent
+/// query may not select one under its own name.
+fn check_system_column_names(query: &Query, purpose: Purpose) -> Result<()> {
+    const SYSTEM_COLUMNS: [&str; 5] = [ROWTIME, ROWPARTITION, ROWOFFSET, WINDOWSTART, WINDOWEND];
+    for item in &query.select {
+        let SelectItem::Expr { expr, alias } = item else {
+            continue;
+        };
+        match alias {
+            Some(alias) if SYSTEM_COLUMNS.contains(&alias.as_str()) => {
+                return user_error(format!(
+                    "`{alias}` is a reserved column name. You cannot use it as an alias for a column."
+                ));
+            }
+            Some(_) => {}
+            None if purpose == Purpose::Persistent => {
+                if let Some(name) = natural_name(expr)
+                    && SYSTEM_COLUMNS.contains(&name.as_str())
+                {
+                    return user_error(format!(
+                        "Reserved column name in select: `{name}`. Please remove or alias the column."
+                    ));
+                }
+            }
+            None => {}
+        }
+    }
+    Ok(())
 }
 
 /// Adds the hidden trailing columns (`$rowtime`, window bounds, `$op`) and builds the
@@ -268,12 +374,15 @@ fn output_column(
 }
 
 /// Plans the projection over an aggregation's output: keys are the grouping expressions
-/// (named by the select item that is one of them), values the other select items.
+/// (named by the select item that is one of them), values the other select items. A
+/// persistent query lists keys first; a push query lists the select items in select order
+/// (grouping expressions it does not select are left out), as ksqlDB returns them.
 fn plan_aggregate_projection(
     catalog: &Catalog,
     query: &Query,
     source: SourceDefinition,
     aggregation: PlannedAggregation,
+    purpose: Purpose,
 ) -> Result<PlannedQuery> {
     let schema = &aggregation.schema;
     let lowering = ExprLowering {
@@ -291,15 +400,28 @@ fn plan_aggregate_projection(
             Ok(Expr::Column(Column::new(qualifier.cloned(), name)))
         })
         .collect::<Result<_>>()?;
+    // A select item that is a group column names its key; the rest are values. Items without
+    // a name get `KSQL_COL_n` in select order, as ksqlDB names them.
+    enum Slot {
+        Key(usize),
+        Value(usize),
+    }
+    let mut key_present = vec![false; group_columns.len()];
     let mut key_names: Vec<Option<String>> = vec![None; group_columns.len()];
+    let mut unnamed: Vec<Slot> = Vec::new();
     let mut values: Vec<(Expr, Option<String>)> = Vec::new();
     let mut unresolved = Vec::new();
-    for ((expr, alias, natural), original) in aggregation.items.iter().zip(&query.select) {
+    // Select position of each key (`None`: not selected) and of each value.
+    let mut key_positions: Vec<Option<usize>> = vec![None; group_columns.len()];
+    let mut value_positions: Vec<usize> = Vec::new();
+    for (position, ((expr, alias, natural), original)) in
+        aggregation.items.iter().zip(&query.select).enumerate()
+    {
         let lowered = match lowering.lower(expr) {
             Ok(lowered) => lowered,
             Err(PlanError::User(message)) if message.contains("cannot be resolved") => {
                 if let SelectItem::Expr { expr, .. } = original {
-                    unresolved.push(expr.to_string());
+                    unresolved.push(FormattedExpr(expr).to_string());
                 }
                 continue;
             }
@@ -307,11 +429,20 @@ fn plan_aggregate_projection(
         };
         let name = alias.clone().or_else(|| natural.clone());
         if let Some(index) = group_columns.iter().position(|group| *group == lowered)
-            && key_names[index].is_none()
+            && !key_present[index]
         {
-            key_names[index] = Some(name.unwrap_or_else(|| aggregation.group_names[index].clone()));
+            key_present[index] = true;
+            key_positions[index] = Some(position);
+            if name.is_none() {
+                unnamed.push(Slot::Key(index));
+            }
+            key_names[index] = name;
             continue;
         }
+        if name.is_none() {
+            unnamed.push(Slot::Value(values.len()));
+        }
+        value_positions.push(position);
         values.push((lowered, name));
     }
     if !unresolved.is_empty() {
@@ -320,10 +451,10 @@ fn plan_aggregate_projection(
             unresolved.join(", ")
         ));
     }
-    let missing_keys: Vec<String> = key_names
+    let missing_keys: Vec<String> = key_present
         .iter()
         .zip(&aggregation.group_texts)
-        .filter(|(name, _)| name.is_none())
+        .filter(|(present, _)| !**present)
         .map(|(_, text)| text.to_uppercase())
         .collect();
 
@@ -343,6 +474,13 @@ fn plan_aggregate_projection(
             return candidate;
         }
     };
+    for slot in unnamed {
+        let name = Some(generated(&mut taken));
+        match slot {
+            Slot::Key(index) => key_names[index] = name,
+            Slot::Value(index) => values[index].1 = name,
+        }
+    }
     let mut exprs = Vec::new();
     let mut fields = Vec::new();
     let mut columns = Vec::new();
@@ -369,7 +507,7 @@ fn plan_aggregate_projection(
         fields.push(field);
         columns.push(column);
     }
-    let key_columns = exprs.len();
+    let mut key_columns = exprs.len();
     for (expr, name) in values {
         let name = match name {
             Some(name) => unique_name(name, &mut used),
@@ -380,6 +518,37 @@ fn plan_aggregate_projection(
         exprs.push(expr);
         fields.push(field);
         columns.push(column);
+    }
+    if purpose == Purpose::Push {
+        let positions: Vec<Option<usize>> = key_positions
+            .into_iter()
+            .chain(value_positions.into_iter().map(Some))
+            .collect();
+        let mut order: Vec<(usize, usize)> = positions
+            .iter()
+            .enumerate()
+            .filter_map(|(index, position)| position.map(|position| (position, index)))
+            .collect();
+        order.sort_unstable();
+        let pick = |index: usize| {
+            (
+                exprs[index].clone(),
+                fields[index].clone(),
+                columns[index].clone(),
+            )
+        };
+        let picked: Vec<(Expr, Field, ColumnDefinition)> =
+            order.iter().map(|(_, index)| pick(*index)).collect();
+        key_columns = order
+            .iter()
+            .take_while(|(_, index)| *index < key_columns)
+            .count();
+        (exprs, fields, columns) = (Vec::new(), Vec::new(), Vec::new());
+        for (expr, field, column) in picked {
+            exprs.push(expr);
+            fields.push(field);
+            columns.push(column);
+        }
     }
     let window = aggregation.window.map(|plan| WindowInfo {
         kind: plan.kind,

@@ -135,6 +135,25 @@ pub fn plan_statement(
     }))
 }
 
+/// The error for the `NONE` key format given to key columns.
+fn none_key_format_with_keys(columns: &[ColumnDefinition]) -> PlanError {
+    let keys: Vec<String> = columns
+        .iter()
+        .filter(|c| c.kind == ColumnKind::Key)
+        .map(|c| {
+            format!(
+                "`{}` {} KEY",
+                c.name,
+                crate::types::sql_type_name(&c.data_type)
+            )
+        })
+        .collect();
+    PlanError::User(format!(
+        "The 'NONE' format can only be used when no columns are defined. Got: [{}]",
+        keys.join(", ")
+    ))
+}
+
 fn kind_word(kind: SourceKind) -> &'static str {
     match kind {
         SourceKind::Stream => "stream",
@@ -227,6 +246,9 @@ fn plan_create_source(
     // Keys first, the rest in declaration order.
     columns.sort_by_key(|column| column.kind != ColumnKind::Key);
     let has_keys = columns.iter().any(|c| c.kind == ColumnKind::Key);
+    if has_keys && key_format.name == "NONE" {
+        return Err(none_key_format_with_keys(&columns));
+    }
     if !has_keys
         && key_format.name != "KAFKA"
         && key_format.name != "NONE"
@@ -234,7 +256,9 @@ fn plan_create_source(
     {
         return user_error("Key format specified for stream without key columns.");
     }
-    let key_format = if has_keys {
+    // A keyless source keeps a key format it was given (a query that adds keys inherits
+    // it); without one its key format is NONE, as ksqlDB's format injection decides.
+    let key_format = if has_keys || props.get("KEY_FORMAT").or(props.get("FORMAT")).is_some() {
         key_format
     } else {
         FormatDefinition {
@@ -245,6 +269,9 @@ fn plan_create_source(
     let timestamp = timestamp_column(props, &columns)?;
     let partitions = parse_u32(props, "PARTITIONS")?;
     let window = source_window(props)?;
+    if window.is_some() && !has_keys {
+        return user_error("Windowed sources require a key column.");
+    }
     let source = SourceDefinition {
         name: create.name.clone(),
         kind: create.kind,
@@ -319,10 +346,15 @@ fn plan_create_as_select(
     let props = &create.properties;
     let (key_format, value_format) = formats(props, properties, Some(&planned.source))?;
     let has_keys = planned.columns.iter().any(|c| c.kind == ColumnKind::Key);
+    let explicit_key_format = props.get("KEY_FORMAT").or_else(|| props.get("FORMAT"));
     let key_format = if has_keys {
         if key_format.name == "NONE" {
+            if explicit_key_format.is_some() {
+                return Err(none_key_format_with_keys(&planned.columns));
+            }
+            // A source without keys gives its new keys ksqlDB's JSON key format.
             FormatDefinition {
-                name: "KAFKA".into(),
+                name: "JSON".into(),
                 ..key_format
             }
         } else {

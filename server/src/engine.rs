@@ -67,6 +67,8 @@ pub struct RowStream {
     /// What ksqlDB sends after the last row when the query ends by itself without error
     /// (`Limit Reached`, `Query Completed`); `None` when it ends silently.
     pub final_message: Option<&'static str>,
+    /// A push query ksqlDB would run as a scalable push query (its id says so).
+    pub scalable_push: bool,
 }
 
 /// Lines of a running PRINT.
@@ -304,8 +306,14 @@ impl Engine {
                 columns,
                 is_pull,
             }) => {
+                let scalable = match &statement.kind {
+                    StatementKind::Select(query) => {
+                        planner::is_scalable_push(&state.catalog, query, &session.properties)
+                    }
+                    _ => false,
+                };
                 drop(state);
-                return handler::select::run(self, &plan, columns, is_pull, session);
+                return handler::select::run(self, &plan, columns, is_pull, scalable, session);
             }
             Some(StatementPlan::InsertValues(plan)) => {
                 drop(state);

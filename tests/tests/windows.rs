@@ -415,8 +415,10 @@ fn session_window_drops_late_session_but_accepts_late_record_joining_open_sessio
                FROM orders WINDOW SESSION (10 SECONDS, GRACE PERIOD 5 SECONDS)
                GROUP BY region;",
     );
-    // After the second record stream time is T+30s: a (merged) session whose end is before
-    // T+25s is late and dropped; one ending at or after T+25s is accepted.
+    // After the second record stream time is T+30s. As in Kafka Streams, a session closes
+    // `gap + grace` after its end: a (merged) session ending before T+15s is late and dropped,
+    // one ending at or after T+15s is accepted. Sessions ending before T+15s are also past
+    // retention (gap + grace) and no longer merge.
     feed(
         &engine,
         "orders",
@@ -425,14 +427,14 @@ fn session_window_drops_late_session_but_accepts_late_record_joining_open_sessio
             order("A", 2, T + 30_000),
             // Joins [T+30s, T+30s]: the merged session ends at T+30s, accepted.
             order("A", 4, T + 24_000),
-            // Would merge with [T, T] into [T, T+5s]: ends before T+25s, dropped.
+            // [T, T] is past retention: a new session [T+5s, T+5s], late, dropped.
             order("A", 8, T + 5_000),
-            // Before T+25s itself, but joins [T+24s, T+30s] which ends at T+30s: accepted.
-            order("A", 16, T + 17_000),
-            // A new session of B ending at T+20s: late, dropped.
-            order("B", 32, T + 20_000),
-            // A new session of B ending exactly at T+25s: accepted.
-            order("B", 64, T + 25_000),
+            // Before T+15s itself, but joins [T+24s, T+30s] which ends at T+30s: accepted.
+            order("A", 16, T + 14_000),
+            // A new session of B ending at T+14s: late, dropped.
+            order("B", 32, T + 14_000),
+            // A new session of B ending exactly at T+15s: accepted.
+            order("B", 64, T + 15_000),
         ],
     );
     assert_sink(
@@ -457,15 +459,15 @@ fn session_window_drops_late_session_but_accepts_late_record_joining_open_sessio
             windowed("A", (T + 24_000, T + 30_000), None, T + 30_000),
             windowed(
                 "A",
-                (T + 17_000, T + 30_000),
+                (T + 14_000, T + 30_000),
                 Some(&n_total(3, 22)),
                 T + 30_000,
             ),
             windowed(
                 "B",
-                (T + 25_000, T + 25_000),
+                (T + 15_000, T + 15_000),
                 Some(&n_total(1, 64)),
-                T + 25_000,
+                T + 15_000,
             ),
         ],
     );

@@ -223,9 +223,21 @@ impl AggregateOperator {
                     );
                 }
                 Some(window) if window.kind == WindowKind::Session => {
-                    let close = self.advance_time(partition, timestamp) - window.grace;
+                    // Kafka Streams closes a session `gap + grace` after its end, and no
+                    // longer sees one that ended more than the retention ago.
+                    let stream_time = self.advance_time(partition, timestamp);
+                    let close = stream_time - window.grace - window.size;
+                    let expired = stream_time.saturating_sub(window.retention);
                     let mut emitted = Vec::new();
-                    self.session(&key, &args, row, timestamp, window, close, &mut emitted)?;
+                    self.session(
+                        &key,
+                        &args,
+                        row,
+                        timestamp,
+                        window,
+                        (close, expired),
+                        &mut emitted,
+                    )?;
                     for (state_key, row) in emitted {
                         emit(state_key, row, &mut out);
                     }
@@ -384,7 +396,8 @@ impl AggregateOperator {
     }
 
     /// Session windows: merges the sessions of `key` within `gap` of `timestamp` with the
-    /// record into one session.
+    /// record into one session. `close`: sessions ending before it are closed (the record is
+    /// late); `expired`: sessions ending before it are past retention and no longer merge.
     #[allow(clippy::too_many_arguments)]
     fn session(
         &mut self,
@@ -393,7 +406,7 @@ impl AggregateOperator {
         row: usize,
         timestamp: i64,
         window: WindowPlan,
-        close: i64,
+        (close, expired): (i64, i64),
         emitted: &mut Vec<(Vec<u8>, OutRow)>,
     ) -> Result<()> {
         let mut from = key.to_vec();
@@ -406,7 +419,7 @@ impl AggregateOperator {
             let Some((_, session_start, session_end)) = split_state_key(&state_key, window) else {
                 continue;
             };
-            if session_start > timestamp.saturating_add(window.size) {
+            if session_start > timestamp.saturating_add(window.size) || session_end < expired {
                 continue;
             }
             start = start.min(session_start);

@@ -31,11 +31,12 @@ use super::topics::topics_to_create;
 /// The config of ksqlDB's test server (`TestKsqlRestApp`, `RestQueryTranslationTest`) that
 /// the cases rely on: the server's default properties, which the case's `properties` (sent in
 /// `streamsProperties`) override.
-const BASE_PROPERTIES: [(&str, &str); 4] = [
+const BASE_PROPERTIES: [(&str, &str); 5] = [
     ("auto.offset.reset", "earliest"),
     ("cache.max.bytes.buffering", "0"),
     ("ksql.headers.columns.enabled", "true"),
     ("ksql.query.pull.table.scan.enabled", "true"),
+    ("ksql.query.push.v2.enabled", "true"),
 ];
 /// How long a request may take to answer, and a pull query to send its whole response.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);

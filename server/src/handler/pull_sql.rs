@@ -244,6 +244,7 @@ fn rows_output(
         handle,
         is_pull: true,
         final_message: None,
+        scalable_push: false,
     }))
 }
 

@@ -14,12 +14,13 @@ use crate::engine::{Engine, OutputColumn, RowStream, Session, StatementOutput};
 use crate::handler::pull_sql;
 
 /// Runs a planned `SELECT`; `pull` says how a pull query reads its source (`None`: a push
-/// query).
+/// query), `scalable_push` whether ksqlDB would run the push query as a scalable one.
 pub fn run(
     engine: &Engine,
     plan: &DataflowPlan,
     columns: Vec<ColumnDefinition>,
     pull: Option<PullPlan>,
+    scalable_push: bool,
     session: &Session,
 ) -> Result<StatementOutput> {
     let is_pull = pull.is_some();
@@ -79,5 +80,6 @@ pub fn run(
         handle,
         is_pull,
         final_message,
+        scalable_push: scalable_push && !is_pull,
     }))
 }

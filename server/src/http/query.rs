@@ -151,7 +151,9 @@ pub(crate) async fn respond(
     let is_pull = stream.is_pull;
     let final_message = stream.final_message;
     let columns = stream.columns.clone();
-    let query_id = state.push_queries.new_id(&source, is_pull);
+    let query_id = state
+        .push_queries
+        .new_id(&source, is_pull, stream.scalable_push);
     let push = (!is_pull).then(|| state.push_queries.register(query_id.clone(), sql));
     let mut rows = QueryRows::new(stream, push, state.shutdown.clone());
     let mut start = Vec::with_capacity(1024);

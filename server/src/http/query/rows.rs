@@ -40,12 +40,14 @@ impl Default for PushQueries {
 }
 
 impl PushQueries {
-    /// A new query id: `transient_<SOURCE>_<n>` for push queries, `query_<n>` for pull
-    /// queries, as ksqlDB names them.
-    pub(crate) fn new_id(&self, source: &str, is_pull: bool) -> String {
+    /// A new query id as ksqlDB names them: `transient_<SOURCE>_<n>` for push queries,
+    /// `SCALABLE_PUSH_QUERY_<n>` for scalable ones, `query_<n>` for pull queries.
+    pub(crate) fn new_id(&self, source: &str, is_pull: bool, scalable_push: bool) -> String {
         let number = self.next_number.fetch_add(1, Ordering::Relaxed);
         if is_pull {
             format!("query_{number}")
+        } else if scalable_push {
+            format!("SCALABLE_PUSH_QUERY_{number}")
         } else {
             format!("transient_{source}_{number}")
         }
@@ -277,9 +279,14 @@ mod tests {
     #[test]
     fn registry_lists_closes_and_forgets_queries() {
         let queries = Arc::new(PushQueries::default());
-        let id = queries.new_id("PAGEVIEWS", false);
+        let id = queries.new_id("PAGEVIEWS", false, false);
         assert!(id.starts_with("transient_PAGEVIEWS_"), "{id}");
-        assert!(queries.new_id("X", true).starts_with("query_"));
+        assert!(queries.new_id("X", true, false).starts_with("query_"));
+        assert!(
+            queries
+                .new_id("X", false, true)
+                .starts_with("SCALABLE_PUSH_QUERY_")
+        );
         let (registration, mut closed) = queries.register(id.clone(), "SELECT 1;".into());
         assert_eq!(queries.list(), vec![(id.clone(), "SELECT 1;".to_string())]);
         assert!(closed.try_recv().is_err(), "not closed yet");
