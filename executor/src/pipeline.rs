@@ -29,6 +29,7 @@ enum Step {
     Filter {
         predicate: Arc<dyn PhysicalExpr>,
         to_tombstone: bool,
+        drop_deletes: bool,
     },
     Project {
         exprs: Vec<Arc<dyn PhysicalExpr>>,
@@ -180,6 +181,7 @@ fn apply(steps: &[Step], batch: &RecordBatch) -> Result<RecordBatch> {
             Step::Filter {
                 predicate,
                 to_tombstone,
+                drop_deletes,
             } => {
                 let mask = predicate
                     .evaluate(&current)?
@@ -190,6 +192,18 @@ fn apply(steps: &[Step], batch: &RecordBatch) -> Result<RecordBatch> {
                     .ok_or_else(|| ExecError::Internal("predicate is not boolean".into()))?;
                 if *to_tombstone {
                     tombstone_failing(&current, mask)?
+                } else if *drop_deletes {
+                    let ops = op_column(&current)?;
+                    let keep: BooleanArray = (0..current.num_rows())
+                        .map(|row| {
+                            Some(
+                                mask.is_valid(row)
+                                    && mask.value(row)
+                                    && ops.value(row) != OP_DELETE,
+                            )
+                        })
+                        .collect();
+                    filter_record_batch(&current, &keep)?
                 } else {
                     filter_record_batch(&current, mask)?
                 }
@@ -218,17 +232,23 @@ fn apply(steps: &[Step], batch: &RecordBatch) -> Result<RecordBatch> {
     Ok(current)
 }
 
+/// The `$op` column of changelog rows.
+fn op_column(batch: &RecordBatch) -> Result<&Int8Array> {
+    batch
+        .column_by_name(OP_COLUMN)
+        .ok_or_else(|| ExecError::Internal("changelog rows without $op".into()))?
+        .as_any()
+        .downcast_ref::<Int8Array>()
+        .ok_or_else(|| ExecError::Internal("$op is not TINYINT".into()))
+}
+
 /// A table filter: rows failing the predicate become deletes of their key.
 fn tombstone_failing(batch: &RecordBatch, mask: &BooleanArray) -> Result<RecordBatch> {
     let index = batch
         .schema()
         .index_of(OP_COLUMN)
         .map_err(|_| ExecError::Internal("table rows without $op".into()))?;
-    let ops = batch
-        .column(index)
-        .as_any()
-        .downcast_ref::<Int8Array>()
-        .ok_or_else(|| ExecError::Internal("$op is not TINYINT".into()))?;
+    let ops = op_column(batch)?;
     let ops: Int8Array = (0..batch.num_rows())
         .map(|row| {
             let passes = mask.is_valid(row) && mask.value(row);
@@ -272,6 +292,7 @@ fn compile_node(
             let step = Step::Filter {
                 predicate: create_physical_expr(&filter.predicate, schema, &props, &context)?,
                 to_tombstone: filter.to_tombstone,
+                drop_deletes: filter.drop_deletes,
             };
             match aggregate {
                 Some(_) => after.push(step),

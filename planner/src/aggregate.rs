@@ -361,6 +361,7 @@ pub fn plan_aggregation(
             input: Box::new(root),
             predicate,
             to_tombstone: true,
+            drop_deletes: false,
         });
     }
     Ok(PlannedAggregation {

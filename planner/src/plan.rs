@@ -48,8 +48,9 @@ pub struct SourceNode {
     pub timestamp: Option<TimestampColumn>,
     /// Windowed keys: the window is split off the key into `WINDOWSTART`/`WINDOWEND`.
     pub window: Option<WindowInfo>,
-    /// A table read as a changelog: tombstones become delete rows and a last `$op` column
-    /// tells upserts from deletes.
+    /// Read as a changelog: tombstones (records with a null value) become delete rows and a
+    /// last `$op` column tells upserts from deletes. Tables are; so is a stream a persistent
+    /// query passes null values on from.
     pub changelog: bool,
     /// Also emit each key's previous row as a retract row before its update or delete
     /// (aggregations over tables); needs the source's last value per key as state.
@@ -67,6 +68,9 @@ pub struct FilterNode {
     /// The output is a table: an upsert that fails the predicate becomes a delete of its key
     /// (ksqlDB's table filter emits a tombstone) instead of being dropped.
     pub to_tombstone: bool,
+    /// Rows that are deletes (a stream record with a null value) are dropped whatever the
+    /// predicate says: ksqlDB's WHERE never passes a null value on.
+    pub drop_deletes: bool,
 }
 
 /// A window of an aggregation, times in milliseconds.

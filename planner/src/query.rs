@@ -124,8 +124,12 @@ pub fn plan_query_for(catalog: &Catalog, query: &Query, purpose: Purpose) -> Res
     check_system_column_names(query, purpose)?;
     let aggregating = is_aggregation(query);
     let changelog = source.kind == SourceKind::Table;
+    // A persistent query over a stream passes a record with a null value on as a null value
+    // (as ksqlDB does; WHERE drops it), so its rows carry `$op` like a table's.
+    let null_values = !changelog && !aggregating && purpose == Purpose::Persistent;
+    let carries_op = changelog || null_values;
     let mut row_schema = source.row_schema()?.as_ref().clone();
-    if changelog {
+    if carries_op {
         let mut fields: Vec<Arc<Field>> = row_schema.fields().iter().cloned().collect();
         fields.push(Arc::new(Field::new(OP_COLUMN, ArrowType::Int8, true)));
         row_schema = Schema::new(fields);
@@ -148,7 +152,7 @@ pub fn plan_query_for(catalog: &Catalog, query: &Query, purpose: Purpose) -> Res
             .collect(),
         timestamp: source.timestamp.clone(),
         window: source.window,
-        changelog,
+        changelog: carries_op,
         retract: changelog && aggregating,
         schema: Arc::clone(&schema),
     });
@@ -178,6 +182,7 @@ pub fn plan_query_for(catalog: &Catalog, query: &Query, purpose: Purpose) -> Res
             // A persistent table query turns failing rows into tombstones; a transient query
             // (push or pull) just leaves them out.
             to_tombstone: changelog && !aggregating && !transient,
+            drop_deletes: null_values,
         });
     }
 
@@ -236,7 +241,7 @@ pub fn plan_query_for(catalog: &Catalog, query: &Query, purpose: Purpose) -> Res
         key_columns,
         column(ROWTIME),
         window.map(|_| (column(WINDOWSTART), column(WINDOWEND))),
-        changelog.then(|| column(OP_COLUMN)),
+        carries_op.then(|| column(OP_COLUMN)),
     )?;
     Ok(PlannedQuery {
         root,
