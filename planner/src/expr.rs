@@ -23,7 +23,7 @@ use crate::catalog::Catalog;
 use crate::types::{arrow_type_name, to_arrow};
 use crate::{PlanError, Result, functions};
 
-pub use formatted::FormattedExpr;
+pub use formatted::{FormattedExpr, KsqlText, operator_symbol};
 
 /// Normalizes an identifier the ksqlDB way: unquoted names are upper-cased.
 pub fn normalize_ident(ident: &Ident) -> String {

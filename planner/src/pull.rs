@@ -7,7 +7,6 @@
 //! The executor (`executor::pull`) does the reading.
 
 mod key_value;
-mod text;
 mod timestamp;
 mod where_clause;
 

@@ -17,12 +17,12 @@ use datafusion::physical_expr::create_physical_expr;
 use parser::ast::DataType;
 use sqlparser::ast::{BinaryOperator, Expr as SqlExpr, UnaryOperator, Value, visit_expressions};
 
-use super::text::{KsqlText, operator_symbol};
 use crate::catalog::{
     Catalog, ColumnDefinition, ROWOFFSET, ROWPARTITION, ROWTIME, SourceDefinition, WINDOWEND,
     WINDOWSTART,
 };
 use crate::expr::{ExprLowering, normalize_ident, number_literal};
+use crate::expr::{KsqlText, operator_symbol};
 use crate::types::{sql_type_name, to_arrow};
 use crate::{PlanError, Result};
 

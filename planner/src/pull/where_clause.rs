@@ -13,9 +13,9 @@ use datafusion::common::ScalarValue;
 use sqlparser::ast::{BinaryOperator, Expr as SqlExpr, Value};
 
 use super::key_value::{column_ref, column_type, has_column_ref, key_value};
-use super::text::KsqlText;
 use super::{PULL_QUERY_SYNTAX_HELP, TABLE_SCAN_HINT, TABLE_SCAN_REQUIRED};
 use crate::catalog::{Catalog, ColumnDefinition, SourceDefinition, WINDOWEND, WINDOWSTART};
+use crate::expr::KsqlText;
 use crate::types::sql_type_name;
 use crate::{PlanError, Result};
 
