@@ -7,7 +7,8 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use server::{Engine, Session, StatementOutput};
 
-/// The `eddy` binary built next to the test executable (`cargo test --workspace` builds it).
+/// The `eddy` binary built next to the test executable (`cargo build --bin eddy` builds it;
+/// `./dev test` does so before running the tests).
 pub fn eddy_binary() -> PathBuf {
     let executable = std::env::current_exe().expect("the test knows its own path");
     let directory = executable
@@ -17,7 +18,7 @@ pub fn eddy_binary() -> PathBuf {
     let binary = directory.join("eddy");
     assert!(
         binary.exists(),
-        "{} is missing: run the tests with `cargo test --workspace` so the eddy binary is built",
+        "{} is missing: build it with `cargo build --bin eddy` (or run `./dev test`)",
         binary.display()
     );
     binary
