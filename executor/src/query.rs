@@ -14,11 +14,11 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use arrow::record_batch::RecordBatch;
-use planner::plan::DataflowPlan;
+use planner::plan::{DataflowNode, DataflowPlan};
 use tokio::sync::mpsc;
 
 use crate::log::{TopicLog, Transaction};
-use crate::metrics::Metrics;
+use crate::metrics::{Counters, Metrics};
 use crate::operator::sink::SinkOperator;
 use crate::pipeline::{Pipeline, error_chain};
 use crate::state::StateStore;
@@ -114,6 +114,10 @@ impl Drop for QueryHandle {
 
 /// Starts a persistent query: reads its source from the committed offsets of consumer
 /// group `id` (or `start` when there are none) and writes into its sink.
+///
+/// A plan whose state is partitioned like its input (`groups_within_partitions`) runs its
+/// partitions on up to one worker thread per core, each with its own pipeline, sink and
+/// state caches, and each committing its own epochs; the others run on one thread.
 pub fn start_persistent(
     id: &str,
     plan: &DataflowPlan,
@@ -127,11 +131,7 @@ pub fn start_persistent(
         .as_ref()
         .ok_or_else(|| ExecError::Internal("persistent query without a sink".into()))?;
     let source_name = &plan.root.source().name;
-    let mut pipeline = Pipeline::compile(plan, metrics.counters(source_name), Some((state, id)))?;
-    let mut sink = SinkOperator::new(sink_plan, Some(state))?;
-    let query_counters = metrics.counters(id);
-    let sink_counters = metrics.counters(&sink_plan.name);
-    let topic = pipeline.source.topic().to_string();
+    let topic = plan.root.source().topic.clone();
     let group = id.to_string();
 
     // Pin the starting offsets now, so a restart before the first record never skips any.
@@ -149,40 +149,129 @@ pub fn start_persistent(
                 .offsets
                 .push((group.clone(), topic.clone(), partition as u32, offset));
         }
-        offsets.push(offset);
+        offsets.push((partition as u32, offset));
     }
     if !initial.offsets.is_empty() {
         log.commit(initial)?;
     }
 
+    let workers = if plan.root.groups_within_partitions() && !emits_final(&plan.root) {
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        offsets.len().clamp(1, cores)
+    } else {
+        1
+    };
+    let mut tasks = Vec::with_capacity(workers);
+    for worker in 0..workers {
+        tasks.push(PersistentTask {
+            pipeline: Pipeline::compile(plan, metrics.counters(source_name), Some((state, id)))?,
+            sink: SinkOperator::new(sink_plan, Some(state))?,
+            offsets: offsets
+                .iter()
+                .copied()
+                .filter(|(partition, _)| *partition as usize % workers == worker)
+                .collect(),
+        });
+    }
+    let query_counters = metrics.counters(id);
+    let sink_counters = metrics.counters(&sink_plan.name);
     spawn(id, Arc::clone(&log), move |stop, log| {
-        run_loop(
-            &stop,
-            log.as_ref(),
-            &topic,
-            &mut offsets,
-            |partition, records, next| {
-                let output = pipeline.process(records, partition)?;
-                let produced = sink.encode(&output, partition)?;
-                let mut state = pipeline.take_writes()?;
-                state.extend(sink.take_writes());
-                query_counters.add_consumed(records.len() as u64);
-                query_counters.add_produced(produced.len() as u64);
-                sink_counters.add_produced(produced.len() as u64);
-                let transaction = Transaction {
-                    records: produced
-                        .into_iter()
-                        .map(|(p, record)| (sink.topic.clone(), p, record))
-                        .collect(),
-                    offsets: vec![(group.clone(), topic.clone(), partition, next)],
-                    state,
-                };
-                log.commit(transaction)?;
-                tracing::debug!(target: "eddy::epoch", query = %group, partition, next_offset = next, "committed");
-                Ok(true)
-            },
-        )
+        let run = |mut task: PersistentTask| {
+            let result = task.run(
+                &stop,
+                log.as_ref(),
+                &topic,
+                &group,
+                &query_counters,
+                &sink_counters,
+            );
+            if result.is_err() {
+                // The query fails as a whole: its other workers stop too.
+                stop.store(true, Ordering::SeqCst);
+                log.wake_all();
+            }
+            result
+        };
+        let mut tasks = tasks.into_iter();
+        let first = tasks.next().expect("at least one worker");
+        std::thread::scope(|scope| {
+            let others: Vec<_> = tasks
+                .map(|task| {
+                    std::thread::Builder::new()
+                        .name(format!("query-{group}"))
+                        .spawn_scoped(scope, || run(task))
+                })
+                .collect::<std::io::Result<_>>()?;
+            let mut result = run(first);
+            for other in others {
+                let outcome = other
+                    .join()
+                    .unwrap_or_else(|_| Err(ExecError::Internal("a query worker panicked".into())));
+                result = result.and(outcome);
+            }
+            result
+        })
     })
+}
+
+/// Whether the plan's aggregation emits only final results (`EMIT FINAL`): it tracks its
+/// open windows over all partitions, so it runs on one thread.
+fn emits_final(node: &DataflowNode) -> bool {
+    match node {
+        DataflowNode::Source(_) => false,
+        DataflowNode::Filter(filter) => emits_final(&filter.input),
+        DataflowNode::Project(project) => emits_final(&project.input),
+        DataflowNode::Aggregate(aggregate) => aggregate.emit_final,
+    }
+}
+
+/// One worker of a persistent query: some partitions of its source, with their own
+/// pipeline and sink.
+struct PersistentTask {
+    pipeline: Pipeline,
+    sink: SinkOperator,
+    /// (partition, next offset) of the partitions this worker reads.
+    offsets: Vec<(u32, u64)>,
+}
+
+impl PersistentTask {
+    /// Processes the partitions until `stop`: each batch read is one epoch, committed with
+    /// its records, state and next offset in one transaction.
+    fn run(
+        &mut self,
+        stop: &AtomicBool,
+        log: &dyn TopicLog,
+        topic: &str,
+        group: &str,
+        query_counters: &Counters,
+        sink_counters: &Counters,
+    ) -> Result<()> {
+        let PersistentTask {
+            pipeline,
+            sink,
+            offsets,
+        } = self;
+        run_loop(stop, log, topic, offsets, |partition, records, next| {
+            let output = pipeline.process(records, partition)?;
+            let produced = sink.encode(&output, partition)?;
+            let mut state = pipeline.take_writes()?;
+            state.extend(sink.take_writes());
+            query_counters.add_consumed(records.len() as u64);
+            query_counters.add_produced(produced.len() as u64);
+            sink_counters.add_produced(produced.len() as u64);
+            let transaction = Transaction {
+                records: produced
+                    .into_iter()
+                    .map(|(p, record)| (sink.topic.clone(), p, record))
+                    .collect(),
+                offsets: vec![(group.to_string(), topic.to_string(), partition, next)],
+                state,
+            };
+            log.commit(transaction)?;
+            tracing::debug!(target: "eddy::epoch", query = %group, partition, next_offset = next, "committed");
+            Ok(true)
+        })
+    }
 }
 
 /// Starts a transient query sending its output batches (without `$rowtime`) to `output`.
@@ -209,11 +298,15 @@ pub fn start_transient(
     )?;
     let topic = pipeline.source.topic().to_string();
     let ends = log.offsets(&topic)?;
-    let mut offsets: Vec<u64> = ends
+    let mut offsets: Vec<(u32, u64)> = ends
         .iter()
-        .map(|(earliest, next)| match start {
-            StartPosition::Earliest => *earliest,
-            StartPosition::Latest => *next,
+        .enumerate()
+        .map(|(partition, (earliest, next))| {
+            let offset = match start {
+                StartPosition::Earliest => *earliest,
+                StartPosition::Latest => *next,
+            };
+            (partition as u32, offset)
         })
         .collect();
     let stop_at: Vec<u64> = ends.iter().map(|(_, next)| *next).collect();
@@ -221,13 +314,13 @@ pub fn start_transient(
     let visible = pipeline.visible_columns();
     spawn("transient", Arc::clone(&log), move |stop, log| {
         if until_end {
-            for (partition, end) in stop_at.iter().enumerate() {
-                while offsets[partition] < *end && !stop.load(Ordering::SeqCst) {
-                    let wanted = ((end - offsets[partition]) as usize).min(BATCH_RECORDS);
-                    let records = log.read(&topic, partition as u32, offsets[partition], wanted)?;
+            for ((partition, offset), end) in offsets.iter_mut().zip(&stop_at) {
+                while *offset < *end && !stop.load(Ordering::SeqCst) {
+                    let wanted = ((end - *offset) as usize).min(BATCH_RECORDS);
+                    let records = log.read(&topic, *partition, *offset, wanted)?;
                     let Some(last) = records.last() else { break };
-                    offsets[partition] = last.offset + 1;
-                    let batch = pipeline.process(&records, partition as u32)?;
+                    *offset = last.offset + 1;
+                    let batch = pipeline.process(&records, *partition)?;
                     if !send(&output, batch, visible, &mut remaining) {
                         return Ok(());
                     }
@@ -288,24 +381,24 @@ fn send(
     *remaining != Some(0)
 }
 
-/// Reads every partition in turn from `offsets` and hands non-empty batches to `process`
-/// with the next offset; waits for appends when idle. Ends when `process` returns false
-/// or `stop` is set.
+/// Reads the partitions of `offsets` ((partition, next offset) pairs) in turn and hands
+/// non-empty batches to `process` with the next offset; waits for appends when idle. Ends
+/// when `process` returns false or `stop` is set.
 fn run_loop(
     stop: &AtomicBool,
     log: &dyn TopicLog,
     topic: &str,
-    offsets: &mut [u64],
+    offsets: &mut [(u32, u64)],
     mut process: impl FnMut(u32, &[crate::log::ConsumedRecord], u64) -> Result<bool>,
 ) -> Result<()> {
     while !stop.load(Ordering::SeqCst) {
         let seen = log.append_sequence();
         let mut progressed = false;
-        for (partition, offset) in offsets.iter_mut().enumerate() {
-            let records = log.read(topic, partition as u32, *offset, BATCH_RECORDS)?;
+        for (partition, offset) in offsets.iter_mut() {
+            let records = log.read(topic, *partition, *offset, BATCH_RECORDS)?;
             let Some(last) = records.last() else { continue };
             let next = last.offset + 1;
-            if !process(partition as u32, &records, next)? {
+            if !process(*partition, &records, next)? {
                 return Ok(());
             }
             *offset = next;
@@ -367,9 +460,15 @@ pub fn start_print(
 ) -> Result<QueryHandle> {
     let topic = topic.to_string();
     let ends = log.offsets(&topic)?;
-    let mut offsets: Vec<u64> = ends
+    let mut offsets: Vec<(u32, u64)> = ends
         .iter()
-        .map(|(earliest, next)| if from_beginning { *earliest } else { *next })
+        .enumerate()
+        .map(|(partition, (earliest, next))| {
+            (
+                partition as u32,
+                if from_beginning { *earliest } else { *next },
+            )
+        })
         .collect();
     let mut seen: u64 = 0;
     let mut printed: u64 = 0;

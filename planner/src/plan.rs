@@ -163,6 +163,59 @@ impl DataflowNode {
         }
     }
 
+    /// Whether each group of the plan's aggregation (if any) is fed by a single source
+    /// partition: the grouping includes every key column of a keyed source, unchanged.
+    /// Records are partitioned by key, so the records of such a group all come from the
+    /// partition of its key, and the partitions can be processed independently, as Kafka
+    /// Streams processes each partition in a task of its own. Stateless plans qualify too.
+    pub fn groups_within_partitions(&self) -> bool {
+        match self {
+            DataflowNode::Source(_) => true,
+            DataflowNode::Filter(filter) => filter.input.groups_within_partitions(),
+            DataflowNode::Project(project) => project.input.groups_within_partitions(),
+            DataflowNode::Aggregate(aggregate) => {
+                let keys = &aggregate.input.source().key_fields;
+                !keys.is_empty()
+                    && keys.iter().all(|key| {
+                        aggregate
+                            .group_by
+                            .iter()
+                            .any(|expr| match strip_alias(expr) {
+                                Expr::Column(column) => {
+                                    aggregate.input.source_key_of(&column.name) == Some(key.name())
+                                }
+                                _ => false,
+                            })
+                    })
+            }
+        }
+    }
+
+    /// The source key column that the column `name` of this node's rows is, passed through
+    /// unchanged (perhaps renamed).
+    fn source_key_of(&self, name: &str) -> Option<&str> {
+        match self {
+            DataflowNode::Source(source) => source
+                .key_fields
+                .iter()
+                .find(|field| field.name() == name)
+                .map(|field| field.name().as_str()),
+            DataflowNode::Filter(filter) => filter.input.source_key_of(name),
+            DataflowNode::Project(project) => {
+                let index = project
+                    .schema
+                    .fields()
+                    .iter()
+                    .position(|field| field.name() == name)?;
+                match strip_alias(project.exprs.get(index)?) {
+                    Expr::Column(column) => project.input.source_key_of(&column.name),
+                    _ => None,
+                }
+            }
+            DataflowNode::Aggregate(_) => None,
+        }
+    }
+
     /// The source node this dataflow reads.
     pub fn source(&self) -> &SourceNode {
         match self {
@@ -262,3 +315,77 @@ impl fmt::Display for DataflowPlan {
 
 /// Shared pointer to a plan, as the executor holds it.
 pub type DataflowPlanRef = Arc<DataflowPlan>;
+
+/// The expression under any aliases.
+fn strip_alias(expr: &Expr) -> &Expr {
+    match expr {
+        Expr::Alias(alias) => strip_alias(&alias.expr),
+        other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{Catalog, Properties, StatementPlan, plan_statement};
+
+    #[test]
+    fn groups_within_partitions_only_when_grouping_by_every_source_key() {
+        let mut catalog = Catalog::default();
+        for sql in [
+            "CREATE STREAM S (ID INT KEY, V STRING, N INT) WITH (kafka_topic='s', value_format='JSON', partitions=2);",
+            "CREATE STREAM TWO (A INT KEY, B INT KEY, V STRING) WITH (kafka_topic='t', value_format='JSON', partitions=2, key_format='JSON');",
+            "CREATE STREAM NOKEY (V STRING) WITH (kafka_topic='n', value_format='JSON', partitions=2);",
+        ] {
+            let statement = parser::parse_statements(sql).expect("parses").remove(0);
+            match plan_statement(&catalog, &statement, &Properties::new()).expect("plans") {
+                Some(StatementPlan::CreateSource { source, .. }) => catalog.put_source(source),
+                _ => panic!("{sql}: not a CREATE"),
+            }
+        }
+        let cases = [
+            ("CREATE STREAM O AS SELECT ID, V FROM S WHERE N > 1;", true),
+            ("CREATE STREAM O AS SELECT V FROM NOKEY;", true),
+            ("CREATE STREAM O AS SELECT * FROM S PARTITION BY V;", true),
+            (
+                "CREATE TABLE O AS SELECT ID, COUNT(*) FROM S GROUP BY ID;",
+                true,
+            ),
+            (
+                "CREATE TABLE O AS SELECT ID, COUNT(*) FROM S WINDOW TUMBLING (SIZE 1 SECOND) GROUP BY ID HAVING COUNT(*) > 1;",
+                true,
+            ),
+            (
+                "CREATE TABLE O AS SELECT ID, V, COUNT(*) FROM S GROUP BY V, ID;",
+                true,
+            ),
+            (
+                "CREATE TABLE O AS SELECT V, COUNT(*) FROM S GROUP BY V;",
+                false,
+            ),
+            (
+                "CREATE TABLE O AS SELECT ID + 1, COUNT(*) FROM S GROUP BY ID + 1;",
+                false,
+            ),
+            (
+                "CREATE TABLE O AS SELECT A, COUNT(*) FROM TWO GROUP BY A;",
+                false,
+            ),
+            (
+                "CREATE TABLE O AS SELECT A, B, COUNT(*) FROM TWO GROUP BY B, A;",
+                true,
+            ),
+            (
+                "CREATE TABLE O AS SELECT V, COUNT(*) FROM NOKEY GROUP BY V;",
+                false,
+            ),
+        ];
+        for (sql, expected) in cases {
+            let statement = parser::parse_statements(sql).expect("parses").remove(0);
+            let plan = match plan_statement(&catalog, &statement, &Properties::new()) {
+                Ok(Some(StatementPlan::CreateAsSelect { plan, .. })) => plan,
+                other => panic!("{sql}: not a CREATE AS SELECT: {other:?}"),
+            };
+            assert_eq!(plan.root.groups_within_partitions(), expected, "{sql}");
+        }
+    }
+}
