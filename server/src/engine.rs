@@ -84,7 +84,9 @@ pub(crate) struct RunningQuery {
 
 /// Everything behind the engine lock.
 pub(crate) struct EngineState {
-    pub catalog: Catalog,
+    /// Shared with the queries being planned from a snapshot of it (`Arc::make_mut` to
+    /// change it).
+    pub catalog: Arc<Catalog>,
     pub queries: BTreeMap<String, RunningQuery>,
     pub command_log: CommandLog,
 }
@@ -120,7 +122,7 @@ impl Engine {
             state_store: StateStore::new(Arc::clone(&store)),
             schemas,
             state: Mutex::new(EngineState {
-                catalog,
+                catalog: Arc::new(catalog),
                 queries: BTreeMap::new(),
                 command_log,
             }),
@@ -160,8 +162,7 @@ impl Engine {
         id: Option<u32>,
     ) -> Result<u32> {
         let mut state = self.lock();
-        let id = state
-            .catalog
+        let id = Arc::make_mut(&mut state.catalog)
             .schema_registry_mut()
             .register(subject, schema_type, text, references, id)
             .map_err(ServerError::User)?;
@@ -221,7 +222,12 @@ impl Engine {
 
     /// The catalog as it is now (a copy).
     pub fn catalog(&self) -> planner::Catalog {
-        self.lock().catalog.clone()
+        Catalog::clone(&self.lock().catalog)
+    }
+
+    /// The catalog as it is now, shared: planning from it needs no engine lock.
+    pub(crate) fn catalog_snapshot(&self) -> Arc<Catalog> {
+        Arc::clone(&self.lock().catalog)
     }
 
     /// Source, column and function names, for completion.
@@ -286,6 +292,7 @@ impl Engine {
             }
             StatementKind::Print(print) => handler::print::print(self, print, session),
             StatementKind::SqlQuery(text) => handler::pull_sql::run(self, text, session),
+            StatementKind::Select(query) => self.select(statement, query, session),
             _ => self.apply(statement, session, true),
         }
     }
@@ -301,19 +308,10 @@ impl Engine {
         let mut state = self.lock();
         let plan = planner::plan_statement(&state.catalog, statement, &session.properties)?;
         let output = match plan {
-            Some(StatementPlan::Select {
-                plan,
-                columns,
-                is_pull,
-            }) => {
-                let scalable = match &statement.kind {
-                    StatementKind::Select(query) => {
-                        planner::is_scalable_push(&state.catalog, query, &session.properties)
-                    }
-                    _ => false,
-                };
-                drop(state);
-                return handler::select::run(self, &plan, columns, is_pull, scalable, session);
+            Some(StatementPlan::Select { .. }) => {
+                return Err(ServerError::Internal(
+                    "a query is executed, not applied".into(),
+                ));
             }
             Some(StatementPlan::InsertValues(plan)) => {
                 drop(state);
@@ -342,6 +340,28 @@ impl Engine {
             })?;
         }
         Ok(output)
+    }
+
+    /// Runs a push or pull query. A query changes nothing: it is planned from a snapshot of
+    /// the catalog, without holding the engine lock, so queries are planned in parallel.
+    fn select(
+        &self,
+        statement: &Statement,
+        query: &parser::ast::Query,
+        session: &Session,
+    ) -> Result<StatementOutput> {
+        let catalog = self.catalog_snapshot();
+        let Some(StatementPlan::Select {
+            plan,
+            columns,
+            is_pull,
+        }) = planner::plan_statement(&catalog, statement, &session.properties)?
+        else {
+            return Err(ServerError::Internal("a SELECT planned to no query".into()));
+        };
+        let scalable = planner::is_scalable_push(&catalog, query, &session.properties);
+        drop(catalog);
+        handler::select::run(self, &plan, columns, is_pull, scalable, session)
     }
 
     pub(crate) fn lock(&self) -> MutexGuard<'_, EngineState> {

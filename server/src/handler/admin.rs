@@ -1,6 +1,8 @@
 //! Statements that inspect or remove things: SHOW/LIST, DESCRIBE, DROP, TERMINATE,
 //! EXPLAIN, CREATE TYPE and DROP TYPE.
 
+use std::sync::Arc;
+
 use executor::QueryState;
 use parser::ast::{Describe, Explain, Show, SourceKind, Statement, StatementKind, Terminate};
 use planner::StatementPlan;
@@ -56,7 +58,7 @@ pub(crate) fn run(
                     source.name
                 ));
             }
-            state.catalog.remove_source(&source.name);
+            Arc::make_mut(&mut state.catalog).remove_source(&source.name);
             engine
                 .state_store()
                 .delete_table(&executor::table_state_id(&source.name))?;
@@ -140,13 +142,17 @@ pub(crate) fn run(
                 ));
             }
             let resolved = state.catalog.resolve_type(data_type)?;
-            state.catalog.put_type(name.clone(), resolved);
+            Arc::make_mut(&mut state.catalog).put_type(name.clone(), resolved);
             Ok(StatementOutput::Message(format!(
                 "Created custom type {name}"
             )))
         }
         StatementKind::DropType { name, if_exists } => {
-            if state.catalog.remove_type(name).is_none() && !if_exists {
+            if Arc::make_mut(&mut state.catalog)
+                .remove_type(name)
+                .is_none()
+                && !if_exists
+            {
                 return user_error(format!("Type {name} does not exist."));
             }
             Ok(StatementOutput::Message(format!("Dropped type {name}")))

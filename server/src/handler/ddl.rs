@@ -1,6 +1,8 @@
 //! Statements that register sources and start persistent queries: CREATE STREAM/TABLE,
 //! CREATE ... AS SELECT and INSERT INTO ... SELECT.
 
+use std::sync::Arc;
+
 use executor::query::StartPosition;
 use parser::ast::SourceKind;
 use planner::catalog::{QueryDefinition, SourceDefinition};
@@ -49,7 +51,7 @@ pub(crate) fn apply_plan(
             };
             let _ = or_replace;
             let message = format!("{} created", kind_title(source.kind));
-            state.catalog.put_source(SourceDefinition {
+            Arc::make_mut(&mut state.catalog).put_source(SourceDefinition {
                 partitions,
                 ..source
             });
@@ -93,7 +95,7 @@ pub(crate) fn apply_plan(
             }
             let message = format!("Created query with ID {}", query.id);
             start_query(engine, state, query, &plan, session)?;
-            state.catalog.put_source(sink);
+            Arc::make_mut(&mut state.catalog).put_source(sink);
             Ok(StatementOutput::Message(message))
         }
         StatementPlan::InsertInto { query, plan } => {
@@ -124,11 +126,11 @@ fn start_query(
         start,
         engine.state_store(),
     )?;
-    state.catalog.take_query_number();
+    Arc::make_mut(&mut state.catalog).take_query_number();
     state
         .queries
         .insert(query.id.clone(), RunningQuery { handle });
-    state.catalog.put_query(query);
+    Arc::make_mut(&mut state.catalog).put_query(query);
     Ok(())
 }
 
@@ -137,7 +139,7 @@ pub(crate) fn stop_query(engine: &Engine, state: &mut EngineState, id: &str) -> 
     if let Some(mut running) = state.queries.remove(id) {
         running.handle.stop();
     }
-    state.catalog.remove_query(id);
+    Arc::make_mut(&mut state.catalog).remove_query(id);
     engine.topic_log().delete_group(id)?;
     executor::query::delete_query_state(engine.state_store(), id)?;
     Ok(())
