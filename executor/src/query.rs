@@ -256,6 +256,10 @@ impl PersistentTask {
             let produced = sink.encode(&output, partition)?;
             let mut state = pipeline.take_writes()?;
             state.extend(sink.take_writes());
+            // In key order, RocksDB inserts each key into its memtable next to the one before
+            // (it resumes the skip-list search where the last insert ended). Stable: a key
+            // written twice keeps its last value.
+            state.sort_by(|(a, _), (b, _)| a.cmp(b));
             query_counters.add_consumed(records.len() as u64);
             query_counters.add_produced(produced.len() as u64);
             sink_counters.add_produced(produced.len() as u64);

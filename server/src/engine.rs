@@ -12,6 +12,7 @@ use arrow::record_batch::RecordBatch;
 use executor::query::StartPosition;
 use executor::{EmbeddedLog, Metrics, QueryHandle, StateStore, Store, TopicLog};
 use parser::ast::{Statement, StatementKind};
+use planner::pull::{KeyLookup, PullPlan};
 use planner::{Catalog, Properties, StatementPlan};
 use tokio::sync::mpsc;
 
@@ -340,6 +341,43 @@ impl Engine {
             })?;
         }
         Ok(output)
+    }
+
+    /// Executes `statement` if it is a pull query over a table that reads only the keys it
+    /// looks up (it answers in microseconds, on the caller's thread); `None` for every other
+    /// statement, which is left for `execute`. A planning error is returned in any case.
+    pub fn execute_lookup(
+        &self,
+        statement: &Statement,
+        session: &Session,
+    ) -> Option<Result<StatementOutput>> {
+        let StatementKind::Select(query) = &statement.kind else {
+            return None;
+        };
+        if query.emit.is_some() {
+            return None;
+        }
+        let catalog = self.catalog_snapshot();
+        let plan = match planner::plan_statement(&catalog, statement, &session.properties) {
+            Ok(plan) => plan,
+            Err(error) => return Some(Err(error.into())),
+        };
+        drop(catalog);
+        match plan {
+            Some(StatementPlan::Select {
+                plan,
+                columns,
+                is_pull: Some(PullPlan::Table(table)),
+            }) if matches!(table.keys, KeyLookup::Keys(_)) => Some(handler::select::run(
+                self,
+                &plan,
+                columns,
+                Some(PullPlan::Table(table)),
+                false,
+                session,
+            )),
+            _ => None,
+        }
     }
 
     /// Runs a push or pull query. A query changes nothing: it is planned from a snapshot of

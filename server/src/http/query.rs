@@ -68,8 +68,12 @@ pub(crate) struct PreparedQuery {
     pub(crate) stream: crate::RowStream,
 }
 
-/// Parses and starts the one query of `sql` on the blocking pool. `allow_print` admits
-/// `PRINT` (only `/query` streams it).
+/// Parses and starts the one query of `sql`. `allow_print` admits `PRINT` (only `/query`
+/// streams it).
+///
+/// A pull query that only looks up keys is answered right here: that takes far less than
+/// handing it to the blocking pool and back (tens of microseconds). Every other query starts
+/// on the blocking pool, so that a long one (a table scan) blocks no connection.
 pub(crate) async fn prepare(
     state: &Arc<AppState>,
     sql: String,
@@ -77,22 +81,39 @@ pub(crate) async fn prepare(
     allow_print: bool,
 ) -> Result<Prepared, ApiError> {
     let engine = Arc::clone(&state.engine);
-    tokio::task::spawn_blocking(move || start_query(&engine, &sql, session, allow_print))
-        .await
-        .unwrap_or_else(|failure| Err(ApiError::internal(failure)))
+    if let Some(prepared) = start_query(&engine, &sql, session.clone(), allow_print, true) {
+        return prepared;
+    }
+    tokio::task::spawn_blocking(move || {
+        start_query(&engine, &sql, session, allow_print, false)
+            .unwrap_or_else(|| Err(ApiError::internal("the query was not started")))
+    })
+    .await
+    .unwrap_or_else(|failure| Err(ApiError::internal(failure)))
 }
 
+/// Parses and starts the query; with `lookups_only`, `None` unless it is a pull query that
+/// only looks up keys (errors of parsing and planning are answered in any case).
 fn start_query(
     engine: &crate::Engine,
     sql: &str,
     mut session: Session,
     allow_print: bool,
-) -> Result<Prepared, ApiError> {
+    lookups_only: bool,
+) -> Option<Result<Prepared, ApiError>> {
     let text = substitute_variables(sql, &session.variables);
-    let statements = parser::parse_statements(&text)
-        .map_err(|failure| ApiError::from_server(&ServerError::Parse(failure), &text, vec![]))?;
+    let statements = match parser::parse_statements(&text) {
+        Ok(statements) => statements,
+        Err(failure) => {
+            return Some(Err(ApiError::from_server(
+                &ServerError::Parse(failure),
+                &text,
+                vec![],
+            )));
+        }
+    };
     let [statement] = statements.as_slice() else {
-        return Err(ApiError::statement(
+        return Some(Err(ApiError::statement(
             error::BAD_STATEMENT,
             format!(
                 "Expected exactly one KSQL statement; found {} instead",
@@ -100,7 +121,7 @@ fn start_query(
             ),
             &text,
             vec![],
-        ));
+        )));
     };
     let source = match &statement.kind {
         StatementKind::Select(query) => first_source(&query.from).to_string(),
@@ -108,15 +129,20 @@ fn start_query(
         StatementKind::SqlQuery(_) => String::new(),
         StatementKind::Print(print) if allow_print => print.topic.clone(),
         _ => {
-            return Err(ApiError::statement(
+            return Some(Err(ApiError::statement(
                 error::BAD_STATEMENT,
                 "The following statement types should be issued to the '/ksql' endpoint: every statement except SELECT and PRINT",
                 &statement.text,
                 vec![],
-            ));
+            )));
         }
     };
-    match engine.execute(statement, &mut session) {
+    let executed = if lookups_only {
+        engine.execute_lookup(statement, &session)?
+    } else {
+        engine.execute(statement, &mut session)
+    };
+    Some(match executed {
         Ok(StatementOutput::Rows(stream)) => Ok(Prepared::Rows(PreparedQuery {
             sql: statement.text.clone(),
             source,
@@ -125,7 +151,7 @@ fn start_query(
         Ok(StatementOutput::Lines(lines)) => Ok(Prepared::Lines(lines)),
         Ok(_) => Err(ApiError::internal("a query returned no rows")),
         Err(failure) => Err(ApiError::from_server(&failure, &statement.text, vec![])),
-    }
+    })
 }
 
 fn first_source(relation: &Relation) -> &str {
