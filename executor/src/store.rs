@@ -20,7 +20,6 @@ const BLOCK_CACHE_BYTES: usize = 128 << 20;
 /// Memtable size of the write-heavy families (`log`, `state`).
 const LARGE_WRITE_BUFFER_BYTES: usize = 64 << 20;
 /// Memtable size of the small families.
-const STATE_WRITE_BUFFER_BYTES: usize = 16 << 20;
 const SMALL_WRITE_BUFFER_BYTES: usize = 8 << 20;
 /// Once the WAL grows past this, the oldest memtables are flushed so it can be recycled.
 const MAX_TOTAL_WAL_BYTES: u64 = 512 << 20;
@@ -218,12 +217,8 @@ fn family_options(family: Family, cache: &Cache) -> Options {
             // them without walking the skip list.
             options.set_memtable_whole_key_filtering(true);
             options.set_memtable_prefix_bloom_ratio(0.1);
-            options.set_write_buffer_size(STATE_WRITE_BUFFER_BYTES);
-            options.set_max_write_buffer_number(6);
-            // Bursts of new groups flush many small memtables: let level 0 grow before
-            // slowing writers down, compaction catches up between bursts.
-            options.set_level_zero_slowdown_writes_trigger(40);
-            options.set_level_zero_stop_writes_trigger(64);
+            options.set_write_buffer_size(LARGE_WRITE_BUFFER_BYTES);
+            options.set_max_write_buffer_number(4);
             options.set_target_file_size_base(64 << 20);
         }
         Family::Topics | Family::Offsets | Family::Meta => {
