@@ -1,8 +1,9 @@
 //! Running queries: persistent queries (into a sink topic, exactly once) and transient
 //! push/pull queries (rows to a channel).
 //!
-//! Each query runs on its own thread, away from the async runtime: it reads a batch of one
-//! source partition, processes it, and commits the produced records together with the next
+//! Each query runs on its own thread (a persistent query whose state is partitioned like its
+//! input on one worker thread per partition, up to the core count), away from the async
+//! runtime: it reads a batch of one source partition, processes it, and commits the produced records together with the next
 //! source offset in one atomic `TopicLog::commit` (an epoch). A restart resumes from the
 //! committed offsets, so nothing is lost or duplicated.
 

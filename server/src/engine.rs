@@ -467,6 +467,52 @@ mod tests {
     use super::*;
 
     #[test]
+    fn only_key_lookups_execute_as_lookups() {
+        let directory = tempfile::tempdir().expect("temp dir");
+        let engine = Engine::open(directory.path()).expect("engine");
+        let mut session = Session::default();
+        engine
+            .execute_script(
+                "CREATE STREAM S (ID STRING KEY, V BIGINT) WITH (kafka_topic='s', value_format='JSON', partitions=1);
+                 CREATE TABLE T AS SELECT ID, COUNT(*) AS N FROM S GROUP BY ID;
+                 INSERT INTO S (ID, V) VALUES ('a', 1);",
+                &mut session,
+                |_, _| {},
+            )
+            .expect("setup");
+        let statement = |sql: &str| parser::parse_statements(sql).expect("parses").remove(0);
+        for sql in [
+            "SELECT * FROM T WHERE ID = 'a';",
+            "SELECT * FROM T WHERE ID IN ('a', 'b');",
+        ] {
+            match engine.execute_lookup(&statement(sql), &session) {
+                Some(Ok(StatementOutput::Rows(stream))) => assert!(stream.is_pull, "{sql}"),
+                _ => panic!("{sql}: not executed as a lookup"),
+            }
+        }
+        for sql in [
+            "SELECT * FROM T;",
+            "SELECT * FROM T WHERE N > 1;",
+            "SELECT * FROM T WHERE ID > 'a';",
+            "SELECT * FROM T WHERE ID = 'a' EMIT CHANGES;",
+            "SELECT * FROM S;",
+            "SHOW STREAMS;",
+        ] {
+            assert!(
+                engine.execute_lookup(&statement(sql), &session).is_none(),
+                "{sql}: executed as a lookup"
+            );
+        }
+        match engine.execute_lookup(
+            &statement("SELECT * FROM MISSING WHERE ID = 'a';"),
+            &session,
+        ) {
+            Some(Err(error)) => assert!(error.to_string().contains("MISSING"), "{error}"),
+            _ => panic!("a planning error is returned"),
+        }
+    }
+
+    #[test]
     fn variables_are_substituted_case_insensitively() {
         let variables = BTreeMap::from([("topicName".to_string(), "t1".to_string())]);
         let cases = [
