@@ -3,9 +3,9 @@
 //!
 //! Each query runs on its own thread (a persistent query whose state is partitioned like its
 //! input on one worker thread per partition, up to the core count), away from the async
-//! runtime: it reads a batch of one source partition, processes it, and commits the produced records together with the next
-//! source offset in one atomic `TopicLog::commit` (an epoch). A restart resumes from the
-//! committed offsets, so nothing is lost or duplicated.
+//! runtime: it reads a batch of one source partition, processes it, and commits the produced
+//! records together with the next source offset in one atomic `TopicLog::commit` (an epoch).
+//! A restart resumes from the committed offsets, so nothing is lost or duplicated.
 
 mod finished;
 
@@ -15,7 +15,7 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use arrow::record_batch::RecordBatch;
-use planner::plan::{DataflowNode, DataflowPlan};
+use planner::plan::DataflowPlan;
 use tokio::sync::mpsc;
 
 use crate::log::{TopicLog, Transaction};
@@ -156,7 +156,12 @@ pub fn start_persistent(
         log.commit(initial)?;
     }
 
-    let workers = if plan.root.groups_within_partitions() && !emits_final(&plan.root) {
+    // `EMIT FINAL` tracks the open windows of all partitions together: one thread.
+    let emits_final = plan
+        .root
+        .aggregate()
+        .is_some_and(|aggregate| aggregate.emit_final);
+    let workers = if plan.root.groups_within_partitions() && !emits_final {
         let cores = std::thread::available_parallelism().map_or(1, usize::from);
         offsets.len().clamp(1, cores)
     } else {
@@ -213,17 +218,6 @@ pub fn start_persistent(
             result
         })
     })
-}
-
-/// Whether the plan's aggregation emits only final results (`EMIT FINAL`): it tracks its
-/// open windows over all partitions, so it runs on one thread.
-fn emits_final(node: &DataflowNode) -> bool {
-    match node {
-        DataflowNode::Source(_) => false,
-        DataflowNode::Filter(filter) => emits_final(&filter.input),
-        DataflowNode::Project(project) => emits_final(&project.input),
-        DataflowNode::Aggregate(aggregate) => aggregate.emit_final,
-    }
 }
 
 /// One worker of a persistent query: some partitions of its source, with their own

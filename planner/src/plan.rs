@@ -169,25 +169,31 @@ impl DataflowNode {
     /// partition of its key, and the partitions can be processed independently, as Kafka
     /// Streams processes each partition in a task of its own. Stateless plans qualify too.
     pub fn groups_within_partitions(&self) -> bool {
-        match self {
-            DataflowNode::Source(_) => true,
-            DataflowNode::Filter(filter) => filter.input.groups_within_partitions(),
-            DataflowNode::Project(project) => project.input.groups_within_partitions(),
-            DataflowNode::Aggregate(aggregate) => {
-                let keys = &aggregate.input.source().key_fields;
-                !keys.is_empty()
-                    && keys.iter().all(|key| {
-                        aggregate
-                            .group_by
-                            .iter()
-                            .any(|expr| match strip_alias(expr) {
-                                Expr::Column(column) => {
-                                    aggregate.input.source_key_of(&column.name) == Some(key.name())
-                                }
-                                _ => false,
-                            })
+        let Some(aggregate) = self.aggregate() else {
+            return true;
+        };
+        let keys = &aggregate.input.source().key_fields;
+        !keys.is_empty()
+            && keys.iter().all(|key| {
+                aggregate
+                    .group_by
+                    .iter()
+                    .any(|expr| match strip_alias(expr) {
+                        Expr::Column(column) => {
+                            aggregate.input.source_key_of(&column.name) == Some(key.name())
+                        }
+                        _ => false,
                     })
-            }
+            })
+    }
+
+    /// The aggregation of this dataflow, if it has one.
+    pub fn aggregate(&self) -> Option<&AggregateNode> {
+        match self {
+            DataflowNode::Source(_) => None,
+            DataflowNode::Filter(filter) => filter.input.aggregate(),
+            DataflowNode::Project(project) => project.input.aggregate(),
+            DataflowNode::Aggregate(aggregate) => Some(aggregate),
         }
     }
 

@@ -410,7 +410,7 @@ fn plan_create_as_select(
         use_timestamp_column(project, &timestamp.column);
     }
     let mut sink_plan = sink_plan(&sink)?;
-    sink_plan.skip_absent_deletes = contains_aggregate(&root);
+    sink_plan.skip_absent_deletes = root.aggregate().is_some();
     let plan = DataflowPlan {
         sink: Some(sink_plan),
         root,
@@ -480,15 +480,6 @@ pub fn set_emit_per_record(node: &mut DataflowNode, properties: &Properties) {
                     .and_then(|value| value.trim().parse().ok());
             }
         }
-    }
-}
-
-fn contains_aggregate(node: &DataflowNode) -> bool {
-    match node {
-        DataflowNode::Source(_) => false,
-        DataflowNode::Filter(filter) => contains_aggregate(&filter.input),
-        DataflowNode::Project(project) => contains_aggregate(&project.input),
-        DataflowNode::Aggregate(_) => true,
     }
 }
 

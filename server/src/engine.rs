@@ -72,6 +72,27 @@ pub struct RowStream {
     pub scalable_push: bool,
 }
 
+/// A `SELECT` planned by `Engine::plan_select`, ready for `Engine::run_select`.
+pub struct PlannedSelect {
+    plan: planner::DataflowPlan,
+    columns: Vec<planner::catalog::ColumnDefinition>,
+    /// How a pull query reads its source; `None` for a push query.
+    pull: Option<PullPlan>,
+    /// A push query ksqlDB would run as a scalable push query.
+    scalable_push: bool,
+}
+
+impl PlannedSelect {
+    /// A pull query over a table that reads only the keys it looks up: it answers in
+    /// microseconds.
+    pub fn is_key_lookup(&self) -> bool {
+        matches!(
+            &self.pull,
+            Some(PullPlan::Table(table)) if matches!(table.keys, KeyLookup::Keys(_))
+        )
+    }
+}
+
 /// Lines of a running PRINT.
 pub struct LineStream {
     pub receiver: mpsc::Receiver<String>,
@@ -293,7 +314,10 @@ impl Engine {
             }
             StatementKind::Print(print) => handler::print::print(self, print, session),
             StatementKind::SqlQuery(text) => handler::pull_sql::run(self, text, session),
-            StatementKind::Select(query) => self.select(statement, query, session),
+            StatementKind::Select(query) => {
+                let planned = self.plan_select(statement, query, session)?;
+                self.run_select(planned, session)
+            }
             _ => self.apply(statement, session, true),
         }
     }
@@ -343,51 +367,14 @@ impl Engine {
         Ok(output)
     }
 
-    /// Executes `statement` if it is a pull query over a table that reads only the keys it
-    /// looks up (it answers in microseconds, on the caller's thread); `None` for every other
-    /// statement, which is left for `execute`. A planning error is returned in any case.
-    pub fn execute_lookup(
-        &self,
-        statement: &Statement,
-        session: &Session,
-    ) -> Option<Result<StatementOutput>> {
-        let StatementKind::Select(query) = &statement.kind else {
-            return None;
-        };
-        if query.emit.is_some() {
-            return None;
-        }
-        let catalog = self.catalog_snapshot();
-        let plan = match planner::plan_statement(&catalog, statement, &session.properties) {
-            Ok(plan) => plan,
-            Err(error) => return Some(Err(error.into())),
-        };
-        drop(catalog);
-        match plan {
-            Some(StatementPlan::Select {
-                plan,
-                columns,
-                is_pull: Some(PullPlan::Table(table)),
-            }) if matches!(table.keys, KeyLookup::Keys(_)) => Some(handler::select::run(
-                self,
-                &plan,
-                columns,
-                Some(PullPlan::Table(table)),
-                false,
-                session,
-            )),
-            _ => None,
-        }
-    }
-
-    /// Runs a push or pull query. A query changes nothing: it is planned from a snapshot of
+    /// Plans a push or pull query. A query changes nothing: it is planned from a snapshot of
     /// the catalog, without holding the engine lock, so queries are planned in parallel.
-    fn select(
+    pub fn plan_select(
         &self,
         statement: &Statement,
         query: &parser::ast::Query,
         session: &Session,
-    ) -> Result<StatementOutput> {
+    ) -> Result<PlannedSelect> {
         let catalog = self.catalog_snapshot();
         let Some(StatementPlan::Select {
             plan,
@@ -397,9 +384,23 @@ impl Engine {
         else {
             return Err(ServerError::Internal("a SELECT planned to no query".into()));
         };
-        let scalable = planner::is_scalable_push(&catalog, query, &session.properties);
-        drop(catalog);
-        handler::select::run(self, &plan, columns, is_pull, scalable, session)
+        Ok(PlannedSelect {
+            scalable_push: planner::is_scalable_push(&catalog, query, &session.properties),
+            plan,
+            columns,
+            pull: is_pull,
+        })
+    }
+
+    /// Starts (or, for a pull query over a table, answers) a planned query.
+    pub fn run_select(&self, planned: PlannedSelect, session: &Session) -> Result<StatementOutput> {
+        let PlannedSelect {
+            plan,
+            columns,
+            pull,
+            scalable_push,
+        } = planned;
+        handler::select::run(self, &plan, columns, pull, scalable_push, session)
     }
 
     pub(crate) fn lock(&self) -> MutexGuard<'_, EngineState> {
@@ -467,7 +468,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn only_key_lookups_execute_as_lookups() {
+    fn only_pull_queries_reading_just_their_keys_are_key_lookups() {
         let directory = tempfile::tempdir().expect("temp dir");
         let engine = Engine::open(directory.path()).expect("engine");
         let mut session = Session::default();
@@ -480,14 +481,22 @@ mod tests {
                 |_, _| {},
             )
             .expect("setup");
-        let statement = |sql: &str| parser::parse_statements(sql).expect("parses").remove(0);
+        let plan = |sql: &str| {
+            let statement = parser::parse_statements(sql).expect("parses").remove(0);
+            let StatementKind::Select(query) = &statement.kind else {
+                panic!("{sql}: not a SELECT");
+            };
+            engine.plan_select(&statement, query, &session)
+        };
         for sql in [
             "SELECT * FROM T WHERE ID = 'a';",
             "SELECT * FROM T WHERE ID IN ('a', 'b');",
         ] {
-            match engine.execute_lookup(&statement(sql), &session) {
-                Some(Ok(StatementOutput::Rows(stream))) => assert!(stream.is_pull, "{sql}"),
-                _ => panic!("{sql}: not executed as a lookup"),
+            let planned = plan(sql).expect("plans");
+            assert!(planned.is_key_lookup(), "{sql}: not a key lookup");
+            match engine.run_select(planned, &session) {
+                Ok(StatementOutput::Rows(stream)) => assert!(stream.is_pull, "{sql}"),
+                _ => panic!("{sql}: no rows"),
             }
         }
         for sql in [
@@ -496,19 +505,15 @@ mod tests {
             "SELECT * FROM T WHERE ID > 'a';",
             "SELECT * FROM T WHERE ID = 'a' EMIT CHANGES;",
             "SELECT * FROM S;",
-            "SHOW STREAMS;",
         ] {
             assert!(
-                engine.execute_lookup(&statement(sql), &session).is_none(),
-                "{sql}: executed as a lookup"
+                !plan(sql).expect("plans").is_key_lookup(),
+                "{sql}: a key lookup"
             );
         }
-        match engine.execute_lookup(
-            &statement("SELECT * FROM MISSING WHERE ID = 'a';"),
-            &session,
-        ) {
-            Some(Err(error)) => assert!(error.to_string().contains("MISSING"), "{error}"),
-            _ => panic!("a planning error is returned"),
+        match plan("SELECT * FROM MISSING WHERE ID = 'a';") {
+            Err(error) => assert!(error.to_string().contains("MISSING"), "{error}"),
+            Ok(_) => panic!("a query of a missing source plans"),
         }
     }
 

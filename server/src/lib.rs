@@ -8,6 +8,8 @@ mod error;
 mod handler;
 pub mod http;
 
-pub use engine::{Engine, LineStream, OutputColumn, RowStream, Session, StatementOutput};
+pub use engine::{
+    Engine, LineStream, OutputColumn, PlannedSelect, RowStream, Session, StatementOutput,
+};
 pub(crate) use error::user_error;
 pub use error::{Result, ServerError};

@@ -24,7 +24,7 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
-use parser::ast::{Relation, StatementKind};
+use parser::ast::{Relation, Statement, StatementKind};
 
 pub(crate) use self::format::{QueryMetadata, RowFormat};
 pub(crate) use self::rows::{Next, PushQueries, QueryRows, dispose_lines};
@@ -71,49 +71,54 @@ pub(crate) struct PreparedQuery {
 /// Parses and starts the one query of `sql`. `allow_print` admits `PRINT` (only `/query`
 /// streams it).
 ///
-/// A pull query that only looks up keys is answered right here: that takes far less than
-/// handing it to the blocking pool and back (tens of microseconds). Every other query starts
-/// on the blocking pool, so that a long one (a table scan) blocks no connection.
+/// A SELECT is planned here. A pull query that only looks up keys is also answered here:
+/// that takes far less than handing it to the blocking pool and back (tens of
+/// microseconds). Every other query starts on the blocking pool, so that a long one (a table
+/// scan) blocks no connection.
 pub(crate) async fn prepare(
     state: &Arc<AppState>,
     sql: String,
-    session: Session,
+    mut session: Session,
     allow_print: bool,
 ) -> Result<Prepared, ApiError> {
     let engine = Arc::clone(&state.engine);
-    if let Some(prepared) = start_query(&engine, &sql, session.clone(), allow_print, true) {
-        return prepared;
-    }
+    let (statement, source) = parse_query(&sql, &session, allow_print)?;
+    let planned = match &statement.kind {
+        StatementKind::Select(query) => {
+            let planned = engine
+                .plan_select(&statement, query, &session)
+                .map_err(|failure| ApiError::from_server(&failure, &statement.text, vec![]))?;
+            if planned.is_key_lookup() {
+                let output = engine.run_select(planned, &session);
+                return prepared(output, &statement, source);
+            }
+            Some(planned)
+        }
+        _ => None,
+    };
     tokio::task::spawn_blocking(move || {
-        start_query(&engine, &sql, session, allow_print, false)
-            .unwrap_or_else(|| Err(ApiError::internal("the query was not started")))
+        let output = match planned {
+            Some(planned) => engine.run_select(planned, &session),
+            None => engine.execute(&statement, &mut session),
+        };
+        prepared(output, &statement, source)
     })
     .await
     .unwrap_or_else(|failure| Err(ApiError::internal(failure)))
 }
 
-/// Parses and starts the query; with `lookups_only`, `None` unless it is a pull query that
-/// only looks up keys (errors of parsing and planning are answered in any case).
-fn start_query(
-    engine: &crate::Engine,
+/// The one statement of `sql` if it is a query (`PRINT` only with `allow_print`), and the
+/// first source it reads (for its id).
+fn parse_query(
     sql: &str,
-    mut session: Session,
+    session: &Session,
     allow_print: bool,
-    lookups_only: bool,
-) -> Option<Result<Prepared, ApiError>> {
+) -> Result<(Statement, String), ApiError> {
     let text = substitute_variables(sql, &session.variables);
-    let statements = match parser::parse_statements(&text) {
-        Ok(statements) => statements,
-        Err(failure) => {
-            return Some(Err(ApiError::from_server(
-                &ServerError::Parse(failure),
-                &text,
-                vec![],
-            )));
-        }
-    };
-    let [statement] = statements.as_slice() else {
-        return Some(Err(ApiError::statement(
+    let mut statements = parser::parse_statements(&text)
+        .map_err(|failure| ApiError::from_server(&ServerError::Parse(failure), &text, vec![]))?;
+    if statements.len() != 1 {
+        return Err(ApiError::statement(
             error::BAD_STATEMENT,
             format!(
                 "Expected exactly one KSQL statement; found {} instead",
@@ -121,28 +126,33 @@ fn start_query(
             ),
             &text,
             vec![],
-        )));
-    };
+        ));
+    }
+    let statement = statements.remove(0);
     let source = match &statement.kind {
         StatementKind::Select(query) => first_source(&query.from).to_string(),
         // Beyond ksqlDB's grammar: always a pull query, whose id names no source.
         StatementKind::SqlQuery(_) => String::new(),
         StatementKind::Print(print) if allow_print => print.topic.clone(),
         _ => {
-            return Some(Err(ApiError::statement(
+            return Err(ApiError::statement(
                 error::BAD_STATEMENT,
                 "The following statement types should be issued to the '/ksql' endpoint: every statement except SELECT and PRINT",
                 &statement.text,
                 vec![],
-            )));
+            ));
         }
     };
-    let executed = if lookups_only {
-        engine.execute_lookup(statement, &session)?
-    } else {
-        engine.execute(statement, &mut session)
-    };
-    Some(match executed {
+    Ok((statement, source))
+}
+
+/// What a started query streams back, or its error as the API reports it.
+fn prepared(
+    output: crate::Result<StatementOutput>,
+    statement: &Statement,
+    source: String,
+) -> Result<Prepared, ApiError> {
+    match output {
         Ok(StatementOutput::Rows(stream)) => Ok(Prepared::Rows(PreparedQuery {
             sql: statement.text.clone(),
             source,
@@ -151,7 +161,7 @@ fn start_query(
         Ok(StatementOutput::Lines(lines)) => Ok(Prepared::Lines(lines)),
         Ok(_) => Err(ApiError::internal("a query returned no rows")),
         Err(failure) => Err(ApiError::from_server(&failure, &statement.text, vec![])),
-    })
+    }
 }
 
 fn first_source(relation: &Relation) -> &str {
