@@ -47,6 +47,12 @@ impl StateStore {
         StateTable::new(Arc::clone(&self.store), id, self.table_cache_bytes)
     }
 
+    /// A state table that is mostly written, like `table` but caching only the current
+    /// epoch's writes (and reads), not committed state.
+    pub fn write_table(&self, id: &str) -> StateTable {
+        self.table(id).without_committed_cache()
+    }
+
     /// Deletes every committed key of a state table (DROP or TERMINATE of its query) with one
     /// range delete. No `StateTable` of that id may be in use.
     pub fn delete_table(&self, id: &str) -> Result<()> {

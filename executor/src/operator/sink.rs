@@ -51,7 +51,9 @@ impl SinkOperator {
             window: plan.window,
             skip_absent_deletes: plan.skip_absent_deletes,
             materialized: match store {
-                Some(store) if plan.materialize => Some(store.table(&table_state_id(&plan.name))),
+                Some(store) if plan.materialize => {
+                    Some(store.write_table(&table_state_id(&plan.name)))
+                }
                 _ => None,
             },
         })

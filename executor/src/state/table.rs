@@ -56,6 +56,9 @@ pub struct StateTable {
     evict_at: usize,
     /// Reused buffer holding `prefix | key` for single-key reads.
     key_buffer: Vec<u8>,
+    /// Keep written entries cached once they are taken for commit; `false` for tables that
+    /// are mostly written (a sink's materialized rows): the cache then holds one epoch only.
+    cache_committed: bool,
 }
 
 impl std::fmt::Debug for StateTable {
@@ -74,6 +77,7 @@ impl StateTable {
     pub(super) fn new(store: Arc<Store>, id: &str, budget: usize) -> Self {
         let prefix = table_prefix(id);
         StateTable {
+            cache_committed: true,
             store,
             key_buffer: prefix.clone(),
             prefix,
@@ -207,13 +211,38 @@ impl StateTable {
         Ok(merged)
     }
 
+    /// This table without a cache of committed state (`StateStore::write_table`): reads of
+    /// keys not written this epoch go to RocksDB.
+    pub(super) fn without_committed_cache(mut self) -> Self {
+        self.cache_committed = false;
+        self
+    }
+
     /// Drains the pending writes as `(full RocksDB key, value or None to delete)`, in the order
     /// the keys were first written, for `Transaction::state`. Once the caller has committed
-    /// them they are committed state (they stay cached).
+    /// them they are committed state (they stay cached unless `without_committed_cache`).
     pub fn take_writes(&mut self) -> Vec<(Vec<u8>, Option<Vec<u8>>)> {
         let prefix_len = self.prefix.len();
         if let Some(ordered_pending) = &mut self.ordered_pending {
             ordered_pending.clear();
+        }
+        if !self.cache_committed {
+            let mut cache = std::mem::take(&mut self.cache);
+            let writes = self
+                .pending
+                .drain(..)
+                .map(|key| {
+                    let entry = cache
+                        .remove(&key[prefix_len..])
+                        .expect("pending writes are never evicted");
+                    (key, entry.value)
+                })
+                .collect();
+            // Keep the allocation: the next epoch writes about as many keys.
+            cache.clear();
+            self.cache = cache;
+            self.bytes = 0;
+            return writes;
         }
         // The written entries may now be evicted: let the next access shrink the cache.
         self.evict_at = self.budget;
@@ -459,6 +488,36 @@ mod tests {
         table.reset();
         assert_eq!(get(&mut table, b"hit"), Some(b"new".to_vec()));
         assert_eq!(get(&mut table, b"miss"), Some(b"new".to_vec()));
+    }
+
+    #[test]
+    fn without_committed_cache_keeps_only_the_epoch_cached() {
+        let (_directory, store) = open();
+        let mut table = StateTable::new(Arc::clone(&store), "t", 1 << 20).without_committed_cache();
+        table.put(b"a", b"1".to_vec());
+        table.put(b"b", b"1".to_vec());
+        table.put(b"a", b"2".to_vec());
+        table.delete(b"b");
+        assert_eq!(get(&mut table, b"a"), Some(b"2".to_vec()));
+        assert_eq!(get(&mut table, b"b"), None);
+        let expected: Vec<(Vec<u8>, Option<Vec<u8>>)> = vec![
+            (b"t\0a".to_vec(), Some(b"2".to_vec())),
+            (b"t\0b".to_vec(), None),
+        ];
+        let writes = table.take_writes();
+        assert_eq!(writes, expected);
+        write_behind_the_cache(&store, writes);
+        // Committed entries are not cached: a later write behind the table is seen at once.
+        write_behind_the_cache(
+            &store,
+            vec![
+                (b"t\0a".to_vec(), Some(b"behind".to_vec())),
+                (b"t\0b".to_vec(), Some(b"behind".to_vec())),
+            ],
+        );
+        assert_eq!(get(&mut table, b"a"), Some(b"behind".to_vec()));
+        assert_eq!(get(&mut table, b"b"), Some(b"behind".to_vec()));
+        assert_eq!(table.take_writes(), Vec::new());
     }
 
     #[test]
