@@ -96,6 +96,11 @@ impl QueryHandle {
             .clone()
     }
 
+    /// The query's thread has ended (or it never had one): `stop` returns at once.
+    pub fn is_finished(&self) -> bool {
+        self.thread.as_ref().is_none_or(JoinHandle::is_finished)
+    }
+
     /// Stops the query and waits for its thread (a finished query has none to wake).
     pub fn stop(&mut self) {
         self.stop.store(true, Ordering::SeqCst);

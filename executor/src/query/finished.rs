@@ -34,4 +34,29 @@ mod tests {
         handle.stop();
         assert_eq!(handle.state(), QueryState::Done);
     }
+
+    #[test]
+    fn a_handle_is_finished_once_its_thread_has_ended() {
+        let directory = tempfile::tempdir().expect("temp dir");
+        let store = Store::open(directory.path()).expect("open");
+        let log: Arc<dyn TopicLog> = Arc::new(EmbeddedLog::new(store).expect("log"));
+        assert!(QueryHandle::finished(Arc::clone(&log)).is_finished());
+        let mut running = super::super::spawn("waits", Arc::clone(&log), |stop, _| {
+            while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            }
+            Ok(())
+        })
+        .expect("spawn");
+        assert!(!running.is_finished());
+        running.stop();
+        assert!(running.is_finished());
+        assert_eq!(running.state(), QueryState::Done);
+        let mut ended = super::super::spawn("ends", log, |_, _| Ok(())).expect("spawn");
+        while !ended.is_finished() {
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        ended.stop();
+        assert_eq!(ended.state(), QueryState::Done);
+    }
 }

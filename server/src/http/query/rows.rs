@@ -238,6 +238,11 @@ async fn final_state(stream: RowStream) -> QueryState {
         ..
     } = stream;
     drop(receiver);
+    if handle.is_finished() {
+        // Most pull queries: nothing to wait for, so no trip to the blocking pool.
+        handle.stop();
+        return handle.state();
+    }
     tokio::task::spawn_blocking(move || {
         handle.stop();
         handle.state()
@@ -265,10 +270,10 @@ pub(crate) fn dispose_lines(stream: LineStream) {
 
 fn join_later(handle: QueryHandle) {
     match tokio::runtime::Handle::try_current() {
-        Ok(runtime) => {
+        Ok(runtime) if !handle.is_finished() => {
             runtime.spawn_blocking(move || drop(handle));
         }
-        Err(_) => drop(handle),
+        _ => drop(handle),
     }
 }
 
