@@ -150,6 +150,9 @@ pub struct DataflowPlan {
     pub sink: Option<SinkPlan>,
     /// `LIMIT n` of a push query.
     pub limit: Option<u64>,
+    /// Records read from one partition per epoch (`max.poll.records`); `None`: the
+    /// executor's default.
+    pub max_poll_records: Option<usize>,
 }
 
 impl DataflowNode {
@@ -392,6 +395,43 @@ mod tests {
                 other => panic!("{sql}: not a CREATE AS SELECT: {other:?}"),
             };
             assert_eq!(plan.root.groups_within_partitions(), expected, "{sql}");
+        }
+    }
+
+    #[test]
+    fn max_poll_records_reaches_persistent_and_push_plans() {
+        let mut catalog = Catalog::default();
+        let create = "CREATE STREAM S (ID INT KEY, V STRING) WITH (kafka_topic='s', value_format='JSON', partitions=2);";
+        let statement = parser::parse_statements(create).expect("parses").remove(0);
+        match plan_statement(&catalog, &statement, &Properties::new()).expect("plans") {
+            Some(StatementPlan::CreateSource { source, .. }) => catalog.put_source(source),
+            _ => panic!("not a CREATE"),
+        }
+        let property = |name: &str, value: &str| Properties::from([(name.into(), value.into())]);
+        let cases = [
+            (Properties::new(), None),
+            (property("max.poll.records", "500"), Some(500)),
+            (property("ksql.streams.max.poll.records", " 7 "), Some(7)),
+            (property("max.poll.records", "0"), None),
+            (property("max.poll.records", "many"), None),
+        ];
+        for sql in [
+            "CREATE STREAM O AS SELECT ID, V FROM S;",
+            "CREATE TABLE O AS SELECT ID, COUNT(*) FROM S GROUP BY ID;",
+            "SELECT * FROM S EMIT CHANGES;",
+        ] {
+            let statement = parser::parse_statements(sql).expect("parses").remove(0);
+            for (properties, expected) in &cases {
+                let plan = match plan_statement(&catalog, &statement, properties) {
+                    Ok(Some(StatementPlan::CreateAsSelect { plan, .. }))
+                    | Ok(Some(StatementPlan::Select { plan, .. })) => plan,
+                    other => panic!("{sql}: {other:?}"),
+                };
+                assert_eq!(
+                    plan.max_poll_records, *expected,
+                    "{sql} with {properties:?}"
+                );
+            }
         }
     }
 }

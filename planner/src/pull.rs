@@ -181,6 +181,7 @@ pub(crate) fn plan_pull(
             root: planned.root,
             sink: None,
             limit: query.limit,
+            max_poll_records: None,
         },
         is_pull: Some(pull),
     })
@@ -386,6 +387,7 @@ fn plan_beyond_ksql(
             root: planned.root,
             sink: None,
             limit: None,
+            max_poll_records: None,
         },
         is_pull: Some(PullPlan::Sql(statement.text.clone())),
     }))

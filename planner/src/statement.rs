@@ -109,6 +109,7 @@ pub fn plan_statement(
                 sink: Some(sink_plan(&target)?),
                 root: planned.root,
                 limit: None,
+                max_poll_records: max_poll_records(properties),
             };
             StatementPlan::InsertInto { query, plan }
         }
@@ -127,6 +128,7 @@ pub fn plan_statement(
                     root: planned.root,
                     sink: None,
                     limit: query.limit,
+                    max_poll_records: max_poll_records(properties),
                 },
                 is_pull: None,
             }
@@ -415,6 +417,7 @@ fn plan_create_as_select(
         sink: Some(sink_plan),
         root,
         limit: None,
+        max_poll_records: max_poll_records(properties),
     };
     Ok(StatementPlan::CreateAsSelect {
         sink,
@@ -454,6 +457,16 @@ pub fn sink_plan(target: &SourceDefinition) -> Result<SinkPlan> {
         materialize: target.kind == SourceKind::Table,
         skip_absent_deletes: false,
     })
+}
+
+/// `max.poll.records` (or `ksql.streams.max.poll.records`): how many records a query reads
+/// from one partition per epoch, when set to a positive number.
+pub fn max_poll_records(properties: &Properties) -> Option<usize> {
+    ["max.poll.records", "ksql.streams.max.poll.records"]
+        .iter()
+        .find_map(|name| properties.get(*name))
+        .and_then(|value| value.trim().parse().ok())
+        .filter(|records| *records > 0)
 }
 
 /// `cache.max.bytes.buffering=0` (no record cache): aggregates emit every update, as ksqlDB

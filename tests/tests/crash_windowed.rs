@@ -42,8 +42,10 @@ const SINK_TOPIC: &str = "PAGE_STATS";
 const SOURCES: &str = "CREATE STREAM clicks (page VARCHAR KEY, user_id VARCHAR, amount BIGINT)
        WITH (KAFKA_TOPIC='clicks', VALUE_FORMAT='JSON', PARTITIONS=2);
      CREATE STREAM idle (x INT) WITH (KAFKA_TOPIC='idle', VALUE_FORMAT='JSON', PARTITIONS=1);";
-/// One output record per input record (no cache), so that the output is deterministic.
+/// One output record per input record (no cache), so that the output is deterministic;
+/// epochs of 4,096 records per partition, so that the run has enough of them to kill in.
 const AGGREGATION: &str = "SET 'cache.max.bytes.buffering'='0';
+     SET 'max.poll.records'='4096';
      CREATE TABLE page_stats AS SELECT page, COUNT(*) AS views, SUM(amount) AS total
        FROM clicks WINDOW TUMBLING (SIZE 10 SECONDS, GRACE PERIOD 5 SECONDS)
        GROUP BY page EMIT CHANGES;";

@@ -18,7 +18,12 @@ const KNOWN: &[(&str, Option<&[&str]>)] = &[
     ),
     ("cache.max.bytes.buffering", None),
     ("ksql.streams.cache.max.bytes.buffering", None),
+    ("max.poll.records", None),
+    ("ksql.streams.max.poll.records", None),
 ];
+
+/// Properties whose value is a positive number (as Kafka's `ConfigDef` checks them).
+const POSITIVE_INTS: &[&str] = &["max.poll.records"];
 
 /// The canonical name of a property (`ksql.streams.` prefix removed for offsets).
 fn canonical(name: &str) -> &str {
@@ -36,6 +41,21 @@ pub fn set(session: &mut Session, name: &str, value: &str) -> Result<StatementOu
             "Invalid value {value} for configuration {name}: String must be one of: {}",
             allowed.join(", ")
         ));
+    }
+    if POSITIVE_INTS.contains(&canonical(name)) {
+        match value.trim().parse::<i64>() {
+            Err(_) => {
+                return user_error(format!(
+                    "Invalid value {value} for configuration {name}: Not a number of type INT"
+                ));
+            }
+            Ok(number) if number < 1 => {
+                return user_error(format!(
+                    "Invalid value {value} for configuration {name}: Value must be at least 1"
+                ));
+            }
+            Ok(_) => {}
+        }
     }
     session
         .properties
@@ -69,4 +89,48 @@ pub fn show(session: &Session) -> Vec<Vec<String>> {
         }
     }
     rows
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn max_poll_records_must_be_a_positive_int() {
+        let mut session = Session::default();
+        let cases = [
+            ("max.poll.records", "abc", Some("Not a number of type INT")),
+            ("max.poll.records", "0", Some("Value must be at least 1")),
+            (
+                "ksql.streams.max.poll.records",
+                "-5",
+                Some("Value must be at least 1"),
+            ),
+            ("ksql.streams.max.poll.records", "500", None),
+        ];
+        for (name, value, error) in cases {
+            match (set(&mut session, name, value), error) {
+                (Ok(_), None) => {}
+                (Err(failure), Some(expected)) => {
+                    let message = failure.to_string();
+                    assert!(
+                        message
+                            .contains(&format!("Invalid value {value} for configuration {name}"))
+                            && message.contains(expected),
+                        "SET {name}={value}: {message}"
+                    );
+                }
+                (Ok(_), Some(_)) => panic!("SET {name}={value} was accepted"),
+                (Err(failure), None) => panic!("SET {name}={value}: {failure}"),
+            }
+        }
+        // Only the accepted value is kept, under the name without `ksql.streams.`.
+        assert_eq!(
+            session
+                .properties
+                .get("max.poll.records")
+                .map(String::as_str),
+            Some("500")
+        );
+    }
 }
