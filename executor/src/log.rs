@@ -76,7 +76,8 @@ pub trait TopicLog: Send + Sync {
     fn list_topics(&self) -> Result<Vec<TopicDescription>>;
     /// Appends records and makes them visible at once; returns their offsets.
     fn produce(&self, topic: &str, records: Vec<(u32, Record)>) -> Result<Vec<u64>>;
-    /// Reads up to `max_records` records of one partition starting at offset `from`.
+    /// Reads up to `max_records` records of one partition starting at offset `from`; fewer
+    /// (but at least one, if there is one) when they are large, to bound memory.
     fn read(
         &self,
         topic: &str,

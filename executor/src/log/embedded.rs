@@ -50,7 +50,12 @@ pub struct EmbeddedLog {
     writer: Mutex<Writer>,
     appends: Mutex<Appends>,
     appended: Condvar,
+    /// A `read` stops once its records hold this many key and value bytes.
+    read_bytes: usize,
 }
+
+/// Default of `EmbeddedLog::read_bytes`: an epoch of large records stays within memory.
+const READ_BYTES: usize = 64 << 20;
 
 impl std::fmt::Debug for EmbeddedLog {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -73,6 +78,7 @@ impl EmbeddedLog {
                 wakeups: 0,
             }),
             appended: Condvar::new(),
+            read_bytes: READ_BYTES,
         })
     }
 
@@ -233,7 +239,8 @@ impl TopicLog for EmbeddedLog {
         }
         let capacity = usize::try_from(next - from).map_or(max_records, |n| n.min(max_records));
         let mut consumed = Vec::with_capacity(capacity);
-        while consumed.len() < max_records {
+        let mut bytes = 0;
+        while consumed.len() < max_records && bytes < self.read_bytes {
             let (Some(key), Some(value)) = (iterator.key(), iterator.value()) else {
                 break;
             };
@@ -244,10 +251,12 @@ impl TopicLog for EmbeddedLog {
                 decoder.skip(skip)?;
                 offset += u64::from(skip);
             }
-            while consumed.len() < max_records {
+            while consumed.len() < max_records && bytes < self.read_bytes {
                 let Some(record) = decoder.next_record()? else {
                     break;
                 };
+                bytes += record.key.as_ref().map_or(0, Vec::len)
+                    + record.value.as_ref().map_or(0, Vec::len);
                 consumed.push(ConsumedRecord {
                     partition,
                     offset,
@@ -518,6 +527,27 @@ mod tests {
             log.offsets("t").expect("offsets"),
             vec![(0, 5), (0, 3), (0, 3)]
         );
+    }
+
+    #[test]
+    fn a_read_stops_once_its_records_hold_read_bytes() {
+        let directory = tempfile::tempdir().expect("temp dir");
+        let mut log = open(&directory);
+        log.read_bytes = 2_500;
+        log.create_topic("t", 1, 1).expect("create");
+        let big = "v".repeat(999);
+        let records = (0..10).map(|n| (0, record("k", &big, n))).collect();
+        log.produce("t", records).expect("produce");
+        // 1,000 bytes a record (key and value): the third reaches the limit.
+        let offsets = |consumed: Vec<ConsumedRecord>| -> Vec<u64> {
+            consumed.iter().map(|consumed| consumed.offset).collect()
+        };
+        assert_eq!(offsets(log.read("t", 0, 0, 100).expect("read")), [0, 1, 2]);
+        assert_eq!(offsets(log.read("t", 0, 8, 100).expect("read")), [8, 9]);
+        assert_eq!(offsets(log.read("t", 0, 4, 2).expect("read")), [4, 5]);
+        // A record larger than the limit is still read, alone.
+        log.read_bytes = 10;
+        assert_eq!(offsets(log.read("t", 0, 5, 100).expect("read")), [5]);
     }
 
     #[test]
