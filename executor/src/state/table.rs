@@ -227,7 +227,7 @@ impl StateTable {
             ordered_pending.clear();
         }
         if !self.cache_committed {
-            let mut cache = std::mem::take(&mut self.cache);
+            let cache = &mut self.cache;
             let writes = self
                 .pending
                 .drain(..)
@@ -238,9 +238,8 @@ impl StateTable {
                     (key, entry.value)
                 })
                 .collect();
-            // Keep the allocation: the next epoch writes about as many keys.
-            cache.clear();
-            self.cache = cache;
+            // This epoch's cached reads go too; the map keeps its allocation for the next.
+            self.cache.clear();
             self.bytes = 0;
             return writes;
         }
