@@ -28,3 +28,15 @@ pub enum ExecError {
 
 /// The executor's result type.
 pub type Result<T, E = ExecError> = std::result::Result<T, E>;
+
+/// An error and its causes on one line.
+pub fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}

@@ -34,7 +34,7 @@ pub fn insert_values(plan: &InsertValuesPlan, log: &dyn TopicLog, now_ms: i64) -
                     target.name,
                     planner::types::sql_type_name(&column.data_type),
                     column.name,
-                    crate::pipeline::error_chain(&error)
+                    crate::error_chain(&error)
                 ))
             })?,
             None => new_null_array(&data_type, 1),

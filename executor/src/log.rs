@@ -1,15 +1,18 @@
-//! Topic logs: the `TopicLog` trait and its record types.
+//! Topic logs: the `TopicLog` trait (admin, produce, consume) and its record types.
 //!
 //! The embedded log (`log::embedded`) is the default backend; a Kafka backend will implement
-//! the same trait. Partitioning of keyed records follows Kafka's murmur2 (`log::partitioner`).
+//! the same traits. Committing an epoch atomically is the `commit::Committer`'s job, not the
+//! log's. Partitioning of keyed records follows Kafka's murmur2 (`log::partitioner`).
 
+mod consumer;
 mod embedded;
 pub mod partitioner;
 
-use std::time::Duration;
+use std::sync::Arc;
 
 use crate::Result;
 
+pub use consumer::{Consumer, ConsumerWaker, Polled};
 pub use embedded::EmbeddedLog;
 
 /// One record header.
@@ -45,22 +48,6 @@ pub struct TopicDescription {
     pub replicas: u16,
 }
 
-/// One state store write: full key in the state column family, and the value (None deletes).
-pub type StateWrite = (Vec<u8>, Option<Vec<u8>>);
-
-/// Everything one epoch of a persistent query makes visible at once: the records it
-/// produced, the source offsets it consumed and its state changes. Committed atomically by
-/// `TopicLog::commit`.
-#[derive(Debug, Default)]
-pub struct Transaction {
-    /// `(topic, partition, record)` in produce order.
-    pub records: Vec<(String, u32, Record)>,
-    /// `(group, topic, partition, next offset to consume)`.
-    pub offsets: Vec<(String, String, u32, u64)>,
-    /// State store writes: `(full key in the state column family, value or None to delete)`.
-    pub state: Vec<StateWrite>,
-}
-
 /// A partitioned, durable log of records.
 ///
 /// All methods may block on I/O: call them from a query's own thread or `spawn_blocking`,
@@ -91,14 +78,6 @@ pub trait TopicLog: Send + Sync {
     fn committed_offsets(&self, group: &str, topic: &str) -> Result<Vec<Option<u64>>>;
     /// Deletes every committed offset of `group`.
     fn delete_group(&self, group: &str) -> Result<()>;
-    /// Appends the records, stores the offsets and applies the state writes in one atomic
-    /// write.
-    fn commit(&self, transaction: Transaction) -> Result<()>;
-    /// A counter that grows with every append to any topic.
-    fn append_sequence(&self) -> u64;
-    /// Blocks until `append_sequence()` exceeds `seen` or `timeout` passes (or `wake_all`
-    /// is called); returns the current sequence.
-    fn wait_for_append(&self, seen: u64, timeout: Duration) -> u64;
-    /// Wakes every waiter of `wait_for_append` (used to stop queries promptly).
-    fn wake_all(&self);
+    /// A new consumer with no partitions assigned.
+    fn consumer(self: Arc<Self>) -> Result<Box<dyn Consumer>>;
 }

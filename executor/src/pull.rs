@@ -19,11 +19,12 @@ use planner::plan::{DataflowPlan, SourceNode};
 use planner::pull::{KeyLookup, TablePull};
 
 use crate::format::{Encoder, FormatKind};
+use crate::graph::OperatorGraph;
 use crate::log::{ConsumedRecord, Record, TopicLog};
 use crate::metrics::Metrics;
+use crate::operator::OperatorContext;
 use crate::operator::sink::table_state_id;
 use crate::operator::source::key_format_of;
-use crate::pipeline::Pipeline;
 use crate::state::{StateSnapshot, StateStore};
 use crate::{ExecError, Result};
 
@@ -38,8 +39,13 @@ pub fn read_table(
     log: &dyn TopicLog,
     metrics: &Metrics,
 ) -> Result<Vec<RecordBatch>> {
-    let source = plan.root.source();
-    let mut pipeline = Pipeline::compile(plan, metrics.counters(&source.name), None)?;
+    let sources = plan.root.sources();
+    let [source] = sources.as_slice() else {
+        return Err(ExecError::Internal(
+            "a pull query over a table reads one source".into(),
+        ));
+    };
+    let mut graph = OperatorGraph::compile(plan, metrics, None, false)?;
     let records = if table.materialized {
         let snapshot = state.snapshot();
         let entries = read_state(
@@ -55,14 +61,18 @@ pub fn read_table(
     } else {
         read_topic(log, &source.topic)?
     };
-    let visible: Vec<usize> = (0..pipeline.visible_columns()).collect();
+    let visible: Vec<usize> = (0..graph.visible_columns()).collect();
     let mut remaining = plan.limit;
     let mut batches = Vec::new();
     for chunk in records.chunks(BATCH_ROWS) {
         if remaining == Some(0) {
             break;
         }
-        let mut batch = pipeline.process(chunk, 0)?.project(&visible)?;
+        let mut context = OperatorContext {
+            partition: 0,
+            produced: &mut Vec::new(),
+        };
+        let mut batch = graph.push(0, chunk, &mut context)?.project(&visible)?;
         if let Some(left) = &mut remaining {
             let rows = (batch.num_rows() as u64).min(*left);
             batch = batch.slice(0, rows as usize);
@@ -241,7 +251,6 @@ mod tests {
     use planner::{Catalog, Properties, StatementPlan};
 
     use super::*;
-    use crate::log::Transaction;
     use crate::{EmbeddedLog, Store};
 
     #[test]
@@ -307,11 +316,7 @@ mod tests {
             value.extend_from_slice(format!("{{\"N\":{index}}}").as_bytes());
             table.put(format!("k{index:02}").as_bytes(), value);
         }
-        log.commit(Transaction {
-            state: table.take_writes(),
-            ..Transaction::default()
-        })
-        .expect("commit");
+        state.apply(&table.take_writes()).expect("commit");
         let catalog = catalog();
         // (query, rows returned, rows decoded)
         let cases = [

@@ -1,13 +1,15 @@
 //! Running queries: persistent queries (into a sink topic, exactly once) and transient
-//! push/pull queries (rows to a channel).
+//! push/pull queries (rows to a channel), and the handles that stop them.
 //!
-//! Each query runs on its own thread (a persistent query whose state is partitioned like its
-//! input on one worker thread per partition, up to the core count), away from the async
-//! runtime: it reads a batch of one source partition, processes it, and commits the produced
-//! records together with the next source offset in one atomic `TopicLog::commit` (an epoch).
-//! A restart resumes from the committed offsets, so nothing is lost or duplicated.
+//! A query compiles its plan into one `OperatorGraph` per task and runs each `Task` on a
+//! thread of its own, away from the async runtime (a persistent query whose state is
+//! partitioned like its input runs one task per worker, up to the core count, each with
+//! some of the partitions). A persistent task commits every epoch (records produced, source
+//! offsets, state writes) through the backend's `Committer`; a restart resumes from the
+//! committed offsets, so nothing is lost or duplicated.
 
 mod finished;
+mod print;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -18,30 +20,25 @@ use arrow::record_batch::RecordBatch;
 use planner::plan::DataflowPlan;
 use tokio::sync::mpsc;
 
-use crate::log::{TopicLog, Transaction};
-use crate::metrics::{Counters, Metrics};
-use crate::operator::sink::SinkOperator;
-use crate::pipeline::{Pipeline, error_chain};
+use crate::backend::Backend;
+use crate::commit::Epoch;
+use crate::error::error_chain;
+use crate::graph::{OperatorGraph, StatePrefix};
+use crate::log::{ConsumerWaker, TopicLog};
+use crate::metrics::Metrics;
 use crate::state::StateStore;
+use crate::task::{InputSpec, Task, TaskCommit, TaskConfig};
 use crate::{ExecError, Result};
 
-/// The state of a query lives in state tables `<query id>/<part>`: the last value per key
-/// of a table source, the aggregates, the stream time per partition.
-pub(crate) const SOURCE_STATE: &str = "source";
-pub(crate) const AGGREGATE_STATE: &str = "aggregate";
-pub(crate) const TIME_STATE: &str = "time";
+pub use print::start_print;
 
-/// The id of one part of a query's state.
-pub(crate) fn query_state_table(id: &str, part: &str) -> String {
-    format!("{id}/{part}")
-}
+/// The state table of a persistent query's tasks: each input's stream time. Plan state
+/// tables are named by the planner (`DataflowNode::assign_state_tables`), never like this.
+const TASK_TIME_STATE: &str = "task-time";
 
-/// Deletes the state of a stopped query.
+/// Deletes the state of a stopped query: every state table under its prefix.
 pub fn delete_query_state(state: &StateStore, id: &str) -> Result<()> {
-    for part in [SOURCE_STATE, AGGREGATE_STATE, TIME_STATE] {
-        state.delete_table(&query_state_table(id, part))?;
-    }
-    Ok(())
+    state.delete_prefix(&format!("{id}/"))
 }
 
 /// Numbers the state of transient queries.
@@ -57,8 +54,8 @@ static TRANSIENT_IDS: AtomicU64 = AtomicU64::new(0);
 /// 65,536 gained nothing more. Only a backlog fills an epoch: a query that keeps up reads
 /// what has arrived since its last epoch.
 const BATCH_RECORDS: usize = 32_768;
-/// How long an idle query sleeps before re-checking its stop flag (it is woken earlier by
-/// appends and by `wake_all`).
+/// How long an idle query waits for records before re-checking its stop flag (it is woken
+/// earlier by appends and when stopped).
 const IDLE_WAIT: Duration = Duration::from_millis(500);
 
 /// Where a query starts when it has no committed offsets.
@@ -93,7 +90,8 @@ pub struct QueryHandle {
     stop: Arc<AtomicBool>,
     state: Arc<Mutex<QueryState>>,
     thread: Option<JoinHandle<()>>,
-    log: Arc<dyn TopicLog>,
+    /// End the waiting polls of the query's consumers.
+    wakers: Vec<ConsumerWaker>,
 }
 
 impl QueryHandle {
@@ -113,7 +111,9 @@ impl QueryHandle {
     pub fn stop(&mut self) {
         self.stop.store(true, Ordering::SeqCst);
         if let Some(thread) = self.thread.take() {
-            self.log.wake_all();
+            for waker in &self.wakers {
+                waker.wake();
+            }
             // A panicking query thread already reported nothing more we can use.
             let _ = thread.join();
         }
@@ -126,16 +126,17 @@ impl Drop for QueryHandle {
     }
 }
 
-/// Starts a persistent query: reads its source from the committed offsets of consumer
-/// group `id` (or `start` when there are none) and writes into its sink.
+/// Starts a persistent query: reads its sources from the committed offsets of consumer
+/// group `id` (or `start` when there are none), writes into its sink and commits each epoch
+/// through the backend's committer.
 ///
 /// A plan whose state is partitioned like its input (`groups_within_partitions`) runs its
-/// partitions on up to one worker thread per core, each with its own pipeline, sink and
-/// state caches, and each committing its own epochs; the others run on one thread.
+/// partitions on up to one task per core, each with its own operators and state caches and
+/// each committing its own epochs; the others run one task over every partition.
 pub fn start_persistent(
     id: &str,
     plan: &DataflowPlan,
-    log: Arc<dyn TopicLog>,
+    backend: &Backend,
     metrics: &Metrics,
     start: StartPosition,
     state: &StateStore,
@@ -144,76 +145,99 @@ pub fn start_persistent(
         .sink
         .as_ref()
         .ok_or_else(|| ExecError::Internal("persistent query without a sink".into()))?;
-    let source_name = &plan.root.source().name;
-    let topic = plan.root.source().topic.clone();
+    let log = &backend.log;
     let group = id.to_string();
 
     // Pin the starting offsets now, so a restart before the first record never skips any.
-    let ends = log.offsets(&topic)?;
-    let committed = log.committed_offsets(&group, &topic)?;
-    let mut offsets = Vec::with_capacity(ends.len());
-    let mut initial = Transaction::default();
-    for (partition, ((earliest, next), committed)) in ends.iter().zip(committed).enumerate() {
-        let offset = committed.unwrap_or(match start {
-            StartPosition::Earliest => *earliest,
-            StartPosition::Latest => *next,
-        });
-        if committed.is_none() {
-            initial
-                .offsets
-                .push((group.clone(), topic.clone(), partition as u32, offset));
+    let mut inputs = Vec::new();
+    let mut initial = Epoch::default();
+    for (source, node) in plan.root.sources().into_iter().enumerate() {
+        let ends = log.offsets(&node.topic)?;
+        let committed = log.committed_offsets(&group, &node.topic)?;
+        for (partition, ((earliest, next), committed)) in ends.iter().zip(committed).enumerate() {
+            let offset = committed.unwrap_or(match start {
+                StartPosition::Earliest => *earliest,
+                StartPosition::Latest => *next,
+            });
+            if committed.is_none() {
+                initial
+                    .offsets
+                    .push((group.clone(), node.topic.clone(), partition as u32, offset));
+            }
+            inputs.push(InputSpec {
+                source,
+                topic: node.topic.clone(),
+                partition: partition as u32,
+                offset,
+                end: None,
+            });
         }
-        offsets.push((partition as u32, offset));
     }
-    if !initial.offsets.is_empty() {
-        log.commit(initial)?;
+    if !initial.is_empty() {
+        backend.committer.commit(id, initial)?;
     }
 
-    // `EMIT FINAL` tracks the open windows of all partitions together: one thread.
+    // `EMIT FINAL` tracks the open windows of all partitions together: one task.
     let emits_final = plan
         .root
         .aggregate()
         .is_some_and(|aggregate| aggregate.emit_final);
+    let partitions = inputs.iter().map(|input| input.partition + 1).max();
     let workers = if plan.root.groups_within_partitions() && !emits_final {
         let cores = std::thread::available_parallelism().map_or(1, usize::from);
-        offsets.len().clamp(1, cores)
+        (partitions.unwrap_or(1) as usize).clamp(1, cores)
     } else {
         1
     };
+    let prefix = StatePrefix {
+        store: state.clone(),
+        prefix: id.to_string(),
+    };
+    let config = TaskConfig {
+        max_records: plan.max_poll_records.unwrap_or(BATCH_RECORDS),
+        idle_timeout: Duration::ZERO,
+        poll_timeout: IDLE_WAIT,
+    };
     let mut tasks = Vec::with_capacity(workers);
     for worker in 0..workers {
-        tasks.push(PersistentTask {
-            batch_records: plan.max_poll_records.unwrap_or(BATCH_RECORDS),
-            pipeline: Pipeline::compile(plan, metrics.counters(source_name), Some((state, id)))?,
-            sink: SinkOperator::new(sink_plan, Some(state))?,
-            offsets: offsets
-                .iter()
-                .copied()
-                .filter(|(partition, _)| *partition as usize % workers == worker)
-                .collect(),
-        });
+        let graph = OperatorGraph::compile(plan, metrics, Some(&prefix), true)?;
+        let commit = TaskCommit {
+            committer: Arc::clone(&backend.committer),
+            group: group.clone(),
+            times: prefix.table(TASK_TIME_STATE),
+            query_counters: metrics.counters(id),
+            sink_counters: metrics.counters(&sink_plan.name),
+        };
+        let assigned = inputs
+            .iter()
+            .filter(|input| input.partition as usize % workers == worker)
+            .cloned()
+            .collect();
+        tasks.push(Task::new(
+            format!("{id}/{worker}"),
+            graph,
+            Arc::clone(log).consumer()?,
+            assigned,
+            config,
+            Some(commit),
+        )?);
     }
-    let query_counters = metrics.counters(id);
-    let sink_counters = metrics.counters(&sink_plan.name);
-    spawn(id, Arc::clone(&log), move |stop, log| {
-        let run = |mut task: PersistentTask| {
-            let result = task.run(
-                &stop,
-                log.as_ref(),
-                &topic,
-                &group,
-                &query_counters,
-                &sink_counters,
-            );
+    let wakers: Vec<ConsumerWaker> = tasks.iter().map(Task::waker).collect();
+    let stop_others = wakers.clone();
+    spawn(id, wakers, move |stop| {
+        let run = |mut task: Task| {
+            let result = task.run(&stop, &mut |_| Ok(true));
             if result.is_err() {
-                // The query fails as a whole: its other workers stop too.
+                // The query fails as a whole: its other tasks stop too.
                 stop.store(true, Ordering::SeqCst);
-                log.wake_all();
+                for waker in &stop_others {
+                    waker.wake();
+                }
             }
             result
         };
         let mut tasks = tasks.into_iter();
-        let first = tasks.next().expect("at least one worker");
+        let first = tasks.next().expect("at least one task");
         std::thread::scope(|scope| {
             let others: Vec<_> = tasks
                 .map(|task| {
@@ -226,7 +250,7 @@ pub fn start_persistent(
             for other in others {
                 let outcome = other
                     .join()
-                    .unwrap_or_else(|_| Err(ExecError::Internal("a query worker panicked".into())));
+                    .unwrap_or_else(|_| Err(ExecError::Internal("a query task panicked".into())));
                 result = result.and(outcome);
             }
             result
@@ -234,71 +258,8 @@ pub fn start_persistent(
     })
 }
 
-/// One worker of a persistent query: some partitions of its source, with their own
-/// pipeline and sink.
-struct PersistentTask {
-    /// Records read from one partition per epoch.
-    batch_records: usize,
-    pipeline: Pipeline,
-    sink: SinkOperator,
-    /// (partition, next offset) of the partitions this worker reads.
-    offsets: Vec<(u32, u64)>,
-}
-
-impl PersistentTask {
-    /// Processes the partitions until `stop`: each batch read is one epoch, committed with
-    /// its records, state and next offset in one transaction.
-    fn run(
-        &mut self,
-        stop: &AtomicBool,
-        log: &dyn TopicLog,
-        topic: &str,
-        group: &str,
-        query_counters: &Counters,
-        sink_counters: &Counters,
-    ) -> Result<()> {
-        let PersistentTask {
-            batch_records,
-            pipeline,
-            sink,
-            offsets,
-        } = self;
-        run_loop(
-            stop,
-            log,
-            topic,
-            offsets,
-            *batch_records,
-            |partition, records, next| {
-                let output = pipeline.process(records, partition)?;
-                let produced = sink.encode(&output, partition)?;
-                let mut state = pipeline.take_writes()?;
-                state.extend(sink.take_writes());
-                // In key order, RocksDB inserts each key into its memtable next to the one before
-                // (it resumes the skip-list search where the last insert ended). Stable: a key
-                // written twice keeps its last value.
-                state.sort_by(|(a, _), (b, _)| a.cmp(b));
-                query_counters.add_consumed(records.len() as u64);
-                query_counters.add_produced(produced.len() as u64);
-                sink_counters.add_produced(produced.len() as u64);
-                let transaction = Transaction {
-                    records: produced
-                        .into_iter()
-                        .map(|(p, record)| (sink.topic.clone(), p, record))
-                        .collect(),
-                    offsets: vec![(group.to_string(), topic.to_string(), partition, next)],
-                    state,
-                };
-                log.commit(transaction)?;
-                tracing::debug!(target: "eddy::epoch", query = %group, partition, next_offset = next, "committed");
-                Ok(true)
-            },
-        )
-    }
-}
-
 /// Starts a transient query sending its output batches (without `$rowtime`) to `output`.
-/// A pull query (`until_end`) reads what the topic holds when it starts, then ends.
+/// A pull query (`until_end`) reads what the topics hold when it starts, then ends.
 pub fn start_transient(
     plan: &DataflowPlan,
     log: Arc<dyn TopicLog>,
@@ -308,90 +269,75 @@ pub fn start_transient(
     output: mpsc::Sender<RecordBatch>,
     state: &StateStore,
 ) -> Result<QueryHandle> {
-    let source_name = &plan.root.source().name;
     // Transient state lives in memory only: its writes are never committed.
-    let state_id = format!(
-        "transient/{}",
-        TRANSIENT_IDS.fetch_add(1, Ordering::Relaxed)
-    );
-    let mut pipeline = Pipeline::compile(
-        plan,
-        metrics.counters(source_name),
-        Some((state, &state_id)),
+    let prefix = StatePrefix {
+        store: state.clone(),
+        prefix: format!(
+            "transient/{}",
+            TRANSIENT_IDS.fetch_add(1, Ordering::Relaxed)
+        ),
+    };
+    let graph = OperatorGraph::compile(plan, metrics, Some(&prefix), false)?;
+    let visible: Vec<usize> = (0..graph.visible_columns()).collect();
+    let mut inputs = Vec::new();
+    for (source, node) in plan.root.sources().into_iter().enumerate() {
+        for (partition, (earliest, next)) in log.offsets(&node.topic)?.into_iter().enumerate() {
+            inputs.push(InputSpec {
+                source,
+                topic: node.topic.clone(),
+                partition: partition as u32,
+                offset: match start {
+                    StartPosition::Earliest => earliest,
+                    StartPosition::Latest => next,
+                },
+                end: until_end.then_some(next),
+            });
+        }
+    }
+    let config = TaskConfig {
+        max_records: plan.max_poll_records.unwrap_or(BATCH_RECORDS),
+        idle_timeout: Duration::ZERO,
+        poll_timeout: IDLE_WAIT,
+    };
+    let mut task = Task::new(
+        "transient".into(),
+        graph,
+        Arc::clone(&log).consumer()?,
+        inputs,
+        config,
+        None,
     )?;
-    let topic = pipeline.source.topic().to_string();
-    let ends = log.offsets(&topic)?;
-    let mut offsets: Vec<(u32, u64)> = ends
-        .iter()
-        .enumerate()
-        .map(|(partition, (earliest, next))| {
-            let offset = match start {
-                StartPosition::Earliest => *earliest,
-                StartPosition::Latest => *next,
-            };
-            (partition as u32, offset)
-        })
-        .collect();
-    let stop_at: Vec<u64> = ends.iter().map(|(_, next)| *next).collect();
     let mut remaining = plan.limit;
-    let batch_records = plan.max_poll_records.unwrap_or(BATCH_RECORDS);
-    let visible = pipeline.visible_columns();
-    spawn("transient", Arc::clone(&log), move |stop, log| {
-        if until_end {
-            for ((partition, offset), end) in offsets.iter_mut().zip(&stop_at) {
-                while *offset < *end && !stop.load(Ordering::SeqCst) {
-                    let wanted = ((end - *offset) as usize).min(batch_records);
-                    let records = log.read(&topic, *partition, *offset, wanted)?;
-                    let Some(last) = records.last() else { break };
-                    *offset = last.offset + 1;
-                    let batch = pipeline.process(&records, *partition)?;
-                    if !send(&output, batch, visible, &mut remaining) {
-                        return Ok(());
-                    }
+    spawn("transient", vec![task.waker()], move |stop| {
+        task.run(&stop, &mut |batches| {
+            for batch in batches {
+                if !send(&output, batch.project(&visible)?, &mut remaining) {
+                    return Ok(false);
                 }
             }
-            return Ok(());
-        }
-        run_loop(
-            &stop,
-            log.as_ref(),
-            &topic,
-            &mut offsets,
-            batch_records,
-            |partition, records, _| {
-                let batch = pipeline.process(records, partition)?;
-                Ok(send(&output, batch, visible, &mut remaining))
-            },
-        )
+            Ok(true)
+        })
     })
 }
 
 /// A query answered on the caller's thread (a pull query over a table): a receiver holding
 /// exactly its result batches, then closed, and a handle that is already `Done`.
-pub fn finished_query(
-    batches: Vec<RecordBatch>,
-    log: Arc<dyn TopicLog>,
-) -> (mpsc::Receiver<RecordBatch>, QueryHandle) {
+pub fn finished_query(batches: Vec<RecordBatch>) -> (mpsc::Receiver<RecordBatch>, QueryHandle) {
     let (sender, receiver) = mpsc::channel(batches.len().max(1));
     for batch in batches {
         sender
             .try_send(batch)
             .expect("the channel has room for every batch");
     }
-    (receiver, QueryHandle::finished(log))
+    (receiver, QueryHandle::finished())
 }
 
-/// Sends the visible columns of a batch, honouring LIMIT; false when the query should end.
+/// Sends a batch of visible columns, honouring LIMIT; false when the query should end.
 fn send(
     output: &mpsc::Sender<RecordBatch>,
-    batch: RecordBatch,
-    visible: usize,
+    mut batch: RecordBatch,
     remaining: &mut Option<u64>,
 ) -> bool {
-    let mut batch = match batch.project(&(0..visible).collect::<Vec<_>>()) {
-        Ok(batch) => batch,
-        Err(_) => return false,
-    };
     if let Some(left) = remaining {
         if (batch.num_rows() as u64) >= *left {
             batch = batch.slice(0, *left as usize);
@@ -406,44 +352,11 @@ fn send(
     *remaining != Some(0)
 }
 
-/// Reads the partitions of `offsets` ((partition, next offset) pairs) in turn, up to
-/// `batch_records` at a time, and hands non-empty batches to `process` with the next offset;
-/// waits for appends when idle. Ends when `process` returns false or `stop` is set.
-fn run_loop(
-    stop: &AtomicBool,
-    log: &dyn TopicLog,
-    topic: &str,
-    offsets: &mut [(u32, u64)],
-    batch_records: usize,
-    mut process: impl FnMut(u32, &[crate::log::ConsumedRecord], u64) -> Result<bool>,
-) -> Result<()> {
-    while !stop.load(Ordering::SeqCst) {
-        let seen = log.append_sequence();
-        let mut progressed = false;
-        for (partition, offset) in offsets.iter_mut() {
-            let records = log.read(topic, *partition, *offset, batch_records)?;
-            let Some(last) = records.last() else { continue };
-            let next = last.offset + 1;
-            if !process(*partition, &records, next)? {
-                return Ok(());
-            }
-            *offset = next;
-            progressed = true;
-            if stop.load(Ordering::SeqCst) {
-                return Ok(());
-            }
-        }
-        if !progressed {
-            log.wait_for_append(seen, IDLE_WAIT);
-        }
-    }
-    Ok(())
-}
-
+/// Runs `body` on a thread of its own; the handle stops it through `stop` and `wakers`.
 fn spawn(
     name: &str,
-    log: Arc<dyn TopicLog>,
-    body: impl FnOnce(Arc<AtomicBool>, Arc<dyn TopicLog>) -> Result<()> + Send + 'static,
+    wakers: Vec<ConsumerWaker>,
+    body: impl FnOnce(Arc<AtomicBool>) -> Result<()> + Send + 'static,
 ) -> Result<QueryHandle> {
     let stop = Arc::new(AtomicBool::new(false));
     let state = Arc::new(Mutex::new(QueryState::Running));
@@ -452,9 +365,8 @@ fn spawn(
         .spawn({
             let stop = Arc::clone(&stop);
             let state = Arc::clone(&state);
-            let log = Arc::clone(&log);
             move || {
-                let result = body(stop, log);
+                let result = body(stop);
                 let mut state = state.lock().expect("state lock is never poisoned");
                 *state = match result {
                     Ok(()) => QueryState::Done,
@@ -470,85 +382,6 @@ fn spawn(
         stop,
         state,
         thread: Some(thread),
-        log,
+        wakers,
     })
-}
-
-/// Starts a `PRINT` of `topic`: one formatted line per record (every `interval`-th record),
-/// ending after `limit` lines.
-pub fn start_print(
-    topic: &str,
-    log: Arc<dyn TopicLog>,
-    from_beginning: bool,
-    interval: u64,
-    limit: Option<u64>,
-    output: mpsc::Sender<String>,
-) -> Result<QueryHandle> {
-    let topic = topic.to_string();
-    let ends = log.offsets(&topic)?;
-    let mut offsets: Vec<(u32, u64)> = ends
-        .iter()
-        .enumerate()
-        .map(|(partition, (earliest, next))| {
-            (
-                partition as u32,
-                if from_beginning { *earliest } else { *next },
-            )
-        })
-        .collect();
-    let mut seen: u64 = 0;
-    let mut printed: u64 = 0;
-    spawn("print", Arc::clone(&log), move |stop, log| {
-        run_loop(
-            &stop,
-            log.as_ref(),
-            &topic,
-            &mut offsets,
-            BATCH_RECORDS,
-            |_, records, _| {
-                for record in records {
-                    seen += 1;
-                    if !(seen - 1).is_multiple_of(interval.max(1)) {
-                        continue;
-                    }
-                    if output.blocking_send(print_line(record)).is_err() {
-                        return Ok(false);
-                    }
-                    printed += 1;
-                    if limit.is_some_and(|limit| printed >= limit) {
-                        return Ok(false);
-                    }
-                }
-                Ok(true)
-            },
-        )
-    })
-}
-
-/// One `PRINT` line: `rowtime: ..., key: ..., value: ..., partition: N`.
-fn print_line(record: &crate::log::ConsumedRecord) -> String {
-    fn text(bytes: &Option<Vec<u8>>) -> String {
-        match bytes {
-            None => "<null>".into(),
-            Some(bytes) => match std::str::from_utf8(bytes) {
-                Ok(text) if !text.chars().any(|c| c.is_control()) => text.to_string(),
-                _ if bytes.len() == 4 => {
-                    i32::from_be_bytes(bytes[..4].try_into().expect("four bytes")).to_string()
-                }
-                _ if bytes.len() == 8 => {
-                    i64::from_be_bytes(bytes[..8].try_into().expect("eight bytes")).to_string()
-                }
-                _ => bytes.iter().map(|b| format!("{b:02x}")).collect(),
-            },
-        }
-    }
-    let rowtime = arrow::temporal_conversions::timestamp_ms_to_datetime(record.record.timestamp)
-        .map(|time| time.format("%Y/%m/%d %H:%M:%S%.3f Z").to_string())
-        .unwrap_or_else(|| record.record.timestamp.to_string());
-    format!(
-        "rowtime: {rowtime}, key: {}, value: {}, partition: {}",
-        text(&record.record.key),
-        text(&record.record.value),
-        record.partition
-    )
 }

@@ -1,8 +1,9 @@
 //! Query state: the state tables of persistent queries in the store's `state` column family.
 //!
 //! Each state table owns the keys that start with its id and a NUL byte (`table id | 0x00 |
-//! key`), so dropping or scanning a table is one key range. Writes reach RocksDB only through
-//! `Transaction::state`, in the same batch as the epoch's records and offsets (exactly-once).
+//! key`), so dropping or scanning a table is one key range, and a query's tables (`<query
+//! id>/<name>`) are one key prefix. Writes reach RocksDB through the epoch's committer, in
+//! the same atomic unit as the epoch's records and offsets (exactly-once).
 //! The per-table cache is in `state::table`, pull-query snapshots in `state::snapshot`.
 
 mod snapshot;
@@ -13,6 +14,7 @@ use std::sync::Arc;
 use rocksdb::{DB, DBRawIteratorWithThreadMode, ReadOptions, WriteBatch};
 
 use crate::Result;
+use crate::commit::StateWrite;
 use crate::store::{Family, Store};
 
 pub use snapshot::StateSnapshot;
@@ -62,6 +64,34 @@ impl StateStore {
         self.store.write(batch)
     }
 
+    /// Deletes every committed key of every state table whose id starts with `prefix`
+    /// (a query's tables: `<query id>/`) with one range delete. No `StateTable` of those
+    /// ids may be in use.
+    pub fn delete_prefix(&self, prefix: &str) -> Result<()> {
+        let start = prefix.as_bytes().to_vec();
+        let Some(end) = prefix_end(&start) else {
+            return Ok(());
+        };
+        let mut batch = WriteBatch::default();
+        batch.delete_range_cf(self.store.cf(Family::State), start, end);
+        self.store.write(batch)
+    }
+
+    /// Applies state writes (full keys, as `StateTable::take_writes` hands them out) in one
+    /// atomic write batch, outside any epoch: for committers that keep state apart from
+    /// their records (Kafka) and for tests.
+    pub fn apply(&self, writes: &[StateWrite]) -> Result<()> {
+        let family = self.store.cf(Family::State);
+        let mut batch = WriteBatch::default();
+        for (key, value) in writes {
+            match value {
+                Some(value) => batch.put_cf(family, key, value),
+                None => batch.delete_cf(family, key),
+            }
+        }
+        self.store.write(batch)
+    }
+
     /// A consistent read view (RocksDB snapshot) over all committed state: every epoch is
     /// either wholly in it or not at all.
     ///
@@ -82,6 +112,18 @@ fn table_prefix(id: &str) -> Vec<u8> {
     prefix.extend_from_slice(id.as_bytes());
     prefix.push(0);
     prefix
+}
+
+/// The first byte string after every string starting with `prefix`, if there is one.
+fn prefix_end(prefix: &[u8]) -> Option<Vec<u8>> {
+    let mut end = prefix.to_vec();
+    while let Some(last) = end.pop() {
+        if last < u8::MAX {
+            end.push(last + 1);
+            return Some(end);
+        }
+    }
+    None
 }
 
 /// `[start, end)` of every key of a state table.
@@ -126,17 +168,12 @@ fn collect_range(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{EmbeddedLog, TopicLog, Transaction};
 
     /// `(from, to, expected keys)`.
     type RangeCase = (&'static [u8], &'static [u8], Vec<&'static [u8]>);
 
-    fn commit(log: &EmbeddedLog, table: &mut StateTable) {
-        log.commit(Transaction {
-            state: table.take_writes(),
-            ..Transaction::default()
-        })
-        .expect("commit");
+    fn commit(state: &StateStore, table: &mut StateTable) {
+        state.apply(&table.take_writes()).expect("commit");
     }
 
     fn owned(entries: &[(&[u8], &[u8])]) -> Vec<(Vec<u8>, Vec<u8>)> {
@@ -163,17 +200,17 @@ mod tests {
     }
 
     #[test]
-    fn commit_through_the_log_survives_reopen() {
+    fn committed_state_survives_reopen() {
         let directory = tempfile::tempdir().expect("temp dir");
         {
             let store = Store::open(directory.path()).expect("open");
-            let log = EmbeddedLog::new(Arc::clone(&store)).expect("log");
-            let mut table = StateStore::new(store).table("q");
+            let state = StateStore::new(store);
+            let mut table = state.table("q");
             table.put(b"k1", b"v1".to_vec());
             table.put(b"k2", b"v2".to_vec());
-            commit(&log, &mut table);
+            commit(&state, &mut table);
             table.delete(b"k2");
-            commit(&log, &mut table);
+            commit(&state, &mut table);
             table.put(b"k3", b"never committed".to_vec());
         }
         let store = Store::open(directory.path()).expect("reopen");
@@ -189,13 +226,12 @@ mod tests {
     fn delete_table_removes_only_that_table() {
         let directory = tempfile::tempdir().expect("temp dir");
         let store = Store::open(directory.path()).expect("open");
-        let log = EmbeddedLog::new(Arc::clone(&store)).expect("log");
         let state = StateStore::new(store);
         for id in ["q", "q/source", "qq"] {
             let mut table = state.table(id);
             table.put(b"k", id.as_bytes().to_vec());
             table.put(b"", b"empty key".to_vec());
-            commit(&log, &mut table);
+            commit(&state, &mut table);
         }
         state.delete_table("q").expect("delete table");
         let snapshot = state.snapshot();
@@ -212,19 +248,18 @@ mod tests {
     fn snapshot_ignores_later_commits_and_pending_writes() {
         let directory = tempfile::tempdir().expect("temp dir");
         let store = Store::open(directory.path()).expect("open");
-        let log = EmbeddedLog::new(Arc::clone(&store)).expect("log");
         let state = StateStore::new(store);
         let mut table = state.table("t");
         table.put(b"a", b"1".to_vec());
         table.put(b"b", b"2".to_vec());
-        commit(&log, &mut table);
+        commit(&state, &mut table);
 
         let snapshot = state.snapshot();
         table.put(b"a", b"changed".to_vec());
         table.delete(b"b");
         table.put(b"c", b"3".to_vec());
         let before_commit = state.snapshot();
-        commit(&log, &mut table);
+        commit(&state, &mut table);
         let after_commit = state.snapshot();
 
         let old = owned(&[(b"a", b"1"), (b"b", b"2")]);
@@ -241,13 +276,12 @@ mod tests {
     fn snapshot_range_is_half_open() {
         let directory = tempfile::tempdir().expect("temp dir");
         let store = Store::open(directory.path()).expect("open");
-        let log = EmbeddedLog::new(Arc::clone(&store)).expect("log");
         let state = StateStore::new(store);
         let mut table = state.table("t");
         for key in [b"a", b"b", b"c", b"d"] {
             table.put(key, key.to_vec());
         }
-        commit(&log, &mut table);
+        commit(&state, &mut table);
         let snapshot = state.snapshot();
         let cases: [RangeCase; 5] = [
             (b"b", b"d", vec![b"b", b"c"]),
@@ -266,5 +300,37 @@ mod tests {
             let expected: Vec<Vec<u8>> = expected.into_iter().map(<[u8]>::to_vec).collect();
             assert_eq!(keys, expected, "range {from:?}..{to:?}");
         }
+    }
+
+    #[test]
+    fn delete_prefix_removes_every_table_of_a_query_and_nothing_else() {
+        let directory = tempfile::tempdir().expect("temp dir");
+        let state = StateStore::new(Store::open(directory.path()).expect("open"));
+        for id in [
+            "q/aggregate",
+            "q/time",
+            "q/source-1",
+            "q",
+            "qq/aggregate",
+            "q0/x",
+        ] {
+            let mut table = state.table(id);
+            table.put(b"k", id.as_bytes().to_vec());
+            commit(&state, &mut table);
+        }
+        state.delete_prefix("q/").expect("delete prefix");
+        let snapshot = state.snapshot();
+        for id in ["q/aggregate", "q/time", "q/source-1"] {
+            assert_eq!(snapshot.scan(id).expect("scan"), Vec::new(), "{id}");
+        }
+        for id in ["q", "qq/aggregate", "q0/x"] {
+            assert_eq!(
+                snapshot.get(id, b"k").expect("get"),
+                Some(id.as_bytes().to_vec()),
+                "{id}"
+            );
+        }
+        assert_eq!(prefix_end(b"a\xff"), Some(b"b".to_vec()));
+        assert_eq!(prefix_end(b"\xff"), None);
     }
 }

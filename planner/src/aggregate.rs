@@ -340,6 +340,7 @@ pub fn plan_aggregation(
         window,
         emit_final: query.emit == Some(parser::ast::Emit::Final),
         emit_per_record: false,
+        state: Default::default(),
         schema: Arc::clone(&schema),
     });
     if let Some(having) = having {

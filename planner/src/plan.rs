@@ -55,6 +55,9 @@ pub struct SourceNode {
     /// Also emit each key's previous row as a retract row before its update or delete
     /// (aggregations over tables); needs the source's last value per key as state.
     pub retract: bool,
+    /// The state table (under the query's state prefix) holding the last value per key when
+    /// `retract`; assigned by `assign_state_tables`.
+    pub state: Option<String>,
     /// Keys, values, headers, `ROWTIME`, `ROWPARTITION`, `ROWOFFSET`, then `WINDOWSTART` and
     /// `WINDOWEND` when windowed, then `$op` for a changelog.
     pub schema: DFSchemaRef,
@@ -110,7 +113,19 @@ pub struct AggregateNode {
     pub window: Option<WindowPlan>,
     pub emit_final: bool,
     pub emit_per_record: bool,
+    /// The state tables (under the query's state prefix) of the aggregates per group and of
+    /// the stream time per input partition; assigned by `assign_state_tables`.
+    pub state: AggregateStateTables,
     pub schema: DFSchemaRef,
+}
+
+/// Where an aggregation keeps its state.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AggregateStateTables {
+    /// One entry per group (and window): the aggregates' states.
+    pub groups: String,
+    /// One entry per input partition: the stream time the aggregation has seen.
+    pub time: String,
 }
 
 /// Computes output columns. The first `key_columns` outputs are the key columns of the
@@ -175,7 +190,11 @@ impl DataflowNode {
         let Some(aggregate) = self.aggregate() else {
             return true;
         };
-        let keys = &aggregate.input.source().key_fields;
+        let sources = aggregate.input.sources();
+        let [source] = sources.as_slice() else {
+            return false;
+        };
+        let keys = &source.key_fields;
         !keys.is_empty()
             && keys.iter().all(|key| {
                 aggregate
@@ -225,13 +244,73 @@ impl DataflowNode {
         }
     }
 
-    /// The source node this dataflow reads.
-    pub fn source(&self) -> &SourceNode {
+    /// The nodes whose rows this node reads, in input order (input 0 first). Sources have
+    /// none; joins will have two.
+    pub fn inputs(&self) -> Vec<&DataflowNode> {
         match self {
-            DataflowNode::Source(source) => source,
-            DataflowNode::Filter(filter) => filter.input.source(),
-            DataflowNode::Project(project) => project.input.source(),
-            DataflowNode::Aggregate(aggregate) => aggregate.input.source(),
+            DataflowNode::Source(_) => Vec::new(),
+            DataflowNode::Filter(filter) => vec![&filter.input],
+            DataflowNode::Project(project) => vec![&project.input],
+            DataflowNode::Aggregate(aggregate) => vec![&aggregate.input],
+        }
+    }
+
+    fn inputs_mut(&mut self) -> Vec<&mut DataflowNode> {
+        match self {
+            DataflowNode::Source(_) => Vec::new(),
+            DataflowNode::Filter(filter) => vec![&mut filter.input],
+            DataflowNode::Project(project) => vec![&mut project.input],
+            DataflowNode::Aggregate(aggregate) => vec![&mut aggregate.input],
+        }
+    }
+
+    /// The source nodes this dataflow reads, depth first in input order: the order in which
+    /// the executor numbers its inputs.
+    pub fn sources(&self) -> Vec<&SourceNode> {
+        match self {
+            DataflowNode::Source(source) => vec![source],
+            other => other
+                .inputs()
+                .into_iter()
+                .flat_map(DataflowNode::sources)
+                .collect(),
+        }
+    }
+
+    /// Names the state tables of every stateful node, unique within the plan: the first
+    /// source keeping its last values gets `source`, the next `source-1`, and so on; the
+    /// first aggregation `aggregate` and `time`. The executor places them under the query's
+    /// state prefix (`<query id>/`), so dropping a query deletes its state by that prefix.
+    pub fn assign_state_tables(&mut self) {
+        let mut used: Vec<String> = Vec::new();
+        self.assign_state_tables_into(&mut used);
+    }
+
+    fn assign_state_tables_into(&mut self, used: &mut Vec<String>) {
+        for input in self.inputs_mut() {
+            input.assign_state_tables_into(used);
+        }
+        let mut unique = |base: &str| {
+            let mut name = base.to_string();
+            let mut n = 0;
+            while used.contains(&name) {
+                n += 1;
+                name = format!("{base}-{n}");
+            }
+            used.push(name.clone());
+            name
+        };
+        match self {
+            DataflowNode::Source(source) => {
+                source.state = source.retract.then(|| unique("source"));
+            }
+            DataflowNode::Aggregate(aggregate) => {
+                aggregate.state = AggregateStateTables {
+                    groups: unique("aggregate"),
+                    time: unique("time"),
+                };
+            }
+            DataflowNode::Filter(_) | DataflowNode::Project(_) => {}
         }
     }
 

@@ -111,8 +111,14 @@ pub fn plan_query(catalog: &Catalog, query: &Query) -> Result<PlannedQuery> {
     plan_query_for(catalog, query, Purpose::Persistent)
 }
 
-/// Plans a query for `purpose`.
+/// Plans a query for `purpose`; its state tables are named (`assign_state_tables`).
 pub fn plan_query_for(catalog: &Catalog, query: &Query, purpose: Purpose) -> Result<PlannedQuery> {
+    let mut planned = plan_dataflow(catalog, query, purpose)?;
+    planned.root.assign_state_tables();
+    Ok(planned)
+}
+
+fn plan_dataflow(catalog: &Catalog, query: &Query, purpose: Purpose) -> Result<PlannedQuery> {
     let transient = purpose != Purpose::Persistent;
     let (source, qualifier) = match &query.from {
         Relation::Source { name, alias } => (
@@ -154,6 +160,7 @@ pub fn plan_query_for(catalog: &Catalog, query: &Query, purpose: Purpose) -> Res
         window: source.window,
         changelog: carries_op,
         retract: changelog && aggregating,
+        state: None,
         schema: Arc::clone(&schema),
     });
 

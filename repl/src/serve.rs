@@ -44,7 +44,11 @@ pub fn run(data_dir: &Path, args: &ServeArgs) -> Result<()> {
         users,
         ..HttpConfig::default()
     };
-    let engine = Engine::open(data_dir).context("cannot open the data directory")?;
+    let backend = match properties.get(executor::backend::BACKEND_PROPERTY) {
+        Some(name) => executor::BackendKind::parse(name)?,
+        None => executor::BackendKind::default(),
+    };
+    let engine = Engine::open_with(data_dir, backend).context("cannot open the data directory")?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use arrow::record_batch::RecordBatch;
 use executor::query::StartPosition;
-use executor::{EmbeddedLog, Metrics, QueryHandle, StateStore, Store, TopicLog};
+use executor::{Backend, BackendKind, Metrics, QueryHandle, StateStore, Store, TopicLog};
 use parser::ast::{Statement, StatementKind};
 use planner::pull::{KeyLookup, PullPlan};
 use planner::{Catalog, Properties, StatementPlan};
@@ -115,6 +115,8 @@ pub(crate) struct EngineState {
 
 /// The engine over one data directory.
 pub struct Engine {
+    /// The topic log and epoch committer the engine runs on.
+    pub(crate) backend: Backend,
     pub(crate) log: Arc<dyn TopicLog>,
     pub(crate) metrics: Metrics,
     state_store: StateStore,
@@ -124,13 +126,19 @@ pub struct Engine {
 }
 
 impl Engine {
-    /// Opens (or creates) the data directory and replays the command log, restarting
-    /// persistent queries from their committed offsets.
+    /// Opens (or creates) the data directory on the embedded backend and replays the
+    /// command log, restarting persistent queries from their committed offsets.
     pub fn open(data_dir: &Path) -> Result<Arc<Engine>> {
+        Engine::open_with(data_dir, BackendKind::default())
+    }
+
+    /// `open` on the backend of `backend` (the `eddy.backend` configuration).
+    pub fn open_with(data_dir: &Path, backend: BackendKind) -> Result<Arc<Engine>> {
         std::fs::create_dir_all(data_dir)
             .map_err(|error| ServerError::Exec(executor::ExecError::Io(error)))?;
         let store = Store::open(data_dir)?;
-        let log: Arc<dyn TopicLog> = Arc::new(EmbeddedLog::new(Arc::clone(&store))?);
+        let backend = Backend::open(backend, &store)?;
+        let log = Arc::clone(&backend.log);
         let (command_log, commands) = CommandLog::open(Arc::clone(&store))?;
         let schemas = executor::schema_registry::SchemaStore::new(Arc::clone(&store));
         // Schemas first: replayed statements look up the ids they registered or used.
@@ -139,6 +147,7 @@ impl Engine {
             catalog.schema_registry_mut().restore(registration);
         }
         let engine = Arc::new(Engine {
+            backend,
             log,
             metrics: Metrics::default(),
             state_store: StateStore::new(Arc::clone(&store)),

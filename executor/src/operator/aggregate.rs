@@ -14,6 +14,10 @@
 //! largest record time of its group; `EMIT FINAL` emits each window once, when it closes,
 //! in window-end order.
 
+mod emit_final;
+#[cfg(test)]
+mod tests;
+
 use std::collections::BTreeSet;
 
 use datafusion::common::HashMap;
@@ -34,11 +38,11 @@ use planner::catalog::{
 use planner::plan::{AggregateNode, WindowPlan};
 
 use crate::aggregate::function::{AggState, AggregateFunction};
-use crate::log::StateWrite;
+use crate::commit::StateWrite;
 use crate::metrics::Counters;
 use crate::operator::window::{from_ordered_i64, ordered_i64, time_windows};
-use crate::query::{AGGREGATE_STATE, TIME_STATE, query_state_table};
-use crate::state::{StateStore, StateTable};
+use crate::operator::{Operator, OperatorContext};
+use crate::state::StateTable;
 use crate::{ExecError, Result};
 
 /// One output row being assembled.
@@ -72,11 +76,12 @@ pub struct AggregateOperator {
 }
 
 impl AggregateOperator {
-    /// Compiles the node; its state lives in the query's aggregate and time state tables.
+    /// Compiles the node; its state lives in `state` (per group) and `times` (the stream
+    /// time per input partition): the tables the plan names in `node.state`.
     pub fn new(
         node: &AggregateNode,
-        store: &StateStore,
-        state_id: &str,
+        state: StateTable,
+        times: StateTable,
         counters: Arc<Counters>,
     ) -> Result<Self> {
         let props = ExecutionProps::new();
@@ -124,8 +129,8 @@ impl AggregateOperator {
             window: node.window,
             emit_final: node.emit_final,
             per_record: node.emit_per_record,
-            state: store.table(&query_state_table(state_id, AGGREGATE_STATE)),
-            times: store.table(&query_state_table(state_id, TIME_STATE)),
+            state,
+            times,
             stream_times: HashMap::new(),
             dirty_times: Vec::new(),
             open_windows: None,
@@ -134,21 +139,8 @@ impl AggregateOperator {
         })
     }
 
-    /// Pending state writes (for the epoch's transaction).
-    pub fn take_writes(&mut self) -> Result<Vec<StateWrite>> {
-        for partition in std::mem::take(&mut self.dirty_times) {
-            if let Some(time) = self.stream_times.get(&partition) {
-                self.times
-                    .put(&partition.to_be_bytes(), time.to_be_bytes().to_vec());
-            }
-        }
-        let mut writes = self.state.take_writes();
-        writes.extend(self.times.take_writes());
-        Ok(writes)
-    }
-
     /// Aggregates a batch of one input partition; returns the changelog rows it emits.
-    pub fn process(&mut self, batch: &RecordBatch, partition: u32) -> Result<RecordBatch> {
+    fn aggregate(&mut self, batch: &RecordBatch, partition: u32) -> Result<RecordBatch> {
         let (batch, groups, args) = match self.evaluate(batch) {
             Ok((groups, args)) => (batch.clone(), groups, args),
             Err(_) => {
@@ -490,90 +482,6 @@ impl AggregateOperator {
         Ok(())
     }
 
-    /// `EMIT FINAL`: remembers a window until it closes.
-    fn open(&mut self, end: i64, state_key: &[u8], start: i64) -> Result<()> {
-        self.rebuild_open_windows()?;
-        if let Some(open) = &mut self.open_windows {
-            open.insert((end, state_key.to_vec(), start));
-        }
-        Ok(())
-    }
-
-    /// After a restart: the windows not emitted yet are those not closed by stream time.
-    fn rebuild_open_windows(&mut self) -> Result<()> {
-        if self.open_windows.is_some() {
-            return Ok(());
-        }
-        let Some(window) = self.window else {
-            self.open_windows = Some(BTreeSet::new());
-            return Ok(());
-        };
-        let mut times = Vec::new();
-        for (key, value) in self.times.range(&[], &[0xff; 5])? {
-            let partition = u32::from_be_bytes(key.as_slice().try_into().unwrap_or_default());
-            let time = i64::from_be_bytes(value.as_slice().try_into().unwrap_or_default());
-            self.stream_times.entry(partition).or_insert(time);
-            times.push(time);
-        }
-        let stream_time = times.into_iter().max().unwrap_or(i64::MIN);
-        let mut open = BTreeSet::new();
-        for (state_key, _) in self.state.range(&[], &[0xff; 64])? {
-            let Some((_, start, end)) = split_state_key(&state_key, window) else {
-                continue;
-            };
-            if end.saturating_add(window.grace) > stream_time {
-                open.insert((end, state_key, start));
-            }
-        }
-        self.open_windows = Some(open);
-        Ok(())
-    }
-
-    /// `EMIT FINAL`: emits the windows closed by the stream time of `partition`.
-    fn emit_closed(&mut self, partition: u32, out: &mut Vec<OutRow>) -> Result<()> {
-        let Some(window) = self.window else {
-            return Ok(());
-        };
-        self.rebuild_open_windows()?;
-        let stream_time = self
-            .stream_times
-            .get(&partition)
-            .copied()
-            .unwrap_or(i64::MIN);
-        while let Some(first) = self
-            .open_windows
-            .as_ref()
-            .and_then(|open| open.first().cloned())
-        {
-            let (end, state_key, start) = first;
-            if end.saturating_add(window.grace) > stream_time {
-                break;
-            }
-            if let Some(open) = &mut self.open_windows {
-                open.pop_first();
-            }
-            // A window past retention is gone from the store before it could be emitted.
-            if end <= stream_time.saturating_sub(window.retention) {
-                self.state.delete(&state_key);
-                continue;
-            }
-            let Some((rowtime, states)) = self.load(&state_key)? else {
-                continue;
-            };
-            let Some((key, _, _)) = split_state_key(&state_key, window) else {
-                continue;
-            };
-            out.push(OutRow {
-                key: key.to_vec(),
-                start,
-                end,
-                values: Some(self.results(&states)),
-                rowtime,
-            });
-        }
-        Ok(())
-    }
-
     /// Builds the output batch.
     fn build(&self, out: Vec<OutRow>) -> Result<RecordBatch> {
         if out.is_empty() {
@@ -618,6 +526,29 @@ impl AggregateOperator {
             },
         ))));
         Ok(RecordBatch::try_new(Arc::clone(&self.schema), columns)?)
+    }
+}
+
+impl Operator for AggregateOperator {
+    fn process(
+        &mut self,
+        _input: usize,
+        batch: RecordBatch,
+        context: &mut OperatorContext<'_>,
+    ) -> Result<RecordBatch> {
+        self.aggregate(&batch, context.partition)
+    }
+
+    fn take_writes(&mut self, writes: &mut Vec<StateWrite>) -> Result<()> {
+        for partition in std::mem::take(&mut self.dirty_times) {
+            if let Some(time) = self.stream_times.get(&partition) {
+                self.times
+                    .put(&partition.to_be_bytes(), time.to_be_bytes().to_vec());
+            }
+        }
+        writes.extend(self.state.take_writes());
+        writes.extend(self.times.take_writes());
+        Ok(())
     }
 }
 

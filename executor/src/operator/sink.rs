@@ -11,13 +11,14 @@ use arrow::record_batch::RecordBatch;
 use planner::catalog::{OP_COLUMN, OP_DELETE, WindowInfo};
 use planner::plan::{ROWTIME_OUTPUT, SinkPlan, WINDOWEND_OUTPUT, WINDOWSTART_OUTPUT};
 
+use crate::commit::StateWrite;
 use crate::format::Encoder;
 use crate::log::Record;
-use crate::log::StateWrite;
 use crate::log::partitioner::partition_for_key;
 use crate::operator::source::{format_of, key_format_of};
 use crate::operator::window::append_window;
-use crate::state::{StateStore, StateTable};
+use crate::operator::{Operator, OperatorContext};
+use crate::state::StateTable;
 use crate::{ExecError, Result};
 
 /// The state table holding the materialized rows of table `name`.
@@ -38,8 +39,9 @@ pub struct SinkOperator {
 }
 
 impl SinkOperator {
-    /// A sink; a table sink materializes into `store` when given.
-    pub fn new(plan: &SinkPlan, store: Option<&StateStore>) -> Result<Self> {
+    /// A sink; a table sink (`plan.materialize`) keeps its rows in `materialized` when
+    /// given (the table `table_state_id(&plan.name)`).
+    pub fn new(plan: &SinkPlan, materialized: Option<StateTable>) -> Result<Self> {
         let (key_kind, key_options) = key_format_of(&plan.key_format, plan.key_fields.len())?;
         let (value_kind, value_options) = format_of(&plan.value_format)?;
         Ok(SinkOperator {
@@ -50,21 +52,8 @@ impl SinkOperator {
             value_encoder: Encoder::new(value_kind, &value_options, plan.value_fields.clone())?,
             window: plan.window,
             skip_absent_deletes: plan.skip_absent_deletes,
-            materialized: match store {
-                Some(store) if plan.materialize => {
-                    Some(store.write_table(&table_state_id(&plan.name)))
-                }
-                _ => None,
-            },
+            materialized: materialized.filter(|_| plan.materialize),
         })
-    }
-
-    /// Pending writes of the materialized table.
-    pub fn take_writes(&mut self) -> Vec<StateWrite> {
-        self.materialized
-            .as_mut()
-            .map(StateTable::take_writes)
-            .unwrap_or_default()
     }
 
     /// Encodes a projected batch (keys, values, `$rowtime`) read from `source_partition`.
@@ -156,3 +145,32 @@ impl SinkOperator {
         Ok(records)
     }
 }
+
+impl Operator for SinkOperator {
+    /// Encodes the rows into records of the sink topic, added to the epoch's records;
+    /// emits no rows.
+    fn process(
+        &mut self,
+        _input: usize,
+        batch: RecordBatch,
+        context: &mut OperatorContext<'_>,
+    ) -> Result<RecordBatch> {
+        let records = self.encode(&batch, context.partition)?;
+        context.produced.extend(
+            records
+                .into_iter()
+                .map(|(partition, record)| (self.topic.clone(), partition, record)),
+        );
+        Ok(RecordBatch::new_empty(batch.schema()))
+    }
+
+    fn take_writes(&mut self, writes: &mut Vec<StateWrite>) -> Result<()> {
+        if let Some(table) = &mut self.materialized {
+            writes.extend(table.take_writes());
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests;

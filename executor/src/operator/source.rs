@@ -35,6 +35,8 @@ pub struct SourceOperator {
     timestamp_column: Option<usize>,
     window: Option<WindowInfo>,
     changelog: bool,
+    /// The last value per key of a table whose rows are retracted (aggregations over it).
+    previous: Option<StateTable>,
     counters: Arc<Counters>,
 }
 
@@ -70,7 +72,19 @@ pub fn format_of(
 }
 
 impl SourceOperator {
-    pub fn new(node: &SourceNode, counters: Arc<Counters>) -> Result<Self> {
+    /// A source; `previous` is the state table the plan names in `node.state`, needed when
+    /// `node.retract`.
+    pub fn new(
+        node: &SourceNode,
+        previous: Option<StateTable>,
+        counters: Arc<Counters>,
+    ) -> Result<Self> {
+        if node.retract && previous.is_none() {
+            return Err(ExecError::Internal(format!(
+                "source \"{}\" retracts rows without a state table",
+                node.name
+            )));
+        }
         let (key_kind, key_options) = key_format_of(&node.key_format, node.key_fields.len())?;
         let (value_kind, value_options) = format_of(&node.value_format)?;
         let schema: SchemaRef = Arc::new(node.schema.as_arrow().clone());
@@ -87,8 +101,16 @@ impl SourceOperator {
             timestamp_column,
             window: node.window,
             changelog: node.changelog,
+            previous: previous.filter(|_| node.retract),
             counters,
         })
+    }
+
+    /// Moves the pending writes of the last values per key into `writes`.
+    pub fn take_writes(&mut self, writes: &mut Vec<crate::commit::StateWrite>) {
+        if let Some(previous) = &mut self.previous {
+            writes.extend(previous.take_writes());
+        }
     }
 
     pub fn topic(&self) -> &str {
@@ -100,11 +122,8 @@ impl SourceOperator {
     /// A stream drops records with a null value; a changelog keeps them as deletes. With
     /// `previous` (the last value per key of a table), each update or delete is preceded by
     /// a retract row holding the key's previous value, and deletes themselves are left out.
-    pub fn decode(
-        &self,
-        records: &[ConsumedRecord],
-        previous: Option<&mut StateTable>,
-    ) -> Result<RecordBatch> {
+    pub fn decode(&mut self, records: &[ConsumedRecord]) -> Result<RecordBatch> {
+        let previous = self.previous.as_mut();
         self.counters.add_consumed(records.len() as u64);
         let mut retracts: Vec<ConsumedRecord> = Vec::new();
         let mut ops: Vec<i8> = Vec::new();

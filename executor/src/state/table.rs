@@ -34,7 +34,7 @@ struct Entry {
 /// The state table of one query (`StateStore::table`), used by one thread at a time.
 ///
 /// Reads see the committed state plus this table's pending writes. Writes stay pending until
-/// `take_writes` hands them to the epoch's `Transaction`; once that commits they are committed
+/// `take_writes` hands them to the epoch (`commit::Epoch`); once that commits they are committed
 /// state (and stay cached). Between `take_writes` and the end of the commit, do not read: the
 /// cache already counts the taken writes as committed. If the commit fails, call `reset`.
 pub struct StateTable {
@@ -219,7 +219,7 @@ impl StateTable {
     }
 
     /// Drains the pending writes as `(full RocksDB key, value or None to delete)`, in the order
-    /// the keys were first written, for `Transaction::state`. Once the caller has committed
+    /// the keys were first written, for `Epoch::state`. Once the caller has committed
     /// them they are committed state (they stay cached unless `without_committed_cache`).
     pub fn take_writes(&mut self) -> Vec<(Vec<u8>, Option<Vec<u8>>)> {
         let prefix_len = self.prefix.len();

@@ -7,7 +7,7 @@ use planner::SourceDefinition;
 use planner::catalog::{ColumnDefinition, ColumnKind, FormatDefinition, WindowInfo};
 
 use crate::state::StateStore;
-use crate::{EmbeddedLog, Store, TopicLog, Transaction};
+use crate::{EmbeddedLog, Store, TopicLog};
 
 fn format(name: &str) -> FormatDefinition {
     FormatDefinition {
@@ -81,12 +81,7 @@ impl StateFixture {
         for (key, value) in entries {
             table.put(key, value.clone());
         }
-        self.log
-            .commit(Transaction {
-                state: table.take_writes(),
-                ..Transaction::default()
-            })
-            .expect("commit");
+        self.state.apply(&table.take_writes()).expect("commit");
     }
 
     /// Commits rows of table `name` as its sink stores them: key bytes -> record time and

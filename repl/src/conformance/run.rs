@@ -593,15 +593,15 @@ pub(crate) fn wait_for_queries(
     log: &dyn TopicLog,
     deadline: Instant,
 ) -> Result<(), Verdict> {
+    let progress_error = |error: &(dyn std::error::Error + 'static)| {
+        Verdict::error(format!("cannot read query progress: {}", error_text(error)))
+    };
     loop {
-        let before = log.append_sequence();
-        let caught_up = engine.queries_caught_up().map_err(|error| {
-            Verdict::error(format!(
-                "cannot read query progress: {}",
-                error_text(&error)
-            ))
-        })?;
-        if caught_up && log.append_sequence() == before {
+        let before = log_ends(log).map_err(|error| progress_error(&error))?;
+        let caught_up = engine
+            .queries_caught_up()
+            .map_err(|error| progress_error(&error))?;
+        if caught_up && log_ends(log).map_err(|error| progress_error(&error))? == before {
             return Ok(());
         }
         if Instant::now() > deadline {
@@ -618,8 +618,31 @@ pub(crate) fn wait_for_queries(
         if caught_up {
             continue;
         }
-        log.wait_for_append(before, POLL_INTERVAL);
+        wait_for_append(engine, &before).map_err(|error| progress_error(&error))?;
     }
+}
+
+/// Per topic, `(earliest, next)` offsets of each partition.
+type LogEnds = Vec<(String, Vec<(u64, u64)>)>;
+
+/// The end offsets of every partition of every topic.
+fn log_ends(log: &dyn TopicLog) -> executor::Result<LogEnds> {
+    log.list_topics()?
+        .into_iter()
+        .map(|topic| Ok((topic.name.clone(), log.offsets(&topic.name)?)))
+        .collect()
+}
+
+/// Waits up to `POLL_INTERVAL` for a record appended past `ends` to any of those topics.
+fn wait_for_append(engine: &Engine, ends: &LogEnds) -> executor::Result<()> {
+    let mut consumer = engine.topic_log().consumer()?;
+    for (topic, partitions) in ends {
+        for (partition, (_, next)) in partitions.iter().enumerate() {
+            consumer.assign(topic, partition as u32, *next)?;
+        }
+    }
+    consumer.poll(1, POLL_INTERVAL)?;
+    Ok(())
 }
 
 /// Every record of `topic`, partition by partition (none when the topic does not exist).

@@ -121,7 +121,7 @@ fn start_query(
     let handle = executor::start_persistent(
         &query.id,
         plan,
-        engine.topic_log(),
+        &engine.backend,
         &engine.metrics,
         start,
         engine.state_store(),

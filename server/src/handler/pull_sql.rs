@@ -39,7 +39,7 @@ const TABLE_SCAN_PROPERTY: &str = "ksql.query.pull.table.scan.enabled";
 pub fn run(engine: &Engine, query: &str, session: &Session) -> Result<StatementOutput> {
     let prepared = PreparedQuery::prepare(engine, query, session)?;
     let (schema, batches) = prepared.execute()?;
-    rows_output(engine, &schema, batches)
+    rows_output(&schema, batches)
 }
 
 /// A parsed query with its tables registered over a snapshot taken at `prepare`.
@@ -196,11 +196,7 @@ fn queried_tables(
 }
 
 /// The rows as a finished pull query's stream: ksqlDB types and unique column names.
-fn rows_output(
-    engine: &Engine,
-    schema: &SchemaRef,
-    batches: Vec<RecordBatch>,
-) -> Result<StatementOutput> {
+fn rows_output(schema: &SchemaRef, batches: Vec<RecordBatch>) -> Result<StatementOutput> {
     let mut used = HashSet::new();
     let fields: Vec<Field> = schema
         .fields()
@@ -237,7 +233,7 @@ fn rows_output(
                 .map_err(|error| ServerError::Internal(error.to_string()))
         })
         .collect::<Result<Vec<_>>>()?;
-    let (receiver, handle) = executor::query::finished_query(batches, engine.topic_log());
+    let (receiver, handle) = executor::query::finished_query(batches);
     Ok(StatementOutput::Rows(RowStream {
         columns,
         receiver,

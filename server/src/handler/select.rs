@@ -34,7 +34,7 @@ pub fn run(
                 engine.log.as_ref(),
                 &engine.metrics,
             )?;
-            let (receiver, handle) = executor::query::finished_query(batches, engine.topic_log());
+            let (receiver, handle) = executor::query::finished_query(batches);
             (receiver, handle, None, true)
         }
         Some(PullPlan::Stream) => {

@@ -198,7 +198,7 @@ fn explained_statement(catalog: &Catalog, statement: &Statement, properties: &Pr
                 )
             }
             Ok(Some(StatementPlan::Select { plan, columns, .. })) => {
-                let sources = vec![plan.root.source().name.clone()];
+                let sources = plan.root.sources().iter().map(|s| s.name.clone()).collect();
                 (
                     String::new(),
                     columns,

@@ -1,0 +1,50 @@
+//! Epoch commits: what one epoch of a task makes visible at once, and who commits it.
+//!
+//! An `Epoch` holds the records a task produced, the source offsets it consumed and its
+//! state writes. A `Committer` makes all three visible atomically or none of them: the
+//! embedded committer (`commit::embedded`) in one RocksDB write batch; a Kafka committer in
+//! one Kafka transaction (records, changelog records, `send_offsets_to_transaction`) with
+//! its state writes applied to local RocksDB. Operators hand their writes to the task and
+//! never know which committer runs them.
+
+mod embedded;
+mod memory;
+
+use crate::Result;
+use crate::log::Record;
+
+pub use embedded::EmbeddedCommitter;
+pub use memory::MemoryCommitter;
+
+/// One state store write: full key in the state column family, and the value (None deletes).
+pub type StateWrite = (Vec<u8>, Option<Vec<u8>>);
+
+/// Everything one epoch of a task makes visible at once.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Epoch {
+    /// `(topic, partition, record)` in produce order.
+    pub records: Vec<(String, u32, Record)>,
+    /// `(consumer group, topic, partition, next offset to consume)`.
+    pub offsets: Vec<(String, String, u32, u64)>,
+    /// State store writes in key order: `(full key in the state column family, value or
+    /// None to delete)`.
+    pub state: Vec<StateWrite>,
+}
+
+impl Epoch {
+    /// Nothing to commit.
+    pub fn is_empty(&self) -> bool {
+        self.records.is_empty() && self.offsets.is_empty() && self.state.is_empty()
+    }
+}
+
+/// Commits epochs atomically.
+///
+/// `task` names the task committing (a persistent query's id, with its worker): a Kafka
+/// committer keeps one transactional producer per task, so that a restarted task fences
+/// its earlier incarnation. Calls may block on I/O: never call from the async runtime.
+pub trait Committer: Send + Sync {
+    /// Makes the epoch's records, offsets and state writes visible together, or fails and
+    /// makes none of them visible.
+    fn commit(&self, task: &str, epoch: Epoch) -> Result<()>;
+}

@@ -1,0 +1,302 @@
+//! The operator graph of one task: a dataflow plan compiled to operators.
+//!
+//! Each plan source becomes a `SourceOperator` (numbered depth first in input order, as
+//! `DataflowNode::sources` lists them); each run of filters and projections one
+//! `StatelessOperator`; each other node its operator; a persistent query's sink is the root.
+//! A batch decoded by source `i` flows up through the operators to the root; what the root
+//! emits is the graph's output. State tables are the plan's names under the query's state
+//! prefix (`StatePrefix`).
+
+use std::sync::Arc;
+
+use arrow::datatypes::SchemaRef;
+use arrow::record_batch::RecordBatch;
+use planner::plan::{DataflowNode, DataflowPlan};
+
+use crate::commit::StateWrite;
+use crate::log::ConsumedRecord;
+use crate::metrics::Metrics;
+use crate::operator::aggregate::AggregateOperator;
+use crate::operator::sink::{SinkOperator, table_state_id};
+use crate::operator::source::SourceOperator;
+use crate::operator::stateless::StatelessOperator;
+use crate::operator::{Operator, OperatorContext};
+use crate::state::{StateStore, StateTable};
+use crate::{ExecError, Result};
+
+/// Where a query's state tables live: `<prefix>/<table>` in the state store.
+#[derive(Debug, Clone)]
+pub struct StatePrefix {
+    pub store: StateStore,
+    /// The query id (persistent queries) or `transient/<n>`.
+    pub prefix: String,
+}
+
+impl StatePrefix {
+    /// The state table `name` of the plan.
+    pub fn table(&self, name: &str) -> StateTable {
+        self.store.table(&query_state_table(&self.prefix, name))
+    }
+}
+
+/// The id of state table `name` of the query whose state prefix is `prefix`.
+pub fn query_state_table(prefix: &str, name: &str) -> String {
+    format!("{prefix}/{name}")
+}
+
+/// Where an operator's output goes: the operator (`node`) and which of its inputs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Edge {
+    node: usize,
+    input: usize,
+}
+
+struct Node {
+    operator: Box<dyn Operator>,
+    /// `None`: the root; its output is the graph's.
+    downstream: Option<Edge>,
+}
+
+struct Source {
+    operator: SourceOperator,
+    downstream: Option<Edge>,
+}
+
+/// The operators of one task, wired as the plan's tree.
+pub struct OperatorGraph {
+    sources: Vec<Source>,
+    /// Children before parents: an operator's upstream nodes have smaller indices.
+    nodes: Vec<Node>,
+    /// The schema of the rows the graph emits (a sink emits none).
+    output_schema: SchemaRef,
+}
+
+impl OperatorGraph {
+    /// Compiles `plan`; with `sink`, the plan's sink is the root and the graph emits no rows
+    /// (it produces records into the epoch). Stateful plans need `state`.
+    pub fn compile(
+        plan: &DataflowPlan,
+        metrics: &Metrics,
+        state: Option<&StatePrefix>,
+        sink: bool,
+    ) -> Result<Self> {
+        let mut graph = OperatorGraph {
+            sources: Vec::new(),
+            nodes: Vec::new(),
+            output_schema: Arc::new(plan.root.schema().as_arrow().clone()),
+        };
+        let root = graph.compile_node(&plan.root, metrics, state)?;
+        if sink {
+            let sink_plan = plan
+                .sink
+                .as_ref()
+                .ok_or_else(|| ExecError::Internal("persistent query without a sink".into()))?;
+            let materialized = state
+                .filter(|_| sink_plan.materialize)
+                .map(|state| state.store.write_table(&table_state_id(&sink_plan.name)));
+            let operator = SinkOperator::new(sink_plan, materialized)?;
+            graph.add(Box::new(operator), vec![root]);
+        }
+        Ok(graph)
+    }
+
+    /// Compiles `node`; returns where its rows come from: an operator, or a source.
+    fn compile_node(
+        &mut self,
+        node: &DataflowNode,
+        metrics: &Metrics,
+        state: Option<&StatePrefix>,
+    ) -> Result<Upstream> {
+        match node {
+            DataflowNode::Source(source) => {
+                let previous = match (&source.state, state) {
+                    (Some(name), Some(state)) => Some(state.table(name)),
+                    _ => None,
+                };
+                let operator =
+                    SourceOperator::new(source, previous, metrics.counters(&source.name))?;
+                self.sources.push(Source {
+                    operator,
+                    downstream: None,
+                });
+                Ok(Upstream::Source(self.sources.len() - 1))
+            }
+            DataflowNode::Filter(_) | DataflowNode::Project(_) => {
+                // A run of filters and projections is one operator.
+                let mut chain = Vec::new();
+                let mut bottom = node;
+                while let DataflowNode::Filter(_) | DataflowNode::Project(_) = bottom {
+                    chain.push(bottom);
+                    bottom = bottom.inputs()[0];
+                }
+                let upstream = self.compile_node(bottom, metrics, state)?;
+                let topic = bottom
+                    .sources()
+                    .first()
+                    .map(|source| source.topic.clone())
+                    .unwrap_or_default();
+                let source_name = bottom
+                    .sources()
+                    .first()
+                    .map(|source| source.name.clone())
+                    .unwrap_or_default();
+                let mut operator = StatelessOperator::new(
+                    Arc::new(bottom.schema().as_arrow().clone()),
+                    &topic,
+                    metrics.counters(&source_name),
+                );
+                for step in chain.into_iter().rev() {
+                    match step {
+                        DataflowNode::Filter(filter) => operator.push_filter(filter)?,
+                        DataflowNode::Project(project) => operator.push_project(project)?,
+                        _ => unreachable!("the chain holds filters and projections"),
+                    }
+                }
+                Ok(self.add(Box::new(operator), vec![upstream]))
+            }
+            DataflowNode::Aggregate(aggregate) => {
+                let upstream = self.compile_node(&aggregate.input, metrics, state)?;
+                let state = state.ok_or_else(|| {
+                    ExecError::Internal("an aggregation needs a state store".into())
+                })?;
+                let source_name = node
+                    .sources()
+                    .first()
+                    .map(|source| source.name.clone())
+                    .unwrap_or_default();
+                let operator = AggregateOperator::new(
+                    aggregate,
+                    state.table(&aggregate.state.groups),
+                    state.table(&aggregate.state.time),
+                    metrics.counters(&source_name),
+                )?;
+                Ok(self.add(Box::new(operator), vec![upstream]))
+            }
+        }
+    }
+
+    /// Adds an operator reading `inputs` (input 0 first); returns it as an upstream.
+    fn add(&mut self, operator: Box<dyn Operator>, inputs: Vec<Upstream>) -> Upstream {
+        let node = self.nodes.len();
+        for (input, upstream) in inputs.into_iter().enumerate() {
+            let edge = Some(Edge { node, input });
+            match upstream {
+                Upstream::Source(index) => self.sources[index].downstream = edge,
+                Upstream::Node(index) => self.nodes[index].downstream = edge,
+            }
+        }
+        self.nodes.push(Node {
+            operator,
+            downstream: None,
+        });
+        Upstream::Node(node)
+    }
+
+    /// How many sources (inputs of the task) the graph reads.
+    pub fn source_count(&self) -> usize {
+        self.sources.len()
+    }
+
+    /// The schema of the rows the graph emits.
+    pub fn output_schema(&self) -> &SchemaRef {
+        &self.output_schema
+    }
+
+    /// How many leading output columns a client sees (all but `$rowtime` and the hidden
+    /// columns after it).
+    pub fn visible_columns(&self) -> usize {
+        self.output_schema
+            .index_of(planner::plan::ROWTIME_OUTPUT)
+            .unwrap_or(self.output_schema.fields().len())
+    }
+
+    /// Decodes records of source `source` and runs them through the graph; returns what
+    /// the root emits.
+    pub fn push(
+        &mut self,
+        source: usize,
+        records: &[ConsumedRecord],
+        context: &mut OperatorContext<'_>,
+    ) -> Result<RecordBatch> {
+        let entry = self
+            .sources
+            .get_mut(source)
+            .ok_or_else(|| ExecError::Internal(format!("the graph has no source {source}")))?;
+        let batch = entry.operator.decode(records)?;
+        let downstream = entry.downstream;
+        self.forward(downstream, batch, context)
+    }
+
+    /// Runs `batch` from `edge` up to the root.
+    fn forward(
+        &mut self,
+        mut edge: Option<Edge>,
+        mut batch: RecordBatch,
+        context: &mut OperatorContext<'_>,
+    ) -> Result<RecordBatch> {
+        while let Some(Edge { node, input }) = edge {
+            let node = &mut self.nodes[node];
+            batch = node.operator.process(input, batch, context)?;
+            edge = node.downstream;
+        }
+        Ok(batch)
+    }
+
+    /// Tells every operator that stream time advanced to `time`; returns what the root
+    /// emits as a result.
+    pub fn advance_time(
+        &mut self,
+        time: i64,
+        context: &mut OperatorContext<'_>,
+    ) -> Result<Vec<RecordBatch>> {
+        self.each_node(context, |operator, context| {
+            operator.advance_time(time, context)
+        })
+    }
+
+    /// Ends the epoch: every operator flushes what it buffered; returns what the root emits.
+    pub fn flush(&mut self, context: &mut OperatorContext<'_>) -> Result<Vec<RecordBatch>> {
+        self.each_node(context, |operator, context| operator.flush(context))
+    }
+
+    /// Calls `call` on every operator, children first, and runs what each emits up to the
+    /// root.
+    fn each_node(
+        &mut self,
+        context: &mut OperatorContext<'_>,
+        mut call: impl FnMut(&mut dyn Operator, &mut OperatorContext<'_>) -> Result<Option<RecordBatch>>,
+    ) -> Result<Vec<RecordBatch>> {
+        let mut emitted = Vec::new();
+        for index in 0..self.nodes.len() {
+            let node = &mut self.nodes[index];
+            if let Some(batch) = call(node.operator.as_mut(), context)? {
+                let downstream = node.downstream;
+                let output = self.forward(downstream, batch, context)?;
+                if output.num_rows() > 0 {
+                    emitted.push(output);
+                }
+            }
+        }
+        Ok(emitted)
+    }
+
+    /// Every operator's state writes since the last call, in the order they were made
+    /// (the task sorts the epoch's writes by key).
+    pub fn take_writes(&mut self) -> Result<Vec<StateWrite>> {
+        let mut writes = Vec::new();
+        for source in &mut self.sources {
+            source.operator.take_writes(&mut writes);
+        }
+        for node in &mut self.nodes {
+            node.operator.take_writes(&mut writes)?;
+        }
+        Ok(writes)
+    }
+}
+
+/// Where a compiled node's rows come from.
+#[derive(Debug, Clone, Copy)]
+enum Upstream {
+    Source(usize),
+    Node(usize),
+}

@@ -1,0 +1,55 @@
+//! Consumers: read assigned topic partitions from positions they keep, as a Kafka consumer.
+//!
+//! A consumer belongs to one thread (a task); another thread stops a waiting `poll` through
+//! the consumer's `ConsumerWaker`. Committing offsets is the committer's job.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::Result;
+use crate::log::ConsumedRecord;
+
+/// Records of one assigned partition returned by `Consumer::poll`.
+#[derive(Debug)]
+pub struct Polled {
+    /// The assignment they belong to: what `Consumer::assign` returned.
+    pub assignment: usize,
+    /// In offset order, without gaps.
+    pub records: Vec<ConsumedRecord>,
+}
+
+/// Reads assigned partitions.
+pub trait Consumer: Send {
+    /// Reads `partition` of `topic` from `offset` on; returns the assignment's number (0,
+    /// 1, ... in assignment order).
+    fn assign(&mut self, topic: &str, partition: u32, offset: u64) -> Result<usize>;
+    /// Stops (`true`) or resumes reading an assignment; its position is kept.
+    fn pause(&mut self, assignment: usize, paused: bool);
+    /// The records of every assignment that is not paused past its position, at most
+    /// `max_records` per assignment (fewer when they are large), and moves the positions
+    /// past them. When there are none, waits up to `timeout` for some; returns nothing
+    /// at once when woken by the `ConsumerWaker`.
+    fn poll(&mut self, max_records: usize, timeout: Duration) -> Result<Vec<Polled>>;
+    /// A handle that makes this consumer's waiting (or next) `poll` return at once.
+    fn waker(&self) -> ConsumerWaker;
+}
+
+/// Wakes one consumer from another thread.
+#[derive(Clone)]
+pub struct ConsumerWaker(Arc<dyn Fn() + Send + Sync>);
+
+impl ConsumerWaker {
+    pub fn new(wake: impl Fn() + Send + Sync + 'static) -> Self {
+        ConsumerWaker(Arc::new(wake))
+    }
+
+    pub fn wake(&self) {
+        (self.0)()
+    }
+}
+
+impl std::fmt::Debug for ConsumerWaker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ConsumerWaker")
+    }
+}

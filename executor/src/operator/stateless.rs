@@ -1,0 +1,246 @@
+//! Filters and projections: the stateless steps between a source and the next stateful
+//! operator (or the sink), fused into one operator.
+//!
+//! Expressions are DataFusion physical expressions evaluated on whole batches. When a batch
+//! fails to evaluate (for example a division by zero in one row), the batch is retried row
+//! by row so that only the bad rows are skipped, counted and logged with their topic,
+//! partition and offset.
+//!
+//! Stream input: a filter drops failing rows. Table input (`$op`): a table filter turns a
+//! failing upsert into a delete of its key (`to_tombstone`); deletes pass on unchanged
+//! unless `drop_deletes`. A projection computes the output columns of every row, deletes
+//! included.
+
+use std::sync::Arc;
+
+use arrow::array::{Array, BooleanArray, Int8Array};
+use arrow::compute::filter_record_batch;
+use arrow::datatypes::SchemaRef;
+use arrow::record_batch::RecordBatch;
+use datafusion::execution::context::ExecutionProps;
+use datafusion::logical_expr::physical_planning_context::PhysicalPlanningContext;
+use datafusion::physical_expr::{PhysicalExpr, create_physical_expr};
+use planner::catalog::{OP_COLUMN, OP_DELETE};
+use planner::plan::{FilterNode, ProjectNode};
+
+use crate::error::error_chain;
+use crate::metrics::Counters;
+use crate::operator::{Operator, OperatorContext};
+use crate::{ExecError, Result};
+
+enum Step {
+    Filter {
+        predicate: Arc<dyn PhysicalExpr>,
+        to_tombstone: bool,
+        drop_deletes: bool,
+    },
+    Project {
+        exprs: Vec<Arc<dyn PhysicalExpr>>,
+        schema: SchemaRef,
+    },
+}
+
+/// A chain of filters and projections run as one operator.
+pub struct StatelessOperator {
+    steps: Vec<Step>,
+    /// The schema of the rows it emits.
+    schema: SchemaRef,
+    /// The topic its rows come from, for error messages.
+    topic: String,
+    counters: Arc<Counters>,
+}
+
+impl StatelessOperator {
+    /// An operator that passes rows of `schema` through unchanged until steps are added.
+    pub fn new(schema: SchemaRef, topic: &str, counters: Arc<Counters>) -> Self {
+        StatelessOperator {
+            steps: Vec::new(),
+            schema,
+            topic: topic.to_string(),
+            counters,
+        }
+    }
+
+    /// Adds a filter after the steps so far.
+    pub fn push_filter(&mut self, filter: &FilterNode) -> Result<()> {
+        let props = ExecutionProps::new();
+        let context = PhysicalPlanningContext::default();
+        self.steps.push(Step::Filter {
+            predicate: create_physical_expr(
+                &filter.predicate,
+                filter.input.schema(),
+                &props,
+                &context,
+            )?,
+            to_tombstone: filter.to_tombstone,
+            drop_deletes: filter.drop_deletes,
+        });
+        Ok(())
+    }
+
+    /// Adds a projection after the steps so far.
+    pub fn push_project(&mut self, project: &ProjectNode) -> Result<()> {
+        let props = ExecutionProps::new();
+        let context = PhysicalPlanningContext::default();
+        let exprs = project
+            .exprs
+            .iter()
+            .map(|expr| create_physical_expr(expr, project.input.schema(), &props, &context))
+            .collect::<datafusion::error::Result<Vec<_>>>()?;
+        self.schema = Arc::new(project.schema.as_arrow().clone());
+        self.steps.push(Step::Project {
+            exprs,
+            schema: Arc::clone(&self.schema),
+        });
+        Ok(())
+    }
+
+    fn report(&self, batch: &RecordBatch, row: usize, error: &ExecError) {
+        let position = |name: &str| {
+            batch
+                .column_by_name(name)
+                .and_then(|column| {
+                    column
+                        .as_any()
+                        .downcast_ref::<arrow::array::Int64Array>()
+                        .map(|a| a.value(row).to_string())
+                        .or_else(|| {
+                            column
+                                .as_any()
+                                .downcast_ref::<arrow::array::Int32Array>()
+                                .map(|a| a.value(row).to_string())
+                        })
+                })
+                .unwrap_or_default()
+        };
+        let message = format!(
+            "failed to process record from topic \"{}\" partition {} offset {}: {}",
+            self.topic,
+            position(planner::catalog::ROWPARTITION),
+            position(planner::catalog::ROWOFFSET),
+            error_chain(error)
+        );
+        tracing::warn!("{message}");
+        self.counters.record_failure(message);
+    }
+}
+
+impl Operator for StatelessOperator {
+    /// Runs the steps; a batch that fails is retried row by row, skipping bad rows.
+    fn process(
+        &mut self,
+        _input: usize,
+        batch: RecordBatch,
+        _context: &mut OperatorContext<'_>,
+    ) -> Result<RecordBatch> {
+        if self.steps.is_empty() {
+            return Ok(batch);
+        }
+        match apply(&self.steps, &batch) {
+            Ok(output) => Ok(output),
+            Err(_) if batch.num_rows() > 1 => {
+                let mut outputs = Vec::new();
+                for row in 0..batch.num_rows() {
+                    match apply(&self.steps, &batch.slice(row, 1)) {
+                        Ok(output) => outputs.push(output),
+                        Err(error) => self.report(&batch, row, &error),
+                    }
+                }
+                Ok(arrow::compute::concat_batches(&self.schema, &outputs)?)
+            }
+            Err(error) => {
+                self.report(&batch, 0, &error);
+                Ok(RecordBatch::new_empty(Arc::clone(&self.schema)))
+            }
+        }
+    }
+}
+
+fn apply(steps: &[Step], batch: &RecordBatch) -> Result<RecordBatch> {
+    let mut current = batch.clone();
+    for step in steps {
+        current = match step {
+            Step::Filter {
+                predicate,
+                to_tombstone,
+                drop_deletes,
+            } => {
+                let mask = predicate
+                    .evaluate(&current)?
+                    .into_array(current.num_rows())?;
+                let mask = mask
+                    .as_any()
+                    .downcast_ref::<BooleanArray>()
+                    .ok_or_else(|| ExecError::Internal("predicate is not boolean".into()))?;
+                if *to_tombstone {
+                    tombstone_failing(&current, mask)?
+                } else if *drop_deletes {
+                    let ops = op_column(&current)?;
+                    let keep: BooleanArray = (0..current.num_rows())
+                        .map(|row| {
+                            Some(
+                                mask.is_valid(row)
+                                    && mask.value(row)
+                                    && ops.value(row) != OP_DELETE,
+                            )
+                        })
+                        .collect();
+                    filter_record_batch(&current, &keep)?
+                } else {
+                    filter_record_batch(&current, mask)?
+                }
+            }
+            Step::Project { exprs, schema } => {
+                let rows = current.num_rows();
+                let columns = exprs
+                    .iter()
+                    .map(|expr| expr.evaluate(&current)?.into_array(rows))
+                    .collect::<datafusion::error::Result<Vec<_>>>()?;
+                let columns = columns
+                    .into_iter()
+                    .zip(schema.fields())
+                    .map(|(column, field)| {
+                        if column.data_type() == field.data_type() {
+                            Ok(column)
+                        } else {
+                            arrow::compute::cast(&column, field.data_type())
+                        }
+                    })
+                    .collect::<std::result::Result<Vec<_>, _>>()?;
+                RecordBatch::try_new(Arc::clone(schema), columns)?
+            }
+        };
+    }
+    Ok(current)
+}
+
+/// The `$op` column of changelog rows.
+fn op_column(batch: &RecordBatch) -> Result<&Int8Array> {
+    batch
+        .column_by_name(OP_COLUMN)
+        .ok_or_else(|| ExecError::Internal("changelog rows without $op".into()))?
+        .as_any()
+        .downcast_ref::<Int8Array>()
+        .ok_or_else(|| ExecError::Internal("$op is not TINYINT".into()))
+}
+
+/// A table filter: rows failing the predicate become deletes of their key.
+fn tombstone_failing(batch: &RecordBatch, mask: &BooleanArray) -> Result<RecordBatch> {
+    let index = batch
+        .schema()
+        .index_of(OP_COLUMN)
+        .map_err(|_| ExecError::Internal("table rows without $op".into()))?;
+    let ops = op_column(batch)?;
+    let ops: Int8Array = (0..batch.num_rows())
+        .map(|row| {
+            let passes = mask.is_valid(row) && mask.value(row);
+            Some(if passes { ops.value(row) } else { OP_DELETE })
+        })
+        .collect();
+    let mut columns = batch.columns().to_vec();
+    columns[index] = Arc::new(ops);
+    Ok(RecordBatch::try_new(batch.schema(), columns)?)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,385 @@
+//! Tasks: the loop that runs one operator graph over its partition groups.
+//!
+//! A task reads its inputs, `(source, topic, partition)` triples, through one consumer. The
+//! inputs of one partition number form a partition group (co-partitioned sources: a join's
+//! two sides). Within a group the task keeps each input's stream time (the largest record
+//! time it has delivered) and their minimum, the group's stream time, and feeds the input
+//! whose next record is oldest first, as Kafka Streams' tasks do: from that input, every
+//! buffered record no newer than the other inputs' next records, in one batch. An input
+//! with nothing buffered is waited for up to `idle_timeout` (Kafka Streams'
+//! `max.task.idle.ms`, default 0: no wait). Groups are processed in partition order.
+//!
+//! Each processed group is one epoch: the records produced, the next offsets of its inputs
+//! and the state writes go to the committer together (persistent queries); a transient
+//! query commits nothing and hands its output batches to the caller.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use arrow::record_batch::RecordBatch;
+
+use crate::Result;
+use crate::commit::{Committer, Epoch};
+use crate::graph::OperatorGraph;
+use crate::log::{ConsumedRecord, Consumer, ConsumerWaker};
+use crate::metrics::Counters;
+use crate::operator::OperatorContext;
+use crate::state::StateTable;
+
+/// How a task reads.
+#[derive(Debug, Clone, Copy)]
+pub struct TaskConfig {
+    /// Records read from one partition per poll (`max.poll.records`).
+    pub max_records: usize,
+    /// How long a group with data on some inputs waits for an input that has none.
+    pub idle_timeout: Duration,
+    /// How long a poll waits for records before the task re-checks its stop flag.
+    pub poll_timeout: Duration,
+}
+
+/// One input of a task to assign.
+#[derive(Debug, Clone)]
+pub struct InputSpec {
+    /// The graph source it feeds (`DataflowNode::sources` order).
+    pub source: usize,
+    pub topic: String,
+    pub partition: u32,
+    /// The next offset to read.
+    pub offset: u64,
+    /// Stop before this offset (a pull query over a stream reads up to the end it saw).
+    pub end: Option<u64>,
+}
+
+/// An input being read.
+#[derive(Debug)]
+struct Input {
+    spec: InputSpec,
+    assignment: usize,
+    /// The next offset to process (records before it are in an epoch).
+    next: u64,
+    /// Largest record time delivered to the graph; `i64::MIN` before the first.
+    time: i64,
+    time_changed: bool,
+    /// Records polled and not yet processed, in offset order.
+    buffer: Vec<ConsumedRecord>,
+}
+
+impl Input {
+    fn done(&self) -> bool {
+        self.spec.end.is_some_and(|end| self.next >= end)
+    }
+}
+
+/// The inputs of one partition number.
+#[derive(Debug)]
+struct PartitionGroup {
+    partition: u32,
+    inputs: Vec<Input>,
+    /// The minimum of the inputs' times.
+    time: i64,
+    /// Since when the group has data on some inputs and waits for the others.
+    waiting_since: Option<Instant>,
+}
+
+/// Commits the epochs of a persistent query's task.
+pub struct TaskCommit {
+    pub committer: Arc<dyn Committer>,
+    /// The consumer group whose offsets the epochs commit: the query id.
+    pub group: String,
+    /// The task's stream times per input, restored on restart.
+    pub times: StateTable,
+    /// Consumed and produced records of the query, and produced records of its sink.
+    pub query_counters: Arc<Counters>,
+    pub sink_counters: Arc<Counters>,
+}
+
+/// One operator graph, its inputs and its consumer.
+pub struct Task {
+    name: String,
+    graph: OperatorGraph,
+    consumer: Box<dyn Consumer>,
+    groups: Vec<PartitionGroup>,
+    config: TaskConfig,
+    commit: Option<TaskCommit>,
+}
+
+impl Task {
+    /// A task named `name` (the committer's task id) reading `inputs` through `consumer`;
+    /// with `commit`, each epoch is committed (a persistent query), else nothing is.
+    pub fn new(
+        name: String,
+        graph: OperatorGraph,
+        mut consumer: Box<dyn Consumer>,
+        inputs: Vec<InputSpec>,
+        config: TaskConfig,
+        mut commit: Option<TaskCommit>,
+    ) -> Result<Self> {
+        let mut groups: Vec<PartitionGroup> = Vec::new();
+        for spec in inputs {
+            let assignment = consumer.assign(&spec.topic, spec.partition, spec.offset)?;
+            let time = match &mut commit {
+                Some(commit) => commit
+                    .times
+                    .get(&time_key(spec.source, spec.partition))?
+                    .and_then(|bytes| Some(i64::from_be_bytes(bytes.try_into().ok()?)))
+                    .unwrap_or(i64::MIN),
+                None => i64::MIN,
+            };
+            let input = Input {
+                assignment,
+                next: spec.offset,
+                time,
+                time_changed: false,
+                buffer: Vec::new(),
+                spec,
+            };
+            match groups
+                .iter_mut()
+                .find(|group| group.partition == input.spec.partition)
+            {
+                Some(group) => group.inputs.push(input),
+                None => groups.push(PartitionGroup {
+                    partition: input.spec.partition,
+                    inputs: vec![input],
+                    time: i64::MIN,
+                    waiting_since: None,
+                }),
+            }
+        }
+        groups.sort_by_key(|group| group.partition);
+        for group in &mut groups {
+            group.time = group_time(&group.inputs);
+        }
+        Ok(Task {
+            name,
+            graph,
+            consumer,
+            groups,
+            config,
+            commit,
+        })
+    }
+
+    /// A handle that ends a waiting poll, so that a stop takes effect at once.
+    pub fn waker(&self) -> ConsumerWaker {
+        self.consumer.waker()
+    }
+
+    /// The schema of the graph's output rows.
+    pub fn output_schema(&self) -> &arrow::datatypes::SchemaRef {
+        self.graph.output_schema()
+    }
+
+    /// Runs until `stop` is set, every input reached its end, or `output` (given each
+    /// epoch's output batches in order) returns false.
+    pub fn run(
+        &mut self,
+        stop: &AtomicBool,
+        output: &mut dyn FnMut(Vec<RecordBatch>) -> Result<bool>,
+    ) -> Result<()> {
+        while !stop.load(Ordering::SeqCst) && !self.finished() {
+            let timeout = if self.groups.iter().any(|g| g.waiting_since.is_some()) {
+                self.config.idle_timeout.min(self.config.poll_timeout)
+            } else {
+                self.config.poll_timeout
+            };
+            for polled in self.consumer.poll(self.config.max_records, timeout)? {
+                self.buffer(polled.assignment, polled.records);
+            }
+            for group in 0..self.groups.len() {
+                let outputs = self.process_group(group)?;
+                if !outputs.is_empty() && !output(outputs)? {
+                    return Ok(());
+                }
+                if stop.load(Ordering::SeqCst) {
+                    return Ok(());
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Every input has an end and reached it.
+    fn finished(&self) -> bool {
+        self.groups
+            .iter()
+            .all(|group| group.inputs.iter().all(Input::done))
+    }
+
+    fn buffer(&mut self, assignment: usize, mut records: Vec<ConsumedRecord>) {
+        let Some(input) = self
+            .groups
+            .iter_mut()
+            .flat_map(|group| group.inputs.iter_mut())
+            .find(|input| input.assignment == assignment)
+        else {
+            return;
+        };
+        if let Some(end) = input.spec.end {
+            records.retain(|record| record.offset < end);
+        }
+        if input.buffer.is_empty() {
+            input.buffer = records;
+        } else {
+            input.buffer.extend(records);
+        }
+    }
+
+    /// Processes what group `index` has buffered as one epoch; returns the graph's output.
+    fn process_group(&mut self, index: usize) -> Result<Vec<RecordBatch>> {
+        let group = &mut self.groups[index];
+        if group.inputs.iter().all(|input| input.buffer.is_empty()) {
+            return Ok(Vec::new());
+        }
+        let waits_for_input = group.inputs.len() > 1
+            && group
+                .inputs
+                .iter()
+                .any(|input| input.buffer.is_empty() && !input.done());
+        if waits_for_input && !self.config.idle_timeout.is_zero() {
+            let since = *group.waiting_since.get_or_insert_with(Instant::now);
+            if since.elapsed() < self.config.idle_timeout {
+                // Read no more of the inputs that have data until the others have some.
+                for input in &group.inputs {
+                    self.consumer
+                        .pause(input.assignment, !input.buffer.is_empty());
+                }
+                return Ok(Vec::new());
+            }
+        }
+        if group.waiting_since.take().is_some() {
+            for input in &group.inputs {
+                self.consumer.pause(input.assignment, false);
+            }
+        }
+
+        let mut produced = Vec::new();
+        let mut outputs = Vec::new();
+        let mut consumed = 0;
+        let partition = group.partition;
+        while let Some((position, count)) = next_batch(&group.inputs) {
+            let input = &mut group.inputs[position];
+            let records: Vec<ConsumedRecord> = if count == input.buffer.len() {
+                std::mem::take(&mut input.buffer)
+            } else {
+                input.buffer.drain(..count).collect()
+            };
+            let last = records.last().expect("a batch has records");
+            input.next = last.offset + 1;
+            let newest = records.iter().map(|r| r.record.timestamp).max();
+            if let Some(newest) = newest.filter(|newest| *newest > input.time) {
+                input.time = newest;
+                input.time_changed = true;
+            }
+            consumed += records.len();
+            let mut context = OperatorContext {
+                partition,
+                produced: &mut produced,
+            };
+            let output = self.graph.push(input.spec.source, &records, &mut context)?;
+            if output.num_rows() > 0 {
+                outputs.push(output);
+            }
+            let time = group_time(&group.inputs);
+            if time > group.time {
+                group.time = time;
+                outputs.extend(self.graph.advance_time(time, &mut context)?);
+            }
+        }
+        let mut context = OperatorContext {
+            partition,
+            produced: &mut produced,
+        };
+        outputs.extend(self.graph.flush(&mut context)?);
+
+        if let Some(commit) = &mut self.commit {
+            let mut state = self.graph.take_writes()?;
+            let mut offsets = Vec::with_capacity(group.inputs.len());
+            for input in &mut group.inputs {
+                offsets.push((
+                    commit.group.clone(),
+                    input.spec.topic.clone(),
+                    input.spec.partition,
+                    input.next,
+                ));
+                if std::mem::take(&mut input.time_changed) {
+                    commit.times.put(
+                        &time_key(input.spec.source, input.spec.partition),
+                        input.time.to_be_bytes().to_vec(),
+                    );
+                }
+            }
+            state.extend(commit.times.take_writes());
+            // In key order, RocksDB inserts each key into its memtable next to the one
+            // before (it resumes the skip-list search where the last insert ended). Stable:
+            // a key written twice keeps its last value.
+            state.sort_by(|(a, _), (b, _)| a.cmp(b));
+            commit.query_counters.add_consumed(consumed as u64);
+            commit.query_counters.add_produced(produced.len() as u64);
+            commit.sink_counters.add_produced(produced.len() as u64);
+            let epoch = Epoch {
+                records: produced,
+                offsets,
+                state,
+            };
+            commit.committer.commit(&self.name, epoch)?;
+            for input in &group.inputs {
+                tracing::debug!(
+                    target: "eddy::epoch",
+                    query = %commit.group,
+                    task = %self.name,
+                    topic = %input.spec.topic,
+                    partition = input.spec.partition,
+                    next_offset = input.next,
+                    "committed"
+                );
+            }
+        }
+        Ok(outputs)
+    }
+}
+
+/// The key of an input's stream time in the task's time table.
+fn time_key(source: usize, partition: u32) -> Vec<u8> {
+    let mut key = (source as u32).to_be_bytes().to_vec();
+    key.extend_from_slice(&partition.to_be_bytes());
+    key
+}
+
+/// The stream time of a group: the minimum over its inputs.
+fn group_time(inputs: &[Input]) -> i64 {
+    inputs
+        .iter()
+        .map(|input| input.time)
+        .min()
+        .unwrap_or(i64::MIN)
+}
+
+/// Which input to feed next and how many of its records: the input whose next record is
+/// oldest (the first on ties), and its records up to the next record time of the others.
+fn next_batch(inputs: &[Input]) -> Option<(usize, usize)> {
+    let heads: Vec<(usize, i64)> = inputs
+        .iter()
+        .enumerate()
+        .filter_map(|(index, input)| Some((index, input.buffer.first()?.record.timestamp)))
+        .collect();
+    let &(position, _) = heads.iter().min_by_key(|(_, time)| *time)?;
+    let buffer = &inputs[position].buffer;
+    let Some(limit) = heads
+        .iter()
+        .filter(|(index, _)| *index != position)
+        .map(|(_, time)| *time)
+        .min()
+    else {
+        return Some((position, buffer.len()));
+    };
+    let count = buffer
+        .iter()
+        .take_while(|record| record.record.timestamp <= limit)
+        .count();
+    Some((position, count.max(1)))
+}
+
+#[cfg(test)]
+mod tests;
