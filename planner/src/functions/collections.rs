@@ -6,7 +6,6 @@
 //! Elements of any type are compared through Arrow's row format, so nested arrays and maps
 //! work too; nulls equal each other. Lambda functions (TRANSFORM, FILTER, REDUCE) are not here.
 
-use std::collections::HashSet;
 use std::sync::Arc;
 
 use datafusion::arrow::array::{Array, ArrayRef, Int32Array, Int64Array, ListArray};
@@ -21,6 +20,11 @@ use super::FunctionCategory;
 use super::json::java_value_string;
 
 mod map;
+mod set;
+use self::set::{
+    eval_array_concat, eval_array_distinct, eval_array_except, eval_array_intersect,
+    eval_array_remove, eval_array_union,
+};
 use super::signature::{Overload, ParamType, ReturnType, ksql_type_name, list_element, list_type};
 use super::string::{build_strings, string_at};
 use super::udf::{EvalArgs, FunctionDefinition};
@@ -245,9 +249,6 @@ type Pick = (usize, usize);
 /// A map entry to copy: where its key and its value come from.
 type EntryPick = (Pick, Pick);
 
-/// Combines the element ranges of two lists (by their encoded rows) into picks.
-type CombineFn = fn(&Rows, std::ops::Range<usize>, &Rows, std::ops::Range<usize>) -> Vec<Pick>;
-
 /// Comparable encodings of the elements of lists (and loose values) of one element type.
 struct Elements {
     converter: RowConverter,
@@ -344,152 +345,6 @@ fn eval_array_contains(args: &EvalArgs<'_>) -> Result<ArrayRef> {
             })
             .collect::<datafusion::arrow::array::BooleanArray>(),
     ))
-}
-
-fn eval_array_distinct(args: &EvalArgs<'_>) -> Result<ArrayRef> {
-    let Some((list, _, rows)) = list_and_elements(&args.args[0])? else {
-        return Ok(super::udf::null_result(args));
-    };
-    let picks = (0..args.rows)
-        .map(|row| {
-            positions(list, row).map(|range| {
-                let mut seen = HashSet::new();
-                range
-                    .filter(|&index| seen.insert(rows.row(index)))
-                    .map(|index| (0, index))
-                    .collect()
-            })
-        })
-        .collect();
-    build_list(
-        list_field(args.return_type)?,
-        &[list.values().as_ref()],
-        picks,
-    )
-}
-
-/// ARRAY_EXCEPT, ARRAY_INTERSECT, ARRAY_UNION and ARRAY_CONCAT over both lists of a row.
-fn eval_two_lists(args: &EvalArgs<'_>, combine: CombineFn, concat_nulls: bool) -> Result<ArrayRef> {
-    let field = list_field(args.return_type)?;
-    let (Some((left, elements, left_rows)), DataType::List(_)) =
-        (list_and_elements(&args.args[0])?, args.args[1].data_type())
-    else {
-        return Ok(super::udf::null_result(args));
-    };
-    let right = as_list_array(&args.args[1])?;
-    let right_rows = elements.rows(right.values())?;
-    let picks = (0..args.rows)
-        .map(|row| match (positions(left, row), positions(right, row)) {
-            (Some(left_range), Some(right_range)) => {
-                Some(combine(&left_rows, left_range, &right_rows, right_range))
-            }
-            (Some(left_range), None) if concat_nulls => {
-                Some(left_range.map(|index| (0, index)).collect())
-            }
-            (None, Some(right_range)) if concat_nulls => {
-                Some(right_range.map(|index| (1, index)).collect())
-            }
-            _ => None,
-        })
-        .collect();
-    build_list(
-        field,
-        &[left.values().as_ref(), right.values().as_ref()],
-        picks,
-    )
-}
-
-fn eval_array_except(args: &EvalArgs<'_>) -> Result<ArrayRef> {
-    eval_two_lists(
-        args,
-        |left, left_range, right, right_range| {
-            let excluded: HashSet<_> = right_range.map(|index| right.row(index)).collect();
-            let mut seen = HashSet::new();
-            left_range
-                .filter(|&index| {
-                    let value = left.row(index);
-                    !excluded.contains(&value) && seen.insert(value)
-                })
-                .map(|index| (0, index))
-                .collect()
-        },
-        false,
-    )
-}
-
-fn eval_array_intersect(args: &EvalArgs<'_>) -> Result<ArrayRef> {
-    eval_two_lists(
-        args,
-        |left, left_range, right, right_range| {
-            let included: HashSet<_> = right_range.map(|index| right.row(index)).collect();
-            let mut seen = HashSet::new();
-            left_range
-                .filter(|&index| {
-                    let value = left.row(index);
-                    included.contains(&value) && seen.insert(value)
-                })
-                .map(|index| (0, index))
-                .collect()
-        },
-        false,
-    )
-}
-
-fn eval_array_union(args: &EvalArgs<'_>) -> Result<ArrayRef> {
-    eval_two_lists(
-        args,
-        |left, left_range, right, right_range| {
-            let mut seen = HashSet::new();
-            let mut picks = Vec::new();
-            for index in left_range {
-                if seen.insert(left.row(index)) {
-                    picks.push((0, index));
-                }
-            }
-            for index in right_range {
-                if seen.insert(right.row(index)) {
-                    picks.push((1, index));
-                }
-            }
-            picks
-        },
-        false,
-    )
-}
-
-fn eval_array_concat(args: &EvalArgs<'_>) -> Result<ArrayRef> {
-    eval_two_lists(
-        args,
-        |_, left_range, _, right_range| {
-            left_range
-                .map(|index| (0, index))
-                .chain(right_range.map(|index| (1, index)))
-                .collect()
-        },
-        true,
-    )
-}
-
-fn eval_array_remove(args: &EvalArgs<'_>) -> Result<ArrayRef> {
-    let Some((list, elements, rows)) = list_and_elements(&args.args[0])? else {
-        return Ok(super::udf::null_result(args));
-    };
-    let unwanted = elements.rows(&args.args[1])?;
-    let picks = (0..args.rows)
-        .map(|row| {
-            positions(list, row).map(|range| {
-                range
-                    .filter(|&index| rows.row(index) != unwanted.row(row))
-                    .map(|index| (0, index))
-                    .collect()
-            })
-        })
-        .collect();
-    build_list(
-        list_field(args.return_type)?,
-        &[list.values().as_ref()],
-        picks,
-    )
 }
 
 fn eval_array_extreme(args: &EvalArgs<'_>, greatest: bool) -> Result<ArrayRef> {
@@ -695,136 +550,4 @@ fn eval_generate_series(args: &EvalArgs<'_>) -> Result<ArrayRef> {
 }
 
 #[cfg(test)]
-mod tests {
-    use datafusion::arrow::array::StringArray;
-
-    use super::*;
-    use crate::functions::testing::{call, int_lists, return_type, rows, string_lists};
-
-    fn ints(values: &[Option<i32>]) -> ArrayRef {
-        Arc::new(Int32Array::from(values.to_vec()))
-    }
-
-    #[test]
-    fn length_contains_and_remove() {
-        let lists = int_lists(vec![
-            Some(vec![Some(0), Some(0), Some(1), None, Some(-1)]),
-            Some(vec![]),
-            None,
-        ]);
-        let result = call("ARRAY_LENGTH", vec![Arc::clone(&lists)]).expect("length");
-        assert_eq!(rows(&result), vec!["5", "0", "NULL"]);
-        let result = call(
-            "ARRAY_CONTAINS",
-            vec![Arc::clone(&lists), ints(&[Some(1), Some(1), Some(1)])],
-        )
-        .expect("contains");
-        assert_eq!(rows(&result), vec!["true", "false", "false"]);
-        let result = call(
-            "ARRAY_REMOVE",
-            vec![Arc::clone(&lists), ints(&[Some(0), None, None])],
-        )
-        .expect("remove");
-        assert_eq!(rows(&result), vec!["[1, , -1]", "[]", "NULL"]);
-        let result =
-            call("ARRAY_REMOVE", vec![lists, ints(&[None, None, None])]).expect("remove null");
-        assert_eq!(rows(&result)[0], "[0, 0, 1, -1]");
-    }
-
-    #[test]
-    fn set_functions() {
-        let left = int_lists(vec![
-            Some(vec![Some(0), Some(0), Some(1), Some(0), Some(-1)]),
-            None,
-        ]);
-        let right = int_lists(vec![
-            Some(vec![Some(1), Some(-2), Some(0)]),
-            Some(vec![Some(1)]),
-        ]);
-        let cases = [
-            ("ARRAY_DISTINCT", false, vec!["[0, 1, -1]", "NULL"]),
-            ("ARRAY_INTERSECT", true, vec!["[0, 1]", "NULL"]),
-            ("ARRAY_EXCEPT", true, vec!["[-1]", "NULL"]),
-            ("ARRAY_UNION", true, vec!["[0, 1, -1, -2]", "NULL"]),
-            (
-                "ARRAY_CONCAT",
-                true,
-                vec!["[0, 0, 1, 0, -1, 1, -2, 0]", "[1]"],
-            ),
-        ];
-        for (name, two, expected) in cases {
-            let args = if two {
-                vec![Arc::clone(&left), Arc::clone(&right)]
-            } else {
-                vec![Arc::clone(&left)]
-            };
-            let result = call(name, args).expect(name);
-            assert_eq!(rows(&result), expected, "{name}");
-        }
-    }
-
-    #[test]
-    fn sort_min_max_and_join() {
-        let strings = string_lists(vec![
-            Some(vec![
-                Some("foo"),
-                Some("fo"),
-                Some("Food"),
-                None,
-                Some("F"),
-                Some("food"),
-            ]),
-            Some(vec![]),
-            None,
-        ]);
-        let result = call("ARRAY_SORT", vec![Arc::clone(&strings)]).expect("sort");
-        assert_eq!(
-            rows(&result),
-            vec!["[F, Food, fo, foo, food, ]", "[]", "NULL"]
-        );
-        let desc: ArrayRef = Arc::new(StringArray::from(vec!["desc"; 3]));
-        let result = call("ARRAY_SORT", vec![Arc::clone(&strings), desc]).expect("sort desc");
-        assert_eq!(rows(&result)[0], "[food, foo, fo, Food, F, ]");
-        let result = call("ARRAY_MAX", vec![Arc::clone(&strings)]).expect("max");
-        assert_eq!(rows(&result), vec!["food", "NULL", "NULL"]);
-        let result = call("ARRAY_MIN", vec![Arc::clone(&strings)]).expect("min");
-        assert_eq!(rows(&result), vec!["F", "NULL", "NULL"]);
-        let result = call("ARRAY_JOIN", vec![strings]).expect("join");
-        assert_eq!(rows(&result), vec!["foo,fo,Food,null,F,food", "", "NULL"]);
-        assert_eq!(
-            return_type("ARRAY_MAX", &[list_type(DataType::Float64)]).expect("max type"),
-            DataType::Float64
-        );
-    }
-
-    #[test]
-    fn slice_and_generate_series() {
-        let lists = int_lists(vec![Some(vec![Some(1), Some(2), Some(3), Some(4)]); 3]);
-        let result = call(
-            "SLICE",
-            vec![
-                lists,
-                ints(&[Some(2), Some(0), Some(2)]),
-                ints(&[Some(3), Some(2), Some(9)]),
-            ],
-        )
-        .expect("slice");
-        assert_eq!(rows(&result), vec!["[2, 3]", "NULL", "NULL"]);
-        let result = call(
-            "GENERATE_SERIES",
-            vec![
-                ints(&[Some(1), Some(5), Some(1)]),
-                ints(&[Some(3), Some(1), Some(3)]),
-                ints(&[Some(1), Some(-2), Some(0)]),
-            ],
-        )
-        .expect("series");
-        assert_eq!(rows(&result), vec!["[1, 2, 3]", "[5, 3, 1]", "NULL"]);
-        let result = call(
-            "GENERATE_SERIES",
-            vec![ints(&[Some(3), Some(1)]), ints(&[Some(1), Some(1)])],
-        )
-        .expect("series without step");
-        assert_eq!(rows(&result), vec!["[3, 2, 1]", "[1]"]);
-    }
-}
+mod tests;

@@ -1,0 +1,106 @@
+//! INSERT INTO: checking that a query's columns match the target's, and planning the row of
+//! INSERT INTO ... VALUES.
+
+use std::collections::BTreeMap;
+
+use datafusion::common::DFSchema;
+use datafusion::logical_expr::Expr;
+use parser::ast::InsertValues;
+
+use super::{InsertValuesPlan, kind_word};
+use crate::catalog::{Catalog, ColumnDefinition, ColumnKind, SourceDefinition};
+use crate::expr::ExprLowering;
+use crate::query::PlannedQuery;
+use crate::{Result, user_error};
+
+pub(super) fn check_insert_schema(planned: &PlannedQuery, target: &SourceDefinition) -> Result<()> {
+    let target_columns: Vec<(&str, &parser::ast::DataType, bool)> = target
+        .key_columns()
+        .chain(target.value_columns())
+        .map(|c| (c.name.as_str(), &c.data_type, c.kind == ColumnKind::Key))
+        .collect();
+    let result_columns: Vec<(&str, &parser::ast::DataType, bool)> = planned
+        .columns
+        .iter()
+        .map(|c| (c.name.as_str(), &c.data_type, c.kind == ColumnKind::Key))
+        .collect();
+    if target_columns != result_columns {
+        let result_text = planned
+            .columns
+            .iter()
+            .map(|c| {
+                format!(
+                    "{} {}{}",
+                    c.name,
+                    crate::types::sql_type_name(&c.data_type),
+                    if c.kind == ColumnKind::Key {
+                        " KEY"
+                    } else {
+                        ""
+                    }
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
+        return user_error(format!(
+            "Incompatible schema between results and sink.\nResult schema is {result_text}\nSink schema is {}",
+            target.schema_text()
+        ));
+    }
+    Ok(())
+}
+
+pub(super) fn plan_insert_values(
+    catalog: &Catalog,
+    insert: &InsertValues,
+) -> Result<InsertValuesPlan> {
+    let target = catalog.require_source(&insert.target)?.clone();
+    if target.is_source {
+        return user_error(format!(
+            "Cannot insert values into read-only {} `{}`.",
+            kind_word(target.kind),
+            target.name
+        ));
+    }
+    let writable: Vec<&ColumnDefinition> =
+        target.key_columns().chain(target.value_columns()).collect();
+    let names: Vec<String> = match &insert.columns {
+        Some(names) => names.clone(),
+        None => writable.iter().map(|c| c.name.clone()).collect(),
+    };
+    if names.len() != insert.values.len() {
+        return user_error(format!(
+            "Expected number columns and values to match: {}, {}",
+            names.len(),
+            insert.values.len()
+        ));
+    }
+    let empty = DFSchema::empty();
+    let lowering = ExprLowering {
+        schema: &empty,
+        catalog,
+        clause: "VALUES",
+    };
+    let mut given: BTreeMap<String, Expr> = BTreeMap::new();
+    let mut timestamp = None;
+    for (name, value) in names.iter().zip(&insert.values) {
+        let expr = lowering.lower(value)?;
+        if name == crate::catalog::ROWTIME {
+            timestamp = Some(expr);
+            continue;
+        }
+        if !writable.iter().any(|c| &c.name == name) {
+            return user_error(format!("Column name {name} does not exist."));
+        }
+        given.insert(name.clone(), expr);
+    }
+    let values = writable
+        .into_iter()
+        .map(|column| (column.clone(), given.remove(&column.name)))
+        .collect();
+    Ok(InsertValuesPlan {
+        target,
+        values,
+        timestamp,
+    })
+}
