@@ -1,19 +1,32 @@
 //! The conformance ratchet: every ksqlDB corpus case listed in `tests/conformance/passing.txt`
-//! must still pass. Runs `eddy test --only LIST --fail-on-regression LIST`, so only the listed
-//! cases run. The list's header says how to regenerate it.
+//! must still pass. The listed cases run in this process through the `conformance` crate, each
+//! on a fresh embedded engine. The corpus is the directory named by `EDDY_CORPUS`, else
+//! `../shared/conformance/ksqldb` next to the workspace. The list's header says how to
+//! regenerate it.
 
-use std::path::Path;
-use std::time::Duration;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
 
-/// Generous: the listed cases run on a debug build.
-const TIMEOUT: Duration = Duration::from_secs(900);
+use conformance::{EmbeddedEngineFactory, EngineFactory, Ratchet, Status, report};
 
 #[test]
 fn listed_conformance_cases_still_pass() {
     let workspace = Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .expect("the tests crate lives inside the workspace");
-    let corpus = workspace.join("../shared/conformance/ksqldb");
+    let corpus = match std::env::var_os("EDDY_CORPUS") {
+        Some(directory) => {
+            let directory = PathBuf::from(directory);
+            assert!(
+                directory.join("qtt").is_dir(),
+                "EDDY_CORPUS={} is not a conformance corpus (no qtt folder)",
+                directory.display()
+            );
+            directory
+        }
+        None => workspace.join("../shared/conformance/ksqldb"),
+    };
     if !corpus.join("qtt").is_dir() {
         eprintln!(
             "\n!!!!!!!! conformance corpus not found at {}: the conformance ratchet did NOT run !!!!!!!!\n",
@@ -22,32 +35,33 @@ fn listed_conformance_cases_still_pass() {
         return;
     }
     let passing = workspace.join("tests/conformance/passing.txt");
-    let data_dir = tempfile::tempdir().expect("temporary directory");
-    let corpus_arg = corpus.display().to_string();
-    let passing_arg = passing.display().to_string();
-    let output = tests::run_eddy(
-        data_dir.path(),
-        &[
-            "test",
-            "--corpus",
-            &corpus_arg,
-            "--only",
-            &passing_arg,
-            "--fail-on-regression",
-            &passing_arg,
-        ],
-        TIMEOUT,
-    )
-    .expect("eddy test runs");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        output.status.success(),
-        "conformance cases listed in {} no longer pass\nstdout:\n{stdout}\nstderr:\n{stderr}",
-        passing.display()
+    let mut cases = conformance::load_corpus(&corpus).expect("the corpus loads");
+    let ratchet = Ratchet::read(&passing, &cases).expect("the ratchet list is valid");
+    cases.retain(|case| ratchet.lists(&case.id));
+    let jobs = std::thread::available_parallelism().map_or(1, usize::from);
+    let factory: Arc<dyn EngineFactory> = Arc::new(EmbeddedEngineFactory);
+
+    let started = Instant::now();
+    let results = conformance::run_cases(&cases, jobs, &factory, |result| {
+        if result.verdict.status != Status::Pass {
+            println!("{}", report::case_line(result));
+        }
+    });
+    println!(
+        "{} (ran {} listed cases in {:.1?} with {jobs} jobs)",
+        report::summary_line(&results),
+        results.len(),
+        started.elapsed()
     );
+    let regressions = ratchet.regressions(&cases, &results, &factory, |result| {
+        println!("FLAKY {}: passed when run again alone", result.id);
+    });
+    let lines: Vec<String> = regressions.iter().map(report::case_line).collect();
     assert!(
-        stdout.lines().any(|line| line.ends_with(" failed")),
-        "no closing line in:\n{stdout}"
+        lines.is_empty(),
+        "{} conformance cases listed in {} no longer pass:\n{}",
+        lines.len(),
+        passing.display(),
+        lines.join("\n")
     );
 }

@@ -5,8 +5,9 @@
 
 use std::path::{Path, PathBuf};
 
-use super::base64;
-use super::json::Json;
+use crate::base64;
+use crate::error::ConformanceError;
+use crate::json::Json;
 
 /// Which harness semantics apply to a case.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -20,25 +21,27 @@ pub enum CaseKind {
 /// One conformance case.
 #[derive(Debug, Clone)]
 pub struct Case {
+    /// Unique in the corpus.
     pub id: String,
-    pub kind: CaseKind,
+    pub(crate) kind: CaseKind,
+    /// Tags of what the case exercises (`join`, `format:AVRO`, `rest`, ...).
     pub needs: Vec<String>,
-    pub statements: Vec<String>,
+    pub(crate) statements: Vec<String>,
     /// Config overrides, values as text.
-    pub properties: Vec<(String, String)>,
-    pub topics: Vec<TopicSpec>,
-    pub inputs: Vec<TestRecord>,
-    pub outputs: Vec<TestRecord>,
-    pub expected_error: Option<ExpectedError>,
-    pub post: Option<Json>,
+    pub(crate) properties: Vec<(String, String)>,
+    pub(crate) topics: Vec<TopicSpec>,
+    pub(crate) inputs: Vec<TestRecord>,
+    pub(crate) outputs: Vec<TestRecord>,
+    pub(crate) expected_error: Option<ExpectedError>,
+    pub(crate) post: Option<Json>,
     /// REST only: the expected responses, verbatim (`{"admin": ..}`, `{"query": [..]}`,
     /// `{"queryProto": [..]}`).
-    pub responses: Vec<Json>,
+    pub(crate) responses: Vec<Json>,
     /// REST only: produce the inputs once the first query's header has arrived
     /// (`input_conditions.waitForActivePushQuery`).
-    pub wait_for_push_query: bool,
+    pub(crate) wait_for_push_query: bool,
     /// REST only: compare query rows in order (`output_conditions.verifyOrder`).
-    pub verify_order: bool,
+    pub(crate) verify_order: bool,
 }
 
 /// A topic to pre-create.
@@ -97,7 +100,11 @@ pub struct ExpectedError {
 
 /// Reads every case of the corpus in `dir` (`qtt/*.json` then `rest/*.json`, files sorted
 /// by name, cases in file order).
-pub fn load_corpus(dir: &Path) -> Result<Vec<Case>, String> {
+pub fn load_corpus(dir: &Path) -> crate::Result<Vec<Case>> {
+    read_cases(dir).map_err(ConformanceError::InvalidCorpus)
+}
+
+fn read_cases(dir: &Path) -> Result<Vec<Case>, String> {
     let mut files: Vec<PathBuf> = Vec::new();
     for set in ["qtt", "rest"] {
         let folder = dir.join(set);

@@ -10,7 +10,7 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
-use super::corpus::Case;
+use crate::corpus::Case;
 
 static CREATE_SOURCE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(

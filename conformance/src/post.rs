@@ -11,7 +11,7 @@ use planner::Catalog;
 use planner::catalog::{ColumnKind, SourceDefinition};
 use regex::Regex;
 
-use super::json::Json;
+use crate::json::Json;
 
 /// Checks the `post` object of a case against the final catalog and topics.
 pub fn check_post(

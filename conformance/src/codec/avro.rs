@@ -9,9 +9,9 @@
 use planner::schema_registry::avro::{AvroRecord, AvroSchema};
 use planner::schema_registry::json_tree::JsonTree;
 
-use super::super::base64;
-use super::super::json::Json;
 use super::double_json;
+use crate::base64;
+use crate::json::Json;
 
 /// Serializes `value` with `schema`.
 pub fn encode(schema: &AvroSchema, value: &Json) -> Result<Vec<u8>, String> {

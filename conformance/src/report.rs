@@ -1,14 +1,14 @@
-//! What `eddy test` prints and writes: one line per case, the closing `N passed, M failed`
-//! line, the JSON report (with counts per `needs` tag), the list of passing ids for the
-//! ratchet, and the regressions against such a list.
+//! What a conformance run prints and writes (`eddy test`, the ratchet test): one line per
+//! case, the closing `N passed, M failed` line, the JSON report (with counts per `needs` tag),
+//! the list of passing ids for the ratchet, and the regressions against such a list.
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use anyhow::{Context, Result};
 use serde_json::json;
 
-use super::run::{Status, Verdict};
+use crate::error::{ConformanceError, Result};
+use crate::verdict::{Status, Verdict, one_line};
 
 /// The verdict on one case, with what the report groups it by.
 #[derive(Debug, Clone)]
@@ -20,7 +20,7 @@ pub struct CaseResult {
 
 /// `PASS id`, `FAIL id: reason` or `ERROR id: reason`, on one line.
 pub fn case_line(result: &CaseResult) -> String {
-    let reason = super::run::one_line(&result.verdict.reason);
+    let reason = one_line(&result.verdict.reason);
     match result.verdict.status {
         Status::Pass => format!("PASS {}", result.id),
         Status::Fail => format!("FAIL {}: {reason}", result.id),
@@ -29,7 +29,7 @@ pub fn case_line(result: &CaseResult) -> String {
 }
 
 /// `(passed, failed)`; errors count as failed.
-pub fn counts(results: &[CaseResult]) -> (usize, usize) {
+fn counts(results: &[CaseResult]) -> (usize, usize) {
     let passed = results
         .iter()
         .filter(|result| result.verdict.status == Status::Pass)
@@ -44,7 +44,7 @@ pub fn summary_line(results: &[CaseResult]) -> String {
 }
 
 /// The JSON report: totals, every case, and pass/fail counts per `needs` tag.
-pub fn json_report(results: &[CaseResult]) -> serde_json::Value {
+fn json_report(results: &[CaseResult]) -> serde_json::Value {
     let (passed, failed) = counts(results);
     let mut by_need: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
     for result in results {
@@ -85,9 +85,9 @@ pub fn json_report(results: &[CaseResult]) -> serde_json::Value {
 
 /// Writes the JSON report to `path`.
 pub fn write_json_report(path: &Path, results: &[CaseResult]) -> Result<()> {
-    let text =
-        serde_json::to_string_pretty(&json_report(results)).context("cannot render the report")?;
-    std::fs::write(path, text + "\n").with_context(|| format!("cannot write {}", path.display()))
+    let text = serde_json::to_string_pretty(&json_report(results))
+        .expect("a JSON value with string keys always renders");
+    write_file(path, text + "\n")
 }
 
 /// The header of a passing list (the ratchet file).
@@ -110,14 +110,23 @@ pub fn write_passing(path: &Path, results: &[CaseResult]) -> Result<()> {
             text.push('\n');
         }
     }
-    std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))
+    write_file(path, text)
+}
+
+fn write_file(path: &Path, text: String) -> Result<()> {
+    std::fs::write(path, text).map_err(|source| ConformanceError::Write {
+        path: path.to_path_buf(),
+        source,
+    })
 }
 
 /// Reads a list of case ids: one per line, exact (only the line break is removed); empty
 /// lines and lines starting with `#` are skipped.
 pub fn read_id_list(path: &Path) -> Result<Vec<String>> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let text = std::fs::read_to_string(path).map_err(|source| ConformanceError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
     Ok(parse_id_list(&text))
 }
 
@@ -130,7 +139,7 @@ fn parse_id_list(text: &str) -> Vec<String> {
 }
 
 /// The listed ids that ran and did not pass, with their lines.
-pub fn regressions<'a>(listed: &[String], results: &'a [CaseResult]) -> Vec<&'a CaseResult> {
+pub(crate) fn regressions<'a>(listed: &[String], results: &'a [CaseResult]) -> Vec<&'a CaseResult> {
     let by_id: BTreeMap<&str, &CaseResult> = results
         .iter()
         .map(|result| (result.id.as_str(), result))

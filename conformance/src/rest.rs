@@ -2,8 +2,8 @@
 //! `RestTestExecutor`: leading statements in one `POST /ksql`, inputs, wait, each SELECT on
 //! `POST /query`, then the output topics and the responses are judged.
 //!
-//! Each case gets its own engine in a temporary directory and its own server on
-//! 127.0.0.1:0, reached through `server::client`. Judging the responses is in `judge`.
+//! Each case gets its own server on 127.0.0.1:0 over the case's engine, reached through
+//! `server::client`. Judging the responses is in `judge`.
 
 mod judge;
 
@@ -19,14 +19,12 @@ use server::http::{HttpConfig, HttpServer};
 use tokio::time::timeout;
 
 use self::judge::{Actual, check_error, check_responses, describe_error, expected_query_len};
-use super::compare::{ActualRecord, CompareOptions, TopicSchemas, record_matches};
-use super::compare::{describe_actual, describe_expected};
-use super::corpus::{Case, ExpectedError, TestRecord};
-use super::run::{
-    CATCH_UP_TIMEOUT, Verdict, error_text, one_line, produce_inputs, read_topic, topic_schemas,
-    wait_for_queries,
-};
-use super::topics::topics_to_create;
+use crate::compare::{ActualRecord, CompareOptions, TopicSchemas, record_matches};
+use crate::compare::{describe_actual, describe_expected};
+use crate::corpus::{Case, ExpectedError, TestRecord};
+use crate::run::{CATCH_UP_TIMEOUT, produce_inputs, read_topic, topic_schemas, wait_for_queries};
+use crate::topics::topics_to_create;
+use crate::verdict::{Verdict, error_text, one_line};
 
 /// The config of ksqlDB's test server (`TestKsqlRestApp`, `RestQueryTranslationTest`) that
 /// the cases rely on: the server's default properties, which the case's `properties` (sent in
@@ -48,23 +46,8 @@ const STOP_TIMEOUT: Duration = Duration::from_secs(5);
 /// Worker threads of a case's runtime (the server and the client).
 const RUNTIME_THREADS: usize = 2;
 
-/// Runs one REST case on its own engine and server and judges it.
-pub fn run_rest_case(case: &Case) -> Verdict {
-    let directory = match tempfile::Builder::new()
-        .prefix("eddy-conformance-rest-")
-        .tempdir()
-    {
-        Ok(directory) => directory,
-        Err(error) => {
-            return Verdict::error(format!("cannot create a temporary directory: {error}"));
-        }
-    };
-    let engine = match Engine::open(directory.path()) {
-        Ok(engine) => engine,
-        Err(error) => {
-            return Verdict::error(format!("cannot open an engine: {}", error_text(&error)));
-        }
-    };
+/// Runs one REST case on `engine` through its own server and judges it.
+pub(crate) fn run_rest_case(case: &Case, engine: &Arc<Engine>) -> Verdict {
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(RUNTIME_THREADS)
         .enable_all()
@@ -73,7 +56,7 @@ pub fn run_rest_case(case: &Case) -> Verdict {
         Ok(runtime) => runtime,
         Err(error) => return Verdict::error(format!("cannot start a tokio runtime: {error}")),
     };
-    let verdict = match runtime.block_on(run_on_server(case, &engine)) {
+    let verdict = match runtime.block_on(run_on_server(case, engine)) {
         Ok(()) => Verdict::pass(),
         // Server messages may span lines (`Syntax Error\n\nStatement: ...`).
         Err(verdict) => Verdict {
@@ -81,10 +64,8 @@ pub fn run_rest_case(case: &Case) -> Verdict {
             ..verdict
         },
     };
-    // Stop the server's tasks, then the queries, before the directory goes.
+    // Stop the server's tasks before the engine stops its queries.
     runtime.shutdown_timeout(STOP_TIMEOUT);
-    drop(engine);
-    drop(directory);
     verdict
 }
 
@@ -488,141 +469,4 @@ fn describe_expected_error(expected: &ExpectedError) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn rest_case(json: &str) -> Case {
-        let document =
-            super::super::json::Json::parse(&format!("{{\"kind\":\"rest\",\"cases\":[{json}]}}"))
-                .expect("valid");
-        super::super::corpus::parse_file(&document)
-            .expect("parses")
-            .remove(0)
-    }
-
-    /// End to end through a real server: a pass, and a reason naming what differs.
-    #[test]
-    fn cases_run_through_the_server_and_report_differences() {
-        let stream = "CREATE STREAM INPUT (K STRING KEY, ID INT) WITH (kafka_topic='test_topic', value_format='JSON');";
-        let insert = "INSERT INTO INPUT (ROWTIME, K, ID) VALUES (1234, 'key', 10);";
-        let push = "SELECT ID FROM INPUT EMIT CHANGES LIMIT 2;";
-        let cases: Vec<(String, Result<(), &str>)> = vec![
-            (
-                format!(
-                    r#"{{"id":"insert","statements":["{stream}","{insert}"],
-                        "outputs":[{{"topic":"test_topic","key":"key","value":{{"ID":10}},"timestamp":1234}}],
-                        "responses":[{{"admin":{{"@type":"currentStatus"}}}}]}}"#
-                ),
-                Ok(()),
-            ),
-            (
-                format!(
-                    r#"{{"id":"insert-differs","statements":["{stream}","{insert}"],
-                        "outputs":[{{"topic":"test_topic","key":"key","value":{{"ID":11}},"timestamp":1234}}]}}"#
-                ),
-                Err("topic test_topic: record 0: expected key=\"key\" value={\"ID\":11}"),
-            ),
-            (
-                format!(
-                    r#"{{"id":"push","statements":["{stream}","{push}"],
-                        "inputs":[{{"topic":"test_topic","key":"a","value":{{"id":100}}}},
-                                  {{"topic":"test_topic","key":"b","value":{{"id":101}}}}],
-                        "responses":[{{"admin":{{"@type":"currentStatus"}}}},
-                                     {{"query":[{{"header":{{"schema":"`ID` INTEGER"}}}},
-                                                {{"row":{{"columns":[101]}}}},
-                                                {{"row":{{"columns":[WANTED]}}}},
-                                                {{"finalMessage":"Limit Reached"}}]}}]}}"#
-                ),
-                Ok(()),
-            ),
-            (
-                r#"{"id":"bad-statement","statements":["CREATE STREAM NOPE AS SELECT * FROM MISSING;"],
-                    "expected_error":{"type":"io.confluent.ksql.rest.entity.KsqlStatementErrorMessage",
-                                      "message":"MISSING","status":400}}"#
-                    .to_string(),
-                Ok(()),
-            ),
-            (
-                r#"{"id":"unexpected-error","statements":["CREATE STREAM NOPE AS SELECT * FROM MISSING;"]}"#
-                    .to_string(),
-                Err("POST /ksql failed: 400 statement_error:"),
-            ),
-        ];
-        for (json, want) in cases {
-            let verdicts: Vec<Verdict> = if json.contains("WANTED") {
-                vec![
-                    super::super::run::run_case(&rest_case(&json.replace("WANTED", "100"))),
-                    super::super::run::run_case(&rest_case(&json.replace("WANTED", "102"))),
-                ]
-            } else {
-                vec![super::super::run::run_case(&rest_case(&json))]
-            };
-            match want {
-                Ok(()) => assert_eq!(verdicts[0], Verdict::pass(), "{json}"),
-                Err(prefix) => assert!(
-                    verdicts[0].reason.starts_with(prefix),
-                    "{json}: {:?}",
-                    verdicts[0]
-                ),
-            }
-            if let Some(altered) = verdicts.get(1) {
-                assert_eq!(
-                    altered.reason,
-                    "response 1 (query): rows differ (any order): missing [102]; unexpected [100]",
-                    "{json}"
-                );
-            }
-        }
-    }
-
-    #[test]
-    fn statements_split_at_the_first_select() {
-        let statements =
-            |texts: &[&str]| -> Vec<String> { texts.iter().map(|text| text.to_string()).collect() };
-        let cases = [
-            (vec!["CREATE STREAM S;", "SELECT * FROM S;"], 1),
-            (vec!["CREATE STREAM S;", "INSERT INTO S VALUES (1);"], 2),
-            (vec!["SELECT 1;", "SELECT 2;"], 0),
-            // Lower-case selects are sent to /ksql, as ksqlDB's harness does.
-            (vec!["CREATE STREAM S;", "select * from S;"], 2),
-        ];
-        for (texts, admin_count) in cases {
-            let all = statements(&texts);
-            let (admin, queries) = split_statements(&all);
-            assert_eq!(admin.len(), admin_count, "{texts:?}");
-            assert_eq!(admin.len() + queries.len(), all.len());
-        }
-    }
-
-    #[test]
-    fn push_queries_are_recognised() {
-        let cases = [
-            ("SELECT * FROM S EMIT CHANGES LIMIT 1;", true),
-            ("SELECT * FROM T emit changes;", true),
-            (
-                "SELECT * FROM T WINDOW TUMBLING (SIZE 1 SECOND) EMIT FINAL;",
-                true,
-            ),
-            ("SELECT * FROM T WHERE ID = 1;", false),
-        ];
-        for (sql, push) in cases {
-            assert_eq!(is_push(sql), push, "{sql}");
-        }
-    }
-
-    #[test]
-    fn case_properties_are_sent_as_text() {
-        let mut case = super::super::corpus::parse_file(
-            &super::super::json::Json::parse(
-                r#"{"kind":"rest","cases":[{"id":"r","statements":[],
-                   "properties":{"auto.offset.reset":"latest","ksql.query.pull.table.scan.enabled":false}}]}"#,
-            )
-            .expect("valid"),
-        )
-        .expect("parses");
-        let properties = streams_properties(&case.remove(0));
-        assert_eq!(properties["auto.offset.reset"], "latest");
-        assert_eq!(properties["ksql.query.pull.table.scan.enabled"], "false");
-        assert_eq!(properties.len(), 2);
-    }
-}
+mod tests;

@@ -9,10 +9,10 @@ use planner::schema_registry::protobuf::{
     FieldDescriptor, FieldKind, MessageDescriptor, Scalar, WellKnown,
 };
 
-use super::super::base64;
-use super::super::json::Json;
 use super::avro::decimal_text;
 use super::double_json;
+use crate::base64;
+use crate::json::Json;
 
 /// Serializes an object with `message`.
 pub fn encode(message: &MessageDescriptor, value: &Json) -> Result<Vec<u8>, String> {

@@ -19,9 +19,9 @@ use planner::schema_registry::avro::AvroSchema;
 use planner::schema_registry::protobuf::{ProtoFile, ProtoSchema};
 use planner::schema_registry::{RegisteredSchema, SchemaBinding, SchemaRegistry, SchemaType};
 
-use super::compare::Hint;
-use super::corpus::{Window, WindowKind};
-use super::json::Json;
+use crate::compare::Hint;
+use crate::corpus::{Window, WindowKind};
+use crate::json::Json;
 
 /// How the key or the value of a topic's records is serialized.
 #[derive(Debug, Clone, PartialEq)]
@@ -246,7 +246,7 @@ impl PayloadSchema {
                 return Err(format!(
                     "{} payload without the wire prefix: {}",
                     self.format,
-                    super::base64::encode(bytes)
+                    crate::base64::encode(bytes)
                 ));
             }
         };
@@ -404,7 +404,7 @@ fn decode_kafka(data_type: Option<&DataType>, bytes: &[u8]) -> Result<Json, Stri
             Err(format!(
                 "KAFKA {what} payload must have {size} bytes, got {} ({})",
                 bytes.len(),
-                super::base64::encode(bytes)
+                crate::base64::encode(bytes)
             ))
         }
     };

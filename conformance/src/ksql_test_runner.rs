@@ -1,5 +1,5 @@
-//! `eddy test -s statements.sql -i input.json -o output.json`: ksqlDB's `ksql-test-runner`
-//! files, so users can test their own queries.
+//! ksqlDB's `ksql-test-runner` files (`eddy test -s statements.sql -i input.json -o
+//! output.json`), so users can test their own queries.
 //!
 //! The input file is `{"inputs": [{"topic", "key", "value", "timestamp"?, ...}]}` and the
 //! output file `{"outputs": [...]}` with the same record fields; the case runs and is judged
@@ -7,23 +7,24 @@
 
 use std::path::Path;
 
-use anyhow::{Context, Result, bail};
+use crate::corpus::{Case, CaseKind, TestRecord, parse_record};
+use crate::error::{ConformanceError, Result};
+use crate::json::Json;
 
-use super::corpus::{Case, CaseKind, TestRecord, parse_record};
-use super::json::Json;
-use super::run::{Status, run_case};
-
-/// Runs the test and prints `>>> Test passed!` or `>>> Test failed: reason`; a failure is an
-/// error (non-zero exit).
-pub fn run(statements: &Path, input: Option<&Path>, output: &Path) -> Result<()> {
-    let sql = std::fs::read_to_string(statements)
-        .with_context(|| format!("cannot read {}", statements.display()))?;
+/// The case of a `ksql-test-runner` test: the statements of one SQL file, the records of an
+/// optional input file, and the expected records of an output file.
+pub fn load_test_runner_case(
+    statements: &Path,
+    input: Option<&Path>,
+    output: &Path,
+) -> Result<Case> {
+    let sql = read(statements)?;
     let inputs = match input {
         Some(path) => read_records(path, "inputs")?,
         None => Vec::new(),
     };
     let outputs = read_records(output, "outputs")?;
-    let case = Case {
+    Ok(Case {
         id: statements.display().to_string(),
         kind: CaseKind::Qtt,
         needs: Vec::new(),
@@ -37,37 +38,34 @@ pub fn run(statements: &Path, input: Option<&Path>, output: &Path) -> Result<()>
         responses: Vec::new(),
         wait_for_push_query: false,
         verify_order: false,
-    };
-    let verdict = run_case(&case);
-    match verdict.status {
-        Status::Pass => {
-            println!("\t >>> Test passed!");
-            Ok(())
-        }
-        Status::Fail | Status::Error => {
-            println!("\t >>> Test failed: {}", verdict.reason);
-            bail!("test failed")
-        }
-    }
+    })
+}
+
+fn read(path: &Path) -> Result<String> {
+    std::fs::read_to_string(path).map_err(|source| ConformanceError::Read {
+        path: path.to_path_buf(),
+        source,
+    })
 }
 
 /// The records under `field` of a ksql-test-runner JSON file.
 fn read_records(path: &Path, field: &str) -> Result<Vec<TestRecord>> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-    parse_records(&text, field).with_context(|| format!("invalid test file {}", path.display()))
+    parse_records(&read(path)?, field).map_err(|reason| ConformanceError::InvalidTestFile {
+        path: path.to_path_buf(),
+        reason,
+    })
 }
 
-fn parse_records(text: &str, field: &str) -> Result<Vec<TestRecord>> {
-    let document = Json::parse(text).map_err(anyhow::Error::msg)?;
+fn parse_records(text: &str, field: &str) -> Result<Vec<TestRecord>, String> {
+    let document = Json::parse(text)?;
     let Some(records) = document.get(field).and_then(Json::as_array) else {
-        bail!("expected an object with an \"{field}\" array");
+        return Err(format!("expected an object with an \"{field}\" array"));
     };
     records
         .iter()
         .enumerate()
         .map(|(index, record)| {
-            parse_record(record).map_err(|error| anyhow::anyhow!("{field}[{index}]: {error}"))
+            parse_record(record).map_err(|error| format!("{field}[{index}]: {error}"))
         })
         .collect()
 }
