@@ -188,7 +188,7 @@ fn type_text(data_type: &DataType) -> String {
     }
 }
 
-/// DESCRIBE [EXTENDED]: the source's fields; EXTENDED adds its formats, topic, queries and
+/// `DESCRIBE [EXTENDED]`: the source's fields; EXTENDED adds its formats, topic, queries and
 /// runtime statistics.
 fn describe_source(source: &SourceDescription) -> String {
     let mut out = String::new();
