@@ -1,10 +1,14 @@
-//! Printing statement outputs: messages, tables, descriptions and streaming rows.
+//! Printing statement outputs: results (rendered by `render`) and streaming rows and lines.
+
+mod render;
 
 use std::io::Write;
 
 use arrow::record_batch::RecordBatch;
 use arrow::util::display::{ArrayFormatter, FormatOptions};
 use server::StatementOutput;
+
+pub use self::render::render_result;
 
 /// Prints one statement's output to `out`. Streams print until they end or Ctrl-C.
 pub fn print_output(
@@ -13,13 +17,7 @@ pub fn print_output(
     out: &mut dyn Write,
 ) -> std::io::Result<()> {
     match output {
-        StatementOutput::Message(text) => {
-            if !text.is_empty() {
-                writeln!(out, "{text}")?;
-            }
-        }
-        StatementOutput::Text(text) => write!(out, "{text}")?,
-        StatementOutput::Table { header, rows } => print_table(&header, &rows, out)?,
+        StatementOutput::Completed(result) => write!(out, "{}", render_result(&result))?,
         StatementOutput::Rows(mut stream) => {
             let widths: Vec<usize> = stream
                 .columns
@@ -99,42 +97,8 @@ pub fn format_batch(batch: &RecordBatch) -> Vec<Vec<String>> {
         .collect()
 }
 
-fn print_table(
-    header: &[String],
-    rows: &[Vec<String>],
-    out: &mut dyn Write,
-) -> std::io::Result<()> {
-    let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
-    for row in rows {
-        for (index, cell) in row.iter().enumerate() {
-            if let Some(width) = widths.get_mut(index) {
-                *width = (*width).max(cell.chars().count());
-            }
-        }
-    }
-    let rule = widths
-        .iter()
-        .map(|w| "-".repeat(w + 2))
-        .collect::<Vec<_>>()
-        .join("-");
-    let line = |cells: &[String]| {
-        cells
-            .iter()
-            .zip(&widths)
-            .map(|(cell, width)| format!(" {cell:<width$} "))
-            .collect::<Vec<_>>()
-            .join("|")
-    };
-    writeln!(out, "{}", line(header))?;
-    writeln!(out, "{rule}")?;
-    for row in rows {
-        writeln!(out, "{}", line(row))?;
-    }
-    writeln!(out, "{rule}")?;
-    Ok(())
-}
-
-fn border_line(widths: &[usize]) -> String {
+/// `+----+----+`: the rule around streamed rows.
+pub fn border_line(widths: &[usize]) -> String {
     let mut line = String::from("+");
     for width in widths {
         line.push_str(&"-".repeat(*width));
@@ -143,11 +107,32 @@ fn border_line(widths: &[usize]) -> String {
     line
 }
 
-fn row_line(cells: &[String], widths: &[usize]) -> String {
+/// `|a   |b   |`: one streamed row, cells padded to `widths`.
+pub fn row_line(cells: &[String], widths: &[usize]) -> String {
     let mut line = String::from("|");
     for (cell, width) in cells.iter().zip(widths) {
         line.push_str(&format!("{cell:<width$}"));
         line.push('|');
     }
     line
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn streamed_rows_print_between_rules() {
+        let widths = [12, 14];
+        let cases = [
+            (border_line(&widths), "+------------+--------------+"),
+            (
+                row_line(&["ID".to_string(), "V".to_string()], &widths),
+                "|ID          |V             |",
+            ),
+        ];
+        for (got, expected) in cases {
+            assert_eq!(got, expected);
+        }
+    }
 }

@@ -3,7 +3,8 @@
 //!
 //! As in ksqlDB's CLI, `SET`/`UNSET` and `DEFINE`/`UNDEFINE` change this client's properties
 //! and variables, sent with every request, and `RUN SCRIPT` reads a local file. Output looks
-//! like the embedded REPL's (`crate::output`); JSON entities are turned into it by `render`.
+//! like the embedded REPL's: `/ksql` entities are read back into statement results
+//! (`server::http::read_entity`) and printed by the same renderer (`crate::output`).
 
 mod print;
 mod render;
@@ -15,9 +16,10 @@ use anyhow::{Context, Result, anyhow, bail};
 use base64::Engine as _;
 use parser::ast::{Statement, StatementKind};
 use serde_json::{Map, Value};
+use server::StatementResult;
 use server::client::{Client, ClientError};
 
-use crate::output::print_output;
+use crate::output::{border_line, render_result, row_line};
 
 /// A connection to a server with this client's session state.
 pub struct Remote {
@@ -126,22 +128,26 @@ impl Remote {
             StatementKind::SetProperty { name, value } => {
                 self.properties
                     .insert(name.clone(), Value::String(value.clone()));
-                writeln!(
-                    out,
-                    "Successfully changed local property '{name}' to '{value}'."
-                )?;
+                let result = StatementResult::PropertySet {
+                    name: name.clone(),
+                    value: value.clone(),
+                };
+                write!(out, "{}", render_result(&result))?;
             }
             StatementKind::UnsetProperty { name } => {
                 self.properties.remove(name);
-                writeln!(out, "Successfully unset local property '{name}'.")?;
+                let result = StatementResult::PropertyUnset { name: name.clone() };
+                write!(out, "{}", render_result(&result))?;
             }
             StatementKind::DefineVariable { name, value } => {
                 self.variables.insert(name.clone(), value.clone());
-                writeln!(out, "Defined variable {name}")?;
+                let result = StatementResult::VariableDefined { name: name.clone() };
+                write!(out, "{}", render_result(&result))?;
             }
             StatementKind::UndefineVariable { name } => {
                 self.variables.remove(name);
-                writeln!(out, "Undefined variable {name}")?;
+                let result = StatementResult::VariableUndefined { name: name.clone() };
+                write!(out, "{}", render_result(&result))?;
             }
             StatementKind::RunScript { path } => {
                 let script = std::fs::read_to_string(path)
@@ -176,7 +182,8 @@ impl Remote {
             bail!("{}", render::error_message(status, &Value::Array(entities)));
         }
         for entity in &entities {
-            print_output(&self.runtime, render::entity_output(entity), out)?;
+            let result = server::http::read_entity(entity);
+            write!(out, "{}", render_result(&result))?;
             for warning in render::entity_warnings(entity) {
                 writeln!(out, "{warning}")?;
             }
@@ -279,24 +286,6 @@ fn substitute_variables(sql: &str, variables: &BTreeMap<String, String>) -> Stri
     text
 }
 
-fn border_line(widths: &[usize]) -> String {
-    let mut line = String::from("+");
-    for width in widths {
-        line.push_str(&"-".repeat(*width));
-        line.push('+');
-    }
-    line
-}
-
-fn row_line(cells: &[String], widths: &[usize]) -> String {
-    let mut line = String::from("|");
-    for (cell, width) in cells.iter().zip(widths) {
-        line.push_str(&format!("{cell:<width$}"));
-        line.push('|');
-    }
-    line
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -312,21 +301,6 @@ mod tests {
         ];
         for (input, expected) in cases {
             assert_eq!(substitute_variables(input, &variables), expected);
-        }
-    }
-
-    #[test]
-    fn rows_print_in_the_embedded_layout() {
-        let widths = [12, 14];
-        let cases = [
-            (border_line(&widths), "+------------+--------------+"),
-            (
-                row_line(&["ID".to_string(), "V".to_string()], &widths),
-                "|ID          |V             |",
-            ),
-        ];
-        for (got, expected) in cases {
-            assert_eq!(got, expected);
         }
     }
 }

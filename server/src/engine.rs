@@ -18,6 +18,7 @@ use tokio::sync::mpsc;
 
 use crate::command_log::{Command, CommandLog};
 use crate::handler;
+use crate::result::StatementResult;
 use crate::{Result, ServerError};
 
 /// Rows or lines buffered between a query thread and its consumer.
@@ -32,15 +33,8 @@ pub struct Session {
 
 /// What a statement returns.
 pub enum StatementOutput {
-    /// A one-line confirmation, such as `Stream created`.
-    Message(String),
-    /// Rows to print as a table.
-    Table {
-        header: Vec<String>,
-        rows: Vec<Vec<String>>,
-    },
-    /// Preformatted text (DESCRIBE, EXPLAIN).
-    Text(String),
+    /// A statement that ran to completion: what it did or found.
+    Completed(StatementResult),
     /// A push or pull query's rows as they arrive; dropping it stops the query.
     Rows(RowStream),
     /// PRINT output lines as they arrive; dropping it stops the printing.
@@ -300,24 +294,29 @@ impl Engine {
     pub fn execute(&self, statement: &Statement, session: &mut Session) -> Result<StatementOutput> {
         match &statement.kind {
             StatementKind::SetProperty { name, value } => {
-                handler::properties::set(session, name, value)
+                handler::properties::set(session, name, value).map(StatementOutput::Completed)
             }
-            StatementKind::UnsetProperty { name } => handler::properties::unset(session, name),
+            StatementKind::UnsetProperty { name } => {
+                handler::properties::unset(session, name).map(StatementOutput::Completed)
+            }
             StatementKind::DefineVariable { name, value } => {
                 session.variables.insert(name.clone(), value.clone());
-                Ok(StatementOutput::Message(format!("Defined variable {name}")))
+                Ok(StatementOutput::Completed(
+                    StatementResult::VariableDefined { name: name.clone() },
+                ))
             }
             StatementKind::UndefineVariable { name } => {
                 session.variables.remove(name);
-                Ok(StatementOutput::Message(format!(
-                    "Undefined variable {name}"
-                )))
+                Ok(StatementOutput::Completed(
+                    StatementResult::VariableUndefined { name: name.clone() },
+                ))
             }
             StatementKind::RunScript { path } => {
                 let text = std::fs::read_to_string(path).map_err(|error| {
                     ServerError::User(format!("cannot read script \"{path}\": {error}"))
                 })?;
-                let mut last = StatementOutput::Message(String::new());
+                // An empty script reports nothing.
+                let mut last = StatementOutput::Completed(StatementResult::Status(String::new()));
                 self.execute_script(&text, session, |_, output| last = output)?;
                 Ok(last)
             }
@@ -341,7 +340,7 @@ impl Engine {
     ) -> Result<StatementOutput> {
         let mut state = self.lock();
         let plan = planner::plan_statement(&state.catalog, statement, &session.properties)?;
-        let output = match plan {
+        let result = match plan {
             Some(StatementPlan::Select { .. }) => {
                 return Err(ServerError::Internal(
                     "a query is executed, not applied".into(),
@@ -354,15 +353,15 @@ impl Engine {
                     .map(|elapsed| elapsed.as_millis() as i64)
                     .unwrap_or(0);
                 executor::insert_values(&plan, self.log.as_ref(), now)?;
-                return Ok(StatementOutput::Message(String::new()));
+                return Ok(StatementOutput::Completed(StatementResult::RowInserted));
             }
             Some(plan) => handler::ddl::apply_plan(self, &mut state, plan, session)?,
             None => {
-                let output = handler::admin::run(self, &mut state, statement, session)?;
+                let result = handler::admin::run(self, &mut state, statement, session)?;
                 if !changes_catalog(&statement.kind) {
-                    return Ok(output);
+                    return Ok(StatementOutput::Completed(result));
                 }
-                output
+                result
             }
         };
         // Sources created by the statement may have registered schemas.
@@ -373,7 +372,7 @@ impl Engine {
                 properties: session.properties.clone(),
             })?;
         }
-        Ok(output)
+        Ok(StatementOutput::Completed(result))
     }
 
     /// Plans a push or pull query. A query changes nothing: it is planned from a snapshot of

@@ -30,6 +30,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use self::error::ApiError;
+pub use self::ksql::read_entity;
 use self::query::PushQueries;
 use crate::{Engine, Result, ServerError, Session};
 

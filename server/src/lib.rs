@@ -7,9 +7,11 @@ mod engine;
 mod error;
 mod handler;
 pub mod http;
+pub mod result;
 
 pub use engine::{
     Engine, LineStream, OutputColumn, PlannedSelect, RowStream, Session, StatementOutput,
 };
 pub(crate) use error::user_error;
 pub use error::{Result, ServerError};
+pub use result::StatementResult;

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use executor::Record;
-use server::{Engine, Session, StatementOutput};
+use server::{Engine, Session, StatementOutput, StatementResult};
 use tests::wait_until;
 
 fn record(key: &str, value: &str) -> (u32, Record) {
@@ -24,8 +24,13 @@ fn text_of(engine: &Engine, sql: &str) -> String {
     let mut text = String::new();
     engine
         .execute_script(sql, &mut session, |_, output| {
-            if let StatementOutput::Text(body) | StatementOutput::Message(body) = output {
-                text.push_str(&body);
+            // A description's statistics and last failure; other results are not needed.
+            if let StatementOutput::Completed(StatementResult::SourceDescription(description)) =
+                output
+            {
+                text.push_str(&description.statistics);
+                text.push('\n');
+                text.push_str(description.last_failure.as_deref().unwrap_or_default());
             }
         })
         .unwrap_or_else(|error| panic!("{sql}: {}", executor::error_chain(&error)));

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use executor::{QueryState, Record};
-use server::{Engine, Session, StatementOutput};
+use server::{Engine, Session, StatementOutput, StatementResult};
 use tests::{execute, wait_until};
 
 /// How long a test waits for its queries; they normally catch up in milliseconds.
@@ -144,10 +144,12 @@ impl Fixture {
 
     /// Records of the table `name` read by queries (`consumer-messages` of DESCRIBE EXTENDED).
     fn rows_decoded(&mut self, name: &str) -> u64 {
-        let Ok(StatementOutput::Text(text)) = self.output(&format!("DESCRIBE {name} EXTENDED;"))
+        let Ok(StatementOutput::Completed(StatementResult::SourceDescription(description))) =
+            self.output(&format!("DESCRIBE {name} EXTENDED;"))
         else {
-            panic!("DESCRIBE {name} EXTENDED prints text");
+            panic!("DESCRIBE {name} EXTENDED describes the source");
         };
+        let text = &description.statistics;
         let count = text
             .split("consumer-messages: ")
             .nth(1)

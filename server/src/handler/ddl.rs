@@ -8,7 +8,8 @@ use parser::ast::SourceKind;
 use planner::catalog::{QueryDefinition, SourceDefinition};
 use planner::{DataflowPlan, StatementPlan};
 
-use crate::engine::{Engine, EngineState, RunningQuery, Session, StatementOutput};
+use crate::engine::{Engine, EngineState, RunningQuery, Session};
+use crate::result::StatementResult;
 use crate::{Result, user_error};
 
 pub(crate) fn apply_plan(
@@ -16,7 +17,7 @@ pub(crate) fn apply_plan(
     state: &mut EngineState,
     plan: StatementPlan,
     session: &Session,
-) -> Result<StatementOutput> {
+) -> Result<StatementResult> {
     match plan {
         StatementPlan::CreateSource {
             source,
@@ -25,7 +26,7 @@ pub(crate) fn apply_plan(
             if_not_exists,
         } => {
             if if_not_exists && state.catalog.source(&source.name).is_some() {
-                return Ok(StatementOutput::Message(format!(
+                return Ok(StatementResult::Status(format!(
                     "{} {} already exists",
                     kind_title(source.kind),
                     source.name
@@ -55,7 +56,7 @@ pub(crate) fn apply_plan(
                 partitions,
                 ..source
             });
-            Ok(StatementOutput::Message(message))
+            Ok(StatementResult::Status(message))
         }
         StatementPlan::CreateAsSelect {
             sink,
@@ -65,7 +66,7 @@ pub(crate) fn apply_plan(
             if_not_exists,
         } => {
             if if_not_exists && state.catalog.source(&sink.name).is_some() {
-                return Ok(StatementOutput::Message(format!(
+                return Ok(StatementResult::Status(format!(
                     "{} {} already exists",
                     kind_title(sink.kind),
                     sink.name
@@ -93,15 +94,15 @@ pub(crate) fn apply_plan(
                 Some(_) => {}
                 None => log.create_topic(&sink.topic, sink.partitions, sink.replicas)?,
             }
-            let message = format!("Created query with ID {}", query.id);
+            let query_id = query.id.clone();
             start_query(engine, state, query, &plan, session)?;
             Arc::make_mut(&mut state.catalog).put_source(sink);
-            Ok(StatementOutput::Message(message))
+            Ok(StatementResult::QueryCreated { query_id })
         }
         StatementPlan::InsertInto { query, plan } => {
-            let message = format!("Created query with ID {}", query.id);
+            let query_id = query.id.clone();
             start_query(engine, state, query, &plan, session)?;
-            Ok(StatementOutput::Message(message))
+            Ok(StatementResult::QueryCreated { query_id })
         }
         StatementPlan::Select { .. } | StatementPlan::InsertValues(_) => Err(
             crate::ServerError::Internal("query plan routed to DDL".into()),

@@ -1,6 +1,7 @@
 //! `SET` and `UNSET` of session properties.
 
-use crate::engine::{Session, StatementOutput};
+use crate::engine::Session;
+use crate::result::{PropertyValue, StatementResult};
 use crate::{Result, user_error};
 
 /// Properties a session may set, with their accepted values (None = any).
@@ -30,7 +31,7 @@ fn canonical(name: &str) -> &str {
     name.strip_prefix("ksql.streams.").unwrap_or(name)
 }
 
-pub fn set(session: &mut Session, name: &str, value: &str) -> Result<StatementOutput> {
+pub fn set(session: &mut Session, name: &str, value: &str) -> Result<StatementResult> {
     let Some((_, allowed)) = KNOWN.iter().find(|(known, _)| *known == name) else {
         return user_error(format!("Unknown property: {name}"));
     };
@@ -60,35 +61,41 @@ pub fn set(session: &mut Session, name: &str, value: &str) -> Result<StatementOu
     session
         .properties
         .insert(canonical(name).to_string(), value.to_string());
-    Ok(StatementOutput::Message(format!(
-        "Successfully changed local property '{name}' to '{value}'."
-    )))
+    Ok(StatementResult::PropertySet {
+        name: name.to_string(),
+        value: value.to_string(),
+    })
 }
 
-pub fn unset(session: &mut Session, name: &str) -> Result<StatementOutput> {
+pub fn unset(session: &mut Session, name: &str) -> Result<StatementResult> {
     session.properties.remove(canonical(name));
-    Ok(StatementOutput::Message(format!(
-        "Successfully unset local property '{name}'."
-    )))
+    Ok(StatementResult::PropertyUnset {
+        name: name.to_string(),
+    })
 }
 
-/// Rows for `SHOW PROPERTIES`.
-pub fn show(session: &Session) -> Vec<Vec<String>> {
-    let mut rows = vec![vec![
-        "auto.offset.reset".to_string(),
-        "SESSION".to_string(),
+/// The properties `SHOW PROPERTIES` lists: `auto.offset.reset` first, then the others the
+/// session sets.
+pub fn show(session: &Session) -> Vec<PropertyValue> {
+    let property = |name: &str, value: String| PropertyValue {
+        name: name.to_string(),
+        scope: "SESSION".to_string(),
+        value,
+    };
+    let mut properties = vec![property(
+        "auto.offset.reset",
         session
             .properties
             .get("auto.offset.reset")
             .cloned()
             .unwrap_or_else(|| "latest".into()),
-    ]];
+    )];
     for (name, value) in &session.properties {
         if name != "auto.offset.reset" {
-            rows.push(vec![name.clone(), "SESSION".into(), value.clone()]);
+            properties.push(property(name, value.clone()));
         }
     }
-    rows
+    properties
 }
 
 #[cfg(test)]

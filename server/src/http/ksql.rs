@@ -4,10 +4,8 @@
 //! `INSERT ... VALUES`, `SET` and `DEFINE`. The first error ends the request with a
 //! `statement_error` carrying the entities of the statements before it.
 
-mod describe;
-mod lists;
+mod entity;
 
-use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
@@ -17,9 +15,11 @@ use axum::response::Response;
 use parser::ast::{SourceKind, Statement, StatementKind, Terminate};
 use serde_json::{Value, json};
 
+pub use self::entity::read_entity;
 use super::error::{self, ApiError};
 use super::{AppState, json_response, request};
 use crate::engine::substitute_variables;
+use crate::result::{QueryKind, QueryStatus, QuerySummary, StatementResult};
 use crate::{ServerError, Session, StatementOutput};
 
 /// ksqlDB's answer to a query sent to `/ksql`.
@@ -87,13 +87,12 @@ fn run_statements(
             }));
             continue;
         }
-        let queries_before = starts_query(&statement.kind).then(|| query_ids(state));
         match state.engine.execute(statement, &mut session) {
-            Ok(output) => {
-                if let Some(entity) = entity(state, statement, &session, output, queries_before) {
-                    entities.push(entity);
-                }
+            Ok(StatementOutput::Completed(result)) => {
+                entities.extend(entity(state, statement, result));
             }
+            // Queries and PRINT were refused above; dropping their output stops them.
+            Ok(StatementOutput::Rows(_) | StatementOutput::Lines(_)) => {}
             Err(failure) => {
                 return Err(ApiError::from_server(&failure, &statement.text, entities));
             }
@@ -102,82 +101,37 @@ fn run_statements(
     Ok(entities)
 }
 
-/// The entity answering one executed statement, if ksqlDB answers one.
-fn entity(
-    state: &AppState,
-    statement: &Statement,
-    session: &Session,
-    output: StatementOutput,
-    queries_before: Option<BTreeSet<String>>,
-) -> Option<Value> {
-    let text = statement.text.as_str();
-    match &statement.kind {
-        StatementKind::Show(show) => Some(lists::show(state, show, session, text)),
-        StatementKind::Describe(describe) => Some(describe::describe(state, describe, text)),
-        StatementKind::Explain(explain) => Some(describe::explain(state, explain, session, text)),
-        StatementKind::InsertValues(_)
-        | StatementKind::SetProperty { .. }
-        | StatementKind::UnsetProperty { .. }
-        | StatementKind::DefineVariable { .. }
-        | StatementKind::UndefineVariable { .. }
-        | StatementKind::Select(_)
-        | StatementKind::SqlQuery(_)
-        | StatementKind::Print(_)
-        | StatementKind::RunScript { .. } => None,
-        _ => {
-            let message = match output {
-                StatementOutput::Message(message) | StatementOutput::Text(message) => message,
-                _ => String::new(),
-            };
-            let query_id = queries_before
-                .and_then(|before| query_ids(state).into_iter().find(|id| !before.contains(id)));
-            Some(current_status(state, statement, message, query_id))
-        }
-    }
-}
-
-/// The `currentStatus` entity of a statement that succeeded; also recorded for `/status`.
-fn current_status(
-    state: &AppState,
-    statement: &Statement,
-    message: String,
-    query_id: Option<String>,
-) -> Value {
-    let command_id = command_id(&statement.kind);
-    state
-        .commands
-        .lock()
-        .expect("command map lock is never poisoned")
-        .insert(command_id.clone(), ("SUCCESS".into(), message.clone()));
-    json!({
-        "@type": "currentStatus",
-        "statementText": statement.text,
-        "commandId": command_id,
-        "commandStatus": {
-            "status": "SUCCESS",
-            "message": message,
-            "queryId": query_id,
-        },
-        "commandSequenceNumber": state.command_sequence.fetch_add(1, Ordering::Relaxed),
-        "warnings": [],
+/// The entity answering one executed statement, if ksqlDB answers one. A `currentStatus` is
+/// also recorded for `/status`.
+fn entity(state: &AppState, statement: &Statement, result: StatementResult) -> Option<Value> {
+    let result =
+        match result {
+            StatementResult::Queries(mut queries) => {
+                // The push queries running on this server follow the persistent ones.
+                queries.extend(state.push_queries.list().into_iter().map(|(id, sql)| {
+                    QuerySummary {
+                        id,
+                        kind: QueryKind::Push,
+                        status: QueryStatus::Running,
+                        sql,
+                        sinks: Vec::new(),
+                        sink_topics: Vec::new(),
+                    }
+                }));
+                StatementResult::Queries(queries)
+            }
+            other => other,
+        };
+    entity::write_entity(&result, &statement.text, |message| {
+        let command_id = command_id(&statement.kind);
+        state
+            .commands
+            .lock()
+            .expect("command map lock is never poisoned")
+            .insert(command_id.clone(), ("SUCCESS".into(), message.to_string()));
+        let sequence = state.command_sequence.fetch_add(1, Ordering::Relaxed);
+        (command_id, sequence)
     })
-}
-
-/// Statements that start a persistent query (whose id the entity reports).
-fn starts_query(kind: &StatementKind) -> bool {
-    matches!(
-        kind,
-        StatementKind::CreateAsSelect(_) | StatementKind::InsertInto(_)
-    )
-}
-
-fn query_ids(state: &AppState) -> BTreeSet<String> {
-    state
-        .engine
-        .query_states()
-        .into_iter()
-        .map(|(id, _)| id)
-        .collect()
 }
 
 /// ksqlDB's command id of a statement: `stream/`NAME`/create`, `table/NAME/drop`,
