@@ -5,6 +5,7 @@
 //! `Transaction::state`, in the same batch as the epoch's records and offsets (exactly-once).
 //! The per-table cache is in `state::table`, pull-query snapshots in `state::snapshot`.
 
+pub mod materialized;
 mod snapshot;
 mod table;
 
