@@ -5,7 +5,8 @@
 //! epoch. Key predicates become key lookups (`planner::pull::KeyFilter`), and those become
 //! point reads or key ranges in the state layout, which `state::materialized` owns with its
 //! decoding. A `CREATE SOURCE TABLE` that no query materializes is read from its topic
-//! instead. Planning and running SQL is the server's (`handler::pull_sql`).
+//! instead. `planner::pull::plan_sql_pull` plans SQL pull queries; the server runs them
+//! (`handler::pull_sql`).
 
 mod reader;
 mod scan;

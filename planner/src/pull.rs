@@ -3,8 +3,9 @@
 //! A pull query over a stream reads the topic to its current end. A pull query over a table
 //! reads the table's current rows, narrowed by the keys its WHERE clause looks up (analyzed in
 //! `pull::where_clause`), with ksqlDB's rules and messages. Queries over materialized tables
-//! whose shape ksqlDB rejects (joins, GROUP BY, aggregates) go to SQL over the state instead.
-//! The executor (`executor::pull`) does the reading.
+//! whose shape ksqlDB rejects (joins, GROUP BY, aggregates) are planned as SQL over the state
+//! (`pull::sql`), whose key filters `pull::key_filter` reads. The executor does the reading
+//! (`executor::pull`, `executor::table_provider`).
 
 mod key_filter;
 mod key_value;

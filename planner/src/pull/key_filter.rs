@@ -320,13 +320,15 @@ mod tests {
         KeyFilter::new(fields, ordered)
     }
 
+    /// `(key columns, stored keys ordered, filters, expected lookup)`.
+    type LookupCase<'a> = (&'a [(&'a str, DataType)], bool, Vec<Expr>, KeyLookup);
+
     #[test]
     fn key_predicates_become_lookups() {
         let string_key = [("ID", DataType::Utf8)];
         let bigint_key = [("ID", DataType::Int64)];
         let int_key = [("ID", DataType::Int32)];
-        // (key columns, stored keys ordered, filters, expected lookup)
-        let cases: Vec<(&[(&str, DataType)], bool, Vec<Expr>, KeyLookup)> = vec![
+        let cases: Vec<LookupCase> = vec![
             (
                 &string_key,
                 true,

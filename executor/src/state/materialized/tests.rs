@@ -68,6 +68,15 @@ fn windowed_rows_decode_with_their_window() {
     }
 }
 
+/// `(key format, key columns, window, lookup, expected reads)`.
+type LookupCase<'a> = (
+    &'a str,
+    &'a [(&'a str, DataType)],
+    Option<WindowInfo>,
+    KeyLookup,
+    StateLookup,
+);
+
 #[test]
 fn key_lookups_become_stored_keys_and_ranges() {
     let string_key = [("ID", DataType::Utf8)];
@@ -81,14 +90,7 @@ fn key_lookups_become_stored_keys_and_ranges() {
     let keys = |values: &[ScalarValue]| {
         KeyLookup::Keys(values.iter().map(|value| vec![value.clone()]).collect())
     };
-    // (key format, key columns, window, lookup, expected reads)
-    let cases: Vec<(
-        &str,
-        &[(&str, DataType)],
-        Option<WindowInfo>,
-        KeyLookup,
-        StateLookup,
-    )> = vec![
+    let cases: Vec<LookupCase> = vec![
         (
             "KAFKA",
             &string_key,
