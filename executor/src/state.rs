@@ -6,6 +6,7 @@
 //! the same atomic unit as the epoch's records and offsets (exactly-once).
 //! The per-table cache is in `state::table`, pull-query snapshots in `state::snapshot`.
 
+pub mod materialized;
 mod snapshot;
 mod table;
 

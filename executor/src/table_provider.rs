@@ -2,17 +2,16 @@
 //! and subqueries over the state of persistent queries).
 //!
 //! Every table of a query reads the same `SnapshotReader`, so the query sees one committed
-//! epoch. Key predicates become point reads or key ranges (`key_filter`); the state layout
-//! and its decoding are `operator::sink`'s (`decode`). A `CREATE SOURCE TABLE` that no query
-//! materializes is read from its topic instead. Planning and running SQL is the server's
+//! epoch. Key predicates become key lookups (`planner::pull::KeyFilter`), and those become
+//! point reads or key ranges in the state layout, which `state::materialized` owns with its
+//! decoding. A `CREATE SOURCE TABLE` that no query materializes is read from its topic
+//! instead. `planner::pull::plan_sql_pull` plans SQL pull queries; the server runs them
 //! (`handler::pull_sql`).
 
-mod decode;
-mod key_filter;
 mod reader;
 mod scan;
 #[cfg(test)]
-mod testing;
+pub(crate) mod testing;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -21,17 +20,18 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use arrow::datatypes::SchemaRef;
 use datafusion::catalog::{Session, TableProvider};
-use datafusion::error::Result as DataFusionResult;
+use datafusion::error::{DataFusionError, Result as DataFusionResult};
 use datafusion::logical_expr::{Expr, TableProviderFilterPushDown, TableType};
 use datafusion::physical_plan::ExecutionPlan;
 use planner::SourceDefinition;
+use planner::pull::KeyFilter;
 
-use self::decode::TableRowDecoder;
-use self::key_filter::KeyLayout;
-use self::reader::{KeyLookup, RowSource};
+use self::reader::RowSource;
 use self::scan::StateTableScanExec;
-use crate::Result;
-use crate::operator::sink::table_state_id;
+use crate::state::materialized::{
+    MaterializedKeyEncoder, MaterializedRowDecoder, StateLookup, table_state_id,
+};
+use crate::{ExecError, Result};
 
 pub use self::reader::SnapshotReader;
 
@@ -40,8 +40,9 @@ pub use self::reader::SnapshotReader;
 struct MaterializedTable {
     name: String,
     rows: RowSource,
-    decoder: TableRowDecoder,
-    keys: KeyLayout,
+    decoder: MaterializedRowDecoder,
+    filter: KeyFilter,
+    keys: MaterializedKeyEncoder,
     reader: SnapshotReader,
     /// Entries read from the state and decoded, over every scan.
     rows_decoded: AtomicU64,
@@ -82,12 +83,18 @@ impl StateTableProvider {
         rows: RowSource,
         reader: SnapshotReader,
     ) -> Result<Self> {
+        let key_fields = source
+            .key_fields()
+            .map_err(|error| ExecError::User(error.to_string()))?;
+        let keys =
+            MaterializedKeyEncoder::new(&source.key_format, key_fields.clone(), source.window)?;
         Ok(StateTableProvider {
             table: Arc::new(MaterializedTable {
                 name: source.name.clone(),
                 rows,
-                decoder: TableRowDecoder::new(source)?,
-                keys: KeyLayout::new(source)?,
+                decoder: MaterializedRowDecoder::new(source)?,
+                filter: KeyFilter::new(key_fields, keys.orders_keys()),
+                keys,
                 reader,
                 rows_decoded: AtomicU64::new(0),
                 full_scans: AtomicU64::new(0),
@@ -113,8 +120,12 @@ impl StateTableProvider {
         filters: &[Expr],
         limit: Option<usize>,
     ) -> DataFusionResult<Arc<dyn ExecutionPlan>> {
-        let lookup = self.table.keys.lookup(filters);
-        if lookup == KeyLookup::Scan {
+        let lookup = self
+            .table
+            .keys
+            .lookup(&self.table.filter.lookup(filters))
+            .map_err(|error| DataFusionError::External(Box::new(error)))?;
+        if lookup == StateLookup::Scan {
             self.table.full_scans.fetch_add(1, Ordering::Relaxed);
         }
         Ok(Arc::new(StateTableScanExec::new(
@@ -146,7 +157,7 @@ impl TableProvider for StateTableProvider {
         Ok(filters
             .iter()
             .map(|filter| {
-                if self.table.keys.narrows(filter) {
+                if self.table.filter.narrows(filter) {
                     TableProviderFilterPushDown::Inexact
                 } else {
                     TableProviderFilterPushDown::Unsupported
@@ -185,6 +196,7 @@ mod tests {
 
     use super::*;
     use crate::operator::window::append_window;
+    use crate::state::materialized::encode_value;
     use crate::table_provider::testing::{StateFixture, table_definition};
 
     /// Runs `sql` over `tables` (upper-case names, as ksqlDB writes them) and prints the rows.
@@ -390,13 +402,7 @@ mod tests {
             append_window(&mut bytes, WindowKind::Tumbling, start, start + 1000);
             bytes
         };
-        let value = |count: i64| {
-            [
-                5i64.to_be_bytes().as_slice(),
-                format!(r#"{{"COUNT":{count}}}"#).as_bytes(),
-            ]
-            .concat()
-        };
+        let value = |count: i64| encode_value(5, format!(r#"{{"COUNT":{count}}}"#).as_bytes());
         fixture.commit_entries(
             &table_state_id("CLICKS"),
             &[

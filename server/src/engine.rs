@@ -321,7 +321,11 @@ impl Engine {
                 Ok(last)
             }
             StatementKind::Print(print) => handler::print::print(self, print, session),
-            StatementKind::SqlQuery(text) => handler::pull_sql::run(self, text, session),
+            StatementKind::SqlQuery(text) => {
+                let catalog = self.catalog_snapshot();
+                let plan = planner::pull::plan_sql_pull(&catalog, text, &session.properties)?;
+                handler::pull_sql::run(self, plan)
+            }
             StatementKind::Select(query) => {
                 let planned = self.plan_select(statement, query, session)?;
                 self.run_select(planned, session)

@@ -19,12 +19,10 @@ use crate::operator::source::{format_of, key_format_of};
 use crate::operator::window::append_window;
 use crate::operator::{Operator, OperatorContext};
 use crate::state::StateTable;
+use crate::state::materialized;
 use crate::{ExecError, Result};
 
-/// The state table holding the materialized rows of table `name`.
-pub fn table_state_id(name: &str) -> String {
-    format!("table/{name}")
-}
+pub use crate::state::materialized::table_state_id;
 
 /// Encodes rows for one sink.
 pub struct SinkOperator {
@@ -119,15 +117,13 @@ impl SinkOperator {
                 timestamps.value(row)
             };
             if let Some(table) = &mut self.materialized {
-                let state_key = key.clone().unwrap_or_default();
+                let state_key = materialized::encode_key(key.as_deref());
                 if value.is_none() && self.skip_absent_deletes && table.get(&state_key)?.is_none() {
                     continue;
                 }
                 match &value {
                     Some(value) => {
-                        let mut stored = timestamp.to_be_bytes().to_vec();
-                        stored.extend_from_slice(value);
-                        table.put(&state_key, stored);
+                        table.put(&state_key, materialized::encode_value(timestamp, value))
                     }
                     None => table.delete(&state_key),
                 }

@@ -7,31 +7,20 @@
 //! The thread ends when the last reader is dropped.
 
 use std::collections::{BTreeMap, HashMap};
+use std::ops::Bound;
 use std::sync::{Arc, mpsc};
 
 use tokio::sync::oneshot;
 
 use crate::log::TopicLog;
-use crate::state::{StateSnapshot, StateStore};
+use crate::state::StateStore;
+use crate::state::materialized::{
+    Entries, SnapshotTable, SortedEntries, StateLookup, encode_key, encode_value, read_entries,
+};
 use crate::{ExecError, Result};
-
-/// Entries of a table as its sink stores them: key bytes (with the window of a windowed
-/// key) and `8-byte big-endian timestamp | value bytes`.
-pub(crate) type Entries = Vec<(Vec<u8>, Vec<u8>)>;
 
 /// Records read from a topic per call.
 const TOPIC_READ_RECORDS: usize = 4096;
-
-/// What a scan reads from one table.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum KeyLookup {
-    /// Every entry.
-    Scan,
-    /// The entries of these keys (sorted, no duplicates).
-    Keys(Vec<Vec<u8>>),
-    /// The entries with a key in one of these `[from, to)` ranges (sorted, disjoint).
-    Ranges(Vec<(Vec<u8>, Vec<u8>)>),
-}
 
 /// Where the rows of a table are.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,7 +34,7 @@ pub(crate) enum RowSource {
 /// A read asked of the snapshot thread.
 struct ReadRequest {
     source: RowSource,
-    lookup: KeyLookup,
+    lookup: StateLookup,
     reply: oneshot::Sender<Result<Entries>>,
 }
 
@@ -83,11 +72,19 @@ impl SnapshotReader {
                 };
                 for request in incoming {
                     let entries = match &request.source {
-                        RowSource::State(id) => read_state(&snapshot, id, &request.lookup),
+                        RowSource::State(id) => {
+                            let table = SnapshotTable {
+                                snapshot: &snapshot,
+                                id,
+                            };
+                            read_entries(&table, &request.lookup)
+                        }
                         RowSource::Topic(topic) => match topics.get_mut(topic) {
-                            Some(topic_rows) => topic_rows
-                                .rows(log.as_ref(), topic)
-                                .map(|rows| select(rows, &request.lookup)),
+                            Some(topic_rows) => {
+                                topic_rows.rows(log.as_ref(), topic).and_then(|rows| {
+                                    read_entries(&CompactedTopic(rows), &request.lookup)
+                                })
+                            }
                             None => Err(ExecError::Internal(format!(
                                 "topic \"{topic}\" is not part of the pull query's snapshot"
                             ))),
@@ -104,7 +101,7 @@ impl SnapshotReader {
     }
 
     /// The entries of `source` that `lookup` selects, in key order within each key range.
-    pub(crate) async fn read(&self, source: &RowSource, lookup: KeyLookup) -> Result<Entries> {
+    pub(crate) async fn read(&self, source: &RowSource, lookup: StateLookup) -> Result<Entries> {
         let (reply, answer) = oneshot::channel();
         let request = ReadRequest {
             source: source.clone(),
@@ -117,29 +114,6 @@ impl SnapshotReader {
         answer
             .await
             .map_err(|_| ExecError::Internal("the snapshot thread dropped a read".into()))?
-    }
-}
-
-/// Serves one lookup from the state snapshot.
-fn read_state(snapshot: &StateSnapshot<'_>, table: &str, lookup: &KeyLookup) -> Result<Entries> {
-    match lookup {
-        KeyLookup::Scan => snapshot.scan(table),
-        KeyLookup::Keys(keys) => {
-            let mut entries = Vec::with_capacity(keys.len());
-            for key in keys {
-                if let Some(value) = snapshot.get(table, key)? {
-                    entries.push((key.clone(), value));
-                }
-            }
-            Ok(entries)
-        }
-        KeyLookup::Ranges(ranges) => {
-            let mut entries = Vec::new();
-            for (from, to) in ranges {
-                entries.extend(snapshot.range(table, from, to)?);
-            }
-            Ok(entries)
-        }
     }
 }
 
@@ -171,9 +145,8 @@ impl TopicRows {
                         let Some(key) = record.key else { continue };
                         match record.value {
                             Some(value) => {
-                                let stored =
-                                    [record.timestamp.to_be_bytes().as_slice(), &value].concat();
-                                rows.insert(key, stored);
+                                let stored = encode_value(record.timestamp, &value);
+                                rows.insert(encode_key(Some(&key)), stored);
                             }
                             None => {
                                 rows.remove(&key);
@@ -202,20 +175,32 @@ fn topic_ends(log: &dyn TopicLog, topics: &[String]) -> Result<HashMap<String, T
         .collect()
 }
 
-/// The entries of a compacted topic that `lookup` selects.
-fn select(rows: &BTreeMap<Vec<u8>, Vec<u8>>, lookup: &KeyLookup) -> Entries {
-    let entry = |(key, value): (&Vec<u8>, &Vec<u8>)| (key.clone(), value.clone());
-    match lookup {
-        KeyLookup::Scan => rows.iter().map(entry).collect(),
-        KeyLookup::Keys(keys) => keys
+/// The last record per key of a topic, stored as a materialized table stores its rows.
+struct CompactedTopic<'a>(&'a BTreeMap<Vec<u8>, Vec<u8>>);
+
+impl SortedEntries for CompactedTopic<'_> {
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        Ok(self.0.get(key).cloned())
+    }
+
+    fn range(&self, from: &[u8], to: &[u8]) -> Result<Entries> {
+        if from >= to {
+            return Ok(Vec::new());
+        }
+        let range = self
+            .0
+            .range::<[u8], _>((Bound::Included(from), Bound::Excluded(to)));
+        Ok(range
+            .map(|(key, value)| (key.clone(), value.clone()))
+            .collect())
+    }
+
+    fn scan(&self) -> Result<Entries> {
+        Ok(self
+            .0
             .iter()
-            .filter_map(|key| rows.get_key_value(key).map(entry))
-            .collect(),
-        KeyLookup::Ranges(ranges) => ranges
-            .iter()
-            .filter(|(from, to)| from < to)
-            .flat_map(|(from, to)| rows.range(from.clone()..to.clone()).map(entry))
-            .collect(),
+            .map(|(key, value)| (key.clone(), value.clone()))
+            .collect())
     }
 }
 
@@ -243,7 +228,7 @@ mod tests {
     }
 
     fn stored(timestamp: i64, value: &str) -> Vec<u8> {
-        [timestamp.to_be_bytes().as_slice(), value.as_bytes()].concat()
+        encode_value(timestamp, value.as_bytes())
     }
 
     #[test]
@@ -274,25 +259,25 @@ mod tests {
             .expect("runtime");
         let state = RowSource::State("t".into());
         let topic = RowSource::Topic("topic".into());
-        let cases: Vec<(&RowSource, KeyLookup, Entries)> = vec![
+        let cases: Vec<(&RowSource, StateLookup, Entries)> = vec![
             (
                 &state,
-                KeyLookup::Scan,
+                StateLookup::Scan,
                 owned(&[(b"a", b"1"), (b"b", b"2")]),
             ),
             (
                 &state,
-                KeyLookup::Keys(vec![b"a".to_vec(), b"c".to_vec()]),
+                StateLookup::Keys(vec![b"a".to_vec(), b"c".to_vec()]),
                 owned(&[(b"a", b"1")]),
             ),
             (
                 &state,
-                KeyLookup::Ranges(vec![(b"b".to_vec(), b"z".to_vec())]),
+                StateLookup::Ranges(vec![(b"b".to_vec(), b"z".to_vec())]),
                 owned(&[(b"b", b"2")]),
             ),
             (
                 &topic,
-                KeyLookup::Scan,
+                StateLookup::Scan,
                 vec![
                     (b"x".to_vec(), stored(30, "3")),
                     (b"y".to_vec(), stored(20, "2")),
@@ -300,12 +285,12 @@ mod tests {
             ),
             (
                 &topic,
-                KeyLookup::Keys(vec![b"y".to_vec(), b"z".to_vec()]),
+                StateLookup::Keys(vec![b"y".to_vec(), b"z".to_vec()]),
                 vec![(b"y".to_vec(), stored(20, "2"))],
             ),
             (
                 &topic,
-                KeyLookup::Ranges(vec![(b"a".to_vec(), b"y".to_vec())]),
+                StateLookup::Ranges(vec![(b"a".to_vec(), b"y".to_vec())]),
                 vec![(b"x".to_vec(), stored(30, "3"))],
             ),
         ];

@@ -1,6 +1,6 @@
 //! The DataFusion execution plan that reads one materialized table from the snapshot.
 //!
-//! One partition. It asks the snapshot thread for the entries its `KeyLookup` selects, then
+//! One partition. It asks the snapshot thread for the entries its `StateLookup` selects, then
 //! decodes them `SCAN_BATCH_ROWS` at a time, only as fast as the consumer takes batches.
 
 use std::fmt;
@@ -19,7 +19,7 @@ use datafusion::physical_plan::{
 };
 
 use super::MaterializedTable;
-use super::reader::KeyLookup;
+use crate::state::materialized::StateLookup;
 
 /// Rows decoded per output batch.
 const SCAN_BATCH_ROWS: usize = 4096;
@@ -28,7 +28,7 @@ const SCAN_BATCH_ROWS: usize = 4096;
 #[derive(Debug)]
 pub(crate) struct StateTableScanExec {
     table: Arc<MaterializedTable>,
-    lookup: KeyLookup,
+    lookup: StateLookup,
     projection: Option<Vec<usize>>,
     limit: Option<usize>,
     properties: Arc<PlanProperties>,
@@ -37,7 +37,7 @@ pub(crate) struct StateTableScanExec {
 impl StateTableScanExec {
     pub(crate) fn new(
         table: Arc<MaterializedTable>,
-        lookup: KeyLookup,
+        lookup: StateLookup,
         projection: Option<Vec<usize>>,
         limit: Option<usize>,
     ) -> Result<Self> {
@@ -67,9 +67,12 @@ impl DisplayAs for StateTableScanExec {
             DisplayFormatType::Default | DisplayFormatType::Verbose => {
                 write!(f, "StateTableScanExec: table={}, ", self.table.name)?;
                 match &self.lookup {
-                    KeyLookup::Scan => write!(f, "lookup=scan"),
-                    KeyLookup::Keys(keys) => write!(f, "lookup=keys({})", keys.len()),
-                    KeyLookup::Ranges(ranges) => write!(f, "lookup=ranges({})", ranges.len()),
+                    StateLookup::Scan => write!(f, "lookup=scan"),
+                    StateLookup::Keys(keys) => write!(f, "lookup=keys({})", keys.len()),
+                    StateLookup::Windows { keys, .. } => {
+                        write!(f, "lookup=windows({})", keys.len())
+                    }
+                    StateLookup::Ranges(ranges) => write!(f, "lookup=ranges({})", ranges.len()),
                 }?;
                 if let Some(limit) = self.limit {
                     write!(f, ", limit={limit}")?;

@@ -7,6 +7,7 @@ use planner::SourceDefinition;
 use planner::catalog::{ColumnDefinition, ColumnKind, FormatDefinition, WindowInfo};
 
 use crate::state::StateStore;
+use crate::state::materialized::{encode_value, table_state_id};
 use crate::{EmbeddedLog, Store, TopicLog};
 
 fn format(name: &str) -> FormatDefinition {
@@ -90,10 +91,10 @@ impl StateFixture {
         let entries: Vec<(Vec<u8>, Vec<u8>)> = rows
             .iter()
             .map(|(key, timestamp, value)| {
-                let stored = [timestamp.to_be_bytes().as_slice(), value.as_bytes()].concat();
+                let stored = encode_value(*timestamp, value.as_bytes());
                 (key.clone(), stored)
             })
             .collect();
-        self.commit_entries(&crate::table_state_id(name), &entries);
+        self.commit_entries(&table_state_id(name), &entries);
     }
 }

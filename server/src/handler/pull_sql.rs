@@ -1,107 +1,74 @@
-//! SQL pull queries beyond ksqlDB's: any SELECT over materialized tables (joins, GROUP BY and
-//! aggregates, ORDER BY, LIMIT, subqueries, UNION), planned and run by DataFusion.
+//! SQL pull queries beyond ksqlDB's, run: the plan `planner::pull::plan_sql_pull` made, over
+//! one snapshot of the tables it reads.
 //!
-//! Every table of the query reads one snapshot of the state, taken before planning, and key
-//! predicates narrow the reads (`executor::table_provider`). The query runs to the end on its
-//! own thread; its rows come back through a pre-filled `RowStream`. Queries of the shapes
-//! ksqlDB supports take the fast path in `handler::select` instead.
+//! Every table of the query reads one snapshot of the state, taken before the query runs,
+//! and key predicates narrow the reads (`executor::table_provider`). The query runs to the
+//! end on its own thread; its rows come back through a pre-filled `RowStream`. Queries of
+//! the shapes ksqlDB supports take the fast path in `handler::select` instead.
 
-mod context;
-mod identifiers;
-mod naming;
-
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use arrow::compute::cast;
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use arrow::record_batch::RecordBatch;
-use datafusion::common::TableReference;
+use datafusion::common::tree_node::Transformed;
+use datafusion::datasource::provider_as_source;
 use datafusion::error::DataFusionError;
-use datafusion::sql::parser::{DFParser, Statement as DataFusionStatement};
-use datafusion::sql::resolve::resolve_table_references;
-use datafusion::sql::sqlparser::ast::Statement as SqlStatement;
-use datafusion::sql::sqlparser::dialect::GenericDialect;
-use datafusion::sql::sqlparser::parser::ParserError;
+use datafusion::execution::TaskContext;
+use datafusion::logical_expr::LogicalPlan;
 use executor::ExecError;
 use executor::table_provider::{SnapshotReader, StateTableProvider};
-use parser::ast::SourceKind;
-use planner::catalog::{Catalog, SourceDefinition};
+use planner::pull::SqlPullPlan;
 
-use crate::engine::{Engine, OutputColumn, RowStream, Session, StatementOutput};
+use crate::engine::{Engine, OutputColumn, RowStream, StatementOutput};
 use crate::{Result, ServerError, user_error};
 
-/// The session property that allows reading whole tables.
-const TABLE_SCAN_PROPERTY: &str = "ksql.query.pull.table.scan.enabled";
-
-/// Runs `query` (the text of one SELECT) over the materialized tables it names and returns
-/// all its rows. Call it without holding the engine lock.
-pub fn run(engine: &Engine, query: &str, session: &Session) -> Result<StatementOutput> {
-    let prepared = PreparedQuery::prepare(engine, query, session)?;
+/// Runs a planned SQL pull query and returns all its rows.
+pub fn run(engine: &Engine, plan: SqlPullPlan) -> Result<StatementOutput> {
+    let prepared = PreparedQuery::prepare(engine, plan)?;
     let (schema, batches) = prepared.execute()?;
     rows_output(&schema, batches)
 }
 
-/// A parsed query with its tables registered over a snapshot taken at `prepare`.
+/// A planned query with readers of its tables over a snapshot taken at `prepare`.
 struct PreparedQuery {
-    statement: DataFusionStatement,
-    tables: Vec<(String, StateTableProvider)>,
-    /// `ksql.query.pull.table.scan.enabled` is false: every table read must be narrowed by
-    /// a key predicate.
+    plan: LogicalPlan,
+    tables: HashMap<String, StateTableProvider>,
     key_reads_only: bool,
 }
 
 impl PreparedQuery {
-    fn prepare(engine: &Engine, query: &str, session: &Session) -> Result<Self> {
-        let text = identifiers::upper_case_identifiers(query)?;
-        let mut statements =
-            DFParser::parse_sql_with_dialect(&text, &GenericDialect {}).map_err(user_message)?;
-        let mut statement = match (statements.pop_front(), statements.is_empty()) {
-            (Some(statement), true) => statement,
-            _ => return user_error("expected one SELECT statement"),
-        };
-        let DataFusionStatement::Statement(sql) = &mut statement else {
-            return user_error("expected a SELECT statement");
-        };
-        let SqlStatement::Query(select) = sql.as_mut() else {
-            return user_error("expected a SELECT statement");
-        };
-        naming::name_select_items(select);
-        let (references, _) = resolve_table_references(&statement, false).map_err(user_message)?;
-        let definitions = {
-            let state = engine.lock();
-            queried_tables(&state.catalog, &references)?
-        };
-        let topics: Vec<String> = definitions
+    fn prepare(engine: &Engine, plan: SqlPullPlan) -> Result<Self> {
+        let topics: Vec<String> = plan
+            .tables
             .iter()
-            .filter(|(_, rows)| *rows == TableRows::Topic)
-            .map(|(definition, _)| definition.topic.clone())
+            .filter(|table| !table.materialized)
+            .map(|table| table.source.topic.clone())
             .collect();
         let reader = SnapshotReader::spawn(engine.state_store(), engine.topic_log(), &topics)?;
-        let tables = definitions
+        let tables = plan
+            .tables
             .iter()
-            .map(|(definition, rows)| {
+            .map(|table| {
                 let reader = reader.clone();
-                let provider = match rows {
-                    TableRows::State => StateTableProvider::new(definition, reader)?,
-                    TableRows::Topic => StateTableProvider::from_topic(definition, reader)?,
+                let provider = if table.materialized {
+                    StateTableProvider::new(&table.source, reader)?
+                } else {
+                    StateTableProvider::from_topic(&table.source, reader)?
                 };
-                Ok((definition.name.clone(), provider))
+                Ok((table.source.name.clone(), provider))
             })
             .collect::<Result<_>>()?;
-        let key_reads_only = session
-            .properties
-            .get(TABLE_SCAN_PROPERTY)
-            .is_some_and(|value| value.eq_ignore_ascii_case("false"));
         Ok(PreparedQuery {
-            statement,
+            plan: plan.plan,
             tables,
-            key_reads_only,
+            key_reads_only: plan.key_reads_only,
         })
     }
 
-    /// Plans and runs the query on a thread of its own (DataFusion needs a tokio runtime,
-    /// and the caller may be on one): the output schema and every batch.
+    /// Runs the query on a thread of its own (DataFusion needs a tokio runtime, and the
+    /// caller may be on one): the output schema and every batch.
     fn execute(self) -> Result<(SchemaRef, Vec<RecordBatch>)> {
         let worker = std::thread::Builder::new()
             .name("pull-sql".into())
@@ -109,7 +76,7 @@ impl PreparedQuery {
                 let runtime = tokio::runtime::Builder::new_current_thread()
                     .build()
                     .map_err(|error| ServerError::Exec(ExecError::Io(error)))?;
-                runtime.block_on(self.plan_and_collect())
+                runtime.block_on(self.collect())
             })
             .map_err(|error| ServerError::Exec(ExecError::Io(error)))?;
         worker
@@ -117,82 +84,48 @@ impl PreparedQuery {
             .map_err(|_| ServerError::Internal("the SQL pull query thread panicked".into()))?
     }
 
-    async fn plan_and_collect(self) -> Result<(SchemaRef, Vec<RecordBatch>)> {
-        let context = context::session_context();
-        for (name, provider) in &self.tables {
-            context
-                .register_table(
-                    TableReference::bare(name.as_str()),
-                    Arc::new(provider.clone()),
-                )
-                .map_err(user_message)?;
-        }
-        let logical = context
-            .state()
-            .statement_to_plan(self.statement)
+    async fn collect(self) -> Result<(SchemaRef, Vec<RecordBatch>)> {
+        let state = planner::pull::session_state();
+        let plan = with_readers(self.plan, &self.tables)?;
+        let physical = state
+            .create_physical_plan(&plan)
             .await
             .map_err(user_message)?;
-        let frame = context
-            .execute_logical_plan(logical)
-            .await
-            .map_err(user_message)?;
-        let physical = frame.create_physical_plan().await.map_err(user_message)?;
-        if self.key_reads_only && self.tables.iter().any(|(_, table)| table.full_scans() > 0) {
+        if self.key_reads_only && self.tables.values().any(|table| table.full_scans() > 0) {
             return user_error(
                 "Query requires table scan to be enabled. Table scans can be enabled by setting \
                  ksql.query.pull.table.scan.enabled=true",
             );
         }
-        let batches = datafusion::physical_plan::collect(Arc::clone(&physical), context.task_ctx())
+        let context = Arc::new(TaskContext::from(state));
+        let batches = datafusion::physical_plan::collect(Arc::clone(&physical), context)
             .await
             .map_err(user_message)?;
         Ok((physical.schema(), batches))
     }
 }
 
-/// Where the rows of a queried table are.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum TableRows {
-    /// In the state: a persistent query writes the table (`operator::sink`).
-    State,
-    /// In its topic only: a `CREATE SOURCE TABLE` that no query writes.
-    Topic,
-}
-
-/// The definitions of the tables a query reads, checked: each exists and is queryable.
-/// Qualified names are left to DataFusion, which reports them as unknown tables.
-fn queried_tables(
-    catalog: &Catalog,
-    references: &[TableReference],
-) -> Result<Vec<(SourceDefinition, TableRows)>> {
-    let mut tables: BTreeMap<String, (SourceDefinition, TableRows)> = BTreeMap::new();
-    for reference in references {
-        let TableReference::Bare { table } = reference else {
-            continue;
-        };
-        let source = catalog.require_source(table)?;
-        if source.kind == SourceKind::Stream {
-            return user_error(format!(
-                "`{}` is a stream: pull queries with joins, aggregates, ORDER BY or subqueries \
-                 read tables only",
-                source.name
-            ));
-        }
-        let rows = if catalog.queries().any(|query| query.sink == source.name) {
-            TableRows::State
-        } else if source.is_source {
-            TableRows::Topic
-        } else {
-            return user_error(format!(
-                "The `{name}` table isn't queryable. To derive a queryable table, you can do \
-                 'CREATE TABLE QUERYABLE_{name} AS SELECT * FROM {name}'. See \
-                 https://cnfl.io/queries for more info.",
-                name = source.name
-            ));
-        };
-        tables.insert(source.name.clone(), (source.clone(), rows));
-    }
-    Ok(tables.into_values().collect())
+/// `plan` with every table scan (in subqueries too) reading its table from `tables`.
+fn with_readers(
+    plan: LogicalPlan,
+    tables: &HashMap<String, StateTableProvider>,
+) -> Result<LogicalPlan> {
+    let transformed = plan
+        .transform_up_with_subqueries(|node| match node {
+            LogicalPlan::TableScan(mut scan) => {
+                let Some(table) = tables.get(scan.table_name.table()) else {
+                    return Err(DataFusionError::Internal(format!(
+                        "the SQL pull query reads table \"{}\", which it did not plan",
+                        scan.table_name
+                    )));
+                };
+                scan.source = provider_as_source(Arc::new(table.clone()));
+                Ok(Transformed::yes(LogicalPlan::TableScan(scan)))
+            }
+            other => Ok(Transformed::no(other)),
+        })
+        .map_err(user_message)?;
+    Ok(transformed.data)
 }
 
 /// The rows as a finished pull query's stream: ksqlDB types and unique column names.
@@ -203,7 +136,7 @@ fn rows_output(schema: &SchemaRef, batches: Vec<RecordBatch>) -> Result<Statemen
         .iter()
         .map(|field| {
             Field::new(
-                naming::unique_name(field.name(), &mut used),
+                planner::pull::unique_name(field.name(), &mut used),
                 output_type(field.data_type()),
                 true,
             )
@@ -252,9 +185,8 @@ fn output_type(data_type: &DataType) -> DataType {
         .unwrap_or(DataType::Utf8)
 }
 
-/// A DataFusion error as the server reports it: the user's, with DataFusion's prefixes
-/// ("Error during planning: ", "SQL error: ", ...) removed; a storage failure or a bug
-/// keeps its kind.
+/// A DataFusion error of running a query as the server reports it: a storage failure keeps
+/// its kind, the rest reads as planning errors do (`planner::pull::sql_error`).
 fn user_message(error: DataFusionError) -> ServerError {
     match error {
         DataFusionError::External(inner) => match inner.downcast::<ExecError>() {
@@ -267,12 +199,10 @@ fn user_message(error: DataFusionError) -> ServerError {
         DataFusionError::Collection(mut errors) if !errors.is_empty() => {
             user_message(errors.swap_remove(0))
         }
-        DataFusionError::SQL(error, _) => ServerError::User(match *error {
-            ParserError::ParserError(message) | ParserError::TokenizerError(message) => message,
-            other => other.to_string(),
-        }),
-        DataFusionError::Internal(message) => ServerError::Internal(message),
-        other => ServerError::User(other.message().into_owned()),
+        other => match planner::pull::sql_error(other) {
+            planner::PlanError::Internal(message) => ServerError::Internal(message),
+            error => ServerError::User(error.to_string()),
+        },
     }
 }
 
@@ -281,6 +211,7 @@ mod tests {
     use std::time::{Duration, Instant};
 
     use super::*;
+    use crate::Session;
 
     /// Clicks per user into two materialized tables: `USER_CLICKS` (count and amount per user)
     /// and `USER_REGIONS` (the region of each user's last click).
@@ -336,14 +267,29 @@ mod tests {
             }
         }
 
+        fn plan(&self, sql: &str) -> Result<SqlPullPlan> {
+            let catalog = self.engine.catalog();
+            Ok(planner::pull::plan_sql_pull(
+                &catalog,
+                sql,
+                &self.session.properties,
+            )?)
+        }
+
+        fn run(&self, sql: &str) -> Result<StatementOutput> {
+            run(&self.engine, self.plan(sql)?)
+        }
+
         fn prepare(&self, sql: &str) -> PreparedQuery {
-            PreparedQuery::prepare(&self.engine, sql, &self.session)
+            self.plan(sql)
+                .and_then(|plan| PreparedQuery::prepare(&self.engine, plan))
                 .unwrap_or_else(|error| panic!("{sql}: {error}"))
         }
 
         /// Header `NAME TYPE, ...` and rows `a | b` of a query, in its order.
         fn rows(&self, sql: &str) -> (String, Vec<String>) {
-            let output = run(&self.engine, sql, &self.session)
+            let output = self
+                .run(sql)
                 .unwrap_or_else(|error| panic!("{sql}: {error}"));
             let StatementOutput::Rows(mut stream) = output else {
                 panic!("{sql}: not rows");
@@ -372,7 +318,7 @@ mod tests {
         }
 
         fn error(&self, sql: &str) -> String {
-            match run(&self.engine, sql, &self.session) {
+            match self.run(sql) {
                 Ok(_) => panic!("{sql}: no error"),
                 Err(error) => error.to_string(),
             }
@@ -454,17 +400,18 @@ mod tests {
             "SELECT C.USER_ID, C.CLICKS, R.REGION FROM USER_CLICKS C \
              JOIN USER_REGIONS R ON C.USER_ID = R.USER_ID WHERE C.USER_ID = 'alice'",
         );
-        let tables: Vec<StateTableProvider> = prepared
+        let mut tables: Vec<(String, StateTableProvider)> = prepared
             .tables
             .iter()
-            .map(|(_, table)| table.clone())
+            .map(|(name, table)| (name.clone(), table.clone()))
             .collect();
+        tables.sort_by(|left, right| left.0.cmp(&right.0));
         let (_, batches) = prepared.execute().expect("execute");
         let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
         assert_eq!(rows, 1);
         let decoded: Vec<(u64, u64)> = tables
             .iter()
-            .map(|table| (table.rows_decoded(), table.full_scans()))
+            .map(|(_, table)| (table.rows_decoded(), table.full_scans()))
             .collect();
         // USER_CLICKS: the point read of 'alice'. USER_REGIONS: DataFusion infers
         // R.USER_ID = 'alice' from the join condition, so it is a point read too.
@@ -472,7 +419,7 @@ mod tests {
     }
 
     #[test]
-    fn all_tables_read_the_snapshot_taken_before_planning() {
+    fn all_tables_read_the_snapshot_taken_when_prepared() {
         let fixture = Fixture::new();
         let sql = "SELECT R.REGION, SUM(C.CLICKS) AS CLICKS FROM USER_CLICKS C \
                    JOIN USER_REGIONS R ON C.USER_ID = R.USER_ID GROUP BY R.REGION ORDER BY R.REGION";
@@ -575,7 +522,7 @@ mod tests {
         fixture
             .session
             .properties
-            .insert(TABLE_SCAN_PROPERTY.into(), "false".into());
+            .insert("ksql.query.pull.table.scan.enabled".into(), "false".into());
         let (_, rows) = fixture.rows(
             "SELECT USER_ID, CLICKS FROM USER_CLICKS WHERE USER_ID IN ('bob', 'carol') ORDER BY USER_ID",
         );

@@ -25,7 +25,7 @@ pub fn run(
 ) -> Result<StatementOutput> {
     let is_pull = pull.is_some();
     let (receiver, handle, final_message, keys) = match pull {
-        Some(PullPlan::Sql(text)) => return pull_sql::run(engine, &text, session),
+        Some(PullPlan::Sql(sql)) => return pull_sql::run(engine, *sql),
         Some(PullPlan::Table(table)) => {
             let batches = executor::pull::read_table(
                 plan,

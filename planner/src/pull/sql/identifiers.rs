@@ -8,13 +8,13 @@
 use datafusion::sql::sqlparser::dialect::GenericDialect;
 use datafusion::sql::sqlparser::tokenizer::{Token, Tokenizer};
 
-use crate::{Result, ServerError};
+use crate::{PlanError, Result};
 
 /// `sql` with every unquoted identifier (and keyword) upper-cased, everything else as written.
 pub(super) fn upper_case_identifiers(sql: &str) -> Result<String> {
     let tokens = Tokenizer::new(&GenericDialect {}, sql)
         .tokenize_with_location()
-        .map_err(|error| ServerError::User(error.to_string()))?;
+        .map_err(|error| PlanError::User(error.to_string()))?;
     let line_starts: Vec<usize> = std::iter::once(0)
         .chain(sql.match_indices('\n').map(|(index, _)| index + 1))
         .collect();
@@ -40,7 +40,7 @@ pub(super) fn upper_case_identifiers(sql: &str) -> Result<String> {
             })
             .filter(|start| sql[*start..].starts_with(&word.value))
             .ok_or_else(|| {
-                ServerError::Internal(format!(
+                PlanError::Internal(format!(
                     "the tokenizer placed \"{}\" at {location} where it is not",
                     word.value
                 ))
@@ -91,6 +91,6 @@ mod tests {
     #[test]
     fn unterminated_strings_are_user_errors() {
         let error = upper_case_identifiers("select 'open from t").expect_err("unterminated");
-        assert!(matches!(error, ServerError::User(_)), "{error:?}");
+        assert!(matches!(error, PlanError::User(_)), "{error:?}");
     }
 }

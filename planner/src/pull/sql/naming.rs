@@ -52,7 +52,7 @@ pub(super) fn name_select_items(query: &mut Query) {
 }
 
 /// `name`, or `name_1`, `name_2`, ... when `name` is already in `used`; records the result.
-pub(super) fn unique_name(name: &str, used: &mut HashSet<String>) -> String {
+pub fn unique_name(name: &str, used: &mut HashSet<String>) -> String {
     let unique = if used.contains(name) {
         (1..)
             .map(|n| format!("{name}_{n}"))

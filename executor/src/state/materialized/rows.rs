@@ -1,30 +1,26 @@
-//! Decoding the materialized rows of a table (`operator::sink`) into Arrow batches.
+//! Decoding the stored entries of a materialized table into Arrow batches.
 //!
-//! A stored entry is `key bytes (+ window) -> 8-byte big-endian timestamp | value bytes`, in
-//! the table's key and value formats. A row is the key columns, the value columns, `ROWTIME`
-//! and, for windowed tables, `WINDOWSTART` and `WINDOWEND`. Entries that do not decode are
-//! logged and skipped.
+//! A row is the key columns, the value columns, `ROWTIME` and, for windowed tables,
+//! `WINDOWSTART` and `WINDOWEND`. Entries that do not decode are logged and skipped.
 
 use std::sync::Arc;
 
 use arrow::array::{ArrayRef, Int64Array, UInt32Array};
 use arrow::compute::take;
-use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
 use planner::SourceDefinition;
-use planner::catalog::{ROWTIME, WINDOWEND, WINDOWSTART, WindowInfo};
+use planner::catalog::WindowInfo;
 
+use super::decode_value;
 use crate::format::Decoder;
 use crate::operator::source::{format_of, key_format_of};
 use crate::operator::window::split_window;
 use crate::{ExecError, Result};
 
-/// Bytes of the timestamp in front of every stored value.
-const TIMESTAMP_BYTES: usize = 8;
-
 /// Decodes the state entries of one materialized table into rows of its `schema`.
 #[derive(Debug)]
-pub(crate) struct TableRowDecoder {
+pub struct MaterializedRowDecoder {
     name: String,
     schema: SchemaRef,
     key_decoder: Decoder,
@@ -32,8 +28,9 @@ pub(crate) struct TableRowDecoder {
     window: Option<WindowInfo>,
 }
 
-impl TableRowDecoder {
-    pub(crate) fn new(source: &SourceDefinition) -> Result<Self> {
+impl MaterializedRowDecoder {
+    /// A decoder of the rows of table `source`, in `planner::pull::sql_table_schema`.
+    pub fn new(source: &SourceDefinition) -> Result<Self> {
         let key_fields = source
             .key_fields()
             .map_err(|error| ExecError::User(error.to_string()))?;
@@ -42,19 +39,11 @@ impl TableRowDecoder {
             .map_err(|error| ExecError::User(error.to_string()))?;
         let (key_kind, key_options) = key_format_of(&source.key_format, key_fields.len())?;
         let (value_kind, value_options) = format_of(&source.value_format)?;
-        let mut fields: Vec<Field> = key_fields
-            .iter()
-            .chain(value_fields.iter())
-            .map(|field| field.as_ref().clone())
-            .collect();
-        fields.push(Field::new(ROWTIME, DataType::Int64, true));
-        if source.window.is_some() {
-            fields.push(Field::new(WINDOWSTART, DataType::Int64, true));
-            fields.push(Field::new(WINDOWEND, DataType::Int64, true));
-        }
-        Ok(TableRowDecoder {
+        let schema = planner::pull::sql_table_schema(source)
+            .map_err(|error| ExecError::User(error.to_string()))?;
+        Ok(MaterializedRowDecoder {
             name: source.name.clone(),
-            schema: Arc::new(Schema::new(fields)),
+            schema,
             key_decoder: Decoder::new(key_kind, &key_options, key_fields)?,
             value_decoder: Decoder::new(value_kind, &value_options, value_fields)?,
             window: source.window,
@@ -62,18 +51,18 @@ impl TableRowDecoder {
     }
 
     /// Key columns, value columns, `ROWTIME` (+ `WINDOWSTART`, `WINDOWEND`).
-    pub(crate) fn schema(&self) -> &SchemaRef {
+    pub fn schema(&self) -> &SchemaRef {
         &self.schema
     }
 
     /// The rows of `entries` that decode, in entry order.
-    pub(crate) fn decode(&self, entries: &[(Vec<u8>, Vec<u8>)]) -> Result<RecordBatch> {
+    pub fn decode(&self, entries: &[(Vec<u8>, Vec<u8>)]) -> Result<RecordBatch> {
         let mut keys: Vec<Option<&[u8]>> = Vec::with_capacity(entries.len());
         let mut values: Vec<Option<&[u8]>> = Vec::with_capacity(entries.len());
         let mut timestamps: Vec<i64> = Vec::with_capacity(entries.len());
         let mut windows: Vec<(i64, i64)> = Vec::new();
         for (key, value) in entries {
-            let Some((timestamp, payload)) = value.split_first_chunk::<TIMESTAMP_BYTES>() else {
+            let Some((timestamp, payload)) = decode_value(value) else {
                 self.skip(key, "the stored value has no timestamp");
                 continue;
             };
@@ -92,7 +81,7 @@ impl TableRowDecoder {
             };
             keys.push(Some(key));
             values.push(Some(payload));
-            timestamps.push(i64::from_be_bytes(*timestamp));
+            timestamps.push(timestamp);
         }
         let decoded_keys = self.key_decoder.decode(&keys);
         let decoded_values = self.value_decoder.decode(&values);
