@@ -10,8 +10,9 @@
 //! `max.task.idle.ms`, default 0: no wait). Groups are processed in partition order.
 //!
 //! Each processed group is one epoch: the records produced, the next offsets of its inputs
-//! and the state writes go to the committer together (persistent queries); a transient
-//! query commits nothing and hands its output batches to the caller.
+//! and the state writes (with the inputs' stream times, for a group of several inputs) go to
+//! the committer together (persistent queries); a transient query commits nothing and hands
+//! its output batches to the caller.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -87,7 +88,7 @@ pub struct TaskCommit {
     pub committer: Arc<dyn Committer>,
     /// The consumer group whose offsets the epochs commit: the query id.
     pub group: String,
-    /// The task's stream times per input, restored on restart.
+    /// The stream times of the inputs of groups with several inputs, restored on restart.
     pub times: StateTable,
     /// Consumed and produced records of the query, and produced records of its sink.
     pub query_counters: Arc<Counters>,
@@ -121,7 +122,7 @@ impl Task {
             let time = match &mut commit {
                 Some(commit) => commit
                     .times
-                    .get(&time_key(spec.source, spec.partition))?
+                    .get(&time_key(&spec))?
                     .and_then(|bytes| Some(i64::from_be_bytes(bytes.try_into().ok()?)))
                     .unwrap_or(i64::MIN),
                 None => i64::MIN,
@@ -295,6 +296,7 @@ impl Task {
 
         if let Some(commit) = &mut self.commit {
             let mut state = self.graph.take_writes()?;
+            let several_inputs = group.inputs.len() > 1;
             let mut offsets = Vec::with_capacity(group.inputs.len());
             for input in &mut group.inputs {
                 offsets.push((
@@ -303,11 +305,12 @@ impl Task {
                     input.spec.partition,
                     input.next,
                 ));
-                if std::mem::take(&mut input.time_changed) {
-                    commit.times.put(
-                        &time_key(input.spec.source, input.spec.partition),
-                        input.time.to_be_bytes().to_vec(),
-                    );
+                // A single input's stream time is what its operators have seen; a group of
+                // several keeps the times it chooses by across restarts.
+                if std::mem::take(&mut input.time_changed) && several_inputs {
+                    commit
+                        .times
+                        .put(&time_key(&input.spec), input.time.to_be_bytes().to_vec());
                 }
             }
             state.extend(commit.times.take_writes());
@@ -340,10 +343,13 @@ impl Task {
     }
 }
 
-/// The key of an input's stream time in the task's time table.
-fn time_key(source: usize, partition: u32) -> Vec<u8> {
-    let mut key = (source as u32).to_be_bytes().to_vec();
-    key.extend_from_slice(&partition.to_be_bytes());
+/// The key of an input's stream time in the task's time table: its source, topic and
+/// partition.
+fn time_key(spec: &InputSpec) -> Vec<u8> {
+    let mut key = (spec.source as u32).to_be_bytes().to_vec();
+    key.extend_from_slice(spec.topic.as_bytes());
+    key.push(0);
+    key.extend_from_slice(&spec.partition.to_be_bytes());
     key
 }
 

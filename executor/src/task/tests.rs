@@ -4,7 +4,7 @@ use super::*;
 use crate::commit::MemoryCommitter;
 use crate::graph::OperatorGraph;
 use crate::log::{EmbeddedLog, Record, TopicLog};
-use crate::operator::testing::{Fixture, consumed, written_tables};
+use crate::operator::testing::{Fixture, consumed};
 use crate::store::Store;
 
 fn input(source: usize, records: &[(Option<&str>, Option<&str>, i64)]) -> Input {
@@ -64,29 +64,23 @@ fn group_time_is_the_minimum_of_its_inputs_times() {
     assert_eq!(group_time(&inputs), 4);
 }
 
-#[test]
-fn each_partition_group_is_one_epoch_of_records_offsets_and_state() {
-    let fixture = Fixture::new();
-    let directory = tempfile::tempdir().expect("temp dir");
-    let log =
-        Arc::new(EmbeddedLog::new(Store::open(directory.path()).expect("store")).expect("log"));
-    log.create_topic("s", 2, 1).expect("create");
-    let record = |key: &str, n: i64, timestamp| Record {
+fn json(key: &str, n: i64, timestamp: i64) -> Record {
+    Record {
         key: Some(key.as_bytes().to_vec()),
         value: Some(format!(r#"{{"N":{n}}}"#).into_bytes()),
         timestamp,
         headers: Vec::new(),
-    };
-    log.produce(
-        "s",
-        vec![
-            (0, record("a", 1, 10)),
-            (1, record("b", 2, 20)),
-            (0, record("c", 0, 30)),
-        ],
-    )
-    .expect("produce");
+    }
+}
 
+/// Runs `CREATE STREAM O AS SELECT ID, N FROM S WHERE N > 0` over `inputs` (every record up
+/// to the end each input has now) with an in-memory committer; returns the epochs and the
+/// query's state tables.
+fn run_task(
+    fixture: &Fixture,
+    log: &Arc<EmbeddedLog>,
+    inputs: &[(&str, u32)],
+) -> (Vec<(String, Epoch)>, crate::graph::StatePrefix) {
     let plan = fixture.plan("CREATE STREAM O AS SELECT ID, N FROM S WHERE N > 0;");
     let prefix = fixture.prefix("q");
     let graph =
@@ -99,13 +93,14 @@ fn each_partition_group_is_one_epoch_of_records_offsets_and_state() {
         query_counters: fixture.metrics.counters("q"),
         sink_counters: fixture.metrics.counters("O"),
     };
-    let inputs = (0..2)
-        .map(|partition| InputSpec {
+    let inputs = inputs
+        .iter()
+        .map(|(topic, partition)| InputSpec {
             source: 0,
-            topic: "s".into(),
-            partition,
+            topic: (*topic).into(),
+            partition: *partition,
             offset: 0,
-            end: Some(log.offsets("s").expect("offsets")[partition as usize].1),
+            end: Some(log.offsets(topic).expect("offsets")[*partition as usize].1),
         })
         .collect();
     let config = TaskConfig {
@@ -113,48 +108,106 @@ fn each_partition_group_is_one_epoch_of_records_offsets_and_state() {
         idle_timeout: Duration::ZERO,
         poll_timeout: Duration::from_millis(10),
     };
-    let consumer = Arc::clone(&log).consumer().expect("consumer");
+    let consumer = Arc::clone(log).consumer().expect("consumer");
     let mut task =
         Task::new("q/0".into(), graph, consumer, inputs, config, Some(commit)).expect("task");
     task.run(&AtomicBool::new(false), &mut |_| Ok(true))
         .expect("runs");
+    (committer.epochs(), prefix)
+}
 
-    let epochs = committer.epochs();
+/// `topic:key` of each record an epoch produced, in produce order.
+fn produced_keys(epoch: &Epoch) -> Vec<String> {
+    epoch
+        .records
+        .iter()
+        .map(|(topic, _, record)| {
+            format!(
+                "{topic}:{}",
+                String::from_utf8_lossy(record.key.as_deref().unwrap_or_default())
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn each_partition_group_is_one_epoch_of_records_and_offsets() {
+    let fixture = Fixture::new();
+    let directory = tempfile::tempdir().expect("temp dir");
+    let log =
+        Arc::new(EmbeddedLog::new(Store::open(directory.path()).expect("store")).expect("log"));
+    log.create_topic("s", 2, 1).expect("create");
+    log.produce(
+        "s",
+        vec![
+            (0, json("a", 1, 10)),
+            (1, json("b", 2, 20)),
+            (0, json("c", 0, 30)),
+        ],
+    )
+    .expect("produce");
+    let (epochs, _) = run_task(&fixture, &log, &[("s", 0), ("s", 1)]);
     assert_eq!(epochs.len(), 2, "one epoch per partition group: {epochs:?}");
     for (task, _) in &epochs {
         assert_eq!(task, "q/0");
     }
-    let keys = |epoch: &Epoch| -> Vec<String> {
-        epoch
-            .records
-            .iter()
-            .map(|(topic, _, record)| {
-                format!(
-                    "{topic}:{}",
-                    String::from_utf8_lossy(record.key.as_deref().unwrap_or_default())
-                )
-            })
-            .collect()
-    };
     let (_, first) = &epochs[0];
-    assert_eq!(keys(first), vec!["O:a"], "c fails the filter");
+    assert_eq!(produced_keys(first), vec!["O:a"], "c fails the filter");
     assert_eq!(first.offsets, vec![("q".into(), "s".into(), 0, 2)]);
-    assert_eq!(written_tables(&first.state), vec!["q/task-time"]);
+    assert!(
+        first.state.is_empty(),
+        "a stateless single-input group writes no state"
+    );
     let (_, second) = &epochs[1];
-    assert_eq!(keys(second), vec!["O:b"]);
+    assert_eq!(produced_keys(second), vec!["O:b"]);
     assert_eq!(second.offsets, vec![("q".into(), "s".into(), 1, 1)]);
+}
 
-    // The stream times reach the state store once the epochs are applied.
+#[test]
+fn a_group_of_several_inputs_feeds_them_in_time_order_and_keeps_their_stream_times() {
+    let fixture = Fixture::new();
+    let directory = tempfile::tempdir().expect("temp dir");
+    let log =
+        Arc::new(EmbeddedLog::new(Store::open(directory.path()).expect("store")).expect("log"));
+    log.create_topic("s", 1, 1).expect("create");
+    log.create_topic("s2", 1, 1).expect("create");
+    log.produce("s", vec![(0, json("a", 1, 10)), (0, json("c", 3, 30))])
+        .expect("produce");
+    log.produce("s2", vec![(0, json("b", 2, 20)), (0, json("d", 4, 40))])
+        .expect("produce");
+    // Both topics feed the plan's one source: a group of two inputs.
+    let (epochs, prefix) = run_task(&fixture, &log, &[("s", 0), ("s2", 0)]);
+    let records: Vec<String> = epochs.iter().flat_map(|(_, e)| produced_keys(e)).collect();
+    assert_eq!(
+        records,
+        vec!["O:a", "O:b", "O:c", "O:d"],
+        "oldest record first"
+    );
+    let (_, last) = epochs.last().expect("an epoch");
+    assert_eq!(
+        last.offsets,
+        vec![
+            ("q".into(), "s".into(), 0, 2),
+            ("q".into(), "s2".into(), 0, 2)
+        ]
+    );
     for (_, epoch) in &epochs {
         fixture.state.apply(&epoch.state).expect("apply");
     }
     let mut times = prefix.table("task-time");
-    let time = |times: &mut crate::state::StateTable, partition: u32| {
+    let mut time = |topic: &str| {
+        let spec = InputSpec {
+            source: 0,
+            topic: topic.into(),
+            partition: 0,
+            offset: 0,
+            end: None,
+        };
         times
-            .get(&time_key(0, partition))
+            .get(&time_key(&spec))
             .expect("get")
             .map(|bytes| i64::from_be_bytes(bytes.try_into().expect("8 bytes")))
     };
-    assert_eq!(time(&mut times, 0), Some(30));
-    assert_eq!(time(&mut times, 1), Some(20));
+    assert_eq!(time("s"), Some(30));
+    assert_eq!(time("s2"), Some(40));
 }
