@@ -435,8 +435,12 @@ fn use_timestamp_column(project: &mut ProjectNode, column: &str) {
         Expr::Alias(alias) if alias.name == column => Some(alias.expr.as_ref().clone()),
         _ => None,
     });
-    if let (Some(source), Some(last)) = (source, project.exprs.last_mut()) {
-        *last = Expr::Cast(datafusion::logical_expr::Cast::new(
+    let rowtime = project
+        .exprs
+        .iter_mut()
+        .find(|expr| matches!(expr, Expr::Alias(alias) if alias.name == ROWTIME_OUTPUT));
+    if let (Some(source), Some(rowtime)) = (source, rowtime) {
+        *rowtime = Expr::Cast(datafusion::logical_expr::Cast::new(
             Box::new(source),
             arrow::datatypes::DataType::Int64,
         ))
@@ -496,3 +500,6 @@ pub fn set_emit_per_record(node: &mut DataflowNode, properties: &Properties) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

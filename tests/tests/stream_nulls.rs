@@ -89,3 +89,42 @@ fn stream_null_values_pass_through_projection_and_are_dropped_by_where() {
         Some(&("x".to_string(), r#"{"N":2}"#.to_string()))
     );
 }
+
+#[test]
+fn a_sink_timestamp_column_sets_record_times_and_null_values_still_pass_through() {
+    let directory = tempfile::tempdir().expect("temp dir");
+    let engine = Engine::open(directory.path()).expect("engine opens");
+    let mut session = Session::default();
+    execute(
+        &engine,
+        &mut session,
+        "CREATE STREAM s (k VARCHAR KEY, a INT, t BIGINT) WITH (KAFKA_TOPIC='s', VALUE_FORMAT='JSON', PARTITIONS=1);
+         CREATE STREAM timed WITH (TIMESTAMP='T') AS SELECT k, a, t FROM s;",
+    );
+    let log = engine.topic_log();
+    log.produce(
+        "s",
+        vec![
+            record("x", Some(r#"{"A":1,"T":1000}"#), 1),
+            record("y", None, 2),
+            record("z", Some(r#"{"A":3,"T":3000}"#), 3),
+        ],
+    )
+    .expect("produce");
+    assert_eq!(
+        records_of(log.as_ref(), "TIMED", 3),
+        [
+            ("x".to_string(), r#"{"A":1,"T":1000}"#.to_string()),
+            ("y".to_string(), "<null>".to_string()),
+            ("z".to_string(), r#"{"A":3,"T":3000}"#.to_string()),
+        ]
+    );
+    let times: Vec<i64> = log
+        .read("TIMED", 0, 0, 10)
+        .expect("read")
+        .iter()
+        .filter(|consumed| consumed.record.value.is_some())
+        .map(|consumed| consumed.record.timestamp)
+        .collect();
+    assert_eq!(times, [1000, 3000], "record times come from column T");
+}
