@@ -176,6 +176,44 @@ pub struct Decoded {
     pub errors: Vec<(usize, String)>,
 }
 
+impl Decoded {
+    /// The rows that decoded both as `keys` and as `values` (the same input rows, decoded
+    /// separately): the key columns then the value columns of just those rows, and their
+    /// input indices, ascending. A side where every kept row is kept is not copied.
+    pub fn kept_in_both(keys: &Decoded, values: &Decoded) -> Result<(Vec<ArrayRef>, Vec<usize>)> {
+        let mut key_positions = Vec::new();
+        let mut value_positions = Vec::new();
+        let mut kept = Vec::new();
+        let (mut k, mut v) = (0, 0);
+        while k < keys.kept.len() && v < values.kept.len() {
+            let (key_row, value_row) = (keys.kept[k], values.kept[v]);
+            if key_row == value_row {
+                key_positions.push(k as u32);
+                value_positions.push(v as u32);
+                kept.push(key_row);
+                k += 1;
+                v += 1;
+            } else if key_row < value_row {
+                k += 1;
+            } else {
+                v += 1;
+            }
+        }
+        let mut columns = Vec::with_capacity(keys.columns.len() + values.columns.len());
+        for (side, positions) in [(keys, key_positions), (values, value_positions)] {
+            if positions.len() == side.kept.len() {
+                columns.extend(side.columns.iter().cloned());
+            } else {
+                let index = arrow::array::UInt32Array::from(positions);
+                for column in &side.columns {
+                    columns.push(arrow::compute::take(column, &index, None)?);
+                }
+            }
+        }
+        Ok((columns, kept))
+    }
+}
+
 impl Decoder {
     /// A decoder for `fields` in format `kind`; fails when the format cannot hold them.
     pub fn new(kind: FormatKind, options: &FormatOptions, fields: Fields) -> Result<Self> {

@@ -123,35 +123,8 @@ impl OperatorGraph {
             }
             DataflowNode::Filter(_) | DataflowNode::Project(_) => {
                 // A run of filters and projections is one operator.
-                let mut chain = Vec::new();
-                let mut bottom = node;
-                while let DataflowNode::Filter(_) | DataflowNode::Project(_) = bottom {
-                    chain.push(bottom);
-                    bottom = bottom.inputs()[0];
-                }
+                let (operator, bottom) = StatelessOperator::compile(node, metrics)?;
                 let upstream = self.compile_node(bottom, metrics, state)?;
-                let topic = bottom
-                    .sources()
-                    .first()
-                    .map(|source| source.topic.clone())
-                    .unwrap_or_default();
-                let source_name = bottom
-                    .sources()
-                    .first()
-                    .map(|source| source.name.clone())
-                    .unwrap_or_default();
-                let mut operator = StatelessOperator::new(
-                    Arc::new(bottom.schema().as_arrow().clone()),
-                    &topic,
-                    metrics.counters(&source_name),
-                );
-                for step in chain.into_iter().rev() {
-                    match step {
-                        DataflowNode::Filter(filter) => operator.push_filter(filter)?,
-                        DataflowNode::Project(project) => operator.push_project(project)?,
-                        _ => unreachable!("the chain holds filters and projections"),
-                    }
-                }
                 Ok(self.add(Box::new(operator), vec![upstream]))
             }
             DataflowNode::Aggregate(aggregate) => {
@@ -190,16 +163,6 @@ impl OperatorGraph {
             downstream: None,
         });
         Upstream::Node(node)
-    }
-
-    /// How many sources (inputs of the task) the graph reads.
-    pub fn source_count(&self) -> usize {
-        self.sources.len()
-    }
-
-    /// The schema of the rows the graph emits.
-    pub fn output_schema(&self) -> &SchemaRef {
-        &self.output_schema
     }
 
     /// How many leading output columns a client sees (all but `$rowtime` and the hidden

@@ -193,11 +193,7 @@ pub fn start_persistent(
         store: state.clone(),
         prefix: id.to_string(),
     };
-    let config = TaskConfig {
-        max_records: plan.max_poll_records.unwrap_or(BATCH_RECORDS),
-        idle_timeout: Duration::ZERO,
-        poll_timeout: IDLE_WAIT,
-    };
+    let config = task_config(plan);
     let mut tasks = Vec::with_capacity(workers);
     for worker in 0..workers {
         let graph = OperatorGraph::compile(plan, metrics, Some(&prefix), true)?;
@@ -294,11 +290,7 @@ pub fn start_transient(
             });
         }
     }
-    let config = TaskConfig {
-        max_records: plan.max_poll_records.unwrap_or(BATCH_RECORDS),
-        idle_timeout: Duration::ZERO,
-        poll_timeout: IDLE_WAIT,
-    };
+    let config = task_config(plan);
     let mut task = Task::new(
         "transient".into(),
         graph,
@@ -318,6 +310,16 @@ pub fn start_transient(
             Ok(true)
         })
     })
+}
+
+/// How a query's tasks read: `max.poll.records` of the plan (or `BATCH_RECORDS`), no
+/// idle wait, and a stop check every `IDLE_WAIT` when idle.
+fn task_config(plan: &DataflowPlan) -> TaskConfig {
+    TaskConfig {
+        max_records: plan.max_poll_records.unwrap_or(BATCH_RECORDS),
+        idle_timeout: Duration::ZERO,
+        poll_timeout: IDLE_WAIT,
+    }
 }
 
 /// A query answered on the caller's thread (a pull query over a table): a receiver holding

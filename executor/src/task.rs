@@ -119,18 +119,10 @@ impl Task {
         let mut groups: Vec<PartitionGroup> = Vec::new();
         for spec in inputs {
             let assignment = consumer.assign(&spec.topic, spec.partition, spec.offset)?;
-            let time = match &mut commit {
-                Some(commit) => commit
-                    .times
-                    .get(&time_key(&spec))?
-                    .and_then(|bytes| Some(i64::from_be_bytes(bytes.try_into().ok()?)))
-                    .unwrap_or(i64::MIN),
-                None => i64::MIN,
-            };
             let input = Input {
                 assignment,
                 next: spec.offset,
-                time,
+                time: i64::MIN,
                 time_changed: false,
                 buffer: Vec::new(),
                 spec,
@@ -150,6 +142,16 @@ impl Task {
         }
         groups.sort_by_key(|group| group.partition);
         for group in &mut groups {
+            // Only groups of several inputs keep their inputs' times (see `process_group`).
+            if let (Some(commit), true) = (&mut commit, group.inputs.len() > 1) {
+                for input in &mut group.inputs {
+                    if let Some(bytes) = commit.times.get(&time_key(&input.spec))? {
+                        input.time = i64::from_be_bytes(bytes.try_into().map_err(|_| {
+                            crate::ExecError::Internal("a stream time is not 8 bytes".into())
+                        })?);
+                    }
+                }
+            }
             group.time = group_time(&group.inputs);
         }
         Ok(Task {
@@ -165,11 +167,6 @@ impl Task {
     /// A handle that ends a waiting poll, so that a stop takes effect at once.
     pub fn waker(&self) -> ConsumerWaker {
         self.consumer.waker()
-    }
-
-    /// The schema of the graph's output rows.
-    pub fn output_schema(&self) -> &arrow::datatypes::SchemaRef {
-        self.graph.output_schema()
     }
 
     /// Runs until `stop` is set, every input reached its end, or `output` (given each

@@ -163,40 +163,37 @@ impl EmbeddedLog {
     }
 
     /// A counter that grows with every append to any topic.
-    pub fn append_sequence(&self) -> u64 {
+    fn append_sequence(&self) -> u64 {
         *lock(&self.appends.sequence)
     }
 
     /// Blocks until `append_sequence()` exceeds `seen`, `timeout` passes or `woken` is set;
     /// returns the current sequence.
-    pub fn wait_for_append(&self, seen: u64, timeout: Duration, woken: &AtomicBool) -> u64 {
-        wait_for_append(&self.appends, seen, timeout, woken)
-    }
-}
-
-fn wait_for_append(signal: &AppendSignal, seen: u64, timeout: Duration, woken: &AtomicBool) -> u64 {
-    let deadline = Instant::now().checked_add(timeout);
-    let mut sequence = lock(&signal.sequence);
-    while *sequence <= seen && !woken.load(Ordering::SeqCst) {
-        sequence = match deadline {
-            Some(deadline) => {
-                let left = deadline.saturating_duration_since(Instant::now());
-                if left.is_zero() {
-                    break;
+    fn wait_for_append(&self, seen: u64, timeout: Duration, woken: &AtomicBool) -> u64 {
+        let signal = &self.appends;
+        let deadline = Instant::now().checked_add(timeout);
+        let mut sequence = lock(&signal.sequence);
+        while *sequence <= seen && !woken.load(Ordering::SeqCst) {
+            sequence = match deadline {
+                Some(deadline) => {
+                    let left = deadline.saturating_duration_since(Instant::now());
+                    if left.is_zero() {
+                        break;
+                    }
+                    signal
+                        .appended
+                        .wait_timeout(sequence, left)
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .0
                 }
-                signal
+                None => signal
                     .appended
-                    .wait_timeout(sequence, left)
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .0
-            }
-            None => signal
-                .appended
-                .wait(sequence)
-                .unwrap_or_else(PoisonError::into_inner),
-        };
+                    .wait(sequence)
+                    .unwrap_or_else(PoisonError::into_inner),
+            };
+        }
+        *sequence
     }
-    *sequence
 }
 
 impl TopicLog for EmbeddedLog {

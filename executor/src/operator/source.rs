@@ -9,15 +9,14 @@ use std::sync::Arc;
 
 use arrow::array::{
     Array, ArrayRef, BinaryBuilder, Int8Array, Int32Array, Int64Array, ListBuilder, StringBuilder,
-    StructBuilder, UInt32Array,
+    StructBuilder,
 };
-use arrow::compute::take;
 use arrow::datatypes::{DataType, SchemaRef};
 use arrow::record_batch::RecordBatch;
 use planner::catalog::{ColumnKind, OP_DELETE, OP_RETRACT, OP_UPSERT, WindowInfo};
 use planner::plan::SourceNode;
 
-use crate::format::{Decoder, FormatKind, FormatOptions};
+use crate::format::{Decoded, Decoder, FormatKind, FormatOptions};
 use crate::log::ConsumedRecord;
 use crate::metrics::Counters;
 use crate::operator::window::split_window;
@@ -199,44 +198,8 @@ impl SourceOperator {
             tracing::warn!("{message}");
             self.counters.record_failure(message);
         }
-        // Rows kept = decoded in both key and value; positions into each decoded column set.
-        let mut key_positions = Vec::new();
-        let mut value_positions = Vec::new();
-        let mut kept = Vec::new();
-        let (mut k, mut v) = (0, 0);
-        while k < decoded_keys.kept.len() && v < decoded_values.kept.len() {
-            let (key_row, value_row) = (decoded_keys.kept[k], decoded_values.kept[v]);
-            if key_row == value_row {
-                key_positions.push(k as u32);
-                value_positions.push(v as u32);
-                kept.push(key_row);
-                k += 1;
-                v += 1;
-            } else if key_row < value_row {
-                k += 1;
-            } else {
-                v += 1;
-            }
-        }
-        let mut columns: Vec<ArrayRef> = Vec::with_capacity(self.schema.fields().len());
-        let all_keys = key_positions.len() == decoded_keys.kept.len();
-        let all_values = value_positions.len() == decoded_values.kept.len();
-        let key_index = UInt32Array::from(key_positions);
-        let value_index = UInt32Array::from(value_positions);
-        for column in &decoded_keys.columns {
-            columns.push(if all_keys {
-                Arc::clone(column)
-            } else {
-                take(column, &key_index, None)?
-            });
-        }
-        for column in &decoded_values.columns {
-            columns.push(if all_values {
-                Arc::clone(column)
-            } else {
-                take(column, &value_index, None)?
-            });
-        }
+        // Rows kept = decoded in both key and value.
+        let (mut columns, kept) = Decoded::kept_in_both(&decoded_keys, &decoded_values)?;
         let kept_records: Vec<&ConsumedRecord> = kept.iter().map(|i| records[*i]).collect();
         for (_, kind) in &self.header_columns {
             columns.push(header_column(kind, &kept_records)?);

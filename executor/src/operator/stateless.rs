@@ -21,10 +21,10 @@ use datafusion::execution::context::ExecutionProps;
 use datafusion::logical_expr::physical_planning_context::PhysicalPlanningContext;
 use datafusion::physical_expr::{PhysicalExpr, create_physical_expr};
 use planner::catalog::{OP_COLUMN, OP_DELETE};
-use planner::plan::{FilterNode, ProjectNode};
+use planner::plan::{DataflowNode, FilterNode, ProjectNode};
 
 use crate::error::error_chain;
-use crate::metrics::Counters;
+use crate::metrics::{Counters, Metrics};
 use crate::operator::{Operator, OperatorContext};
 use crate::{ExecError, Result};
 
@@ -59,6 +59,38 @@ impl StatelessOperator {
             topic: topic.to_string(),
             counters,
         }
+    }
+
+    /// The run of filters and projections from `top` down to the first other node, as one
+    /// operator over that node's rows; returns it and that node.
+    pub fn compile<'p>(
+        top: &'p DataflowNode,
+        metrics: &Metrics,
+    ) -> Result<(Self, &'p DataflowNode)> {
+        let mut chain = Vec::new();
+        let mut bottom = top;
+        while let DataflowNode::Filter(_) | DataflowNode::Project(_) = bottom {
+            chain.push(bottom);
+            bottom = bottom.inputs()[0];
+        }
+        let (topic, source_name) = bottom
+            .sources()
+            .first()
+            .map(|source| (source.topic.as_str(), source.name.as_str()))
+            .unwrap_or_default();
+        let mut operator = StatelessOperator::new(
+            Arc::new(bottom.schema().as_arrow().clone()),
+            topic,
+            metrics.counters(source_name),
+        );
+        for step in chain.into_iter().rev() {
+            match step {
+                DataflowNode::Filter(filter) => operator.push_filter(filter)?,
+                DataflowNode::Project(project) => operator.push_project(project)?,
+                _ => unreachable!("the chain holds filters and projections"),
+            }
+        }
+        Ok((operator, bottom))
     }
 
     /// Adds a filter after the steps so far.

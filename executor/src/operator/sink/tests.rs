@@ -12,15 +12,8 @@ use crate::operator::testing::{Fixture, Harness, written_tables};
 fn stream_sink_produces_keyed_records_to_the_partition_of_their_key() {
     let fixture = Fixture::new();
     let plan = fixture.plan("CREATE STREAM O WITH (partitions=4) AS SELECT ID, N FROM S;");
-    let planner::plan::DataflowNode::Project(project) = &plan.root else {
-        panic!("a projection at the root: {plan}");
-    };
-    let mut projection = StatelessOperator::new(
-        Arc::new(project.input.schema().as_arrow().clone()),
-        "s",
-        fixture.metrics.counters("S"),
-    );
-    projection.push_project(project).expect("project");
+    let (projection, _) =
+        StatelessOperator::compile(&plan.root, &fixture.metrics).expect("compiles");
     let rows = fixture.decode(
         &plan,
         0,

@@ -1,29 +1,11 @@
-use planner::plan::DataflowNode;
-
 use super::*;
 use crate::operator::testing::{Fixture, Harness, rows};
 
 /// The filters and projections above the source of `plan`, as one operator.
 fn stateless(fixture: &Fixture, plan: &planner::plan::DataflowPlan) -> StatelessOperator {
-    let mut chain = Vec::new();
-    let mut node = &plan.root;
-    while let DataflowNode::Filter(_) | DataflowNode::Project(_) = node {
-        chain.push(node);
-        node = node.inputs()[0];
-    }
-    let mut operator = StatelessOperator::new(
-        Arc::new(node.schema().as_arrow().clone()),
-        "s",
-        fixture.metrics.counters("S"),
-    );
-    for step in chain.into_iter().rev() {
-        match step {
-            DataflowNode::Filter(filter) => operator.push_filter(filter).expect("filter"),
-            DataflowNode::Project(project) => operator.push_project(project).expect("project"),
-            _ => unreachable!(),
-        }
-    }
-    operator
+    StatelessOperator::compile(&plan.root, &fixture.metrics)
+        .expect("compiles")
+        .0
 }
 
 #[test]

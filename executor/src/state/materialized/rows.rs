@@ -5,15 +5,14 @@
 
 use std::sync::Arc;
 
-use arrow::array::{ArrayRef, Int64Array, UInt32Array};
-use arrow::compute::take;
+use arrow::array::Int64Array;
 use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
 use planner::SourceDefinition;
 use planner::catalog::WindowInfo;
 
 use super::decode_value;
-use crate::format::Decoder;
+use crate::format::{Decoded, Decoder};
 use crate::operator::source::{format_of, key_format_of};
 use crate::operator::window::split_window;
 use crate::{ExecError, Result};
@@ -88,46 +87,8 @@ impl MaterializedRowDecoder {
         for (index, error) in decoded_keys.errors.iter().chain(&decoded_values.errors) {
             self.skip(keys[*index].unwrap_or_default(), error);
         }
-        // Rows kept: decoded in both key and value; positions into each decoded column set.
-        let mut key_positions: Vec<u32> = Vec::new();
-        let mut value_positions: Vec<u32> = Vec::new();
-        let mut kept: Vec<usize> = Vec::new();
-        let (mut k, mut v) = (0, 0);
-        while k < decoded_keys.kept.len() && v < decoded_values.kept.len() {
-            let (key_row, value_row) = (decoded_keys.kept[k], decoded_values.kept[v]);
-            if key_row == value_row {
-                key_positions.push(k as u32);
-                value_positions.push(v as u32);
-                kept.push(key_row);
-                k += 1;
-                v += 1;
-            } else if key_row < value_row {
-                k += 1;
-            } else {
-                v += 1;
-            }
-        }
-        let mut columns: Vec<ArrayRef> = Vec::with_capacity(self.schema.fields().len());
-        // Only rows that failed to decode on one side need gathering on the other.
-        let gather =
-            |decoded: &[ArrayRef], positions: Vec<u32>, all: bool| -> Result<Vec<ArrayRef>> {
-                if all {
-                    return Ok(decoded.to_vec());
-                }
-                let index = UInt32Array::from(positions);
-                Ok(decoded
-                    .iter()
-                    .map(|column| take(column, &index, None))
-                    .collect::<Result<_, _>>()?)
-            };
-        let all_keys = key_positions.len() == decoded_keys.kept.len();
-        let all_values = value_positions.len() == decoded_values.kept.len();
-        columns.extend(gather(&decoded_keys.columns, key_positions, all_keys)?);
-        columns.extend(gather(
-            &decoded_values.columns,
-            value_positions,
-            all_values,
-        )?);
+        // Rows kept: decoded in both key and value.
+        let (mut columns, kept) = Decoded::kept_in_both(&decoded_keys, &decoded_values)?;
         columns.push(Arc::new(Int64Array::from_iter_values(
             kept.iter().map(|row| timestamps[*row]),
         )));
