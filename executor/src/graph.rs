@@ -17,6 +17,7 @@ use crate::commit::StateWrite;
 use crate::log::ConsumedRecord;
 use crate::metrics::Metrics;
 use crate::operator::aggregate::AggregateOperator;
+use crate::operator::join::{JoinOperator, JoinState};
 use crate::operator::sink::{SinkOperator, table_state_id};
 use crate::operator::source::SourceOperator;
 use crate::operator::stateless::StatelessOperator;
@@ -126,6 +127,27 @@ impl OperatorGraph {
                 let (operator, bottom) = StatelessOperator::compile(node, metrics)?;
                 let upstream = self.compile_node(bottom, metrics, state)?;
                 Ok(self.add(Box::new(operator), vec![upstream]))
+            }
+            DataflowNode::Join(join) => {
+                let left = self.compile_node(&join.left, metrics, state)?;
+                let right = self.compile_node(&join.right, metrics, state)?;
+                let state = state
+                    .ok_or_else(|| ExecError::Internal("a join needs a state store".into()))?;
+                let source_name = node
+                    .sources()
+                    .first()
+                    .map(|source| source.name.clone())
+                    .unwrap_or_default();
+                let operator = JoinOperator::new(
+                    join,
+                    JoinState {
+                        left: state.table(&join.state.left),
+                        right: state.table(&join.state.right),
+                        pending: state.table(&join.state.pending),
+                    },
+                    metrics.counters(&source_name),
+                )?;
+                Ok(self.add(Box::new(operator), vec![left, right]))
             }
             DataflowNode::Aggregate(aggregate) => {
                 let upstream = self.compile_node(&aggregate.input, metrics, state)?;

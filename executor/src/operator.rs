@@ -7,6 +7,7 @@
 //! everything else they need are given when they are built (`graph::OperatorGraph`).
 
 pub mod aggregate;
+pub mod join;
 pub mod sink;
 pub mod source;
 pub mod stateless;

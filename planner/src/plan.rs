@@ -15,6 +15,13 @@ use parser::ast::SourceKind;
 use crate::aggregate::AggregateSignature;
 use crate::catalog::{ColumnKind, FormatDefinition, TimestampColumn, WindowInfo, WindowKind};
 
+mod join;
+
+pub use self::join::{
+    JOIN_TIME_COLUMN, JoinKind, JoinNode, JoinSide, JoinStateTables, JoinVariant, JoinWindow,
+    join_key_column,
+};
+
 /// Name of the column that carries each output row's record timestamp.
 pub const ROWTIME_OUTPUT: &str = "$rowtime";
 /// Hidden output columns after `$rowtime` carrying a windowed row's window bounds.
@@ -28,6 +35,7 @@ pub enum DataflowNode {
     Filter(FilterNode),
     Project(ProjectNode),
     Aggregate(AggregateNode),
+    Join(JoinNode),
 }
 
 /// Reads a topic and decodes its records into rows of the source's row schema.
@@ -178,6 +186,7 @@ impl DataflowNode {
             DataflowNode::Filter(filter) => filter.input.schema(),
             DataflowNode::Project(project) => &project.schema,
             DataflowNode::Aggregate(aggregate) => &aggregate.schema,
+            DataflowNode::Join(join) => &join.schema,
         }
     }
 
@@ -187,6 +196,11 @@ impl DataflowNode {
     /// partition of its key, and the partitions can be processed independently, as Kafka
     /// Streams processes each partition in a task of its own. Stateless plans qualify too.
     pub fn groups_within_partitions(&self) -> bool {
+        // A join matches rows by their join key, which need not be the sources' key: one
+        // task sees every partition (the embedded log's stand-in for a repartition).
+        if self.has_join() {
+            return false;
+        }
         let Some(aggregate) = self.aggregate() else {
             return true;
         };
@@ -216,6 +230,7 @@ impl DataflowNode {
             DataflowNode::Filter(filter) => filter.input.aggregate(),
             DataflowNode::Project(project) => project.input.aggregate(),
             DataflowNode::Aggregate(aggregate) => Some(aggregate),
+            DataflowNode::Join(_) => None,
         }
     }
 
@@ -240,7 +255,7 @@ impl DataflowNode {
                     _ => None,
                 }
             }
-            DataflowNode::Aggregate(_) => None,
+            DataflowNode::Aggregate(_) | DataflowNode::Join(_) => None,
         }
     }
 
@@ -252,7 +267,13 @@ impl DataflowNode {
             DataflowNode::Filter(filter) => vec![&filter.input],
             DataflowNode::Project(project) => vec![&project.input],
             DataflowNode::Aggregate(aggregate) => vec![&aggregate.input],
+            DataflowNode::Join(join) => vec![&join.left, &join.right],
         }
+    }
+
+    /// Whether this dataflow contains a join.
+    pub fn has_join(&self) -> bool {
+        matches!(self, DataflowNode::Join(_)) || self.inputs().into_iter().any(Self::has_join)
     }
 
     fn inputs_mut(&mut self) -> Vec<&mut DataflowNode> {
@@ -261,6 +282,7 @@ impl DataflowNode {
             DataflowNode::Filter(filter) => vec![&mut filter.input],
             DataflowNode::Project(project) => vec![&mut project.input],
             DataflowNode::Aggregate(aggregate) => vec![&mut aggregate.input],
+            DataflowNode::Join(join) => vec![&mut join.left, &mut join.right],
         }
     }
 
@@ -308,6 +330,13 @@ impl DataflowNode {
                 aggregate.state = AggregateStateTables {
                     groups: unique("aggregate"),
                     time: unique("time"),
+                };
+            }
+            DataflowNode::Join(join) => {
+                join.state = JoinStateTables {
+                    left: unique("join-left"),
+                    right: unique("join-right"),
+                    pending: unique("join-pending"),
                 };
             }
             DataflowNode::Filter(_) | DataflowNode::Project(_) => {}
@@ -371,6 +400,11 @@ impl DataflowNode {
                 }
                 writeln!(f)?;
                 aggregate.input.fmt_indented(f, depth + 1)
+            }
+            DataflowNode::Join(join) => {
+                join.fmt_line(f, &pad)?;
+                join.left.fmt_indented(f, depth + 1)?;
+                join.right.fmt_indented(f, depth + 1)
             }
         }
     }

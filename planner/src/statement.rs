@@ -488,6 +488,10 @@ pub fn set_emit_per_record(node: &mut DataflowNode, properties: &Properties) {
         DataflowNode::Source(_) => {}
         DataflowNode::Filter(filter) => set_emit_per_record(&mut filter.input, properties),
         DataflowNode::Project(project) => set_emit_per_record(&mut project.input, properties),
+        DataflowNode::Join(join) => {
+            set_emit_per_record(&mut join.left, properties);
+            set_emit_per_record(&mut join.right, properties);
+        }
         DataflowNode::Aggregate(aggregate) => {
             aggregate.emit_per_record = per_record;
             for call in &mut aggregate.aggregates {
