@@ -3,7 +3,10 @@
 //! Decides the output columns of a query the ksqlDB way: which are key columns, their names
 //! (aliases, column names, struct field names, `KSQL_COL_n`), and the order keys-then-values.
 
+mod join;
 mod projection;
+
+pub use self::join::MissingJoinKey;
 
 use std::sync::Arc;
 
@@ -33,8 +36,12 @@ pub struct PlannedQuery {
     pub root: DataflowNode,
     /// Output columns: keys first, then values.
     pub columns: Vec<ColumnDefinition>,
-    /// The source the query reads.
+    /// The source the query reads (for a join, the joined row as a source).
     pub source: SourceDefinition,
+    /// Every source the query reads, in FROM order.
+    pub sources: Vec<String>,
+    /// A persistent join query that does not select its join key.
+    pub missing_join_key: Option<MissingJoinKey>,
     /// Windowed output keys (a windowed aggregation, or a windowed source).
     pub window: Option<WindowInfo>,
     /// The output is a changelog (a table): rows carry `$op`.
@@ -121,13 +128,43 @@ pub fn plan_query_for(catalog: &Catalog, query: &Query, purpose: Purpose) -> Res
 }
 
 fn plan_dataflow(catalog: &Catalog, query: &Query, purpose: Purpose) -> Result<PlannedQuery> {
+    let aggregating = is_aggregation(query);
+    if let Relation::Join(_) = &query.from {
+        let joined = join::plan_join(catalog, query, purpose == Purpose::Persistent, aggregating)?;
+        if aggregating && joined.source.kind == SourceKind::Table {
+            return user_error("Aggregations over table-table joins are not supported yet.");
+        }
+        let mut planned = plan_over(
+            catalog,
+            &joined.query,
+            purpose,
+            joined.source,
+            Some(joined.root),
+        )?;
+        planned.sources = joined.sources;
+        planned.missing_join_key = joined.missing_key;
+        return Ok(planned);
+    }
+    let Relation::Source { name, .. } = &query.from else {
+        unreachable!("a FROM is a source or a join");
+    };
+    let source = catalog.require_source(name)?.clone();
+    plan_over(catalog, query, purpose, source, None)
+}
+
+/// Plans `query` over `source`; `input` is the node producing its rows (a join), else the
+/// source is read from its topic.
+fn plan_over(
+    catalog: &Catalog,
+    query: &Query,
+    purpose: Purpose,
+    source: SourceDefinition,
+    input: Option<DataflowNode>,
+) -> Result<PlannedQuery> {
     let transient = purpose != Purpose::Persistent;
-    let (source, qualifier) = match &query.from {
-        Relation::Source { name, alias } => (
-            catalog.require_source(name)?.clone(),
-            alias.clone().unwrap_or_else(|| name.clone()),
-        ),
-        Relation::Join(_) => return user_error("joins are not supported yet"),
+    let qualifier = match (&query.from, &input) {
+        (Relation::Source { name, alias }, None) => alias.clone().unwrap_or_else(|| name.clone()),
+        _ => source.name.clone(),
     };
     check_system_column_names(query, purpose)?;
     let aggregating = is_aggregation(query);
@@ -146,25 +183,29 @@ fn plan_dataflow(catalog: &Catalog, query: &Query, purpose: Purpose) -> Result<P
         qualifier.as_str(),
         &row_schema,
     )?);
-    let mut root = DataflowNode::Source(SourceNode {
-        name: source.name.clone(),
-        kind: source.kind,
-        topic: source.topic.clone(),
-        key_format: source.key_format.clone(),
-        value_format: source.value_format.clone(),
-        key_fields: source.key_fields()?,
-        value_fields: source.value_fields()?,
-        header_columns: source
-            .header_columns()
-            .map(|column| (column.name.clone(), column.kind.clone()))
-            .collect(),
-        timestamp: source.timestamp.clone(),
-        window: source.window,
-        changelog: carries_op,
-        retract: changelog && aggregating,
-        state: None,
-        schema: Arc::clone(&schema),
-    });
+    let sources = vec![source.name.clone()];
+    let mut root = match input {
+        Some(input) => input,
+        None => DataflowNode::Source(SourceNode {
+            name: source.name.clone(),
+            kind: source.kind,
+            topic: source.topic.clone(),
+            key_format: source.key_format.clone(),
+            value_format: source.value_format.clone(),
+            key_fields: source.key_fields()?,
+            value_fields: source.value_fields()?,
+            header_columns: source
+                .header_columns()
+                .map(|column| (column.name.clone(), column.kind.clone()))
+                .collect(),
+            timestamp: source.timestamp.clone(),
+            window: source.window,
+            changelog: carries_op,
+            retract: changelog && aggregating,
+            state: None,
+            schema: Arc::clone(&schema),
+        }),
+    };
 
     if let Some(predicate) = &query.where_clause {
         let lowering = ExprLowering {
@@ -197,7 +238,8 @@ fn plan_dataflow(catalog: &Catalog, query: &Query, purpose: Purpose) -> Result<P
 
     if aggregating {
         let aggregation = plan_aggregation(catalog, query, &source, root, &schema)?;
-        let planned = plan_aggregate_projection(catalog, query, source, aggregation, purpose)?;
+        let mut planned = plan_aggregate_projection(catalog, query, source, aggregation, purpose)?;
+        planned.sources = sources;
         if purpose == Purpose::Persistent && query.group_by.is_empty() {
             return user_error(format!(
                 "CREATE TABLE AS SELECT statement does not support aggregate function [{}] without a GROUP BY clause.",
@@ -259,6 +301,8 @@ fn plan_dataflow(catalog: &Catalog, query: &Query, purpose: Purpose) -> Result<P
         changelog,
         missing_keys: Vec::new(),
         source,
+        sources,
+        missing_join_key: None,
     })
 }
 

@@ -104,7 +104,7 @@ pub fn plan_statement(
                 id: format!("INSERTQUERY_{}", catalog.next_query_number()),
                 sql: statement.text.clone(),
                 sink: target.name.clone(),
-                sources: vec![planned.source.name.clone()],
+                sources: planned.sources.clone(),
             };
             let plan = DataflowPlan {
                 sink: Some(sink_plan(&target)?),
@@ -331,6 +331,9 @@ fn plan_create_as_select(
         }
         _ => {}
     }
+    if let Some(missing) = &planned.missing_join_key {
+        return user_error(missing.message(&create.name));
+    }
     if !planned.missing_keys.is_empty() {
         let keys = &planned.missing_keys;
         let listed = crate::aggregate::and_list(keys);
@@ -406,7 +409,7 @@ fn plan_create_as_select(
         id: format!("{prefix}_{}_{}", create.name, catalog.next_query_number()),
         sql: statement.text.clone(),
         sink: create.name.clone(),
-        sources: vec![planned.source.name.clone()],
+        sources: planned.sources.clone(),
     };
     let mut root = planned.root;
     if let (Some(timestamp), DataflowNode::Project(project)) = (&sink.timestamp, &mut root) {

@@ -219,6 +219,8 @@ pub(super) fn plan_aggregate_projection(
         window,
         changelog: true,
         missing_keys,
+        sources: Vec::new(),
+        missing_join_key: None,
     })
 }
 

@@ -1,0 +1,756 @@
+//! Planning of `FROM a JOIN b ON ...` (and n-way joins): the join tree, ksqlDB's rules and
+//! errors, and the query rewritten over the joined rows.
+//!
+//! As in ksqlDB, the joined rows form one flat "source": every column of every joined source
+//! named `<ALIAS>_<COLUMN>` (`L_ID`, `R_NAME`, plus `L_ROWTIME`, ...), a key column `ROWKEY`
+//! holding the join key (for a foreign-key join, the left table's primary key columns are the
+//! keys instead), `ROWTIME` (the result's time) and `$op`. The query's column references are
+//! rewritten to those names (`l.id` to `L_ID`; an unqualified name to the one source that has
+//! it) and its wildcards expanded, so the single-source planning (WHERE, projection,
+//! aggregation, PARTITION BY) runs over the joined rows unchanged. The first select item that
+//! is one of the join columns becomes the result's key, as ksqlDB decides it.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use arrow::datatypes::{DataType as ArrowType, Field};
+use datafusion::common::{Column, DFSchema, ScalarValue, TableReference};
+use datafusion::logical_expr::{Expr, ExprSchemable};
+use parser::ast::{Join, JoinKind as AstJoinKind, Query, Relation, SourceKind};
+use sqlparser::ast::{BinaryOperator, Expr as SqlExpr};
+
+mod names;
+
+use self::names::{
+    check_foreign_key_projection, choose_key_item, expand_select, flatten, qualify, sides_with,
+    unknown_alias,
+};
+use crate::catalog::{
+    Catalog, ColumnDefinition, ColumnKind, OP_COLUMN, OP_UPSERT, ROWOFFSET, ROWPARTITION, ROWTIME,
+    SourceDefinition,
+};
+use crate::expr::{ExprLowering, FormattedExpr, normalize_ident};
+use crate::plan::{
+    DataflowNode, JOIN_TIME_COLUMN, JoinKind, JoinNode, JoinSide, JoinStateTables, JoinVariant,
+    JoinWindow, ProjectNode, SourceNode, join_key_column,
+};
+use crate::types::{from_arrow, sql_type_name};
+use crate::{Result, user_error};
+
+/// The synthetic key column of a join whose criteria match no source column (and of every
+/// FULL OUTER join), unless a source has a column of that name.
+const ROWKEY: &str = "ROWKEY";
+
+/// The synthetic key's name: `ROWKEY`, or, when sources have `ROWKEY` or `ROWKEY_<n>`
+/// columns, `ROWKEY_<n + 1>` for the largest such `n` (`ROWKEY` counting as 0).
+fn synthetic_key_name(sides: &[Side]) -> String {
+    let largest = sides
+        .iter()
+        .flat_map(|side| side.source.columns.iter())
+        .filter_map(|column| {
+            let rest = column.name.strip_prefix(ROWKEY)?;
+            match rest.strip_prefix('_') {
+                None if rest.is_empty() => Some(0),
+                Some(number) => number.parse::<u64>().ok(),
+                None => None,
+            }
+        })
+        .max();
+    match largest {
+        None => ROWKEY.to_string(),
+        Some(n) => format!("{ROWKEY}_{}", n + 1),
+    }
+}
+
+/// A join planned as the input of a query.
+pub(crate) struct PlannedJoin {
+    /// The join tree under a projection producing the flat joined row.
+    pub root: DataflowNode,
+    /// The flat joined row as a source.
+    pub source: SourceDefinition,
+    /// Every source joined, in FROM order.
+    pub sources: Vec<String>,
+    /// The query over the joined row: names rewritten, wildcards expanded, the key item
+    /// reading `ROWKEY`.
+    pub query: Query,
+    /// A persistent query must select the join key; this says how when it does not.
+    pub missing_key: Option<MissingJoinKey>,
+}
+
+/// The error of a persistent join query that does not select its key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MissingJoinKey {
+    /// The join expressions any of which would be the key (`L.ID`), or empty: the synthetic
+    /// key.
+    pub expressions: Vec<String>,
+    /// The synthetic key's name: `ROWKEY`, or `ROWKEY_<n>` when a source has a `ROWKEY`.
+    pub synthetic: String,
+}
+
+impl MissingJoinKey {
+    /// ksqlDB's message for sink `sink`.
+    pub fn message(&self, sink: &str) -> String {
+        let head = "Key missing from projection (ie, SELECT). See https://cnfl.io/2LV7ouS.";
+        let key = &self.synthetic;
+        match self.expressions.as_slice() {
+            [] => format!(
+                "{head}\nThe query used to build `{sink}` must include the join expression {key} in its projection (eg, SELECT {key}...).\n{key} was added as a synthetic key column because the join criteria did not match any source column. This expression must be included in the projection and may be aliased."
+            ),
+            [one] => format!(
+                "{head}\nThe query used to build `{sink}` must include the join expression {one} in its projection (eg, SELECT {one}...)."
+            ),
+            [rest @ .., last] => format!(
+                "{head}\nThe query used to build `{sink}` must include the join expressions {} or {last} in its projection (eg, SELECT {}...).",
+                rest.join(", "),
+                rest[0]
+            ),
+        }
+    }
+}
+
+/// One joined source.
+#[derive(Debug, Clone)]
+struct Side {
+    alias: String,
+    source: SourceDefinition,
+}
+
+impl Side {
+    fn flat(&self, column: &str) -> String {
+        format!("{}_{column}", self.alias)
+    }
+
+    /// The columns a wildcard lists: keys, values, headers.
+    fn columns(&self) -> impl Iterator<Item = &ColumnDefinition> {
+        self.source
+            .key_columns()
+            .chain(self.source.value_columns())
+            .chain(self.source.header_columns())
+    }
+}
+
+/// A planned relation: a source or a join tree.
+struct Input {
+    root: DataflowNode,
+    sides: Vec<Side>,
+    kind: SourceKind,
+    /// Flat names of the source columns equal to the join key, and their `ALIAS.COLUMN`
+    /// texts; empty: the key is synthetic.
+    candidates: Vec<(String, String)>,
+    /// A foreign-key join: the left table's primary key is the result's key.
+    foreign_key: bool,
+}
+
+/// Plans the join of `query.from` and rewrites `query` over the joined row.
+pub(crate) fn plan_join(
+    catalog: &Catalog,
+    query: &Query,
+    persistent: bool,
+    aggregating: bool,
+) -> Result<PlannedJoin> {
+    let input = plan_relation(catalog, &query.from)?;
+    if input.sides.iter().any(|side| side.source.window.is_some()) {
+        return windowed_error(&input.sides);
+    }
+    let sides = input.sides.clone();
+    let mut rewritten = query.clone();
+    let key = synthetic_key_name(&sides);
+    rewritten.select = expand_select(&query.select, &sides, &key)?;
+    for expr in rewritten
+        .where_clause
+        .iter_mut()
+        .chain(rewritten.group_by.iter_mut())
+        .chain(rewritten.having.iter_mut())
+        .chain(rewritten.partition_by.iter_mut())
+    {
+        flatten(expr, &sides, &key)?;
+    }
+    let mut missing_key = None;
+    if input.foreign_key {
+        if persistent && !aggregating {
+            check_foreign_key_projection(&rewritten, &sides[0])?;
+        }
+    } else if !aggregating && !choose_key_item(&mut rewritten, &input.candidates, &key)? {
+        missing_key = persistent.then(|| MissingJoinKey {
+            expressions: input
+                .candidates
+                .iter()
+                .map(|(_, text)| text.clone())
+                .collect(),
+            synthetic: key.clone(),
+        });
+    }
+    let (root, source) = flat_row(input, persistent && !aggregating, &key)?;
+    Ok(PlannedJoin {
+        root,
+        sources: sides.iter().map(|side| side.source.name.clone()).collect(),
+        source,
+        query: rewritten,
+        missing_key,
+    })
+}
+
+fn windowed_error<T>(sides: &[Side]) -> Result<T> {
+    let describe = |side: &Side| match side.source.window {
+        Some(window) => format!("`{}` is {} windowed", side.source.name, window.kind.name()),
+        None => format!("`{}` is not windowed", side.source.name),
+    };
+    if sides.iter().all(|side| side.source.window.is_some()) {
+        return user_error("Joins of windowed sources are not supported yet.");
+    }
+    let lines: Vec<String> = sides.iter().map(describe).collect();
+    user_error(format!(
+        "Can not join windowed source to non-windowed source.\n{}",
+        lines.join("\n")
+    ))
+}
+
+fn plan_relation(catalog: &Catalog, relation: &Relation) -> Result<Input> {
+    match relation {
+        Relation::Source { name, alias } => {
+            let source = catalog.require_source(name)?.clone();
+            let alias = alias.clone().unwrap_or_else(|| name.clone());
+            Ok(Input {
+                root: source_node(&source, &alias)?,
+                kind: source.kind,
+                sides: vec![Side { alias, source }],
+                candidates: Vec::new(),
+                foreign_key: false,
+            })
+        }
+        Relation::Join(join) => plan_join_node(catalog, join),
+    }
+}
+
+/// The source node of one joined source, its columns qualified by `alias`; a table carries
+/// `$op`.
+fn source_node(source: &SourceDefinition, alias: &str) -> Result<DataflowNode> {
+    let changelog = source.kind == SourceKind::Table;
+    let mut fields: Vec<Arc<Field>> = source.row_schema()?.fields().iter().cloned().collect();
+    if changelog {
+        fields.push(Arc::new(Field::new(OP_COLUMN, ArrowType::Int8, true)));
+    }
+    let schema = Arc::new(DFSchema::try_from_qualified_schema(
+        TableReference::bare(alias),
+        &arrow::datatypes::Schema::new(fields),
+    )?);
+    Ok(DataflowNode::Source(SourceNode {
+        name: source.name.clone(),
+        kind: source.kind,
+        topic: source.topic.clone(),
+        key_format: source.key_format.clone(),
+        value_format: source.value_format.clone(),
+        key_fields: source.key_fields()?,
+        value_fields: source.value_fields()?,
+        header_columns: source
+            .header_columns()
+            .map(|column| (column.name.clone(), column.kind.clone()))
+            .collect(),
+        timestamp: source.timestamp.clone(),
+        window: source.window,
+        changelog,
+        retract: false,
+        state: None,
+        schema,
+    }))
+}
+
+fn plan_join_node(catalog: &Catalog, join: &Join) -> Result<Input> {
+    let left = plan_relation(catalog, &join.left)?;
+    let right = plan_relation(catalog, &join.right)?;
+    let [right_side] = right.sides.as_slice() else {
+        return user_error("The right side of a join must be a stream or a table.");
+    };
+    if let Some(duplicate) = left
+        .sides
+        .iter()
+        .find(|side| side.source.name == right_side.source.name)
+    {
+        return user_error(if left.sides.len() == 1 {
+            format!(
+                "Can not join '{0}' to '{0}': self joins are not yet supported.",
+                duplicate.source.name
+            )
+        } else {
+            format!(
+                "N-way joins do not support multiple occurrences of the same source. Source: '{}'",
+                duplicate.source.name
+            )
+        });
+    }
+    let mut sides = left.sides.clone();
+    sides.push(right_side.clone());
+    let kafka: Vec<&str> = sides
+        .iter()
+        .filter(|side| side.source.value_format.name == "KAFKA")
+        .map(|side| side.source.name.as_str())
+        .collect();
+    if !kafka.is_empty() {
+        return user_error(format!(
+            "Source(s) {} are using the 'KAFKA' value format. This format does not yet support JOIN.",
+            kafka.join(", ")
+        ));
+    }
+    let (left_sql, right_sql) = join_condition(join, &left.sides, right_side)?;
+    let kind = match join.kind {
+        AstJoinKind::Inner => JoinKind::Inner,
+        AstJoinKind::Left => JoinKind::Left,
+        AstJoinKind::Right => JoinKind::Right,
+        AstJoinKind::Full => JoinKind::Full,
+    };
+    let left_name = left.sides[0].source.name.clone();
+    let right_name = right_side.source.name.clone();
+    let mut variant = match (left.kind, right.kind) {
+        (SourceKind::Stream, SourceKind::Stream) => match &join.within {
+            Some(within) => JoinWindow {
+                before: within.before.as_millis() as i64,
+                after: within.after.as_millis() as i64,
+                grace: within.grace.map(|grace| grace.as_millis() as i64),
+            }
+            .into_variant(),
+            None => {
+                return user_error(
+                    "Stream-Stream joins must have a WITHIN clause specified. None was provided. To learn about how to specify a WITHIN clause with a stream-stream join, please visit: https://docs.confluent.io/current/ksql/docs/syntax-reference.html#create-stream-as-select",
+                );
+            }
+        },
+        (SourceKind::Stream, SourceKind::Table) => JoinVariant::StreamTable,
+        (SourceKind::Table, SourceKind::Table) => JoinVariant::TableTable,
+        (SourceKind::Table, SourceKind::Stream) => {
+            return user_error(format!(
+                "Invalid join order: table-stream joins are not supported; only stream-table joins. Got {left_name} [{}] JOIN {right_name}.",
+                ast_kind_name(join.kind)
+            ));
+        }
+    };
+    if join.within.is_some() && !matches!(variant, JoinVariant::StreamStream(_)) {
+        let name = if variant == JoinVariant::StreamTable {
+            "Stream-Table"
+        } else {
+            "Table-Table"
+        };
+        return user_error(format!(
+            "A window definition was provided for a {name} join. These joins are not windowed. Please drop the window definition (ie. the WITHIN clause) and try to execute your join again."
+        ));
+    }
+    let left_lowering = ExprLowering {
+        schema: left.root.schema(),
+        catalog,
+        clause: "JOIN ON",
+    };
+    let right_lowering = ExprLowering {
+        schema: right.root.schema(),
+        catalog,
+        clause: "JOIN ON",
+    };
+    let left_key = left_lowering.lower(&left_sql)?;
+    let right_key = right_lowering.lower(&right_sql)?;
+    let left_type = left_key.get_type(left.root.schema())?;
+    let right_type = right_key.get_type(right.root.schema())?;
+    let condition_text = format!(
+        "{} = {}",
+        FormattedExpr(&left_sql),
+        FormattedExpr(&right_sql)
+    );
+    if left_type != right_type {
+        let name = |data_type: &ArrowType| {
+            from_arrow(data_type)
+                .map(|t| sql_type_name(&t))
+                .unwrap_or_else(|| data_type.to_string())
+        };
+        return user_error(format!(
+            "Invalid join condition: types don't match. Got {}{{{}}} = {}{{{}}}.",
+            FormattedExpr(&left_sql),
+            name(&left_type),
+            FormattedExpr(&right_sql),
+            name(&right_type)
+        ));
+    }
+    let is_key_column = |expr: &Expr, side: &Side| match expr {
+        Expr::Column(column) => {
+            let keys: Vec<&ColumnDefinition> = side.source.key_columns().collect();
+            keys.len() == 1 && keys[0].name == column.name
+        }
+        _ => false,
+    };
+    if right.kind == SourceKind::Table && !is_key_column(&right_key, right_side) {
+        return user_error(if left.kind == SourceKind::Stream {
+            format!(
+                "Invalid join condition: stream-table joins require to join on the table's primary key. Got {condition_text}."
+            )
+        } else {
+            format!(
+                "Invalid join condition: table-table joins require to join on the primary key of the right input table. Got {condition_text}."
+            )
+        });
+    }
+    let left_key_side = match &left_key {
+        Expr::Column(column) => left.sides.iter().find(|side| {
+            column
+                .relation
+                .as_ref()
+                .is_some_and(|r| r.table() == side.alias)
+        }),
+        _ => None,
+    };
+    let foreign_key = variant == JoinVariant::TableTable
+        && !left_key_side.is_some_and(|side| is_key_column(&left_key, side));
+    if foreign_key {
+        if left.sides.len() > 1 {
+            return user_error(format!(
+                "Invalid join condition: foreign-key table-table joins are not supported as part of n-way joins. Got {condition_text}."
+            ));
+        }
+        if matches!(kind, JoinKind::Right | JoinKind::Full) {
+            return user_error(format!(
+                "{} JOIN on a foreign key is not supported",
+                kind.name()
+            ));
+        }
+        variant = JoinVariant::ForeignKey;
+    }
+    // The columns equal to the join key.
+    let flat_of = |expr: &Expr, sides: &[Side]| match expr {
+        Expr::Column(column) => sides
+            .iter()
+            .find(|side| {
+                column
+                    .relation
+                    .as_ref()
+                    .is_some_and(|r| r.table() == side.alias)
+            })
+            .map(|side| {
+                (
+                    side.flat(&column.name),
+                    format!("{}.{}", side.alias, column.name),
+                )
+            }),
+        _ => None,
+    };
+    let mut candidates = Vec::new();
+    if kind != JoinKind::Full {
+        if let Some(left_flat) = flat_of(&left_key, &left.sides) {
+            if left.candidates.iter().any(|(flat, _)| *flat == left_flat.0) {
+                candidates.extend(left.candidates.iter().cloned());
+            } else {
+                candidates.push(left_flat);
+            }
+        }
+        candidates.extend(flat_of(&right_key, std::slice::from_ref(right_side)));
+    }
+
+    let left_side = join_side(left.root.schema());
+    let right_side_columns = join_side(right.root.schema());
+    let mut fields: Vec<(Option<TableReference>, Arc<Field>)> = Vec::new();
+    for (input, side) in [(&left.root, &left_side), (&right.root, &right_side_columns)] {
+        let schema = input.schema();
+        for &index in &side.columns {
+            let (qualifier, field) = schema.qualified_field(index);
+            fields.push((
+                qualifier.cloned(),
+                Arc::new(field.as_ref().clone().with_nullable(true)),
+            ));
+        }
+    }
+    fields.push((
+        None,
+        Arc::new(Field::new(join_key_column(0), left_type, true)),
+    ));
+    fields.push((
+        None,
+        Arc::new(Field::new(JOIN_TIME_COLUMN, ArrowType::Int64, true)),
+    ));
+    let table = variant.emits_table();
+    if table {
+        fields.push((None, Arc::new(Field::new(OP_COLUMN, ArrowType::Int8, true))));
+    }
+    let schema = Arc::new(DFSchema::new_with_metadata(fields, Default::default())?);
+    let root = DataflowNode::Join(JoinNode {
+        left: Box::new(left.root),
+        right: Box::new(right.root),
+        kind,
+        variant,
+        left_keys: vec![left_key],
+        right_keys: vec![right_key],
+        left_side,
+        right_side: right_side_columns,
+        state: JoinStateTables::default(),
+        schema,
+    });
+    Ok(Input {
+        root,
+        sides,
+        kind: if table {
+            SourceKind::Table
+        } else {
+            SourceKind::Stream
+        },
+        candidates,
+        foreign_key,
+    })
+}
+
+impl JoinWindow {
+    fn into_variant(self) -> JoinVariant {
+        JoinVariant::StreamStream(self)
+    }
+}
+
+fn ast_kind_name(kind: AstJoinKind) -> &'static str {
+    match kind {
+        AstJoinKind::Inner => "INNER",
+        AstJoinKind::Left => "LEFT",
+        AstJoinKind::Right => "RIGHT",
+        AstJoinKind::Full => "FULL",
+    }
+}
+
+/// Which columns of an input a join passes on, and where its time and `$op` are.
+fn join_side(schema: &DFSchema) -> JoinSide {
+    let mut side = JoinSide {
+        time_column: 0,
+        op_column: None,
+        columns: Vec::new(),
+    };
+    let mut joined_time = None;
+    for (index, (qualifier, field)) in schema.iter().enumerate() {
+        let name = field.name().as_str();
+        match (qualifier, name) {
+            (None, OP_COLUMN) | (Some(_), OP_COLUMN) => side.op_column = Some(index),
+            (None, JOIN_TIME_COLUMN) => joined_time = Some(index),
+            (None, name) if name.starts_with("$joinkey") => {}
+            (Some(_), ROWTIME) => {
+                if side.columns.is_empty() || joined_time.is_none() {
+                    side.time_column = index;
+                }
+                side.columns.push(index);
+            }
+            _ => side.columns.push(index),
+        }
+    }
+    if let Some(time) = joined_time {
+        side.time_column = time;
+    }
+    side
+}
+
+/// The ON clause as (left expression, right expression), each qualified by its sources'
+/// aliases; ksqlDB's errors for conditions it does not take.
+fn join_condition(join: &Join, left: &[Side], right: &Side) -> Result<(SqlExpr, SqlExpr)> {
+    let mut all: Vec<Side> = left.to_vec();
+    all.push(right.clone());
+    let mut on = join.on.clone();
+    for alias in referenced(&on) {
+        let is_column = sides_with(&all, &alias).len() == 1;
+        if !is_column && !all.iter().any(|side| side.alias == alias) {
+            return unknown_alias(&alias);
+        }
+    }
+    qualify(&mut on, &all)?;
+    let on = strip_nested(on);
+    let SqlExpr::BinaryOp {
+        left: a,
+        op: BinaryOperator::Eq,
+        right: b,
+    } = on.clone()
+    else {
+        if let SqlExpr::BinaryOp {
+            op: BinaryOperator::And,
+            ..
+        } = &on
+        {
+            return user_error(format!(
+                "Invalid join condition: joins on multiple conditions are not yet supported. Got {}.",
+                parenthesized(&on)
+            ));
+        }
+        return user_error(format!(
+            "Unsupported join expression: {}. Only equality of expressions over each side is supported.",
+            FormattedExpr(&on)
+        ));
+    };
+    let (a, b) = (strip_nested(*a), strip_nested(*b));
+    let refs_a = referenced(&a);
+    let refs_b = referenced(&b);
+    for refs in [&refs_a, &refs_b] {
+        if refs.is_empty() {
+            let empty = if refs_a.is_empty() { &a } else { &b };
+            return user_error(format!(
+                "Invalid comparison expression '{}' in join '({} = {})'. Each side of the join comparision must contain references from exactly one source.",
+                FormattedExpr(empty),
+                FormattedExpr(&a),
+                FormattedExpr(&b)
+            ));
+        }
+    }
+    let left_aliases: HashSet<&str> = left.iter().map(|side| side.alias.as_str()).collect();
+    let only_left = |refs: &HashSet<String>| refs.iter().all(|r| left_aliases.contains(r.as_str()));
+    let only_right = |refs: &HashSet<String>| refs.iter().all(|r| *r == right.alias);
+    let listed = |refs: &HashSet<String>| {
+        let mut names: Vec<&String> = refs.iter().collect();
+        names.sort();
+        names
+            .iter()
+            .map(|name| format!("`{name}`"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    if only_left(&refs_a) && only_right(&refs_b) {
+        Ok((a, b))
+    } else if only_right(&refs_a) && only_left(&refs_b) {
+        Ok((b, a))
+    } else if refs_a == refs_b {
+        user_error(format!(
+            "Each side of the join must reference exactly one source and not the same source. Left side references {} and right references {}",
+            listed(&refs_a),
+            listed(&refs_b)
+        ))
+    } else {
+        user_error(format!(
+            "A join criteria is expected to reference the source (`{}`) in the FROM clause, instead the right source references {} and the left source references {}",
+            right.alias,
+            listed(&refs_b),
+            listed(&refs_a)
+        ))
+    }
+}
+
+fn strip_nested(expr: SqlExpr) -> SqlExpr {
+    match expr {
+        SqlExpr::Nested(inner) => strip_nested(*inner),
+        other => other,
+    }
+}
+
+/// ksqlDB's text of a condition: every binary operation in parentheses.
+fn parenthesized(expr: &SqlExpr) -> String {
+    match expr {
+        SqlExpr::BinaryOp { left, op, right } => format!(
+            "({} {op} {})",
+            parenthesized(&strip_nested(*left.clone())),
+            parenthesized(&strip_nested(*right.clone()))
+        ),
+        other => FormattedExpr(other).to_string(),
+    }
+}
+
+/// The aliases a qualified expression references.
+fn referenced(expr: &SqlExpr) -> HashSet<String> {
+    let mut found = HashSet::new();
+    let _ = sqlparser::ast::visit_expressions(expr, |expr| {
+        if let SqlExpr::CompoundIdentifier(parts) = expr
+            && let Some(first) = parts.first()
+        {
+            found.insert(normalize_ident(first));
+        }
+        std::ops::ControlFlow::<()>::Continue(())
+    });
+    found
+}
+
+/// The projection over the join tree producing the flat joined row, and that row as a
+/// source: `ROWKEY` (or, for a foreign-key join, the left table's key columns), every
+/// source's columns and pseudo columns, then `ROWTIME`, `ROWPARTITION`, `ROWOFFSET` and
+/// (`with_op`, or a table) `$op`.
+fn flat_row(input: Input, with_op: bool, key: &str) -> Result<(DataflowNode, SourceDefinition)> {
+    let schema = input.root.schema().clone();
+    let column = |qualifier: Option<&str>, name: &str| {
+        Expr::Column(Column::new(qualifier.map(TableReference::bare), name))
+    };
+    let mut keys: Vec<(ColumnDefinition, Expr)> = Vec::new();
+    let mut values: Vec<(ColumnDefinition, Expr)> = Vec::new();
+    let key_type = schema
+        .field_with_unqualified_name(&join_key_column(0))?
+        .data_type()
+        .clone();
+    if !input.foreign_key {
+        keys.push((
+            ColumnDefinition {
+                name: key.to_string(),
+                data_type: from_arrow(&key_type).unwrap_or(parser::ast::DataType::String),
+                kind: ColumnKind::Key,
+            },
+            column(None, &join_key_column(0)),
+        ));
+    }
+    for (position, side) in input.sides.iter().enumerate() {
+        for definition in side.columns() {
+            let flat = ColumnDefinition {
+                name: side.flat(&definition.name),
+                data_type: definition.data_type.clone(),
+                kind: if input.foreign_key && position == 0 && definition.kind == ColumnKind::Key {
+                    ColumnKind::Key
+                } else {
+                    ColumnKind::Value
+                },
+            };
+            let expr = column(Some(&side.alias), &definition.name);
+            if flat.kind == ColumnKind::Key {
+                keys.push((flat, expr));
+            } else {
+                values.push((flat, expr));
+            }
+        }
+        for (name, data_type) in crate::catalog::PSEUDO_COLUMNS.iter() {
+            values.push((
+                ColumnDefinition {
+                    name: side.flat(name),
+                    data_type: data_type.clone(),
+                    kind: ColumnKind::Value,
+                },
+                column(Some(&side.alias), name),
+            ));
+        }
+    }
+    let sides = &input.sides;
+    let first = &sides[0].source;
+    let source = SourceDefinition {
+        name: first.name.clone(),
+        kind: input.kind,
+        topic: first.topic.clone(),
+        columns: keys
+            .iter()
+            .chain(values.iter())
+            .map(|(definition, _)| definition.clone())
+            .collect(),
+        key_format: first.key_format.clone(),
+        value_format: first.value_format.clone(),
+        timestamp: None,
+        partitions: first.partitions,
+        replicas: first.replicas,
+        is_source: false,
+        window: None,
+        sql: String::new(),
+    };
+    let mut exprs: Vec<Expr> = keys
+        .iter()
+        .chain(values.iter())
+        .map(|(definition, expr)| expr.clone().alias(definition.name.clone()))
+        .collect();
+    exprs.push(column(None, JOIN_TIME_COLUMN).alias(ROWTIME));
+    exprs.push(Expr::Literal(ScalarValue::Int32(None), None).alias(ROWPARTITION));
+    exprs.push(Expr::Literal(ScalarValue::Int64(None), None).alias(ROWOFFSET));
+    let table = input.kind == SourceKind::Table;
+    let mut row_schema = source.row_schema()?.as_ref().clone();
+    if table || with_op {
+        exprs.push(if table {
+            column(None, OP_COLUMN).alias(OP_COLUMN)
+        } else {
+            Expr::Literal(ScalarValue::Int8(Some(OP_UPSERT)), None).alias(OP_COLUMN)
+        });
+        let mut fields: Vec<Arc<Field>> = row_schema.fields().iter().cloned().collect();
+        fields.push(Arc::new(Field::new(OP_COLUMN, ArrowType::Int8, true)));
+        row_schema = arrow::datatypes::Schema::new(fields);
+    }
+    let qualifier = source.name.clone();
+    let project = DataflowNode::Project(ProjectNode {
+        input: Box::new(input.root),
+        exprs,
+        key_columns: keys.len(),
+        schema: Arc::new(DFSchema::try_from_qualified_schema(
+            qualifier.as_str(),
+            &row_schema,
+        )?),
+    });
+    Ok((project, source))
+}
