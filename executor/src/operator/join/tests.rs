@@ -260,6 +260,25 @@ fn stream_stream_inner_join_ignores_records_older_than_the_retention() {
 }
 
 #[test]
+fn stream_stream_store_keeps_records_newer_than_observed_time_minus_retention() {
+    // Retention 2 s: after a left record at 10 s, the left store keeps times from 8.001 s.
+    let join = stream_stream(JoinKind::Inner, 1_000, 1_000, Some(0));
+    let mut harness = Harness::new(join.operator());
+    let output = run(
+        &join,
+        &mut harness,
+        &[
+            (0, Some("a"), Some("A"), 10_000),
+            (0, Some("a"), Some("B"), 8_000),
+            (0, Some("a"), Some("C"), 8_001),
+            (1, Some("a"), Some("x"), 8_500),
+        ],
+    );
+    assert_eq!(output, vec!["C|x|a|8500"]);
+    assert_eq!(join.late(), 1, "the record at 8 s is late");
+}
+
+#[test]
 fn stream_stream_full_join_with_grace_emits_late_unmatched_rows_at_once() {
     // joins/stream stream full outer join with out of order and custom grace period/JSON.
     let join = stream_stream(JoinKind::Full, 60_000, 60_000, Some(60_000));
