@@ -85,12 +85,23 @@ enum Variant {
 
 /// The join operator of one query: input 0 is the left side, input 1 the right.
 ///
-/// Stream-stream: each record emits its matches within the window on the other side (and,
-/// for an outer join, itself null-padded when it has none: at once without a grace period,
-/// else once its window has closed). Stream-table: a stream record emits itself with the
-/// table's current row for its key (null-padded for a LEFT join); table updates and deletes
-/// emit nothing. Table-table and foreign-key joins emit a changelog: an update or delete on
-/// either side emits the new joined row of the keys it affects (upsert) or their delete.
+/// Stream inputs (append-only; rows with a null value are skipped):
+/// - stream-stream: each record emits its matches within the window on the other side, at
+///   the later of the two times; for a side an outer join keeps, a record without a match
+///   is emitted null-padded at its own time: at once without a grace period, else once its
+///   window has closed (or at once if it already has). Records older than a store's
+///   retention are counted as late, joined, and not kept.
+/// - stream-table, stream side: a record emits itself with the table's current row for its
+///   key, at its own time (LEFT: null-padded when there is none).
+///
+/// Table inputs (changelogs; retractions are skipped):
+/// - stream-table, table side: an upsert or a delete (tombstone) changes the table and emits
+///   nothing.
+/// - table-table and foreign-key joins emit a changelog (`$op`): an upsert on either side
+///   emits the new joined row of each key it affects; a delete emits the joined row without
+///   the deleted side when the join keeps the other one, else a delete of the key.
+///   Table-table deletes have null value columns; foreign-key deletes carry the left row,
+///   whose key columns are the output key.
 pub struct JoinOperator {
     codec: JoinCodec,
     kind: JoinKind,

@@ -682,3 +682,49 @@ fn foreign_key_left_join_keeps_left_rows() {
         vec!["q/join-left", "q/join-right", "q/join-pending"]
     );
 }
+
+#[test]
+fn table_table_join_resumes_from_committed_state() {
+    let join = table_table(JoinKind::Left);
+    let mut harness = Harness::new(join.operator());
+    run(&join, &mut harness, &[(0, Some("a"), Some("A"), 5)]);
+    let writes = harness.writes();
+    join.fixture.state.apply(&writes).expect("commit");
+    let mut harness = Harness::new(join.operator());
+    assert_eq!(
+        run(&join, &mut harness, &[(1, Some("a"), Some("x"), 3)]),
+        vec!["A|x|a|5|0"],
+        "the left row survives a restart, with its time"
+    );
+}
+
+#[test]
+fn rows_whose_join_key_fails_are_skipped_and_counted() {
+    let mut join = stream_table(JoinKind::Left);
+    // The stream's key is CAST(V AS BIGINT), turned back into the join key's type (STRING).
+    join.node.left_keys = vec![Expr::Cast(datafusion::logical_expr::Cast::new(
+        Box::new(Expr::Column(Column::new_unqualified("V"))),
+        DataType::Int64,
+    ))];
+    let mut harness = Harness::new(join.operator());
+    run(&join, &mut harness, &[(1, Some("5"), Some("five"), 0)]);
+    let value = |v: &str| format!(r#"{{"N":1,"V":"{v}"}}"#);
+    let (good, bad) = (value("5"), value("not a number"));
+    let batch = join.batch(
+        0,
+        &[
+            (Some("a"), Some(&good), 1),
+            (Some("b"), Some(&bad), 2),
+            (Some("c"), Some(&good), 3),
+        ],
+    );
+    let output = harness.feed(0, batch);
+    assert_eq!(rows_of(&output), vec!["5|five|5|1", "5|five|5|3"]);
+    let failed = join
+        .fixture
+        .metrics
+        .counters("S")
+        .failed
+        .load(Ordering::Relaxed);
+    assert_eq!(failed, 1);
+}
