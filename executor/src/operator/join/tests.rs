@@ -314,6 +314,101 @@ fn stream_stream_full_join_with_grace_emits_late_unmatched_rows_at_once() {
 }
 
 #[test]
+fn stream_stream_right_join_with_grace_joins_late_left_records() {
+    // joins/stream stream right join with out of order and custom grace period/JSON.
+    let join = stream_stream(JoinKind::Right, 60_000, 60_000, Some(60_000));
+    let mut harness = Harness::new(join.operator());
+    let output = run(
+        &join,
+        &mut harness,
+        &[
+            (0, Some("0"), Some("A"), 0),
+            (1, Some("0"), Some("a"), 60_000),
+            (0, Some("1"), Some("B"), 330_000),
+            (0, Some("2"), Some("C"), 90_000),
+            (1, Some("2"), Some("c"), 90_000),
+            (1, Some("3"), Some("d"), 60_000),
+            (0, Some("3"), Some("D"), 90_000),
+        ],
+    );
+    assert_eq!(
+        output,
+        vec![
+            "A|a|0|60000",
+            "null|c|2|90000",
+            "null|d|3|60000",
+            "D|d|3|90000"
+        ]
+    );
+}
+
+#[test]
+fn stream_stream_inner_join_matches_out_of_order_records_within_the_retention() {
+    // joins/stream stream inner join with out of order messages/JSON.
+    let join = stream_stream(JoinKind::Inner, 10_000, 10_000, None);
+    let mut harness = Harness::new(join.operator());
+    let output = run(
+        &join,
+        &mut harness,
+        &[
+            (0, Some("0"), Some("zero"), 0),
+            (1, Some("0"), Some("blah"), 9_999),
+            (0, Some("10"), Some("100"), 11_000),
+            (0, Some("0"), Some("foo"), 13_000),
+            (1, Some("0"), Some("a"), 15_000),
+            (1, Some("100"), Some("newblah"), 16_000),
+            (0, Some("90"), Some("ninety"), 17_000),
+            (0, Some("0"), Some("bar"), 30_000),
+            (0, Some("0"), Some("late"), 6_000),
+        ],
+    );
+    assert_eq!(
+        output,
+        vec![
+            "zero|blah|0|9999",
+            "foo|blah|0|13000",
+            "foo|a|0|15000",
+            "late|blah|0|9999",
+            "late|a|0|15000",
+        ]
+    );
+}
+
+#[test]
+fn stream_stream_full_join_without_grace_emits_both_sides_unmatched() {
+    // joins/stream stream outer join/JSON.
+    let join = stream_stream(JoinKind::Full, 11_000, 11_000, None);
+    let mut harness = Harness::new(join.operator());
+    let output = run(
+        &join,
+        &mut harness,
+        &[
+            (0, Some("0"), Some("zero"), 0),
+            (1, Some("0"), Some("blah"), 10_000),
+            (0, Some("10"), Some("100"), 11_000),
+            (0, Some("0"), Some("foo"), 13_000),
+            (1, Some("0"), Some("a"), 15_000),
+            (0, Some("0"), Some("bar"), 30_000),
+            (0, Some("90"), Some("ninety"), 17_000),
+            (1, Some("100"), Some("newblah"), 20_000),
+        ],
+    );
+    assert_eq!(
+        output,
+        vec![
+            "zero|null|0|0",
+            "zero|blah|0|10000",
+            "100|null|10|11000",
+            "foo|blah|0|13000",
+            "foo|a|0|15000",
+            "bar|null|0|30000",
+            "ninety|null|90|17000",
+            "null|newblah|100|20000",
+        ]
+    );
+}
+
+#[test]
 fn stream_stream_left_join_with_grace_emits_unmatched_rows_when_their_window_closes() {
     // Window 10 s, grace 5 s: a left record at t closes once stream time passes t + 15 s.
     let join = stream_stream(JoinKind::Left, 10_000, 10_000, Some(5_000));
