@@ -700,6 +700,8 @@ const FOREIGN_KEY_STEPS: &[Step] = &[
     (0, Some("10"), Some("0"), 16_000),
     (1, Some("0"), None, 17_000),
     (0, Some("1"), None, 18_000),
+    // A delete of a right key that has no row (0's foreign key): nothing changes.
+    (1, Some("100"), None, 18_500),
     (0, Some("0"), None, 19_000),
     // 10 moves from 0 (deleted) to 5, then back to 0.
     (1, Some("5"), Some("five"), 20_000),
