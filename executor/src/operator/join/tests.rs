@@ -825,3 +825,33 @@ fn rows_whose_join_key_fails_are_skipped_and_counted() {
         .load(Ordering::Relaxed);
     assert_eq!(failed, 1);
 }
+
+#[test]
+fn operator_graph_feeds_the_left_source_to_input_0_and_the_right_to_input_1() {
+    let join = stream_table(JoinKind::Left);
+    let plan = DataflowPlan {
+        root: DataflowNode::Join(join.node.clone()),
+        sink: None,
+        limit: None,
+        max_poll_records: None,
+    };
+    let prefix = join.fixture.prefix("q");
+    let mut graph =
+        crate::graph::OperatorGraph::compile(&plan, &join.fixture.metrics, Some(&prefix), false)
+            .expect("compiles");
+    let mut produced = Vec::new();
+    let mut context = crate::operator::OperatorContext {
+        partition: 0,
+        produced: &mut produced,
+    };
+    let table = crate::operator::testing::consumed(&[(Some("a"), Some(r#"{"N":2,"V":"x"}"#), 1)]);
+    let output = graph.push(1, &table, &mut context).expect("table row");
+    assert_eq!(output.num_rows(), 0, "table rows emit nothing");
+    let stream = crate::operator::testing::consumed(&[(Some("a"), Some(r#"{"N":1,"V":"A"}"#), 2)]);
+    let output = graph.push(0, &stream, &mut context).expect("stream row");
+    assert_eq!(rows_of(&output), vec!["A|x|a|2"]);
+    assert_eq!(
+        written_tables(&graph.take_writes().expect("writes")),
+        vec!["q/join-right"]
+    );
+}
