@@ -286,7 +286,9 @@ impl StreamStreamJoin {
         if self.pending_floor >= bound {
             return Ok(());
         }
-        let from = [PENDING];
+        // From the floor: the pending deletes before it would be read again and again.
+        let mut from = vec![PENDING];
+        from.extend_from_slice(&ordered_i64(self.pending_floor));
         let mut to = vec![PENDING];
         to.extend_from_slice(&ordered_i64(bound));
         let (mut left_open, mut right_open) = (false, false);
