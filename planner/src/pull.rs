@@ -1,22 +1,20 @@
 //! Pull queries (a `SELECT` without `EMIT CHANGES`): validation and how they read their source.
 //!
 //! A pull query over a stream reads the topic to its current end. A pull query over a table
-//! reads the table's current rows, narrowed by the keys its WHERE clause looks up (analyzed in
-//! `pull::where_clause`), with ksqlDB's rules and messages. Queries over materialized tables
-//! whose shape ksqlDB rejects (joins, GROUP BY, aggregates) are planned as SQL over the state
-//! (`pull::sql`), whose key filters `pull::key_filter` reads. The executor does the reading
+//! reads the table's current rows, narrowed by the keys its WHERE clause looks up, with
+//! ksqlDB's rules and messages. Queries over materialized tables whose shape ksqlDB rejects
+//! (joins, GROUP BY, aggregates) are planned as SQL over the state (`pull::sql`). Both read
+//! keys through one analysis (`pull::key_analysis`). The executor does the reading
 //! (`executor::pull`, `executor::table_provider`).
 
-mod key_filter;
+mod key_analysis;
 mod key_value;
 mod sql;
 mod timestamp;
-mod where_clause;
 
 use std::collections::HashSet;
-use std::ops::{Bound, ControlFlow};
+use std::ops::ControlFlow;
 
-use datafusion::common::ScalarValue;
 use parser::ast::{Query, Relation, SelectItem, SourceKind, Statement};
 use sqlparser::ast::{Expr as SqlExpr, visit_expressions};
 
@@ -31,9 +29,9 @@ use crate::query::{Purpose, natural_name, plan_query_for};
 use crate::statement::{Properties, StatementPlan, set_emit_per_record};
 use crate::types::sql_type_name;
 use crate::{PlanError, Result};
-use where_clause::{Constraint, WhereContext, analyze_where};
+use key_analysis::{WhereContext, analyze_where};
 
-pub use key_filter::KeyFilter;
+pub use key_analysis::{KeyAnalysis, KeyColumns, KeyLookup};
 pub use sql::{
     SqlPullPlan, SqlPullTable, plan_sql_pull, session_state, sql_error, sql_table_schema,
     unique_name,
@@ -71,22 +69,6 @@ pub struct TablePull {
     pub materialized: bool,
     /// The rows to read; the WHERE clause is applied to them afterwards in any case.
     pub keys: KeyLookup,
-}
-
-/// Which rows of a table a pull query reads.
-#[derive(Debug, Clone, PartialEq)]
-pub enum KeyLookup {
-    /// Every row.
-    Scan,
-    /// The rows of these keys, each one value per key column in key column order, converted
-    /// to the key columns' types; every window of a key of a windowed table.
-    Keys(Vec<Vec<ScalarValue>>),
-    /// The rows whose single key column is within the bounds (ksqlDB's pull queries range
-    /// over STRING and BYTES keys only).
-    Range {
-        lower: Bound<ScalarValue>,
-        upper: Bound<ScalarValue>,
-    },
 }
 
 /// Session properties that shape pull queries.
@@ -145,9 +127,9 @@ pub(crate) fn plan_pull(
                 qualifiers: &qualifiers,
                 catalog,
                 table_scans_enabled: options.table_scans,
+                range_scans_enabled: options.range_scans,
             };
-            let analysis = analyze_where(condition, &context)?;
-            key_lookup(&analysis.constraints, analysis.requires_table_scan)
+            analyze_where(condition, &context)?
         }
         _ => KeyLookup::Scan,
     };
@@ -169,12 +151,6 @@ pub(crate) fn plan_pull(
                     quote_source_name(name)
                 )));
             }
-            let keys = match keys {
-                KeyLookup::Range { .. } if !options.range_scans || source.window.is_some() => {
-                    KeyLookup::Scan
-                }
-                keys => keys,
-            };
             if keys == KeyLookup::Scan && !options.table_scans {
                 return Err(PlanError::User(TABLE_SCAN_REQUIRED.into()));
             }
@@ -200,34 +176,6 @@ pub(crate) fn plan_pull(
 /// A persistent query writes the table (its state holds the table's rows).
 fn is_materialized(catalog: &Catalog, source: &SourceDefinition) -> bool {
     catalog.queries().any(|query| query.sink == source.name)
-}
-
-/// How ksqlDB's physical planner reads the keys of the disjuncts' constraints.
-fn key_lookup(constraints: &[Constraint], requires_table_scan: bool) -> KeyLookup {
-    if requires_table_scan || constraints.contains(&Constraint::NonKey) {
-        return KeyLookup::Scan;
-    }
-    if constraints
-        .iter()
-        .all(|c| matches!(c, Constraint::Equal(_)))
-    {
-        let mut keys: Vec<Vec<ScalarValue>> = Vec::with_capacity(constraints.len());
-        for constraint in constraints {
-            if let Constraint::Equal(key) = constraint
-                && !keys.contains(key)
-            {
-                keys.push(key.clone());
-            }
-        }
-        return KeyLookup::Keys(keys);
-    }
-    match constraints {
-        [Constraint::Range { lower, upper }] => KeyLookup::Range {
-            lower: lower.clone(),
-            upper: upper.clone(),
-        },
-        _ => KeyLookup::Scan,
-    }
 }
 
 /// ksqlDB's error for a pull-query rule: the message and the syntax help.
