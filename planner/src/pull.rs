@@ -20,8 +20,8 @@ use sqlparser::ast::{Expr as SqlExpr, visit_expressions};
 
 use crate::aggregate::is_aggregation;
 use crate::catalog::{
-    Catalog, ColumnKind, ROWOFFSET, ROWPARTITION, SourceDefinition, WINDOWEND, WINDOWSTART,
-    quote_source_name,
+    Catalog, ColumnDefinition, ColumnKind, ROWOFFSET, ROWPARTITION, SourceDefinition, WINDOWEND,
+    WINDOWSTART, quote_source_name,
 };
 use crate::expr::normalize_ident;
 use crate::plan::DataflowPlan;
@@ -34,7 +34,6 @@ use key_analysis::{WhereContext, analyze_where};
 pub use key_analysis::{KeyAnalysis, KeyColumns, KeyLookup};
 pub use sql::{
     SqlPullPlan, SqlPullTable, plan_sql_pull, session_state, sql_error, sql_table_schema,
-    unique_name,
 };
 
 /// Appended to pull-query rule violations, as ksqlDB does (leading space included).
@@ -46,17 +45,45 @@ const TABLE_SCAN_REQUIRED: &str = "Query requires table scan to be enabled. Tabl
 /// The hint ending ksqlDB's invalid-WHERE messages (its double comma included).
 pub(crate) const TABLE_SCAN_HINT: &str = "If more flexible queries are needed, , table scans can be enabled by setting ksql.query.pull.table.scan.enabled=true.";
 
-/// How a pull query reads its source.
+/// How a pull query is answered, as the planner picked it; `executor::pull::run_pull` runs
+/// every kind.
 #[derive(Debug, Clone)]
 pub enum PullPlan {
-    /// A stream: its records from the start of the topic to the end it has when the query
-    /// starts; ends with `Query Completed`.
-    Stream,
-    /// A table: its current row per key (never a tombstone), narrowed by `TablePull::keys`.
-    Table(TablePull),
+    /// A stream: the dataflow runs over its records from the start of the topic to the end
+    /// the topic has when the query starts; ends with `Query Completed`.
+    Stream {
+        plan: DataflowPlan,
+        columns: Vec<ColumnDefinition>,
+    },
+    /// ksqlDB's pull query over one table, the fast path: the rows `table.keys` selects (key
+    /// lookups, a key range or every row; never a tombstone) run through the dataflow's
+    /// filter and projection.
+    Table {
+        plan: DataflowPlan,
+        columns: Vec<ColumnDefinition>,
+        table: TablePull,
+    },
     /// A query over materialized tables whose shape ksqlDB's pull queries reject (a join,
-    /// GROUP BY, aggregates), answered by SQL over the tables' state.
+    /// GROUP BY, aggregates, ORDER BY, subqueries), answered by SQL over the tables' state.
     Sql(Box<SqlPullPlan>),
+}
+
+impl PullPlan {
+    /// A pull query over a table that reads only the keys it looks up: it answers in
+    /// microseconds, so the server runs it where it is received.
+    pub fn is_key_lookup(&self) -> bool {
+        matches!(self, PullPlan::Table { table, .. } if matches!(table.keys, KeyLookup::Keys(_)))
+    }
+
+    /// The dataflow plan and its output columns, for a query that has one (not SQL).
+    pub fn dataflow(&self) -> Option<(&DataflowPlan, &[ColumnDefinition])> {
+        match self {
+            PullPlan::Stream { plan, columns } | PullPlan::Table { plan, columns, .. } => {
+                Some((plan, columns))
+            }
+            PullPlan::Sql(_) => None,
+        }
+    }
 }
 
 /// A pull query over a table.
@@ -140,8 +167,15 @@ pub(crate) fn plan_pull(
     let mut planned = plan_query_for(catalog, &rewritten, Purpose::Pull)?;
     set_emit_per_record(&mut planned.root, properties);
 
+    let plan = DataflowPlan {
+        root: planned.root,
+        sink: None,
+        limit: query.limit,
+        max_poll_records: None,
+    };
+    let columns = planned.columns;
     let pull = match source.kind {
-        SourceKind::Stream => PullPlan::Stream,
+        SourceKind::Stream => PullPlan::Stream { plan, columns },
         SourceKind::Table => {
             let materialized = is_materialized(catalog, source);
             if !materialized && !source.is_source {
@@ -154,23 +188,18 @@ pub(crate) fn plan_pull(
             if keys == KeyLookup::Scan && !options.table_scans {
                 return Err(PlanError::User(TABLE_SCAN_REQUIRED.into()));
             }
-            PullPlan::Table(TablePull {
-                table: source.name.clone(),
-                materialized,
-                keys,
-            })
+            PullPlan::Table {
+                plan,
+                columns,
+                table: TablePull {
+                    table: source.name.clone(),
+                    materialized,
+                    keys,
+                },
+            }
         }
     };
-    Ok(StatementPlan::Select {
-        columns: planned.columns,
-        plan: DataflowPlan {
-            root: planned.root,
-            sink: None,
-            limit: query.limit,
-            max_poll_records: None,
-        },
-        is_pull: Some(pull),
-    })
+    Ok(StatementPlan::Pull(pull))
 }
 
 /// A persistent query writes the table (its state holds the table's rows).
@@ -311,49 +340,17 @@ fn plan_beyond_ksql(
     }
     let mut names = Vec::new();
     relation_sources(&query.from, &mut names);
-    let mut tables = Vec::with_capacity(names.len());
     for name in &names {
         match catalog.source(name) {
             Some(source)
                 if source.kind == SourceKind::Table
-                    && (source.is_source || is_materialized(catalog, source)) =>
-            {
-                tables.push(source)
-            }
+                    && (source.is_source || is_materialized(catalog, source)) => {}
             _ => return Ok(None),
         }
     }
-    // The SQL plan answers the query; the dataflow plan only names the first table, so that
-    // EXPLAIN and the server see a plan of the right shape.
-    let scan = Query {
-        select: vec![SelectItem::Wildcard],
-        from: Relation::Source {
-            name: tables[0].name.clone(),
-            alias: None,
-        },
-        window: None,
-        where_clause: None,
-        group_by: Vec::new(),
-        partition_by: Vec::new(),
-        having: None,
-        emit: None,
-        limit: None,
-    };
-    let planned = plan_query_for(catalog, &scan, Purpose::Pull)?;
-    Ok(Some(StatementPlan::Select {
-        columns: planned.columns,
-        plan: DataflowPlan {
-            root: planned.root,
-            sink: None,
-            limit: None,
-            max_poll_records: None,
-        },
-        is_pull: Some(PullPlan::Sql(Box::new(plan_sql_pull(
-            catalog,
-            &statement.text,
-            properties,
-        )?))),
-    }))
+    Ok(Some(StatementPlan::Pull(PullPlan::Sql(Box::new(
+        plan_sql_pull(catalog, &statement.text, properties)?,
+    )))))
 }
 
 #[cfg(test)]

@@ -55,14 +55,15 @@ pub enum StatementPlan {
     },
     /// Write one row.
     InsertValues(InsertValuesPlan),
-    /// Run a transient query.
+    /// Run a push query (`EMIT CHANGES`): a transient query whose rows stream to the client
+    /// until it is stopped or reaches its LIMIT.
     Select {
         plan: DataflowPlan,
         columns: Vec<ColumnDefinition>,
-        /// `Some` for a pull query (no `EMIT CHANGES`: read what is there now, then
-        /// complete): how it reads its source. `None` for a push query.
-        is_pull: Option<PullPlan>,
     },
+    /// Answer a pull query (no `EMIT CHANGES`: read what is there now, then complete), the
+    /// way the planner picked.
+    Pull(PullPlan),
 }
 
 /// One row for `INSERT INTO ... VALUES`.
@@ -131,9 +132,11 @@ pub fn plan_statement(
                     limit: query.limit,
                     max_poll_records: max_poll_records(properties),
                 },
-                is_pull: None,
             }
         }
+        StatementKind::SqlQuery(text) => StatementPlan::Pull(PullPlan::Sql(Box::new(
+            crate::pull::plan_sql_pull(catalog, text, properties)?,
+        ))),
         _ => return Ok(None),
     }))
 }

@@ -104,9 +104,11 @@ pub(crate) fn apply_plan(
             start_query(engine, state, query, &plan, session)?;
             Ok(StatementResult::QueryCreated { query_id })
         }
-        StatementPlan::Select { .. } | StatementPlan::InsertValues(_) => Err(
-            crate::ServerError::Internal("query plan routed to DDL".into()),
-        ),
+        StatementPlan::Select { .. } | StatementPlan::Pull(_) | StatementPlan::InsertValues(_) => {
+            Err(crate::ServerError::Internal(
+                "query plan routed to DDL".into(),
+            ))
+        }
     }
 }
 

@@ -3,6 +3,7 @@
 
 use parser::ast::{Describe, Explain, SourceKind, Statement};
 use planner::catalog::{ColumnDefinition, QueryDefinition, SourceDefinition};
+use planner::pull::PullPlan;
 use planner::{Properties, StatementPlan};
 
 use crate::engine::{Engine, EngineState, Session};
@@ -206,7 +207,7 @@ fn explained_statement(
                 sink.columns,
                 query.sources,
                 vec![query.sink],
-                plan,
+                plan.to_string(),
             ),
             Some(StatementPlan::InsertInto { query, plan }) => {
                 let columns = state
@@ -214,12 +215,38 @@ fn explained_statement(
                     .source(&query.sink)
                     .map(|sink| sink.columns.clone())
                     .unwrap_or_default();
+                let plan = plan.to_string();
                 (query.id, columns, query.sources, vec![query.sink], plan)
             }
-            Some(StatementPlan::Select { plan, columns, .. }) => {
+            Some(StatementPlan::Select { plan, columns }) => {
                 let sources = plan.root.sources().iter().map(|s| s.name.clone()).collect();
-                (String::new(), columns, sources, Vec::new(), plan)
+                (
+                    String::new(),
+                    columns,
+                    sources,
+                    Vec::new(),
+                    plan.to_string(),
+                )
             }
+            Some(StatementPlan::Pull(pull)) => match pull {
+                PullPlan::Stream { plan, columns } | PullPlan::Table { plan, columns, .. } => {
+                    let sources = plan.root.sources().iter().map(|s| s.name.clone()).collect();
+                    (
+                        String::new(),
+                        columns,
+                        sources,
+                        Vec::new(),
+                        plan.to_string(),
+                    )
+                }
+                // SQL over tables: DataFusion's logical plan.
+                PullPlan::Sql(sql) => {
+                    let columns = sql_columns(&sql.output);
+                    let sources = sql.tables.iter().map(|t| t.source.name.clone()).collect();
+                    let plan = sql.plan.display_indent().to_string();
+                    (String::new(), columns, sources, Vec::new(), plan)
+                }
+            },
             _ => return user_error("EXPLAIN is only supported for queries"),
         };
     Ok(QueryDescription {
@@ -231,9 +258,24 @@ fn explained_statement(
         fields: fields_of(&columns),
         sources,
         sinks,
-        execution_plan: plan.to_string(),
+        execution_plan: plan,
         topology: String::new(),
     })
+}
+
+/// The columns of a SQL pull query's result, as value columns of their ksqlDB types.
+fn sql_columns(schema: &arrow::datatypes::SchemaRef) -> Vec<ColumnDefinition> {
+    schema
+        .fields()
+        .iter()
+        .filter_map(|field| {
+            Some(ColumnDefinition {
+                name: field.name().clone(),
+                data_type: planner::types::from_arrow(field.data_type())?,
+                kind: planner::catalog::ColumnKind::Value,
+            })
+        })
+        .collect()
 }
 
 /// The state of persistent query `id`: `Unknown` when the engine does not run it.
