@@ -5,6 +5,7 @@
 //! handled by the server directly.
 
 mod insert;
+mod warnings;
 mod with_properties;
 
 use std::collections::BTreeMap;
@@ -47,6 +48,8 @@ pub enum StatementPlan {
         plan: DataflowPlan,
         or_replace: bool,
         if_not_exists: bool,
+        /// What ksqlDB warns about the statement when it succeeds.
+        warnings: Vec<String>,
     },
     /// Start a query writing into an existing source.
     InsertInto {
@@ -429,6 +432,7 @@ fn plan_create_as_select(
         plan,
         or_replace: create.or_replace,
         if_not_exists: create.if_not_exists,
+        warnings: warnings::create_as_select_warnings(catalog, &create.query),
     })
 }
 

@@ -394,20 +394,30 @@ mod tests {
             "CREATE STREAM S (ID STRING KEY, V BIGINT) WITH (kafka_topic='s', value_format='JSON', partitions=1);
              CREATE STREAM S2 AS SELECT * FROM S;
              INSERT INTO S (ID, V) VALUES ('a', 1);
-             SET 'auto.offset.reset' = 'earliest';",
+             SET 'auto.offset.reset' = 'earliest';
+             CREATE STREAM IF NOT EXISTS S (ID STRING KEY) WITH (kafka_topic='s', value_format='JSON');
+             CREATE TABLE IF NOT EXISTS S2 AS SELECT ID, COUNT(*) AS N FROM S GROUP BY ID;",
         );
         assert_eq!(
             created,
             [
                 StatementResult::Status("Stream created".into()),
                 StatementResult::QueryCreated {
-                    query_id: "CSAS_S2_0".into()
+                    query_id: "CSAS_S2_0".into(),
+                    warnings: Vec::new(),
                 },
                 StatementResult::RowInserted,
                 StatementResult::PropertySet {
                     name: "auto.offset.reset".into(),
                     value: "earliest".into()
                 },
+                // ksqlDB names the kind of the statement, not the existing source's.
+                StatementResult::Warning(
+                    "Cannot add stream `S`: A stream with the same name already exists.".into()
+                ),
+                StatementResult::Warning(
+                    "Cannot add table `S2`: A table with the same name already exists.".into()
+                ),
             ]
         );
         let [
