@@ -5,8 +5,8 @@
 //! epoch. Key predicates become key lookups (`planner::pull::KeyColumns`), and those become
 //! point reads or key ranges in the state layout, which `state::materialized` owns with its
 //! decoding. A `CREATE SOURCE TABLE` that no query materializes is read from its topic
-//! instead. `planner::pull::plan_sql_pull` plans SQL pull queries; the server runs them
-//! (`handler::pull_sql`).
+//! instead. `planner::pull::plan_sql_pull` plans SQL pull queries; `pull::SqlPullQuery` runs
+//! them.
 
 mod reader;
 mod scan;
