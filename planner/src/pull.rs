@@ -74,16 +74,6 @@ impl PullPlan {
     pub fn is_key_lookup(&self) -> bool {
         matches!(self, PullPlan::Table { table, .. } if matches!(table.keys, KeyLookup::Keys(_)))
     }
-
-    /// The dataflow plan and its output columns, for a query that has one (not SQL).
-    pub fn dataflow(&self) -> Option<(&DataflowPlan, &[ColumnDefinition])> {
-        match self {
-            PullPlan::Stream { plan, columns } | PullPlan::Table { plan, columns, .. } => {
-                Some((plan, columns))
-            }
-            PullPlan::Sql(_) => None,
-        }
-    }
 }
 
 /// A pull query over a table.

@@ -278,12 +278,11 @@ fn pull_query_columns_keep_select_order_and_mark_keys() {
     ];
     for (sql, expected) in cases {
         let statement = parser::parse_statements(sql).expect("parses").remove(0);
-        let Ok(Some(StatementPlan::Pull(pull))) =
+        let Ok(Some(StatementPlan::Pull(PullPlan::Table { columns, .. }))) =
             plan_statement(&catalog, &statement, &Properties::new())
         else {
             panic!("{sql}: does not plan");
         };
-        let (_, columns) = pull.dataflow().expect("a dataflow");
         let text: Vec<String> = columns
             .iter()
             .map(|column| {
