@@ -1,32 +1,85 @@
-//! Pull queries over tables: reads the rows a `planner::pull::TablePull` selects, on the
-//! caller's thread.
+//! Pull queries, run the way the planner picked (`planner::pull::PullPlan`): `run_pull`.
 //!
-//! A materialized table is read from one state snapshot, in the layout and through the key
-//! lookups of `state::materialized` (the same reads as `table_provider`'s). A `CREATE SOURCE
-//! TABLE` is read from its topic, the last record per key. The query's filter and projection
-//! then run over the rows read.
+//! A ksqlDB pull query over a table reads its rows on the caller's thread: a materialized
+//! table from one state snapshot, in the layout and through the key lookups of
+//! `state::materialized` (the same reads as `table_provider`'s), a `CREATE SOURCE TABLE`
+//! from its topic (the last record per key); the query's filter and projection then run over
+//! the rows read. A pull query over a stream is a transient query that stops at the end
+//! offsets it saw when it started. SQL over tables runs in DataFusion (`pull::sql`).
+
+mod sql;
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use arrow::record_batch::RecordBatch;
 use planner::plan::DataflowPlan;
-use planner::pull::TablePull;
+use planner::pull::{PullPlan, TablePull};
+use tokio::sync::mpsc;
 
 use crate::graph::OperatorGraph;
 use crate::log::{ConsumedRecord, TopicLog};
 use crate::metrics::Metrics;
 use crate::operator::OperatorContext;
+use crate::query::{QueryHandle, StartPosition, finished_query, start_transient};
 use crate::state::StateStore;
 use crate::state::materialized::{
     MaterializedKeyEncoder, SnapshotTable, decode_record, read_entries, table_state_id,
 };
 use crate::{ExecError, Result};
 
+pub use self::sql::SqlPullQuery;
+
 /// Rows decoded and processed at a time.
 const BATCH_ROWS: usize = 4096;
 
+/// What pull queries read and count.
+pub struct PullContext<'a> {
+    pub log: &'a Arc<dyn TopicLog>,
+    pub state: &'a StateStore,
+    pub metrics: &'a Metrics,
+    /// Batches buffered between a pull query over a stream and its reader.
+    pub stream_buffer: usize,
+}
+
+/// Runs a pull query as `plan` says. Its rows (the visible columns, LIMIT applied) arrive on
+/// the receiver: all of them before this returns for a table or SQL over tables; as the
+/// topic is read for a stream, until the end offsets it has now. Dropping the handle stops
+/// the query.
+pub fn run_pull(
+    plan: &PullPlan,
+    context: &PullContext<'_>,
+) -> Result<(mpsc::Receiver<RecordBatch>, QueryHandle)> {
+    match plan {
+        PullPlan::Stream { plan, .. } => {
+            let (sender, receiver) = mpsc::channel(context.stream_buffer);
+            let handle = start_transient(
+                plan,
+                Arc::clone(context.log),
+                context.metrics,
+                StartPosition::Earliest,
+                true,
+                sender,
+                context.state,
+            )?;
+            Ok((receiver, handle))
+        }
+        PullPlan::Table { plan, table, .. } => Ok(finished_query(read_table(
+            plan,
+            table,
+            context.state,
+            context.log.as_ref(),
+            context.metrics,
+        )?)),
+        PullPlan::Sql(plan) => {
+            let query = SqlPullQuery::prepare(plan, context.state, Arc::clone(context.log))?;
+            Ok(finished_query(query.execute()?))
+        }
+    }
+}
+
 /// Runs a pull query over a table: the visible columns of its result rows, LIMIT applied.
-pub fn read_table(
+fn read_table(
     plan: &DataflowPlan,
     table: &TablePull,
     state: &StateStore,
@@ -145,11 +198,7 @@ mod tests {
     fn pull_plan(catalog: &Catalog, sql: &str) -> (DataflowPlan, TablePull) {
         let statement = parser::parse_statements(sql).expect("parses").remove(0);
         match planner::plan_statement(catalog, &statement, &Properties::new()) {
-            Ok(Some(StatementPlan::Select {
-                plan,
-                is_pull: Some(planner::pull::PullPlan::Table(table)),
-                ..
-            })) => (plan, table),
+            Ok(Some(StatementPlan::Pull(PullPlan::Table { plan, table, .. }))) => (plan, table),
             other => panic!("{sql}: not a table pull query: {other:?}"),
         }
     }

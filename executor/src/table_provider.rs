@@ -2,11 +2,11 @@
 //! and subqueries over the state of persistent queries).
 //!
 //! Every table of a query reads the same `SnapshotReader`, so the query sees one committed
-//! epoch. Key predicates become key lookups (`planner::pull::KeyFilter`), and those become
+//! epoch. Key predicates become key lookups (`planner::pull::KeyColumns`), and those become
 //! point reads or key ranges in the state layout, which `state::materialized` owns with its
 //! decoding. A `CREATE SOURCE TABLE` that no query materializes is read from its topic
-//! instead. `planner::pull::plan_sql_pull` plans SQL pull queries; the server runs them
-//! (`handler::pull_sql`).
+//! instead. `planner::pull::plan_sql_pull` plans SQL pull queries; `pull::SqlPullQuery` runs
+//! them.
 
 mod reader;
 mod scan;
@@ -24,7 +24,7 @@ use datafusion::error::{DataFusionError, Result as DataFusionResult};
 use datafusion::logical_expr::{Expr, TableProviderFilterPushDown, TableType};
 use datafusion::physical_plan::ExecutionPlan;
 use planner::SourceDefinition;
-use planner::pull::KeyFilter;
+use planner::pull::KeyColumns;
 
 use self::reader::RowSource;
 use self::scan::StateTableScanExec;
@@ -41,7 +41,7 @@ struct MaterializedTable {
     name: String,
     rows: RowSource,
     decoder: MaterializedRowDecoder,
-    filter: KeyFilter,
+    key_columns: KeyColumns,
     keys: MaterializedKeyEncoder,
     reader: SnapshotReader,
     /// Entries read from the state and decoded, over every scan.
@@ -93,7 +93,7 @@ impl StateTableProvider {
                 name: source.name.clone(),
                 rows,
                 decoder: MaterializedRowDecoder::new(source)?,
-                filter: KeyFilter::new(key_fields, keys.orders_keys()),
+                key_columns: KeyColumns::new(key_fields, keys.orders_keys()),
                 keys,
                 reader,
                 rows_decoded: AtomicU64::new(0),
@@ -120,10 +120,12 @@ impl StateTableProvider {
         filters: &[Expr],
         limit: Option<usize>,
     ) -> DataFusionResult<Arc<dyn ExecutionPlan>> {
+        let filters: Vec<&Expr> = filters.iter().collect();
+        let analysis = self.table.key_columns.analyze_filters(&filters);
         let lookup = self
             .table
             .keys
-            .lookup(&self.table.filter.lookup(filters))
+            .lookup(&analysis.lookup)
             .map_err(|error| DataFusionError::External(Box::new(error)))?;
         if lookup == StateLookup::Scan {
             self.table.full_scans.fetch_add(1, Ordering::Relaxed);
@@ -154,13 +156,13 @@ impl TableProvider for StateTableProvider {
         &self,
         filters: &[&Expr],
     ) -> DataFusionResult<Vec<TableProviderFilterPushDown>> {
-        Ok(filters
-            .iter()
-            .map(|filter| {
-                if self.table.filter.narrows(filter) {
-                    TableProviderFilterPushDown::Inexact
-                } else {
+        let residual = self.table.key_columns.analyze_filters(filters).residual;
+        Ok((0..filters.len())
+            .map(|index| {
+                if residual.contains(&index) {
                     TableProviderFilterPushDown::Unsupported
+                } else {
+                    TableProviderFilterPushDown::Inexact
                 }
             })
             .collect())

@@ -1,29 +1,27 @@
 //! Pull queries (a `SELECT` without `EMIT CHANGES`): validation and how they read their source.
 //!
 //! A pull query over a stream reads the topic to its current end. A pull query over a table
-//! reads the table's current rows, narrowed by the keys its WHERE clause looks up (analyzed in
-//! `pull::where_clause`), with ksqlDB's rules and messages. Queries over materialized tables
-//! whose shape ksqlDB rejects (joins, GROUP BY, aggregates) are planned as SQL over the state
-//! (`pull::sql`), whose key filters `pull::key_filter` reads. The executor does the reading
+//! reads the table's current rows, narrowed by the keys its WHERE clause looks up, with
+//! ksqlDB's rules and messages. Queries over materialized tables whose shape ksqlDB rejects
+//! (joins, GROUP BY, aggregates) are planned as SQL over the state (`pull::sql`). Both read
+//! keys through one analysis (`pull::key_analysis`). The executor does the reading
 //! (`executor::pull`, `executor::table_provider`).
 
-mod key_filter;
+mod key_analysis;
 mod key_value;
 mod sql;
 mod timestamp;
-mod where_clause;
 
 use std::collections::HashSet;
-use std::ops::{Bound, ControlFlow};
+use std::ops::ControlFlow;
 
-use datafusion::common::ScalarValue;
 use parser::ast::{Query, Relation, SelectItem, SourceKind, Statement};
 use sqlparser::ast::{Expr as SqlExpr, visit_expressions};
 
 use crate::aggregate::is_aggregation;
 use crate::catalog::{
-    Catalog, ColumnKind, ROWOFFSET, ROWPARTITION, SourceDefinition, WINDOWEND, WINDOWSTART,
-    quote_source_name,
+    Catalog, ColumnDefinition, ColumnKind, ROWOFFSET, ROWPARTITION, SourceDefinition, WINDOWEND,
+    WINDOWSTART, quote_source_name,
 };
 use crate::expr::normalize_ident;
 use crate::plan::DataflowPlan;
@@ -31,12 +29,11 @@ use crate::query::{Purpose, natural_name, plan_query_for};
 use crate::statement::{Properties, StatementPlan, set_emit_per_record};
 use crate::types::sql_type_name;
 use crate::{PlanError, Result};
-use where_clause::{Constraint, WhereContext, analyze_where};
+use key_analysis::{WhereContext, analyze_where};
 
-pub use key_filter::KeyFilter;
+pub use key_analysis::{KeyAnalysis, KeyColumns, KeyLookup};
 pub use sql::{
     SqlPullPlan, SqlPullTable, plan_sql_pull, session_state, sql_error, sql_table_schema,
-    unique_name,
 };
 
 /// Appended to pull-query rule violations, as ksqlDB does (leading space included).
@@ -48,17 +45,35 @@ const TABLE_SCAN_REQUIRED: &str = "Query requires table scan to be enabled. Tabl
 /// The hint ending ksqlDB's invalid-WHERE messages (its double comma included).
 pub(crate) const TABLE_SCAN_HINT: &str = "If more flexible queries are needed, , table scans can be enabled by setting ksql.query.pull.table.scan.enabled=true.";
 
-/// How a pull query reads its source.
+/// How a pull query is answered, as the planner picked it; `executor::pull::run_pull` runs
+/// every kind.
 #[derive(Debug, Clone)]
 pub enum PullPlan {
-    /// A stream: its records from the start of the topic to the end it has when the query
-    /// starts; ends with `Query Completed`.
-    Stream,
-    /// A table: its current row per key (never a tombstone), narrowed by `TablePull::keys`.
-    Table(TablePull),
+    /// A stream: the dataflow runs over its records from the start of the topic to the end
+    /// the topic has when the query starts; ends with `Query Completed`.
+    Stream {
+        plan: DataflowPlan,
+        columns: Vec<ColumnDefinition>,
+    },
+    /// ksqlDB's pull query over one table, the fast path: the rows `table.keys` selects (key
+    /// lookups, a key range or every row; never a tombstone) run through the dataflow's
+    /// filter and projection.
+    Table {
+        plan: DataflowPlan,
+        columns: Vec<ColumnDefinition>,
+        table: TablePull,
+    },
     /// A query over materialized tables whose shape ksqlDB's pull queries reject (a join,
-    /// GROUP BY, aggregates), answered by SQL over the tables' state.
+    /// GROUP BY, aggregates, ORDER BY, subqueries), answered by SQL over the tables' state.
     Sql(Box<SqlPullPlan>),
+}
+
+impl PullPlan {
+    /// A pull query over a table that reads only the keys it looks up: it answers in
+    /// microseconds, so the server runs it where it is received.
+    pub fn is_key_lookup(&self) -> bool {
+        matches!(self, PullPlan::Table { table, .. } if matches!(table.keys, KeyLookup::Keys(_)))
+    }
 }
 
 /// A pull query over a table.
@@ -71,22 +86,6 @@ pub struct TablePull {
     pub materialized: bool,
     /// The rows to read; the WHERE clause is applied to them afterwards in any case.
     pub keys: KeyLookup,
-}
-
-/// Which rows of a table a pull query reads.
-#[derive(Debug, Clone, PartialEq)]
-pub enum KeyLookup {
-    /// Every row.
-    Scan,
-    /// The rows of these keys, each one value per key column in key column order, converted
-    /// to the key columns' types; every window of a key of a windowed table.
-    Keys(Vec<Vec<ScalarValue>>),
-    /// The rows whose single key column is within the bounds (ksqlDB's pull queries range
-    /// over STRING and BYTES keys only).
-    Range {
-        lower: Bound<ScalarValue>,
-        upper: Bound<ScalarValue>,
-    },
 }
 
 /// Session properties that shape pull queries.
@@ -145,9 +144,9 @@ pub(crate) fn plan_pull(
                 qualifiers: &qualifiers,
                 catalog,
                 table_scans_enabled: options.table_scans,
+                range_scans_enabled: options.range_scans,
             };
-            let analysis = analyze_where(condition, &context)?;
-            key_lookup(&analysis.constraints, analysis.requires_table_scan)
+            analyze_where(condition, &context)?
         }
         _ => KeyLookup::Scan,
     };
@@ -158,8 +157,15 @@ pub(crate) fn plan_pull(
     let mut planned = plan_query_for(catalog, &rewritten, Purpose::Pull)?;
     set_emit_per_record(&mut planned.root, properties);
 
+    let plan = DataflowPlan {
+        root: planned.root,
+        sink: None,
+        limit: query.limit,
+        max_poll_records: None,
+    };
+    let columns = planned.columns;
     let pull = match source.kind {
-        SourceKind::Stream => PullPlan::Stream,
+        SourceKind::Stream => PullPlan::Stream { plan, columns },
         SourceKind::Table => {
             let materialized = is_materialized(catalog, source);
             if !materialized && !source.is_source {
@@ -169,65 +175,26 @@ pub(crate) fn plan_pull(
                     quote_source_name(name)
                 )));
             }
-            let keys = match keys {
-                KeyLookup::Range { .. } if !options.range_scans || source.window.is_some() => {
-                    KeyLookup::Scan
-                }
-                keys => keys,
-            };
             if keys == KeyLookup::Scan && !options.table_scans {
                 return Err(PlanError::User(TABLE_SCAN_REQUIRED.into()));
             }
-            PullPlan::Table(TablePull {
-                table: source.name.clone(),
-                materialized,
-                keys,
-            })
+            PullPlan::Table {
+                plan,
+                columns,
+                table: TablePull {
+                    table: source.name.clone(),
+                    materialized,
+                    keys,
+                },
+            }
         }
     };
-    Ok(StatementPlan::Select {
-        columns: planned.columns,
-        plan: DataflowPlan {
-            root: planned.root,
-            sink: None,
-            limit: query.limit,
-            max_poll_records: None,
-        },
-        is_pull: Some(pull),
-    })
+    Ok(StatementPlan::Pull(pull))
 }
 
 /// A persistent query writes the table (its state holds the table's rows).
 fn is_materialized(catalog: &Catalog, source: &SourceDefinition) -> bool {
     catalog.queries().any(|query| query.sink == source.name)
-}
-
-/// How ksqlDB's physical planner reads the keys of the disjuncts' constraints.
-fn key_lookup(constraints: &[Constraint], requires_table_scan: bool) -> KeyLookup {
-    if requires_table_scan || constraints.contains(&Constraint::NonKey) {
-        return KeyLookup::Scan;
-    }
-    if constraints
-        .iter()
-        .all(|c| matches!(c, Constraint::Equal(_)))
-    {
-        let mut keys: Vec<Vec<ScalarValue>> = Vec::with_capacity(constraints.len());
-        for constraint in constraints {
-            if let Constraint::Equal(key) = constraint
-                && !keys.contains(key)
-            {
-                keys.push(key.clone());
-            }
-        }
-        return KeyLookup::Keys(keys);
-    }
-    match constraints {
-        [Constraint::Range { lower, upper }] => KeyLookup::Range {
-            lower: lower.clone(),
-            upper: upper.clone(),
-        },
-        _ => KeyLookup::Scan,
-    }
 }
 
 /// ksqlDB's error for a pull-query rule: the message and the syntax help.
@@ -363,49 +330,17 @@ fn plan_beyond_ksql(
     }
     let mut names = Vec::new();
     relation_sources(&query.from, &mut names);
-    let mut tables = Vec::with_capacity(names.len());
     for name in &names {
         match catalog.source(name) {
             Some(source)
                 if source.kind == SourceKind::Table
-                    && (source.is_source || is_materialized(catalog, source)) =>
-            {
-                tables.push(source)
-            }
+                    && (source.is_source || is_materialized(catalog, source)) => {}
             _ => return Ok(None),
         }
     }
-    // The SQL plan answers the query; the dataflow plan only names the first table, so that
-    // EXPLAIN and the server see a plan of the right shape.
-    let scan = Query {
-        select: vec![SelectItem::Wildcard],
-        from: Relation::Source {
-            name: tables[0].name.clone(),
-            alias: None,
-        },
-        window: None,
-        where_clause: None,
-        group_by: Vec::new(),
-        partition_by: Vec::new(),
-        having: None,
-        emit: None,
-        limit: None,
-    };
-    let planned = plan_query_for(catalog, &scan, Purpose::Pull)?;
-    Ok(Some(StatementPlan::Select {
-        columns: planned.columns,
-        plan: DataflowPlan {
-            root: planned.root,
-            sink: None,
-            limit: None,
-            max_poll_records: None,
-        },
-        is_pull: Some(PullPlan::Sql(Box::new(plan_sql_pull(
-            catalog,
-            &statement.text,
-            properties,
-        )?))),
-    }))
+    Ok(Some(StatementPlan::Pull(PullPlan::Sql(Box::new(
+        plan_sql_pull(catalog, &statement.text, properties)?,
+    )))))
 }
 
 #[cfg(test)]

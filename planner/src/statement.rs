@@ -5,6 +5,7 @@
 //! handled by the server directly.
 
 mod insert;
+mod warnings;
 mod with_properties;
 
 use std::collections::BTreeMap;
@@ -47,6 +48,8 @@ pub enum StatementPlan {
         plan: DataflowPlan,
         or_replace: bool,
         if_not_exists: bool,
+        /// What ksqlDB warns about the statement when it succeeds.
+        warnings: Vec<String>,
     },
     /// Start a query writing into an existing source.
     InsertInto {
@@ -55,14 +58,15 @@ pub enum StatementPlan {
     },
     /// Write one row.
     InsertValues(InsertValuesPlan),
-    /// Run a transient query.
+    /// Run a push query (`EMIT CHANGES`): a transient query whose rows stream to the client
+    /// until it is stopped or reaches its LIMIT.
     Select {
         plan: DataflowPlan,
         columns: Vec<ColumnDefinition>,
-        /// `Some` for a pull query (no `EMIT CHANGES`: read what is there now, then
-        /// complete): how it reads its source. `None` for a push query.
-        is_pull: Option<PullPlan>,
     },
+    /// Answer a pull query (no `EMIT CHANGES`: read what is there now, then complete), the
+    /// way the planner picked.
+    Pull(PullPlan),
 }
 
 /// One row for `INSERT INTO ... VALUES`.
@@ -131,9 +135,11 @@ pub fn plan_statement(
                     limit: query.limit,
                     max_poll_records: max_poll_records(properties),
                 },
-                is_pull: None,
             }
         }
+        StatementKind::SqlQuery(text) => StatementPlan::Pull(PullPlan::Sql(Box::new(
+            crate::pull::plan_sql_pull(catalog, text, properties)?,
+        ))),
         _ => return Ok(None),
     }))
 }
@@ -429,6 +435,7 @@ fn plan_create_as_select(
         plan,
         or_replace: create.or_replace,
         if_not_exists: create.if_not_exists,
+        warnings: warnings::create_as_select_warnings(catalog, &create.query),
     })
 }
 

@@ -12,7 +12,7 @@ use arrow::record_batch::RecordBatch;
 use executor::query::StartPosition;
 use executor::{Backend, BackendKind, Metrics, QueryHandle, StateStore, Store, TopicLog};
 use parser::ast::{Statement, StatementKind};
-use planner::pull::{KeyLookup, PullPlan};
+use planner::pull::PullPlan;
 use planner::{Catalog, Properties, StatementPlan};
 use tokio::sync::mpsc;
 
@@ -22,7 +22,7 @@ use crate::result::StatementResult;
 use crate::{Result, ServerError};
 
 /// Rows or lines buffered between a query thread and its consumer.
-const STREAM_BUFFER: usize = 64;
+pub(crate) const STREAM_BUFFER: usize = 64;
 
 /// Per-client state: `SET` properties and `DEFINE` variables.
 #[derive(Debug, Clone, Default)]
@@ -66,24 +66,24 @@ pub struct RowStream {
     pub scalable_push: bool,
 }
 
-/// A `SELECT` planned by `Engine::plan_select`, ready for `Engine::run_select`.
-pub struct PlannedSelect {
-    plan: planner::DataflowPlan,
-    columns: Vec<planner::catalog::ColumnDefinition>,
-    /// How a pull query reads its source; `None` for a push query.
-    pull: Option<PullPlan>,
-    /// A push query ksqlDB would run as a scalable push query.
-    scalable_push: bool,
+/// A query planned by `Engine::plan_select`, ready for `Engine::run_select`.
+pub enum PlannedSelect {
+    /// A push query.
+    Push {
+        plan: planner::DataflowPlan,
+        columns: Vec<planner::catalog::ColumnDefinition>,
+        /// ksqlDB would run it as a scalable push query.
+        scalable_push: bool,
+    },
+    /// A pull query, answered as the planner picked.
+    Pull(PullPlan),
 }
 
 impl PlannedSelect {
     /// A pull query over a table that reads only the keys it looks up: it answers in
-    /// microseconds.
+    /// microseconds (the planner says so).
     pub fn is_key_lookup(&self) -> bool {
-        matches!(
-            &self.pull,
-            Some(PullPlan::Table(table)) if matches!(table.keys, KeyLookup::Keys(_))
-        )
+        matches!(self, PlannedSelect::Pull(pull) if pull.is_key_lookup())
     }
 }
 
@@ -321,13 +321,8 @@ impl Engine {
                 Ok(last)
             }
             StatementKind::Print(print) => handler::print::print(self, print, session),
-            StatementKind::SqlQuery(text) => {
-                let catalog = self.catalog_snapshot();
-                let plan = planner::pull::plan_sql_pull(&catalog, text, &session.properties)?;
-                handler::pull_sql::run(self, plan)
-            }
-            StatementKind::Select(query) => {
-                let planned = self.plan_select(statement, query, session)?;
+            StatementKind::Select(_) | StatementKind::SqlQuery(_) => {
+                let planned = self.plan_select(statement, session)?;
                 self.run_select(planned, session)
             }
             _ => self.apply(statement, session, true),
@@ -345,7 +340,7 @@ impl Engine {
         let mut state = self.lock();
         let plan = planner::plan_statement(&state.catalog, statement, &session.properties)?;
         let result = match plan {
-            Some(StatementPlan::Select { .. }) => {
+            Some(StatementPlan::Select { .. } | StatementPlan::Pull(_)) => {
                 return Err(ServerError::Internal(
                     "a query is executed, not applied".into(),
                 ));
@@ -379,40 +374,33 @@ impl Engine {
         Ok(StatementOutput::Completed(result))
     }
 
-    /// Plans a push or pull query. A query changes nothing: it is planned from a snapshot of
-    /// the catalog, without holding the engine lock, so queries are planned in parallel.
-    pub fn plan_select(
-        &self,
-        statement: &Statement,
-        query: &parser::ast::Query,
-        session: &Session,
-    ) -> Result<PlannedSelect> {
+    /// Plans a push or pull query (`SELECT`, or SQL beyond ksqlDB's). A query changes
+    /// nothing: it is planned from a snapshot of the catalog, without holding the engine
+    /// lock, so queries are planned in parallel.
+    pub fn plan_select(&self, statement: &Statement, session: &Session) -> Result<PlannedSelect> {
         let catalog = self.catalog_snapshot();
-        let Some(StatementPlan::Select {
-            plan,
-            columns,
-            is_pull,
-        }) = planner::plan_statement(&catalog, statement, &session.properties)?
-        else {
-            return Err(ServerError::Internal("a SELECT planned to no query".into()));
-        };
-        Ok(PlannedSelect {
-            scalable_push: planner::is_scalable_push(&catalog, query, &session.properties),
-            plan,
-            columns,
-            pull: is_pull,
-        })
+        match planner::plan_statement(&catalog, statement, &session.properties)? {
+            Some(StatementPlan::Select { plan, columns }) => {
+                let scalable_push = match &statement.kind {
+                    StatementKind::Select(query) => {
+                        planner::is_scalable_push(&catalog, query, &session.properties)
+                    }
+                    _ => false,
+                };
+                Ok(PlannedSelect::Push {
+                    plan,
+                    columns,
+                    scalable_push,
+                })
+            }
+            Some(StatementPlan::Pull(pull)) => Ok(PlannedSelect::Pull(pull)),
+            _ => Err(ServerError::Internal("a SELECT planned to no query".into())),
+        }
     }
 
     /// Starts (or, for a pull query over a table, answers) a planned query.
     pub fn run_select(&self, planned: PlannedSelect, session: &Session) -> Result<StatementOutput> {
-        let PlannedSelect {
-            plan,
-            columns,
-            pull,
-            scalable_push,
-        } = planned;
-        handler::select::run(self, &plan, columns, pull, scalable_push, session)
+        handler::select::run(self, planned, session)
     }
 
     pub(crate) fn lock(&self) -> MutexGuard<'_, EngineState> {
@@ -495,10 +483,7 @@ mod tests {
             .expect("setup");
         let plan = |sql: &str| {
             let statement = parser::parse_statements(sql).expect("parses").remove(0);
-            let StatementKind::Select(query) = &statement.kind else {
-                panic!("{sql}: not a SELECT");
-            };
-            engine.plan_select(&statement, query, &session)
+            engine.plan_select(&statement, &session)
         };
         for sql in [
             "SELECT * FROM T WHERE ID = 'a';",

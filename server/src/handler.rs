@@ -5,6 +5,5 @@ pub(crate) mod ddl;
 pub(crate) mod describe;
 pub(crate) mod print;
 pub(crate) mod properties;
-pub mod pull_sql;
 pub(crate) mod select;
 pub(crate) mod show;

@@ -13,8 +13,15 @@ pub enum StatementResult {
     /// A change to the catalog or to the running queries, in ksqlDB's words:
     /// `Stream created`, ``Source `S` (topic: s) was dropped.``, `Query terminated.`.
     Status(String),
-    /// `CREATE ... AS SELECT` or `INSERT INTO ... SELECT` started this persistent query.
-    QueryCreated { query_id: String },
+    /// `CREATE ... AS SELECT` or `INSERT INTO ... SELECT` started this persistent query;
+    /// `warnings` are ksqlDB's about the statement (a deprecated form).
+    QueryCreated {
+        query_id: String,
+        warnings: Vec<String>,
+    },
+    /// The statement did nothing, for this reason (ksqlDB's `warning_entity`): `CREATE
+    /// ... IF NOT EXISTS` of a source that exists.
+    Warning(String),
     /// `INSERT INTO ... VALUES` wrote its row.
     RowInserted,
     /// `SET 'name' = 'value'`.

@@ -274,6 +274,23 @@ fn ksql_creates_a_stream_and_answers_current_status() {
 }
 
 #[test]
+fn create_if_not_exists_of_an_existing_source_answers_a_warning_entity() {
+    let fixture = Fixture::new();
+    fixture.ksql(STREAM);
+    let statement = STREAM.replacen("CREATE STREAM", "CREATE STREAM IF NOT EXISTS", 1);
+    let entities = fixture.ksql(&statement);
+    assert_eq!(
+        entities,
+        json!([{
+            "@type": "warning_entity",
+            "statementText": statement,
+            "message": "Cannot add stream `RIDERS`: A stream with the same name already exists.",
+            "warnings": [],
+        }])
+    );
+}
+
+#[test]
 fn inserts_stream_over_http2_acks_each_row() {
     let fixture = Fixture::new();
     fixture.ksql(STREAM);

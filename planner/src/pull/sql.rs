@@ -2,15 +2,15 @@
 //! aggregates, ORDER BY, LIMIT, subqueries, UNION), planned into a DataFusion `LogicalPlan`.
 //!
 //! The plan's table scans read placeholder sources with the tables' row schemas
-//! (`sql_table_schema`); the server gives them readers of one state snapshot
-//! (`executor::table_provider`) and runs the plan. Identifiers follow ksqlDB's case rule
+//! (`sql_table_schema`); the executor gives them readers of one state snapshot
+//! (`executor::table_provider`) and runs the plan (`executor::pull`). Identifiers follow ksqlDB's case rule
 //! (`sql::identifiers`), unnamed columns ksqlDB's names (`sql::naming`).
 
 mod context;
 mod identifiers;
 mod naming;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::common::TableReference;
@@ -30,7 +30,6 @@ use crate::statement::Properties;
 use crate::{PlanError, Result, user_error};
 
 pub use context::session_state;
-pub use naming::unique_name;
 
 /// The session property that allows reading whole tables.
 const TABLE_SCAN_PROPERTY: &str = "ksql.query.pull.table.scan.enabled";
@@ -44,8 +43,11 @@ pub struct SqlPullPlan {
     /// The tables the query reads, by name.
     pub tables: Vec<SqlPullTable>,
     /// `ksql.query.pull.table.scan.enabled` is false: every table read must be narrowed by a
-    /// key predicate (the server checks once the scans are planned).
+    /// key predicate (the executor checks once the scans are planned).
     pub key_reads_only: bool,
+    /// The result rows: the plan's columns with unique names and the Arrow types Eddy uses
+    /// for their ksqlDB types (types ksqlDB lacks, such as NULL and intervals, as STRING).
+    pub output: SchemaRef,
 }
 
 /// A table a SQL pull query reads.
@@ -103,11 +105,39 @@ pub fn plan_sql_pull(catalog: &Catalog, sql: &str, properties: &Properties) -> R
     let key_reads_only = properties
         .get(TABLE_SCAN_PROPERTY)
         .is_some_and(|value| value.eq_ignore_ascii_case("false"));
+    let output = output_schema(&plan);
     Ok(SqlPullPlan {
         plan,
         tables,
         key_reads_only,
+        output,
     })
+}
+
+/// The result schema of a SQL pull query: unique names, ksqlDB types.
+fn output_schema(plan: &LogicalPlan) -> SchemaRef {
+    let mut used = HashSet::new();
+    let fields: Vec<Field> = plan
+        .schema()
+        .fields()
+        .iter()
+        .map(|field| {
+            Field::new(
+                naming::unique_name(field.name(), &mut used),
+                output_type(field.data_type()),
+                true,
+            )
+        })
+        .collect();
+    SchemaRef::new(Schema::new(fields))
+}
+
+/// The Arrow type Eddy uses for the ksqlDB type of a DataFusion result column; types ksqlDB
+/// lacks (NULL, intervals) become STRING.
+fn output_type(data_type: &DataType) -> DataType {
+    crate::types::from_arrow(data_type)
+        .and_then(|ksql_type| crate::types::to_arrow(&ksql_type).ok())
+        .unwrap_or(DataType::Utf8)
 }
 
 /// The tables a query reads, checked: each exists and is queryable. Qualified names are

@@ -39,10 +39,11 @@ fn plan(catalog: &Catalog, sql: &str, properties: &[(&str, &str)]) -> String {
     let statement = parser::parse_statements(sql).expect("parses").remove(0);
     match plan_statement(catalog, &statement, &properties) {
         Err(error) => error.to_string(),
-        Ok(Some(StatementPlan::Select { is_pull, .. })) => match is_pull {
-            Some(PullPlan::Stream) => "stream".into(),
-            Some(PullPlan::Sql(_)) => "sql".into(),
-            Some(PullPlan::Table(table)) => {
+        Ok(Some(StatementPlan::Select { .. })) => "push".into(),
+        Ok(Some(StatementPlan::Pull(pull))) => match pull {
+            PullPlan::Stream { .. } => "stream".into(),
+            PullPlan::Sql(_) => "sql".into(),
+            PullPlan::Table { table, .. } => {
                 let source = if table.materialized { "" } else { " (topic)" };
                 match table.keys {
                     KeyLookup::Scan => format!("scan {}{source}", table.table),
@@ -62,7 +63,6 @@ fn plan(catalog: &Catalog, sql: &str, properties: &[(&str, &str)]) -> String {
                     }
                 }
             }
-            None => "push".into(),
         },
         Ok(_) => "not a select".into(),
     }
@@ -278,7 +278,7 @@ fn pull_query_columns_keep_select_order_and_mark_keys() {
     ];
     for (sql, expected) in cases {
         let statement = parser::parse_statements(sql).expect("parses").remove(0);
-        let Ok(Some(StatementPlan::Select { columns, .. })) =
+        let Ok(Some(StatementPlan::Pull(PullPlan::Table { columns, .. }))) =
             plan_statement(&catalog, &statement, &Properties::new())
         else {
             panic!("{sql}: does not plan");

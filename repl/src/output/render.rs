@@ -17,9 +17,15 @@ pub fn render_result(result: &StatementResult) -> String {
     match result {
         StatementResult::Status(message) if message.is_empty() => String::new(),
         StatementResult::Status(message) => line(message.clone()),
-        StatementResult::QueryCreated { query_id } => {
-            line(StatementResult::query_created_message(query_id))
+        StatementResult::QueryCreated { query_id, warnings } => {
+            let mut text = line(StatementResult::query_created_message(query_id));
+            for warning in warnings {
+                text.push_str(&line(format!("WARNING: {warning}")));
+            }
+            text
         }
+        // ksqlDB's CLI prints a warning entity's message as it prints a status.
+        StatementResult::Warning(message) => line(message.clone()),
         StatementResult::RowInserted => String::new(),
         StatementResult::PropertySet { name, value } => line(format!(
             "Successfully changed local property '{name}' to '{value}'."

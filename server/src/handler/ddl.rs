@@ -26,11 +26,7 @@ pub(crate) fn apply_plan(
             if_not_exists,
         } => {
             if if_not_exists && state.catalog.source(&source.name).is_some() {
-                return Ok(StatementResult::Status(format!(
-                    "{} {} already exists",
-                    kind_title(source.kind),
-                    source.name
-                )));
+                return Ok(source_exists(source.kind, &source.name));
             }
             let log = engine.topic_log();
             let partitions = match (log.describe_topic(&source.topic)?, partitions) {
@@ -64,13 +60,10 @@ pub(crate) fn apply_plan(
             plan,
             or_replace,
             if_not_exists,
+            warnings,
         } => {
             if if_not_exists && state.catalog.source(&sink.name).is_some() {
-                return Ok(StatementResult::Status(format!(
-                    "{} {} already exists",
-                    kind_title(sink.kind),
-                    sink.name
-                )));
+                return Ok(source_exists(sink.kind, &sink.name));
             }
             if or_replace && let Some(existing) = state.catalog.source(&sink.name) {
                 let writers: Vec<String> = state
@@ -97,16 +90,21 @@ pub(crate) fn apply_plan(
             let query_id = query.id.clone();
             start_query(engine, state, query, &plan, session)?;
             Arc::make_mut(&mut state.catalog).put_source(sink);
-            Ok(StatementResult::QueryCreated { query_id })
+            Ok(StatementResult::QueryCreated { query_id, warnings })
         }
         StatementPlan::InsertInto { query, plan } => {
             let query_id = query.id.clone();
             start_query(engine, state, query, &plan, session)?;
-            Ok(StatementResult::QueryCreated { query_id })
+            Ok(StatementResult::QueryCreated {
+                query_id,
+                warnings: Vec::new(),
+            })
         }
-        StatementPlan::Select { .. } | StatementPlan::InsertValues(_) => Err(
-            crate::ServerError::Internal("query plan routed to DDL".into()),
-        ),
+        StatementPlan::Select { .. } | StatementPlan::Pull(_) | StatementPlan::InsertValues(_) => {
+            Err(crate::ServerError::Internal(
+                "query plan routed to DDL".into(),
+            ))
+        }
     }
 }
 
@@ -158,4 +156,13 @@ pub(crate) fn kind_word(kind: SourceKind) -> &'static str {
         SourceKind::Stream => "stream",
         SourceKind::Table => "table",
     }
+}
+
+/// ksqlDB's warning for `CREATE ... IF NOT EXISTS` of a source that exists: the kind is the
+/// statement's, whatever the existing source's.
+fn source_exists(kind: SourceKind, name: &str) -> StatementResult {
+    let kind = kind_word(kind);
+    StatementResult::Warning(format!(
+        "Cannot add {kind} `{name}`: A {kind} with the same name already exists."
+    ))
 }

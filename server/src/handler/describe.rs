@@ -3,6 +3,7 @@
 
 use parser::ast::{Describe, Explain, SourceKind, Statement};
 use planner::catalog::{ColumnDefinition, QueryDefinition, SourceDefinition};
+use planner::pull::PullPlan;
 use planner::{Properties, StatementPlan};
 
 use crate::engine::{Engine, EngineState, Session};
@@ -206,7 +207,7 @@ fn explained_statement(
                 sink.columns,
                 query.sources,
                 vec![query.sink],
-                plan,
+                plan.to_string(),
             ),
             Some(StatementPlan::InsertInto { query, plan }) => {
                 let columns = state
@@ -214,12 +215,38 @@ fn explained_statement(
                     .source(&query.sink)
                     .map(|sink| sink.columns.clone())
                     .unwrap_or_default();
+                let plan = plan.to_string();
                 (query.id, columns, query.sources, vec![query.sink], plan)
             }
-            Some(StatementPlan::Select { plan, columns, .. }) => {
+            Some(StatementPlan::Select { plan, columns }) => {
                 let sources = plan.root.sources().iter().map(|s| s.name.clone()).collect();
-                (String::new(), columns, sources, Vec::new(), plan)
+                (
+                    String::new(),
+                    columns,
+                    sources,
+                    Vec::new(),
+                    plan.to_string(),
+                )
             }
+            Some(StatementPlan::Pull(pull)) => match pull {
+                PullPlan::Stream { plan, columns } | PullPlan::Table { plan, columns, .. } => {
+                    let sources = plan.root.sources().iter().map(|s| s.name.clone()).collect();
+                    (
+                        String::new(),
+                        columns,
+                        sources,
+                        Vec::new(),
+                        plan.to_string(),
+                    )
+                }
+                // SQL over tables: DataFusion's logical plan.
+                PullPlan::Sql(sql) => {
+                    let columns = sql_columns(&sql.output);
+                    let sources = sql.tables.iter().map(|t| t.source.name.clone()).collect();
+                    let plan = sql.plan.display_indent().to_string();
+                    (String::new(), columns, sources, Vec::new(), plan)
+                }
+            },
             _ => return user_error("EXPLAIN is only supported for queries"),
         };
     Ok(QueryDescription {
@@ -231,9 +258,24 @@ fn explained_statement(
         fields: fields_of(&columns),
         sources,
         sinks,
-        execution_plan: plan.to_string(),
+        execution_plan: plan,
         topology: String::new(),
     })
+}
+
+/// The columns of a SQL pull query's result, as value columns of their ksqlDB types.
+fn sql_columns(schema: &arrow::datatypes::SchemaRef) -> Vec<ColumnDefinition> {
+    schema
+        .fields()
+        .iter()
+        .filter_map(|field| {
+            Some(ColumnDefinition {
+                name: field.name().clone(),
+                data_type: planner::types::from_arrow(field.data_type())?,
+                kind: planner::catalog::ColumnKind::Value,
+            })
+        })
+        .collect()
 }
 
 /// The state of persistent query `id`: `Unknown` when the engine does not run it.
@@ -352,20 +394,30 @@ mod tests {
             "CREATE STREAM S (ID STRING KEY, V BIGINT) WITH (kafka_topic='s', value_format='JSON', partitions=1);
              CREATE STREAM S2 AS SELECT * FROM S;
              INSERT INTO S (ID, V) VALUES ('a', 1);
-             SET 'auto.offset.reset' = 'earliest';",
+             SET 'auto.offset.reset' = 'earliest';
+             CREATE STREAM IF NOT EXISTS S (ID STRING KEY) WITH (kafka_topic='s', value_format='JSON');
+             CREATE TABLE IF NOT EXISTS S2 AS SELECT ID, COUNT(*) AS N FROM S GROUP BY ID;",
         );
         assert_eq!(
             created,
             [
                 StatementResult::Status("Stream created".into()),
                 StatementResult::QueryCreated {
-                    query_id: "CSAS_S2_0".into()
+                    query_id: "CSAS_S2_0".into(),
+                    warnings: Vec::new(),
                 },
                 StatementResult::RowInserted,
                 StatementResult::PropertySet {
                     name: "auto.offset.reset".into(),
                     value: "earliest".into()
                 },
+                // ksqlDB names the kind of the statement, not the existing source's.
+                StatementResult::Warning(
+                    "Cannot add stream `S`: A stream with the same name already exists.".into()
+                ),
+                StatementResult::Warning(
+                    "Cannot add table `S2`: A table with the same name already exists.".into()
+                ),
             ]
         );
         let [

@@ -1,61 +1,33 @@
-//! Push and pull queries (`SELECT`).
+//! Push and pull queries (`SELECT`, and SQL beyond ksqlDB's).
 //!
-//! A push query and a pull query over a stream start a transient query whose rows stream
-//! back. A pull query over a table is answered before returning, on the caller's thread (key
-//! lookups touch only their keys); one ksqlDB rejects for its shape goes to `pull_sql`.
+//! A push query starts a transient query whose rows stream back. A pull query runs the way
+//! the planner picked, through `executor::pull::run_pull`: a table's rows are answered before
+//! returning, on the caller's thread (key lookups touch only their keys), and a stream is read
+//! to its current end.
 
+use arrow::datatypes::SchemaRef;
+use executor::pull::PullContext;
 use executor::query::StartPosition;
-use planner::DataflowPlan;
 use planner::catalog::{ColumnDefinition, ColumnKind};
 use planner::pull::PullPlan;
 
 use crate::Result;
-use crate::engine::{Engine, OutputColumn, RowStream, Session, StatementOutput};
-use crate::handler::pull_sql;
+use crate::engine::{
+    Engine, OutputColumn, PlannedSelect, RowStream, STREAM_BUFFER, Session, StatementOutput,
+};
 
-/// Runs a planned `SELECT`; `pull` says how a pull query reads its source (`None`: a push
-/// query), `scalable_push` whether ksqlDB would run the push query as a scalable one.
-pub fn run(
-    engine: &Engine,
-    plan: &DataflowPlan,
-    columns: Vec<ColumnDefinition>,
-    pull: Option<PullPlan>,
-    scalable_push: bool,
-    session: &Session,
-) -> Result<StatementOutput> {
-    let is_pull = pull.is_some();
-    let (receiver, handle, final_message, keys) = match pull {
-        Some(PullPlan::Sql(sql)) => return pull_sql::run(engine, *sql),
-        Some(PullPlan::Table(table)) => {
-            let batches = executor::pull::read_table(
-                plan,
-                &table,
-                engine.state_store(),
-                engine.log.as_ref(),
-                &engine.metrics,
-            )?;
-            let (receiver, handle) = executor::query::finished_query(batches);
-            (receiver, handle, None, true)
-        }
-        Some(PullPlan::Stream) => {
-            let (sender, receiver) = Engine::stream_channel();
-            let handle = executor::start_transient(
-                plan,
-                engine.topic_log(),
-                &engine.metrics,
-                StartPosition::Earliest,
-                true,
-                sender,
-                engine.state_store(),
-            )?;
-            // ksqlDB's header of a stream pull query marks no key columns.
-            (receiver, handle, Some("Query Completed"), false)
-        }
-        None => {
+/// Runs a planned query.
+pub fn run(engine: &Engine, planned: PlannedSelect, session: &Session) -> Result<StatementOutput> {
+    match planned {
+        PlannedSelect::Push {
+            plan,
+            columns,
+            scalable_push,
+        } => {
             let (sender, receiver) = Engine::stream_channel();
             let start = Engine::start_position(&session.properties, StartPosition::Latest);
             let handle = executor::start_transient(
-                plan,
+                &plan,
                 engine.topic_log(),
                 &engine.metrics,
                 start,
@@ -63,23 +35,67 @@ pub fn run(
                 sender,
                 engine.state_store(),
             )?;
-            let final_message = plan.limit.is_some().then_some("Limit Reached");
-            (receiver, handle, final_message, true)
+            Ok(StatementOutput::Rows(RowStream {
+                columns: output_columns(columns, true),
+                receiver,
+                handle,
+                is_pull: false,
+                final_message: plan.limit.is_some().then_some("Limit Reached"),
+                scalable_push,
+            }))
         }
-    };
-    Ok(StatementOutput::Rows(RowStream {
-        columns: columns
-            .into_iter()
-            .map(|column| OutputColumn {
-                type_name: planner::types::sql_type_name(&column.data_type),
-                key: keys && column.kind == ColumnKind::Key,
-                name: column.name,
-            })
-            .collect(),
-        receiver,
-        handle,
-        is_pull,
-        final_message,
-        scalable_push: scalable_push && !is_pull,
-    }))
+        PlannedSelect::Pull(plan) => {
+            let context = PullContext {
+                log: &engine.log,
+                state: engine.state_store(),
+                metrics: &engine.metrics,
+                stream_buffer: STREAM_BUFFER,
+            };
+            let (receiver, handle) = executor::pull::run_pull(&plan, &context)?;
+            let (columns, final_message) = match plan {
+                // ksqlDB's header of a stream pull query marks no key columns.
+                PullPlan::Stream { columns, .. } => {
+                    (output_columns(columns, false), Some("Query Completed"))
+                }
+                PullPlan::Table { columns, .. } => (output_columns(columns, true), None),
+                PullPlan::Sql(sql) => (schema_columns(&sql.output), None),
+            };
+            Ok(StatementOutput::Rows(RowStream {
+                columns,
+                receiver,
+                handle,
+                is_pull: true,
+                final_message,
+                scalable_push: false,
+            }))
+        }
+    }
 }
+
+/// The output columns of a dataflow's columns; `keys` marks the key columns.
+fn output_columns(columns: Vec<ColumnDefinition>, keys: bool) -> Vec<OutputColumn> {
+    columns
+        .into_iter()
+        .map(|column| OutputColumn {
+            type_name: planner::types::sql_type_name(&column.data_type),
+            key: keys && column.kind == ColumnKind::Key,
+            name: column.name,
+        })
+        .collect()
+}
+
+/// The output columns of a SQL pull query's result schema (no key columns).
+fn schema_columns(schema: &SchemaRef) -> Vec<OutputColumn> {
+    schema
+        .fields()
+        .iter()
+        .map(|field| OutputColumn {
+            name: field.name().clone(),
+            type_name: planner::types::arrow_type_name(field.data_type()),
+            key: false,
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests;

@@ -84,9 +84,9 @@ pub(crate) async fn prepare(
     let engine = Arc::clone(&state.engine);
     let (statement, source) = parse_query(&sql, &session, allow_print)?;
     let planned = match &statement.kind {
-        StatementKind::Select(query) => {
+        StatementKind::Select(_) => {
             let planned = engine
-                .plan_select(&statement, query, &session)
+                .plan_select(&statement, &session)
                 .map_err(|failure| ApiError::from_server(&failure, &statement.text, vec![]))?;
             if planned.is_key_lookup() {
                 let output = engine.run_select(planned, &session);

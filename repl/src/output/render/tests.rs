@@ -59,8 +59,22 @@ fn messages_print_one_line_and_empty_results_nothing() {
         (
             StatementResult::QueryCreated {
                 query_id: "CTAS_T_1".into(),
+                warnings: Vec::new(),
             },
             "Created query with ID CTAS_T_1\n",
+        ),
+        (
+            StatementResult::QueryCreated {
+                query_id: "CSAS_J_2".into(),
+                warnings: vec!["DEPRECATION NOTICE: no grace".into()],
+            },
+            "Created query with ID CSAS_J_2\nWARNING: DEPRECATION NOTICE: no grace\n",
+        ),
+        (
+            StatementResult::Warning(
+                "Cannot add table `T`: A table with the same name already exists.".into(),
+            ),
+            "Cannot add table `T`: A table with the same name already exists.\n",
         ),
         (StatementResult::RowInserted, ""),
         (

@@ -23,13 +23,20 @@ pub(super) fn write_entity(
 ) -> Option<Value> {
     let entity = |kind: &str, field: &str, value: Value| json!({"@type": kind, "statementText": text, field: value, "warnings": []});
     Some(match result {
-        StatementResult::Status(message) => current_status(text, message, None, command),
-        StatementResult::QueryCreated { query_id } => current_status(
+        StatementResult::Status(message) => current_status(text, message, None, &[], command),
+        StatementResult::QueryCreated { query_id, warnings } => current_status(
             text,
             &StatementResult::query_created_message(query_id),
             Some(query_id),
+            warnings,
             command,
         ),
+        StatementResult::Warning(message) => json!({
+            "@type": "warning_entity",
+            "statementText": text,
+            "message": message,
+            "warnings": [],
+        }),
         StatementResult::RowInserted
         | StatementResult::PropertySet { .. }
         | StatementResult::PropertyUnset { .. }
@@ -150,13 +157,18 @@ pub(super) fn write_entity(
     })
 }
 
-/// The `currentStatus` of a statement that succeeded.
+/// The `currentStatus` of a statement that succeeded, with ksqlDB's `KsqlWarning`s.
 fn current_status(
     text: &str,
     message: &str,
     query_id: Option<&String>,
+    warnings: &[String],
     command: impl FnOnce(&str) -> (String, i64),
 ) -> Value {
+    let warnings: Vec<Value> = warnings
+        .iter()
+        .map(|warning| json!({"message": warning}))
+        .collect();
     let (command_id, sequence) = command(message);
     json!({
         "@type": "currentStatus",
@@ -168,7 +180,7 @@ fn current_status(
             "queryId": query_id,
         },
         "commandSequenceNumber": sequence,
-        "warnings": [],
+        "warnings": warnings,
     })
 }
 

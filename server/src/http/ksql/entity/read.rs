@@ -22,6 +22,7 @@ pub fn read_entity(entity: &Value) -> StatementResult {
             match status["queryId"].as_str() {
                 Some(query_id) => StatementResult::QueryCreated {
                     query_id: query_id.to_string(),
+                    warnings: list(&entity["warnings"], |warning| text(&warning["message"])),
                 },
                 None => StatementResult::Status(text(&status["message"])),
             }
@@ -100,6 +101,7 @@ pub fn read_entity(entity: &Value) -> StatementResult {
         "variables" => StatementResult::Variables(list(&entity["variables"], |variable| {
             (text(&variable["name"]), text(&variable["value"]))
         })),
+        "warning_entity" => StatementResult::Warning(text(&entity["message"])),
         _ => StatementResult::Status(match entity.get("message") {
             Some(message) => text(message),
             None => serde_json::to_string_pretty(entity).unwrap_or_default(),

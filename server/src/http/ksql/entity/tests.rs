@@ -116,7 +116,15 @@ fn results() -> Vec<StatementResult> {
         StatementResult::Status("Stream created".into()),
         StatementResult::QueryCreated {
             query_id: "CSAS_S2_0".into(),
+            warnings: Vec::new(),
         },
+        StatementResult::QueryCreated {
+            query_id: "CSAS_J_1".into(),
+            warnings: vec!["DEPRECATION NOTICE: no grace".into()],
+        },
+        StatementResult::Warning(
+            "Cannot add stream `S`: A stream with the same name already exists.".into(),
+        ),
         StatementResult::Sources {
             kind: SourceKind::Stream,
             sources: vec![SourceSummary {
@@ -222,6 +230,7 @@ fn entities_have_ksqldb_field_names() {
         (
             StatementResult::QueryCreated {
                 query_id: "CSAS_S2_0".into(),
+                warnings: Vec::new(),
             },
             json!({
                 "@type": "currentStatus",
@@ -233,6 +242,35 @@ fn entities_have_ksqldb_field_names() {
                     "queryId": "CSAS_S2_0",
                 },
                 "commandSequenceNumber": 7,
+                "warnings": [],
+            }),
+        ),
+        (
+            StatementResult::QueryCreated {
+                query_id: "CSAS_J_1".into(),
+                warnings: vec!["DEPRECATION NOTICE: no grace".into()],
+            },
+            json!({
+                "@type": "currentStatus",
+                "statementText": "STATEMENT;",
+                "commandId": "stream/`S`/create",
+                "commandStatus": {
+                    "status": "SUCCESS",
+                    "message": "Created query with ID CSAS_J_1",
+                    "queryId": "CSAS_J_1",
+                },
+                "commandSequenceNumber": 7,
+                "warnings": [{"message": "DEPRECATION NOTICE: no grace"}],
+            }),
+        ),
+        (
+            StatementResult::Warning(
+                "Cannot add stream `S`: A stream with the same name already exists.".into(),
+            ),
+            json!({
+                "@type": "warning_entity",
+                "statementText": "STATEMENT;",
+                "message": "Cannot add stream `S`: A stream with the same name already exists.",
                 "warnings": [],
             }),
         ),
@@ -366,7 +404,7 @@ fn entities_of_ksqldb_servers_read_leniently() {
         ),
         (
             json!({"@type": "warning_entity", "message": "careful"}),
-            StatementResult::Status("careful".into()),
+            StatementResult::Warning("careful".into()),
         ),
         (
             json!({"@type": "unknown"}),

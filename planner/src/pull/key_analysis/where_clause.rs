@@ -1,48 +1,25 @@
-//! A pull query's WHERE clause read as ksqlDB reads it: which keys it looks up.
+//! A pull query's WHERE clause read as ksqlDB reads it, into `key_analysis` terms.
 //!
-//! The clause is rewritten into disjunctive normal form as ksqlDB's `PullQueryRewriter` does
-//! (`where_clause::disjuncts`). Each disjunct is validated like ksqlDB's `QueryFilterNode` (the errors when table scans are
-//! disabled) and yields a lookup constraint: equal keys, a key range, or none (a scan).
-//! The executor always applies the whole WHERE clause to the rows it reads, so a constraint
-//! only has to select a superset of the matching rows.
-
-mod disjuncts;
-
-use std::ops::Bound;
+//! The clause is rewritten as ksqlDB's `PullQueryRewriter` does (`key_analysis::ast`), then
+//! put in disjunctive normal form. Each disjunct is validated like ksqlDB's
+//! `QueryFilterNode` (the errors when table scans are disabled) and its comparisons with key
+//! columns become terms, their values converted to the key columns' types
+//! (`pull::key_value`); window bounds are checked here and left to the residual filter.
 
 use datafusion::common::ScalarValue;
 use sqlparser::ast::{Expr as SqlExpr, Value};
 
-use self::disjuncts::{CompareOp, Leaf, disjunct_text, disjuncts, normalize};
-use super::key_value::{column_ref, column_type, has_column_ref, key_value};
-use super::{PULL_QUERY_SYNTAX_HELP, TABLE_SCAN_HINT, TABLE_SCAN_REQUIRED};
+use super::ast::{CompareOp, Leaf, disjunct_text, normalize};
+use super::{KeyColumns, KeyLookup, Term, disjuncts};
 use crate::catalog::{Catalog, ColumnDefinition, SourceDefinition, WINDOWEND, WINDOWSTART};
 use crate::expr::KsqlText;
+use crate::pull::key_value::{column_ref, column_type, has_column_ref, key_value};
+use crate::pull::{PULL_QUERY_SYNTAX_HELP, TABLE_SCAN_HINT, TABLE_SCAN_REQUIRED};
 use crate::types::sql_type_name;
 use crate::{PlanError, Result};
 
-/// Which rows one disjunct can match, by key.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Constraint {
-    /// Any key.
-    NonKey,
-    /// Exactly this key: one value per key column, in key column order.
-    Equal(Vec<ScalarValue>),
-    /// Keys of the single key column within these bounds.
-    Range {
-        lower: Bound<ScalarValue>,
-        upper: Bound<ScalarValue>,
-    },
-}
-
-/// What the WHERE clause of a pull query over a table selects, by key.
-#[derive(Debug, Clone, PartialEq)]
-pub struct WhereAnalysis {
-    /// Some disjunct needs a table scan (only possible when table scans are enabled).
-    pub requires_table_scan: bool,
-    /// One constraint per disjunct (empty when `requires_table_scan`).
-    pub constraints: Vec<Constraint>,
-}
+/// Disjuncts beyond this many are not worth a key lookup: the query scans instead.
+const MAX_DISJUNCTS: usize = 1024;
 
 /// The table a WHERE clause is analyzed against.
 pub struct WhereContext<'a> {
@@ -51,6 +28,9 @@ pub struct WhereContext<'a> {
     pub qualifiers: &'a [&'a str],
     pub catalog: &'a Catalog,
     pub table_scans_enabled: bool,
+    /// `ksql.query.pull.range.scan.enabled`: ranges of a single STRING or BYTES key of a
+    /// table that is not windowed are read as ranges (ksqlDB's rule).
+    pub range_scans_enabled: bool,
 }
 
 impl WhereContext<'_> {
@@ -58,8 +38,20 @@ impl WhereContext<'_> {
         self.source.window.is_some()
     }
 
-    fn key_columns(&self) -> Vec<&ColumnDefinition> {
+    fn key_definitions(&self) -> Vec<&ColumnDefinition> {
         self.source.key_columns().collect()
+    }
+
+    /// The key columns, with ksqlDB's rule for ranges.
+    fn key_columns(&self) -> Result<KeyColumns> {
+        let fields = self.source.key_fields()?;
+        let ranges = self.range_scans_enabled
+            && !self.windowed()
+            && matches!(
+                self.key_definitions().as_slice(),
+                [key] if matches!(key.data_type, parser::ast::DataType::String | parser::ast::DataType::Bytes)
+            );
+        Ok(KeyColumns::new(fields, ranges))
     }
 
     /// ksqlDB's schema text of the key columns: ``[`ID` INTEGER KEY, ...]``.
@@ -109,37 +101,30 @@ fn split_comparison<'a>(
     column_ref(left, qualifiers).map(|column| (column, op, right))
 }
 
-/// Validates the WHERE clause of a pull query over a table and extracts its key constraints.
-pub fn analyze_where(where_clause: &SqlExpr, context: &WhereContext<'_>) -> Result<WhereAnalysis> {
-    let scan = WhereAnalysis {
-        requires_table_scan: true,
-        constraints: Vec::new(),
-    };
-    let Some(disjuncts) = disjuncts(normalize(where_clause, false)) else {
+/// Validates the WHERE clause of a pull query over a table and picks the rows it reads.
+pub fn analyze_where(where_clause: &SqlExpr, context: &WhereContext<'_>) -> Result<KeyLookup> {
+    let Some(disjuncts) = disjuncts(normalize(where_clause, false), MAX_DISJUNCTS) else {
         return if context.table_scans_enabled {
-            Ok(scan)
+            Ok(KeyLookup::Scan)
         } else {
             Err(PlanError::User(TABLE_SCAN_REQUIRED.into()))
         };
     };
     for disjunct in &disjuncts {
         if validate_disjunct(disjunct, context)? {
-            return Ok(scan);
+            return Ok(KeyLookup::Scan);
         }
     }
-    let constraints = disjuncts
+    let terms = disjuncts
         .iter()
-        .map(|disjunct| constraint_of(disjunct, context))
-        .collect::<Result<_>>()?;
-    Ok(WhereAnalysis {
-        requires_table_scan: false,
-        constraints,
-    })
+        .map(|disjunct| terms_of(disjunct, context))
+        .collect::<Result<Vec<_>>>()?;
+    Ok(context.key_columns()?.lookup(&terms))
 }
 
 /// ksqlDB's per-disjunct validation; true when the disjunct needs a table scan.
 fn validate_disjunct(leaves: &[Leaf<'_>], context: &WhereContext<'_>) -> Result<bool> {
-    let keys = context.key_columns();
+    let keys = context.key_definitions();
     let windowed = context.windowed();
     let mut seen = vec![false; keys.len()];
     let mut keyed = false;
@@ -315,21 +300,21 @@ struct BoundsSeen {
     upper: bool,
 }
 
-/// The key constraint of a validated disjunct (ksqlDB's `KeyValueExtractor`).
-fn constraint_of(leaves: &[Leaf<'_>], context: &WhereContext<'_>) -> Result<Constraint> {
-    let keys = context.key_columns();
-    let mut equal: Vec<Option<ScalarValue>> = vec![None; keys.len()];
-    let mut ranges: Vec<(Bound<ScalarValue>, Bound<ScalarValue>)> =
-        vec![(Bound::Unbounded, Bound::Unbounded); keys.len()];
-    let mut seen = vec![false; keys.len()];
+/// The terms of a validated disjunct (ksqlDB's `KeyValueExtractor`): comparisons with key
+/// columns, their values of the columns' types; duplicate or conflicting window bounds fail.
+fn terms_of(leaves: &[Leaf<'_>], context: &WhereContext<'_>) -> Result<Vec<Term>> {
+    let keys = context.key_definitions();
     let mut start = BoundsSeen::default();
     let mut end = BoundsSeen::default();
+    let mut terms = Vec::with_capacity(leaves.len());
     for leaf in leaves {
         let Leaf::Compare { left, op, right } = leaf else {
+            terms.push(Term::Residual);
             continue;
         };
         let Some((column, op, other)) = split_comparison(left, *op, right, context.qualifiers)
         else {
+            terms.push(Term::Residual);
             continue;
         };
         if column == WINDOWSTART || column == WINDOWEND {
@@ -360,43 +345,19 @@ fn constraint_of(leaves: &[Leaf<'_>], context: &WhereContext<'_>) -> Result<Cons
                     true,
                 ));
             }
+            terms.push(Term::Residual);
             continue;
         }
         let Some(index) = keys.iter().position(|key| key.name == column) else {
+            terms.push(Term::Residual);
             continue;
         };
-        let value = key_value(other, keys[index], context.catalog, &leaf.text())?;
-        seen[index] = true;
-        match op {
-            CompareOp::Eq => equal[index] = Some(value),
-            CompareOp::Gt if ranges[index].0 == Bound::Unbounded => {
-                ranges[index].0 = Bound::Excluded(value)
-            }
-            CompareOp::GtEq if ranges[index].0 == Bound::Unbounded => {
-                ranges[index].0 = Bound::Included(value)
-            }
-            CompareOp::Lt if ranges[index].1 == Bound::Unbounded => {
-                ranges[index].1 = Bound::Excluded(value)
-            }
-            CompareOp::LtEq if ranges[index].1 == Bound::Unbounded => {
-                ranges[index].1 = Bound::Included(value)
-            }
-            _ => {}
-        }
+        let value: ScalarValue = key_value(other, keys[index], context.catalog, &leaf.text())?;
+        terms.push(Term::Key {
+            column: index,
+            op,
+            value,
+        });
     }
-    if !seen.iter().any(|seen| *seen) {
-        return Ok(Constraint::NonKey);
-    }
-    if equal.iter().all(Option::is_some) {
-        return Ok(Constraint::Equal(equal.into_iter().flatten().collect()));
-    }
-    let range_type = matches!(
-        keys[0].data_type,
-        parser::ast::DataType::String | parser::ast::DataType::Bytes
-    );
-    if keys.len() == 1 && range_type {
-        let (lower, upper) = ranges.swap_remove(0);
-        return Ok(Constraint::Range { lower, upper });
-    }
-    Ok(Constraint::NonKey)
+    Ok(terms)
 }

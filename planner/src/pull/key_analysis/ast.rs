@@ -1,17 +1,16 @@
-//! A WHERE condition rewritten the way ksqlDB's `PullQueryRewriter` does: `BETWEEN` into two
-//! comparisons, `IN` into equalities, `NOT` pushed down to the leaves, then disjunctive
-//! normal form. What the disjuncts select is `where_clause`'s.
+//! A ksqlDB WHERE clause rewritten the way ksqlDB's `PullQueryRewriter` does: `BETWEEN` into
+//! two comparisons, `IN` into equalities and `NOT` pushed down to the leaves, ready for
+//! disjunctive normal form (`key_analysis::disjuncts`). The leaves keep their SQL, for
+//! ksqlDB's messages.
 
 use sqlparser::ast::{BinaryOperator, Expr as SqlExpr};
 
+use super::Condition;
 use crate::expr::KsqlText;
-
-/// Disjuncts beyond this many are not worth a key lookup: the query scans instead.
-const MAX_DISJUNCTS: usize = 1024;
 
 /// A comparison operator of a WHERE condition.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum CompareOp {
+pub(crate) enum CompareOp {
     Eq,
     NotEq,
     Lt,
@@ -132,15 +131,8 @@ impl Leaf<'_> {
     }
 }
 
-/// A condition with `NOT` pushed down to the leaves.
-pub(super) enum Condition<'a> {
-    And(Vec<Condition<'a>>),
-    Or(Vec<Condition<'a>>),
-    Leaf(Leaf<'a>),
-}
-
 /// Rewrites `expr` (negated when `negated`) into a condition over leaves.
-pub(super) fn normalize(expr: &SqlExpr, negated: bool) -> Condition<'_> {
+pub(super) fn normalize(expr: &SqlExpr, negated: bool) -> Condition<Leaf<'_>> {
     let compare = |left, op: CompareOp, right| {
         let op = if negated { op.negate() } else { op };
         Condition::Leaf(Leaf::Compare { left, op, right })
@@ -242,43 +234,6 @@ pub(super) fn normalize(expr: &SqlExpr, negated: bool) -> Condition<'_> {
     }
 }
 
-/// The disjuncts of a condition in disjunctive normal form, each a conjunction of leaves;
-/// `None` when there would be more than `MAX_DISJUNCTS`.
-pub(super) fn disjuncts(condition: Condition<'_>) -> Option<Vec<Vec<Leaf<'_>>>> {
-    match condition {
-        Condition::Leaf(leaf) => Some(vec![vec![leaf]]),
-        Condition::Or(parts) => {
-            let mut all = Vec::new();
-            for part in parts {
-                all.extend(disjuncts(part)?);
-                if all.len() > MAX_DISJUNCTS {
-                    return None;
-                }
-            }
-            Some(all)
-        }
-        Condition::And(parts) => {
-            let mut product: Vec<Vec<Leaf<'_>>> = vec![Vec::new()];
-            for part in parts {
-                let part = disjuncts(part)?;
-                if product.len() * part.len() > MAX_DISJUNCTS {
-                    return None;
-                }
-                let mut next = Vec::with_capacity(product.len() * part.len());
-                for prefix in &product {
-                    for conjunct in &part {
-                        let mut combined = prefix.clone();
-                        combined.extend(conjunct.iter().cloned());
-                        next.push(combined);
-                    }
-                }
-                product = next;
-            }
-            Some(product)
-        }
-    }
-}
-
 /// A disjunct as ksqlDB prints it: its leaves joined by `AND`, nested from the left.
 pub(super) fn disjunct_text(leaves: &[Leaf<'_>]) -> String {
     let mut texts = leaves.iter().map(Leaf::text);
@@ -288,7 +243,10 @@ pub(super) fn disjunct_text(leaves: &[Leaf<'_>]) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::super::disjuncts;
     use super::*;
+
+    const LIMIT: usize = 1024;
 
     fn where_clause(condition: &str) -> SqlExpr {
         let statements = parser::parse_statements(&format!("SELECT * FROM t WHERE {condition};"))
@@ -317,7 +275,7 @@ mod tests {
         ];
         for (condition, expected) in cases {
             let expr = where_clause(condition);
-            let texts: Vec<String> = disjuncts(normalize(&expr, false))
+            let texts: Vec<String> = disjuncts(normalize(&expr, false), LIMIT)
                 .expect("few disjuncts")
                 .iter()
                 .map(|leaves| disjunct_text(leaves))
@@ -333,6 +291,6 @@ mod tests {
             .collect::<Vec<_>>()
             .join(" AND ");
         let expr = where_clause(&condition);
-        assert!(disjuncts(normalize(&expr, false)).is_none());
+        assert!(disjuncts(normalize(&expr, false), LIMIT).is_none());
     }
 }
