@@ -155,7 +155,8 @@ pub(crate) fn plan_join(
     let sides = input.sides.clone();
     let mut rewritten = query.clone();
     let key = synthetic_key_name(&sides);
-    rewritten.select = expand_select(&query.select, &sides, &key)?;
+    let synthetic = (input.candidates.is_empty() && !input.foreign_key).then_some(key.as_str());
+    rewritten.select = expand_select(&query.select, &sides, &key, synthetic)?;
     for expr in rewritten
         .where_clause
         .iter_mut()
@@ -170,7 +171,10 @@ pub(crate) fn plan_join(
         if persistent && !aggregating {
             check_foreign_key_projection(&rewritten, &sides[0])?;
         }
-    } else if !aggregating && !choose_key_item(&mut rewritten, &input.candidates, &key)? {
+    } else if !aggregating
+        && query.partition_by.is_empty()
+        && !choose_key_item(&mut rewritten, &input.candidates, &key)?
+    {
         missing_key = persistent.then(|| MissingJoinKey {
             expressions: input
                 .candidates
@@ -291,7 +295,7 @@ fn plan_join_node(catalog: &Catalog, join: &Join) -> Result<Input> {
             kafka.join(", ")
         ));
     }
-    let (left_sql, right_sql) = join_condition(join, &left.sides, right_side)?;
+    let (left_sql, right_sql, condition_text) = join_condition(join, &left.sides, right_side)?;
     let kind = match join.kind {
         AstJoinKind::Inner => JoinKind::Inner,
         AstJoinKind::Left => JoinKind::Left,
@@ -347,11 +351,6 @@ fn plan_join_node(catalog: &Catalog, join: &Join) -> Result<Input> {
     let right_key = right_lowering.lower(&right_sql)?;
     let left_type = left_key.get_type(left.root.schema())?;
     let right_type = right_key.get_type(right.root.schema())?;
-    let condition_text = format!(
-        "{} = {}",
-        FormattedExpr(&left_sql),
-        FormattedExpr(&right_sql)
-    );
     if left_type != right_type {
         let name = |data_type: &ArrowType| {
             from_arrow(data_type)
@@ -534,9 +533,9 @@ fn join_side(schema: &DFSchema) -> JoinSide {
     side
 }
 
-/// The ON clause as (left expression, right expression), each qualified by its sources'
-/// aliases; ksqlDB's errors for conditions it does not take.
-fn join_condition(join: &Join, left: &[Side], right: &Side) -> Result<(SqlExpr, SqlExpr)> {
+/// The ON clause as (left expression, right expression, the condition's text as written),
+/// each qualified by its sources' aliases; ksqlDB's errors for conditions it does not take.
+fn join_condition(join: &Join, left: &[Side], right: &Side) -> Result<(SqlExpr, SqlExpr, String)> {
     let mut all: Vec<Side> = left.to_vec();
     all.push(right.clone());
     let mut on = join.on.clone();
@@ -595,10 +594,11 @@ fn join_condition(join: &Join, left: &[Side], right: &Side) -> Result<(SqlExpr, 
             .collect::<Vec<_>>()
             .join(", ")
     };
+    let written = format!("{} = {}", FormattedExpr(&a), FormattedExpr(&b));
     if only_left(&refs_a) && only_right(&refs_b) {
-        Ok((a, b))
+        Ok((a, b, written))
     } else if only_right(&refs_a) && only_left(&refs_b) {
-        Ok((b, a))
+        Ok((b, a, written))
     } else if refs_a == refs_b {
         user_error(format!(
             "Each side of the join must reference exactly one source and not the same source. Left side references {} and right references {}",
@@ -653,7 +653,7 @@ fn referenced(expr: &SqlExpr) -> HashSet<String> {
 /// source's columns and pseudo columns, then `ROWTIME`, `ROWPARTITION`, `ROWOFFSET` and
 /// (`with_op`, or a table) `$op`.
 fn flat_row(input: Input, with_op: bool, key: &str) -> Result<(DataflowNode, SourceDefinition)> {
-    let schema = input.root.schema().clone();
+    let schema = Arc::clone(input.root.schema());
     let column = |qualifier: Option<&str>, name: &str| {
         Expr::Column(Column::new(qualifier.map(TableReference::bare), name))
     };

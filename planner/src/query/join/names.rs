@@ -141,13 +141,15 @@ fn flatten_one(expr: &mut SqlExpr, sides: &[Side], key: &str) -> Result<()> {
     }
 }
 
-/// The select list over the joined row: wildcards expanded to flat columns, references
+/// The select list over the joined row: wildcards expanded to flat columns (`*` starting
+/// with the `synthetic` key, if the key is one), references
 /// rewritten, and each plain column reference named as ksqlDB names it (the column name
 /// when no other source has one of that name, else `<ALIAS>_<COLUMN>`).
 pub(super) fn expand_select(
     items: &[SelectItem],
     sides: &[Side],
     key: &str,
+    synthetic: Option<&str>,
 ) -> Result<Vec<SelectItem>> {
     let mut expanded = Vec::new();
     let wildcard = |side: &Side, expanded: &mut Vec<SelectItem>| {
@@ -161,7 +163,15 @@ pub(super) fn expand_select(
     };
     for item in items {
         match item {
-            SelectItem::Wildcard => sides.iter().for_each(|side| wildcard(side, &mut expanded)),
+            SelectItem::Wildcard => {
+                if let Some(key) = synthetic {
+                    expanded.push(SelectItem::Expr {
+                        expr: SqlExpr::Identifier(flat_ident(key.to_string())),
+                        alias: Some(key.to_string()),
+                    });
+                }
+                sides.iter().for_each(|side| wildcard(side, &mut expanded))
+            }
             SelectItem::QualifiedWildcard(alias) => {
                 match sides.iter().find(|side| side.alias == *alias) {
                     Some(side) => wildcard(side, &mut expanded),
@@ -215,32 +225,32 @@ pub(super) fn choose_key_item(
     key: &str,
 ) -> Result<bool> {
     let reads = |expr: &SqlExpr, name: &str| matches!(expr, SqlExpr::Identifier(ident) if normalize_ident(ident) == name);
-    let mut chosen: Option<(String, usize)> = None;
-    let mut names_of_chosen: Vec<String> = Vec::new();
-    for (index, item) in query.select.iter().enumerate() {
-        let SelectItem::Expr { expr, alias } = item else {
-            continue;
-        };
-        if reads(expr, key) {
-            return Ok(true);
-        }
-        let Some((flat, _)) = candidates.iter().find(|(flat, _)| reads(expr, flat)) else {
-            continue;
-        };
-        match &chosen {
-            None => {
-                chosen = Some((flat.clone(), index));
-                names_of_chosen.push(alias.clone().unwrap_or_else(|| flat.clone()));
-            }
-            Some((first, _)) if first == flat => {
-                names_of_chosen.push(alias.clone().unwrap_or_else(|| flat.clone()));
-            }
-            Some(_) => {}
-        }
+    let items: Vec<(usize, &SqlExpr, &Option<String>)> = query
+        .select
+        .iter()
+        .enumerate()
+        .filter_map(|(index, item)| match item {
+            SelectItem::Expr { expr, alias } => Some((index, expr, alias)),
+            _ => None,
+        })
+        .collect();
+    if items.iter().any(|(_, expr, _)| reads(expr, key)) {
+        return Ok(true);
     }
-    let Some((flat, index)) = chosen else {
+    // The first join column (in join order) that is selected is the key.
+    let Some((flat, index)) = candidates.iter().find_map(|(flat, _)| {
+        items
+            .iter()
+            .find(|(_, expr, _)| reads(expr, flat))
+            .map(|(index, _, _)| (flat.clone(), *index))
+    }) else {
         return Ok(false);
     };
+    let mut names_of_chosen: Vec<String> = items
+        .iter()
+        .filter(|(_, expr, _)| reads(expr, &flat))
+        .map(|(_, _, alias)| Option::clone(alias).unwrap_or_else(|| flat.clone()))
+        .collect();
     if names_of_chosen.len() > 1 {
         names_of_chosen.sort();
         return user_error(format!(
