@@ -27,7 +27,7 @@ use self::names::{
 };
 use crate::catalog::{
     Catalog, ColumnDefinition, ColumnKind, OP_COLUMN, OP_UPSERT, ROWOFFSET, ROWPARTITION, ROWTIME,
-    SourceDefinition,
+    SourceDefinition, WINDOWEND, WINDOWSTART,
 };
 use crate::expr::{ExprLowering, FormattedExpr, normalize_ident};
 use crate::plan::{
@@ -120,12 +120,23 @@ impl Side {
         format!("{}_{column}", self.alias)
     }
 
-    /// The columns a wildcard lists: keys, values, headers.
-    fn columns(&self) -> impl Iterator<Item = &ColumnDefinition> {
+    /// The columns a wildcard lists: keys, the window bounds of a windowed source, values,
+    /// headers.
+    fn columns(&self) -> Vec<ColumnDefinition> {
+        let bounds = self.source.window.iter().flat_map(|_| {
+            [WINDOWSTART, WINDOWEND].map(|name| ColumnDefinition {
+                name: name.to_string(),
+                data_type: parser::ast::DataType::Bigint,
+                kind: ColumnKind::Value,
+            })
+        });
         self.source
             .key_columns()
-            .chain(self.source.value_columns())
-            .chain(self.source.header_columns())
+            .cloned()
+            .chain(bounds)
+            .chain(self.source.value_columns().cloned())
+            .chain(self.source.header_columns().cloned())
+            .collect()
     }
 }
 
@@ -149,7 +160,12 @@ pub(crate) fn plan_join(
     aggregating: bool,
 ) -> Result<PlannedJoin> {
     let input = plan_relation(catalog, &query.from)?;
-    if input.sides.iter().any(|side| side.source.window.is_some()) {
+    let windowed = input
+        .sides
+        .iter()
+        .filter(|side| side.source.window.is_some())
+        .count();
+    if windowed > 0 && windowed < input.sides.len() {
         return windowed_error(&input.sides);
     }
     let sides = input.sides.clone();
@@ -199,9 +215,6 @@ fn windowed_error<T>(sides: &[Side]) -> Result<T> {
         Some(window) => format!("`{}` is {} windowed", side.source.name, window.kind.name()),
         None => format!("`{}` is not windowed", side.source.name),
     };
-    if sides.iter().all(|side| side.source.window.is_some()) {
-        return user_error("Joins of windowed sources are not supported yet.");
-    }
     let lines: Vec<String> = sides.iter().map(describe).collect();
     user_error(format!(
         "Can not join windowed source to non-windowed source.\n{}",
@@ -349,6 +362,7 @@ fn plan_join_node(catalog: &Catalog, join: &Join) -> Result<Input> {
     };
     let left_key = left_lowering.lower(&left_sql)?;
     let right_key = right_lowering.lower(&right_sql)?;
+    let window_keys = window_conditions(&left, right_side, &left_key, &right_key)?;
     let left_type = left_key.get_type(left.root.schema())?;
     let right_type = right_key.get_type(right.root.schema())?;
     if left_type != right_type {
@@ -455,6 +469,12 @@ fn plan_join_node(catalog: &Catalog, join: &Join) -> Result<Input> {
         None,
         Arc::new(Field::new(join_key_column(0), left_type, true)),
     ));
+    for index in 1..=window_keys.len() {
+        fields.push((
+            None,
+            Arc::new(Field::new(join_key_column(index), ArrowType::Int64, true)),
+        ));
+    }
     fields.push((
         None,
         Arc::new(Field::new(JOIN_TIME_COLUMN, ArrowType::Int64, true)),
@@ -469,8 +489,12 @@ fn plan_join_node(catalog: &Catalog, join: &Join) -> Result<Input> {
         right: Box::new(right.root),
         kind,
         variant,
-        left_keys: vec![left_key],
-        right_keys: vec![right_key],
+        left_keys: std::iter::once(left_key)
+            .chain(window_keys.iter().map(|(left, _)| left.clone()))
+            .collect(),
+        right_keys: std::iter::once(right_key)
+            .chain(window_keys.iter().map(|(_, right)| right.clone()))
+            .collect(),
         left_side,
         right_side: right_side_columns,
         state: JoinStateTables::default(),
@@ -487,6 +511,63 @@ fn plan_join_node(catalog: &Catalog, join: &Join) -> Result<Input> {
         candidates,
         foreign_key,
     })
+}
+
+/// Windowed sources join on their window too: equal window starts (and, for sessions,
+/// ends), as their keys include the window. The join must be on their keys (ksqlDB does not
+/// repartition windowed sources).
+fn window_conditions(
+    left: &Input,
+    right: &Side,
+    left_key: &Expr,
+    right_key: &Expr,
+) -> Result<Vec<(Expr, Expr)>> {
+    let Some(window) = right.source.window else {
+        return Ok(Vec::new());
+    };
+    let is_key = |expr: &Expr, side: &Side| match expr {
+        Expr::Column(column) => side
+            .source
+            .column(&column.name)
+            .is_some_and(|c| c.kind == ColumnKind::Key),
+        _ => false,
+    };
+    let left_side = match left_key {
+        Expr::Column(column) => left.sides.iter().find(|side| {
+            column
+                .relation
+                .as_ref()
+                .is_some_and(|r| r.table() == side.alias)
+        }),
+        _ => None,
+    };
+    let Some(left_side) = left_side.filter(|side| is_key(left_key, side)) else {
+        return repartition_windowed();
+    };
+    if !is_key(right_key, right) {
+        return repartition_windowed();
+    }
+    let bounds: &[&str] = if window.kind == crate::catalog::WindowKind::Session {
+        &[WINDOWSTART, WINDOWEND]
+    } else {
+        &[WINDOWSTART]
+    };
+    let column = |side: &Side, name: &str| {
+        Expr::Column(Column::new(
+            Some(TableReference::bare(side.alias.as_str())),
+            name,
+        ))
+    };
+    Ok(bounds
+        .iter()
+        .map(|name| (column(left_side, name), column(right, name)))
+        .collect())
+}
+
+fn repartition_windowed<T>() -> Result<T> {
+    user_error(
+        "Implicit repartitioning of windowed sources is not supported. See https://github.com/confluentinc/ksql/issues/4385.",
+    )
 }
 
 impl JoinWindow {
@@ -674,7 +755,7 @@ fn flat_row(input: Input, with_op: bool, key: &str) -> Result<(DataflowNode, Sou
         ));
     }
     for (position, side) in input.sides.iter().enumerate() {
-        for definition in side.columns() {
+        for definition in &side.columns() {
             let flat = ColumnDefinition {
                 name: side.flat(&definition.name),
                 data_type: definition.data_type.clone(),
@@ -719,7 +800,7 @@ fn flat_row(input: Input, with_op: bool, key: &str) -> Result<(DataflowNode, Sou
         partitions: first.partitions,
         replicas: first.replicas,
         is_source: false,
-        window: None,
+        window: first.window,
         sql: String::new(),
     };
     let mut exprs: Vec<Expr> = keys
@@ -730,6 +811,18 @@ fn flat_row(input: Input, with_op: bool, key: &str) -> Result<(DataflowNode, Sou
     exprs.push(column(None, JOIN_TIME_COLUMN).alias(ROWTIME));
     exprs.push(Expr::Literal(ScalarValue::Int32(None), None).alias(ROWPARTITION));
     exprs.push(Expr::Literal(ScalarValue::Int64(None), None).alias(ROWOFFSET));
+    if source.window.is_some() {
+        // The window of the result: the left's (the right's when the left is absent).
+        let bound = |name: &str| {
+            let left = column(Some(&sides[0].alias), name);
+            let right = column(Some(&sides[sides.len() - 1].alias), name);
+            datafusion::logical_expr::when(left.clone().is_null(), right)
+                .otherwise(left)
+                .map(|expr| expr.alias(name))
+        };
+        exprs.push(bound(WINDOWSTART)?);
+        exprs.push(bound(WINDOWEND)?);
+    }
     let table = input.kind == SourceKind::Table;
     let mut row_schema = source.row_schema()?.as_ref().clone();
     if table || with_op {

@@ -153,7 +153,7 @@ pub(super) fn expand_select(
 ) -> Result<Vec<SelectItem>> {
     let mut expanded = Vec::new();
     let wildcard = |side: &Side, expanded: &mut Vec<SelectItem>| {
-        for column in side.columns() {
+        for column in &side.columns() {
             let flat = side.flat(&column.name);
             expanded.push(SelectItem::Expr {
                 expr: SqlExpr::Identifier(flat_ident(flat.clone())),
