@@ -2,8 +2,9 @@
 //!
 //! Run them from a release build: `cargo run --release -p repl -- bench stateless`.
 //! Each benchmark loads its input first, then starts one persistent query and times it until
-//! the query's committed offsets reach the end of the input. `pull` (in `bench/pull.rs`)
-//! measures pull queries over HTTP instead.
+//! the query's committed offsets reach the end of the input. `join` (in `bench/join.rs`)
+//! times a stream-table and a stream-stream join; `pull` (in `bench/pull.rs`) measures pull
+//! queries over HTTP instead.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -14,6 +15,7 @@ use executor::log::partitioner::partition_for_key;
 use executor::{Record, TopicLog};
 use server::{Engine, Session};
 
+mod join;
 mod pull;
 
 /// Records produced to the input topic per `produce` call.
@@ -27,9 +29,10 @@ const FIRST_TIMESTAMP: i64 = 1_600_000_000_000;
 
 #[derive(clap::Args)]
 pub struct BenchArgs {
-    /// Which benchmark: stateless, aggregate or pull.
+    /// Which benchmark: stateless, aggregate, join or pull.
     workload: String,
-    /// Number of input records (pull: distinct keys of the materialized table).
+    /// Number of input records (join: stream records, the table gets a tenth as many rows;
+    /// pull: distinct keys of the materialized table).
     #[arg(long, visible_alias = "rows", default_value_t = 1_000_000)]
     records: u64,
     #[command(flatten)]
@@ -40,8 +43,9 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     match args.workload.as_str() {
         "stateless" => stateless(args.records),
         "aggregate" => aggregate(args.records),
+        "join" => join::run(args.records),
         "pull" => pull::run(args.records, &args.pull),
-        other => bail!("unknown benchmark \"{other}\": use stateless, aggregate or pull"),
+        other => bail!("unknown benchmark \"{other}\": use stateless, aggregate, join or pull"),
     }
 }
 
@@ -67,7 +71,7 @@ fn stateless(records: u64) -> Result<()> {
         "CREATE STREAM big_spenders AS SELECT id, user_id, amount * 2 AS doubled, UCASE(category) AS category \
          FROM clicks WHERE amount > 10 EMIT CHANGES;",
         "CSAS_BIG_SPENDERS_0",
-        "clicks",
+        &["clicks"],
     )?;
     let produced = bench.records_in("BIG_SPENDERS")?;
     run.report("stateless", records, &format!("{produced} written"));
@@ -90,7 +94,7 @@ fn aggregate(records: u64) -> Result<()> {
         "CREATE TABLE page_stats AS SELECT page, COUNT(*) AS views, SUM(amount) AS total \
          FROM clicks WINDOW TUMBLING (SIZE 10 SECONDS) GROUP BY page EMIT CHANGES;",
         "CTAS_PAGE_STATS_0",
-        "clicks",
+        &["clicks"],
     )?;
     let produced = bench.records_in("PAGE_STATS")?;
     run.report("aggregate", records, &format!("{produced} written"));
@@ -111,21 +115,61 @@ struct QueryRun {
     elapsed: Duration,
     /// Bytes the data directory grew by while the query ran.
     bytes_written: u64,
+    /// Peak resident memory of the process when the query had caught up, in KiB.
+    peak_memory_kib: u64,
+}
+
+/// Where a timed query run starts: the data directory's size, then the time.
+struct RunStart {
+    directory_bytes: u64,
+    at: Instant,
+}
+
+impl RunStart {
+    fn now(directory: &Path) -> RunStart {
+        RunStart {
+            directory_bytes: directory_bytes(directory),
+            at: Instant::now(),
+        }
+    }
 }
 
 impl Bench {
     /// Opens an engine on a fresh temporary directory and executes `setup`.
     fn open(setup: &str) -> Result<Bench> {
         let directory = tempfile::tempdir().context("cannot create a temporary directory")?;
+        let mut bench = Bench::reopen(directory)?;
+        bench.execute(setup)?;
+        Ok(bench)
+    }
+
+    /// Opens an engine on `directory`: its persistent queries resume from their committed
+    /// offsets.
+    fn reopen(directory: tempfile::TempDir) -> Result<Bench> {
         let engine = Engine::open(directory.path())?;
-        let mut bench = Bench {
+        Ok(Bench {
             log: engine.topic_log(),
             engine,
             session: Session::default(),
             directory,
+        })
+    }
+
+    /// Stops the engine, and with it every query where its last epoch committed, and closes
+    /// the data directory's database; returns the directory for `reopen`.
+    fn close(self) -> Result<tempfile::TempDir> {
+        let Bench {
+            engine,
+            log,
+            directory,
+            ..
+        } = self;
+        drop(log);
+        let Some(engine) = Arc::into_inner(engine) else {
+            bail!("the engine is still shared: cannot close its data directory");
         };
-        bench.execute(setup)?;
-        Ok(bench)
+        drop(engine);
+        Ok(directory)
     }
 
     fn execute(&mut self, sql: &str) -> Result<()> {
@@ -134,55 +178,40 @@ impl Bench {
             .map_err(|error| anyhow::anyhow!("{}", executor::error_chain(&error)))
     }
 
-    /// Produces `records` records to `topic`; `record(n)` gives the `n`th record's key, JSON
-    /// value and timestamp. Records are partitioned by key like Kafka's default partitioner.
+    /// Produces `records` records to `topic` (see `load`).
     fn load(
         &self,
         topic: &str,
         records: u64,
         record: impl Fn(u64) -> (String, String, i64),
     ) -> Result<()> {
-        let started = Instant::now();
-        let mut written = 0u64;
-        while written < records {
-            let chunk = (records - written).min(LOAD_CHUNK);
-            let batch = (written..written + chunk)
-                .map(|n| {
-                    let (key, value, timestamp) = record(n);
-                    (
-                        partition_for_key(key.as_bytes(), PARTITIONS),
-                        Record {
-                            key: Some(key.into_bytes()),
-                            value: Some(value.into_bytes()),
-                            timestamp,
-                            headers: Vec::new(),
-                        },
-                    )
-                })
-                .collect();
-            self.log.produce(topic, batch)?;
-            written += chunk;
-        }
-        println!(
-            "loaded {records} records in {:.2}s",
-            started.elapsed().as_secs_f64()
-        );
-        Ok(())
+        load(self.log.as_ref(), topic, records, record)
     }
 
     /// Starts the persistent query of `sql` and waits until its consumer group `query_id`
-    /// has committed every record of `topic`.
-    fn run_query(&mut self, sql: &str, query_id: &str, topic: &str) -> Result<QueryRun> {
-        let ends = self.log.offsets(topic)?;
-        let bytes_before = directory_bytes(self.directory.path());
-        let started = Instant::now();
+    /// has committed every record of `topics`.
+    fn run_query(&mut self, sql: &str, query_id: &str, topics: &[&str]) -> Result<QueryRun> {
+        let start = RunStart::now(self.directory.path());
         self.execute(sql)?;
+        self.wait_for(query_id, topics, start)
+    }
+
+    /// Waits until the consumer group `query_id` has committed every record `topics` hold
+    /// now, and measures the run from `start`.
+    fn wait_for(&self, query_id: &str, topics: &[&str], start: RunStart) -> Result<QueryRun> {
+        let ends = topics
+            .iter()
+            .map(|topic| Ok((*topic, self.log.offsets(topic)?)))
+            .collect::<Result<Vec<_>>>()?;
         loop {
-            let committed = self.log.committed_offsets(query_id, topic)?;
-            let done = committed
-                .iter()
-                .zip(&ends)
-                .all(|(committed, (_, end))| committed.is_some_and(|c| c >= *end));
+            let mut done = true;
+            for (topic, ends) in &ends {
+                let committed = self.log.committed_offsets(query_id, topic)?;
+                done &= committed
+                    .iter()
+                    .zip(ends)
+                    .all(|(committed, (_, end))| committed.is_some_and(|c| c >= *end));
+            }
             if done {
                 break;
             }
@@ -196,11 +225,12 @@ impl Bench {
             }
             std::thread::sleep(Duration::from_millis(5));
         }
-        let elapsed = started.elapsed();
+        let elapsed = start.at.elapsed();
         let bytes_after = directory_bytes(self.directory.path());
         Ok(QueryRun {
             elapsed,
-            bytes_written: bytes_after.saturating_sub(bytes_before),
+            bytes_written: bytes_after.saturating_sub(start.directory_bytes),
+            peak_memory_kib: peak_memory_kib(),
         })
     }
 
@@ -208,6 +238,42 @@ impl Bench {
     fn records_in(&self, topic: &str) -> Result<u64> {
         Ok(self.log.offsets(topic)?.iter().map(|(_, end)| end).sum())
     }
+}
+
+/// Produces `records` records to `topic` of `log`; `record(n)` gives the `n`th record's key,
+/// JSON value and timestamp. Records are partitioned by key like Kafka's default partitioner.
+fn load(
+    log: &dyn TopicLog,
+    topic: &str,
+    records: u64,
+    record: impl Fn(u64) -> (String, String, i64),
+) -> Result<()> {
+    let started = Instant::now();
+    let mut written = 0u64;
+    while written < records {
+        let chunk = (records - written).min(LOAD_CHUNK);
+        let batch = (written..written + chunk)
+            .map(|n| {
+                let (key, value, timestamp) = record(n);
+                (
+                    partition_for_key(key.as_bytes(), PARTITIONS),
+                    Record {
+                        key: Some(key.into_bytes()),
+                        value: Some(value.into_bytes()),
+                        timestamp,
+                        headers: Vec::new(),
+                    },
+                )
+            })
+            .collect();
+        log.produce(topic, batch)?;
+        written += chunk;
+    }
+    println!(
+        "loaded {records} records in {:.2}s",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
 }
 
 impl QueryRun {
@@ -218,7 +284,7 @@ impl QueryRun {
             "{name}: {records} records in {seconds:.2}s = {:.0} records/s ({detail})",
             records as f64 / seconds
         );
-        println!("peak memory: {} MiB", peak_memory_kib() / 1024);
+        println!("peak memory: {} MiB", self.peak_memory_kib / 1024);
         println!(
             "data directory growth: {:.1} bytes per input record",
             self.bytes_written as f64 / records.max(1) as f64

@@ -56,7 +56,7 @@ pub fn run(rows: u64, args: &PullArgs) -> Result<()> {
         "CREATE TABLE t AS SELECT id, LATEST_BY_OFFSET(v) AS v, COUNT(*) AS n \
          FROM s GROUP BY id EMIT CHANGES;",
         "CTAS_T_0",
-        "s",
+        &["s"],
     )?;
     println!(
         "materialized {rows} keys with CREATE TABLE AS SELECT in {:.2}s",
