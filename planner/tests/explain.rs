@@ -28,6 +28,10 @@ const SOURCES: &[&str] = &[
      WITH (kafka_topic='clicks', value_format='JSON', partitions=1);",
     "CREATE STREAM SHORT_VIEWS (USER_ID STRING KEY, PAGE_ID STRING) \
      WITH (kafka_topic='short_views', value_format='JSON', partitions=2);",
+    "CREATE TABLE USER_BONUSES (ID STRING PRIMARY KEY, BONUS INT) \
+     WITH (kafka_topic='user_bonuses', value_format='JSON', partitions=2);",
+    "CREATE TABLE REGIONS (REGION STRING PRIMARY KEY, MANAGER STRING) \
+     WITH (kafka_topic='regions', value_format='JSON', partitions=2);",
 ];
 
 /// `(snapshot name, statement)`: one snapshot file per statement.
@@ -190,6 +194,59 @@ const CASES: &[(&str, &str)] = &[
         "SELECT USER_ID, WINDOWSTART, COUNT(*) AS VIEWS FROM PAGEVIEWS \
          WINDOW HOPPING (SIZE 30 SECONDS, ADVANCE BY 10 SECONDS) GROUP BY USER_ID \
          EMIT CHANGES LIMIT 10;",
+    ),
+    (
+        "csas_stream_table_left_join",
+        "CREATE STREAM VIEWS_WITH_NAMES AS SELECT P.USER_ID, P.PAGE_ID, U.NAME \
+         FROM PAGEVIEWS P LEFT JOIN USERS U ON P.USER_ID = U.ID;",
+    ),
+    (
+        "csas_stream_table_inner_join_select_star_where",
+        "CREATE STREAM VIEWS_OF_HIGH_SCORERS AS SELECT * FROM PAGEVIEWS P \
+         JOIN USERS U ON P.USER_ID = U.ID WHERE U.SCORE > 10;",
+    ),
+    (
+        "csas_stream_stream_inner_join_within",
+        "CREATE STREAM VIEW_PAIRS AS SELECT P.USER_ID, P.PAGE_ID, S.PAGE_ID AS SHORT_PAGE \
+         FROM PAGEVIEWS P JOIN SHORT_VIEWS S WITHIN (1 MINUTE, 2 MINUTES) \
+         ON P.USER_ID = S.USER_ID;",
+    ),
+    (
+        "csas_stream_stream_left_join_grace",
+        "CREATE STREAM VIEWS_MAYBE_SHORT AS SELECT P.USER_ID, P.DURATION, S.PAGE_ID AS SHORT_PAGE \
+         FROM PAGEVIEWS P LEFT JOIN SHORT_VIEWS S WITHIN 30 SECONDS GRACE PERIOD 10 SECONDS \
+         ON P.USER_ID = S.USER_ID;",
+    ),
+    (
+        "csas_stream_stream_full_outer_join",
+        "CREATE STREAM ALL_VIEWS AS SELECT ROWKEY AS USER_ID, P.PAGE_ID, S.PAGE_ID AS SHORT_PAGE \
+         FROM PAGEVIEWS P FULL OUTER JOIN SHORT_VIEWS S WITHIN 1 MINUTE ON P.USER_ID = S.USER_ID;",
+    ),
+    (
+        "ctas_table_table_left_join",
+        "CREATE TABLE USERS_WITH_BONUS AS SELECT U.ID, U.NAME, B.BONUS \
+         FROM USERS U LEFT JOIN USER_BONUSES B ON U.ID = B.ID;",
+    ),
+    (
+        "ctas_table_table_full_outer_join",
+        "CREATE TABLE ALL_USER_IDS AS SELECT ROWKEY AS ID, U.NAME, B.BONUS \
+         FROM USERS U FULL OUTER JOIN USER_BONUSES B ON U.ID = B.ID;",
+    ),
+    (
+        "ctas_foreign_key_join",
+        "CREATE TABLE USER_MANAGERS AS SELECT U.ID, U.NAME, R.MANAGER \
+         FROM USERS U JOIN REGIONS R ON U.REGION = R.REGION;",
+    ),
+    (
+        "csas_n_way_join",
+        "CREATE STREAM VIEWS_IN_CONTEXT AS SELECT U.REGION, P.PAGE_ID, U.NAME, R.MANAGER \
+         FROM PAGEVIEWS P JOIN USERS U ON P.USER_ID = U.ID \
+         LEFT JOIN REGIONS R ON U.REGION = R.REGION;",
+    ),
+    (
+        "push_query_join",
+        "SELECT P.USER_ID, P.PAGE_ID, U.NAME FROM PAGEVIEWS P JOIN USERS U ON P.USER_ID = U.ID \
+         EMIT CHANGES LIMIT 5;",
     ),
 ];
 
