@@ -1074,9 +1074,6 @@ fn n_way_table_table_table_left_join_follows_updates_of_every_table() {
 /// INNER joins, deleting `k` from the middle table deletes `k` from the result; with LEFT
 /// joins, deleting `k` from the first table does.
 #[test]
-#[ignore = "bug: in an n-way table-table join, the deletes (tombstones) emitted by the first \
-            join never reach the second join, whose left join key (t1.id) is read from the \
-            deleted row's null value columns, so the result keeps a row that no longer exists"]
 fn n_way_table_table_table_join_propagates_deletes_of_the_first_join() {
     let fixture = start(&format!(
         "{THREE_TABLES}

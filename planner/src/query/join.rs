@@ -360,7 +360,7 @@ fn plan_join_node(catalog: &Catalog, join: &Join) -> Result<Input> {
         catalog,
         clause: "JOIN ON",
     };
-    let left_key = left_lowering.lower(&left_sql)?;
+    let mut left_key = left_lowering.lower(&left_sql)?;
     let right_key = right_lowering.lower(&right_sql)?;
     let window_keys = window_conditions(&left, right_side, &left_key, &right_key)?;
     let left_type = left_key.get_type(left.root.schema())?;
@@ -452,6 +452,22 @@ fn plan_join_node(catalog: &Catalog, join: &Join) -> Result<Input> {
         candidates.extend(flat_of(&right_key, std::slice::from_ref(right_side)));
     }
 
+    // Over a nested join, a column equal to that join's key reads the key itself: it is set
+    // on every row, deletes and null-padded rows included, where the column may be null.
+    if let Expr::Column(column) = &left_key
+        && left.sides.len() > 1
+        && left.candidates.iter().any(|(flat, _)| {
+            left.sides.iter().any(|side| {
+                column
+                    .relation
+                    .as_ref()
+                    .is_some_and(|r| r.table() == side.alias)
+                    && side.flat(&column.name) == *flat
+            })
+        })
+    {
+        left_key = Expr::Column(Column::from_name(join_key_column(0)));
+    }
     let left_side = join_side(left.root.schema());
     let right_side_columns = join_side(right.root.schema());
     let mut fields: Vec<(Option<TableReference>, Arc<Field>)> = Vec::new();
