@@ -10,29 +10,29 @@
 //! aggregation, PARTITION BY) runs over the joined rows unchanged. The first select item that
 //! is one of the join columns becomes the result's key, as ksqlDB decides it.
 
-use std::collections::HashSet;
 use std::sync::Arc;
 
 use arrow::datatypes::{DataType as ArrowType, Field};
-use datafusion::common::{Column, DFSchema, ScalarValue, TableReference};
+use datafusion::common::{Column, DFSchema, TableReference};
 use datafusion::logical_expr::{Expr, ExprSchemable};
 use parser::ast::{Join, JoinKind as AstJoinKind, Query, Relation, SourceKind};
-use sqlparser::ast::{BinaryOperator, Expr as SqlExpr};
 
+mod condition;
 mod names;
+mod row;
 
-use self::names::{
-    check_foreign_key_projection, choose_key_item, expand_select, flatten, qualify, sides_with,
-    unknown_alias,
-};
+use self::condition::{join_condition, window_conditions};
+use self::row::flat_row;
+
+use self::names::{check_foreign_key_projection, choose_key_item, expand_select, flatten};
 use crate::catalog::{
-    Catalog, ColumnDefinition, ColumnKind, OP_COLUMN, OP_UPSERT, ROWOFFSET, ROWPARTITION, ROWTIME,
-    SourceDefinition, WINDOWEND, WINDOWSTART,
+    Catalog, ColumnDefinition, ColumnKind, OP_COLUMN, ROWTIME, SourceDefinition, WINDOWEND,
+    WINDOWSTART,
 };
-use crate::expr::{ExprLowering, FormattedExpr, normalize_ident};
+use crate::expr::{ExprLowering, FormattedExpr};
 use crate::plan::{
     DataflowNode, JOIN_TIME_COLUMN, JoinKind, JoinNode, JoinSide, JoinStateTables, JoinVariant,
-    JoinWindow, ProjectNode, SourceNode, join_key_column,
+    JoinWindow, SourceNode, join_key_column,
 };
 use crate::types::{from_arrow, sql_type_name};
 use crate::{Result, user_error};
@@ -529,63 +529,6 @@ fn plan_join_node(catalog: &Catalog, join: &Join) -> Result<Input> {
     })
 }
 
-/// Windowed sources join on their window too: equal window starts (and, for sessions,
-/// ends), as their keys include the window. The join must be on their keys (ksqlDB does not
-/// repartition windowed sources).
-fn window_conditions(
-    left: &Input,
-    right: &Side,
-    left_key: &Expr,
-    right_key: &Expr,
-) -> Result<Vec<(Expr, Expr)>> {
-    let Some(window) = right.source.window else {
-        return Ok(Vec::new());
-    };
-    let is_key = |expr: &Expr, side: &Side| match expr {
-        Expr::Column(column) => side
-            .source
-            .column(&column.name)
-            .is_some_and(|c| c.kind == ColumnKind::Key),
-        _ => false,
-    };
-    let left_side = match left_key {
-        Expr::Column(column) => left.sides.iter().find(|side| {
-            column
-                .relation
-                .as_ref()
-                .is_some_and(|r| r.table() == side.alias)
-        }),
-        _ => None,
-    };
-    let Some(left_side) = left_side.filter(|side| is_key(left_key, side)) else {
-        return repartition_windowed();
-    };
-    if !is_key(right_key, right) {
-        return repartition_windowed();
-    }
-    let bounds: &[&str] = if window.kind == crate::catalog::WindowKind::Session {
-        &[WINDOWSTART, WINDOWEND]
-    } else {
-        &[WINDOWSTART]
-    };
-    let column = |side: &Side, name: &str| {
-        Expr::Column(Column::new(
-            Some(TableReference::bare(side.alias.as_str())),
-            name,
-        ))
-    };
-    Ok(bounds
-        .iter()
-        .map(|name| (column(left_side, name), column(right, name)))
-        .collect())
-}
-
-fn repartition_windowed<T>() -> Result<T> {
-    user_error(
-        "Implicit repartitioning of windowed sources is not supported. See https://github.com/confluentinc/ksql/issues/4385.",
-    )
-}
-
 impl JoinWindow {
     fn into_variant(self) -> JoinVariant {
         JoinVariant::StreamStream(self)
@@ -628,238 +571,4 @@ fn join_side(schema: &DFSchema) -> JoinSide {
         side.time_column = time;
     }
     side
-}
-
-/// The ON clause as (left expression, right expression, the condition's text as written),
-/// each qualified by its sources' aliases; ksqlDB's errors for conditions it does not take.
-fn join_condition(join: &Join, left: &[Side], right: &Side) -> Result<(SqlExpr, SqlExpr, String)> {
-    let mut all: Vec<Side> = left.to_vec();
-    all.push(right.clone());
-    let mut on = join.on.clone();
-    for alias in referenced(&on) {
-        let is_column = sides_with(&all, &alias).len() == 1;
-        if !is_column && !all.iter().any(|side| side.alias == alias) {
-            return unknown_alias(&alias);
-        }
-    }
-    qualify(&mut on, &all)?;
-    let on = strip_nested(on);
-    let SqlExpr::BinaryOp {
-        left: a,
-        op: BinaryOperator::Eq,
-        right: b,
-    } = on.clone()
-    else {
-        if let SqlExpr::BinaryOp {
-            op: BinaryOperator::And,
-            ..
-        } = &on
-        {
-            return user_error(format!(
-                "Invalid join condition: joins on multiple conditions are not yet supported. Got {}.",
-                parenthesized(&on)
-            ));
-        }
-        return user_error(format!(
-            "Unsupported join expression: {}. Only equality of expressions over each side is supported.",
-            FormattedExpr(&on)
-        ));
-    };
-    let (a, b) = (strip_nested(*a), strip_nested(*b));
-    let refs_a = referenced(&a);
-    let refs_b = referenced(&b);
-    for refs in [&refs_a, &refs_b] {
-        if refs.is_empty() {
-            let empty = if refs_a.is_empty() { &a } else { &b };
-            return user_error(format!(
-                "Invalid comparison expression '{}' in join '({} = {})'. Each side of the join comparision must contain references from exactly one source.",
-                FormattedExpr(empty),
-                FormattedExpr(&a),
-                FormattedExpr(&b)
-            ));
-        }
-    }
-    let left_aliases: HashSet<&str> = left.iter().map(|side| side.alias.as_str()).collect();
-    let only_left = |refs: &HashSet<String>| refs.iter().all(|r| left_aliases.contains(r.as_str()));
-    let only_right = |refs: &HashSet<String>| refs.iter().all(|r| *r == right.alias);
-    let listed = |refs: &HashSet<String>| {
-        let mut names: Vec<&String> = refs.iter().collect();
-        names.sort();
-        names
-            .iter()
-            .map(|name| format!("`{name}`"))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    let written = format!("{} = {}", FormattedExpr(&a), FormattedExpr(&b));
-    if only_left(&refs_a) && only_right(&refs_b) {
-        Ok((a, b, written))
-    } else if only_right(&refs_a) && only_left(&refs_b) {
-        Ok((b, a, written))
-    } else if refs_a == refs_b {
-        user_error(format!(
-            "Each side of the join must reference exactly one source and not the same source. Left side references {} and right references {}",
-            listed(&refs_a),
-            listed(&refs_b)
-        ))
-    } else {
-        user_error(format!(
-            "A join criteria is expected to reference the source (`{}`) in the FROM clause, instead the right source references {} and the left source references {}",
-            right.alias,
-            listed(&refs_b),
-            listed(&refs_a)
-        ))
-    }
-}
-
-fn strip_nested(expr: SqlExpr) -> SqlExpr {
-    match expr {
-        SqlExpr::Nested(inner) => strip_nested(*inner),
-        other => other,
-    }
-}
-
-/// ksqlDB's text of a condition: every binary operation in parentheses.
-fn parenthesized(expr: &SqlExpr) -> String {
-    match expr {
-        SqlExpr::BinaryOp { left, op, right } => format!(
-            "({} {op} {})",
-            parenthesized(&strip_nested(*left.clone())),
-            parenthesized(&strip_nested(*right.clone()))
-        ),
-        other => FormattedExpr(other).to_string(),
-    }
-}
-
-/// The aliases a qualified expression references.
-fn referenced(expr: &SqlExpr) -> HashSet<String> {
-    let mut found = HashSet::new();
-    let _ = sqlparser::ast::visit_expressions(expr, |expr| {
-        if let SqlExpr::CompoundIdentifier(parts) = expr
-            && let Some(first) = parts.first()
-        {
-            found.insert(normalize_ident(first));
-        }
-        std::ops::ControlFlow::<()>::Continue(())
-    });
-    found
-}
-
-/// The projection over the join tree producing the flat joined row, and that row as a
-/// source: `ROWKEY` (or, for a foreign-key join, the left table's key columns), every
-/// source's columns and pseudo columns, then `ROWTIME`, `ROWPARTITION`, `ROWOFFSET` and
-/// (`with_op`, or a table) `$op`.
-fn flat_row(input: Input, with_op: bool, key: &str) -> Result<(DataflowNode, SourceDefinition)> {
-    let schema = Arc::clone(input.root.schema());
-    let column = |qualifier: Option<&str>, name: &str| {
-        Expr::Column(Column::new(qualifier.map(TableReference::bare), name))
-    };
-    let mut keys: Vec<(ColumnDefinition, Expr)> = Vec::new();
-    let mut values: Vec<(ColumnDefinition, Expr)> = Vec::new();
-    let key_type = schema
-        .field_with_unqualified_name(&join_key_column(0))?
-        .data_type()
-        .clone();
-    if !input.foreign_key {
-        keys.push((
-            ColumnDefinition {
-                name: key.to_string(),
-                data_type: from_arrow(&key_type).unwrap_or(parser::ast::DataType::String),
-                kind: ColumnKind::Key,
-            },
-            column(None, &join_key_column(0)),
-        ));
-    }
-    for (position, side) in input.sides.iter().enumerate() {
-        for definition in &side.columns() {
-            let flat = ColumnDefinition {
-                name: side.flat(&definition.name),
-                data_type: definition.data_type.clone(),
-                kind: if input.foreign_key && position == 0 && definition.kind == ColumnKind::Key {
-                    ColumnKind::Key
-                } else {
-                    ColumnKind::Value
-                },
-            };
-            let expr = column(Some(&side.alias), &definition.name);
-            if flat.kind == ColumnKind::Key {
-                keys.push((flat, expr));
-            } else {
-                values.push((flat, expr));
-            }
-        }
-        for (name, data_type) in crate::catalog::PSEUDO_COLUMNS.iter() {
-            values.push((
-                ColumnDefinition {
-                    name: side.flat(name),
-                    data_type: data_type.clone(),
-                    kind: ColumnKind::Value,
-                },
-                column(Some(&side.alias), name),
-            ));
-        }
-    }
-    let sides = &input.sides;
-    let first = &sides[0].source;
-    let source = SourceDefinition {
-        name: first.name.clone(),
-        kind: input.kind,
-        topic: first.topic.clone(),
-        columns: keys
-            .iter()
-            .chain(values.iter())
-            .map(|(definition, _)| definition.clone())
-            .collect(),
-        key_format: first.key_format.clone(),
-        value_format: first.value_format.clone(),
-        timestamp: None,
-        partitions: first.partitions,
-        replicas: first.replicas,
-        is_source: false,
-        window: first.window,
-        sql: String::new(),
-    };
-    let mut exprs: Vec<Expr> = keys
-        .iter()
-        .chain(values.iter())
-        .map(|(definition, expr)| expr.clone().alias(definition.name.clone()))
-        .collect();
-    exprs.push(column(None, JOIN_TIME_COLUMN).alias(ROWTIME));
-    exprs.push(Expr::Literal(ScalarValue::Int32(None), None).alias(ROWPARTITION));
-    exprs.push(Expr::Literal(ScalarValue::Int64(None), None).alias(ROWOFFSET));
-    if source.window.is_some() {
-        // The window of the result: the left's (the right's when the left is absent).
-        let bound = |name: &str| {
-            let left = column(Some(&sides[0].alias), name);
-            let right = column(Some(&sides[sides.len() - 1].alias), name);
-            datafusion::logical_expr::when(left.clone().is_null(), right)
-                .otherwise(left)
-                .map(|expr| expr.alias(name))
-        };
-        exprs.push(bound(WINDOWSTART)?);
-        exprs.push(bound(WINDOWEND)?);
-    }
-    let table = input.kind == SourceKind::Table;
-    let mut row_schema = source.row_schema()?.as_ref().clone();
-    if table || with_op {
-        exprs.push(if table {
-            column(None, OP_COLUMN).alias(OP_COLUMN)
-        } else {
-            Expr::Literal(ScalarValue::Int8(Some(OP_UPSERT)), None).alias(OP_COLUMN)
-        });
-        let mut fields: Vec<Arc<Field>> = row_schema.fields().iter().cloned().collect();
-        fields.push(Arc::new(Field::new(OP_COLUMN, ArrowType::Int8, true)));
-        row_schema = arrow::datatypes::Schema::new(fields);
-    }
-    let qualifier = source.name.clone();
-    let project = DataflowNode::Project(ProjectNode {
-        input: Box::new(input.root),
-        exprs,
-        key_columns: keys.len(),
-        schema: Arc::new(DFSchema::try_from_qualified_schema(
-            qualifier.as_str(),
-            &row_schema,
-        )?),
-    });
-    Ok((project, source))
 }
