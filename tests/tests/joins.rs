@@ -630,10 +630,6 @@ fn feed_partition(engine: &Engine, topic: &str, partition: u32, records: Vec<Rec
 /// partition 1. (Keys `a` and `d` are where the engine's partitioner puts them with two
 /// partitions.)
 #[test]
-#[ignore = "bug: a stream-stream join keeps one stream time and one set of window-store \
-            times across all partitions of its inputs, so a record of one partition closes \
-            the windows (and expires the stored records) of the others: the left record of \
-            partition 1 is padded at once instead of matching the right record of partition 1"]
 fn stream_stream_left_join_keeps_stream_time_per_partition() {
     let fixture = start(
         "CREATE STREAM lefts (id VARCHAR KEY, a VARCHAR)

@@ -27,12 +27,13 @@ use crate::{ExecError, Result};
 
 /// The state tables of one join.
 pub struct JoinState {
-    /// Left rows: stream-stream, by (segment, key, time, sequence); tables, by key.
+    /// Left rows: stream-stream, by (partition, segment, key, time, sequence); tables, by
+    /// key.
     pub left: StateTable,
     /// Right rows, the same way.
     pub right: StateTable,
-    /// Stream-stream: the stream times and the unmatched rows of an outer join waiting for
-    /// their window to close; foreign-key: the left keys per foreign key.
+    /// Stream-stream: each partition's stream times and the unmatched rows of an outer join
+    /// waiting for their window to close; foreign-key: the left keys per foreign key.
     pub pending: StateTable,
 }
 
@@ -90,7 +91,8 @@ enum Variant {
 ///   the later of the two times; for a side an outer join keeps, a record without a match
 ///   is emitted null-padded at its own time: at once without a grace period, else once its
 ///   window has closed (or at once if it already has). Records older than a store's
-///   retention are counted as late, joined, and not kept.
+///   retention are counted as late, joined, and not kept. Stream times, windows and stores
+///   are per source partition, as Kafka Streams runs one task per partition.
 /// - stream-table, stream side: a record emits itself with the table's current row for its
 ///   key, at its own time (LEFT: null-padded when there is none).
 ///
@@ -110,19 +112,16 @@ pub struct JoinOperator {
 }
 
 impl JoinOperator {
-    pub fn new(node: &JoinNode, mut state: JoinState, counters: Arc<Counters>) -> Result<Self> {
+    pub fn new(node: &JoinNode, state: JoinState, counters: Arc<Counters>) -> Result<Self> {
         let primary_key = match node.variant {
             JoinVariant::ForeignKey => Some(key_columns(&node.left)?),
             _ => None,
         };
         let codec = JoinCodec::new(node, primary_key, Arc::clone(&counters))?;
         let variant = match node.variant {
-            JoinVariant::StreamStream(window) => Variant::StreamStream(StreamStreamJoin::new(
-                window,
-                node.kind,
-                &mut state.pending,
-                counters,
-            )?),
+            JoinVariant::StreamStream(window) => {
+                Variant::StreamStream(StreamStreamJoin::new(window, node.kind, counters))
+            }
             JoinVariant::StreamTable => match node.kind {
                 JoinKind::Inner | JoinKind::Left => Variant::StreamTable,
                 _ => return Err(unsupported(node)),
@@ -187,7 +186,7 @@ impl Operator for JoinOperator {
         &mut self,
         input: usize,
         batch: RecordBatch,
-        _context: &mut OperatorContext<'_>,
+        context: &mut OperatorContext<'_>,
     ) -> Result<RecordBatch> {
         let side = match input {
             0 => Side::Left,
@@ -198,7 +197,7 @@ impl Operator for JoinOperator {
         let mut out = Vec::new();
         match &mut self.variant {
             Variant::StreamStream(join) => {
-                join.process(side, &decoded, &mut self.state, &mut out)?
+                join.process(side, &decoded, context.partition, &mut self.state, &mut out)?
             }
             Variant::StreamTable => {
                 table::stream_table(self.kind, side, &decoded, &mut self.state, &mut out)?

@@ -1,12 +1,18 @@
 //! Stream-stream joins within a window: Kafka Streams' `KStreamKStreamJoin` (3.x).
 //!
-//! Each side keeps its records in a window store: key `segment | join key | time |
-//! sequence`, value the row bytes; segments of `max(retention / 2, 1 min)` are dropped
-//! whole once every record in them is older than the side's observed time minus the
-//! retention. An outer join with a grace period keeps its unmatched records in the pending
-//! table (`p | time | side | join key` -> the rows) until their window closes; the stream
-//! times (shared and per side) and the sequence live there too, under `t`.
+//! Kafka Streams runs one task per partition, so each source partition is joined on its
+//! own (`PartitionJoin`): its own stream times, and state keys that start with the
+//! partition number (4 bytes, big-endian). Each side keeps its records in a window store:
+//! key `partition | segment | join key | time | sequence`, value the row bytes; a
+//! partition's segments of `max(retention / 2, 1 min)` are dropped whole once every record
+//! in them is older than that partition's observed time of the side minus the retention.
+//! An outer join with a grace period keeps its unmatched records in the pending table
+//! (`p | partition | time | side | join key` -> the rows) until their window closes; the
+//! stream times (of the partition and per side) and the sequence live there too, under
+//! `t | partition`.
 
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::sync::Arc;
 
 use planner::plan::{JoinKind, JoinWindow};
@@ -18,18 +24,18 @@ use crate::operator::window::{from_ordered_i64, ordered_i64};
 use crate::state::StateTable;
 use crate::{ExecError, Result};
 
-/// Key of the stream times in the pending table.
-const TIMES_KEY: &[u8] = b"t";
+/// First byte of the keys of the partitions' stream times in the pending table.
+const TIMES: u8 = b't';
 /// First byte of the pending (unmatched) records' keys.
 const PENDING: u8 = b'p';
 /// The side byte of pending keys: right records sort before left ones at the same time.
 const PENDING_RIGHT: u8 = 0;
 const PENDING_LEFT: u8 = 1;
 
-/// The times a stream-stream join tracks, persisted under `TIMES_KEY`.
+/// The times a stream-stream join tracks per partition, persisted under `t | partition`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Times {
-    /// The largest record time seen on either side.
+    /// The largest record time of the partition seen on either side.
     stream: i64,
     /// Per side (left, right): the largest time put into its window store.
     observed: [i64; 2],
@@ -62,10 +68,61 @@ impl Times {
     }
 }
 
-/// The stream-stream join state machine; its tables are the operator's `JoinState`.
+/// The stream-stream join: one `PartitionJoin` per source partition it has seen, resumed
+/// from the pending table on first use; its tables are the operator's `JoinState`.
 pub(super) struct StreamStreamJoin {
     window: JoinWindow,
     kind: JoinKind,
+    partitions: HashMap<u32, PartitionJoin>,
+    counters: Arc<Counters>,
+}
+
+impl StreamStreamJoin {
+    pub fn new(window: JoinWindow, kind: JoinKind, counters: Arc<Counters>) -> Self {
+        StreamStreamJoin {
+            window,
+            kind,
+            partitions: HashMap::new(),
+            counters,
+        }
+    }
+
+    /// Joins the rows of `decoded`, records of `side` from source partition `partition`.
+    pub fn process(
+        &mut self,
+        side: Side,
+        decoded: &Decoded,
+        partition: u32,
+        state: &mut JoinState,
+        out: &mut Vec<Emitted>,
+    ) -> Result<()> {
+        let join = match self.partitions.entry(partition) {
+            Entry::Occupied(entry) => entry.into_mut(),
+            Entry::Vacant(entry) => entry.insert(PartitionJoin::new(
+                self.window,
+                self.kind,
+                partition,
+                &mut state.pending,
+                Arc::clone(&self.counters),
+            )?),
+        };
+        join.process(side, decoded, state, out)
+    }
+
+    /// Writes the stream times that changed to `pending`.
+    pub fn save_times(&mut self, pending: &mut StateTable) {
+        for join in self.partitions.values_mut() {
+            join.save_times(pending);
+        }
+    }
+}
+
+/// The stream-stream join state machine of one source partition (one Kafka Streams task).
+struct PartitionJoin {
+    window: JoinWindow,
+    kind: JoinKind,
+    /// The partition number, big-endian: in every state key of the partition.
+    partition: [u8; 4],
     retention: i64,
     /// Window-store segment length (Kafka Streams': half the retention, at least a minute).
     segment: i64,
@@ -79,15 +136,17 @@ pub(super) struct StreamStreamJoin {
     counters: Arc<Counters>,
 }
 
-impl StreamStreamJoin {
-    /// Resumes the stream times kept in `pending`.
-    pub fn new(
+impl PartitionJoin {
+    /// Resumes the stream times of `partition` kept in `pending`.
+    fn new(
         window: JoinWindow,
         kind: JoinKind,
+        partition: u32,
         pending: &mut StateTable,
         counters: Arc<Counters>,
     ) -> Result<Self> {
-        let times = match pending.get(TIMES_KEY)? {
+        let partition = partition.to_be_bytes();
+        let times = match pending.get(&times_key(partition))? {
             Some(bytes) => Times::decode(bytes)?,
             None => Times {
                 stream: i64::MIN,
@@ -96,9 +155,10 @@ impl StreamStreamJoin {
             },
         };
         let retention = window.retention_ms();
-        Ok(StreamStreamJoin {
+        Ok(PartitionJoin {
             window,
             kind,
+            partition,
             retention,
             segment: (retention / 2).max(60_000),
             times,
@@ -109,7 +169,7 @@ impl StreamStreamJoin {
         })
     }
 
-    pub fn process(
+    fn process(
         &mut self,
         side: Side,
         decoded: &Decoded,
@@ -163,7 +223,7 @@ impl StreamStreamJoin {
         let matches = self.fetch(state.side(other), other, key, from, to)?;
         for (other_time, other_row) in &matches {
             if self.holds_unmatched && other.kept(self.kind) {
-                let pending_key = pending_key(*other_time, other, key);
+                let pending_key = pending_key(self.partition, *other_time, other, key);
                 if state.pending.get(&pending_key)?.is_some() {
                     state.pending.delete(&pending_key);
                 }
@@ -180,7 +240,7 @@ impl StreamStreamJoin {
             if !self.holds_unmatched || to < self.times.stream {
                 out.push(Emitted::joined(side, Some(row), None, Some(key), time));
             } else {
-                let pending_key = pending_key(time, side, key);
+                let pending_key = pending_key(self.partition, time, side, key);
                 let mut rows = state
                     .pending
                     .get(&pending_key)?
@@ -211,8 +271,8 @@ impl StreamStreamJoin {
             return Ok(matches);
         }
         for segment in self.segment_of(from)..=self.segment_of(to) {
-            let start = window_key(segment, key, from, &[]);
-            let end = window_key(segment, key, to, &[0xff; 9]);
+            let start = window_key(self.partition, segment, key, from, &[]);
+            let end = window_key(self.partition, segment, key, to, &[0xff; 9]);
             for (entry, row) in table.range(&start, &end)? {
                 let time_at = entry.len().checked_sub(16);
                 let time = time_at
@@ -242,7 +302,9 @@ impl StreamStreamJoin {
                 let from = self.segment_of(observed.saturating_sub(self.retention) + 1);
                 let to = self.segment_of(time.saturating_sub(self.retention) + 1);
                 if from < to {
-                    for (entry, _) in table.range(&ordered_i64(from), &ordered_i64(to))? {
+                    let start = segment_key(self.partition, from);
+                    let end = segment_key(self.partition, to);
+                    for (entry, _) in table.range(&start, &end)? {
                         table.delete(&entry);
                     }
                 }
@@ -255,7 +317,8 @@ impl StreamStreamJoin {
         let sequence = self.times.sequence;
         self.times.sequence += 1;
         self.times_dirty = true;
-        let entry = window_key(self.segment_of(time), key, time, &sequence.to_be_bytes());
+        let segment = self.segment_of(time);
+        let entry = window_key(self.partition, segment, key, time, &sequence.to_be_bytes());
         table.put(&entry, row.to_vec());
         Ok(())
     }
@@ -287,10 +350,8 @@ impl StreamStreamJoin {
             return Ok(());
         }
         // From the floor: the pending deletes before it would be read again and again.
-        let mut from = vec![PENDING];
-        from.extend_from_slice(&ordered_i64(self.pending_floor));
-        let mut to = vec![PENDING];
-        to.extend_from_slice(&ordered_i64(bound));
+        let from = pending_bound(self.partition, self.pending_floor);
+        let to = pending_bound(self.partition, bound);
         let (mut left_open, mut right_open) = (false, false);
         let mut floor = bound;
         for (entry, rows) in pending.range(&from, &to)? {
@@ -322,28 +383,51 @@ impl StreamStreamJoin {
     }
 
     /// Writes the stream times to `pending` if they changed.
-    pub fn save_times(&mut self, pending: &mut StateTable) {
+    fn save_times(&mut self, pending: &mut StateTable) {
         if std::mem::take(&mut self.times_dirty) {
-            pending.put(TIMES_KEY, self.times.encode());
+            pending.put(&times_key(self.partition), self.times.encode());
         }
     }
 }
 
-/// `segment | key | time | suffix`: a window-store key (suffix: the sequence) or a bound.
-fn window_key(segment: i64, key: &[u8], time: i64, suffix: &[u8]) -> Vec<u8> {
-    let mut entry = Vec::with_capacity(16 + key.len() + suffix.len());
+/// `t | partition`: the key of a partition's stream times in the pending table.
+fn times_key(partition: [u8; 4]) -> [u8; 5] {
+    let [a, b, c, d] = partition;
+    [TIMES, a, b, c, d]
+}
+
+/// `partition | segment`: the first window-store key of a segment.
+fn segment_key(partition: [u8; 4], segment: i64) -> Vec<u8> {
+    let mut entry = Vec::with_capacity(12);
+    entry.extend_from_slice(&partition);
     entry.extend_from_slice(&ordered_i64(segment));
+    entry
+}
+
+/// `partition | segment | key | time | suffix`: a window-store key (suffix: the sequence)
+/// or a bound.
+fn window_key(partition: [u8; 4], segment: i64, key: &[u8], time: i64, suffix: &[u8]) -> Vec<u8> {
+    let mut entry = segment_key(partition, segment);
+    entry.reserve(8 + key.len() + suffix.len());
     entry.extend_from_slice(key);
     entry.extend_from_slice(&ordered_i64(time));
     entry.extend_from_slice(suffix);
     entry
 }
 
-/// `p | time | side | key`.
-fn pending_key(time: i64, side: Side, key: &[u8]) -> Vec<u8> {
-    let mut entry = Vec::with_capacity(10 + key.len());
+/// `p | partition | time`: the first pending key of a partition at a time.
+fn pending_bound(partition: [u8; 4], time: i64) -> Vec<u8> {
+    let mut entry = Vec::with_capacity(13);
     entry.push(PENDING);
+    entry.extend_from_slice(&partition);
     entry.extend_from_slice(&ordered_i64(time));
+    entry
+}
+
+/// `p | partition | time | side | key`.
+fn pending_key(partition: [u8; 4], time: i64, side: Side, key: &[u8]) -> Vec<u8> {
+    let mut entry = pending_bound(partition, time);
+    entry.reserve(1 + key.len());
     entry.push(match side {
         Side::Left => PENDING_LEFT,
         Side::Right => PENDING_RIGHT,
@@ -352,18 +436,19 @@ fn pending_key(time: i64, side: Side, key: &[u8]) -> Vec<u8> {
     entry
 }
 
+/// The time, side and key of a pending key (its partition is the one scanned).
 fn split_pending_key(entry: &[u8]) -> Result<(i64, Side, &[u8])> {
     let malformed = || ExecError::Internal("malformed join pending key".into());
-    if entry.len() < 10 {
+    if entry.len() < 14 {
         return Err(malformed());
     }
-    let time = from_ordered_i64(&entry[1..9]).ok_or_else(malformed)?;
-    let side = match entry[9] {
+    let time = from_ordered_i64(&entry[5..13]).ok_or_else(malformed)?;
+    let side = match entry[13] {
         PENDING_LEFT => Side::Left,
         PENDING_RIGHT => Side::Right,
         _ => return Err(malformed()),
     };
-    Ok((time, side, &entry[10..]))
+    Ok((time, side, &entry[14..]))
 }
 
 /// The next of a pending entry's rows (each: 4-byte length, bytes).

@@ -535,6 +535,84 @@ fn stream_stream_state_expires_and_stream_times_resume_after_restart() {
     assert_eq!(deleted_left_rows, 2, "a and b expired");
 }
 
+#[test]
+fn stream_stream_partitions_keep_their_own_stream_times_and_stores() {
+    // Window 1 s, grace 0: retention 2 s, segments of 60 s. Kafka Streams runs a task per
+    // partition: partition 0 far ahead in time neither closes partition 1's windows nor
+    // expires its stores.
+    let join = stream_stream(JoinKind::Left, 1_000, 1_000, Some(0));
+    let mut harness = Harness::new(join.operator());
+    let mut in_partition = |partition: u32, steps: &[Step]| {
+        harness.partition = partition;
+        run(&join, &mut harness, steps)
+    };
+    assert_eq!(
+        in_partition(1, &[(0, Some("a"), Some("A"), 0)]),
+        Vec::<String>::new()
+    );
+    let output = in_partition(0, &[(0, Some("b"), Some("B"), 100_000)]);
+    assert_eq!(
+        output,
+        Vec::<String>::new(),
+        "partition 1's window of A is open"
+    );
+    let output = in_partition(
+        1,
+        &[
+            (1, Some("a"), Some("x"), 500),
+            (0, Some("c"), Some("C"), 1_000),
+        ],
+    );
+    assert_eq!(
+        output,
+        vec!["A|x|a|500"],
+        "A is still in partition 1's store"
+    );
+    let output = in_partition(0, &[(0, Some("d"), Some("D"), 200_000)]);
+    assert_eq!(
+        output,
+        vec!["B|null|b|100000"],
+        "only partition 0's window closes"
+    );
+    let output = in_partition(1, &[(1, Some("z"), Some("z"), 3_001)]);
+    assert_eq!(output, vec!["C|null|c|1000"]);
+    let writes = harness.writes();
+    let deleted_left_rows = writes
+        .iter()
+        .filter(|(key, value)| key.starts_with(b"q/join-left\0") && value.is_none())
+        .count();
+    assert_eq!(
+        deleted_left_rows, 1,
+        "B expired; A and C (partition 1) did not"
+    );
+    join.fixture.state.apply(&writes).expect("commit");
+    assert_eq!(join.late(), 0);
+
+    // A new operator over the committed state resumes each partition's times.
+    let mut harness = Harness::new(join.operator());
+    harness.partition = 1;
+    let output = run(
+        &join,
+        &mut harness,
+        &[
+            // Partition 1's stream time is 3 s: E's window is open, and C is kept.
+            (0, Some("e"), Some("E"), 2_500),
+            (1, Some("e"), Some("v"), 3_000),
+            (1, Some("c"), Some("w"), 1_500),
+        ],
+    );
+    assert_eq!(output, vec!["E|v|e|3000", "C|w|c|1500"]);
+    assert_eq!(join.late(), 0);
+    harness.partition = 0;
+    let output = run(&join, &mut harness, &[(0, Some("f"), Some("F"), 150_000)]);
+    assert_eq!(
+        output,
+        vec!["F|null|f|150000"],
+        "partition 0's window closed long ago: padded at once"
+    );
+    assert_eq!(join.late(), 1, "too old for partition 0's left store");
+}
+
 fn stream_table(kind: JoinKind) -> Join {
     Join::new("S", "T", kind, JoinVariant::StreamTable)
 }
