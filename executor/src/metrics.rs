@@ -48,6 +48,12 @@ impl Counters {
         )
     }
 
+    /// Records that came later than their window's grace period (dropped by aggregations,
+    /// not stored by stream-stream joins).
+    pub fn late(&self) -> u64 {
+        self.late.load(Ordering::Relaxed)
+    }
+
     pub fn last_error(&self) -> Option<String> {
         self.last_error
             .lock()

@@ -416,7 +416,7 @@ fn stream_stream_inner_join_matches_within_asymmetric_window_and_out_of_order() 
 /// records do not match it.
 #[test]
 fn stream_stream_left_join_with_grace_pads_unmatched_records_once_the_window_closes() {
-    let fixture = start(&format!(
+    let mut fixture = start(&format!(
         "{TWO_STREAMS}
          CREATE STREAM joined AS SELECT l.id, a, b
            FROM lefts l LEFT JOIN rights r WITHIN 10 SECONDS GRACE PERIOD 5 SECONDS
@@ -463,6 +463,23 @@ fn stream_stream_left_join_with_grace_pads_unmatched_records_once_the_window_clo
     feed(engine, "rights", vec![input("k5", &b("b5"), T + 69_000)]);
     expected.push(row("k5", &ab(Some("a5"), Some("b5")), T + 69_000));
     assert_sink(engine, "JOINED", &expected);
+    // DESCRIBE EXTENDED of the joined source counts the one late record (a6).
+    assert_eq!(error_statistics(&mut fixture, "LEFTS"), "late-records: 1");
+}
+
+/// The error statistics `DESCRIBE ... EXTENDED` shows for source `name`.
+fn error_statistics(fixture: &mut Fixture, name: &str) -> String {
+    let mut outputs = execute(
+        &fixture.engine,
+        &mut fixture.session,
+        &format!("DESCRIBE {name} EXTENDED;"),
+    );
+    let Some(StatementOutput::Completed(StatementResult::SourceDescription(description))) =
+        outputs.pop()
+    else {
+        panic!("DESCRIBE {name} EXTENDED describes the source");
+    };
+    description.error_statistics
 }
 
 /// `FULL OUTER JOIN ... WITHIN 5 SECONDS` without a grace period: every record without a

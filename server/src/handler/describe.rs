@@ -92,17 +92,23 @@ fn source_description(
     source: &SourceDefinition,
     extended: bool,
 ) -> SourceDescription {
-    let (statistics, last_failure) = if extended {
+    let (statistics, error_statistics, last_failure) = if extended {
         let counters = engine.metrics.counters(&source.name);
         let (consumed, failed, produced) = counters.snapshot();
+        let late = counters.late();
         (
             format!(
                 "consumer-messages: {consumed}   consumer-failed-messages: {failed}   producer-messages: {produced}"
             ),
+            if late > 0 {
+                format!("late-records: {late}")
+            } else {
+                String::new()
+            },
             counters.last_error(),
         )
     } else {
-        (String::new(), None)
+        (String::new(), String::new(), None)
     };
     SourceDescription {
         name: source.name.clone(),
@@ -113,7 +119,7 @@ fn source_description(
         fields: fields_of(&source.columns),
         timestamp: source.timestamp.as_ref().map(|t| t.column.clone()),
         statistics,
-        error_statistics: String::new(),
+        error_statistics,
         last_failure,
         extended,
         key_format: source.key_format.name.clone(),
