@@ -1256,3 +1256,145 @@ fn push_query_over_a_join_returns_the_joined_rows_up_to_its_limit() {
     assert_eq!(header, ["ID", "A", "B"]);
     assert_eq!(rows, [r#""k1" | "a1" | "b1""#, r#""k2" | "a2" | "b2""#]);
 }
+
+// ---------------------------------------------------------------------------------------
+// Joins on several conditions (beyond ksqlDB, which takes one)
+// ---------------------------------------------------------------------------------------
+
+/// `ON s.x = t.a AND s.y = t.b` against a table keyed by `(A, B)`: a stream record meets the
+/// row whose whole key equals its two columns; the result is keyed by both join columns.
+#[test]
+fn stream_table_join_on_two_conditions_matches_the_whole_key() {
+    let fixture = start(
+        "CREATE TABLE prices (a INT PRIMARY KEY, b INT PRIMARY KEY, v VARCHAR)
+           WITH (KAFKA_TOPIC='prices', KEY_FORMAT='JSON', VALUE_FORMAT='JSON', PARTITIONS=1);
+         CREATE STREAM orders (x INT, y INT, w VARCHAR)
+           WITH (KAFKA_TOPIC='orders', VALUE_FORMAT='JSON', PARTITIONS=1);
+         CREATE STREAM priced WITH (KEY_FORMAT='JSON') AS SELECT o.x, o.y, w, v
+           FROM orders o LEFT JOIN prices p ON o.x = p.a AND o.y = p.b;",
+    );
+    let engine = &fixture.engine;
+    feed(
+        engine,
+        "prices",
+        vec![
+            input(r#"{"A":1,"B":2}"#, r#"{"V":"one-two"}"#, 10),
+            input(r#"{"A":1,"B":3}"#, r#"{"V":"one-three"}"#, 11),
+            input(r#"{"A":2,"B":2}"#, r#"{"V":"two-two"}"#, 12),
+        ],
+    );
+    let order = |x: i64, y: i64, w: &str| format!(r#"{{"X":{x},"Y":{y},"W":"{w}"}}"#);
+    feed(
+        engine,
+        "orders",
+        vec![
+            input("o1", &order(1, 2, "a"), 100),
+            input("o2", &order(1, 3, "b"), 101),
+            // Each column matches some row, but no row matches both.
+            input("o3", &order(2, 3, "c"), 102),
+            input("o4", &order(2, 2, "d"), 103),
+        ],
+    );
+    assert_sink(
+        engine,
+        "PRICED",
+        &[
+            row(r#"{"X":1,"Y":2}"#, r#"{"W":"a","V":"one-two"}"#, 100),
+            row(r#"{"X":1,"Y":3}"#, r#"{"W":"b","V":"one-three"}"#, 101),
+            row(r#"{"X":2,"Y":3}"#, r#"{"W":"c","V":null}"#, 102),
+            row(r#"{"X":2,"Y":2}"#, r#"{"W":"d","V":"two-two"}"#, 103),
+        ],
+    );
+}
+
+/// `ON l.id = r.id AND l.region = r.region WITHIN 10 SECONDS`: a pair of records joins only
+/// when both columns are equal and their times are within the window.
+#[test]
+fn stream_stream_join_on_two_conditions_needs_both_equal() {
+    let fixture = start(
+        "CREATE STREAM ls (id VARCHAR KEY, region VARCHAR, a VARCHAR)
+           WITH (KAFKA_TOPIC='ls', VALUE_FORMAT='JSON', PARTITIONS=1);
+         CREATE STREAM rs (id VARCHAR KEY, region VARCHAR, b VARCHAR)
+           WITH (KAFKA_TOPIC='rs', VALUE_FORMAT='JSON', PARTITIONS=1);
+         CREATE STREAM both_equal WITH (KEY_FORMAT='JSON') AS
+           SELECT l.id, l.region, a, b
+           FROM ls l JOIN rs r WITHIN 10 SECONDS ON l.id = r.id AND l.region = r.region;",
+    );
+    let engine = &fixture.engine;
+    let left = |region: &str, a: &str| format!(r#"{{"REGION":"{region}","A":"{a}"}}"#);
+    let right = |region: &str, b: &str| format!(r#"{{"REGION":"{region}","B":"{b}"}}"#);
+    feed(
+        engine,
+        "ls",
+        vec![
+            input("k1", &left("eu", "a1"), 1_000),
+            input("k1", &left("us", "a2"), 2_000),
+            input("k2", &left("eu", "a3"), 3_000),
+        ],
+    );
+    feed(
+        engine,
+        "rs",
+        vec![
+            // Same id and region as a1, within 10 s: joins a1 only.
+            input("k1", &right("eu", "b1"), 5_000),
+            // Same region as a3 but another id: no match.
+            input("k9", &right("eu", "b2"), 5_500),
+            // Same id and region as a2, but 10.5 s later: outside the window.
+            input("k1", &right("us", "b3"), 12_500),
+        ],
+    );
+    assert_sink(
+        engine,
+        "BOTH_EQUAL",
+        &[row(
+            r#"{"L_ID":"k1","L_REGION":"eu"}"#,
+            r#"{"A":"a1","B":"b1"}"#,
+            5_000,
+        )],
+    );
+}
+
+/// A table-table join on a two-column key: a delete on either side retracts the row of
+/// that whole key and no other.
+#[test]
+fn table_table_join_on_two_conditions_retracts_by_the_whole_key() {
+    let fixture = start(
+        "CREATE TABLE lt (a INT PRIMARY KEY, b INT PRIMARY KEY, x VARCHAR)
+           WITH (KAFKA_TOPIC='lt', KEY_FORMAT='JSON', VALUE_FORMAT='JSON', PARTITIONS=1);
+         CREATE TABLE rt (a INT PRIMARY KEY, b INT PRIMARY KEY, y VARCHAR)
+           WITH (KAFKA_TOPIC='rt', KEY_FORMAT='JSON', VALUE_FORMAT='JSON', PARTITIONS=1);
+         CREATE TABLE joined AS SELECT l.a, l.b, x, y
+           FROM lt l JOIN rt r ON l.a = r.a AND l.b = r.b;",
+    );
+    let engine = &fixture.engine;
+    let key = |a: i64, b: i64| format!(r#"{{"A":{a},"B":{b}}}"#);
+    feed(
+        engine,
+        "lt",
+        vec![
+            input(&key(1, 1), r#"{"X":"x11"}"#, 10),
+            input(&key(1, 2), r#"{"X":"x12"}"#, 20),
+        ],
+    );
+    feed(
+        engine,
+        "rt",
+        vec![
+            input(&key(1, 1), r#"{"Y":"y11"}"#, 30),
+            input(&key(1, 2), r#"{"Y":"y12"}"#, 5),
+            input(&key(2, 1), r#"{"Y":"y21"}"#, 40),
+        ],
+    );
+    feed(engine, "rt", vec![delete(&key(1, 1), 50)]);
+    let out = |a: i64, b: i64| format!(r#"{{"L_A":{a},"L_B":{b}}}"#);
+    assert_sink(
+        engine,
+        "JOINED",
+        &[
+            row(&out(1, 1), r#"{"X":"x11","Y":"y11"}"#, 30),
+            row(&out(1, 2), r#"{"X":"x12","Y":"y12"}"#, 20),
+            tombstone(&out(1, 1), 50),
+        ],
+    );
+}

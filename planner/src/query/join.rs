@@ -147,7 +147,8 @@ struct Input {
     kind: SourceKind,
     /// Flat names of the source columns equal to the join key, and their `ALIAS.COLUMN`
     /// texts; empty: the key is synthetic.
-    candidates: Vec<(String, String)>,
+    /// One list per join condition.
+    candidates: Vec<Vec<(String, String)>>,
     /// A foreign-key join: the left table's primary key is the result's key.
     foreign_key: bool,
 }
@@ -171,8 +172,23 @@ pub(crate) fn plan_join(
     let sides = input.sides.clone();
     let mut rewritten = query.clone();
     let key = synthetic_key_name(&sides);
-    let synthetic = (input.candidates.is_empty() && !input.foreign_key).then_some(key.as_str());
-    rewritten.select = expand_select(&query.select, &sides, &key, synthetic)?;
+    // One key per join condition: `ROWKEY`, `ROWKEY_1`, ...
+    let keys: Vec<String> = (0..input.candidates.len().max(1))
+        .map(|index| match index {
+            0 => key.clone(),
+            _ => format!("{key}_{index}"),
+        })
+        .collect();
+    let synthetic: Vec<String> = if input.foreign_key {
+        Vec::new()
+    } else {
+        keys.iter()
+            .zip(&input.candidates)
+            .filter(|(_, candidates)| candidates.is_empty())
+            .map(|(name, _)| name.clone())
+            .collect()
+    };
+    rewritten.select = expand_select(&query.select, &sides, &keys, &synthetic)?;
     for expr in rewritten
         .where_clause
         .iter_mut()
@@ -180,27 +196,24 @@ pub(crate) fn plan_join(
         .chain(rewritten.having.iter_mut())
         .chain(rewritten.partition_by.iter_mut())
     {
-        flatten(expr, &sides, &key)?;
+        flatten(expr, &sides, &keys)?;
     }
     let mut missing_key = None;
     if input.foreign_key {
         if persistent && !aggregating {
             check_foreign_key_projection(&rewritten, &sides[0])?;
         }
-    } else if !aggregating
-        && query.partition_by.is_empty()
-        && !choose_key_item(&mut rewritten, &input.candidates, &key)?
-    {
-        missing_key = persistent.then(|| MissingJoinKey {
-            expressions: input
-                .candidates
-                .iter()
-                .map(|(_, text)| text.clone())
-                .collect(),
-            synthetic: key.clone(),
-        });
+    } else if !aggregating && query.partition_by.is_empty() {
+        for (candidates, name) in input.candidates.iter().zip(&keys) {
+            if !choose_key_item(&mut rewritten, candidates, name)? && missing_key.is_none() {
+                missing_key = persistent.then(|| MissingJoinKey {
+                    expressions: candidates.iter().map(|(_, text)| text.clone()).collect(),
+                    synthetic: name.clone(),
+                });
+            }
+        }
     }
-    let (root, source) = flat_row(input, persistent && !aggregating, &key)?;
+    let (root, source) = flat_row(input, persistent && !aggregating, &keys)?;
     Ok(PlannedJoin {
         root,
         sources: sides.iter().map(|side| side.source.name.clone()).collect(),
@@ -308,7 +321,12 @@ fn plan_join_node(catalog: &Catalog, join: &Join) -> Result<Input> {
             kafka.join(", ")
         ));
     }
-    let (left_sql, right_sql, condition_text) = join_condition(join, &left.sides, right_side)?;
+    let conditions = join_condition(join, &left.sides, right_side)?;
+    let condition_text = conditions
+        .iter()
+        .map(|(_, _, text)| text.as_str())
+        .collect::<Vec<_>>()
+        .join(" AND ");
     let kind = match join.kind {
         AstJoinKind::Inner => JoinKind::Inner,
         AstJoinKind::Left => JoinKind::Left,
@@ -360,33 +378,34 @@ fn plan_join_node(catalog: &Catalog, join: &Join) -> Result<Input> {
         catalog,
         clause: "JOIN ON",
     };
-    let mut left_key = left_lowering.lower(&left_sql)?;
-    let right_key = right_lowering.lower(&right_sql)?;
-    let window_keys = window_conditions(&left, right_side, &left_key, &right_key)?;
-    let left_type = left_key.get_type(left.root.schema())?;
-    let right_type = right_key.get_type(right.root.schema())?;
-    if left_type != right_type {
-        let name = |data_type: &ArrowType| {
-            from_arrow(data_type)
-                .map(|t| sql_type_name(&t))
-                .unwrap_or_else(|| data_type.to_string())
-        };
-        return user_error(format!(
-            "Invalid join condition: types don't match. Got {}{{{}}} = {}{{{}}}.",
-            FormattedExpr(&left_sql),
-            name(&left_type),
-            FormattedExpr(&right_sql),
-            name(&right_type)
-        ));
-    }
-    let is_key_column = |expr: &Expr, side: &Side| match expr {
-        Expr::Column(column) => {
-            let keys: Vec<&ColumnDefinition> = side.source.key_columns().collect();
-            keys.len() == 1 && keys[0].name == column.name
+    let mut left_keys = Vec::new();
+    let mut right_keys = Vec::new();
+    let mut key_types = Vec::new();
+    for (left_sql, right_sql, _) in &conditions {
+        let left_key = left_lowering.lower(left_sql)?;
+        let right_key = right_lowering.lower(right_sql)?;
+        let left_type = left_key.get_type(left.root.schema())?;
+        let right_type = right_key.get_type(right.root.schema())?;
+        if left_type != right_type {
+            let name = |data_type: &ArrowType| {
+                from_arrow(data_type)
+                    .map(|t| sql_type_name(&t))
+                    .unwrap_or_else(|| data_type.to_string())
+            };
+            return user_error(format!(
+                "Invalid join condition: types don't match. Got {}{{{}}} = {}{{{}}}.",
+                FormattedExpr(left_sql),
+                name(&left_type),
+                FormattedExpr(right_sql),
+                name(&right_type)
+            ));
         }
-        _ => false,
-    };
-    if right.kind == SourceKind::Table && !is_key_column(&right_key, right_side) {
+        left_keys.push(left_key);
+        right_keys.push(right_key);
+        key_types.push(left_type);
+    }
+    let window_keys = window_conditions(&left, right_side, &left_keys[0], &right_keys[0])?;
+    if right.kind == SourceKind::Table && !covers_key(&right_keys, right_side) {
         return user_error(if left.kind == SourceKind::Stream {
             format!(
                 "Invalid join condition: stream-table joins require to join on the table's primary key. Got {condition_text}."
@@ -397,17 +416,9 @@ fn plan_join_node(catalog: &Catalog, join: &Join) -> Result<Input> {
             )
         });
     }
-    let left_key_side = match &left_key {
-        Expr::Column(column) => left.sides.iter().find(|side| {
-            column
-                .relation
-                .as_ref()
-                .is_some_and(|r| r.table() == side.alias)
-        }),
-        _ => None,
-    };
+    let left_key_side = side_of(&left_keys[0], &left.sides);
     let foreign_key = variant == JoinVariant::TableTable
-        && !left_key_side.is_some_and(|side| is_key_column(&left_key, side));
+        && !left_key_side.is_some_and(|side| covers_key(&left_keys, side));
     if foreign_key {
         if left.sides.len() > 1 {
             return user_error(format!(
@@ -422,52 +433,46 @@ fn plan_join_node(catalog: &Catalog, join: &Join) -> Result<Input> {
         }
         variant = JoinVariant::ForeignKey;
     }
-    // The columns equal to the join key.
-    let flat_of = |expr: &Expr, sides: &[Side]| match expr {
-        Expr::Column(column) => sides
-            .iter()
-            .find(|side| {
-                column
-                    .relation
-                    .as_ref()
-                    .is_some_and(|r| r.table() == side.alias)
-            })
-            .map(|side| {
-                (
-                    side.flat(&column.name),
-                    format!("{}.{}", side.alias, column.name),
-                )
-            }),
-        _ => None,
+    // Per condition, the columns equal to its key; over a nested join, a column equal to one
+    // of its keys stands for every column equal to that key.
+    let flat_of = |expr: &Expr, sides: &[Side]| {
+        let Expr::Column(column) = expr else {
+            return None;
+        };
+        side_of(expr, sides).map(|side| {
+            (
+                side.flat(&column.name),
+                format!("{}.{}", side.alias, column.name),
+            )
+        })
     };
     let mut candidates = Vec::new();
-    if kind != JoinKind::Full {
-        if let Some(left_flat) = flat_of(&left_key, &left.sides) {
-            if left.candidates.iter().any(|(flat, _)| *flat == left_flat.0) {
-                candidates.extend(left.candidates.iter().cloned());
-            } else {
-                candidates.push(left_flat);
+    for (left_key, right_key) in left_keys.iter_mut().zip(&right_keys) {
+        let mut equal = Vec::new();
+        let left_flat = flat_of(left_key, &left.sides);
+        let nested = left_flat.as_ref().and_then(|(flat, _)| {
+            left.candidates
+                .iter()
+                .position(|group| group.iter().any(|(other, _)| other == flat))
+        });
+        if kind != JoinKind::Full {
+            match (nested, left_flat) {
+                (Some(group), _) => equal.extend(left.candidates[group].iter().cloned()),
+                (None, Some(flat)) => equal.push(flat),
+                (None, None) => {}
             }
+            equal.extend(flat_of(right_key, std::slice::from_ref(right_side)));
         }
-        candidates.extend(flat_of(&right_key, std::slice::from_ref(right_side)));
+        candidates.push(equal);
+        // The nested join's key is set on every row, deletes and null-padded rows included,
+        // where the column may be null.
+        if let Some(group) = nested
+            && left.sides.len() > 1
+        {
+            *left_key = Expr::Column(Column::from_name(join_key_column(group)));
+        }
     }
 
-    // Over a nested join, a column equal to that join's key reads the key itself: it is set
-    // on every row, deletes and null-padded rows included, where the column may be null.
-    if let Expr::Column(column) = &left_key
-        && left.sides.len() > 1
-        && left.candidates.iter().any(|(flat, _)| {
-            left.sides.iter().any(|side| {
-                column
-                    .relation
-                    .as_ref()
-                    .is_some_and(|r| r.table() == side.alias)
-                    && side.flat(&column.name) == *flat
-            })
-        })
-    {
-        left_key = Expr::Column(Column::from_name(join_key_column(0)));
-    }
     let left_side = join_side(left.root.schema());
     let right_side_columns = join_side(right.root.schema());
     let mut fields: Vec<(Option<TableReference>, Arc<Field>)> = Vec::new();
@@ -481,14 +486,20 @@ fn plan_join_node(catalog: &Catalog, join: &Join) -> Result<Input> {
             ));
         }
     }
-    fields.push((
-        None,
-        Arc::new(Field::new(join_key_column(0), left_type, true)),
-    ));
-    for index in 1..=window_keys.len() {
+    for (index, key_type) in key_types.iter().enumerate() {
         fields.push((
             None,
-            Arc::new(Field::new(join_key_column(index), ArrowType::Int64, true)),
+            Arc::new(Field::new(join_key_column(index), key_type.clone(), true)),
+        ));
+    }
+    for index in 0..window_keys.len() {
+        fields.push((
+            None,
+            Arc::new(Field::new(
+                join_key_column(key_types.len() + index),
+                ArrowType::Int64,
+                true,
+            )),
         ));
     }
     fields.push((
@@ -505,10 +516,12 @@ fn plan_join_node(catalog: &Catalog, join: &Join) -> Result<Input> {
         right: Box::new(right.root),
         kind,
         variant,
-        left_keys: std::iter::once(left_key)
+        left_keys: left_keys
+            .into_iter()
             .chain(window_keys.iter().map(|(left, _)| left.clone()))
             .collect(),
-        right_keys: std::iter::once(right_key)
+        right_keys: right_keys
+            .into_iter()
             .chain(window_keys.iter().map(|(_, right)| right.clone()))
             .collect(),
         left_side,
@@ -527,6 +540,40 @@ fn plan_join_node(catalog: &Catalog, join: &Join) -> Result<Input> {
         candidates,
         foreign_key,
     })
+}
+
+/// The side (of `sides`) whose column `expr` is.
+fn side_of<'a>(expr: &Expr, sides: &'a [Side]) -> Option<&'a Side> {
+    let Expr::Column(column) = expr else {
+        return None;
+    };
+    sides.iter().find(|side| {
+        column
+            .relation
+            .as_ref()
+            .is_some_and(|r| r.table() == side.alias)
+    })
+}
+
+/// Whether `exprs` are exactly `side`'s key columns (in any order).
+fn covers_key(exprs: &[Expr], side: &Side) -> bool {
+    let mut keys: Vec<&str> = side
+        .source
+        .key_columns()
+        .map(|column| column.name.as_str())
+        .collect();
+    let mut named: Vec<&str> = exprs
+        .iter()
+        .filter_map(|expr| match expr {
+            Expr::Column(column) if side_of(expr, std::slice::from_ref(side)).is_some() => {
+                Some(column.name.as_str())
+            }
+            _ => None,
+        })
+        .collect();
+    keys.sort_unstable();
+    named.sort_unstable();
+    !keys.is_empty() && named.len() == exprs.len() && named == keys
 }
 
 impl JoinWindow {

@@ -78,7 +78,7 @@ pub(super) fn join_condition(
     join: &Join,
     left: &[Side],
     right: &Side,
-) -> Result<(SqlExpr, SqlExpr, String)> {
+) -> Result<Vec<(SqlExpr, SqlExpr, String)>> {
     let mut all: Vec<Side> = left.to_vec();
     all.push(right.clone());
     let mut on = join.on.clone();
@@ -89,23 +89,37 @@ pub(super) fn join_condition(
         }
     }
     qualify(&mut on, &all)?;
-    let on = strip_nested(on);
+    let mut parts = Vec::new();
+    conjuncts(strip_nested(on), &mut parts);
+    parts
+        .into_iter()
+        .map(|part| one_condition(part, left, right))
+        .collect()
+}
+
+/// The conditions joined by `AND` (beyond ksqlDB, which takes one).
+fn conjuncts(expr: SqlExpr, parts: &mut Vec<SqlExpr>) {
+    match expr {
+        SqlExpr::BinaryOp {
+            left,
+            op: BinaryOperator::And,
+            right,
+        } => {
+            conjuncts(strip_nested(*left), parts);
+            conjuncts(strip_nested(*right), parts);
+        }
+        other => parts.push(other),
+    }
+}
+
+/// One equality of a join condition as (left expression, right expression, its text).
+fn one_condition(on: SqlExpr, left: &[Side], right: &Side) -> Result<(SqlExpr, SqlExpr, String)> {
     let SqlExpr::BinaryOp {
         left: a,
         op: BinaryOperator::Eq,
         right: b,
     } = on.clone()
     else {
-        if let SqlExpr::BinaryOp {
-            op: BinaryOperator::And,
-            ..
-        } = &on
-        {
-            return user_error(format!(
-                "Invalid join condition: joins on multiple conditions are not yet supported. Got {}.",
-                parenthesized(&on)
-            ));
-        }
         return user_error(format!(
             "Unsupported join expression: {}. Only equality of expressions over each side is supported.",
             FormattedExpr(&on)
@@ -162,18 +176,6 @@ pub(super) fn strip_nested(expr: SqlExpr) -> SqlExpr {
     match expr {
         SqlExpr::Nested(inner) => strip_nested(*inner),
         other => other,
-    }
-}
-
-/// ksqlDB's text of a condition: every binary operation in parentheses.
-pub(super) fn parenthesized(expr: &SqlExpr) -> String {
-    match expr {
-        SqlExpr::BinaryOp { left, op, right } => format!(
-            "({} {op} {})",
-            parenthesized(&strip_nested(*left.clone())),
-            parenthesized(&strip_nested(*right.clone()))
-        ),
-        other => FormattedExpr(other).to_string(),
     }
 }
 

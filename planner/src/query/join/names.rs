@@ -11,8 +11,9 @@ use crate::expr::normalize_ident;
 use crate::{Result, user_error};
 
 /// Names that stay as they are: the joined row's own columns.
-pub(super) fn is_row_column(name: &str, key: &str) -> bool {
-    name == key || [ROWTIME, ROWPARTITION, ROWOFFSET, WINDOWSTART, WINDOWEND].contains(&name)
+pub(super) fn is_row_column(name: &str, keys: &[String]) -> bool {
+    keys.iter().any(|key| key == name)
+        || [ROWTIME, ROWPARTITION, ROWOFFSET, WINDOWSTART, WINDOWEND].contains(&name)
 }
 
 /// The sides having a column `name`.
@@ -87,10 +88,10 @@ pub(super) fn flat_ident(name: String) -> Ident {
 
 /// Rewrites column references to the joined row's names: `l.id` to `L_ID`, `name` to the
 /// flat name of the one source having it.
-pub(super) fn flatten(expr: &mut SqlExpr, sides: &[Side], key: &str) -> Result<()> {
+pub(super) fn flatten(expr: &mut SqlExpr, sides: &[Side], keys: &[String]) -> Result<()> {
     let mut error = None;
     let _ = sqlparser::ast::visit_expressions_mut(expr, |expr| {
-        let result = flatten_one(expr, sides, key);
+        let result = flatten_one(expr, sides, keys);
         match result {
             Ok(()) => std::ops::ControlFlow::Continue(()),
             Err(e) => {
@@ -102,11 +103,11 @@ pub(super) fn flatten(expr: &mut SqlExpr, sides: &[Side], key: &str) -> Result<(
     error.map_or(Ok(()), Err)
 }
 
-fn flatten_one(expr: &mut SqlExpr, sides: &[Side], key: &str) -> Result<()> {
+fn flatten_one(expr: &mut SqlExpr, sides: &[Side], keys: &[String]) -> Result<()> {
     match expr {
         SqlExpr::Identifier(ident) => {
             let name = normalize_ident(ident);
-            if is_row_column(&name, key) {
+            if is_row_column(&name, keys) {
                 return Ok(());
             }
             match sides_with(sides, &name).as_slice() {
@@ -148,8 +149,8 @@ fn flatten_one(expr: &mut SqlExpr, sides: &[Side], key: &str) -> Result<()> {
 pub(super) fn expand_select(
     items: &[SelectItem],
     sides: &[Side],
-    key: &str,
-    synthetic: Option<&str>,
+    keys: &[String],
+    synthetic: &[String],
 ) -> Result<Vec<SelectItem>> {
     let mut expanded = Vec::new();
     let wildcard = |side: &Side, expanded: &mut Vec<SelectItem>| {
@@ -164,10 +165,10 @@ pub(super) fn expand_select(
     for item in items {
         match item {
             SelectItem::Wildcard => {
-                if let Some(key) = synthetic {
+                for key in synthetic {
                     expanded.push(SelectItem::Expr {
-                        expr: SqlExpr::Identifier(flat_ident(key.to_string())),
-                        alias: Some(key.to_string()),
+                        expr: SqlExpr::Identifier(flat_ident(key.clone())),
+                        alias: Some(key.clone()),
                     });
                 }
                 sides.iter().for_each(|side| wildcard(side, &mut expanded))
@@ -180,15 +181,15 @@ pub(super) fn expand_select(
             }
             SelectItem::StructWildcard(expr) => {
                 let mut expr = expr.clone();
-                flatten(&mut expr, sides, key)?;
+                flatten(&mut expr, sides, keys)?;
                 expanded.push(SelectItem::StructWildcard(expr));
             }
             SelectItem::Expr { expr, alias } => {
                 let alias = alias
                     .clone()
-                    .or_else(|| natural_join_name(expr, sides, key));
+                    .or_else(|| natural_join_name(expr, sides, keys));
                 let mut expr = expr.clone();
-                flatten(&mut expr, sides, key)?;
+                flatten(&mut expr, sides, keys)?;
                 expanded.push(SelectItem::Expr { expr, alias });
             }
         }
@@ -197,11 +198,11 @@ pub(super) fn expand_select(
 }
 
 /// ksqlDB's name for an unaliased column reference in a join query.
-fn natural_join_name(expr: &SqlExpr, sides: &[Side], key: &str) -> Option<String> {
+fn natural_join_name(expr: &SqlExpr, sides: &[Side], keys: &[String]) -> Option<String> {
     let (side, column) = match expr {
         SqlExpr::Identifier(ident) => {
             let name = normalize_ident(ident);
-            return (!is_row_column(&name, key)).then_some(name);
+            return (!is_row_column(&name, keys)).then_some(name);
         }
         SqlExpr::CompoundIdentifier(parts) if parts.len() == 2 => {
             let alias = normalize_ident(&parts[0]);
@@ -210,7 +211,7 @@ fn natural_join_name(expr: &SqlExpr, sides: &[Side], key: &str) -> Option<String
         }
         _ => return None,
     };
-    if sides_with(sides, &column).len() > 1 || is_row_column(&column, key) {
+    if sides_with(sides, &column).len() > 1 || is_row_column(&column, keys) {
         Some(side.flat(&column))
     } else {
         Some(column)

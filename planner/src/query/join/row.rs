@@ -24,7 +24,7 @@ use crate::types::from_arrow;
 pub(super) fn flat_row(
     input: Input,
     with_op: bool,
-    key: &str,
+    key_names: &[String],
 ) -> Result<(DataflowNode, SourceDefinition)> {
     let schema = Arc::clone(input.root.schema());
     let column = |qualifier: Option<&str>, name: &str| {
@@ -32,19 +32,21 @@ pub(super) fn flat_row(
     };
     let mut keys: Vec<(ColumnDefinition, Expr)> = Vec::new();
     let mut values: Vec<(ColumnDefinition, Expr)> = Vec::new();
-    let key_type = schema
-        .field_with_unqualified_name(&join_key_column(0))?
-        .data_type()
-        .clone();
     if !input.foreign_key {
-        keys.push((
-            ColumnDefinition {
-                name: key.to_string(),
-                data_type: from_arrow(&key_type).unwrap_or(parser::ast::DataType::String),
-                kind: ColumnKind::Key,
-            },
-            column(None, &join_key_column(0)),
-        ));
+        for (index, name) in key_names.iter().enumerate() {
+            let key_type = schema
+                .field_with_unqualified_name(&join_key_column(index))?
+                .data_type()
+                .clone();
+            keys.push((
+                ColumnDefinition {
+                    name: name.clone(),
+                    data_type: from_arrow(&key_type).unwrap_or(parser::ast::DataType::String),
+                    kind: ColumnKind::Key,
+                },
+                column(None, &join_key_column(index)),
+            ));
+        }
     }
     for (position, side) in input.sides.iter().enumerate() {
         for definition in &side.columns() {
