@@ -1,4 +1,7 @@
-//! End-to-end test helpers: run the `eddy` binary and read data directories.
+//! End-to-end test helpers: run the `eddy` binary and read data directories; `crash` kills
+//! it at points chosen by a query's progress.
+
+pub mod crash;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -3,18 +3,16 @@
 //! are, per key, a prefix of an uninterrupted run's, and after the last restart the sink topic
 //! and the materialized table (pull query) equal the uninterrupted run's.
 
-use std::collections::{BTreeMap, VecDeque};
-use std::io::{BufRead, BufReader};
+use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
-use std::sync::mpsc::{self, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
 use executor::log::partitioner::partition_for_key;
 use executor::{EmbeddedLog, Record, Store, TopicLog};
 use server::{Engine, Session};
-use tests::{eddy_binary, execute, pull_rows, wait_until};
+use tests::crash::{CrashChild, KILL_PHASES, Progress};
+use tests::{execute, pull_rows, wait_until};
 
 /// Input records of the aggregation.
 const RECORDS: u64 = 200_000;
@@ -31,10 +29,6 @@ const OUT_OF_ORDER_EVERY: u64 = 50;
 const OUT_OF_ORDER_MS: i64 = 3_000;
 /// How many times the child is killed.
 const KILLS: usize = 25;
-/// Kill `k` happens `k % KILL_PHASES` eighths of an epoch after its kill point is passed.
-const KILL_PHASES: u32 = 8;
-/// How long a child may run without committing an epoch.
-const EPOCH_TIMEOUT: Duration = Duration::from_secs(120);
 const QUERY_ID: &str = "CTAS_PAGE_STATS_0";
 const SOURCE_TOPIC: &str = "clicks";
 const SINK_TOPIC: &str = "PAGE_STATS";
@@ -272,133 +266,6 @@ fn describe_values(values: &[Option<Vec<u8>>]) -> String {
     shown.join(", ")
 }
 
-/// Removes ANSI escape sequences (colors of the log output).
-fn strip_ansi(line: &str) -> String {
-    let mut plain = String::with_capacity(line.len());
-    let mut chars = line.chars();
-    while let Some(c) = chars.next() {
-        if c == '\u{1b}' {
-            // CSI: ESC [ parameters final-byte.
-            for c in chars.by_ref() {
-                if c.is_ascii_alphabetic() {
-                    break;
-                }
-            }
-        } else {
-            plain.push(c);
-        }
-    }
-    plain
-}
-
-/// `(partition, next offset)` of an epoch log line of the aggregation, if it is one.
-fn parse_epoch(line: &str) -> Option<(usize, u64)> {
-    let line = strip_ansi(line);
-    let mut query = None;
-    let mut partition = None;
-    let mut next_offset = None;
-    for field in line.split_whitespace() {
-        match field.split_once('=') {
-            Some(("query", value)) => query = Some(value),
-            Some(("partition", value)) => partition = value.parse().ok(),
-            Some(("next_offset", value)) => next_offset = value.parse().ok(),
-            _ => {}
-        }
-    }
-    if query? != QUERY_ID {
-        return None;
-    }
-    Some((partition?, next_offset?))
-}
-
-/// Starts `eddy --data-dir data --file script` with the epoch log on stderr and kills it with
-/// SIGKILL as soon as the query's summed progress (next offsets over the partitions, starting
-/// from `committed`) reaches `kill_at`, `phase / KILL_PHASES` of an epoch later, so that the
-/// kills fall in every phase of the next epoch (reading, aggregating, committing). `epoch` is
-/// the time between two epochs, measured here and kept from run to run. Returns the progress
-/// seen and the delay.
-fn run_and_kill(
-    data: &Path,
-    script: &Path,
-    committed: &[u64],
-    kill_at: u64,
-    phase: u32,
-    epoch: &mut Duration,
-) -> (u64, Duration) {
-    let mut child: Child = Command::new(eddy_binary())
-        .arg("--data-dir")
-        .arg(data)
-        .arg("--file")
-        .arg(script)
-        .env("EDDY_LOG", "warn,eddy::epoch=debug")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("eddy starts");
-    let stderr = child.stderr.take().expect("piped stderr");
-    let (sender, lines) = mpsc::channel();
-    let reader = std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines() {
-            let Ok(line) = line else { break };
-            if sender.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let mut progress = committed.to_vec();
-    let mut other_lines: VecDeque<String> = VecDeque::new();
-    let mut last_epoch: Option<Instant> = None;
-    loop {
-        match lines.recv_timeout(EPOCH_TIMEOUT) {
-            Ok(line) => match parse_epoch(&line) {
-                Some((partition, next_offset)) => {
-                    let now = Instant::now();
-                    if let Some(last) = last_epoch.replace(now) {
-                        *epoch = now - last;
-                    }
-                    progress[partition] = next_offset;
-                    if progress.iter().sum::<u64>() >= kill_at {
-                        break;
-                    }
-                }
-                None => {
-                    other_lines.push_back(line);
-                    if other_lines.len() > 20 {
-                        other_lines.pop_front();
-                    }
-                }
-            },
-            Err(RecvTimeoutError::Disconnected) => {
-                let status = child.wait().expect("reaped");
-                panic!(
-                    "eddy ended ({status}) before its progress reached {kill_at} (at {progress:?}); \
-                     its last stderr lines:\n{}",
-                    Vec::from(other_lines).join("\n")
-                );
-            }
-            Err(RecvTimeoutError::Timeout) => {
-                child.kill().expect("SIGKILL");
-                child.wait().expect("reaped");
-                panic!(
-                    "eddy committed no epoch for {EPOCH_TIMEOUT:?} (progress {progress:?}); \
-                     its last stderr lines:\n{}",
-                    Vec::from(other_lines).join("\n")
-                );
-            }
-        }
-    }
-    // The kill instant: chosen, not waited for.
-    let delay = *epoch * phase / KILL_PHASES;
-    std::thread::sleep(delay);
-    child.kill().expect("SIGKILL");
-    child.wait().expect("reaped");
-    drop(lines);
-    reader
-        .join()
-        .expect("the stderr reader ends with the child");
-    (progress.iter().sum(), delay)
-}
-
 /// Summed progress at which the child is killed: spread over the run, the last ones near the
 /// end (the last one right at it, when the query is idle).
 fn kill_points() -> Vec<u64> {
@@ -448,9 +315,19 @@ fn windowed_aggregation_survives_sigkill_at_many_points_like_an_uninterrupted_ru
         if committed.iter().sum::<u64>() >= RECORDS {
             break;
         }
-        let script = if index == 0 { &first } else { &again };
+        let child = CrashChild {
+            data: &data,
+            script: if index == 0 { &first } else { &again },
+            query_id: QUERY_ID,
+            timed_topic: SOURCE_TOPIC,
+        };
         let phase = index as u32 % KILL_PHASES;
-        let (progress, delay) = run_and_kill(&data, script, &committed, kill_at, phase, &mut epoch);
+        let progress_from: Progress = committed
+            .iter()
+            .enumerate()
+            .map(|(partition, offset)| ((SOURCE_TOPIC.to_string(), partition as u32), *offset))
+            .collect();
+        let (progress, delay) = child.run_and_kill(&progress_from, kill_at, phase, &mut epoch);
         kills += 1;
         committed = check_committed(
             &data,
@@ -515,26 +392,4 @@ fn windowed_aggregation_survives_sigkill_at_many_points_like_an_uninterrupted_ru
         "columns of SELECT * from a windowed table, as in ksqlDB"
     );
     eprintln!("done after {:.1}s", started.elapsed().as_secs_f64());
-}
-
-#[test]
-fn epoch_lines_parse_with_and_without_colors() {
-    let cases = [
-        (
-            "2024-01-01T00:00:00.000000Z DEBUG eddy::epoch: committed query=CTAS_PAGE_STATS_0 partition=1 next_offset=4096",
-            Some((1, 4096)),
-        ),
-        (
-            "\u{1b}[2m2024\u{1b}[0m \u{1b}[34mDEBUG\u{1b}[0m \u{1b}[2meddy::epoch\u{1b}[0m\u{1b}[2m:\u{1b}[0m committed \u{1b}[3mquery\u{1b}[0m\u{1b}[2m=\u{1b}[0mCTAS_PAGE_STATS_0 \u{1b}[3mpartition\u{1b}[0m\u{1b}[2m=\u{1b}[0m0 \u{1b}[3mnext_offset\u{1b}[0m\u{1b}[2m=\u{1b}[0m12",
-            Some((0, 12)),
-        ),
-        (
-            "DEBUG eddy::epoch: committed query=CSAS_OTHER_0 partition=0 next_offset=5",
-            None,
-        ),
-        ("WARN replaying failed", None),
-    ];
-    for (line, expected) in cases {
-        assert_eq!(parse_epoch(line), expected, "{line:?}");
-    }
 }
