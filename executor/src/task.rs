@@ -14,6 +14,7 @@
 //! the committer together (persistent queries); a transient query commits nothing and hands
 //! its output batches to the caller.
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -63,7 +64,8 @@ struct Input {
     time: i64,
     time_changed: bool,
     /// Records polled and not yet processed, in offset order.
-    buffer: Vec<ConsumedRecord>,
+    /// Records polled and not yet fed, oldest first (a deque: batches leave from the front).
+    buffer: VecDeque<ConsumedRecord>,
 }
 
 impl Input {
@@ -124,7 +126,7 @@ impl Task {
                 next: spec.offset,
                 time: i64::MIN,
                 time_changed: false,
-                buffer: Vec::new(),
+                buffer: VecDeque::new(),
                 spec,
             };
             match groups
@@ -218,7 +220,7 @@ impl Task {
             records.retain(|record| record.offset < end);
         }
         if input.buffer.is_empty() {
-            input.buffer = records;
+            input.buffer = records.into();
         } else {
             input.buffer.extend(records);
         }
@@ -259,7 +261,7 @@ impl Task {
         while let Some((position, count)) = next_batch(&group.inputs) {
             let input = &mut group.inputs[position];
             let records: Vec<ConsumedRecord> = if count == input.buffer.len() {
-                std::mem::take(&mut input.buffer)
+                Vec::from(std::mem::take(&mut input.buffer))
             } else {
                 input.buffer.drain(..count).collect()
             };
@@ -365,7 +367,7 @@ fn next_batch(inputs: &[Input]) -> Option<(usize, usize)> {
     let heads: Vec<(usize, i64)> = inputs
         .iter()
         .enumerate()
-        .filter_map(|(index, input)| Some((index, input.buffer.first()?.record.timestamp)))
+        .filter_map(|(index, input)| Some((index, input.buffer.front()?.record.timestamp)))
         .collect();
     let &(position, _) = heads.iter().min_by_key(|(_, time)| *time)?;
     let buffer = &inputs[position].buffer;

@@ -20,7 +20,7 @@ fn input(source: usize, records: &[(Option<&str>, Option<&str>, i64)]) -> Input 
         next: 0,
         time: i64::MIN,
         time_changed: false,
-        buffer: consumed(records),
+        buffer: consumed(records).into(),
     }
 }
 
