@@ -11,7 +11,7 @@ pub use self::join::MissingJoinKey;
 use std::sync::Arc;
 
 use arrow::datatypes::{DataType as ArrowType, Field, Schema};
-use datafusion::common::{Column, DFSchema};
+use datafusion::common::{Column, DFSchema, DFSchemaRef};
 use datafusion::logical_expr::{Expr, ExprSchemable};
 use parser::ast::{Query, Relation, SelectItem, SourceKind};
 use sqlparser::ast::{BinaryOperator, Expr as SqlExpr};
@@ -186,25 +186,12 @@ fn plan_over(
     let sources = vec![source.name.clone()];
     let mut root = match input {
         Some(input) => input,
-        None => DataflowNode::Source(SourceNode {
-            name: source.name.clone(),
-            kind: source.kind,
-            topic: source.topic.clone(),
-            key_format: source.key_format.clone(),
-            value_format: source.value_format.clone(),
-            key_fields: source.key_fields()?,
-            value_fields: source.value_fields()?,
-            header_columns: source
-                .header_columns()
-                .map(|column| (column.name.clone(), column.kind.clone()))
-                .collect(),
-            timestamp: source.timestamp.clone(),
-            window: source.window,
-            changelog: carries_op,
-            retract: changelog && aggregating,
-            state: None,
-            schema: Arc::clone(&schema),
-        }),
+        None => source_node(
+            &source,
+            Arc::clone(&schema),
+            carries_op,
+            changelog && aggregating,
+        )?,
     };
 
     if let Some(predicate) = &query.where_clause {
@@ -304,6 +291,35 @@ fn plan_over(
         sources,
         missing_join_key: None,
     })
+}
+
+/// The node reading `source`'s topic into rows of `schema`: a changelog (`$op`) when
+/// `changelog`, with retract rows before updates when `retract`.
+pub(crate) fn source_node(
+    source: &SourceDefinition,
+    schema: DFSchemaRef,
+    changelog: bool,
+    retract: bool,
+) -> Result<DataflowNode> {
+    Ok(DataflowNode::Source(SourceNode {
+        name: source.name.clone(),
+        kind: source.kind,
+        topic: source.topic.clone(),
+        key_format: source.key_format.clone(),
+        value_format: source.value_format.clone(),
+        key_fields: source.key_fields()?,
+        value_fields: source.value_fields()?,
+        header_columns: source
+            .header_columns()
+            .map(|column| (column.name.clone(), column.kind.clone()))
+            .collect(),
+        timestamp: source.timestamp.clone(),
+        window: source.window,
+        changelog,
+        retract,
+        state: None,
+        schema,
+    }))
 }
 
 /// The aggregate calls of a query's select list as ksqlDB prints them (`COUNT(*)` counts

@@ -32,7 +32,7 @@ use crate::catalog::{
 use crate::expr::{ExprLowering, FormattedExpr};
 use crate::plan::{
     DataflowNode, JOIN_TIME_COLUMN, JoinKind, JoinNode, JoinSide, JoinStateTables, JoinVariant,
-    JoinWindow, SourceNode, join_key_column,
+    JoinWindow, join_key_column,
 };
 use crate::types::{from_arrow, sql_type_name};
 use crate::{Result, user_error};
@@ -264,25 +264,7 @@ fn source_node(source: &SourceDefinition, alias: &str) -> Result<DataflowNode> {
         TableReference::bare(alias),
         &arrow::datatypes::Schema::new(fields),
     )?);
-    Ok(DataflowNode::Source(SourceNode {
-        name: source.name.clone(),
-        kind: source.kind,
-        topic: source.topic.clone(),
-        key_format: source.key_format.clone(),
-        value_format: source.value_format.clone(),
-        key_fields: source.key_fields()?,
-        value_fields: source.value_fields()?,
-        header_columns: source
-            .header_columns()
-            .map(|column| (column.name.clone(), column.kind.clone()))
-            .collect(),
-        timestamp: source.timestamp.clone(),
-        window: source.window,
-        changelog,
-        retract: false,
-        state: None,
-        schema,
-    }))
+    super::source_node(source, schema, changelog, false)
 }
 
 fn plan_join_node(catalog: &Catalog, join: &Join) -> Result<Input> {
