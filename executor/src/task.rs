@@ -258,7 +258,20 @@ impl Task {
         let mut outputs = Vec::new();
         let mut consumed = 0;
         let partition = group.partition;
+        // An input with nothing buffered but records in its partition is read before the
+        // others are processed past it (Kafka Streams with `max.task.idle.ms` = 0): the
+        // group's records stay in time order across polls.
+        let consumer = &self.consumer;
+        let lagging = |inputs: &[Input]| {
+            inputs.len() > 1
+                && inputs.iter().any(|input| {
+                    input.buffer.is_empty() && !input.done() && consumer.has_more(input.assignment)
+                })
+        };
         while let Some((position, count)) = next_batch(&group.inputs) {
+            if lagging(&group.inputs) {
+                break;
+            }
             let input = &mut group.inputs[position];
             let records: Vec<ConsumedRecord> = if count == input.buffer.len() {
                 Vec::from(std::mem::take(&mut input.buffer))
@@ -286,6 +299,15 @@ impl Task {
                 group.time = time;
                 outputs.extend(self.graph.advance_time(time, &mut context)?);
             }
+        }
+        if consumed == 0 {
+            // Waiting for a lagging input: read only it until it has records.
+            group.waiting_since.get_or_insert_with(Instant::now);
+            for input in &group.inputs {
+                self.consumer
+                    .pause(input.assignment, !input.buffer.is_empty());
+            }
+            return Ok(Vec::new());
         }
         let mut context = OperatorContext {
             partition,

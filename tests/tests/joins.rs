@@ -334,6 +334,64 @@ fn stream_table_join_over_existing_data_reads_both_inputs_in_time_order() {
     );
 }
 
+/// A table backlog larger than one poll (`max.poll.records` = 3) is read to its end, up to
+/// the stream's times, before the stream records after it: an input with nothing buffered
+/// but records in its partition is waited for (Kafka Streams with `max.task.idle.ms` = 0),
+/// so every click sees its user, not only the users of the first poll.
+#[test]
+fn stream_table_join_over_a_backlog_larger_than_a_poll_waits_for_the_table() {
+    let mut fixture = start(&format!(
+        "SET 'auto.offset.reset'='earliest';
+         SET 'max.poll.records'='3';
+         {CLICKS_AND_USERS}"
+    ));
+    let engine = Arc::clone(&fixture.engine);
+    let log = engine.topic_log();
+    let produce = |topic: &str, records: Vec<Record>| {
+        let records = records.into_iter().map(|record| (0, record)).collect();
+        log.produce(topic, records).expect("produce");
+    };
+    // One append per user: the embedded log hands a poll whole appends.
+    for n in 0..12 {
+        produce(
+            "users",
+            vec![input(
+                &format!("u{n}"),
+                &format!(r#"{{"NAME":"name{n}"}}"#),
+                n,
+            )],
+        );
+    }
+    // The first clicks are of the last users.
+    let clicks: Vec<Record> = (0..12)
+        .map(|n| {
+            input(
+                &format!("u{}", 11 - n),
+                &format!(r#"{{"PAGE":"p{n}"}}"#),
+                1_000 + n,
+            )
+        })
+        .collect();
+    produce("clicks", clicks);
+    execute(
+        &engine,
+        &mut fixture.session,
+        "CREATE STREAM enriched AS SELECT c.user_id, c.page, u.name
+           FROM clicks c LEFT JOIN users u ON c.user_id = u.id;",
+    );
+    wait_caught_up(&engine);
+    let expected: Vec<Output> = (0..12)
+        .map(|n| {
+            row(
+                &format!("u{}", 11 - n),
+                &format!(r#"{{"PAGE":"p{n}","NAME":"name{}"}}"#, 11 - n),
+                1_000 + n,
+            )
+        })
+        .collect();
+    assert_sink(&engine, "ENRICHED", &expected);
+}
+
 // ---------------------------------------------------------------------------------------
 // Stream-stream joins
 // ---------------------------------------------------------------------------------------

@@ -32,6 +32,13 @@ pub trait Consumer: Send {
     fn poll(&mut self, max_records: usize, timeout: Duration) -> Result<Vec<Polled>>;
     /// A handle that makes this consumer's waiting (or next) `poll` return at once.
     fn waker(&self) -> ConsumerWaker;
+    /// Whether the assigned partition is known to hold records past the assignment's
+    /// position (a poll would return some); `false` when the consumer cannot tell. Like
+    /// Kafka Streams with `max.task.idle.ms` = 0, a task waits for such an input before
+    /// processing the others past it.
+    fn has_more(&self, _assignment: usize) -> bool {
+        false
+    }
 }
 
 /// Wakes one consumer from another thread.

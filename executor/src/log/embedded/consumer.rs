@@ -73,6 +73,17 @@ impl Consumer for EmbeddedConsumer {
         Ok(self.assignments.len() - 1)
     }
 
+    fn has_more(&self, assignment: usize) -> bool {
+        let Some(assignment) = self.assignments.get(assignment) else {
+            return false;
+        };
+        self.log
+            .offsets(&assignment.topic)
+            .ok()
+            .and_then(|offsets| offsets.get(assignment.partition as usize).copied())
+            .is_some_and(|(_, end)| end > assignment.position)
+    }
+
     fn pause(&mut self, assignment: usize, paused: bool) {
         if let Some(assignment) = self.assignments.get_mut(assignment) {
             assignment.paused = paused;
