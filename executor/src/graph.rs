@@ -15,7 +15,7 @@ use planner::plan::{DataflowNode, DataflowPlan};
 
 use crate::commit::StateWrite;
 use crate::log::ConsumedRecord;
-use crate::metrics::Metrics;
+use crate::metrics::{Counters, Metrics};
 use crate::operator::aggregate::AggregateOperator;
 use crate::operator::join::{JoinOperator, JoinState};
 use crate::operator::sink::{SinkOperator, table_state_id};
@@ -133,11 +133,6 @@ impl OperatorGraph {
                 let right = self.compile_node(&join.right, metrics, state)?;
                 let state = state
                     .ok_or_else(|| ExecError::Internal("a join needs a state store".into()))?;
-                let source_name = node
-                    .sources()
-                    .first()
-                    .map(|source| source.name.clone())
-                    .unwrap_or_default();
                 let operator = JoinOperator::new(
                     join,
                     JoinState {
@@ -145,7 +140,7 @@ impl OperatorGraph {
                         right: state.table(&join.state.right),
                         pending: state.table(&join.state.pending),
                     },
-                    metrics.counters(&source_name),
+                    first_source_counters(node, metrics),
                 )?;
                 Ok(self.add(Box::new(operator), vec![left, right]))
             }
@@ -154,16 +149,11 @@ impl OperatorGraph {
                 let state = state.ok_or_else(|| {
                     ExecError::Internal("an aggregation needs a state store".into())
                 })?;
-                let source_name = node
-                    .sources()
-                    .first()
-                    .map(|source| source.name.clone())
-                    .unwrap_or_default();
                 let operator = AggregateOperator::new(
                     aggregate,
                     state.table(&aggregate.state.groups),
                     state.table(&aggregate.state.time),
-                    metrics.counters(&source_name),
+                    first_source_counters(node, metrics),
                 )?;
                 Ok(self.add(Box::new(operator), vec![upstream]))
             }
@@ -277,6 +267,17 @@ impl OperatorGraph {
         }
         Ok(writes)
     }
+}
+
+/// The counters of the first source `node` reads: where a stateful operator counts the
+/// records it drops as late.
+fn first_source_counters(node: &DataflowNode, metrics: &Metrics) -> Arc<Counters> {
+    let name = node
+        .sources()
+        .first()
+        .map(|source| source.name.clone())
+        .unwrap_or_default();
+    metrics.counters(&name)
 }
 
 /// Where a compiled node's rows come from.

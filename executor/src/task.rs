@@ -240,11 +240,7 @@ impl Task {
         if waits_for_input && !self.config.idle_timeout.is_zero() {
             let since = *group.waiting_since.get_or_insert_with(Instant::now);
             if since.elapsed() < self.config.idle_timeout {
-                // Read no more of the inputs that have data until the others have some.
-                for input in &group.inputs {
-                    self.consumer
-                        .pause(input.assignment, !input.buffer.is_empty());
-                }
+                read_only_empty_inputs(self.consumer.as_mut(), &group.inputs);
                 return Ok(Vec::new());
             }
         }
@@ -301,12 +297,9 @@ impl Task {
             }
         }
         if consumed == 0 {
-            // Waiting for a lagging input: read only it until it has records.
+            // Waiting for a lagging input.
             group.waiting_since.get_or_insert_with(Instant::now);
-            for input in &group.inputs {
-                self.consumer
-                    .pause(input.assignment, !input.buffer.is_empty());
-            }
+            read_only_empty_inputs(self.consumer.as_mut(), &group.inputs);
             return Ok(Vec::new());
         }
         let mut context = OperatorContext {
@@ -381,6 +374,14 @@ fn group_time(inputs: &[Input]) -> i64 {
         .map(|input| input.time)
         .min()
         .unwrap_or(i64::MIN)
+}
+
+/// Pauses the inputs that have records buffered, so that polls read only the others until
+/// they have some (the group resumes them all when it processes again).
+fn read_only_empty_inputs(consumer: &mut dyn Consumer, inputs: &[Input]) {
+    for input in inputs {
+        consumer.pause(input.assignment, !input.buffer.is_empty());
+    }
 }
 
 /// Which input to feed next and how many of its records: the input whose next record is

@@ -228,6 +228,38 @@ pub enum JoinKind {
     Full,
 }
 
+impl JoinKind {
+    /// The keyword before `JOIN`: `INNER`, `LEFT`, `RIGHT`, `FULL`.
+    pub fn keyword(self) -> &'static str {
+        match self {
+            JoinKind::Inner => "INNER",
+            JoinKind::Left => "LEFT",
+            JoinKind::Right => "RIGHT",
+            JoinKind::Full => "FULL",
+        }
+    }
+
+    /// The kind as ksqlDB names it in messages: `INNER`, `LEFT OUTER`, ...
+    pub fn name(self) -> &'static str {
+        match self {
+            JoinKind::Inner => "INNER",
+            JoinKind::Left => "LEFT OUTER",
+            JoinKind::Right => "RIGHT OUTER",
+            JoinKind::Full => "FULL OUTER",
+        }
+    }
+
+    /// Whether a left row without a match is kept (null-padded).
+    pub fn keeps_left(self) -> bool {
+        matches!(self, JoinKind::Left | JoinKind::Full)
+    }
+
+    /// Whether a right row without a match is kept (null-padded).
+    pub fn keeps_right(self) -> bool {
+        matches!(self, JoinKind::Right | JoinKind::Full)
+    }
+}
+
 /// `WITHIN n unit` or `WITHIN (before, after)`, with optional `GRACE PERIOD`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Within {

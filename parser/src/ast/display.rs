@@ -9,8 +9,8 @@ use std::fmt::{self, Display, Formatter};
 use super::sql_text::{Commas, SqlExpr, SqlName, SqlString, exprs};
 use super::{
     AlterSource, Assert, ColumnConstraint, CreateAsSelect, CreateSource, DataType, Describe,
-    DropSource, Duration, Emit, Explain, InsertInto, InsertValues, Join, JoinKind, Literal, Print,
-    Query, Relation, SelectItem, Show, Statement, StatementKind, TableElement, Terminate, TimeUnit,
+    DropSource, Duration, Emit, Explain, InsertInto, InsertValues, Join, Literal, Print, Query,
+    Relation, SelectItem, Show, Statement, StatementKind, TableElement, Terminate, TimeUnit,
     WindowExpr, WithProperties, Within,
 };
 
@@ -276,13 +276,13 @@ impl Display for Relation {
 
 impl Display for Join {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
-        let kind = match self.kind {
-            JoinKind::Inner => "INNER",
-            JoinKind::Left => "LEFT",
-            JoinKind::Right => "RIGHT",
-            JoinKind::Full => "FULL",
-        };
-        write!(f, "{} {kind} JOIN {}", self.left, self.right)?;
+        write!(
+            f,
+            "{} {} JOIN {}",
+            self.left,
+            self.kind.keyword(),
+            self.right
+        )?;
         if let Some(within) = &self.within {
             write!(f, " {within}")?;
         }

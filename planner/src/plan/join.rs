@@ -23,35 +23,8 @@ pub fn join_key_column(index: usize) -> String {
 /// Name of the join output column holding each result row's record time.
 pub const JOIN_TIME_COLUMN: &str = "$jointime";
 
-/// Which rows of each side a join keeps.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum JoinKind {
-    Inner,
-    Left,
-    Right,
-    Full,
-}
-
-impl JoinKind {
-    /// Whether a left row without a match is emitted (null-padded).
-    pub fn keeps_left(self) -> bool {
-        matches!(self, JoinKind::Left | JoinKind::Full)
-    }
-
-    /// Whether a right row without a match is emitted (null-padded).
-    pub fn keeps_right(self) -> bool {
-        matches!(self, JoinKind::Right | JoinKind::Full)
-    }
-
-    pub fn name(self) -> &'static str {
-        match self {
-            JoinKind::Inner => "INNER",
-            JoinKind::Left => "LEFT OUTER",
-            JoinKind::Right => "RIGHT OUTER",
-            JoinKind::Full => "FULL OUTER",
-        }
-    }
-}
+/// Which rows of each side a join keeps: the parser's kind.
+pub use parser::ast::JoinKind;
 
 /// The time bounds of a stream-stream join, in milliseconds: a left record at `t` matches
 /// right records in `[t - before, t + after]`.

@@ -15,7 +15,7 @@ use std::sync::Arc;
 use arrow::datatypes::{DataType as ArrowType, Field};
 use datafusion::common::{Column, DFSchema, TableReference};
 use datafusion::logical_expr::{Expr, ExprSchemable};
-use parser::ast::{Join, JoinKind as AstJoinKind, Query, Relation, SourceKind};
+use parser::ast::{Join, Query, Relation, SourceKind};
 
 mod condition;
 mod names;
@@ -309,22 +309,16 @@ fn plan_join_node(catalog: &Catalog, join: &Join) -> Result<Input> {
         .map(|(_, _, text)| text.as_str())
         .collect::<Vec<_>>()
         .join(" AND ");
-    let kind = match join.kind {
-        AstJoinKind::Inner => JoinKind::Inner,
-        AstJoinKind::Left => JoinKind::Left,
-        AstJoinKind::Right => JoinKind::Right,
-        AstJoinKind::Full => JoinKind::Full,
-    };
+    let kind = join.kind;
     let left_name = left.sides[0].source.name.clone();
     let right_name = right_side.source.name.clone();
     let mut variant = match (left.kind, right.kind) {
         (SourceKind::Stream, SourceKind::Stream) => match &join.within {
-            Some(within) => JoinWindow {
+            Some(within) => JoinVariant::StreamStream(JoinWindow {
                 before: within.before.as_millis() as i64,
                 after: within.after.as_millis() as i64,
                 grace: within.grace.map(|grace| grace.as_millis() as i64),
-            }
-            .into_variant(),
+            }),
             None => {
                 return user_error(
                     "Stream-Stream joins must have a WITHIN clause specified. None was provided. To learn about how to specify a WITHIN clause with a stream-stream join, please visit: https://docs.confluent.io/current/ksql/docs/syntax-reference.html#create-stream-as-select",
@@ -336,7 +330,7 @@ fn plan_join_node(catalog: &Catalog, join: &Join) -> Result<Input> {
         (SourceKind::Table, SourceKind::Stream) => {
             return user_error(format!(
                 "Invalid join order: table-stream joins are not supported; only stream-table joins. Got {left_name} [{}] JOIN {right_name}.",
-                ast_kind_name(join.kind)
+                join.kind.keyword()
             ));
         }
     };
@@ -558,46 +552,30 @@ fn covers_key(exprs: &[Expr], side: &Side) -> bool {
     !keys.is_empty() && named.len() == exprs.len() && named == keys
 }
 
-impl JoinWindow {
-    fn into_variant(self) -> JoinVariant {
-        JoinVariant::StreamStream(self)
-    }
-}
-
-fn ast_kind_name(kind: AstJoinKind) -> &'static str {
-    match kind {
-        AstJoinKind::Inner => "INNER",
-        AstJoinKind::Left => "LEFT",
-        AstJoinKind::Right => "RIGHT",
-        AstJoinKind::Full => "FULL",
-    }
-}
-
-/// Which columns of an input a join passes on, and where its time and `$op` are.
+/// Which columns of an input a join passes on, and where its time and `$op` are: a
+/// nested join's `$jointime`, else the source's `ROWTIME`.
 fn join_side(schema: &DFSchema) -> JoinSide {
-    let mut side = JoinSide {
-        time_column: 0,
-        op_column: None,
-        columns: Vec::new(),
-    };
+    let mut op_column = None;
     let mut joined_time = None;
+    let mut source_time = 0;
+    let mut columns = Vec::new();
     for (index, (qualifier, field)) in schema.iter().enumerate() {
-        let name = field.name().as_str();
-        match (qualifier, name) {
-            (None, OP_COLUMN) | (Some(_), OP_COLUMN) => side.op_column = Some(index),
+        match (qualifier, field.name().as_str()) {
+            (_, OP_COLUMN) => op_column = Some(index),
             (None, JOIN_TIME_COLUMN) => joined_time = Some(index),
             (None, name) if name.starts_with("$joinkey") => {}
-            (Some(_), ROWTIME) => {
-                if side.columns.is_empty() || joined_time.is_none() {
-                    side.time_column = index;
+            (Some(_), name) => {
+                if name == ROWTIME {
+                    source_time = index;
                 }
-                side.columns.push(index);
+                columns.push(index);
             }
-            _ => side.columns.push(index),
+            (None, _) => columns.push(index),
         }
     }
-    if let Some(time) = joined_time {
-        side.time_column = time;
+    JoinSide {
+        time_column: joined_time.unwrap_or(source_time),
+        op_column,
+        columns,
     }
-    side
 }

@@ -44,39 +44,44 @@ pub(super) fn unknown_alias<T>(alias: &str) -> Result<T> {
 /// Qualifies every column reference of an ON expression: `ID` to `L.ID` (the one source
 /// having it).
 pub(super) fn qualify(expr: &mut SqlExpr, sides: &[Side]) -> Result<()> {
-    let mut error = None;
-    let _ = sqlparser::ast::visit_expressions_mut(expr, |expr| {
-        let result = match expr {
-            SqlExpr::Identifier(ident) => {
-                let name = normalize_ident(ident);
-                match sides_with(sides, &name).as_slice() {
-                    [side] => {
-                        *expr = SqlExpr::CompoundIdentifier(vec![
-                            Ident::new(side.alias.clone()),
-                            ident.clone(),
-                        ]);
-                        Ok(())
-                    }
-                    [] => Ok(()),
-                    many => ambiguous(&name, many),
-                }
-            }
-            SqlExpr::CompoundIdentifier(parts) => {
-                let first = normalize_ident(&parts[0]);
-                if sides.iter().any(|side| side.alias == first) {
+    rewrite_each(expr, |expr| match expr {
+        SqlExpr::Identifier(ident) => {
+            let name = normalize_ident(ident);
+            match sides_with(sides, &name).as_slice() {
+                [side] => {
+                    *expr = SqlExpr::CompoundIdentifier(vec![
+                        Ident::new(side.alias.clone()),
+                        ident.clone(),
+                    ]);
                     Ok(())
-                } else {
-                    unknown_alias(&first)
                 }
+                [] => Ok(()),
+                many => ambiguous(&name, many),
             }
-            _ => Ok(()),
-        };
-        match result {
-            Ok(()) => std::ops::ControlFlow::Continue(()),
-            Err(e) => {
-                error = Some(e);
-                std::ops::ControlFlow::Break(())
+        }
+        SqlExpr::CompoundIdentifier(parts) => {
+            let first = normalize_ident(&parts[0]);
+            if sides.iter().any(|side| side.alias == first) {
+                Ok(())
+            } else {
+                unknown_alias(&first)
             }
+        }
+        _ => Ok(()),
+    })
+}
+
+/// Calls `rewrite` on every expression within `expr`, stopping at the first error.
+fn rewrite_each(
+    expr: &mut SqlExpr,
+    mut rewrite: impl FnMut(&mut SqlExpr) -> Result<()>,
+) -> Result<()> {
+    let mut error = None;
+    let _ = sqlparser::ast::visit_expressions_mut(expr, |expr| match rewrite(expr) {
+        Ok(()) => std::ops::ControlFlow::Continue(()),
+        Err(e) => {
+            error = Some(e);
+            std::ops::ControlFlow::Break(())
         }
     });
     error.map_or(Ok(()), Err)
@@ -89,18 +94,7 @@ pub(super) fn flat_ident(name: String) -> Ident {
 /// Rewrites column references to the joined row's names: `l.id` to `L_ID`, `name` to the
 /// flat name of the one source having it.
 pub(super) fn flatten(expr: &mut SqlExpr, sides: &[Side], keys: &[String]) -> Result<()> {
-    let mut error = None;
-    let _ = sqlparser::ast::visit_expressions_mut(expr, |expr| {
-        let result = flatten_one(expr, sides, keys);
-        match result {
-            Ok(()) => std::ops::ControlFlow::Continue(()),
-            Err(e) => {
-                error = Some(e);
-                std::ops::ControlFlow::Break(())
-            }
-        }
-    });
-    error.map_or(Ok(()), Err)
+    rewrite_each(expr, |expr| flatten_one(expr, sides, keys))
 }
 
 fn flatten_one(expr: &mut SqlExpr, sides: &[Side], keys: &[String]) -> Result<()> {
