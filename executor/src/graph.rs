@@ -56,6 +56,19 @@ struct Node {
     operator: Box<dyn Operator>,
     /// `None`: the root; its output is the graph's.
     downstream: Option<Edge>,
+    /// Whether each output row comes from one input row (filters and projections: see
+    /// `Operator::process_tracked`).
+    row_local: bool,
+}
+
+/// The operator of several inputs that every source reaches through filters and
+/// projections only (a join of two sources): runs of records of all sources can be decoded
+/// and filtered one batch per source and handed to it together (`OperatorGraph::push_run`).
+#[derive(Debug, Clone)]
+struct MergePoint {
+    node: usize,
+    /// Per source: the row-local nodes on its way up, and the input of `node` it feeds.
+    paths: Vec<(Vec<usize>, usize)>,
 }
 
 struct Source {
@@ -70,6 +83,9 @@ pub struct OperatorGraph {
     nodes: Vec<Node>,
     /// The schema of the rows the graph emits (a sink emits none).
     output_schema: SchemaRef,
+    /// No rows of `output_schema`.
+    empty_output: RecordBatch,
+    merge: Option<MergePoint>,
 }
 
 impl OperatorGraph {
@@ -81,10 +97,13 @@ impl OperatorGraph {
         state: Option<&StatePrefix>,
         sink: bool,
     ) -> Result<Self> {
+        let output_schema: SchemaRef = Arc::new(plan.root.schema().as_arrow().clone());
         let mut graph = OperatorGraph {
             sources: Vec::new(),
             nodes: Vec::new(),
-            output_schema: Arc::new(plan.root.schema().as_arrow().clone()),
+            empty_output: RecordBatch::new_empty(Arc::clone(&output_schema)),
+            output_schema,
+            merge: None,
         };
         let root = graph.compile_node(&plan.root, metrics, state)?;
         if sink {
@@ -98,7 +117,37 @@ impl OperatorGraph {
             let operator = SinkOperator::new(sink_plan, materialized)?;
             graph.add(Box::new(operator), vec![root]);
         }
+        graph.merge = graph.merge_point();
         Ok(graph)
+    }
+
+    /// The operator every source reaches through row-local nodes only, if there is one and
+    /// the sources feed each of its inputs once.
+    fn merge_point(&self) -> Option<MergePoint> {
+        let mut target = None;
+        let mut paths = Vec::with_capacity(self.sources.len());
+        for source in &self.sources {
+            let mut path = Vec::new();
+            let mut edge = source.downstream?;
+            while self.nodes[edge.node].row_local {
+                path.push(edge.node);
+                edge = self.nodes[edge.node].downstream?;
+            }
+            if *target.get_or_insert(edge.node) != edge.node {
+                return None;
+            }
+            paths.push((path, edge.input));
+        }
+        let mut inputs: Vec<usize> = paths.iter().map(|(_, input)| *input).collect();
+        inputs.sort_unstable();
+        let distinct = inputs
+            .iter()
+            .enumerate()
+            .all(|(index, input)| index == *input);
+        (inputs.len() > 1 && distinct).then(|| MergePoint {
+            node: target.expect("several sources"),
+            paths,
+        })
     }
 
     /// Compiles `node`; returns where its rows come from: an operator, or a source.
@@ -126,7 +175,9 @@ impl OperatorGraph {
                 // A run of filters and projections is one operator.
                 let (operator, bottom) = StatelessOperator::compile(node, metrics)?;
                 let upstream = self.compile_node(bottom, metrics, state)?;
-                Ok(self.add(Box::new(operator), vec![upstream]))
+                let added = self.add(Box::new(operator), vec![upstream]);
+                self.nodes.last_mut().expect("just added").row_local = true;
+                Ok(added)
             }
             DataflowNode::Join(join) => {
                 let left = self.compile_node(&join.left, metrics, state)?;
@@ -173,6 +224,7 @@ impl OperatorGraph {
         self.nodes.push(Node {
             operator,
             downstream: None,
+            row_local: false,
         });
         Upstream::Node(node)
     }
@@ -202,6 +254,90 @@ impl OperatorGraph {
         self.forward(downstream, batch, context)
     }
 
+    /// Runs records of several sources through the graph as if each chunk were pushed in
+    /// turn: `(i, n)` in `chunks` is the next `n` of the records `inputs[i]` holds for its
+    /// source. With a merge point, each source's records are decoded (and filtered and
+    /// projected) in one batch and the merge point gets the rows of every chunk in one call;
+    /// returns what the root emits (possibly nothing).
+    pub fn push_run(
+        &mut self,
+        inputs: &[(usize, Vec<ConsumedRecord>)],
+        chunks: &[(usize, usize)],
+        context: &mut OperatorContext<'_>,
+    ) -> Result<Vec<RecordBatch>> {
+        let merge = self.merge.clone().filter(|merge| {
+            let mut fed: Vec<usize> = inputs
+                .iter()
+                .filter_map(|(source, _)| Some(merge.paths.get(*source)?.1))
+                .collect();
+            fed.sort_unstable();
+            fed.dedup();
+            chunks.len() > 1 && fed.len() == inputs.len() && fed.len() == merge.paths.len()
+        });
+        let Some(merge) = merge else {
+            let mut outputs = Vec::new();
+            let mut cursors = vec![0; inputs.len()];
+            for (position, count) in chunks {
+                let (source, records) = &inputs[*position];
+                let start = cursors[*position];
+                cursors[*position] += count;
+                let output = self.push(*source, &records[start..start + count], context)?;
+                if output.num_rows() > 0 {
+                    outputs.push(output);
+                }
+            }
+            return Ok(outputs);
+        };
+        let mut batches = Vec::with_capacity(inputs.len());
+        let mut origins = Vec::with_capacity(inputs.len());
+        let mut fed = Vec::with_capacity(inputs.len());
+        for (source, records) in inputs {
+            let (mut batch, mut rows) = self.sources[*source].operator.decode_tracked(records)?;
+            let (path, input) = &merge.paths[*source];
+            for node in path {
+                batch = self.nodes[*node]
+                    .operator
+                    .process_tracked(batch, &mut rows, context)
+                    .ok_or_else(|| ExecError::Internal("a row-local node is not".into()))??;
+            }
+            batches.push((*input, batch));
+            origins.push(rows);
+            fed.push(*input);
+        }
+        // The rows of each chunk: those whose records are in it.
+        let mut runs: Vec<(usize, std::ops::Range<usize>)> = Vec::with_capacity(chunks.len());
+        let mut cursors = vec![0; inputs.len()];
+        for (position, count) in chunks {
+            let (start, end) = (cursors[*position], cursors[*position] + count);
+            cursors[*position] = end;
+            let origins = &origins[*position];
+            let rows = origins.partition_point(|record| (*record as usize) < start)
+                ..origins.partition_point(|record| (*record as usize) < end);
+            let input = fed[*position];
+            match runs.last_mut() {
+                _ if rows.is_empty() => {}
+                Some((last, last_rows)) if *last == input && last_rows.end == rows.start => {
+                    last_rows.end = rows.end;
+                }
+                _ => runs.push((input, rows)),
+            }
+        }
+        if runs.is_empty() {
+            return Ok(Vec::new());
+        }
+        batches.sort_by_key(|(input, _)| *input);
+        let batches: Vec<RecordBatch> = batches.into_iter().map(|(_, batch)| batch).collect();
+        let node = &mut self.nodes[merge.node];
+        let output = node.operator.process_runs(&batches, &runs, context)?;
+        let downstream = node.downstream;
+        let output = self.forward(downstream, output, context)?;
+        Ok(if output.num_rows() > 0 {
+            vec![output]
+        } else {
+            Vec::new()
+        })
+    }
+
     /// Runs `batch` from `edge` up to the root.
     fn forward(
         &mut self,
@@ -210,6 +346,10 @@ impl OperatorGraph {
         context: &mut OperatorContext<'_>,
     ) -> Result<RecordBatch> {
         while let Some(Edge { node, input }) = edge {
+            if batch.num_rows() == 0 {
+                // Nothing to do: no operator emits anything for no rows.
+                return Ok(self.empty_output.clone());
+            }
             let node = &mut self.nodes[node];
             batch = node.operator.process(input, batch, context)?;
             edge = node.downstream;

@@ -15,6 +15,8 @@ pub mod stateless;
 pub(crate) mod testing;
 pub mod window;
 
+use std::ops::Range;
+
 use arrow::record_batch::RecordBatch;
 
 use crate::Result;
@@ -45,6 +47,37 @@ pub trait Operator: Send {
         context: &mut OperatorContext<'_>,
     ) -> Result<RecordBatch>;
 
+    /// Processes runs of rows of several inputs in the order given: `(input, rows)` is rows
+    /// `rows` of `batches[input]`. The same as processing each run's slice in turn (the
+    /// default does just that), in one call: an operator fed by interleaved inputs, as a
+    /// join of two streams is, overrides it to pay its per-batch costs once.
+    fn process_runs(
+        &mut self,
+        batches: &[RecordBatch],
+        runs: &[(usize, Range<usize>)],
+        context: &mut OperatorContext<'_>,
+    ) -> Result<RecordBatch> {
+        let mut outputs = Vec::with_capacity(runs.len());
+        for (input, rows) in runs {
+            let batch = batches[*input].slice(rows.start, rows.len());
+            outputs.push(self.process(*input, batch, context)?);
+        }
+        concat_outputs(outputs)
+    }
+
+    /// For an operator whose every output row comes from one input row, in order (filters
+    /// and projections): processes `batch` (of input 0) and keeps in `origins`, which names
+    /// a record for each row of `batch`, the entries of the rows it emits. `None`: the
+    /// operator is not of that kind.
+    fn process_tracked(
+        &mut self,
+        _batch: RecordBatch,
+        _origins: &mut Vec<u32>,
+        _context: &mut OperatorContext<'_>,
+    ) -> Option<Result<RecordBatch>> {
+        None
+    }
+
     /// The stream time of the task's partition group (the minimum over its inputs of the
     /// largest record time each has delivered) advanced to `time`; returns what that
     /// emits (windows or join buffers it closes). Most operators emit nothing.
@@ -64,5 +97,22 @@ pub trait Operator: Send {
     /// The epoch ends: returns what the operator buffered for it (most buffer nothing).
     fn flush(&mut self, _context: &mut OperatorContext<'_>) -> Result<Option<RecordBatch>> {
         Ok(None)
+    }
+}
+
+/// The rows of `outputs` (batches of one schema, at least one) as one batch.
+pub(crate) fn concat_outputs(outputs: Vec<RecordBatch>) -> Result<RecordBatch> {
+    let schema = outputs
+        .first()
+        .map(RecordBatch::schema)
+        .ok_or_else(|| crate::ExecError::Internal("no output batch to concatenate".into()))?;
+    let mut filled: Vec<RecordBatch> = outputs
+        .into_iter()
+        .filter(|batch| batch.num_rows() > 0)
+        .collect();
+    match filled.len() {
+        0 => Ok(RecordBatch::new_empty(schema)),
+        1 => Ok(filled.remove(0)),
+        _ => Ok(arrow::compute::concat_batches(&schema, &filled)?),
     }
 }

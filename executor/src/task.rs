@@ -252,44 +252,49 @@ impl Task {
 
         let mut produced = Vec::new();
         let mut outputs = Vec::new();
-        let mut consumed = 0;
         let partition = group.partition;
         // An input with nothing buffered but records in its partition is read before the
         // others are processed past it (Kafka Streams with `max.task.idle.ms` = 0): the
         // group's records stay in time order across polls.
         let consumer = &self.consumer;
-        let lagging = |inputs: &[Input]| {
-            inputs.len() > 1
-                && inputs.iter().any(|input| {
-                    input.buffer.is_empty() && !input.done() && consumer.has_more(input.assignment)
-                })
-        };
-        while let Some((position, count)) = next_batch(&group.inputs) {
-            if lagging(&group.inputs) {
-                break;
+        let chunks = plan_chunks(&group.inputs, |input| consumer.has_more(input.assignment));
+        let mut taken = vec![0; group.inputs.len()];
+        for (position, count) in &chunks {
+            taken[*position] += count;
+        }
+        let consumed: usize = taken.iter().sum();
+        // The records of each input in the run, and the chunks as positions among them.
+        let mut run_inputs = Vec::new();
+        let mut run_position = vec![usize::MAX; group.inputs.len()];
+        for (position, (input, count)) in group.inputs.iter_mut().zip(&taken).enumerate() {
+            if *count == 0 {
+                continue;
             }
-            let input = &mut group.inputs[position];
-            let records: Vec<ConsumedRecord> = if count == input.buffer.len() {
+            let records: Vec<ConsumedRecord> = if *count == input.buffer.len() {
                 Vec::from(std::mem::take(&mut input.buffer))
             } else {
-                input.buffer.drain(..count).collect()
+                input.buffer.drain(..*count).collect()
             };
-            let last = records.last().expect("a batch has records");
+            let last = records.last().expect("a chunk has records");
             input.next = last.offset + 1;
             let newest = records.iter().map(|r| r.record.timestamp).max();
             if let Some(newest) = newest.filter(|newest| *newest > input.time) {
                 input.time = newest;
                 input.time_changed = true;
             }
-            consumed += records.len();
+            run_position[position] = run_inputs.len();
+            run_inputs.push((input.spec.source, records));
+        }
+        if consumed > 0 {
+            let chunks: Vec<(usize, usize)> = chunks
+                .iter()
+                .map(|(position, count)| (run_position[*position], *count))
+                .collect();
             let mut context = OperatorContext {
                 partition,
                 produced: &mut produced,
             };
-            let output = self.graph.push(input.spec.source, &records, &mut context)?;
-            if output.num_rows() > 0 {
-                outputs.push(output);
-            }
+            outputs.extend(self.graph.push_run(&run_inputs, &chunks, &mut context)?);
             let time = group_time(&group.inputs);
             if time > group.time {
                 group.time = time;
@@ -384,29 +389,58 @@ fn read_only_empty_inputs(consumer: &mut dyn Consumer, inputs: &[Input]) {
     }
 }
 
-/// Which input to feed next and how many of its records: the input whose next record is
-/// oldest (the first on ties), and its records up to the next record time of the others.
-fn next_batch(inputs: &[Input]) -> Option<(usize, usize)> {
-    let heads: Vec<(usize, i64)> = inputs
-        .iter()
-        .enumerate()
-        .filter_map(|(index, input)| Some((index, input.buffer.front()?.record.timestamp)))
-        .collect();
-    let &(position, _) = heads.iter().min_by_key(|(_, time)| *time)?;
-    let buffer = &inputs[position].buffer;
-    let Some(limit) = heads
-        .iter()
-        .filter(|(index, _)| *index != position)
-        .map(|(_, time)| *time)
-        .min()
-    else {
-        return Some((position, buffer.len()));
+/// The order in which the group's buffered records are fed, as `(input, count)` chunks:
+/// repeatedly, the input whose next record is oldest (the first on ties), with its records
+/// up to the next record time of the others. The run stops before an input with nothing
+/// left to feed that is not done and `has_more` records in its partition (of a group of
+/// several inputs), so that the group's records stay in time order across polls.
+fn plan_chunks(inputs: &[Input], has_more: impl Fn(&Input) -> bool) -> Vec<(usize, usize)> {
+    let mut taken = vec![0; inputs.len()];
+    let mut chunks = Vec::new();
+    let lagging = |taken: &[usize]| {
+        inputs.len() > 1
+            && inputs.iter().zip(taken).any(|(input, taken)| {
+                let next = match taken.checked_sub(1) {
+                    Some(last) => input.buffer[last].offset + 1,
+                    None => input.next,
+                };
+                *taken == input.buffer.len()
+                    && input.spec.end.is_none_or(|end| next < end)
+                    && has_more(input)
+            })
     };
-    let count = buffer
-        .iter()
-        .take_while(|record| record.record.timestamp <= limit)
-        .count();
-    Some((position, count.max(1)))
+    loop {
+        let heads: Vec<(usize, i64)> = inputs
+            .iter()
+            .zip(&taken)
+            .enumerate()
+            .filter_map(|(index, (input, taken))| {
+                Some((index, input.buffer.get(*taken)?.record.timestamp))
+            })
+            .collect();
+        let Some(&(position, _)) = heads.iter().min_by_key(|(_, time)| *time) else {
+            break;
+        };
+        if lagging(&taken) {
+            break;
+        }
+        let remaining = inputs[position].buffer.range(taken[position]..);
+        let limit = heads
+            .iter()
+            .filter(|(index, _)| *index != position)
+            .map(|(_, time)| *time)
+            .min();
+        let count = match limit {
+            Some(limit) => remaining
+                .take_while(|record| record.record.timestamp <= limit)
+                .count()
+                .max(1),
+            None => remaining.len(),
+        };
+        taken[position] += count;
+        chunks.push((position, count));
+    }
+    chunks
 }
 
 #[cfg(test)]

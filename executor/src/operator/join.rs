@@ -11,13 +11,15 @@ mod stream_stream;
 mod table;
 #[cfg(test)]
 mod tests;
+mod window_cache;
 
+use std::ops::Range;
 use std::sync::Arc;
 
 use arrow::record_batch::RecordBatch;
 use planner::plan::{DataflowNode, JoinKind, JoinNode, JoinVariant};
 
-use self::codec::JoinCodec;
+use self::codec::{Decoded, Emitted, JoinCodec};
 use self::stream_stream::StreamStreamJoin;
 use crate::commit::StateWrite;
 use crate::metrics::Counters;
@@ -181,6 +183,48 @@ fn key_columns(node: &DataflowNode) -> Result<Vec<usize>> {
     }
 }
 
+impl JoinOperator {
+    /// Joins rows `rows` of `decoded`, from `side`, into `out`.
+    fn join(
+        &mut self,
+        side: Side,
+        decoded: &Decoded,
+        rows: Range<usize>,
+        partition: u32,
+        out: &mut Vec<Emitted>,
+    ) -> Result<()> {
+        let state = &mut self.state;
+        match &mut self.variant {
+            Variant::StreamStream(join) => join.process(side, decoded, rows, partition, state, out),
+            Variant::StreamTable => table::stream_table(self.kind, side, decoded, rows, state, out),
+            Variant::TableTable => table::table_table(self.kind, side, decoded, rows, state, out),
+            Variant::ForeignKey => {
+                foreign_key::foreign_key(self.kind, side, decoded, rows, state, out)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+impl JoinOperator {
+    /// The operator with `bytes` for in-memory copies of stream-stream window stores.
+    pub(crate) fn with_window_budget(mut self, bytes: usize) -> Self {
+        if let Variant::StreamStream(join) = &mut self.variant {
+            join.set_budget(bytes);
+        }
+        self
+    }
+}
+
+/// The side input `input` of a join is.
+fn side_of(input: usize) -> Result<Side> {
+    match input {
+        0 => Ok(Side::Left),
+        1 => Ok(Side::Right),
+        _ => Err(ExecError::Internal(format!("a join has no input {input}"))),
+    }
+}
+
 impl Operator for JoinOperator {
     fn process(
         &mut self,
@@ -188,26 +232,40 @@ impl Operator for JoinOperator {
         batch: RecordBatch,
         context: &mut OperatorContext<'_>,
     ) -> Result<RecordBatch> {
-        let side = match input {
-            0 => Side::Left,
-            1 => Side::Right,
-            _ => return Err(ExecError::Internal(format!("a join has no input {input}"))),
-        };
+        let side = side_of(input)?;
         let decoded = self.codec.decode(side, &batch)?;
         let mut out = Vec::new();
-        match &mut self.variant {
-            Variant::StreamStream(join) => {
-                join.process(side, &decoded, context.partition, &mut self.state, &mut out)?
-            }
-            Variant::StreamTable => {
-                table::stream_table(self.kind, side, &decoded, &mut self.state, &mut out)?
-            }
-            Variant::TableTable => {
-                table::table_table(self.kind, side, &decoded, &mut self.state, &mut out)?
-            }
-            Variant::ForeignKey => {
-                foreign_key::foreign_key(self.kind, side, &decoded, &mut self.state, &mut out)?
-            }
+        self.join(
+            side,
+            &decoded,
+            0..decoded.len(),
+            context.partition,
+            &mut out,
+        )?;
+        self.codec.build(&out)
+    }
+
+    /// Decodes each input's batch once and builds one output batch.
+    fn process_runs(
+        &mut self,
+        batches: &[RecordBatch],
+        runs: &[(usize, Range<usize>)],
+        context: &mut OperatorContext<'_>,
+    ) -> Result<RecordBatch> {
+        let mut decoded = Vec::with_capacity(batches.len());
+        for (input, batch) in batches.iter().enumerate() {
+            decoded.push(self.codec.decode(side_of(input)?, batch)?);
+        }
+        let mut out = Vec::new();
+        for (input, rows) in runs {
+            let side = side_of(*input)?;
+            self.join(
+                side,
+                &decoded[*input],
+                rows.clone(),
+                context.partition,
+                &mut out,
+            )?;
         }
         self.codec.build(&out)
     }

@@ -122,11 +122,22 @@ impl SourceOperator {
     /// `previous` (the last value per key of a table), each update or delete is preceded by
     /// a retract row holding the key's previous value, and deletes themselves are left out.
     pub fn decode(&mut self, records: &[ConsumedRecord]) -> Result<RecordBatch> {
+        Ok(self.decode_tracked(records)?.0)
+    }
+
+    /// `decode`, also returning for each row the index in `records` of the record it comes
+    /// from (non-decreasing: a retract row and the update after it share their record).
+    pub fn decode_tracked(
+        &mut self,
+        records: &[ConsumedRecord],
+    ) -> Result<(RecordBatch, Vec<u32>)> {
         let previous = self.previous.as_mut();
         self.counters.add_consumed(records.len() as u64);
         let mut retracts: Vec<ConsumedRecord> = Vec::new();
         let mut ops: Vec<i8> = Vec::new();
         let mut order: Vec<(bool, usize)> = Vec::new();
+        // The record index of each entry of `order`.
+        let mut origin: Vec<u32> = Vec::new();
         match previous {
             Some(state) => {
                 for (index, record) in records.iter().enumerate() {
@@ -135,6 +146,7 @@ impl SourceOperator {
                         let mut retract = record.clone();
                         retract.record.value = Some(old.to_vec());
                         order.push((true, retracts.len()));
+                        origin.push(index as u32);
                         retracts.push(retract);
                         ops.push(OP_RETRACT);
                     }
@@ -142,6 +154,7 @@ impl SourceOperator {
                         Some(value) => {
                             state.put(&key, value.clone());
                             order.push((false, index));
+                            origin.push(index as u32);
                             ops.push(OP_UPSERT);
                         }
                         None => state.delete(&key),
@@ -156,6 +169,7 @@ impl SourceOperator {
                         None => continue,
                     }
                     order.push((false, index));
+                    origin.push(index as u32);
                 }
             }
         }
@@ -231,7 +245,11 @@ impl SourceOperator {
                 kept.iter().map(|i| ops[*i]),
             )));
         }
-        Ok(RecordBatch::try_new(Arc::clone(&self.schema), columns)?)
+        let origins = kept.iter().map(|entry| origin[*entry]).collect();
+        Ok((
+            RecordBatch::try_new(Arc::clone(&self.schema), columns)?,
+            origins,
+        ))
     }
 }
 

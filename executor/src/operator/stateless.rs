@@ -157,6 +157,51 @@ impl StatelessOperator {
     }
 }
 
+impl StatelessOperator {
+    /// Runs the steps on `batch`, keeping in `origins` (when given, one entry per row) the
+    /// entries of the rows that come out; a batch that fails is retried row by row,
+    /// skipping bad rows.
+    fn run(&self, batch: RecordBatch, origins: Option<&mut Vec<u32>>) -> Result<RecordBatch> {
+        if self.steps.is_empty() {
+            return Ok(batch);
+        }
+        let mut kept = origins.as_ref().map(|origins| origins.to_vec());
+        match apply(&self.steps, &batch, kept.as_mut()) {
+            Ok(output) => {
+                if let (Some(origins), Some(kept)) = (origins, kept) {
+                    *origins = kept;
+                }
+                Ok(output)
+            }
+            Err(_) if batch.num_rows() > 1 => {
+                let mut outputs = Vec::new();
+                let mut kept = Vec::new();
+                for row in 0..batch.num_rows() {
+                    let mut selection = origins.as_ref().map(|origins| vec![origins[row]]);
+                    match apply(&self.steps, &batch.slice(row, 1), selection.as_mut()) {
+                        Ok(output) => {
+                            outputs.push(output);
+                            kept.extend(selection.unwrap_or_default());
+                        }
+                        Err(error) => self.report(&batch, row, &error),
+                    }
+                }
+                if let Some(origins) = origins {
+                    *origins = kept;
+                }
+                Ok(arrow::compute::concat_batches(&self.schema, &outputs)?)
+            }
+            Err(error) => {
+                self.report(&batch, 0, &error);
+                if let Some(origins) = origins {
+                    origins.clear();
+                }
+                Ok(RecordBatch::new_empty(Arc::clone(&self.schema)))
+            }
+        }
+    }
+}
+
 impl Operator for StatelessOperator {
     /// Runs the steps; a batch that fails is retried row by row, skipping bad rows.
     fn process(
@@ -165,30 +210,26 @@ impl Operator for StatelessOperator {
         batch: RecordBatch,
         _context: &mut OperatorContext<'_>,
     ) -> Result<RecordBatch> {
-        if self.steps.is_empty() {
-            return Ok(batch);
-        }
-        match apply(&self.steps, &batch) {
-            Ok(output) => Ok(output),
-            Err(_) if batch.num_rows() > 1 => {
-                let mut outputs = Vec::new();
-                for row in 0..batch.num_rows() {
-                    match apply(&self.steps, &batch.slice(row, 1)) {
-                        Ok(output) => outputs.push(output),
-                        Err(error) => self.report(&batch, row, &error),
-                    }
-                }
-                Ok(arrow::compute::concat_batches(&self.schema, &outputs)?)
-            }
-            Err(error) => {
-                self.report(&batch, 0, &error);
-                Ok(RecordBatch::new_empty(Arc::clone(&self.schema)))
-            }
-        }
+        self.run(batch, None)
+    }
+
+    fn process_tracked(
+        &mut self,
+        batch: RecordBatch,
+        origins: &mut Vec<u32>,
+        _context: &mut OperatorContext<'_>,
+    ) -> Option<Result<RecordBatch>> {
+        Some(self.run(batch, Some(origins)))
     }
 }
 
-fn apply(steps: &[Step], batch: &RecordBatch) -> Result<RecordBatch> {
+/// Runs `steps` on `batch`; `selection` (one entry per row) keeps the entries of the rows
+/// that pass the filters.
+fn apply(
+    steps: &[Step],
+    batch: &RecordBatch,
+    mut selection: Option<&mut Vec<u32>>,
+) -> Result<RecordBatch> {
     let mut current = batch.clone();
     for step in steps {
         current = match step {
@@ -205,21 +246,32 @@ fn apply(steps: &[Step], batch: &RecordBatch) -> Result<RecordBatch> {
                     .downcast_ref::<BooleanArray>()
                     .ok_or_else(|| ExecError::Internal("predicate is not boolean".into()))?;
                 if *to_tombstone {
+                    // Every row stays: failing ones as deletes.
                     tombstone_failing(&current, mask)?
-                } else if *drop_deletes {
-                    let ops = op_column(&current)?;
-                    let keep: BooleanArray = (0..current.num_rows())
-                        .map(|row| {
-                            Some(
-                                mask.is_valid(row)
-                                    && mask.value(row)
-                                    && ops.value(row) != OP_DELETE,
-                            )
-                        })
-                        .collect();
-                    filter_record_batch(&current, &keep)?
                 } else {
-                    filter_record_batch(&current, mask)?
+                    let keep: BooleanArray = if *drop_deletes {
+                        let ops = op_column(&current)?;
+                        (0..current.num_rows())
+                            .map(|row| {
+                                Some(
+                                    mask.is_valid(row)
+                                        && mask.value(row)
+                                        && ops.value(row) != OP_DELETE,
+                                )
+                            })
+                            .collect()
+                    } else {
+                        mask.clone()
+                    };
+                    if let Some(selection) = selection.as_deref_mut() {
+                        let mut row = 0;
+                        selection.retain(|_| {
+                            let kept = keep.is_valid(row) && keep.value(row);
+                            row += 1;
+                            kept
+                        });
+                    }
+                    filter_record_batch(&current, &keep)?
                 }
             }
             Step::Project { exprs, schema } => {

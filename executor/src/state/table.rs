@@ -45,8 +45,9 @@ pub struct StateTable {
     cache: HashMap<Vec<u8>, Entry>,
     /// Full keys of the dirty entries, in the order they became dirty.
     pending: Vec<Vec<u8>>,
-    /// Keys (without prefix) of the dirty entries in key order; kept only once `range` is
-    /// used, so that tables without range reads pay nothing for it.
+    /// Keys (without prefix) of the dirty entries in key order; kept from the first `range`
+    /// of an epoch to its end, so that tables (and epochs) without range reads pay nothing
+    /// for it.
     ordered_pending: Option<BTreeSet<Vec<u8>>>,
     /// Bytes charged for the cache entries (`charge`).
     bytes: usize,
@@ -223,9 +224,7 @@ impl StateTable {
     /// them they are committed state (they stay cached unless `without_committed_cache`).
     pub fn take_writes(&mut self) -> Vec<(Vec<u8>, Option<Vec<u8>>)> {
         let prefix_len = self.prefix.len();
-        if let Some(ordered_pending) = &mut self.ordered_pending {
-            ordered_pending.clear();
-        }
+        self.ordered_pending = None;
         if !self.cache_committed {
             let cache = &mut self.cache;
             let writes = self
@@ -264,9 +263,7 @@ impl StateTable {
     pub fn reset(&mut self) {
         self.cache.clear();
         self.pending.clear();
-        if let Some(ordered_pending) = &mut self.ordered_pending {
-            ordered_pending.clear();
-        }
+        self.ordered_pending = None;
         self.bytes = 0;
         self.evict_at = self.budget;
     }

@@ -29,25 +29,38 @@ fn the_input_with_the_oldest_next_record_goes_first_up_to_the_others_next_record
     let value = Some("{}");
     let left = input(0, &[(None, value, 5), (None, value, 7), (None, value, 20)]);
     let right = input(1, &[(None, value, 6), (None, value, 30)]);
-    let mut inputs = vec![left, right];
-    // Left's 5 is oldest; it may run up to right's next record (6): one record.
-    assert_eq!(next_batch(&inputs), Some((0, 1)));
-    inputs[0].buffer.remove(0);
-    // Right's 6 is oldest now; left's next is 7: one record.
-    assert_eq!(next_batch(&inputs), Some((1, 1)));
-    inputs[1].buffer.remove(0);
-    // Left's 7 and 20 are both no newer than right's 30.
-    assert_eq!(next_batch(&inputs), Some((0, 2)));
-    inputs[0].buffer.clear();
-    // Only right has records: all of them.
-    assert_eq!(next_batch(&inputs), Some((1, 1)));
-    inputs[1].buffer.clear();
-    assert_eq!(next_batch(&inputs), None);
+    // Left's 5 is oldest; it may run up to right's next record (6): one record. Then
+    // right's 6 (left's next is 7); then left's 7 and 20, both no newer than right's 30;
+    // then right's 30, alone.
+    assert_eq!(
+        plan_chunks(&[left, right], |_| false),
+        vec![(0, 1), (1, 1), (0, 2), (1, 1)]
+    );
     // Ties go to the first input; a single input takes its whole buffer.
-    let tied = vec![input(0, &[(None, value, 1)]), input(1, &[(None, value, 1)])];
-    assert_eq!(next_batch(&tied), Some((0, 1)));
-    let single = vec![input(0, &[(None, value, 9), (None, value, 3)])];
-    assert_eq!(next_batch(&single), Some((0, 2)));
+    let tied = [input(0, &[(None, value, 1)]), input(1, &[(None, value, 1)])];
+    assert_eq!(plan_chunks(&tied, |_| false), vec![(0, 1), (1, 1)]);
+    let single = [input(0, &[(None, value, 9), (None, value, 3)])];
+    assert_eq!(plan_chunks(&single, |_| true), vec![(0, 2)]);
+    assert_eq!(plan_chunks(&[input(0, &[])], |_| false), vec![]);
+}
+
+#[test]
+fn a_run_stops_before_an_input_with_nothing_buffered_but_more_in_its_partition() {
+    let value = Some("{}");
+    let inputs = [
+        input(0, &[(None, value, 5), (None, value, 7)]),
+        input(1, &[(None, value, 6)]),
+    ];
+    // Right runs dry after its 6; its partition has more, so left's 7 waits for it.
+    assert_eq!(
+        plan_chunks(&inputs, |input| input.spec.source == 1),
+        vec![(0, 1), (1, 1)]
+    );
+    // An input with nothing buffered and more to read holds the group back at once.
+    let waiting = [input(0, &[(None, value, 5)]), input(1, &[])];
+    assert_eq!(plan_chunks(&waiting, |_| true), vec![]);
+    // Without more to read, the other input's records go on.
+    assert_eq!(plan_chunks(&waiting, |_| false), vec![(0, 1)]);
 }
 
 #[test]

@@ -6,6 +6,8 @@
 //! key (`super::timed_row`), and in the pending table an index `i | foreign key | left
 //! primary key` so that a right update finds its left rows with one range read.
 
+use std::ops::Range;
+
 use planner::plan::JoinKind;
 
 use super::codec::{Decoded, Emitted};
@@ -32,22 +34,24 @@ pub(super) fn foreign_key(
     kind: JoinKind,
     side: Side,
     decoded: &Decoded,
+    rows: Range<usize>,
     state: &mut JoinState,
     out: &mut Vec<Emitted>,
 ) -> Result<()> {
     match side {
-        Side::Left => left(kind, decoded, state, out),
-        Side::Right => right(kind, decoded, state, out),
+        Side::Left => left(kind, decoded, rows, state, out),
+        Side::Right => right(kind, decoded, rows, state, out),
     }
 }
 
 fn left(
     kind: JoinKind,
     decoded: &Decoded,
+    rows: Range<usize>,
     state: &mut JoinState,
     out: &mut Vec<Emitted>,
 ) -> Result<()> {
-    for index in 0..decoded.len() {
+    for index in rows {
         if decoded.is_retract(index) {
             continue;
         }
@@ -112,10 +116,11 @@ fn left(
 fn right(
     kind: JoinKind,
     decoded: &Decoded,
+    rows: Range<usize>,
     state: &mut JoinState,
     out: &mut Vec<Emitted>,
 ) -> Result<()> {
-    for index in 0..decoded.len() {
+    for index in rows {
         if decoded.is_retract(index) {
             continue;
         }

@@ -13,16 +13,22 @@
 
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
+use std::ops::Range;
 use std::sync::Arc;
 
 use planner::plan::{JoinKind, JoinWindow};
 
 use super::codec::{Decoded, Emitted};
+use super::window_cache::{BUDGET_BYTES, Budget, WindowCache};
 use super::{JoinState, Side};
 use crate::metrics::Counters;
 use crate::operator::window::{from_ordered_i64, ordered_i64};
 use crate::state::StateTable;
 use crate::{ExecError, Result};
+
+/// How much further back than two windows before the stream time the in-memory copies of
+/// the window stores reach.
+const COPY_SLACK_MS: i64 = 1_000;
 
 /// First byte of the keys of the partitions' stream times in the pending table.
 const TIMES: u8 = b't';
@@ -74,6 +80,8 @@ pub(super) struct StreamStreamJoin {
     window: JoinWindow,
     kind: JoinKind,
     partitions: HashMap<u32, PartitionJoin>,
+    /// What the in-memory copies of the window stores may hold together.
+    budget: Budget,
     counters: Arc<Counters>,
 }
 
@@ -83,6 +91,7 @@ impl StreamStreamJoin {
             window,
             kind,
             partitions: HashMap::new(),
+            budget: Budget::new(BUDGET_BYTES),
             counters,
         }
     }
@@ -92,6 +101,7 @@ impl StreamStreamJoin {
         &mut self,
         side: Side,
         decoded: &Decoded,
+        rows: Range<usize>,
         partition: u32,
         state: &mut JoinState,
         out: &mut Vec<Emitted>,
@@ -102,11 +112,17 @@ impl StreamStreamJoin {
                 self.window,
                 self.kind,
                 partition,
-                &mut state.pending,
+                state,
+                &self.budget,
                 Arc::clone(&self.counters),
             )?),
         };
-        join.process(side, decoded, state, out)
+        join.process(side, decoded, rows, state, out)
+    }
+
+    #[cfg(test)]
+    pub fn set_budget(&mut self, bytes: usize) {
+        self.budget = Budget::new(bytes);
     }
 
     /// Writes the stream times that changed to `pending`.
@@ -133,20 +149,24 @@ struct PartitionJoin {
     holds_unmatched: bool,
     /// No pending record is older than this (`i64::MIN`: unknown, as after a restart).
     pending_floor: i64,
+    /// In-memory copies of the partition's window stores (left, right), while they fit.
+    caches: [Option<WindowCache>; 2],
     counters: Arc<Counters>,
 }
 
 impl PartitionJoin {
-    /// Resumes the stream times of `partition` kept in `pending`.
+    /// Resumes the stream times of `partition` kept in `state.pending`, and copies its
+    /// window stores into memory if they fit in `budget`.
     fn new(
         window: JoinWindow,
         kind: JoinKind,
         partition: u32,
-        pending: &mut StateTable,
+        state: &mut JoinState,
+        budget: &Budget,
         counters: Arc<Counters>,
     ) -> Result<Self> {
         let partition = partition.to_be_bytes();
-        let times = match pending.get(&times_key(partition))? {
+        let times = match state.pending.get(&times_key(partition))? {
             Some(bytes) => Times::decode(bytes)?,
             None => Times {
                 stream: i64::MIN,
@@ -154,6 +174,16 @@ impl PartitionJoin {
                 sequence: 0,
             },
         };
+        // The copies start empty: complete for a partition never seen, else from the next
+        // millisecond on (older records are read from the store until the floor passes them).
+        let floor = match times.stream {
+            i64::MIN => i64::MIN,
+            stream => stream.saturating_add(1),
+        };
+        let caches = [
+            Some(WindowCache::new(floor, budget)),
+            Some(WindowCache::new(floor, budget)),
+        ];
         let retention = window.retention_ms();
         Ok(PartitionJoin {
             window,
@@ -165,6 +195,7 @@ impl PartitionJoin {
             times_dirty: false,
             holds_unmatched: window.grace.is_some() && kind != JoinKind::Inner,
             pending_floor: i64::MIN,
+            caches,
             counters,
         })
     }
@@ -173,10 +204,11 @@ impl PartitionJoin {
         &mut self,
         side: Side,
         decoded: &Decoded,
+        rows: Range<usize>,
         state: &mut JoinState,
         out: &mut Vec<Emitted>,
     ) -> Result<()> {
-        for index in 0..decoded.len() {
+        for index in rows {
             // A stream row with a null value (Kafka Streams skips those).
             if decoded.is_delete(index) || decoded.is_retract(index) {
                 continue;
@@ -207,6 +239,12 @@ impl PartitionJoin {
         if time > self.times.stream {
             self.times.stream = time;
             self.times_dirty = true;
+            // The copies keep what reads of records a few windows out of order ask for.
+            let reach = 2 * (self.window.before + self.window.after) + COPY_SLACK_MS;
+            let floor = time.saturating_sub(reach);
+            for cache in self.caches.iter_mut().flatten() {
+                cache.raise_floor(floor);
+            }
         }
         if self.holds_unmatched && time == self.times.stream {
             self.emit_closed(&mut state.pending, out)?;
@@ -220,7 +258,7 @@ impl PartitionJoin {
         let from = time.saturating_sub(before).max(0);
         let to = time.saturating_add(after).max(0);
         let other = side.other();
-        let matches = self.fetch(state.side(other), other, key, from, to)?;
+        let matches = self.fetch(state, other, key, from, to)?;
         for (other_time, other_row) in &matches {
             if self.holds_unmatched && other.kept(self.kind) {
                 let pending_key = pending_key(self.partition, *other_time, other, key);
@@ -259,7 +297,7 @@ impl PartitionJoin {
     /// holds, in time (then arrival) order.
     fn fetch(
         &self,
-        table: &mut StateTable,
+        state: &mut JoinState,
         side: Side,
         key: &[u8],
         from: i64,
@@ -270,15 +308,28 @@ impl PartitionJoin {
         if from > to {
             return Ok(matches);
         }
+        let time_of = |entry: &[u8]| {
+            let time_at = entry.len().checked_sub(16);
+            time_at
+                .and_then(|at| from_ordered_i64(&entry[at..at + 8]))
+                .ok_or_else(|| ExecError::Internal("malformed join window key".into()))
+        };
+        if let Some(cache) = self.caches[side.index()]
+            .as_ref()
+            .filter(|c| c.covers(from))
+        {
+            matches.extend(
+                cache
+                    .fetch(key, from, to)
+                    .map(|(time, row)| (time, row.to_vec())),
+            );
+            return Ok(matches);
+        }
         for segment in self.segment_of(from)..=self.segment_of(to) {
             let start = window_key(self.partition, segment, key, from, &[]);
             let end = window_key(self.partition, segment, key, to, &[0xff; 9]);
-            for (entry, row) in table.range(&start, &end)? {
-                let time_at = entry.len().checked_sub(16);
-                let time = time_at
-                    .and_then(|at| from_ordered_i64(&entry[at..at + 8]))
-                    .ok_or_else(|| ExecError::Internal("malformed join window key".into()))?;
-                matches.push((time, row));
+            for (entry, row) in state.side(side).range(&start, &end)? {
+                matches.push((time_of(&entry)?, row));
             }
         }
         Ok(matches)
@@ -304,6 +355,7 @@ impl PartitionJoin {
                 if from < to {
                     let start = segment_key(self.partition, from);
                     let end = segment_key(self.partition, to);
+                    // The copies never hold them: their floors are within the retention.
                     for (entry, _) in table.range(&start, &end)? {
                         table.delete(&entry);
                     }
@@ -320,6 +372,14 @@ impl PartitionJoin {
         let segment = self.segment_of(time);
         let entry = window_key(self.partition, segment, key, time, &sequence.to_be_bytes());
         table.put(&entry, row.to_vec());
+        let cache = &mut self.caches[side.index()];
+        if cache
+            .as_mut()
+            .is_some_and(|copy| !copy.insert(key, time, row))
+        {
+            // Over the join's budget: this side's reads go to the store from now on.
+            *cache = None;
+        }
         Ok(())
     }
 

@@ -4,6 +4,8 @@
 //! A table side keeps its current row per join key with the row's time
 //! (`super::timed_row`). Retractions are skipped: a join's table input is read without them.
 
+use std::ops::Range;
+
 use planner::plan::JoinKind;
 
 use super::codec::{Decoded, Emitted};
@@ -17,10 +19,11 @@ pub(super) fn stream_table(
     kind: JoinKind,
     side: Side,
     decoded: &Decoded,
+    rows: Range<usize>,
     state: &mut JoinState,
     out: &mut Vec<Emitted>,
 ) -> Result<()> {
-    for index in 0..decoded.len() {
+    for index in rows {
         if decoded.is_retract(index) {
             continue;
         }
@@ -69,12 +72,13 @@ pub(super) fn table_table(
     kind: JoinKind,
     side: Side,
     decoded: &Decoded,
+    rows: Range<usize>,
     state: &mut JoinState,
     out: &mut Vec<Emitted>,
 ) -> Result<()> {
     let keeps_own = side.kept(kind);
     let keeps_other = side.other().kept(kind);
-    for index in 0..decoded.len() {
+    for index in rows {
         if decoded.is_retract(index) {
             continue;
         }

@@ -375,6 +375,108 @@ fn stream_stream_inner_join_matches_out_of_order_records_within_the_retention() 
 }
 
 #[test]
+fn stream_stream_reads_the_same_from_window_copies_and_from_the_store() {
+    // Out-of-order and late records, expiry of segments (retention 20 s, segments of 60 s:
+    // times 130 s and 125 s expire each side's first segment) and a restart over committed
+    // state.
+    let steps: &[Step] = &[
+        (0, Some("0"), Some("zero"), 0),
+        (1, Some("0"), Some("blah"), 9_999),
+        (0, Some("0"), Some("foo"), 13_000),
+        (1, Some("0"), Some("a"), 15_000),
+        (0, Some("0"), Some("late"), 6_000),
+        (1, Some("1"), Some("b"), 70_000),
+        (0, Some("1"), Some("c"), 75_000),
+        (0, Some("0"), Some("d"), 130_000),
+        (1, Some("0"), Some("e"), 125_000),
+        (1, Some("1"), Some("f"), 80_000),
+    ];
+    let mut results = Vec::new();
+    // Copies that hold everything, none, and ones dropped once they hold a few entries.
+    for budget in [usize::MAX / 2, 0, 400] {
+        let join = stream_stream(JoinKind::Inner, 10_000, 10_000, Some(0));
+        let mut harness = Harness::new(join.operator().with_window_budget(budget));
+        let mut output = run(&join, &mut harness, &steps[..6]);
+        join.fixture.state.apply(&harness.writes()).expect("commit");
+        let mut harness = Harness::new(join.operator().with_window_budget(budget));
+        output.extend(run(&join, &mut harness, &steps[6..]));
+        let writes = harness.writes();
+        results.push((output, writes, join.late()));
+    }
+    assert_eq!(
+        results[0].0,
+        vec![
+            "zero|blah|0|9999",
+            "foo|blah|0|13000",
+            "foo|a|0|15000",
+            "late|blah|0|9999",
+            "late|a|0|15000",
+            "c|b|1|75000",
+            "d|e|0|130000",
+        ]
+    );
+    assert_eq!(results[0].2, 1, "f is too old for the right store");
+    let expired = |side: &[u8]| {
+        results[0]
+            .1
+            .iter()
+            .filter(|(key, value)| key.starts_with(side) && value.is_none())
+            .count()
+    };
+    assert_eq!(expired(b"q/join-left\0"), 3, "zero, foo and late");
+    assert_eq!(expired(b"q/join-right\0"), 2, "blah and a");
+    assert_eq!(results[0], results[1], "no copies");
+    assert_eq!(results[0], results[2], "copies dropped on the way");
+}
+
+#[test]
+fn a_join_given_runs_of_both_inputs_emits_what_it_would_one_run_at_a_time() {
+    let join = stream_stream(JoinKind::Full, 5_000, 5_000, None);
+    let left = join.batch(
+        0,
+        &[
+            (Some("a"), Some(r#"{"N":1,"V":"l1"}"#), 1_000),
+            (Some("b"), Some(r#"{"N":1,"V":"l2"}"#), 3_000),
+            (Some("a"), Some(r#"{"N":1,"V":"l3"}"#), 9_000),
+        ],
+    );
+    let right = join.batch(
+        1,
+        &[
+            (Some("a"), Some(r#"{"N":1,"V":"r1"}"#), 2_000),
+            (Some("b"), Some(r#"{"N":1,"V":"r2"}"#), 4_000),
+        ],
+    );
+    let runs = [(0, 0..1), (1, 0..1), (0, 1..2), (1, 1..2), (0, 2..3)];
+    let mut one_at_a_time = Vec::new();
+    let mut harness = Harness::new(join.operator());
+    for (input, rows) in &runs {
+        let batch = [&left, &right][*input].slice(rows.start, rows.len());
+        one_at_a_time.extend(rows_of(&harness.feed(*input, batch)));
+    }
+    let mut operator = join.operator();
+    let mut produced = Vec::new();
+    let mut context = OperatorContext {
+        partition: 0,
+        produced: &mut produced,
+    };
+    let together = operator
+        .process_runs(&[left, right], &runs, &mut context)
+        .expect("processes");
+    assert_eq!(rows_of(&together), one_at_a_time);
+    assert_eq!(
+        one_at_a_time,
+        vec![
+            "l1|null|a|1000",
+            "l1|r1|a|2000",
+            "l2|null|b|3000",
+            "l2|r2|b|4000",
+            "l3|null|a|9000"
+        ]
+    );
+}
+
+#[test]
 fn stream_stream_full_join_without_grace_emits_both_sides_unmatched() {
     // joins/stream stream outer join/JSON.
     let join = stream_stream(JoinKind::Full, 11_000, 11_000, None);
