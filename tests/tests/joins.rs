@@ -752,6 +752,86 @@ fn stream_stream_left_join_keeps_stream_time_per_partition() {
     );
 }
 
+/// Every record of every partition of `topic`, as `key value @time` lines, sorted (the
+/// order across partitions is not defined).
+fn read_all_partitions(engine: &Engine, topic: &str) -> Vec<String> {
+    let log = engine.topic_log();
+    let mut lines: Vec<String> = log
+        .offsets(topic)
+        .expect("topic exists")
+        .into_iter()
+        .enumerate()
+        .flat_map(|(partition, (start, end))| {
+            log.read(topic, partition as u32, start, (end - start) as usize)
+                .expect("read topic")
+                .into_iter()
+                .map(|consumed| {
+                    let text = |bytes: Option<Vec<u8>>| {
+                        bytes.map_or("<null>".to_string(), |bytes| {
+                            String::from_utf8_lossy(&bytes).into_owned()
+                        })
+                    };
+                    format!(
+                        "{} {} @{}",
+                        text(consumed.record.key),
+                        text(consumed.record.value),
+                        consumed.record.timestamp
+                    )
+                })
+        })
+        .collect();
+    lines.sort();
+    lines
+}
+
+/// A stream-stream join on a value column of the right side over two partitions: ksqlDB
+/// repartitions the right side by `r.lid` (into the left side's key format), so a right
+/// record meets the left records of its `lid` whatever partition its own key put it in.
+/// Keys `a` and `d` are in partitions 0 and 1; each right record sits in the partition
+/// that is not its `lid`'s, so without the repartition nothing would match.
+#[test]
+fn stream_stream_join_on_a_value_column_matches_across_partitions() {
+    let fixture = start(
+        "CREATE STREAM lefts (id VARCHAR KEY, a VARCHAR)
+           WITH (KAFKA_TOPIC='lefts', VALUE_FORMAT='JSON', PARTITIONS=2);
+         CREATE STREAM rights (rid VARCHAR KEY, lid VARCHAR, b VARCHAR)
+           WITH (KAFKA_TOPIC='rights', VALUE_FORMAT='JSON', PARTITIONS=2);
+         CREATE STREAM joined AS SELECT l.id, a, b
+           FROM lefts l JOIN rights r WITHIN 10 SECONDS ON l.id = r.lid;",
+    );
+    let engine = &fixture.engine;
+    feed_partition(engine, "lefts", 0, vec![input("a", &a("aa"), T)]);
+    feed_partition(engine, "lefts", 1, vec![input("d", &a("ad"), T + 1_000)]);
+    // Right record `d` (partition 1) refers to `a`, right record `a` (partition 0) to `d`;
+    // `x` refers to no left record; `y` refers to `a` but 11s after it: outside the window.
+    feed_partition(
+        engine,
+        "rights",
+        1,
+        vec![
+            input("d", r#"{"LID":"a","B":"b1"}"#, T + 2_000),
+            input("x", r#"{"LID":"zz","B":"bx"}"#, T + 2_000),
+        ],
+    );
+    feed_partition(
+        engine,
+        "rights",
+        0,
+        vec![
+            input("a", r#"{"LID":"d","B":"b2"}"#, T + 3_000),
+            input("y", r#"{"LID":"a","B":"by"}"#, T + 11_001),
+        ],
+    );
+    // Each match is emitted at the later of its two times, keyed by the left id.
+    assert_eq!(
+        read_all_partitions(engine, "JOINED"),
+        [
+            format!("a {} @{}", ab(Some("aa"), Some("b1")), T + 2_000),
+            format!("d {} @{}", ab(Some("ad"), Some("b2")), T + 3_000),
+        ]
+    );
+}
+
 // ---------------------------------------------------------------------------------------
 // Table-table joins
 // ---------------------------------------------------------------------------------------
