@@ -11,13 +11,14 @@ use std::sync::Arc;
 
 use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
-use planner::plan::{DataflowNode, DataflowPlan};
+use planner::plan::{DataflowNode, DataflowPlan, RepartitionNode};
 
 use crate::commit::StateWrite;
 use crate::log::ConsumedRecord;
 use crate::metrics::{Counters, Metrics};
 use crate::operator::aggregate::AggregateOperator;
 use crate::operator::join::{JoinOperator, JoinState};
+use crate::operator::repartition::{RepartitionDecoder, RepartitionOperator, StageSourceOperator};
 use crate::operator::sink::{SinkOperator, table_state_id};
 use crate::operator::source::SourceOperator;
 use crate::operator::stateless::StatelessOperator;
@@ -59,7 +60,7 @@ struct Node {
 }
 
 struct Source {
-    operator: SourceOperator,
+    operator: StageSourceOperator,
     downstream: Option<Edge>,
 }
 
@@ -101,6 +102,24 @@ impl OperatorGraph {
         Ok(graph)
     }
 
+    /// Compiles the stage below `repartition`: its input, with the operator writing the rows
+    /// into the repartition topic as the root (the graph emits no rows). Its sources are
+    /// `repartition.input.stage_inputs()`.
+    pub fn compile_repartition(
+        repartition: &RepartitionNode,
+        metrics: &Metrics,
+        state: Option<&StatePrefix>,
+    ) -> Result<Self> {
+        let mut graph = OperatorGraph {
+            sources: Vec::new(),
+            nodes: Vec::new(),
+            output_schema: Arc::new(repartition.schema().as_arrow().clone()),
+        };
+        let input = graph.compile_node(&repartition.input, metrics, state)?;
+        graph.add(Box::new(RepartitionOperator::new(repartition)?), vec![input]);
+        Ok(graph)
+    }
+
     /// Compiles `node`; returns where its rows come from: an operator, or a source.
     fn compile_node(
         &mut self,
@@ -117,7 +136,18 @@ impl OperatorGraph {
                 let operator =
                     SourceOperator::new(source, previous, metrics.counters(&source.name))?;
                 self.sources.push(Source {
-                    operator,
+                    operator: StageSourceOperator::Topic(operator),
+                    downstream: None,
+                });
+                Ok(Upstream::Source(self.sources.len() - 1))
+            }
+            // The stage above a repartition reads its topic (`compile_repartition` compiles
+            // the stage below).
+            DataflowNode::Repartition(repartition) => {
+                self.sources.push(Source {
+                    operator: StageSourceOperator::Repartition(RepartitionDecoder::new(
+                        repartition,
+                    )?),
                     downstream: None,
                 });
                 Ok(Upstream::Source(self.sources.len() - 1))

@@ -19,9 +19,11 @@ use parser::ast::{Join, Query, Relation, SourceKind};
 
 mod condition;
 mod names;
+mod partitioning;
 mod row;
 
 use self::condition::{join_condition, window_conditions};
+use self::partitioning::{Partitioning, check_partition_counts, co_partition, source_partitioning};
 use self::row::flat_row;
 
 use self::names::{check_foreign_key_projection, choose_key_item, expand_select, flatten};
@@ -151,6 +153,10 @@ struct Input {
     candidates: Vec<Vec<(String, String)>>,
     /// A foreign-key join: the left table's primary key is the result's key.
     foreign_key: bool,
+    /// How its rows are spread over the partitions (`None`: not by a known key).
+    partitioning: Option<Partitioning>,
+    /// Its topics' partition count.
+    partitions: u32,
 }
 
 /// Plans the join of `query.from` and rewrites `query` over the joined row.
@@ -160,7 +166,7 @@ pub(crate) fn plan_join(
     persistent: bool,
     aggregating: bool,
 ) -> Result<PlannedJoin> {
-    let input = plan_relation(catalog, &query.from)?;
+    let input = plan_relation(catalog, &query.from, persistent)?;
     let windowed = input
         .sides
         .iter()
@@ -235,7 +241,9 @@ fn windowed_error<T>(sides: &[Side]) -> Result<T> {
     ))
 }
 
-fn plan_relation(catalog: &Catalog, relation: &Relation) -> Result<Input> {
+/// Plans a relation; `persistent`: a persistent query, whose joins repartition sides that
+/// are not co-partitioned.
+fn plan_relation(catalog: &Catalog, relation: &Relation, persistent: bool) -> Result<Input> {
     match relation {
         Relation::Source { name, alias } => {
             let source = catalog.require_source(name)?.clone();
@@ -243,12 +251,14 @@ fn plan_relation(catalog: &Catalog, relation: &Relation) -> Result<Input> {
             Ok(Input {
                 root: source_node(&source, &alias)?,
                 kind: source.kind,
+                partitioning: source_partitioning(&source, &alias)?,
+                partitions: source.partitions,
                 sides: vec![Side { alias, source }],
                 candidates: Vec::new(),
                 foreign_key: false,
             })
         }
-        Relation::Join(join) => plan_join_node(catalog, join),
+        Relation::Join(join) => plan_join_node(catalog, join, persistent),
     }
 }
 
@@ -267,9 +277,9 @@ fn source_node(source: &SourceDefinition, alias: &str) -> Result<DataflowNode> {
     super::source_node(source, schema, changelog, false)
 }
 
-fn plan_join_node(catalog: &Catalog, join: &Join) -> Result<Input> {
-    let left = plan_relation(catalog, &join.left)?;
-    let right = plan_relation(catalog, &join.right)?;
+fn plan_join_node(catalog: &Catalog, join: &Join, persistent: bool) -> Result<Input> {
+    let mut left = plan_relation(catalog, &join.left, persistent)?;
+    let mut right = plan_relation(catalog, &join.right, persistent)?;
     let [right_side] = right.sides.as_slice() else {
         return user_error("The right side of a join must be a stream or a table.");
     };
@@ -408,6 +418,8 @@ fn plan_join_node(catalog: &Catalog, join: &Join) -> Result<Input> {
             ));
         }
         variant = JoinVariant::ForeignKey;
+    } else {
+        check_partition_counts(&left, &right)?;
     }
     // Per condition, the columns equal to its key; over a nested join, a column equal to one
     // of its keys stands for every column equal to that key.
@@ -449,6 +461,18 @@ fn plan_join_node(catalog: &Catalog, join: &Join) -> Result<Input> {
         }
     }
 
+    // Sides not partitioned by the join key move through a repartition topic, unless one
+    // partition holds every key anyway (or the query is transient: one task reads all).
+    let co_partitioning = co_partition(&left, &right, &left_keys, &right_keys, variant);
+    let partitions = left.partitions;
+    if persistent && partitions > 1 {
+        if let Some(moved) = co_partitioning.left {
+            left.root = moved.wrap(left.root, left.partitions);
+        }
+        if let Some(moved) = co_partitioning.right {
+            right.root = moved.wrap(right.root, right.partitions);
+        }
+    }
     let left_side = join_side(left.root.schema());
     let right_side_columns = join_side(right.root.schema());
     let mut fields: Vec<(Option<TableReference>, Arc<Field>)> = Vec::new();
@@ -515,6 +539,8 @@ fn plan_join_node(catalog: &Catalog, join: &Join) -> Result<Input> {
         },
         candidates,
         foreign_key,
+        partitioning: co_partitioning.output,
+        partitions,
     })
 }
 
