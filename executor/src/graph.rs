@@ -116,7 +116,10 @@ impl OperatorGraph {
             output_schema: Arc::new(repartition.schema().as_arrow().clone()),
         };
         let input = graph.compile_node(&repartition.input, metrics, state)?;
-        graph.add(Box::new(RepartitionOperator::new(repartition)?), vec![input]);
+        graph.add(
+            Box::new(RepartitionOperator::new(repartition)?),
+            vec![input],
+        );
         Ok(graph)
     }
 

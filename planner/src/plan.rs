@@ -260,9 +260,9 @@ impl DataflowNode {
                     _ => None,
                 }
             }
-            DataflowNode::Aggregate(_)
-            | DataflowNode::Join(_)
-            | DataflowNode::Repartition(_) => None,
+            DataflowNode::Aggregate(_) | DataflowNode::Join(_) | DataflowNode::Repartition(_) => {
+                None
+            }
         }
     }
 

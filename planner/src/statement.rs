@@ -492,7 +492,11 @@ pub fn max_poll_records(properties: &Properties) -> Option<usize> {
 
 /// Names the internal (repartition) topics of persistent query `id` after the service id
 /// (`ksql.service.id`, default `default_`), as ksqlDB does; returns them.
-fn assign_internal_topics(root: &mut DataflowNode, id: &str, properties: &Properties) -> Vec<String> {
+fn assign_internal_topics(
+    root: &mut DataflowNode,
+    id: &str,
+    properties: &Properties,
+) -> Vec<String> {
     let service_id = properties
         .get("ksql.service.id")
         .map_or("default_", |id| id.trim());

@@ -112,7 +112,9 @@ impl RepartitionOperator {
             .column(self.time_column)
             .as_any()
             .downcast_ref::<Int64Array>()
-            .ok_or_else(|| ExecError::Internal("a repartitioned row's time is not BIGINT".into()))?;
+            .ok_or_else(|| {
+                ExecError::Internal("a repartitioned row's time is not BIGINT".into())
+            })?;
         let mut records = Vec::with_capacity(rows);
         for (row, key) in keys.into_iter().enumerate() {
             let partition = match &key {
@@ -160,9 +162,7 @@ impl RepartitionOperator {
         Ok(encoded
             .into_iter()
             .enumerate()
-            .map(|(row, key)| {
-                key.filter(|_| columns.iter().all(|column| column.is_valid(row)))
-            })
+            .map(|(row, key)| key.filter(|_| columns.iter().all(|column| column.is_valid(row))))
             .collect())
     }
 }
@@ -214,7 +214,10 @@ impl RepartitionDecoder {
             }
         }
         let columns = self.rows.converter.convert_rows(rows)?;
-        Ok(RecordBatch::try_new(Arc::clone(&self.rows.schema), columns)?)
+        Ok(RecordBatch::try_new(
+            Arc::clone(&self.rows.schema),
+            columns,
+        )?)
     }
 }
 

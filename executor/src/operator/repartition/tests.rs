@@ -97,7 +97,10 @@ fn repartition_keys_rows_like_the_other_side_and_reads_them_back_unchanged() {
             .column_by_name("LID")
             .and_then(|column| column.as_any().downcast_ref::<StringArray>().cloned())
             .expect("LID column");
-        assert_eq!(lids.iter().collect::<Vec<_>>(), [Some("a"), Some("d"), None]);
+        assert_eq!(
+            lids.iter().collect::<Vec<_>>(),
+            [Some("a"), Some("d"), None]
+        );
     }
 }
 

@@ -188,7 +188,10 @@ pub(super) fn co_partition(
     let both = left_moves && right_moves;
     let side = |moves: bool, keys: &[Expr], is_left: bool| {
         moves.then(|| Move {
-            keys: order.iter().map(|&condition| keys[condition].clone()).collect(),
+            keys: order
+                .iter()
+                .map(|&condition| keys[condition].clone())
+                .collect(),
             format: target.format.clone(),
             fields: target.fields.clone(),
             name: repartition_name(variant, is_left, both),
@@ -255,3 +258,138 @@ fn default_partitioning(left: &Input, keys: &[Expr]) -> Partitioning {
     }
 }
 
+#[cfg(test)]
+mod tests {
+    use crate::{Catalog, Properties, StatementPlan, plan_statement};
+
+    fn catalog() -> Catalog {
+        let mut catalog = Catalog::default();
+        for sql in [
+            "CREATE STREAM S1 (ID INT KEY, V INT) WITH (kafka_topic='s1', value_format='JSON', partitions=2);",
+            "CREATE STREAM S2 (ID INT KEY, V INT) WITH (kafka_topic='s2', value_format='JSON', partitions=2);",
+            "CREATE STREAM SD (ID INT KEY, V INT) WITH (kafka_topic='sd', key_format='DELIMITED', value_format='JSON', partitions=2);",
+            "CREATE STREAM NK (ID INT, V INT) WITH (kafka_topic='nk', key_format='NONE', value_format='JSON', partitions=2);",
+            "CREATE TABLE T2 (ID INT PRIMARY KEY, V INT) WITH (kafka_topic='t2', value_format='JSON', partitions=2);",
+            "CREATE TABLE T3 (ID INT PRIMARY KEY, V INT) WITH (kafka_topic='t3', value_format='JSON', partitions=3);",
+            "CREATE TABLE U3 (ID INT PRIMARY KEY, V INT) WITH (kafka_topic='u3', value_format='JSON', partitions=3);",
+            "CREATE STREAM ONE_A (ID INT KEY, V INT) WITH (kafka_topic='one_a', value_format='JSON', partitions=1);",
+            "CREATE STREAM ONE_B (ID INT KEY, V INT) WITH (kafka_topic='one_b', value_format='JSON', partitions=1);",
+        ] {
+            let statement = parser::parse_statements(sql).expect("parses").remove(0);
+            match plan_statement(&catalog, &statement, &Properties::new()).expect("plans") {
+                Some(StatementPlan::CreateSource { source, .. }) => catalog.put_source(source),
+                _ => panic!("{sql}: not a CREATE"),
+            }
+        }
+        catalog
+    }
+
+    /// Per statement: its repartitions (`name key-format [keys]`) and whether its join
+    /// runs one task per partition group, or ksqlDB's error.
+    #[test]
+    fn joins_repartition_the_sides_not_keyed_by_the_join_key() {
+        let catalog = catalog();
+        let ok = |repartitions: &[&str], parallel: bool| -> Result<(Vec<String>, bool), String> {
+            Ok((
+                repartitions.iter().map(|text| text.to_string()).collect(),
+                parallel,
+            ))
+        };
+        let cases: Vec<(&str, Result<(Vec<String>, bool), String>)> = vec![
+            (
+                "CREATE STREAM O AS SELECT S1.ID, S2.V FROM S1 JOIN S2 WITHIN 1 SECOND ON S1.ID = S2.ID;",
+                ok(&[], true),
+            ),
+            (
+                "CREATE STREAM O AS SELECT S1.ID, S2.V FROM S1 JOIN S2 WITHIN 1 SECOND ON S1.ID = S2.V;",
+                ok(&["Join-right-repartition KAFKA [S2.V]"], true),
+            ),
+            (
+                "CREATE STREAM O AS SELECT S1.V, S2.ID FROM S1 JOIN S2 WITHIN 1 SECOND ON S1.V = S2.ID;",
+                ok(&["Join-left-repartition KAFKA [S1.V]"], true),
+            ),
+            (
+                "CREATE STREAM O AS SELECT S1.V, S2.ID FROM S1 JOIN S2 WITHIN 1 SECOND ON S1.V = S2.V;",
+                ok(
+                    &[
+                        "Join-left-repartition KAFKA [S1.V]",
+                        "Join-right-repartition KAFKA [S2.V]",
+                    ],
+                    true,
+                ),
+            ),
+            // Both keyed by the join key, in different formats: the right side moves into
+            // the left's.
+            (
+                "CREATE STREAM O AS SELECT SD.ID, S2.V FROM SD JOIN S2 WITHIN 1 SECOND ON SD.ID = S2.ID;",
+                ok(&["Join-right-repartition DELIMITED [S2.ID]"], true),
+            ),
+            (
+                "CREATE STREAM O AS SELECT NK.ID, T2.V FROM NK JOIN T2 ON NK.ID = T2.ID;",
+                ok(&["Join-repartition KAFKA [NK.ID]"], true),
+            ),
+            (
+                "CREATE STREAM O AS SELECT S1.ID, T2.V FROM S1 JOIN T2 ON S1.ID = T2.ID;",
+                ok(&[], true),
+            ),
+            (
+                "CREATE STREAM O AS SELECT SD.ID, T2.V FROM SD JOIN T2 ON SD.ID = T2.ID;",
+                ok(&["RightSourceKeyed-SelectKey-repartition DELIMITED [T2.ID]"], true),
+            ),
+            // One partition holds every key: nothing moves.
+            (
+                "CREATE STREAM O AS SELECT ONE_A.V, ONE_B.ID FROM ONE_A JOIN ONE_B WITHIN 1 SECOND ON ONE_A.V = ONE_B.ID;",
+                ok(&[], true),
+            ),
+            // A foreign-key join reads its right table whole, whatever its partition count.
+            (
+                "CREATE TABLE O AS SELECT T2.ID, T3.V FROM T2 JOIN T3 ON T2.V = T3.ID;",
+                ok(&[], false),
+            ),
+            (
+                "CREATE TABLE O AS SELECT T3.ID, U3.V FROM T3 JOIN U3 ON T3.ID = U3.ID;",
+                ok(&[], true),
+            ),
+            (
+                "CREATE STREAM O AS SELECT * FROM S1 JOIN T2 ON S1.ID = T2.ID JOIN T3 ON S1.ID = T3.ID;",
+                Err("Can't join `S1` with `T3` since the number of partitions don't match. `S1` partitions = 2; `T3` partitions = 3. Please repartition either one so that the number of partitions match.".into()),
+            ),
+            (
+                "SELECT * FROM S1 JOIN T3 ON S1.ID = T3.ID EMIT CHANGES;",
+                Err("Can't join `S1` with `T3` since the number of partitions don't match. `S1` partitions = 2; `T3` partitions = 3. Please repartition either one so that the number of partitions match.".into()),
+            ),
+            // A push query runs as one task over every partition: nothing moves.
+            (
+                "SELECT S1.V, S2.ID FROM S1 JOIN S2 WITHIN 1 SECOND ON S1.V = S2.ID EMIT CHANGES;",
+                ok(&[], true),
+            ),
+        ];
+        for (sql, expected) in cases {
+            let statement = parser::parse_statements(sql).expect("parses").remove(0);
+            let actual = match plan_statement(&catalog, &statement, &Properties::new()) {
+                Ok(Some(
+                    StatementPlan::CreateAsSelect { plan, .. } | StatementPlan::Select { plan, .. },
+                )) => Ok((
+                    plan.root
+                        .repartitions()
+                        .iter()
+                        .map(|repartition| {
+                            let keys: Vec<String> =
+                                repartition.keys.iter().map(ToString::to_string).collect();
+                            format!(
+                                "{} {} [{}]",
+                                repartition.name,
+                                repartition.key_format.name,
+                                keys.join(", ")
+                            )
+                        })
+                        .collect(),
+                    plan.root.groups_within_partitions(),
+                )),
+                Ok(other) => panic!("{sql}: {other:?}"),
+                Err(error) => Err(error.to_string()),
+            };
+            assert_eq!(actual, expected, "{sql}");
+        }
+    }
+}
