@@ -139,7 +139,7 @@ impl OperatorGraph {
                 let operator =
                     SourceOperator::new(source, previous, metrics.counters(&source.name))?;
                 self.sources.push(Source {
-                    operator: StageSourceOperator::Topic(operator),
+                    operator: StageSourceOperator::Topic(Box::new(operator)),
                     downstream: None,
                 });
                 Ok(Upstream::Source(self.sources.len() - 1))

@@ -224,7 +224,7 @@ impl RepartitionDecoder {
 /// What turns a stage's input records into rows: a source topic's decoder, or a repartition
 /// topic's.
 pub enum StageSourceOperator {
-    Topic(SourceOperator),
+    Topic(Box<SourceOperator>),
     Repartition(RepartitionDecoder),
 }
 

@@ -284,18 +284,22 @@ mod tests {
         catalog
     }
 
+    /// A statement's repartitions (`name key-format [keys]`) and whether its join runs one
+    /// task per partition group; or its error.
+    type Outcome = Result<(Vec<String>, bool), String>;
+
     /// Per statement: its repartitions (`name key-format [keys]`) and whether its join
     /// runs one task per partition group, or ksqlDB's error.
     #[test]
     fn joins_repartition_the_sides_not_keyed_by_the_join_key() {
         let catalog = catalog();
-        let ok = |repartitions: &[&str], parallel: bool| -> Result<(Vec<String>, bool), String> {
+        let ok = |repartitions: &[&str], parallel: bool| -> Outcome {
             Ok((
                 repartitions.iter().map(|text| text.to_string()).collect(),
                 parallel,
             ))
         };
-        let cases: Vec<(&str, Result<(Vec<String>, bool), String>)> = vec![
+        let cases: Vec<(&str, Outcome)> = vec![
             (
                 "CREATE STREAM O AS SELECT S1.ID, S2.V FROM S1 JOIN S2 WITHIN 1 SECOND ON S1.ID = S2.ID;",
                 ok(&[], true),
