@@ -4,7 +4,8 @@
 //! A query compiles its plan into one `OperatorGraph` per task and runs each `Task` on a
 //! thread of its own, away from the async runtime (a persistent query whose state is
 //! partitioned like its input runs one task per worker, up to the core count, each with
-//! some of the partitions). A persistent task commits every epoch (records produced, source
+//! some of the partitions). A persistent query with repartitions runs as stages cut at them:
+//! the tasks of a stage below one write its internal topic, the stage above reads it. A persistent task commits every epoch (records produced, source
 //! offsets, state writes) through the backend's `Committer`; a restart resumes from the
 //! committed offsets, so nothing is lost or duplicated.
 
@@ -138,7 +139,10 @@ impl Drop for QueryHandle {
 ///
 /// A plan whose state is partitioned like its input (`groups_within_partitions`) runs its
 /// partitions on up to one task per core, each with its own operators and state caches and
-/// each committing its own epochs; the others run one task over every partition.
+/// each committing its own epochs; the others run one task over every partition. Each
+/// repartition (`DataflowNode::repartitions`) is the root of a stage of its own, with its
+/// own tasks, whose epochs write its internal topic (created here if missing); the stage
+/// above reads that topic from its start.
 pub fn start_persistent(
     id: &str,
     plan: &DataflowPlan,

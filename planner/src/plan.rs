@@ -301,8 +301,8 @@ impl DataflowNode {
         }
     }
 
-    /// The source nodes this dataflow reads, depth first in input order: the order in which
-    /// the executor numbers its inputs.
+    /// The source nodes this dataflow reads, depth first in input order, through
+    /// repartitions (a stage's inputs, as the executor numbers them, are `stage_inputs`).
     pub fn sources(&self) -> Vec<&SourceNode> {
         match self {
             DataflowNode::Source(source) => vec![source],

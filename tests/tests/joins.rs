@@ -832,6 +832,66 @@ fn stream_stream_join_on_a_value_column_matches_across_partitions() {
     );
 }
 
+/// The names of the topics `SHOW TOPICS` (or `SHOW ALL TOPICS`) lists.
+fn shown_topics(fixture: &mut Fixture, statement: &str) -> Vec<String> {
+    let mut outputs = execute(&fixture.engine, &mut fixture.session, statement);
+    let Some(StatementOutput::Completed(StatementResult::Topics { topics, .. })) = outputs.pop()
+    else {
+        panic!("{statement} lists topics");
+    };
+    topics.into_iter().map(|topic| topic.name).collect()
+}
+
+/// A repartition topic lives with its query: ksqlDB's name for it, two partitions like the
+/// sides, hidden from SHOW TOPICS but listed by SHOW ALL TOPICS, and deleted when the query is
+/// terminated. A join of topics with different partition counts is rejected with ksqlDB's
+/// message and starts nothing.
+#[test]
+fn repartition_topics_are_hidden_and_deleted_with_their_query() {
+    let mut fixture = start(
+        "CREATE STREAM lefts (id VARCHAR KEY, a VARCHAR)
+           WITH (KAFKA_TOPIC='lefts', VALUE_FORMAT='JSON', PARTITIONS=2);
+         CREATE STREAM rights (rid VARCHAR KEY, lid VARCHAR, b VARCHAR)
+           WITH (KAFKA_TOPIC='rights', VALUE_FORMAT='JSON', PARTITIONS=2);
+         CREATE STREAM threes (id VARCHAR KEY, c VARCHAR)
+           WITH (KAFKA_TOPIC='threes', VALUE_FORMAT='JSON', PARTITIONS=3);
+         CREATE STREAM joined AS SELECT l.id, a, b
+           FROM lefts l JOIN rights r WITHIN 10 SECONDS ON l.id = r.lid;",
+    );
+    let internal = "_confluent-ksql-default_query_CSAS_JOINED_0-Join-right-repartition";
+    let log = fixture.engine.topic_log();
+    let described = log.describe_topic(internal).expect("describe");
+    assert_eq!(described.map(|topic| topic.partitions), Some(2));
+    let mut visible = shown_topics(&mut fixture, "SHOW TOPICS;");
+    visible.sort();
+    assert_eq!(visible, ["JOINED", "lefts", "rights", "threes"]);
+    assert!(shown_topics(&mut fixture, "SHOW ALL TOPICS;").contains(&internal.to_string()));
+
+    let error = fixture
+        .engine
+        .execute_script(
+            "CREATE STREAM bad AS SELECT l.id, a, c
+               FROM lefts l JOIN threes t WITHIN 10 SECONDS ON l.id = t.id;",
+            &mut fixture.session,
+            |_, _| {},
+        )
+        .expect_err("partition counts differ");
+    assert_eq!(
+        executor::error_chain(&error),
+        "Can't join `L` with `T` since the number of partitions don't match. `L` partitions = 2; `T` partitions = 3. Please repartition either one so that the number of partitions match."
+    );
+    assert!(fixture.engine.catalog().source("BAD").is_none());
+    assert_eq!(fixture.engine.query_states().len(), 1);
+
+    execute(
+        &fixture.engine,
+        &mut fixture.session,
+        "TERMINATE CSAS_JOINED_0;",
+    );
+    assert!(log.describe_topic(internal).expect("describe").is_none());
+    assert!(fixture.engine.query_states().is_empty());
+}
+
 // ---------------------------------------------------------------------------------------
 // Table-table joins
 // ---------------------------------------------------------------------------------------
