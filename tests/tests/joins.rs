@@ -10,6 +10,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use executor::log::partitioner::partition_for_key;
 use executor::{QueryState, Record};
 use server::{Engine, Session, StatementOutput, StatementResult};
 use tests::{execute, wait_until};
@@ -828,6 +829,103 @@ fn stream_stream_join_on_a_value_column_matches_across_partitions() {
         [
             format!("a {} @{}", ab(Some("aa"), Some("b1")), T + 2_000),
             format!("d {} @{}", ab(Some("ad"), Some("b2")), T + 3_000),
+        ]
+    );
+}
+
+/// Produces `records` to `topic` (of `partitions` partitions), each to the partition the
+/// log's partitioner picks for its key, and waits for the queries.
+fn feed_by_key(engine: &Engine, topic: &str, partitions: u32, records: Vec<Record>) {
+    let records = records
+        .into_iter()
+        .map(|record| {
+            let key = record.key.as_deref().expect("keyed record");
+            (partition_for_key(key, partitions), record)
+        })
+        .collect();
+    engine.topic_log().produce(topic, records).expect("produce");
+    wait_caught_up(engine);
+}
+
+/// An n-way join repartitioned twice: the inner stream-stream join moves `rights` by
+/// `r.lid`, and the outer stream-table join moves the inner join's rows by `l.g` (the
+/// table's key) into a second topic, read by the last stage: three stages, each match
+/// found across partitions.
+#[test]
+fn n_way_join_repartitions_a_joined_stream_by_the_next_join_key() {
+    let fixture = start(
+        "CREATE STREAM lefts (id VARCHAR KEY, a VARCHAR, g VARCHAR)
+           WITH (KAFKA_TOPIC='lefts', VALUE_FORMAT='JSON', PARTITIONS=2);
+         CREATE STREAM rights (rid VARCHAR KEY, lid VARCHAR, b VARCHAR)
+           WITH (KAFKA_TOPIC='rights', VALUE_FORMAT='JSON', PARTITIONS=2);
+         CREATE TABLE groups (gid VARCHAR PRIMARY KEY, name VARCHAR)
+           WITH (KAFKA_TOPIC='groups', VALUE_FORMAT='JSON', PARTITIONS=2);
+         CREATE STREAM enriched AS SELECT l.g, l.id AS lid, a, b, name
+           FROM lefts l JOIN rights r WITHIN 10 SECONDS ON l.id = r.lid
+           JOIN groups gr ON l.g = gr.gid;",
+    );
+    let engine = &fixture.engine;
+    let internal: Vec<String> = engine
+        .topic_log()
+        .list_topics()
+        .expect("topics")
+        .into_iter()
+        .map(|topic| topic.name)
+        .filter(|name| name.starts_with("_confluent-ksql-"))
+        .collect();
+    assert_eq!(
+        internal,
+        [
+            "_confluent-ksql-default_query_CSAS_ENRICHED_0-Join-repartition",
+            "_confluent-ksql-default_query_CSAS_ENRICHED_0-Join-right-repartition",
+        ]
+    );
+    feed_by_key(
+        engine,
+        "groups",
+        2,
+        vec![
+            input("x", r#"{"NAME":"nx"}"#, T),
+            input("y", r#"{"NAME":"ny"}"#, T),
+        ],
+    );
+    // `a` is in partition 0 and `d` in 1, groups `x` and `y` both in 0: `d`'s joined rows
+    // meet their group only through the second repartition.
+    feed_partition(
+        engine,
+        "lefts",
+        0,
+        vec![input("a", r#"{"A":"aa","G":"y"}"#, T + 1_000)],
+    );
+    feed_partition(
+        engine,
+        "lefts",
+        1,
+        vec![input("d", r#"{"A":"ad","G":"x"}"#, T + 1_000)],
+    );
+    feed_partition(
+        engine,
+        "rights",
+        1,
+        vec![input("d", r#"{"LID":"a","B":"b1"}"#, T + 2_000)],
+    );
+    feed_partition(
+        engine,
+        "rights",
+        0,
+        vec![input("a", r#"{"LID":"d","B":"b2"}"#, T + 3_000)],
+    );
+    assert_eq!(
+        read_all_partitions(engine, "ENRICHED"),
+        [
+            format!(
+                r#"x {{"LID":"d","A":"ad","B":"b2","NAME":"nx"}} @{}"#,
+                T + 3_000
+            ),
+            format!(
+                r#"y {{"LID":"a","A":"aa","B":"b1","NAME":"ny"}} @{}"#,
+                T + 2_000
+            ),
         ]
     );
 }
