@@ -5,9 +5,10 @@
 //! thread of its own, away from the async runtime (a persistent query whose state is
 //! partitioned like its input runs one task per worker, up to the core count, each with
 //! some of the partitions). A persistent query with repartitions runs as stages cut at them:
-//! the tasks of a stage below one write its internal topic, the stage above reads it. A persistent task commits every epoch (records produced, source
-//! offsets, state writes) through the backend's `Committer`; a restart resumes from the
-//! committed offsets, so nothing is lost or duplicated.
+//! the tasks of a stage below one write its internal topic, the stage above reads it. A
+//! persistent task commits every epoch (records produced, source offsets, state writes)
+//! through the backend's `Committer`; a restart resumes from the committed offsets, so
+//! nothing is lost or duplicated.
 
 mod finished;
 mod print;
