@@ -1553,6 +1553,53 @@ fn push_query_over_a_join_returns_the_joined_rows_up_to_its_limit() {
     assert_eq!(rows, [r#""k1" | "a1" | "b1""#, r#""k2" | "a2" | "b2""#]);
 }
 
+/// A push query over a stream-stream join on a value column, over two partitions, finds the
+/// matches whose records sit in different partitions: its right side goes through a
+/// repartition topic of its own (deleted when the query ends), as a persistent query's does.
+#[test]
+fn push_query_over_a_join_on_a_value_column_matches_across_partitions() {
+    let mut fixture = start(
+        "SET 'auto.offset.reset'='earliest';
+         CREATE STREAM lefts (id VARCHAR KEY, a VARCHAR)
+           WITH (KAFKA_TOPIC='lefts', VALUE_FORMAT='JSON', PARTITIONS=2);
+         CREATE STREAM rights (rid VARCHAR KEY, lid VARCHAR, b VARCHAR)
+           WITH (KAFKA_TOPIC='rights', VALUE_FORMAT='JSON', PARTITIONS=2);",
+    );
+    let log = fixture.engine.topic_log();
+    let produce = |topic: &str, partition: u32, records: Vec<Record>| {
+        let records = records.into_iter().map(|record| (partition, record)).collect();
+        log.produce(topic, records).expect("produce");
+    };
+    // `a` is in partition 0 and `d` in 1; each right record is in the other one.
+    produce("lefts", 0, vec![input("a", &a("aa"), T)]);
+    produce("lefts", 1, vec![input("d", &a("ad"), T + 1_000)]);
+    produce(
+        "rights",
+        1,
+        vec![input("d", r#"{"LID":"a","B":"b1"}"#, T + 2_000)],
+    );
+    produce(
+        "rights",
+        0,
+        vec![input("a", r#"{"LID":"d","B":"b2"}"#, T + 3_000)],
+    );
+    let (header, mut rows) = push_rows(
+        &mut fixture,
+        "SELECT l.id AS id, a, b FROM lefts l JOIN rights r WITHIN 10 SECONDS ON l.id = r.lid
+         EMIT CHANGES LIMIT 2;",
+    );
+    rows.sort();
+    assert_eq!(header, ["ID", "A", "B"]);
+    assert_eq!(rows, [r#""a" | "aa" | "b1""#, r#""d" | "ad" | "b2""#]);
+    wait_until(WAIT, "the push query's repartition topic to be deleted", || {
+        Ok(!log
+            .list_topics()?
+            .iter()
+            .any(|topic| topic.name.starts_with("_confluent-ksql-")))
+    })
+    .expect("the repartition topic is deleted");
+}
+
 // ---------------------------------------------------------------------------------------
 // Joins on several conditions (beyond ksqlDB, which takes one)
 // ---------------------------------------------------------------------------------------
