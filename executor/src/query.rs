@@ -12,6 +12,7 @@
 
 mod finished;
 mod print;
+mod transient;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -344,38 +345,23 @@ pub fn start_transient(
     output: mpsc::Sender<RecordBatch>,
     state: &StateStore,
 ) -> Result<QueryHandle> {
-    // Transient state lives in memory only: its writes are never committed.
+    // Transient state lives in memory only (its writes are never committed), but for the
+    // stages below its repartitions (`transient`), deleted when it ends.
+    let number = TRANSIENT_IDS.fetch_add(1, Ordering::Relaxed);
     let prefix = StatePrefix {
         store: state.clone(),
-        prefix: format!(
-            "transient/{}",
-            TRANSIENT_IDS.fetch_add(1, Ordering::Relaxed)
-        ),
+        prefix: format!("transient/{number}"),
     };
-    if !plan.root.repartitions().is_empty() {
-        return Err(ExecError::Internal(
-            "a transient query with a repartition (the planner repartitions persistent queries only)"
-                .into(),
-        ));
+    let mut plan = plan.clone();
+    let topics = transient::create_topics(&mut plan, number, log.as_ref())?;
+    if !topics.is_empty() {
+        // What a crashed run of the same number left.
+        state.delete_prefix(&format!("{}/", prefix.prefix))?;
     }
-    let graph = OperatorGraph::compile(plan, metrics, Some(&prefix), false)?;
+    let graph = OperatorGraph::compile(&plan, metrics, Some(&prefix), false)?;
     let visible: Vec<usize> = (0..graph.visible_columns()).collect();
-    let mut inputs = Vec::new();
-    for (source, node) in plan.root.sources().into_iter().enumerate() {
-        for (partition, (earliest, next)) in log.offsets(&node.topic)?.into_iter().enumerate() {
-            inputs.push(InputSpec {
-                source,
-                topic: node.topic.clone(),
-                partition: partition as u32,
-                offset: match start {
-                    StartPosition::Earliest => earliest,
-                    StartPosition::Latest => next,
-                },
-                end: until_end.then_some(next),
-            });
-        }
-    }
-    let config = task_config(plan);
+    let inputs = transient::stage_inputs(&plan.root, log.as_ref(), start, until_end)?;
+    let config = task_config(&plan);
     let mut task = Task::new(
         "transient".into(),
         graph,
@@ -384,16 +370,48 @@ pub fn start_transient(
         config,
         None,
     )?;
+    let stages = transient::stage_tasks(&plan, &log, metrics, start, &prefix)?;
     let mut remaining = plan.limit;
-    spawn("transient", vec![task.waker()], move |stop| {
-        task.run(&stop, &mut |batches| {
-            for batch in batches {
-                if !send(&output, batch.project(&visible)?, &mut remaining) {
-                    return Ok(false);
+    let wakers: Vec<ConsumerWaker> = std::iter::once(task.waker())
+        .chain(stages.iter().map(Task::waker))
+        .collect();
+    let stage_wakers = wakers.clone();
+    spawn("transient", wakers, move |stop| {
+        let result = std::thread::scope(|scope| {
+            let stages: Vec<_> = stages
+                .into_iter()
+                .map(|mut stage| {
+                    let stop = &stop;
+                    std::thread::Builder::new()
+                        .name("query-transient-stage".into())
+                        .spawn_scoped(scope, move || stage.run(stop, &mut |_| Ok(true)))
+                })
+                .collect::<std::io::Result<_>>()?;
+            let mut result = task.run(&stop, &mut |batches| {
+                for batch in batches {
+                    if !send(&output, batch.project(&visible)?, &mut remaining) {
+                        return Ok(false);
+                    }
                 }
+                Ok(true)
+            });
+            // The query ended (LIMIT, its client left, or stopped): so do its stages.
+            stop.store(true, Ordering::SeqCst);
+            for waker in &stage_wakers {
+                waker.wake();
             }
-            Ok(true)
-        })
+            for stage in stages {
+                let outcome: Result<()> = stage
+                    .join()
+                    .unwrap_or_else(|_| Err(ExecError::Internal("a query stage panicked".into())));
+                result = result.and(outcome);
+            }
+            result
+        });
+        if topics.is_empty() {
+            return result;
+        }
+        result.and(transient::clean_up(log.as_ref(), &prefix, &topics))
     })
 }
 

@@ -1567,7 +1567,10 @@ fn push_query_over_a_join_on_a_value_column_matches_across_partitions() {
     );
     let log = fixture.engine.topic_log();
     let produce = |topic: &str, partition: u32, records: Vec<Record>| {
-        let records = records.into_iter().map(|record| (partition, record)).collect();
+        let records = records
+            .into_iter()
+            .map(|record| (partition, record))
+            .collect();
         log.produce(topic, records).expect("produce");
     };
     // `a` is in partition 0 and `d` in 1; each right record is in the other one.
@@ -1591,12 +1594,16 @@ fn push_query_over_a_join_on_a_value_column_matches_across_partitions() {
     rows.sort();
     assert_eq!(header, ["ID", "A", "B"]);
     assert_eq!(rows, [r#""a" | "aa" | "b1""#, r#""d" | "ad" | "b2""#]);
-    wait_until(WAIT, "the push query's repartition topic to be deleted", || {
-        Ok(!log
-            .list_topics()?
-            .iter()
-            .any(|topic| topic.name.starts_with("_confluent-ksql-")))
-    })
+    wait_until(
+        WAIT,
+        "the push query's repartition topic to be deleted",
+        || {
+            Ok(!log
+                .list_topics()?
+                .iter()
+                .any(|topic| topic.name.starts_with("_confluent-ksql-")))
+        },
+    )
     .expect("the repartition topic is deleted");
 }
 

@@ -39,7 +39,8 @@ pub struct RepartitionNode {
     /// The topic's name within the query (`Join-left-repartition`, unique in the plan).
     pub name: String,
     /// The internal topic: `_confluent-ksql-<service id>query_<query id>-<name>`, assigned by
-    /// `DataflowNode::assign_internal_topics` once the query has an id.
+    /// `DataflowNode::assign_internal_topics` once the query has an id (a push query's when
+    /// it starts).
     pub topic: String,
     /// Index in the input's schema of the column holding each row's record time.
     pub time_column: usize,

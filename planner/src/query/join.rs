@@ -159,14 +159,17 @@ struct Input {
     partitions: u32,
 }
 
-/// Plans the join of `query.from` and rewrites `query` over the joined row.
+/// Plans the join of `query.from` and rewrites `query` over the joined row; `repartition`:
+/// a persistent or push query, whose joins repartition sides that are not co-partitioned (a
+/// pull query reads every partition in one task).
 pub(crate) fn plan_join(
     catalog: &Catalog,
     query: &Query,
     persistent: bool,
+    repartition: bool,
     aggregating: bool,
 ) -> Result<PlannedJoin> {
-    let input = plan_relation(catalog, &query.from, persistent)?;
+    let input = plan_relation(catalog, &query.from, repartition)?;
     let windowed = input
         .sides
         .iter()
@@ -241,9 +244,8 @@ fn windowed_error<T>(sides: &[Side]) -> Result<T> {
     ))
 }
 
-/// Plans a relation; `persistent`: a persistent query, whose joins repartition sides that
-/// are not co-partitioned.
-fn plan_relation(catalog: &Catalog, relation: &Relation, persistent: bool) -> Result<Input> {
+/// Plans a relation; `repartition`: its joins repartition sides that are not co-partitioned.
+fn plan_relation(catalog: &Catalog, relation: &Relation, repartition: bool) -> Result<Input> {
     match relation {
         Relation::Source { name, alias } => {
             let source = catalog.require_source(name)?.clone();
@@ -258,7 +260,7 @@ fn plan_relation(catalog: &Catalog, relation: &Relation, persistent: bool) -> Re
                 foreign_key: false,
             })
         }
-        Relation::Join(join) => plan_join_node(catalog, join, persistent),
+        Relation::Join(join) => plan_join_node(catalog, join, repartition),
     }
 }
 
@@ -277,9 +279,9 @@ fn source_node(source: &SourceDefinition, alias: &str) -> Result<DataflowNode> {
     super::source_node(source, schema, changelog, false)
 }
 
-fn plan_join_node(catalog: &Catalog, join: &Join, persistent: bool) -> Result<Input> {
-    let mut left = plan_relation(catalog, &join.left, persistent)?;
-    let mut right = plan_relation(catalog, &join.right, persistent)?;
+fn plan_join_node(catalog: &Catalog, join: &Join, repartition: bool) -> Result<Input> {
+    let mut left = plan_relation(catalog, &join.left, repartition)?;
+    let mut right = plan_relation(catalog, &join.right, repartition)?;
     let [right_side] = right.sides.as_slice() else {
         return user_error("The right side of a join must be a stream or a table.");
     };
@@ -462,10 +464,10 @@ fn plan_join_node(catalog: &Catalog, join: &Join, persistent: bool) -> Result<In
     }
 
     // Sides not partitioned by the join key move through a repartition topic, unless one
-    // partition holds every key anyway (or the query is transient: one task reads all).
+    // partition holds every key anyway (or a pull query reads every partition in one task).
     let co_partitioning = co_partition(&left, &right, &left_keys, &right_keys, variant);
     let partitions = left.partitions;
-    if persistent && partitions > 1 {
+    if repartition && partitions > 1 {
         if let Some(moved) = co_partitioning.left {
             left.root = moved.wrap(left.root, left.partitions);
         }

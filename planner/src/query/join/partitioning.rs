@@ -362,10 +362,10 @@ mod tests {
                 "SELECT * FROM S1 JOIN T3 ON S1.ID = T3.ID EMIT CHANGES;",
                 Err("Can't join `S1` with `T3` since the number of partitions don't match. `S1` partitions = 2; `T3` partitions = 3. Please repartition either one so that the number of partitions match.".into()),
             ),
-            // A push query runs as one task over every partition: nothing moves.
+            // A push query repartitions too.
             (
                 "SELECT S1.V, S2.ID FROM S1 JOIN S2 WITHIN 1 SECOND ON S1.V = S2.ID EMIT CHANGES;",
-                ok(&[], true),
+                ok(&["Join-left-repartition KAFKA [S1.V]"], true),
             ),
         ];
         for (sql, expected) in cases {
