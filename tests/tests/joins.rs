@@ -833,6 +833,60 @@ fn stream_stream_join_on_a_value_column_matches_across_partitions() {
     );
 }
 
+/// A repartitioned join reopened between its inputs resumes both stages where they
+/// committed: the left record stored before the restart is matched by a right record that
+/// goes through the repartition topic after it, and nothing is emitted twice.
+#[test]
+fn repartitioned_join_continues_after_restart() {
+    let directory = tempfile::tempdir().expect("temp dir");
+    let open = || {
+        Engine::open(directory.path()).unwrap_or_else(|error| {
+            panic!("engine opens: {}", executor::error_chain(&error));
+        })
+    };
+    let first = format!("a {} @{}", ab(Some("aa"), Some("b1")), T + 2_000);
+    {
+        let engine = open();
+        execute(
+            &engine,
+            &mut Session::default(),
+            "SET 'cache.max.bytes.buffering'='0';
+             CREATE STREAM lefts (id VARCHAR KEY, a VARCHAR)
+               WITH (KAFKA_TOPIC='lefts', VALUE_FORMAT='JSON', PARTITIONS=2);
+             CREATE STREAM rights (rid VARCHAR KEY, lid VARCHAR, b VARCHAR)
+               WITH (KAFKA_TOPIC='rights', VALUE_FORMAT='JSON', PARTITIONS=2);
+             CREATE STREAM joined AS SELECT l.id, a, b
+               FROM lefts l JOIN rights r WITHIN 10 SECONDS ON l.id = r.lid;",
+        );
+        feed_partition(&engine, "lefts", 0, vec![input("a", &a("aa"), T)]);
+        feed_partition(&engine, "lefts", 1, vec![input("d", &a("ad"), T + 1_000)]);
+        feed_partition(
+            &engine,
+            "rights",
+            1,
+            vec![input("d", r#"{"LID":"a","B":"b1"}"#, T + 2_000)],
+        );
+        assert_eq!(
+            read_all_partitions(&engine, "JOINED"),
+            std::slice::from_ref(&first)
+        );
+    }
+    let engine = open();
+    feed_partition(
+        &engine,
+        "rights",
+        0,
+        vec![input("a", r#"{"LID":"d","B":"b2"}"#, T + 3_000)],
+    );
+    assert_eq!(
+        read_all_partitions(&engine, "JOINED"),
+        [
+            first,
+            format!("d {} @{}", ab(Some("ad"), Some("b2")), T + 3_000)
+        ]
+    );
+}
+
 /// Produces `records` to `topic` (of `partitions` partitions), each to the partition the
 /// log's partitioner picks for its key, and waits for the queries.
 fn feed_by_key(engine: &Engine, topic: &str, partitions: u32, records: Vec<Record>) {
