@@ -11,13 +11,14 @@ use std::sync::Arc;
 
 use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
-use planner::plan::{DataflowNode, DataflowPlan};
+use planner::plan::{DataflowNode, DataflowPlan, RepartitionNode};
 
 use crate::commit::StateWrite;
 use crate::log::ConsumedRecord;
 use crate::metrics::{Counters, Metrics};
 use crate::operator::aggregate::AggregateOperator;
 use crate::operator::join::{JoinOperator, JoinState};
+use crate::operator::repartition::{RepartitionDecoder, RepartitionOperator, StageSourceOperator};
 use crate::operator::sink::{SinkOperator, table_state_id};
 use crate::operator::source::SourceOperator;
 use crate::operator::stateless::StatelessOperator;
@@ -72,7 +73,7 @@ struct MergePoint {
 }
 
 struct Source {
-    operator: SourceOperator,
+    operator: StageSourceOperator,
     downstream: Option<Edge>,
 }
 
@@ -150,6 +151,31 @@ impl OperatorGraph {
         })
     }
 
+    /// Compiles the stage below `repartition`: its input, with the operator writing the rows
+    /// into the repartition topic as the root (the graph emits no rows). Its sources are
+    /// `repartition.input.stage_inputs()`.
+    pub fn compile_repartition(
+        repartition: &RepartitionNode,
+        metrics: &Metrics,
+        state: Option<&StatePrefix>,
+    ) -> Result<Self> {
+        let output_schema: SchemaRef = Arc::new(repartition.schema().as_arrow().clone());
+        let mut graph = OperatorGraph {
+            sources: Vec::new(),
+            nodes: Vec::new(),
+            empty_output: RecordBatch::new_empty(Arc::clone(&output_schema)),
+            output_schema,
+            merge: None,
+        };
+        let input = graph.compile_node(&repartition.input, metrics, state)?;
+        graph.add(
+            Box::new(RepartitionOperator::new(repartition)?),
+            vec![input],
+        );
+        graph.merge = graph.merge_point();
+        Ok(graph)
+    }
+
     /// Compiles `node`; returns where its rows come from: an operator, or a source.
     fn compile_node(
         &mut self,
@@ -166,7 +192,18 @@ impl OperatorGraph {
                 let operator =
                     SourceOperator::new(source, previous, metrics.counters(&source.name))?;
                 self.sources.push(Source {
-                    operator,
+                    operator: StageSourceOperator::Topic(Box::new(operator)),
+                    downstream: None,
+                });
+                Ok(Upstream::Source(self.sources.len() - 1))
+            }
+            // The stage above a repartition reads its topic (`compile_repartition` compiles
+            // the stage below).
+            DataflowNode::Repartition(repartition) => {
+                self.sources.push(Source {
+                    operator: StageSourceOperator::Repartition(RepartitionDecoder::new(
+                        repartition,
+                    )?),
                     downstream: None,
                 });
                 Ok(Upstream::Source(self.sources.len() - 1))

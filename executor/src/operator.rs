@@ -8,6 +8,7 @@
 
 pub mod aggregate;
 pub mod join;
+pub mod repartition;
 pub mod sink;
 pub mod source;
 pub mod stateless;

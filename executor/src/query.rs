@@ -4,12 +4,15 @@
 //! A query compiles its plan into one `OperatorGraph` per task and runs each `Task` on a
 //! thread of its own, away from the async runtime (a persistent query whose state is
 //! partitioned like its input runs one task per worker, up to the core count, each with
-//! some of the partitions). A persistent task commits every epoch (records produced, source
-//! offsets, state writes) through the backend's `Committer`; a restart resumes from the
-//! committed offsets, so nothing is lost or duplicated.
+//! some of the partitions). A persistent query with repartitions runs as stages cut at them:
+//! the tasks of a stage below one write its internal topic, the stage above reads it. A
+//! persistent task commits every epoch (records produced, source offsets, state writes)
+//! through the backend's `Committer`; a restart resumes from the committed offsets, so
+//! nothing is lost or duplicated.
 
 mod finished;
 mod print;
+mod transient;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -17,7 +20,7 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use arrow::record_batch::RecordBatch;
-use planner::plan::DataflowPlan;
+use planner::plan::{DataflowNode, DataflowPlan, StageInput};
 use tokio::sync::mpsc;
 
 use crate::backend::Backend;
@@ -25,7 +28,7 @@ use crate::commit::Epoch;
 use crate::error::error_chain;
 use crate::graph::{OperatorGraph, StatePrefix};
 use crate::log::{ConsumerWaker, TopicLog};
-use crate::metrics::Metrics;
+use crate::metrics::{Counters, Metrics};
 use crate::state::StateStore;
 use crate::task::{InputSpec, Task, TaskCommit, TaskConfig};
 use crate::{ExecError, Result};
@@ -39,6 +42,12 @@ const TASK_TIME_STATE: &str = "task-time";
 /// Deletes the state of a stopped query: every state table under its prefix.
 pub fn delete_query_state(state: &StateStore, id: &str) -> Result<()> {
     state.delete_prefix(&format!("{id}/"))
+}
+
+/// Whether `topic` is an internal topic of a query (ksqlDB's `_confluent-ksql-` prefix):
+/// SHOW TOPICS lists it only with ALL.
+pub fn is_internal_topic(topic: &str) -> bool {
+    topic.starts_with("_confluent-ksql-")
 }
 
 /// Numbers the state of transient queries.
@@ -132,7 +141,10 @@ impl Drop for QueryHandle {
 ///
 /// A plan whose state is partitioned like its input (`groups_within_partitions`) runs its
 /// partitions on up to one task per core, each with its own operators and state caches and
-/// each committing its own epochs; the others run one task over every partition.
+/// each committing its own epochs; the others run one task over every partition. Each
+/// repartition (`DataflowNode::repartitions`) is the root of a stage of its own, with its
+/// own tasks, whose epochs write its internal topic (created here if missing); the stage
+/// above reads that topic from its start.
 pub fn start_persistent(
     id: &str,
     plan: &DataflowPlan,
@@ -148,30 +160,38 @@ pub fn start_persistent(
     let log = &backend.log;
     let group = id.to_string();
 
-    // Pin the starting offsets now, so a restart before the first record never skips any.
-    let mut inputs = Vec::new();
-    let mut initial = Epoch::default();
-    for (source, node) in plan.root.sources().into_iter().enumerate() {
-        let ends = log.offsets(&node.topic)?;
-        let committed = log.committed_offsets(&group, &node.topic)?;
-        for (partition, ((earliest, next), committed)) in ends.iter().zip(committed).enumerate() {
-            let offset = committed.unwrap_or(match start {
-                StartPosition::Earliest => *earliest,
-                StartPosition::Latest => *next,
-            });
-            if committed.is_none() {
-                initial
-                    .offsets
-                    .push((group.clone(), node.topic.clone(), partition as u32, offset));
-            }
-            inputs.push(InputSpec {
-                source,
-                topic: node.topic.clone(),
-                partition: partition as u32,
-                offset,
-                end: None,
-            });
+    // The repartition topics exist before any stage writes or reads them (a restart finds
+    // them with the records not yet read).
+    let repartitions = plan.root.repartitions();
+    for repartition in &repartitions {
+        if log.describe_topic(&repartition.topic)?.is_none() {
+            log.create_topic(&repartition.topic, repartition.partitions, 1)?;
         }
+    }
+
+    // Pin the starting offsets now, so a restart before the first record never skips any.
+    // A repartition topic is read from its start: this query wrote all of it.
+    let mut initial = Epoch::default();
+    let topics = |node: &DataflowNode| -> Vec<(String, StartPosition)> {
+        node.stage_inputs()
+            .iter()
+            .map(|input| match input {
+                StageInput::Source(source) => (source.topic.clone(), start),
+                StageInput::Repartition(repartition) => {
+                    (repartition.topic.clone(), StartPosition::Earliest)
+                }
+            })
+            .collect()
+    };
+    let top_inputs = pin_inputs(log.as_ref(), &group, &topics(&plan.root), &mut initial)?;
+    let mut stage_inputs = Vec::with_capacity(repartitions.len());
+    for repartition in &repartitions {
+        stage_inputs.push(pin_inputs(
+            log.as_ref(),
+            &group,
+            &topics(&repartition.input),
+            &mut initial,
+        )?);
     }
     if !initial.is_empty() {
         backend.committer.commit(id, initial)?;
@@ -182,40 +202,65 @@ pub fn start_persistent(
         .root
         .aggregate()
         .is_some_and(|aggregate| aggregate.emit_final);
-    let partitions = inputs.iter().map(|input| input.partition + 1).max();
-    let workers = if plan.root.groups_within_partitions() && !emits_final {
-        let cores = std::thread::available_parallelism().map_or(1, usize::from);
-        (partitions.unwrap_or(1) as usize).clamp(1, cores)
-    } else {
-        1
-    };
     let prefix = StatePrefix {
         store: state.clone(),
         prefix: id.to_string(),
     };
     let config = task_config(plan);
-    let mut tasks = Vec::with_capacity(workers);
-    for worker in 0..workers {
-        let graph = OperatorGraph::compile(plan, metrics, Some(&prefix), true)?;
-        let commit = TaskCommit {
-            committer: Arc::clone(&backend.committer),
-            group: group.clone(),
-            times: prefix.table(TASK_TIME_STATE),
-            query_counters: metrics.counters(id),
-            sink_counters: metrics.counters(&sink_plan.name),
+    let stage = |name: String,
+                 inputs: &[InputSpec],
+                 parallel: bool,
+                 compile: &dyn Fn() -> Result<OperatorGraph>,
+                 counters: (Arc<Counters>, Arc<Counters>)|
+     -> Result<Vec<Task>> {
+        let partitions = inputs.iter().map(|input| input.partition + 1).max();
+        let workers = if parallel {
+            let cores = std::thread::available_parallelism().map_or(1, usize::from);
+            (partitions.unwrap_or(1) as usize).clamp(1, cores)
+        } else {
+            1
         };
-        let assigned = inputs
-            .iter()
-            .filter(|input| input.partition as usize % workers == worker)
-            .cloned()
-            .collect();
-        tasks.push(Task::new(
-            format!("{id}/{worker}"),
-            graph,
-            Arc::clone(log).consumer()?,
-            assigned,
-            config,
-            Some(commit),
+        let mut tasks = Vec::with_capacity(workers);
+        for worker in 0..workers {
+            let commit = TaskCommit {
+                committer: Arc::clone(&backend.committer),
+                group: group.clone(),
+                times: prefix.table(TASK_TIME_STATE),
+                query_counters: Arc::clone(&counters.0),
+                sink_counters: Arc::clone(&counters.1),
+            };
+            let assigned = inputs
+                .iter()
+                .filter(|input| input.partition as usize % workers == worker)
+                .cloned()
+                .collect();
+            tasks.push(Task::new(
+                format!("{name}/{worker}"),
+                compile()?,
+                Arc::clone(log).consumer()?,
+                assigned,
+                config,
+                Some(commit),
+            )?);
+        }
+        Ok(tasks)
+    };
+    let mut tasks = stage(
+        id.to_string(),
+        &top_inputs,
+        plan.root.groups_within_partitions() && !emits_final,
+        &|| OperatorGraph::compile(plan, metrics, Some(&prefix), true),
+        (metrics.counters(id), metrics.counters(&sink_plan.name)),
+    )?;
+    // Each stage below a repartition writes its topic; its records are counted there.
+    for (repartition, inputs) in repartitions.iter().zip(&stage_inputs) {
+        let counters = metrics.counters(&repartition.topic);
+        tasks.extend(stage(
+            format!("{id}/{}", repartition.name),
+            inputs,
+            repartition.input.groups_within_partitions(),
+            &|| OperatorGraph::compile_repartition(repartition, metrics, Some(&prefix)),
+            (Arc::clone(&counters), counters),
         )?);
     }
     let wakers: Vec<ConsumerWaker> = tasks.iter().map(Task::waker).collect();
@@ -254,6 +299,41 @@ pub fn start_persistent(
     })
 }
 
+/// The inputs of a stage reading `topics` (each with where it starts when the query has no
+/// committed offsets) for consumer group `group`: every partition, from its committed
+/// offset; the offsets pinned for the first time are added to `initial`.
+fn pin_inputs(
+    log: &dyn TopicLog,
+    group: &str,
+    topics: &[(String, StartPosition)],
+    initial: &mut Epoch,
+) -> Result<Vec<InputSpec>> {
+    let mut inputs = Vec::new();
+    for (source, (topic, start)) in topics.iter().enumerate() {
+        let ends = log.offsets(topic)?;
+        let committed = log.committed_offsets(group, topic)?;
+        for (partition, ((earliest, next), committed)) in ends.iter().zip(committed).enumerate() {
+            let offset = committed.unwrap_or(match start {
+                StartPosition::Earliest => *earliest,
+                StartPosition::Latest => *next,
+            });
+            if committed.is_none() {
+                initial
+                    .offsets
+                    .push((group.to_string(), topic.clone(), partition as u32, offset));
+            }
+            inputs.push(InputSpec {
+                source,
+                topic: topic.clone(),
+                partition: partition as u32,
+                offset,
+                end: None,
+            });
+        }
+    }
+    Ok(inputs)
+}
+
 /// Starts a transient query sending its output batches (without `$rowtime`) to `output`.
 /// A pull query (`until_end`) reads what the topics hold when it starts, then ends.
 pub fn start_transient(
@@ -265,32 +345,23 @@ pub fn start_transient(
     output: mpsc::Sender<RecordBatch>,
     state: &StateStore,
 ) -> Result<QueryHandle> {
-    // Transient state lives in memory only: its writes are never committed.
+    // Transient state lives in memory only (its writes are never committed), but for the
+    // stages below its repartitions (`transient`), deleted when it ends.
+    let number = TRANSIENT_IDS.fetch_add(1, Ordering::Relaxed);
     let prefix = StatePrefix {
         store: state.clone(),
-        prefix: format!(
-            "transient/{}",
-            TRANSIENT_IDS.fetch_add(1, Ordering::Relaxed)
-        ),
+        prefix: format!("transient/{number}"),
     };
-    let graph = OperatorGraph::compile(plan, metrics, Some(&prefix), false)?;
-    let visible: Vec<usize> = (0..graph.visible_columns()).collect();
-    let mut inputs = Vec::new();
-    for (source, node) in plan.root.sources().into_iter().enumerate() {
-        for (partition, (earliest, next)) in log.offsets(&node.topic)?.into_iter().enumerate() {
-            inputs.push(InputSpec {
-                source,
-                topic: node.topic.clone(),
-                partition: partition as u32,
-                offset: match start {
-                    StartPosition::Earliest => earliest,
-                    StartPosition::Latest => next,
-                },
-                end: until_end.then_some(next),
-            });
-        }
+    let mut plan = plan.clone();
+    let topics = transient::create_topics(&mut plan, number, log.as_ref())?;
+    if !topics.is_empty() {
+        // What a crashed run of the same number left.
+        state.delete_prefix(&format!("{}/", prefix.prefix))?;
     }
-    let config = task_config(plan);
+    let graph = OperatorGraph::compile(&plan, metrics, Some(&prefix), false)?;
+    let visible: Vec<usize> = (0..graph.visible_columns()).collect();
+    let inputs = transient::stage_inputs(&plan.root, log.as_ref(), start, until_end)?;
+    let config = task_config(&plan);
     let mut task = Task::new(
         "transient".into(),
         graph,
@@ -299,16 +370,48 @@ pub fn start_transient(
         config,
         None,
     )?;
+    let stages = transient::stage_tasks(&plan, &log, metrics, start, &prefix)?;
     let mut remaining = plan.limit;
-    spawn("transient", vec![task.waker()], move |stop| {
-        task.run(&stop, &mut |batches| {
-            for batch in batches {
-                if !send(&output, batch.project(&visible)?, &mut remaining) {
-                    return Ok(false);
+    let wakers: Vec<ConsumerWaker> = std::iter::once(task.waker())
+        .chain(stages.iter().map(Task::waker))
+        .collect();
+    let stage_wakers = wakers.clone();
+    spawn("transient", wakers, move |stop| {
+        let result = std::thread::scope(|scope| {
+            let stages: Vec<_> = stages
+                .into_iter()
+                .map(|mut stage| {
+                    let stop = &stop;
+                    std::thread::Builder::new()
+                        .name("query-transient-stage".into())
+                        .spawn_scoped(scope, move || stage.run(stop, &mut |_| Ok(true)))
+                })
+                .collect::<std::io::Result<_>>()?;
+            let mut result = task.run(&stop, &mut |batches| {
+                for batch in batches {
+                    if !send(&output, batch.project(&visible)?, &mut remaining) {
+                        return Ok(false);
+                    }
                 }
+                Ok(true)
+            });
+            // The query ended (LIMIT, its client left, or stopped): so do its stages.
+            stop.store(true, Ordering::SeqCst);
+            for waker in &stage_wakers {
+                waker.wake();
             }
-            Ok(true)
-        })
+            for stage in stages {
+                let outcome: Result<()> = stage
+                    .join()
+                    .unwrap_or_else(|_| Err(ExecError::Internal("a query stage panicked".into())));
+                result = result.and(outcome);
+            }
+            result
+        });
+        if topics.is_empty() {
+            return result;
+        }
+        result.and(transient::clean_up(log.as_ref(), &prefix, &topics))
     })
 }
 

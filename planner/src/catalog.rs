@@ -130,6 +130,9 @@ pub struct QueryDefinition {
     pub sql: String,
     pub sink: String,
     pub sources: Vec<String>,
+    /// The internal topics its repartitions write and read (`RepartitionNode::topic`):
+    /// created when it starts, deleted with it.
+    pub internal_topics: Vec<String>,
 }
 
 /// Everything the engine has declared.

@@ -16,11 +16,13 @@ use crate::aggregate::AggregateSignature;
 use crate::catalog::{ColumnKind, FormatDefinition, TimestampColumn, WindowInfo, WindowKind};
 
 mod join;
+mod repartition;
 
 pub use self::join::{
     JOIN_TIME_COLUMN, JoinKind, JoinNode, JoinSide, JoinStateTables, JoinVariant, JoinWindow,
     join_key_column,
 };
+pub use self::repartition::{RepartitionNode, StageInput, internal_topic_prefix};
 
 /// Name of the column that carries each output row's record timestamp.
 pub const ROWTIME_OUTPUT: &str = "$rowtime";
@@ -36,6 +38,7 @@ pub enum DataflowNode {
     Project(ProjectNode),
     Aggregate(AggregateNode),
     Join(JoinNode),
+    Repartition(RepartitionNode),
 }
 
 /// Reads a topic and decodes its records into rows of the source's row schema.
@@ -187,6 +190,7 @@ impl DataflowNode {
             DataflowNode::Project(project) => &project.schema,
             DataflowNode::Aggregate(aggregate) => &aggregate.schema,
             DataflowNode::Join(join) => &join.schema,
+            DataflowNode::Repartition(repartition) => repartition.schema(),
         }
     }
 
@@ -196,10 +200,11 @@ impl DataflowNode {
     /// partition of its key, and the partitions can be processed independently, as Kafka
     /// Streams processes each partition in a task of its own. Stateless plans qualify too.
     pub fn groups_within_partitions(&self) -> bool {
-        // A join matches rows by their join key, which need not be the sources' key: one
-        // task sees every partition (the embedded log's stand-in for a repartition).
+        // A join's sides are co-partitioned by its key (repartitioned when they were not),
+        // except a foreign-key join's: its left rows may meet a right row of any partition.
+        // An aggregation over a join groups by columns of the joined rows: one task.
         if self.has_join() {
-            return false;
+            return !self.has_foreign_key_join() && self.aggregate().is_none();
         }
         let Some(aggregate) = self.aggregate() else {
             return true;
@@ -230,7 +235,7 @@ impl DataflowNode {
             DataflowNode::Filter(filter) => filter.input.aggregate(),
             DataflowNode::Project(project) => project.input.aggregate(),
             DataflowNode::Aggregate(aggregate) => Some(aggregate),
-            DataflowNode::Join(_) => None,
+            DataflowNode::Join(_) | DataflowNode::Repartition(_) => None,
         }
     }
 
@@ -255,7 +260,9 @@ impl DataflowNode {
                     _ => None,
                 }
             }
-            DataflowNode::Aggregate(_) | DataflowNode::Join(_) => None,
+            DataflowNode::Aggregate(_) | DataflowNode::Join(_) | DataflowNode::Repartition(_) => {
+                None
+            }
         }
     }
 
@@ -268,7 +275,14 @@ impl DataflowNode {
             DataflowNode::Project(project) => vec![&project.input],
             DataflowNode::Aggregate(aggregate) => vec![&aggregate.input],
             DataflowNode::Join(join) => vec![&join.left, &join.right],
+            DataflowNode::Repartition(repartition) => vec![&repartition.input],
         }
+    }
+
+    /// Whether this dataflow contains a foreign-key join.
+    fn has_foreign_key_join(&self) -> bool {
+        matches!(self, DataflowNode::Join(join) if join.variant == JoinVariant::ForeignKey)
+            || self.inputs().into_iter().any(Self::has_foreign_key_join)
     }
 
     /// Whether this dataflow contains a join.
@@ -283,11 +297,12 @@ impl DataflowNode {
             DataflowNode::Project(project) => vec![&mut project.input],
             DataflowNode::Aggregate(aggregate) => vec![&mut aggregate.input],
             DataflowNode::Join(join) => vec![&mut join.left, &mut join.right],
+            DataflowNode::Repartition(repartition) => vec![&mut repartition.input],
         }
     }
 
-    /// The source nodes this dataflow reads, depth first in input order: the order in which
-    /// the executor numbers its inputs.
+    /// The source nodes this dataflow reads, depth first in input order, through
+    /// repartitions (a stage's inputs, as the executor numbers them, are `stage_inputs`).
     pub fn sources(&self) -> Vec<&SourceNode> {
         match self {
             DataflowNode::Source(source) => vec![source],
@@ -338,6 +353,9 @@ impl DataflowNode {
                     right: unique("join-right"),
                     pending: unique("join-pending"),
                 };
+            }
+            DataflowNode::Repartition(repartition) => {
+                repartition.name = unique(&repartition.name);
             }
             DataflowNode::Filter(_) | DataflowNode::Project(_) => {}
         }
@@ -405,6 +423,10 @@ impl DataflowNode {
                 join.fmt_line(f, &pad)?;
                 join.left.fmt_indented(f, depth + 1)?;
                 join.right.fmt_indented(f, depth + 1)
+            }
+            DataflowNode::Repartition(repartition) => {
+                repartition.fmt_line(f, &pad)?;
+                repartition.input.fmt_indented(f, depth + 1)
             }
         }
     }

@@ -130,7 +130,13 @@ pub fn plan_query_for(catalog: &Catalog, query: &Query, purpose: Purpose) -> Res
 fn plan_dataflow(catalog: &Catalog, query: &Query, purpose: Purpose) -> Result<PlannedQuery> {
     let aggregating = is_aggregation(query);
     if let Relation::Join(_) = &query.from {
-        let joined = join::plan_join(catalog, query, purpose == Purpose::Persistent, aggregating)?;
+        let joined = join::plan_join(
+            catalog,
+            query,
+            purpose == Purpose::Persistent,
+            purpose != Purpose::Pull,
+            aggregating,
+        )?;
         if aggregating && joined.source.kind == SourceKind::Table {
             return user_error("Aggregations over table-table joins are not supported yet.");
         }

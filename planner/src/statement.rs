@@ -102,13 +102,16 @@ pub fn plan_statement(
                     target.name
                 ));
             }
-            let planned = plan_query(catalog, &insert.query)?;
+            let mut planned = plan_query(catalog, &insert.query)?;
             check_insert_schema(&planned, &target)?;
+            let id = format!("INSERTQUERY_{}", catalog.next_query_number());
+            let internal_topics = assign_internal_topics(&mut planned.root, &id, properties);
             let query = QueryDefinition {
-                id: format!("INSERTQUERY_{}", catalog.next_query_number()),
+                id,
                 sql: statement.text.clone(),
                 sink: target.name.clone(),
                 sources: planned.sources.clone(),
+                internal_topics,
             };
             let plan = DataflowPlan {
                 sink: Some(sink_plan(&target)?),
@@ -411,13 +414,16 @@ fn plan_create_as_select(
         SourceKind::Stream => "CSAS",
         SourceKind::Table => "CTAS",
     };
+    let id = format!("{prefix}_{}_{}", create.name, catalog.next_query_number());
+    let mut root = planned.root;
+    let internal_topics = assign_internal_topics(&mut root, &id, properties);
     let query = QueryDefinition {
-        id: format!("{prefix}_{}_{}", create.name, catalog.next_query_number()),
+        id,
         sql: statement.text.clone(),
         sink: create.name.clone(),
         sources: planned.sources.clone(),
+        internal_topics,
     };
-    let mut root = planned.root;
     if let (Some(timestamp), DataflowNode::Project(project)) = (&sink.timestamp, &mut root) {
         use_timestamp_column(project, &timestamp.column);
     }
@@ -484,6 +490,23 @@ pub fn max_poll_records(properties: &Properties) -> Option<usize> {
         .filter(|records| *records > 0)
 }
 
+/// Names the internal (repartition) topics of persistent query `id` after the service id
+/// (`ksql.service.id`, default `default_`), as ksqlDB does; returns them.
+fn assign_internal_topics(
+    root: &mut DataflowNode,
+    id: &str,
+    properties: &Properties,
+) -> Vec<String> {
+    let service_id = properties
+        .get("ksql.service.id")
+        .map_or("default_", |id| id.trim());
+    root.assign_internal_topics(&crate::plan::internal_topic_prefix(service_id, id));
+    root.repartitions()
+        .into_iter()
+        .map(|repartition| repartition.topic.clone())
+        .collect()
+}
+
 /// `cache.max.bytes.buffering=0` (no record cache): aggregates emit every update, as ksqlDB
 /// does without a cache; otherwise the last update per key and batch.
 pub fn set_emit_per_record(node: &mut DataflowNode, properties: &Properties) {
@@ -501,6 +524,9 @@ pub fn set_emit_per_record(node: &mut DataflowNode, properties: &Properties) {
         DataflowNode::Join(join) => {
             set_emit_per_record(&mut join.left, properties);
             set_emit_per_record(&mut join.right, properties);
+        }
+        DataflowNode::Repartition(repartition) => {
+            set_emit_per_record(&mut repartition.input, properties)
         }
         DataflowNode::Aggregate(aggregate) => {
             aggregate.emit_per_record = per_record;

@@ -223,6 +223,16 @@ const CASES: &[(&str, &str)] = &[
          FROM PAGEVIEWS P FULL OUTER JOIN SHORT_VIEWS S WITHIN 1 MINUTE ON P.USER_ID = S.USER_ID;",
     ),
     (
+        "csas_stream_stream_join_on_value_columns_repartitions_both",
+        "CREATE STREAM SAME_PAGE_VIEWS AS SELECT P.PAGE_ID, P.USER_ID, S.USER_ID AS SHORT_USER \
+         FROM PAGEVIEWS P JOIN SHORT_VIEWS S WITHIN 1 MINUTE ON P.PAGE_ID = S.PAGE_ID;",
+    ),
+    (
+        "csas_stream_table_join_on_value_column_repartitions_stream",
+        "CREATE STREAM PAGES_AS_USERS AS SELECT S.PAGE_ID, S.USER_ID, U.NAME \
+         FROM SHORT_VIEWS S LEFT JOIN USERS U ON S.PAGE_ID = U.ID;",
+    ),
+    (
         "ctas_table_table_left_join",
         "CREATE TABLE USERS_WITH_BONUS AS SELECT U.ID, U.NAME, B.BONUS \
          FROM USERS U LEFT JOIN USER_BONUSES B ON U.ID = B.ID;",

@@ -217,12 +217,17 @@ impl Engine {
             if !running {
                 continue;
             }
-            for source in &query.sources {
-                let Some(definition) = state.catalog.source(source) else {
-                    continue;
-                };
-                let ends = self.log.offsets(&definition.topic)?;
-                let committed = self.log.committed_offsets(&query.id, &definition.topic)?;
+            // Sources first: a stage that consumed them has already written its repartition
+            // topics, read next.
+            let topics = query
+                .sources
+                .iter()
+                .filter_map(|source| state.catalog.source(source))
+                .map(|definition| &definition.topic)
+                .chain(&query.internal_topics);
+            for topic in topics {
+                let ends = self.log.offsets(topic)?;
+                let committed = self.log.committed_offsets(&query.id, topic)?;
                 let behind = ends
                     .iter()
                     .zip(committed)

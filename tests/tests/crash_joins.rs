@@ -3,7 +3,9 @@
 //! partition, a prefix of an uninterrupted run's and exactly the outputs of the committed
 //! input records, and after the last restart the sink topic equals the uninterrupted run's,
 //! order included. One test per join state: a stream-table LEFT JOIN (the table's rows) and
-//! a stream-stream INNER JOIN within a window (both sides' window stores).
+//! a stream-stream INNER JOIN within a window (both sides' window stores); and the same join
+//! with one side repartitioned through an internal topic (two stages committing apart: no
+//! duplicate after any kill, every match once at the end).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -828,5 +830,150 @@ fn stream_stream_inner_join_survives_sigkill_at_many_points_like_an_uninterrupte
         &mut sink,
     );
     sink.assert_equals(&reference);
+    eprintln!("done after {:.1}s", started.elapsed().as_secs_f64());
+}
+
+// ---------------------------------------------------------------------------------------
+// Stream-stream INNER JOIN through a repartition topic
+// ---------------------------------------------------------------------------------------
+
+const REJOINED_QUERY: &str = "CSAS_REJOINED_0";
+const KEYED_CLICKS_TOPIC: &str = "keyed_clicks";
+const REJOINED_REPARTITION: &str =
+    "_confluent-ksql-default_query_CSAS_REJOINED_0-Join-right-repartition";
+/// The clicks keyed by their own id, the page a value column: the join repartitions them by
+/// page into the views' key format.
+const REJOINED_SOURCES: &str = "
+    CREATE STREAM views (page VARCHAR KEY, view_id BIGINT)
+      WITH (KAFKA_TOPIC='views', VALUE_FORMAT='JSON', PARTITIONS=2);
+    CREATE STREAM keyed_clicks (click VARCHAR KEY, click_id BIGINT, page VARCHAR)
+      WITH (KAFKA_TOPIC='keyed_clicks', VALUE_FORMAT='JSON', PARTITIONS=2);";
+/// The grace period outlasts the whole input's time span (20s): however far the views run
+/// ahead of the repartitioned clicks (the stages run apart), no record is ever too late, so
+/// the matches do not depend on how the two stages interleave.
+const REPARTITIONED_JOIN: &str = "SET 'cache.max.bytes.buffering'='0';
+    SET 'max.poll.records'='250';
+    CREATE STREAM rejoined AS SELECT v.page, v.view_id, c.click_id
+      FROM views v JOIN keyed_clicks c WITHIN (1 SECOND, 2 SECONDS) GRACE PERIOD 1 MINUTE
+      ON v.page = c.page;";
+
+/// The views as `produce_page_events` writes them; the clicks of the same events keyed by
+/// `click_<n>` in the partition of the view of the same number (not their page's), their
+/// page in the value.
+fn produce_keyed_clicks(log: &dyn TopicLog, pages: &[Vec<String>]) {
+    produce(
+        log,
+        VIEWS_TOPIC,
+        (0..PER_SIDE).map(|n| {
+            let event = page_event(pages, n, false);
+            let value = format!(r#"{{"VIEW_ID":{n}}}"#);
+            (
+                event.partition,
+                keyed(&event.page, Some(value), event.timestamp),
+            )
+        }),
+    );
+    produce(
+        log,
+        KEYED_CLICKS_TOPIC,
+        (0..PER_SIDE).map(|n| {
+            let event = page_event(pages, n, true);
+            let value = format!(r#"{{"CLICK_ID":{n},"PAGE":"{}"}}"#, event.page);
+            (
+                event.partition,
+                keyed(&format!("click_{n}"), Some(value), event.timestamp),
+            )
+        }),
+    );
+}
+
+/// Asserts that the sink holds no match twice and none the inputs do not have.
+fn assert_no_duplicate_or_foreign_match(sink: &Sink, all: &[Match], after: &str) {
+    let got = decode_matches(sink);
+    if let Some(pair) = got.windows(2).find(|pair| pair[0] == pair[1]) {
+        panic!("{after}: a join result is duplicated: {:?}", pair[0]);
+    }
+    if let Some(foreign) = got.iter().find(|found| all.binary_search(found).is_err()) {
+        panic!("{after}: a join result the inputs do not have: {foreign:?}");
+    }
+}
+
+/// Kill -9 of a join whose right side goes through a repartition topic: the stage writing
+/// the topic and the stage joining commit apart, each atomically with its offsets, so after
+/// every kill the sink holds no duplicate, and once restarted to the end it holds every
+/// match of the inputs exactly once (the matches of the views and clicks, each click found
+/// through the topic in its page's partition).
+#[test]
+fn repartitioned_stream_stream_join_survives_sigkill_without_losing_or_duplicating() {
+    let started = Instant::now();
+    let pages = pages_by_partition();
+    let mut all: Vec<Match> = expected_matches(&pages)
+        .into_iter()
+        .map(|(_, _, result)| result)
+        .collect();
+    all.sort();
+    assert!(
+        all.len() as u64 > PER_SIDE / 2,
+        "{} matches: enough to notice a lost one",
+        all.len()
+    );
+    let directory = tempfile::tempdir().expect("temp dir");
+    let data = directory.path().join("data");
+    create_sources(&data, REJOINED_SOURCES);
+    produce_keyed_clicks(&open_log(&data), &pages);
+    let (first, again) = write_scripts(directory.path(), REPARTITIONED_JOIN);
+    let topics = [VIEWS_TOPIC, KEYED_CLICKS_TOPIC, REJOINED_REPARTITION];
+    // Each click is read twice: from its topic, then from the repartition topic.
+    let total = 3 * PER_SIDE;
+
+    let mut sink = Sink::new("REJOINED");
+    let mut committed = Progress::new();
+    let mut kills = 0;
+    let mut epoch = Duration::from_millis(50);
+    for (index, kill_at) in kill_points(0, total, KILLS as u64, 750)
+        .into_iter()
+        .enumerate()
+    {
+        if committed.values().sum::<u64>() >= total {
+            break;
+        }
+        let child = CrashChild {
+            data: &data,
+            script: if index == 0 { &first } else { &again },
+            query_id: REJOINED_QUERY,
+            timed_topic: VIEWS_TOPIC,
+        };
+        let phase = index as u32 % KILL_PHASES;
+        let (progress, delay) = child.run_and_kill(&committed, kill_at, phase, &mut epoch);
+        kills += 1;
+        let after = format!("after kill {kills} (progress {progress})");
+
+        let log = open_log(&data);
+        committed = committed_offsets(&log, REJOINED_QUERY, &topics);
+        sink.read_more(&log);
+        drop(log);
+        assert_no_duplicate_or_foreign_match(&sink, &all, &after);
+        eprintln!(
+            "kill {kills} at progress {progress} (point {kill_at}) + {delay:?}: committed \
+             {committed:?}, {} sink records",
+            sink.total()
+        );
+    }
+    eprintln!(
+        "{kills} kills after {:.1}s",
+        started.elapsed().as_secs_f64()
+    );
+    assert!(
+        kills >= 20,
+        "only {kills} kills: the runs overshot the kill points"
+    );
+
+    // The sources first: once the clicks are consumed, the repartition topic holds them all.
+    let engine = Engine::open(&data).expect("engine reopens");
+    let log = engine.topic_log();
+    wait_for_query_end(log.as_ref(), REJOINED_QUERY, &topics[..2]);
+    wait_for_query_end(log.as_ref(), REJOINED_QUERY, &topics[2..]);
+    sink.read_more(log.as_ref());
+    assert_matches(&sink, &all, "after the last restart");
     eprintln!("done after {:.1}s", started.elapsed().as_secs_f64());
 }

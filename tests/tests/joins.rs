@@ -10,6 +10,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use executor::log::partitioner::partition_for_key;
 use executor::{QueryState, Record};
 use server::{Engine, Session, StatementOutput, StatementResult};
 use tests::{execute, wait_until};
@@ -752,6 +753,297 @@ fn stream_stream_left_join_keeps_stream_time_per_partition() {
     );
 }
 
+/// Every record of every partition of `topic`, as `key value @time` lines, sorted (the
+/// order across partitions is not defined).
+fn read_all_partitions(engine: &Engine, topic: &str) -> Vec<String> {
+    let log = engine.topic_log();
+    let mut lines: Vec<String> = log
+        .offsets(topic)
+        .expect("topic exists")
+        .into_iter()
+        .enumerate()
+        .flat_map(|(partition, (start, end))| {
+            log.read(topic, partition as u32, start, (end - start) as usize)
+                .expect("read topic")
+                .into_iter()
+                .map(|consumed| {
+                    let text = |bytes: Option<Vec<u8>>| {
+                        bytes.map_or("<null>".to_string(), |bytes| {
+                            String::from_utf8_lossy(&bytes).into_owned()
+                        })
+                    };
+                    format!(
+                        "{} {} @{}",
+                        text(consumed.record.key),
+                        text(consumed.record.value),
+                        consumed.record.timestamp
+                    )
+                })
+        })
+        .collect();
+    lines.sort();
+    lines
+}
+
+/// A stream-stream join on a value column of the right side over two partitions: ksqlDB
+/// repartitions the right side by `r.lid` (into the left side's key format), so a right
+/// record meets the left records of its `lid` whatever partition its own key put it in.
+/// Keys `a` and `d` are in partitions 0 and 1; each right record sits in the partition
+/// that is not its `lid`'s, so without the repartition nothing would match.
+#[test]
+fn stream_stream_join_on_a_value_column_matches_across_partitions() {
+    let fixture = start(
+        "CREATE STREAM lefts (id VARCHAR KEY, a VARCHAR)
+           WITH (KAFKA_TOPIC='lefts', VALUE_FORMAT='JSON', PARTITIONS=2);
+         CREATE STREAM rights (rid VARCHAR KEY, lid VARCHAR, b VARCHAR)
+           WITH (KAFKA_TOPIC='rights', VALUE_FORMAT='JSON', PARTITIONS=2);
+         CREATE STREAM joined AS SELECT l.id, a, b
+           FROM lefts l JOIN rights r WITHIN 10 SECONDS ON l.id = r.lid;",
+    );
+    let engine = &fixture.engine;
+    feed_partition(engine, "lefts", 0, vec![input("a", &a("aa"), T)]);
+    feed_partition(engine, "lefts", 1, vec![input("d", &a("ad"), T + 1_000)]);
+    // Right record `d` (partition 1) refers to `a`, right record `a` (partition 0) to `d`;
+    // `x` refers to no left record; `y` refers to `a` but 11s after it: outside the window.
+    feed_partition(
+        engine,
+        "rights",
+        1,
+        vec![
+            input("d", r#"{"LID":"a","B":"b1"}"#, T + 2_000),
+            input("x", r#"{"LID":"zz","B":"bx"}"#, T + 2_000),
+        ],
+    );
+    feed_partition(
+        engine,
+        "rights",
+        0,
+        vec![
+            input("a", r#"{"LID":"d","B":"b2"}"#, T + 3_000),
+            input("y", r#"{"LID":"a","B":"by"}"#, T + 11_001),
+        ],
+    );
+    // Each match is emitted at the later of its two times, keyed by the left id.
+    assert_eq!(
+        read_all_partitions(engine, "JOINED"),
+        [
+            format!("a {} @{}", ab(Some("aa"), Some("b1")), T + 2_000),
+            format!("d {} @{}", ab(Some("ad"), Some("b2")), T + 3_000),
+        ]
+    );
+}
+
+/// A repartitioned join reopened between its inputs resumes both stages where they
+/// committed: the left record stored before the restart is matched by a right record that
+/// goes through the repartition topic after it, and nothing is emitted twice.
+#[test]
+fn repartitioned_join_continues_after_restart() {
+    let directory = tempfile::tempdir().expect("temp dir");
+    let open = || {
+        Engine::open(directory.path()).unwrap_or_else(|error| {
+            panic!("engine opens: {}", executor::error_chain(&error));
+        })
+    };
+    let first = format!("a {} @{}", ab(Some("aa"), Some("b1")), T + 2_000);
+    {
+        let engine = open();
+        execute(
+            &engine,
+            &mut Session::default(),
+            "SET 'cache.max.bytes.buffering'='0';
+             CREATE STREAM lefts (id VARCHAR KEY, a VARCHAR)
+               WITH (KAFKA_TOPIC='lefts', VALUE_FORMAT='JSON', PARTITIONS=2);
+             CREATE STREAM rights (rid VARCHAR KEY, lid VARCHAR, b VARCHAR)
+               WITH (KAFKA_TOPIC='rights', VALUE_FORMAT='JSON', PARTITIONS=2);
+             CREATE STREAM joined AS SELECT l.id, a, b
+               FROM lefts l JOIN rights r WITHIN 10 SECONDS ON l.id = r.lid;",
+        );
+        feed_partition(&engine, "lefts", 0, vec![input("a", &a("aa"), T)]);
+        feed_partition(&engine, "lefts", 1, vec![input("d", &a("ad"), T + 1_000)]);
+        feed_partition(
+            &engine,
+            "rights",
+            1,
+            vec![input("d", r#"{"LID":"a","B":"b1"}"#, T + 2_000)],
+        );
+        assert_eq!(
+            read_all_partitions(&engine, "JOINED"),
+            std::slice::from_ref(&first)
+        );
+    }
+    let engine = open();
+    feed_partition(
+        &engine,
+        "rights",
+        0,
+        vec![input("a", r#"{"LID":"d","B":"b2"}"#, T + 3_000)],
+    );
+    assert_eq!(
+        read_all_partitions(&engine, "JOINED"),
+        [
+            first,
+            format!("d {} @{}", ab(Some("ad"), Some("b2")), T + 3_000)
+        ]
+    );
+}
+
+/// Produces `records` to `topic` (of `partitions` partitions), each to the partition the
+/// log's partitioner picks for its key, and waits for the queries.
+fn feed_by_key(engine: &Engine, topic: &str, partitions: u32, records: Vec<Record>) {
+    let records = records
+        .into_iter()
+        .map(|record| {
+            let key = record.key.as_deref().expect("keyed record");
+            (partition_for_key(key, partitions), record)
+        })
+        .collect();
+    engine.topic_log().produce(topic, records).expect("produce");
+    wait_caught_up(engine);
+}
+
+/// An n-way join repartitioned twice: the inner stream-stream join moves `rights` by
+/// `r.lid`, and the outer stream-table join moves the inner join's rows by `l.g` (the
+/// table's key) into a second topic, read by the last stage: three stages, each match
+/// found across partitions.
+#[test]
+fn n_way_join_repartitions_a_joined_stream_by_the_next_join_key() {
+    let fixture = start(
+        "CREATE STREAM lefts (id VARCHAR KEY, a VARCHAR, g VARCHAR)
+           WITH (KAFKA_TOPIC='lefts', VALUE_FORMAT='JSON', PARTITIONS=2);
+         CREATE STREAM rights (rid VARCHAR KEY, lid VARCHAR, b VARCHAR)
+           WITH (KAFKA_TOPIC='rights', VALUE_FORMAT='JSON', PARTITIONS=2);
+         CREATE TABLE groups (gid VARCHAR PRIMARY KEY, name VARCHAR)
+           WITH (KAFKA_TOPIC='groups', VALUE_FORMAT='JSON', PARTITIONS=2);
+         CREATE STREAM enriched AS SELECT l.g, l.id AS lid, a, b, name
+           FROM lefts l JOIN rights r WITHIN 10 SECONDS ON l.id = r.lid
+           JOIN groups gr ON l.g = gr.gid;",
+    );
+    let engine = &fixture.engine;
+    let internal: Vec<String> = engine
+        .topic_log()
+        .list_topics()
+        .expect("topics")
+        .into_iter()
+        .map(|topic| topic.name)
+        .filter(|name| name.starts_with("_confluent-ksql-"))
+        .collect();
+    assert_eq!(
+        internal,
+        [
+            "_confluent-ksql-default_query_CSAS_ENRICHED_0-Join-repartition",
+            "_confluent-ksql-default_query_CSAS_ENRICHED_0-Join-right-repartition",
+        ]
+    );
+    feed_by_key(
+        engine,
+        "groups",
+        2,
+        vec![
+            input("x", r#"{"NAME":"nx"}"#, T),
+            input("y", r#"{"NAME":"ny"}"#, T),
+        ],
+    );
+    // `a` is in partition 0 and `d` in 1, groups `x` and `y` both in 0: `d`'s joined rows
+    // meet their group only through the second repartition.
+    feed_partition(
+        engine,
+        "lefts",
+        0,
+        vec![input("a", r#"{"A":"aa","G":"y"}"#, T + 1_000)],
+    );
+    feed_partition(
+        engine,
+        "lefts",
+        1,
+        vec![input("d", r#"{"A":"ad","G":"x"}"#, T + 1_000)],
+    );
+    feed_partition(
+        engine,
+        "rights",
+        1,
+        vec![input("d", r#"{"LID":"a","B":"b1"}"#, T + 2_000)],
+    );
+    feed_partition(
+        engine,
+        "rights",
+        0,
+        vec![input("a", r#"{"LID":"d","B":"b2"}"#, T + 3_000)],
+    );
+    assert_eq!(
+        read_all_partitions(engine, "ENRICHED"),
+        [
+            format!(
+                r#"x {{"LID":"d","A":"ad","B":"b2","NAME":"nx"}} @{}"#,
+                T + 3_000
+            ),
+            format!(
+                r#"y {{"LID":"a","A":"aa","B":"b1","NAME":"ny"}} @{}"#,
+                T + 2_000
+            ),
+        ]
+    );
+}
+
+/// The names of the topics `SHOW TOPICS` (or `SHOW ALL TOPICS`) lists.
+fn shown_topics(fixture: &mut Fixture, statement: &str) -> Vec<String> {
+    let mut outputs = execute(&fixture.engine, &mut fixture.session, statement);
+    let Some(StatementOutput::Completed(StatementResult::Topics { topics, .. })) = outputs.pop()
+    else {
+        panic!("{statement} lists topics");
+    };
+    topics.into_iter().map(|topic| topic.name).collect()
+}
+
+/// A repartition topic lives with its query: ksqlDB's name for it, two partitions like the
+/// sides, hidden from SHOW TOPICS but listed by SHOW ALL TOPICS, and deleted when the query is
+/// terminated. A join of topics with different partition counts is rejected with ksqlDB's
+/// message and starts nothing.
+#[test]
+fn repartition_topics_are_hidden_and_deleted_with_their_query() {
+    let mut fixture = start(
+        "CREATE STREAM lefts (id VARCHAR KEY, a VARCHAR)
+           WITH (KAFKA_TOPIC='lefts', VALUE_FORMAT='JSON', PARTITIONS=2);
+         CREATE STREAM rights (rid VARCHAR KEY, lid VARCHAR, b VARCHAR)
+           WITH (KAFKA_TOPIC='rights', VALUE_FORMAT='JSON', PARTITIONS=2);
+         CREATE STREAM threes (id VARCHAR KEY, c VARCHAR)
+           WITH (KAFKA_TOPIC='threes', VALUE_FORMAT='JSON', PARTITIONS=3);
+         CREATE STREAM joined AS SELECT l.id, a, b
+           FROM lefts l JOIN rights r WITHIN 10 SECONDS ON l.id = r.lid;",
+    );
+    let internal = "_confluent-ksql-default_query_CSAS_JOINED_0-Join-right-repartition";
+    let log = fixture.engine.topic_log();
+    let described = log.describe_topic(internal).expect("describe");
+    assert_eq!(described.map(|topic| topic.partitions), Some(2));
+    let mut visible = shown_topics(&mut fixture, "SHOW TOPICS;");
+    visible.sort();
+    assert_eq!(visible, ["JOINED", "lefts", "rights", "threes"]);
+    assert!(shown_topics(&mut fixture, "SHOW ALL TOPICS;").contains(&internal.to_string()));
+
+    let error = fixture
+        .engine
+        .execute_script(
+            "CREATE STREAM bad AS SELECT l.id, a, c
+               FROM lefts l JOIN threes t WITHIN 10 SECONDS ON l.id = t.id;",
+            &mut fixture.session,
+            |_, _| {},
+        )
+        .expect_err("partition counts differ");
+    assert_eq!(
+        executor::error_chain(&error),
+        "Can't join `L` with `T` since the number of partitions don't match. `L` partitions = 2; `T` partitions = 3. Please repartition either one so that the number of partitions match."
+    );
+    assert!(fixture.engine.catalog().source("BAD").is_none());
+    assert_eq!(fixture.engine.query_states().len(), 1);
+
+    execute(
+        &fixture.engine,
+        &mut fixture.session,
+        "TERMINATE CSAS_JOINED_0;",
+    );
+    assert!(log.describe_topic(internal).expect("describe").is_none());
+    assert!(fixture.engine.query_states().is_empty());
+}
+
 // ---------------------------------------------------------------------------------------
 // Table-table joins
 // ---------------------------------------------------------------------------------------
@@ -1313,6 +1605,60 @@ fn push_query_over_a_join_returns_the_joined_rows_up_to_its_limit() {
     );
     assert_eq!(header, ["ID", "A", "B"]);
     assert_eq!(rows, [r#""k1" | "a1" | "b1""#, r#""k2" | "a2" | "b2""#]);
+}
+
+/// A push query over a stream-stream join on a value column, over two partitions, finds the
+/// matches whose records sit in different partitions: its right side goes through a
+/// repartition topic of its own (deleted when the query ends), as a persistent query's does.
+#[test]
+fn push_query_over_a_join_on_a_value_column_matches_across_partitions() {
+    let mut fixture = start(
+        "SET 'auto.offset.reset'='earliest';
+         CREATE STREAM lefts (id VARCHAR KEY, a VARCHAR)
+           WITH (KAFKA_TOPIC='lefts', VALUE_FORMAT='JSON', PARTITIONS=2);
+         CREATE STREAM rights (rid VARCHAR KEY, lid VARCHAR, b VARCHAR)
+           WITH (KAFKA_TOPIC='rights', VALUE_FORMAT='JSON', PARTITIONS=2);",
+    );
+    let log = fixture.engine.topic_log();
+    let produce = |topic: &str, partition: u32, records: Vec<Record>| {
+        let records = records
+            .into_iter()
+            .map(|record| (partition, record))
+            .collect();
+        log.produce(topic, records).expect("produce");
+    };
+    // `a` is in partition 0 and `d` in 1; each right record is in the other one.
+    produce("lefts", 0, vec![input("a", &a("aa"), T)]);
+    produce("lefts", 1, vec![input("d", &a("ad"), T + 1_000)]);
+    produce(
+        "rights",
+        1,
+        vec![input("d", r#"{"LID":"a","B":"b1"}"#, T + 2_000)],
+    );
+    produce(
+        "rights",
+        0,
+        vec![input("a", r#"{"LID":"d","B":"b2"}"#, T + 3_000)],
+    );
+    let (header, mut rows) = push_rows(
+        &mut fixture,
+        "SELECT l.id AS id, a, b FROM lefts l JOIN rights r WITHIN 10 SECONDS ON l.id = r.lid
+         EMIT CHANGES LIMIT 2;",
+    );
+    rows.sort();
+    assert_eq!(header, ["ID", "A", "B"]);
+    assert_eq!(rows, [r#""a" | "aa" | "b1""#, r#""d" | "ad" | "b2""#]);
+    wait_until(
+        WAIT,
+        "the push query's repartition topic to be deleted",
+        || {
+            Ok(!log
+                .list_topics()?
+                .iter()
+                .any(|topic| topic.name.starts_with("_confluent-ksql-")))
+        },
+    )
+    .expect("the repartition topic is deleted");
 }
 
 // ---------------------------------------------------------------------------------------

@@ -19,9 +19,11 @@ use parser::ast::{Join, Query, Relation, SourceKind};
 
 mod condition;
 mod names;
+mod partitioning;
 mod row;
 
 use self::condition::{join_condition, window_conditions};
+use self::partitioning::{Partitioning, check_partition_counts, co_partition, source_partitioning};
 use self::row::flat_row;
 
 use self::names::{check_foreign_key_projection, choose_key_item, expand_select, flatten};
@@ -151,16 +153,23 @@ struct Input {
     candidates: Vec<Vec<(String, String)>>,
     /// A foreign-key join: the left table's primary key is the result's key.
     foreign_key: bool,
+    /// How its rows are spread over the partitions (`None`: not by a known key).
+    partitioning: Option<Partitioning>,
+    /// Its topics' partition count.
+    partitions: u32,
 }
 
-/// Plans the join of `query.from` and rewrites `query` over the joined row.
+/// Plans the join of `query.from` and rewrites `query` over the joined row; `repartition`:
+/// a persistent or push query, whose joins repartition sides that are not co-partitioned (a
+/// pull query reads every partition in one task).
 pub(crate) fn plan_join(
     catalog: &Catalog,
     query: &Query,
     persistent: bool,
+    repartition: bool,
     aggregating: bool,
 ) -> Result<PlannedJoin> {
-    let input = plan_relation(catalog, &query.from)?;
+    let input = plan_relation(catalog, &query.from, repartition)?;
     let windowed = input
         .sides
         .iter()
@@ -235,7 +244,8 @@ fn windowed_error<T>(sides: &[Side]) -> Result<T> {
     ))
 }
 
-fn plan_relation(catalog: &Catalog, relation: &Relation) -> Result<Input> {
+/// Plans a relation; `repartition`: its joins repartition sides that are not co-partitioned.
+fn plan_relation(catalog: &Catalog, relation: &Relation, repartition: bool) -> Result<Input> {
     match relation {
         Relation::Source { name, alias } => {
             let source = catalog.require_source(name)?.clone();
@@ -243,12 +253,14 @@ fn plan_relation(catalog: &Catalog, relation: &Relation) -> Result<Input> {
             Ok(Input {
                 root: source_node(&source, &alias)?,
                 kind: source.kind,
+                partitioning: source_partitioning(&source, &alias)?,
+                partitions: source.partitions,
                 sides: vec![Side { alias, source }],
                 candidates: Vec::new(),
                 foreign_key: false,
             })
         }
-        Relation::Join(join) => plan_join_node(catalog, join),
+        Relation::Join(join) => plan_join_node(catalog, join, repartition),
     }
 }
 
@@ -267,9 +279,9 @@ fn source_node(source: &SourceDefinition, alias: &str) -> Result<DataflowNode> {
     super::source_node(source, schema, changelog, false)
 }
 
-fn plan_join_node(catalog: &Catalog, join: &Join) -> Result<Input> {
-    let left = plan_relation(catalog, &join.left)?;
-    let right = plan_relation(catalog, &join.right)?;
+fn plan_join_node(catalog: &Catalog, join: &Join, repartition: bool) -> Result<Input> {
+    let mut left = plan_relation(catalog, &join.left, repartition)?;
+    let mut right = plan_relation(catalog, &join.right, repartition)?;
     let [right_side] = right.sides.as_slice() else {
         return user_error("The right side of a join must be a stream or a table.");
     };
@@ -408,6 +420,8 @@ fn plan_join_node(catalog: &Catalog, join: &Join) -> Result<Input> {
             ));
         }
         variant = JoinVariant::ForeignKey;
+    } else {
+        check_partition_counts(&left, &right)?;
     }
     // Per condition, the columns equal to its key; over a nested join, a column equal to one
     // of its keys stands for every column equal to that key.
@@ -449,6 +463,18 @@ fn plan_join_node(catalog: &Catalog, join: &Join) -> Result<Input> {
         }
     }
 
+    // Sides not partitioned by the join key move through a repartition topic, unless one
+    // partition holds every key anyway (or a pull query reads every partition in one task).
+    let co_partitioning = co_partition(&left, &right, &left_keys, &right_keys, variant);
+    let partitions = left.partitions;
+    if repartition && partitions > 1 {
+        if let Some(moved) = co_partitioning.left {
+            left.root = moved.wrap(left.root, left.partitions);
+        }
+        if let Some(moved) = co_partitioning.right {
+            right.root = moved.wrap(right.root, right.partitions);
+        }
+    }
     let left_side = join_side(left.root.schema());
     let right_side_columns = join_side(right.root.schema());
     let mut fields: Vec<(Option<TableReference>, Arc<Field>)> = Vec::new();
@@ -515,6 +541,8 @@ fn plan_join_node(catalog: &Catalog, join: &Join) -> Result<Input> {
         },
         candidates,
         foreign_key,
+        partitioning: co_partitioning.output,
+        partitions,
     })
 }
 

@@ -138,8 +138,19 @@ pub(crate) fn stop_query(engine: &Engine, state: &mut EngineState, id: &str) -> 
     if let Some(mut running) = state.queries.remove(id) {
         running.handle.stop();
     }
+    let internal_topics = state
+        .catalog
+        .query(id)
+        .map(|query| query.internal_topics.clone())
+        .unwrap_or_default();
     Arc::make_mut(&mut state.catalog).remove_query(id);
-    engine.topic_log().delete_group(id)?;
+    let log = engine.topic_log();
+    log.delete_group(id)?;
+    for topic in internal_topics {
+        if log.describe_topic(&topic)?.is_some() {
+            log.delete_topic(&topic)?;
+        }
+    }
     executor::query::delete_query_state(engine.state_store(), id)?;
     Ok(())
 }

@@ -17,12 +17,14 @@ pub(crate) fn show(
     Ok(match show {
         Show::Streams { extended } => sources(engine, state, SourceKind::Stream, *extended),
         Show::Tables { extended } => sources(engine, state, SourceKind::Table, *extended),
-        Show::Topics { extended, .. } => StatementResult::Topics {
+        // ksqlDB hides its internal (repartition) topics unless SHOW ALL TOPICS.
+        Show::Topics { all, extended } => StatementResult::Topics {
             extended: *extended,
             topics: engine
                 .topic_log()
                 .list_topics()?
                 .into_iter()
+                .filter(|topic| *all || !executor::query::is_internal_topic(&topic.name))
                 .map(|topic| TopicSummary {
                     name: topic.name,
                     partitions: topic.partitions,
