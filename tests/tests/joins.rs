@@ -237,6 +237,61 @@ fn feed_clicks_and_users(engine: &Engine, sink: &str) {
     );
 }
 
+/// `DESCRIBE ... EXTENDED` of a join's sink shows the key and value bytes of the join's
+/// committed state: the table rows it holds, more after an insert, fewer after a tombstone.
+/// A source no stateful query writes (the join's input, a stateless query's sink) shows none.
+#[test]
+fn describe_extended_shows_the_state_size_of_a_join() {
+    let mut fixture = start(&format!(
+        "{CLICKS_AND_USERS}
+         CREATE STREAM enriched AS SELECT c.user_id, c.page, u.name
+           FROM clicks c JOIN users u ON c.user_id = u.id;
+         CREATE STREAM copied AS SELECT * FROM clicks;"
+    ));
+    let engine = Arc::clone(&fixture.engine);
+    let query_bytes = || {
+        executor::query::query_state_bytes(engine.state_store(), "CSAS_ENRICHED_0")
+            .expect("state readable")
+    };
+    feed(
+        &engine,
+        "users",
+        vec![
+            input("u1", r#"{"NAME":"ann"}"#, 100),
+            input("u2", r#"{"NAME":"bob"}"#, 110),
+        ],
+    );
+    let two_users = query_bytes();
+    assert!(two_users > 0, "the users' rows are join state");
+    assert_eq!(state_bytes(&mut fixture, "ENRICHED"), Some(two_users));
+    feed(&engine, "users", vec![input("u3", r#"{"NAME":"cy"}"#, 120)]);
+    let three_users = query_bytes();
+    assert!(three_users > two_users, "{three_users} > {two_users}");
+    assert_eq!(state_bytes(&mut fixture, "ENRICHED"), Some(three_users));
+    feed(&engine, "users", vec![delete("u2", 130)]);
+    let after_delete = query_bytes();
+    assert!(after_delete < three_users, "{after_delete} < {three_users}");
+    assert_eq!(state_bytes(&mut fixture, "ENRICHED"), Some(after_delete));
+    for source in ["CLICKS", "USERS", "COPIED"] {
+        assert_eq!(state_bytes(&mut fixture, source), None, "{source}");
+    }
+}
+
+/// The state size `DESCRIBE ... EXTENDED` shows for source `name`.
+fn state_bytes(fixture: &mut Fixture, name: &str) -> Option<u64> {
+    let mut outputs = execute(
+        &fixture.engine,
+        &mut fixture.session,
+        &format!("DESCRIBE {name} EXTENDED;"),
+    );
+    let Some(StatementOutput::Completed(StatementResult::SourceDescription(description))) =
+        outputs.pop()
+    else {
+        panic!("DESCRIBE {name} EXTENDED describes the source");
+    };
+    description.state_bytes
+}
+
 /// Stream-table LEFT join: table updates emit nothing; a click is joined with the user row
 /// current when it is processed, at the click's time; a click without a user (never there,
 /// or deleted by a tombstone) is emitted null-padded.
