@@ -69,12 +69,24 @@ pub fn canonical(expr: &SqlExpr) -> SqlExpr {
     expr
 }
 
+/// The clause of join criteria, for `ExprLowering::clause`.
+pub(crate) const JOIN_ON: &str = "JOIN ON";
+
 /// Lowers expressions against one input schema.
 pub struct ExprLowering<'a> {
     pub schema: &'a DFSchema,
     pub catalog: &'a Catalog,
     /// Which clause is being lowered, for messages (`SELECT`, `WHERE`, ...).
     pub clause: &'a str,
+}
+
+/// The first part of a compound identifier that was written (a qualifier the planner added
+/// has no position).
+fn written(parts: &[Ident]) -> &Ident {
+    parts
+        .iter()
+        .find(|part| part.span.start.line > 0)
+        .unwrap_or(&parts[0])
 }
 
 impl ExprLowering<'_> {
@@ -86,7 +98,7 @@ impl ExprLowering<'_> {
 
     fn lower_inner(&self, expr: &SqlExpr) -> Result<Expr> {
         Ok(match expr {
-            SqlExpr::Identifier(ident) => self.column(None, &normalize_ident(ident))?,
+            SqlExpr::Identifier(ident) => self.column(None, &normalize_ident(ident), ident)?,
             SqlExpr::CompoundIdentifier(parts) => self.compound_identifier(parts)?,
             SqlExpr::Value(value) => lower_value(&value.value, false)?,
             SqlExpr::Nested(inner) => self.lower_inner(inner)?,
@@ -249,21 +261,22 @@ impl ExprLowering<'_> {
                 .iter()
                 .any(|(qualifier, _)| qualifier.is_some_and(|q| q.table() == names[0]));
             if qualified {
-                let mut current = self.column(Some(&names[0]), &names[1])?;
+                let mut current = self.column(Some(&names[0]), &names[1], written(parts))?;
                 for name in &names[2..] {
                     current = self.field(current, name)?;
                 }
                 return Ok(current);
             }
         }
-        let mut current = self.column(None, &names[0])?;
+        let mut current = self.column(None, &names[0], written(parts))?;
         for name in &names[1..] {
             current = self.field(current, name)?;
         }
         Ok(current)
     }
 
-    fn column(&self, qualifier: Option<&str>, name: &str) -> Result<Expr> {
+    /// The column `qualifier.name` of the schema, written at `at`.
+    fn column(&self, qualifier: Option<&str>, name: &str, at: &Ident) -> Result<Expr> {
         let found = self.schema.iter().find(|(field_qualifier, field)| {
             field.name() == name
                 && match qualifier {
@@ -281,10 +294,17 @@ impl ExprLowering<'_> {
                     Some(qualifier) => format!("{qualifier}.{name}"),
                     None => name.to_string(),
                 };
-                Err(PlanError::User(format!(
-                    "{} column '{shown}' cannot be resolved.",
-                    self.clause
-                )))
+                let message = format!("{} column '{shown}' cannot be resolved.", self.clause);
+                let start = at.span.start;
+                // ksqlDB locates the join criteria it cannot resolve.
+                if self.clause == JOIN_ON && start.line > 0 {
+                    return Err(PlanError::UserAt {
+                        line: start.line,
+                        column: start.column,
+                        message,
+                    });
+                }
+                Err(PlanError::User(message))
             }
         }
     }

@@ -20,6 +20,8 @@ use parser::ast::{Join, Query, Relation, SourceKind};
 mod condition;
 mod names;
 mod row;
+#[cfg(test)]
+mod tests;
 
 use self::condition::{join_condition, window_conditions};
 use self::row::flat_row;
@@ -29,7 +31,7 @@ use crate::catalog::{
     Catalog, ColumnDefinition, ColumnKind, OP_COLUMN, ROWTIME, SourceDefinition, WINDOWEND,
     WINDOWSTART,
 };
-use crate::expr::{ExprLowering, FormattedExpr};
+use crate::expr::{ExprLowering, FormattedExpr, JOIN_ON};
 use crate::plan::{
     DataflowNode, JOIN_TIME_COLUMN, JoinKind, JoinNode, JoinSide, JoinStateTables, JoinVariant,
     JoinWindow, join_key_column,
@@ -309,6 +311,43 @@ fn plan_join_node(catalog: &Catalog, join: &Join) -> Result<Input> {
         .map(|(_, _, text)| text.as_str())
         .collect::<Vec<_>>()
         .join(" AND ");
+    // Column references resolve first: a wrong one is reported before the join's shape.
+    let left_lowering = ExprLowering {
+        schema: left.root.schema(),
+        catalog,
+        clause: JOIN_ON,
+    };
+    let right_lowering = ExprLowering {
+        schema: right.root.schema(),
+        catalog,
+        clause: JOIN_ON,
+    };
+    let mut left_keys = Vec::new();
+    let mut right_keys = Vec::new();
+    let mut key_types = Vec::new();
+    for (left_sql, right_sql, _) in &conditions {
+        let left_key = left_lowering.lower(left_sql)?;
+        let right_key = right_lowering.lower(right_sql)?;
+        let left_type = left_key.get_type(left.root.schema())?;
+        let right_type = right_key.get_type(right.root.schema())?;
+        if left_type != right_type {
+            let name = |data_type: &ArrowType| {
+                from_arrow(data_type)
+                    .map(|t| sql_type_name(&t))
+                    .unwrap_or_else(|| data_type.to_string())
+            };
+            return user_error(format!(
+                "Invalid join condition: types don't match. Got {}{{{}}} = {}{{{}}}.",
+                FormattedExpr(left_sql),
+                name(&left_type),
+                FormattedExpr(right_sql),
+                name(&right_type)
+            ));
+        }
+        left_keys.push(left_key);
+        right_keys.push(right_key);
+        key_types.push(left_type);
+    }
     let kind = join.kind;
     let left_name = left.sides[0].source.name.clone();
     let right_name = right_side.source.name.clone();
@@ -343,42 +382,6 @@ fn plan_join_node(catalog: &Catalog, join: &Join) -> Result<Input> {
         return user_error(format!(
             "A window definition was provided for a {name} join. These joins are not windowed. Please drop the window definition (ie. the WITHIN clause) and try to execute your join again."
         ));
-    }
-    let left_lowering = ExprLowering {
-        schema: left.root.schema(),
-        catalog,
-        clause: "JOIN ON",
-    };
-    let right_lowering = ExprLowering {
-        schema: right.root.schema(),
-        catalog,
-        clause: "JOIN ON",
-    };
-    let mut left_keys = Vec::new();
-    let mut right_keys = Vec::new();
-    let mut key_types = Vec::new();
-    for (left_sql, right_sql, _) in &conditions {
-        let left_key = left_lowering.lower(left_sql)?;
-        let right_key = right_lowering.lower(right_sql)?;
-        let left_type = left_key.get_type(left.root.schema())?;
-        let right_type = right_key.get_type(right.root.schema())?;
-        if left_type != right_type {
-            let name = |data_type: &ArrowType| {
-                from_arrow(data_type)
-                    .map(|t| sql_type_name(&t))
-                    .unwrap_or_else(|| data_type.to_string())
-            };
-            return user_error(format!(
-                "Invalid join condition: types don't match. Got {}{{{}}} = {}{{{}}}.",
-                FormattedExpr(left_sql),
-                name(&left_type),
-                FormattedExpr(right_sql),
-                name(&right_type)
-            ));
-        }
-        left_keys.push(left_key);
-        right_keys.push(right_key);
-        key_types.push(left_type);
     }
     let window_keys = window_conditions(&left, right_side, &left_keys[0], &right_keys[0])?;
     if right.kind == SourceKind::Table && !covers_key(&right_keys, right_side) {
