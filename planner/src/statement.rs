@@ -364,9 +364,11 @@ fn plan_create_as_select(
             if explicit_key_format.is_some() {
                 return Err(none_key_format_with_keys(&planned.columns));
             }
-            // A source without keys gives its new keys ksqlDB's JSON key format.
+            // Keys made from a keyless source take the default key format.
             FormatDefinition {
-                name: "JSON".into(),
+                name: properties
+                    .get("ksql.persistence.default.format.key")
+                    .map_or_else(|| "KAFKA".into(), |name| name.to_uppercase()),
                 ..key_format
             }
         } else {

@@ -59,3 +59,74 @@ fn wrong_column_references_name_their_position_in_the_script() {
         assert_eq!(error_of(&catalog, script), expected, "{script}");
     }
 }
+
+/// The key format of the sink of the `CREATE ... AS SELECT` in `script`, planned with
+/// `properties`.
+fn sink_key_format(script: &str, properties: &[(&str, &str)]) -> String {
+    let properties: Properties = properties
+        .iter()
+        .map(|(name, value)| (name.to_string(), value.to_string()))
+        .collect();
+    let mut catalog = Catalog::default();
+    for statement in parser::parse_statements(script).expect("parses") {
+        match plan_statement(&catalog, &statement, &properties).expect("plans") {
+            Some(StatementPlan::CreateSource { source, .. }) => catalog.put_source(source),
+            Some(StatementPlan::CreateAsSelect { sink, .. }) => {
+                return sink.key_format.name;
+            }
+            _ => panic!("{}: not a CREATE", statement.text),
+        }
+    }
+    panic!("no CREATE ... AS SELECT in {script}")
+}
+
+#[test]
+fn keys_made_from_keyless_sources_take_a_keyed_source_or_the_default_key_format() {
+    let table = "CREATE TABLE T (ID INT PRIMARY KEY, V STRING) WITH (kafka_topic='t', key_format='DELIMITED', value_format='JSON', partitions=1);";
+    let keyless = |name: &str| {
+        format!(
+            "CREATE STREAM {name} (ID INT, V STRING) WITH (kafka_topic='{name}', key_format='NONE', value_format='JSON', partitions=1);"
+        )
+    };
+    let cases = [
+        // The table's key format, not the keyless stream's.
+        (
+            format!(
+                "{table}{}CREATE STREAM O AS SELECT S.ID, T.V FROM S JOIN T ON S.ID = T.ID;",
+                keyless("S")
+            ),
+            vec![],
+            "DELIMITED",
+        ),
+        // No source has keys: the default key format.
+        (
+            format!(
+                "{}{}CREATE STREAM O AS SELECT A.ID, B.V FROM A JOIN B WITHIN 1 SECOND ON A.ID = B.ID;",
+                keyless("A"),
+                keyless("B")
+            ),
+            vec![],
+            "KAFKA",
+        ),
+        (
+            format!(
+                "{}{}CREATE STREAM O AS SELECT A.ID, B.V FROM A JOIN B WITHIN 1 SECOND ON A.ID = B.ID;",
+                keyless("A"),
+                keyless("B")
+            ),
+            vec![("ksql.persistence.default.format.key", "json")],
+            "JSON",
+        ),
+        (
+            format!(
+                "{}CREATE TABLE O AS SELECT V, COUNT(*) AS N FROM S GROUP BY V;",
+                keyless("S")
+            ),
+            vec![],
+            "KAFKA",
+        ),
+    ];
+    for (script, properties, expected) in cases {
+        assert_eq!(sink_key_format(&script, &properties), expected, "{script}");
+    }
+}
