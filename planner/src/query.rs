@@ -128,6 +128,7 @@ pub fn plan_query_for(catalog: &Catalog, query: &Query, purpose: Purpose) -> Res
 }
 
 fn plan_dataflow(catalog: &Catalog, query: &Query, purpose: Purpose) -> Result<PlannedQuery> {
+    check_system_column_aliases(query, purpose)?;
     let aggregating = is_aggregation(query);
     if let Relation::Join(_) = &query.from {
         let joined = join::plan_join(catalog, query, purpose == Purpose::Persistent, aggregating)?;
@@ -166,7 +167,7 @@ fn plan_over(
         (Relation::Source { name, alias }, None) => alias.clone().unwrap_or_else(|| name.clone()),
         _ => source.name.clone(),
     };
-    check_system_column_names(query, purpose)?;
+    check_system_column_selects(query, purpose)?;
     let aggregating = is_aggregation(query);
     let changelog = source.kind == SourceKind::Table;
     // A persistent query over a stream passes a record with a null value on as a null value
@@ -345,35 +346,56 @@ fn aggregate_calls_text(query: &Query) -> Vec<String> {
     calls
 }
 
-/// ksqlDB's rules for the names of system columns (`ROWTIME`, `ROWPARTITION`, `ROWOFFSET`,
-/// `WINDOWSTART`, `WINDOWEND`) in a select list: no alias may take one, and a persistent
-/// query may not select one under its own name.
-fn check_system_column_names(query: &Query, purpose: Purpose) -> Result<()> {
-    const SYSTEM_COLUMNS: [&str; 5] = [ROWTIME, ROWPARTITION, ROWOFFSET, WINDOWSTART, WINDOWEND];
+/// The system columns: no alias may take their names.
+const SYSTEM_COLUMNS: [&str; 5] = [ROWTIME, ROWPARTITION, ROWOFFSET, WINDOWSTART, WINDOWEND];
+
+/// ksqlDB's rule for aliases in a select list as written: no alias may take the name of a
+/// system column (`ROWTIME`, `ROWPARTITION`, `ROWOFFSET`, `WINDOWSTART`, `WINDOWEND`), except
+/// that of the system column it selects (`l.WINDOWSTART AS WINDOWSTART`), which a persistent
+/// query may not select under its own name (`check_system_column_selects`).
+fn check_system_column_aliases(query: &Query, purpose: Purpose) -> Result<()> {
     for item in &query.select {
-        let SelectItem::Expr { expr, alias } = item else {
+        let SelectItem::Expr {
+            expr,
+            alias: Some(alias),
+        } = item
+        else {
             continue;
         };
-        match alias {
-            Some(alias) if SYSTEM_COLUMNS.contains(&alias.as_str()) => {
-                return user_error(format!(
-                    "`{alias}` is a reserved column name. You cannot use it as an alias for a column."
-                ));
-            }
-            Some(_) => {}
-            None if purpose == Purpose::Persistent => {
-                if let Some(name) = natural_name(expr)
-                    && SYSTEM_COLUMNS.contains(&name.as_str())
-                {
-                    return user_error(format!(
-                        "Reserved column name in select: `{name}`. Please remove or alias the column."
-                    ));
-                }
-            }
-            None => {}
+        if !SYSTEM_COLUMNS.contains(&alias.as_str()) {
+            continue;
+        }
+        if purpose == Purpose::Persistent && natural_name(expr).as_ref() == Some(alias) {
+            return reserved_in_select(alias);
+        }
+        return user_error(format!(
+            "`{alias}` is a reserved column name. You cannot use it as an alias for a column."
+        ));
+    }
+    Ok(())
+}
+
+/// ksqlDB's rule for system columns in the select list of a persistent query: none may be
+/// selected under its own name.
+fn check_system_column_selects(query: &Query, purpose: Purpose) -> Result<()> {
+    if purpose != Purpose::Persistent {
+        return Ok(());
+    }
+    for item in &query.select {
+        if let SelectItem::Expr { expr, alias: None } = item
+            && let Some(name) = natural_name(expr)
+            && SYSTEM_COLUMNS.contains(&name.as_str())
+        {
+            return reserved_in_select(&name);
         }
     }
     Ok(())
+}
+
+fn reserved_in_select<T>(name: &str) -> Result<T> {
+    user_error(format!(
+        "Reserved column name in select: `{name}`. Please remove or alias the column."
+    ))
 }
 
 /// Adds the hidden trailing columns (`$rowtime`, window bounds, `$op`) and builds the

@@ -162,6 +162,7 @@ pub(crate) fn plan_join(
     persistent: bool,
     aggregating: bool,
 ) -> Result<PlannedJoin> {
+    analyze_relation(catalog, &query.from)?;
     let input = plan_relation(catalog, &query.from)?;
     let windowed = input
         .sides
@@ -190,6 +191,26 @@ pub(crate) fn plan_join(
             .map(|(name, _)| name.clone())
             .collect()
     };
+    // The join's key columns, named by their first column or synthetic, take no maps.
+    for (index, key) in keys.iter().enumerate() {
+        let key_type = input
+            .root
+            .schema()
+            .field_with_unqualified_name(&join_key_column(index))
+            .ok()
+            .and_then(|field| from_arrow(field.data_type()));
+        if let Some(key_type) = key_type.filter(crate::types::contains_map) {
+            let name = input
+                .candidates
+                .get(index)
+                .and_then(|candidates| candidates.first())
+                .map_or(key, |(flat, _)| flat);
+            return user_error(format!(
+                "Map keys, including types that contain maps, are not supported as they may lead to unexpected behavior due to inconsistent serialization. Key column name: `{name}`. Column type: {}. See https://github.com/confluentinc/ksql/issues/6621 for more.",
+                sql_type_name(&key_type)
+            ));
+        }
+    }
     rewritten.select = expand_select(&query.select, &sides, &keys, &synthetic)?;
     for expr in rewritten
         .where_clause
@@ -237,6 +258,43 @@ fn windowed_error<T>(sides: &[Side]) -> Result<T> {
     ))
 }
 
+/// ksqlDB's analysis of the joins of `relation`, in order, before any is planned: each joins
+/// a source not joined before, on a condition over its two sides. Returns the sources.
+fn analyze_relation(catalog: &Catalog, relation: &Relation) -> Result<Vec<Side>> {
+    match relation {
+        Relation::Source { name, alias } => Ok(vec![Side {
+            alias: alias.clone().unwrap_or_else(|| name.clone()),
+            source: catalog.require_source(name)?.clone(),
+        }]),
+        Relation::Join(join) => {
+            let mut sides = analyze_relation(catalog, &join.left)?;
+            let right = analyze_relation(catalog, &join.right)?;
+            let [right_side] = right.as_slice() else {
+                return user_error("The right side of a join must be a stream or a table.");
+            };
+            if let Some(duplicate) = sides
+                .iter()
+                .find(|side| side.source.name == right_side.source.name)
+            {
+                return user_error(if sides.len() == 1 {
+                    format!(
+                        "Can not join '{0}' to '{0}': self joins are not yet supported.",
+                        duplicate.source.name
+                    )
+                } else {
+                    format!(
+                        "N-way joins do not support multiple occurrences of the same source. Source: '{}'",
+                        duplicate.source.name
+                    )
+                });
+            }
+            join_condition(join, &sides, right_side)?;
+            sides.push(right_side.clone());
+            Ok(sides)
+        }
+    }
+}
+
 fn plan_relation(catalog: &Catalog, relation: &Relation) -> Result<Input> {
     match relation {
         Relation::Source { name, alias } => {
@@ -275,23 +333,6 @@ fn plan_join_node(catalog: &Catalog, join: &Join) -> Result<Input> {
     let [right_side] = right.sides.as_slice() else {
         return user_error("The right side of a join must be a stream or a table.");
     };
-    if let Some(duplicate) = left
-        .sides
-        .iter()
-        .find(|side| side.source.name == right_side.source.name)
-    {
-        return user_error(if left.sides.len() == 1 {
-            format!(
-                "Can not join '{0}' to '{0}': self joins are not yet supported.",
-                duplicate.source.name
-            )
-        } else {
-            format!(
-                "N-way joins do not support multiple occurrences of the same source. Source: '{}'",
-                duplicate.source.name
-            )
-        });
-    }
     let mut sides = left.sides.clone();
     sides.push(right_side.clone());
     let kafka: Vec<&str> = sides
@@ -429,11 +470,14 @@ fn plan_join_node(catalog: &Catalog, join: &Join) -> Result<Input> {
     for (left_key, right_key) in left_keys.iter_mut().zip(&right_keys) {
         let mut equal = Vec::new();
         let left_flat = flat_of(left_key, &left.sides);
-        let nested = left_flat.as_ref().and_then(|(flat, _)| {
-            left.candidates
-                .iter()
-                .position(|group| group.iter().any(|(other, _)| other == flat))
-        });
+        let nested = left_flat
+            .as_ref()
+            .and_then(|(flat, _)| {
+                left.candidates
+                    .iter()
+                    .position(|group| group.iter().any(|(other, _)| other == flat))
+            })
+            .or_else(|| nested_condition(&left.root, left_key, left.candidates.len()));
         if kind != JoinKind::Full {
             match (nested, left_flat) {
                 (Some(group), _) => equal.extend(left.candidates[group].iter().cloned()),
@@ -519,6 +563,20 @@ fn plan_join_node(catalog: &Catalog, join: &Join) -> Result<Input> {
         candidates,
         foreign_key,
     })
+}
+
+/// The condition (of the first `conditions`) of a nested join `root` one of whose key
+/// expressions is `expr`: `abs(b.id)` in `a JOIN b ON a.id = abs(b.id) JOIN c ON abs(b.id) =
+/// c.id` joins on the first join's key.
+fn nested_condition(root: &DataflowNode, expr: &Expr, conditions: usize) -> Option<usize> {
+    let DataflowNode::Join(join) = root else {
+        return None;
+    };
+    join.left_keys
+        .iter()
+        .zip(&join.right_keys)
+        .take(conditions)
+        .position(|(left, right)| left == expr || right == expr)
 }
 
 /// The side (of `sides`) whose column `expr` is.
