@@ -1,10 +1,13 @@
 //! Planning of `SELECT` queries into dataflows: source, filter, projection, partitioning.
 //!
 //! Decides the output columns of a query the ksqlDB way: which are key columns, their names
-//! (aliases, column names, struct field names, `KSQL_COL_n`), and the order keys-then-values.
+//! (aliases, column names, struct field names, `KSQL_COL_n`), and their order: keys first for a
+//! persistent query, select order for push and pull queries.
 
 mod join;
 mod projection;
+#[cfg(test)]
+mod tests;
 
 pub use self::join::MissingJoinKey;
 
@@ -63,8 +66,8 @@ struct OutputColumn {
 pub enum Purpose {
     /// A persistent query: keys first, a window stays in the key.
     Persistent,
-    /// A push query: keys first; `SELECT *` over a windowed source also lists `WINDOWSTART`
-    /// and `WINDOWEND`.
+    /// A push query: columns in select order; `SELECT *` over a windowed source also lists
+    /// `WINDOWSTART` and `WINDOWEND`.
     Push,
     /// A pull query: columns in select order (as ksqlDB returns them); `SELECT *` over a
     /// windowed source lists the window bounds, which are key columns as the source's keys.
@@ -238,8 +241,9 @@ fn plan_over(
     }
 
     let outputs = plan_projection(catalog, query, &source, &schema, purpose)?;
-    let (ordered, key_columns): (Vec<&OutputColumn>, usize) = if purpose == Purpose::Pull {
-        // Select order; only the leading keys count as the projection's key columns.
+    let (ordered, key_columns): (Vec<&OutputColumn>, usize) = if purpose != Purpose::Persistent {
+        // Select order, as ksqlDB returns the rows of push and pull queries; only the leading
+        // keys count as the projection's key columns.
         let leading_keys = outputs.iter().take_while(|c| c.is_key).count();
         (outputs.iter().collect(), leading_keys)
     } else {
