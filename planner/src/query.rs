@@ -135,9 +135,6 @@ fn plan_dataflow(catalog: &Catalog, query: &Query, purpose: Purpose) -> Result<P
     let aggregating = is_aggregation(query);
     if let Relation::Join(_) = &query.from {
         let joined = join::plan_join(catalog, query, purpose == Purpose::Persistent, aggregating)?;
-        if aggregating && joined.source.kind == SourceKind::Table {
-            return user_error("Aggregations over table-table joins are not supported yet.");
-        }
         let mut planned = plan_over(
             catalog,
             &joined.query,

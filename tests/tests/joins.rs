@@ -817,6 +817,45 @@ const TWO_TABLES: &str = "
     CREATE TABLE rt (id VARCHAR PRIMARY KEY, b VARCHAR)
       WITH (KAFKA_TOPIC='rt', VALUE_FORMAT='JSON', PARTITIONS=1);";
 
+/// An aggregation over a table-table LEFT join: each change of a joined row retracts the
+/// key's previous joined row from its group before adding the new one. A change within one
+/// group is one update (the retraction is not emitted on its own); a row that moves to
+/// another group updates both; a delete only retracts.
+#[test]
+fn aggregation_over_a_table_table_join_retracts_the_previous_joined_row() {
+    let fixture = start(&format!(
+        "{TWO_TABLES}
+         CREATE TABLE counts AS SELECT a, COUNT(*) AS n, COUNT(b) AS matched
+           FROM lt LEFT JOIN rt ON lt.id = rt.id GROUP BY a;"
+    ));
+    let engine = &fixture.engine;
+    let counts = |n: i64, matched: i64| format!(r#"{{"N":{n},"MATCHED":{matched}}}"#);
+    feed(
+        engine,
+        "lt",
+        vec![input("k1", &a("x"), 100), input("k2", &a("x"), 110)],
+    );
+    let mut expected = vec![row("x", &counts(1, 0), 100), row("x", &counts(2, 0), 110)];
+    assert_sink(engine, "COUNTS", &expected);
+    // k1 gains a right row: (k1, x, null) becomes (k1, x, b1) within group x.
+    feed(engine, "rt", vec![input("k1", &b("b1"), 120)]);
+    expected.push(row("x", &counts(2, 1), 120));
+    assert_sink(engine, "COUNTS", &expected);
+    // k1 moves from group x to group y.
+    feed(engine, "lt", vec![input("k1", &a("y"), 130)]);
+    expected.push(row("x", &counts(1, 0), 130));
+    expected.push(row("y", &counts(1, 1), 130));
+    assert_sink(engine, "COUNTS", &expected);
+    // k1 loses its right row: null-padded again, at the later of the two rows' times.
+    feed(engine, "rt", vec![delete("k1", 140)]);
+    expected.push(row("y", &counts(1, 0), 140));
+    assert_sink(engine, "COUNTS", &expected);
+    // k2 is deleted: only retracted from group x.
+    feed(engine, "lt", vec![delete("k2", 150)]);
+    expected.push(row("x", &counts(0, 0), 150));
+    assert_sink(engine, "COUNTS", &expected);
+}
+
 /// Drives the table-table scenario, one step per topic; each step's comment says what
 /// changes. Right rows older than the left ones show that a result's time is the larger of
 /// its two rows' times.

@@ -163,7 +163,16 @@ pub(crate) fn plan_join(
     aggregating: bool,
 ) -> Result<PlannedJoin> {
     analyze_relation(catalog, &query.from)?;
-    let input = plan_relation(catalog, &query.from)?;
+    let mut input = plan_relation(catalog, &query.from)?;
+    if aggregating && input.kind == SourceKind::Table {
+        if input.foreign_key {
+            return user_error("Aggregations over foreign-key joins are not supported yet.");
+        }
+        // The aggregation undoes each key's previous joined row.
+        if let DataflowNode::Join(join) = &mut input.root {
+            join.retract = true;
+        }
+    }
     let windowed = input
         .sides
         .iter()
@@ -549,6 +558,7 @@ fn plan_join_node(catalog: &Catalog, join: &Join) -> Result<Input> {
             .collect(),
         left_side,
         right_side: right_side_columns,
+        retract: false,
         state: JoinStateTables::default(),
         schema,
     });
