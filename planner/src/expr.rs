@@ -8,6 +8,7 @@ mod formatted;
 
 use std::sync::Arc;
 
+use arrow::datatypes::DataType as ArrowType;
 use datafusion::common::tree_node::TreeNode;
 use datafusion::common::{Column, DFSchema, ScalarValue};
 use datafusion::logical_expr::expr::{Case, InList, Like, ScalarFunction};
@@ -19,7 +20,7 @@ use sqlparser::ast::{
     FunctionArguments, Ident, Subscript, UnaryOperator, Value,
 };
 
-use crate::catalog::Catalog;
+use crate::catalog::{Catalog, ROWTIME, WINDOWEND, WINDOWSTART};
 use crate::types::{arrow_type_name, to_arrow};
 use crate::{PlanError, Result, functions};
 
@@ -87,6 +88,62 @@ fn written(parts: &[Ident]) -> &Ident {
         .iter()
         .find(|part| part.span.start.line > 0)
         .unwrap_or(&parts[0])
+}
+
+/// ksqlDB's name of a comparison operator.
+fn comparison_name(op: &BinaryOperator) -> Option<&'static str> {
+    Some(match op {
+        BinaryOperator::Eq => "EQUAL",
+        BinaryOperator::NotEq => "NOT_EQUAL",
+        BinaryOperator::Lt => "LESS_THAN",
+        BinaryOperator::LtEq => "LESS_THAN_OR_EQUAL",
+        BinaryOperator::Gt => "GREATER_THAN",
+        BinaryOperator::GtEq => "GREATER_THAN_OR_EQUAL",
+        _ => return None,
+    })
+}
+
+/// The kinds of values ksqlDB compares with each other.
+#[derive(PartialEq, Eq)]
+enum Comparable {
+    Number,
+    Text,
+    Time,
+    Boolean,
+    Bytes,
+    /// Arrays, maps and structs: (in)equality with the same type only.
+    Nested,
+    /// Null, and types ksqlDB has no rule for: compared with anything.
+    Any,
+}
+
+fn comparable_kind(data_type: &ArrowType) -> Comparable {
+    match data_type {
+        t if t.is_numeric() => Comparable::Number,
+        ArrowType::Utf8 | ArrowType::LargeUtf8 | ArrowType::Utf8View => Comparable::Text,
+        ArrowType::Timestamp(..) | ArrowType::Date32 | ArrowType::Date64 => Comparable::Time,
+        ArrowType::Time32(_) | ArrowType::Time64(_) => Comparable::Time,
+        ArrowType::Boolean => Comparable::Boolean,
+        ArrowType::Binary | ArrowType::LargeBinary | ArrowType::BinaryView => Comparable::Bytes,
+        ArrowType::List(_)
+        | ArrowType::LargeList(_)
+        | ArrowType::Map(..)
+        | ArrowType::Struct(_) => Comparable::Nested,
+        _ => Comparable::Any,
+    }
+}
+
+/// Whether ksqlDB compares values of these types with `op`.
+fn comparable(left: &ArrowType, right: &ArrowType, op: &BinaryOperator) -> bool {
+    let (left_kind, right_kind) = (comparable_kind(left), comparable_kind(right));
+    match (left_kind, right_kind) {
+        (Comparable::Any, _) | (_, Comparable::Any) => true,
+        (Comparable::Nested, Comparable::Nested) => {
+            matches!(op, BinaryOperator::Eq | BinaryOperator::NotEq)
+        }
+        (Comparable::Time, Comparable::Text) | (Comparable::Text, Comparable::Time) => true,
+        (left_kind, right_kind) => left_kind == right_kind,
+    }
 }
 
 impl ExprLowering<'_> {
@@ -338,7 +395,11 @@ impl ExprLowering<'_> {
             BinaryOperator::StringConcat => Operator::StringConcat,
             other => return unsupported(&format!("operator {other}")),
         };
+        let (left_sql, right_sql) = (left, right);
         let (left, right) = (self.lower_inner(left)?, self.lower_inner(right)?);
+        if let Some(name) = comparison_name(op) {
+            self.check_comparison((left_sql, &left), (right_sql, &right), name, op)?;
+        }
         let is_string = |expr: &Expr| {
             expr.get_type(self.schema).is_ok_and(|data_type| {
                 matches!(
@@ -357,6 +418,46 @@ impl ExprLowering<'_> {
             Box::new(left),
             operator,
             Box::new(right),
+        )))
+    }
+
+    /// ksqlDB's rule for comparisons: numbers with numbers, strings with strings, times with
+    /// times or strings (also `ROWTIME` and window bounds with strings), booleans with
+    /// booleans, bytes with bytes; arrays, maps and structs only for (in)equality; null with
+    /// anything. In WHERE and HAVING the message names the clause.
+    fn check_comparison(
+        &self,
+        (left_sql, left): (&SqlExpr, &Expr),
+        (right_sql, right): (&SqlExpr, &Expr),
+        name: &str,
+        op: &BinaryOperator,
+    ) -> Result<()> {
+        let (Ok(left_type), Ok(right_type)) =
+            (left.get_type(self.schema), right.get_type(self.schema))
+        else {
+            return Ok(());
+        };
+        // ksqlDB converts a string compared with `ROWTIME` or a window bound to a time.
+        let is_time_column = |sql: &SqlExpr| {
+            crate::query::natural_name(sql)
+                .is_some_and(|name| [ROWTIME, WINDOWSTART, WINDOWEND].contains(&name.as_str()))
+        };
+        if comparable(&left_type, &right_type, op)
+            || is_time_column(left_sql)
+            || is_time_column(right_sql)
+        {
+            return Ok(());
+        }
+        let prefix = match self.clause {
+            "WHERE" | "HAVING" => format!("Error in {} expression: ", self.clause),
+            _ => String::new(),
+        };
+        Err(PlanError::User(format!(
+            "{prefix}Cannot compare {} ({}) to {} ({}) with {name}.",
+            FormattedExpr(left_sql),
+            arrow_type_name(&left_type),
+            FormattedExpr(right_sql),
+            arrow_type_name(&right_type)
         )))
     }
 
