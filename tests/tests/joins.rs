@@ -277,6 +277,42 @@ fn describe_extended_shows_the_state_size_of_a_join() {
     }
 }
 
+/// The REPL prints the state size in `DESCRIBE ... EXTENDED`'s runtime statistics: the
+/// engine that ran the join is closed, and `eddy --execute` describes its sink.
+#[test]
+fn repl_describe_extended_prints_the_state_size_of_a_join() {
+    let directory = tempfile::tempdir().expect("temp dir");
+    let data = directory.path().join("data");
+    let bytes = {
+        let engine = Engine::open(&data).expect("engine opens");
+        execute(
+            &engine,
+            &mut Session::default(),
+            &format!(
+                "{CLICKS_AND_USERS}
+                 CREATE STREAM enriched AS SELECT c.user_id, c.page, u.name
+                   FROM clicks c JOIN users u ON c.user_id = u.id;"
+            ),
+        );
+        feed(
+            &engine,
+            "users",
+            vec![input("u1", r#"{"NAME":"ann"}"#, 100)],
+        );
+        executor::query::query_state_bytes(engine.state_store(), "CSAS_ENRICHED_0")
+            .expect("state readable")
+    };
+    assert!(bytes > 0, "the user row is join state");
+    let output = tests::run_eddy(&data, &["--execute", "DESCRIBE enriched EXTENDED;"], WAIT)
+        .expect("eddy runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}");
+    assert!(
+        stdout.contains(&format!("   state-bytes: {bytes}\n")),
+        "{stdout}"
+    );
+}
+
 /// The state size `DESCRIBE ... EXTENDED` shows for source `name`.
 fn state_bytes(fixture: &mut Fixture, name: &str) -> Option<u64> {
     let mut outputs = execute(
