@@ -30,7 +30,7 @@ use crate::plan::{
     DataflowNode, FilterNode, ProjectNode, ROWTIME_OUTPUT, SourceNode, WINDOWEND_OUTPUT,
     WINDOWSTART_OUTPUT,
 };
-use crate::types::{from_arrow, sql_type_name};
+use crate::types::from_arrow;
 use crate::{PlanError, Properties, Result, user_error};
 
 /// A planned query before a sink is attached.
@@ -258,11 +258,7 @@ fn plan_over(
             output_column(&schema, &output.expr, &output.name, output.is_key)?;
         let data_type = column.data_type.clone();
         if output.is_key && crate::types::contains_map(&data_type) {
-            return Err(PlanError::User(format!(
-                "Map keys, including types that contain maps, are not supported as they may lead to unexpected behavior due to inconsistent serialization. Key column name: `{}`. Column type: {}. See https://github.com/confluentinc/ksql/issues/6621 for more.",
-                output.name,
-                sql_type_name(&data_type)
-            )));
+            return Err(crate::types::map_key_error(&output.name, &data_type));
         }
         fields.push(field);
         exprs.push(expr);

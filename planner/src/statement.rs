@@ -227,11 +227,7 @@ fn plan_create_source(
         };
         let data_type = catalog.resolve_type(&element.data_type)?;
         if kind == ColumnKind::Key && crate::types::contains_map(&data_type) {
-            return user_error(format!(
-                "Map keys, including types that contain maps, are not supported as they may lead to unexpected behavior due to inconsistent serialization. Key column name: `{}`. Column type: {}. See https://github.com/confluentinc/ksql/issues/6621 for more.",
-                element.name,
-                crate::types::sql_type_name(&data_type)
-            ));
+            return Err(crate::types::map_key_error(&element.name, &data_type));
         }
         columns.push(ColumnDefinition {
             name: element.name.clone(),

@@ -214,10 +214,7 @@ pub(crate) fn plan_join(
                 .get(index)
                 .and_then(|candidates| candidates.first())
                 .map_or(key, |(flat, _)| flat);
-            return user_error(format!(
-                "Map keys, including types that contain maps, are not supported as they may lead to unexpected behavior due to inconsistent serialization. Key column name: `{name}`. Column type: {}. See https://github.com/confluentinc/ksql/issues/6621 for more.",
-                sql_type_name(&key_type)
-            ));
+            return Err(crate::types::map_key_error(name, &key_type));
         }
     }
     rewritten.select = expand_select(&query.select, &sides, &keys, &synthetic)?;
