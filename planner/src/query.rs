@@ -209,7 +209,7 @@ fn plan_over(
                 query
                     .where_clause
                     .as_ref()
-                    .map(|e| e.to_string())
+                    .map(|e| FormattedExpr(e).to_string())
                     .unwrap_or_default(),
                 crate::types::arrow_type_name(&predicate_type)
             )));

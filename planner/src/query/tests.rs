@@ -68,6 +68,10 @@ fn comparisons_follow_ksqldb_type_rules() {
             "Cannot compare A (ARRAY<INTEGER>) to A (ARRAY<INTEGER>) with LESS_THAN.",
         ),
         (
+            "SELECT K FROM T WHERE I + 1.5 EMIT CHANGES;",
+            "Type error in WHERE expression: Should evaluate to boolean but is (I + 1.5) (DECIMAL(12, 1)) instead.",
+        ),
+        (
             "SELECT K FROM T WHERE I = 'x' EMIT CHANGES;",
             "Error in WHERE expression: Cannot compare I (INTEGER) to 'x' (STRING) with EQUAL.",
         ),
