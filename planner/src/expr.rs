@@ -90,8 +90,40 @@ fn written(parts: &[Ident]) -> &Ident {
         .unwrap_or(&parts[0])
 }
 
+/// ksqlDB's message for a comparison with a `NULL` literal: `INTEGER = NULL`.
+pub(crate) fn null_comparison_message(
+    left: &ArrowType,
+    op: &BinaryOperator,
+    right: &ArrowType,
+) -> String {
+    let name = |data_type: &ArrowType| match data_type {
+        ArrowType::Null => "NULL".to_string(),
+        other => arrow_type_name(other),
+    };
+    format!(
+        "Comparison with NULL not supported: {} {} {}\nUse 'IS NULL' or 'IS NOT NULL' instead.",
+        name(left),
+        operator_symbol(op).unwrap_or("="),
+        name(right)
+    )
+}
+
+/// Whether ksqlDB compares these operands (`comparable`), or converts the string compared
+/// with `ROWTIME` or a window bound to a time.
+pub(crate) fn comparable_operands(
+    (left_sql, left): (&SqlExpr, &ArrowType),
+    (right_sql, right): (&SqlExpr, &ArrowType),
+    op: &BinaryOperator,
+) -> bool {
+    let is_time_column = |sql: &SqlExpr| {
+        crate::query::natural_name(sql)
+            .is_some_and(|name| [ROWTIME, WINDOWSTART, WINDOWEND].contains(&name.as_str()))
+    };
+    comparable(left, right, op) || is_time_column(left_sql) || is_time_column(right_sql)
+}
+
 /// ksqlDB's name of a comparison operator.
-fn comparison_name(op: &BinaryOperator) -> Option<&'static str> {
+pub(crate) fn comparison_name(op: &BinaryOperator) -> Option<&'static str> {
     Some(match op {
         BinaryOperator::Eq => "EQUAL",
         BinaryOperator::NotEq => "NOT_EQUAL",
@@ -437,21 +469,19 @@ impl ExprLowering<'_> {
         else {
             return Ok(());
         };
-        // ksqlDB converts a string compared with `ROWTIME` or a window bound to a time.
-        let is_time_column = |sql: &SqlExpr| {
-            crate::query::natural_name(sql)
-                .is_some_and(|name| [ROWTIME, WINDOWSTART, WINDOWEND].contains(&name.as_str()))
-        };
-        if comparable(&left_type, &right_type, op)
-            || is_time_column(left_sql)
-            || is_time_column(right_sql)
-        {
-            return Ok(());
-        }
         let prefix = match self.clause {
             "WHERE" | "HAVING" => format!("Error in {} expression: ", self.clause),
             _ => String::new(),
         };
+        if left_type == ArrowType::Null || right_type == ArrowType::Null {
+            return Err(PlanError::User(format!(
+                "{prefix}{}",
+                null_comparison_message(&left_type, op, &right_type)
+            )));
+        }
+        if comparable_operands((left_sql, &left_type), (right_sql, &right_type), op) {
+            return Ok(());
+        }
         Err(PlanError::User(format!(
             "{prefix}Cannot compare {} ({}) to {} ({}) with {name}.",
             FormattedExpr(left_sql),

@@ -72,6 +72,14 @@ fn comparisons_follow_ksqldb_type_rules() {
             "Type error in WHERE expression: Should evaluate to boolean but is (I + 1.5) (DECIMAL(12, 1)) instead.",
         ),
         (
+            "SELECT K, NULL <> NULL FROM T EMIT CHANGES;",
+            "Comparison with NULL not supported: NULL <> NULL\nUse 'IS NULL' or 'IS NOT NULL' instead.",
+        ),
+        (
+            "SELECT K FROM T WHERE I = NULL EMIT CHANGES;",
+            "Error in WHERE expression: Comparison with NULL not supported: INTEGER = NULL\nUse 'IS NULL' or 'IS NOT NULL' instead.",
+        ),
+        (
             "SELECT K FROM T WHERE I = 'x' EMIT CHANGES;",
             "Error in WHERE expression: Cannot compare I (INTEGER) to 'x' (STRING) with EQUAL.",
         ),
