@@ -83,8 +83,14 @@ fn run_on(case: &Case, engine: &Engine) -> Result<(), Verdict> {
     }
     register_topic_schemas(case, engine, &session.properties)?;
 
+    // ksqlDB's `TestExecutor` parses the statements joined by line breaks, so the positions
+    // its errors name count the lines of the statements before: each script starts on its
+    // line of the joined text.
+    let mut lines_before = 0;
     for (index, script) in case.statements.iter().enumerate() {
-        if let Err(error) = engine.execute_script(script, &mut session, |_, _| {}) {
+        let positioned = format!("{}{script}", "\n".repeat(lines_before));
+        lines_before += script.matches('\n').count() + 1;
+        if let Err(error) = engine.execute_script(&positioned, &mut session, |_, _| {}) {
             let text = error_text(&error);
             return match &case.expected_error {
                 Some(expected) => check_expected_error(expected, &text, false),

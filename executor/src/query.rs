@@ -50,6 +50,12 @@ pub fn is_internal_topic(topic: &str) -> bool {
     topic.starts_with("_confluent-ksql-")
 }
 
+/// Key and value bytes of the committed state of a persistent query: every state table
+/// under its prefix (joins, aggregations, tables whose rows are retracted, its tasks' times).
+pub fn query_state_bytes(state: &StateStore, id: &str) -> Result<u64> {
+    state.prefix_bytes(&format!("{id}/"))
+}
+
 /// Numbers the state of transient queries.
 static TRANSIENT_IDS: AtomicU64 = AtomicU64::new(0);
 

@@ -91,7 +91,8 @@ pub fn parse_statements(sql: &str) -> Result<Vec<Statement>> {
 ///   the canonical ksqlDB type text (`ARRAY<INTEGER>`, ``STRUCT<`A` INTEGER>``, `DECIMAL(4, 2)`,
 ///   or a custom type name); [`DataType::from_cast`] turns it back into a [`DataType`].
 /// - `arr[1]`, `m['k']`: `Expr::CompoundFieldAccess` with `AccessExpr::Subscript(Index)`
-///   entries (also after `->`: `a->b[1]` indexes `a->b`).
+///   entries (also after `->`: `a->b[1]` indexes `a->b`; `s.arr[1]` indexes the
+///   `Expr::CompoundIdentifier` `s.arr`).
 /// - `SUBSTRING(...)`, `TRIM(...)`, `CEIL(...)`, `FLOOR(...)`, `EXTRACT(...)` and other words
 ///   `sqlparser` gives special syntax are plain `Expr::Function` calls; `COUNT(*)` has a
 ///   `FunctionArgExpr::Wildcard` argument.

@@ -21,7 +21,7 @@ use sqlparser::ast::{
 use crate::catalog::{
     Catalog, OP_COLUMN, ROWTIME, SourceDefinition, WINDOWEND, WINDOWSTART, WindowKind,
 };
-use crate::expr::{ExprLowering, canonical, normalize_ident};
+use crate::expr::{ExprLowering, FormattedExpr, canonical, normalize_ident};
 pub use crate::functions::aggregate::{
     AggregateSignature, is_aggregate_function, resolve_aggregate_with_sql,
 };
@@ -214,6 +214,7 @@ pub fn plan_aggregation(
         group_names: &group_names,
         calls: Vec::new(),
         texts: Vec::new(),
+        written: Vec::new(),
         error: None,
     };
     let mut items = Vec::new();
@@ -356,6 +357,16 @@ pub fn plan_aggregation(
                     unresolved_columns(&having, &schema).join(", ")
                 ))
             }
+            // Messages name the aggregate calls as written, not their result columns.
+            PlanError::User(mut message) => {
+                for (index, written) in rewriter.written.iter().enumerate() {
+                    message = message.replace(
+                        &FormattedExpr(&quoted(&format!("$AGG{index}"))).to_string(),
+                        written,
+                    );
+                }
+                PlanError::User(message)
+            }
             other => other,
         })?;
         root = DataflowNode::Filter(FilterNode {
@@ -383,6 +394,8 @@ struct Rewriter<'a> {
     group_names: &'a [String],
     calls: Vec<AggregateCall>,
     texts: Vec<String>,
+    /// Each call as written (`SUM(V)`), for messages about the expressions using it.
+    written: Vec<String>,
     error: Option<PlanError>,
 }
 
@@ -420,6 +433,7 @@ impl VisitorMut for Rewriter<'_> {
                     Some(index) => index,
                     None => {
                         self.texts.push(text);
+                        self.written.push(FormattedExpr(expr).to_string());
                         self.calls.push(call);
                         self.calls.len() - 1
                     }

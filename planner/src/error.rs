@@ -13,6 +13,14 @@ pub enum PlanError {
         column: u64,
         message: String,
     },
+    /// A column reference is wrong at a known position, found while resolving the statement's
+    /// references (ksqlDB's statement preparation).
+    #[error("Exception while preparing statement: Line: {line}, Col: {column}: {message}")]
+    PrepareAt {
+        line: u64,
+        column: u64,
+        message: String,
+    },
     /// DataFusion rejected an expression.
     #[error("{0}")]
     DataFusion(#[from] datafusion::error::DataFusionError),

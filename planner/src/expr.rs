@@ -8,6 +8,7 @@ mod formatted;
 
 use std::sync::Arc;
 
+use arrow::datatypes::DataType as ArrowType;
 use datafusion::common::tree_node::TreeNode;
 use datafusion::common::{Column, DFSchema, ScalarValue};
 use datafusion::logical_expr::expr::{Case, InList, Like, ScalarFunction};
@@ -19,7 +20,7 @@ use sqlparser::ast::{
     FunctionArguments, Ident, Subscript, UnaryOperator, Value,
 };
 
-use crate::catalog::Catalog;
+use crate::catalog::{Catalog, ROWTIME, WINDOWEND, WINDOWSTART};
 use crate::types::{arrow_type_name, to_arrow};
 use crate::{PlanError, Result, functions};
 
@@ -69,12 +70,112 @@ pub fn canonical(expr: &SqlExpr) -> SqlExpr {
     expr
 }
 
+/// The clause of join criteria, for `ExprLowering::clause`.
+pub(crate) const JOIN_ON: &str = "JOIN ON";
+
 /// Lowers expressions against one input schema.
 pub struct ExprLowering<'a> {
     pub schema: &'a DFSchema,
     pub catalog: &'a Catalog,
     /// Which clause is being lowered, for messages (`SELECT`, `WHERE`, ...).
     pub clause: &'a str,
+}
+
+/// The first part of a compound identifier that was written (a qualifier the planner added
+/// has no position).
+fn written(parts: &[Ident]) -> &Ident {
+    parts
+        .iter()
+        .find(|part| part.span.start.line > 0)
+        .unwrap_or(&parts[0])
+}
+
+/// ksqlDB's message for a comparison with a `NULL` literal: `INTEGER = NULL`.
+pub(crate) fn null_comparison_message(
+    left: &ArrowType,
+    op: &BinaryOperator,
+    right: &ArrowType,
+) -> String {
+    let name = |data_type: &ArrowType| match data_type {
+        ArrowType::Null => "NULL".to_string(),
+        other => arrow_type_name(other),
+    };
+    format!(
+        "Comparison with NULL not supported: {} {} {}\nUse 'IS NULL' or 'IS NOT NULL' instead.",
+        name(left),
+        operator_symbol(op).unwrap_or("="),
+        name(right)
+    )
+}
+
+/// Whether ksqlDB compares these operands (`comparable`), or converts the string compared
+/// with `ROWTIME` or a window bound to a time.
+pub(crate) fn comparable_operands(
+    (left_sql, left): (&SqlExpr, &ArrowType),
+    (right_sql, right): (&SqlExpr, &ArrowType),
+    op: &BinaryOperator,
+) -> bool {
+    let is_time_column = |sql: &SqlExpr| {
+        crate::query::natural_name(sql)
+            .is_some_and(|name| [ROWTIME, WINDOWSTART, WINDOWEND].contains(&name.as_str()))
+    };
+    comparable(left, right, op) || is_time_column(left_sql) || is_time_column(right_sql)
+}
+
+/// ksqlDB's name of a comparison operator.
+pub(crate) fn comparison_name(op: &BinaryOperator) -> Option<&'static str> {
+    Some(match op {
+        BinaryOperator::Eq => "EQUAL",
+        BinaryOperator::NotEq => "NOT_EQUAL",
+        BinaryOperator::Lt => "LESS_THAN",
+        BinaryOperator::LtEq => "LESS_THAN_OR_EQUAL",
+        BinaryOperator::Gt => "GREATER_THAN",
+        BinaryOperator::GtEq => "GREATER_THAN_OR_EQUAL",
+        _ => return None,
+    })
+}
+
+/// The kinds of values ksqlDB compares with each other.
+#[derive(PartialEq, Eq)]
+enum Comparable {
+    Number,
+    Text,
+    Time,
+    Boolean,
+    Bytes,
+    /// Arrays, maps and structs: (in)equality with the same type only.
+    Nested,
+    /// Null, and types ksqlDB has no rule for: compared with anything.
+    Any,
+}
+
+fn comparable_kind(data_type: &ArrowType) -> Comparable {
+    match data_type {
+        t if t.is_numeric() => Comparable::Number,
+        ArrowType::Utf8 | ArrowType::LargeUtf8 | ArrowType::Utf8View => Comparable::Text,
+        ArrowType::Timestamp(..) | ArrowType::Date32 | ArrowType::Date64 => Comparable::Time,
+        ArrowType::Time32(_) | ArrowType::Time64(_) => Comparable::Time,
+        ArrowType::Boolean => Comparable::Boolean,
+        ArrowType::Binary | ArrowType::LargeBinary | ArrowType::BinaryView => Comparable::Bytes,
+        ArrowType::List(_)
+        | ArrowType::LargeList(_)
+        | ArrowType::Map(..)
+        | ArrowType::Struct(_) => Comparable::Nested,
+        _ => Comparable::Any,
+    }
+}
+
+/// Whether ksqlDB compares values of these types with `op`.
+fn comparable(left: &ArrowType, right: &ArrowType, op: &BinaryOperator) -> bool {
+    let (left_kind, right_kind) = (comparable_kind(left), comparable_kind(right));
+    match (left_kind, right_kind) {
+        (Comparable::Any, _) | (_, Comparable::Any) => true,
+        (Comparable::Nested, Comparable::Nested) => {
+            matches!(op, BinaryOperator::Eq | BinaryOperator::NotEq)
+        }
+        (Comparable::Time, Comparable::Text) | (Comparable::Text, Comparable::Time) => true,
+        (left_kind, right_kind) => left_kind == right_kind,
+    }
 }
 
 impl ExprLowering<'_> {
@@ -86,7 +187,7 @@ impl ExprLowering<'_> {
 
     fn lower_inner(&self, expr: &SqlExpr) -> Result<Expr> {
         Ok(match expr {
-            SqlExpr::Identifier(ident) => self.column(None, &normalize_ident(ident))?,
+            SqlExpr::Identifier(ident) => self.column(None, &normalize_ident(ident), ident)?,
             SqlExpr::CompoundIdentifier(parts) => self.compound_identifier(parts)?,
             SqlExpr::Value(value) => lower_value(&value.value, false)?,
             SqlExpr::Nested(inner) => self.lower_inner(inner)?,
@@ -249,21 +350,22 @@ impl ExprLowering<'_> {
                 .iter()
                 .any(|(qualifier, _)| qualifier.is_some_and(|q| q.table() == names[0]));
             if qualified {
-                let mut current = self.column(Some(&names[0]), &names[1])?;
+                let mut current = self.column(Some(&names[0]), &names[1], written(parts))?;
                 for name in &names[2..] {
                     current = self.field(current, name)?;
                 }
                 return Ok(current);
             }
         }
-        let mut current = self.column(None, &names[0])?;
+        let mut current = self.column(None, &names[0], written(parts))?;
         for name in &names[1..] {
             current = self.field(current, name)?;
         }
         Ok(current)
     }
 
-    fn column(&self, qualifier: Option<&str>, name: &str) -> Result<Expr> {
+    /// The column `qualifier.name` of the schema, written at `at`.
+    fn column(&self, qualifier: Option<&str>, name: &str, at: &Ident) -> Result<Expr> {
         let found = self.schema.iter().find(|(field_qualifier, field)| {
             field.name() == name
                 && match qualifier {
@@ -281,10 +383,17 @@ impl ExprLowering<'_> {
                     Some(qualifier) => format!("{qualifier}.{name}"),
                     None => name.to_string(),
                 };
-                Err(PlanError::User(format!(
-                    "{} column '{shown}' cannot be resolved.",
-                    self.clause
-                )))
+                let message = format!("{} column '{shown}' cannot be resolved.", self.clause);
+                let start = at.span.start;
+                // ksqlDB locates the join criteria it cannot resolve.
+                if self.clause == JOIN_ON && start.line > 0 {
+                    return Err(PlanError::UserAt {
+                        line: start.line,
+                        column: start.column,
+                        message,
+                    });
+                }
+                Err(PlanError::User(message))
             }
         }
     }
@@ -318,7 +427,11 @@ impl ExprLowering<'_> {
             BinaryOperator::StringConcat => Operator::StringConcat,
             other => return unsupported(&format!("operator {other}")),
         };
+        let (left_sql, right_sql) = (left, right);
         let (left, right) = (self.lower_inner(left)?, self.lower_inner(right)?);
+        if let Some(name) = comparison_name(op) {
+            self.check_comparison((left_sql, &left), (right_sql, &right), name, op)?;
+        }
         let is_string = |expr: &Expr| {
             expr.get_type(self.schema).is_ok_and(|data_type| {
                 matches!(
@@ -337,6 +450,44 @@ impl ExprLowering<'_> {
             Box::new(left),
             operator,
             Box::new(right),
+        )))
+    }
+
+    /// ksqlDB's rule for comparisons: numbers with numbers, strings with strings, times with
+    /// times or strings (also `ROWTIME` and window bounds with strings), booleans with
+    /// booleans, bytes with bytes; arrays, maps and structs only for (in)equality; null with
+    /// anything. In WHERE and HAVING the message names the clause.
+    fn check_comparison(
+        &self,
+        (left_sql, left): (&SqlExpr, &Expr),
+        (right_sql, right): (&SqlExpr, &Expr),
+        name: &str,
+        op: &BinaryOperator,
+    ) -> Result<()> {
+        let (Ok(left_type), Ok(right_type)) =
+            (left.get_type(self.schema), right.get_type(self.schema))
+        else {
+            return Ok(());
+        };
+        let prefix = match self.clause {
+            "WHERE" | "HAVING" => format!("Error in {} expression: ", self.clause),
+            _ => String::new(),
+        };
+        if left_type == ArrowType::Null || right_type == ArrowType::Null {
+            return Err(PlanError::User(format!(
+                "{prefix}{}",
+                null_comparison_message(&left_type, op, &right_type)
+            )));
+        }
+        if comparable_operands((left_sql, &left_type), (right_sql, &right_type), op) {
+            return Ok(());
+        }
+        Err(PlanError::User(format!(
+            "{prefix}Cannot compare {} ({}) to {} ({}) with {name}.",
+            FormattedExpr(left_sql),
+            arrow_type_name(&left_type),
+            FormattedExpr(right_sql),
+            arrow_type_name(&right_type)
         )))
     }
 

@@ -285,6 +285,19 @@ impl DataflowNode {
             || self.inputs().into_iter().any(Self::has_foreign_key_join)
     }
 
+    /// Whether this dataflow keeps state: a join, an aggregation or a table source whose
+    /// rows are retracted.
+    pub fn keeps_state(&self) -> bool {
+        let own = match self {
+            DataflowNode::Source(source) => source.retract,
+            DataflowNode::Aggregate(_) | DataflowNode::Join(_) => true,
+            DataflowNode::Filter(_) | DataflowNode::Project(_) | DataflowNode::Repartition(_) => {
+                false
+            }
+        };
+        own || self.inputs().into_iter().any(Self::keeps_state)
+    }
+
     /// Whether this dataflow contains a join.
     pub fn has_join(&self) -> bool {
         matches!(self, DataflowNode::Join(_)) || self.inputs().into_iter().any(Self::has_join)

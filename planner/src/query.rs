@@ -1,10 +1,13 @@
 //! Planning of `SELECT` queries into dataflows: source, filter, projection, partitioning.
 //!
 //! Decides the output columns of a query the ksqlDB way: which are key columns, their names
-//! (aliases, column names, struct field names, `KSQL_COL_n`), and the order keys-then-values.
+//! (aliases, column names, struct field names, `KSQL_COL_n`), and their order: keys first for a
+//! persistent query, select order for push and pull queries.
 
 mod join;
 mod projection;
+#[cfg(test)]
+mod tests;
 
 pub use self::join::MissingJoinKey;
 
@@ -27,7 +30,7 @@ use crate::plan::{
     DataflowNode, FilterNode, ProjectNode, ROWTIME_OUTPUT, SourceNode, WINDOWEND_OUTPUT,
     WINDOWSTART_OUTPUT,
 };
-use crate::types::{from_arrow, sql_type_name};
+use crate::types::from_arrow;
 use crate::{PlanError, Properties, Result, user_error};
 
 /// A planned query before a sink is attached.
@@ -63,8 +66,8 @@ struct OutputColumn {
 pub enum Purpose {
     /// A persistent query: keys first, a window stays in the key.
     Persistent,
-    /// A push query: keys first; `SELECT *` over a windowed source also lists `WINDOWSTART`
-    /// and `WINDOWEND`.
+    /// A push query: columns in select order; `SELECT *` over a windowed source also lists
+    /// `WINDOWSTART` and `WINDOWEND`.
     Push,
     /// A pull query: columns in select order (as ksqlDB returns them); `SELECT *` over a
     /// windowed source lists the window bounds, which are key columns as the source's keys.
@@ -128,6 +131,7 @@ pub fn plan_query_for(catalog: &Catalog, query: &Query, purpose: Purpose) -> Res
 }
 
 fn plan_dataflow(catalog: &Catalog, query: &Query, purpose: Purpose) -> Result<PlannedQuery> {
+    check_system_column_aliases(query, purpose)?;
     let aggregating = is_aggregation(query);
     if let Relation::Join(_) = &query.from {
         let joined = join::plan_join(
@@ -137,9 +141,6 @@ fn plan_dataflow(catalog: &Catalog, query: &Query, purpose: Purpose) -> Result<P
             purpose != Purpose::Pull,
             aggregating,
         )?;
-        if aggregating && joined.source.kind == SourceKind::Table {
-            return user_error("Aggregations over table-table joins are not supported yet.");
-        }
         let mut planned = plan_over(
             catalog,
             &joined.query,
@@ -172,7 +173,7 @@ fn plan_over(
         (Relation::Source { name, alias }, None) => alias.clone().unwrap_or_else(|| name.clone()),
         _ => source.name.clone(),
     };
-    check_system_column_names(query, purpose)?;
+    check_system_column_selects(query, purpose)?;
     let aggregating = is_aggregation(query);
     let changelog = source.kind == SourceKind::Table;
     // A persistent query over a stream passes a record with a null value on as a null value
@@ -214,7 +215,7 @@ fn plan_over(
                 query
                     .where_clause
                     .as_ref()
-                    .map(|e| e.to_string())
+                    .map(|e| FormattedExpr(e).to_string())
                     .unwrap_or_default(),
                 crate::types::arrow_type_name(&predicate_type)
             )));
@@ -243,8 +244,9 @@ fn plan_over(
     }
 
     let outputs = plan_projection(catalog, query, &source, &schema, purpose)?;
-    let (ordered, key_columns): (Vec<&OutputColumn>, usize) = if purpose == Purpose::Pull {
-        // Select order; only the leading keys count as the projection's key columns.
+    let (ordered, key_columns): (Vec<&OutputColumn>, usize) = if purpose != Purpose::Persistent {
+        // Select order, as ksqlDB returns the rows of push and pull queries; only the leading
+        // keys count as the projection's key columns.
         let leading_keys = outputs.iter().take_while(|c| c.is_key).count();
         (outputs.iter().collect(), leading_keys)
     } else {
@@ -262,11 +264,7 @@ fn plan_over(
             output_column(&schema, &output.expr, &output.name, output.is_key)?;
         let data_type = column.data_type.clone();
         if output.is_key && crate::types::contains_map(&data_type) {
-            return Err(PlanError::User(format!(
-                "Map keys, including types that contain maps, are not supported as they may lead to unexpected behavior due to inconsistent serialization. Key column name: `{}`. Column type: {}. See https://github.com/confluentinc/ksql/issues/6621 for more.",
-                output.name,
-                sql_type_name(&data_type)
-            )));
+            return Err(crate::types::map_key_error(&output.name, &data_type));
         }
         fields.push(field);
         exprs.push(expr);
@@ -351,35 +349,56 @@ fn aggregate_calls_text(query: &Query) -> Vec<String> {
     calls
 }
 
-/// ksqlDB's rules for the names of system columns (`ROWTIME`, `ROWPARTITION`, `ROWOFFSET`,
-/// `WINDOWSTART`, `WINDOWEND`) in a select list: no alias may take one, and a persistent
-/// query may not select one under its own name.
-fn check_system_column_names(query: &Query, purpose: Purpose) -> Result<()> {
-    const SYSTEM_COLUMNS: [&str; 5] = [ROWTIME, ROWPARTITION, ROWOFFSET, WINDOWSTART, WINDOWEND];
+/// The system columns: no alias may take their names.
+const SYSTEM_COLUMNS: [&str; 5] = [ROWTIME, ROWPARTITION, ROWOFFSET, WINDOWSTART, WINDOWEND];
+
+/// ksqlDB's rule for aliases in a select list as written: no alias may take the name of a
+/// system column (`ROWTIME`, `ROWPARTITION`, `ROWOFFSET`, `WINDOWSTART`, `WINDOWEND`), except
+/// that of the system column it selects (`l.WINDOWSTART AS WINDOWSTART`), which a persistent
+/// query may not select under its own name (`check_system_column_selects`).
+fn check_system_column_aliases(query: &Query, purpose: Purpose) -> Result<()> {
     for item in &query.select {
-        let SelectItem::Expr { expr, alias } = item else {
+        let SelectItem::Expr {
+            expr,
+            alias: Some(alias),
+        } = item
+        else {
             continue;
         };
-        match alias {
-            Some(alias) if SYSTEM_COLUMNS.contains(&alias.as_str()) => {
-                return user_error(format!(
-                    "`{alias}` is a reserved column name. You cannot use it as an alias for a column."
-                ));
-            }
-            Some(_) => {}
-            None if purpose == Purpose::Persistent => {
-                if let Some(name) = natural_name(expr)
-                    && SYSTEM_COLUMNS.contains(&name.as_str())
-                {
-                    return user_error(format!(
-                        "Reserved column name in select: `{name}`. Please remove or alias the column."
-                    ));
-                }
-            }
-            None => {}
+        if !SYSTEM_COLUMNS.contains(&alias.as_str()) {
+            continue;
+        }
+        if purpose == Purpose::Persistent && natural_name(expr).as_ref() == Some(alias) {
+            return reserved_in_select(alias);
+        }
+        return user_error(format!(
+            "`{alias}` is a reserved column name. You cannot use it as an alias for a column."
+        ));
+    }
+    Ok(())
+}
+
+/// ksqlDB's rule for system columns in the select list of a persistent query: none may be
+/// selected under its own name.
+fn check_system_column_selects(query: &Query, purpose: Purpose) -> Result<()> {
+    if purpose != Purpose::Persistent {
+        return Ok(());
+    }
+    for item in &query.select {
+        if let SelectItem::Expr { expr, alias: None } = item
+            && let Some(name) = natural_name(expr)
+            && SYSTEM_COLUMNS.contains(&name.as_str())
+        {
+            return reserved_in_select(&name);
         }
     }
     Ok(())
+}
+
+fn reserved_in_select<T>(name: &str) -> Result<T> {
+    user_error(format!(
+        "Reserved column name in select: `{name}`. Please remove or alias the column."
+    ))
 }
 
 /// Adds the hidden trailing columns (`$rowtime`, window bounds, `$op`) and builds the

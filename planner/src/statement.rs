@@ -230,11 +230,7 @@ fn plan_create_source(
         };
         let data_type = catalog.resolve_type(&element.data_type)?;
         if kind == ColumnKind::Key && crate::types::contains_map(&data_type) {
-            return user_error(format!(
-                "Map keys, including types that contain maps, are not supported as they may lead to unexpected behavior due to inconsistent serialization. Key column name: `{}`. Column type: {}. See https://github.com/confluentinc/ksql/issues/6621 for more.",
-                element.name,
-                crate::types::sql_type_name(&data_type)
-            ));
+            return Err(crate::types::map_key_error(&element.name, &data_type));
         }
         columns.push(ColumnDefinition {
             name: element.name.clone(),
@@ -367,9 +363,11 @@ fn plan_create_as_select(
             if explicit_key_format.is_some() {
                 return Err(none_key_format_with_keys(&planned.columns));
             }
-            // A source without keys gives its new keys ksqlDB's JSON key format.
+            // Keys made from a keyless source take the default key format.
             FormatDefinition {
-                name: "JSON".into(),
+                name: properties
+                    .get("ksql.persistence.default.format.key")
+                    .map_or_else(|| "KAFKA".into(), |name| name.to_uppercase()),
                 ..key_format
             }
         } else {

@@ -123,6 +123,14 @@ pub fn arrow_type_name(arrow_type: &ArrowType) -> String {
     }
 }
 
+/// ksqlDB's error for a key column `column` of type `data_type` containing a map.
+pub(crate) fn map_key_error(column: &str, data_type: &DataType) -> PlanError {
+    PlanError::User(format!(
+        "Map keys, including types that contain maps, are not supported as they may lead to unexpected behavior due to inconsistent serialization. Key column name: `{column}`. Column type: {}. See https://github.com/confluentinc/ksql/issues/6621 for more.",
+        sql_type_name(data_type)
+    ))
+}
+
 /// True when the type is, or contains, a MAP (not allowed in keys).
 pub fn contains_map(data_type: &DataType) -> bool {
     match data_type {

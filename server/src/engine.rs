@@ -96,6 +96,8 @@ pub struct LineStream {
 /// A persistent query known to the engine.
 pub(crate) struct RunningQuery {
     pub handle: QueryHandle,
+    /// Its plan keeps state (a join, an aggregation): `DESCRIBE EXTENDED` shows its size.
+    pub keeps_state: bool,
 }
 
 /// Everything behind the engine lock.

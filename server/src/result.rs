@@ -102,6 +102,9 @@ pub struct SourceDescription {
     pub statistics: String,
     /// Error counters as one line; empty when there is nothing to say.
     pub error_statistics: String,
+    /// Key and value bytes of the committed state of the persistent queries writing the
+    /// source, when one of them keeps state (joins, aggregations); only when extended.
+    pub state_bytes: Option<u64>,
     /// The last record the engine could not process and why (embedded engine only: the
     /// REST entity has no field for it).
     pub last_failure: Option<String>,
@@ -114,6 +117,21 @@ pub struct SourceDescription {
     pub replicas: u16,
     /// The statement that created the source.
     pub statement: String,
+}
+
+impl SourceDescription {
+    /// The name of the state-size statistic, in `statistics_line` and ksqlDB's
+    /// `statisticsMap`.
+    pub const STATE_BYTES: &str = "state-bytes";
+
+    /// The runtime statistics as one line, as clients show them: the counters, then the
+    /// size of the writing queries' state when there is one.
+    pub fn statistics_line(&self) -> String {
+        match self.state_bytes {
+            Some(bytes) => format!("{}   {}: {bytes}", self.statistics, Self::STATE_BYTES),
+            None => self.statistics.clone(),
+        }
+    }
 }
 
 /// A column of a source or of a query's output (ksqlDB's `FieldInfo`).

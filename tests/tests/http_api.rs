@@ -443,6 +443,56 @@ fn query_stream_push_query_reads_rows_until_close_query() {
     });
 }
 
+/// `DESCRIBE ... EXTENDED` of an aggregation's sink and of a join's sink shows the bytes of
+/// the query's state in ksqlDB's `statistics` line and in `statisticsMap`; a source no
+/// stateful query writes shows neither.
+#[test]
+fn describe_extended_shows_the_state_size_of_stateful_queries() {
+    let fixture = Fixture::new();
+    fixture.ksql(STREAM);
+    fixture.ksql(
+        "CREATE TABLE names (id STRING PRIMARY KEY, name STRING)
+           WITH (kafka_topic='names', value_format='JSON', partitions=1);
+         INSERT INTO names (id, name) VALUES ('a', 'ann');
+         INSERT INTO riders (id, n) VALUES ('a', 1);",
+    );
+    let mut query_ids = Vec::new();
+    for sql in [
+        "CREATE TABLE totals AS SELECT id, COUNT(*) AS c FROM riders GROUP BY id;",
+        "CREATE STREAM named AS SELECT r.id, n, name FROM riders r JOIN names t ON r.id = t.id;",
+    ] {
+        let created = fixture.ksql(sql);
+        let id = created[0]["commandStatus"]["queryId"].as_str();
+        query_ids.push(id.expect("the persistent query's id").to_string());
+    }
+    wait_until(TIMEOUT, "the queries to catch up", || {
+        Ok(fixture.engine.queries_caught_up()?)
+    })
+    .expect("caught up");
+    for (sink, id) in ["TOTALS", "NAMED"].into_iter().zip(&query_ids) {
+        let bytes = executor::query::query_state_bytes(fixture.engine.state_store(), id)
+            .expect("state readable");
+        assert!(bytes > 0, "{id} keeps state");
+        let entities = fixture.ksql(&format!("DESCRIBE {sink} EXTENDED;"));
+        let description = &entities[0]["sourceDescription"];
+        assert_eq!(
+            description["statisticsMap"],
+            json!({"state-bytes": bytes}),
+            "{entities}"
+        );
+        let statistics = description["statistics"].as_str().unwrap_or_default();
+        assert!(
+            statistics.ends_with(&format!("   state-bytes: {bytes}")),
+            "{statistics}"
+        );
+    }
+    let entities = fixture.ksql("DESCRIBE riders EXTENDED;");
+    let description = &entities[0]["sourceDescription"];
+    assert_eq!(description["statisticsMap"], json!({}), "{entities}");
+    let statistics = description["statistics"].as_str().unwrap_or_default();
+    assert!(!statistics.contains("state-bytes"), "{statistics}");
+}
+
 #[test]
 fn query_pull_over_a_table_marks_key_columns_in_the_header() {
     let fixture = Fixture::new();

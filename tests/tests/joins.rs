@@ -238,6 +238,97 @@ fn feed_clicks_and_users(engine: &Engine, sink: &str) {
     );
 }
 
+/// `DESCRIBE ... EXTENDED` of a join's sink shows the key and value bytes of the join's
+/// committed state: the table rows it holds, more after an insert, fewer after a tombstone.
+/// A source no stateful query writes (the join's input, a stateless query's sink) shows none.
+#[test]
+fn describe_extended_shows_the_state_size_of_a_join() {
+    let mut fixture = start(&format!(
+        "{CLICKS_AND_USERS}
+         CREATE STREAM enriched AS SELECT c.user_id, c.page, u.name
+           FROM clicks c JOIN users u ON c.user_id = u.id;
+         CREATE STREAM copied AS SELECT * FROM clicks;"
+    ));
+    let engine = Arc::clone(&fixture.engine);
+    let query_bytes = || {
+        executor::query::query_state_bytes(engine.state_store(), "CSAS_ENRICHED_0")
+            .expect("state readable")
+    };
+    feed(
+        &engine,
+        "users",
+        vec![
+            input("u1", r#"{"NAME":"ann"}"#, 100),
+            input("u2", r#"{"NAME":"bob"}"#, 110),
+        ],
+    );
+    let two_users = query_bytes();
+    assert!(two_users > 0, "the users' rows are join state");
+    assert_eq!(state_bytes(&mut fixture, "ENRICHED"), Some(two_users));
+    feed(&engine, "users", vec![input("u3", r#"{"NAME":"cy"}"#, 120)]);
+    let three_users = query_bytes();
+    assert!(three_users > two_users, "{three_users} > {two_users}");
+    assert_eq!(state_bytes(&mut fixture, "ENRICHED"), Some(three_users));
+    feed(&engine, "users", vec![delete("u2", 130)]);
+    let after_delete = query_bytes();
+    assert!(after_delete < three_users, "{after_delete} < {three_users}");
+    assert_eq!(state_bytes(&mut fixture, "ENRICHED"), Some(after_delete));
+    for source in ["CLICKS", "USERS", "COPIED"] {
+        assert_eq!(state_bytes(&mut fixture, source), None, "{source}");
+    }
+}
+
+/// The REPL prints the state size in `DESCRIBE ... EXTENDED`'s runtime statistics: the
+/// engine that ran the join is closed, and `eddy --execute` describes its sink.
+#[test]
+fn repl_describe_extended_prints_the_state_size_of_a_join() {
+    let directory = tempfile::tempdir().expect("temp dir");
+    let data = directory.path().join("data");
+    let bytes = {
+        let engine = Engine::open(&data).expect("engine opens");
+        execute(
+            &engine,
+            &mut Session::default(),
+            &format!(
+                "{CLICKS_AND_USERS}
+                 CREATE STREAM enriched AS SELECT c.user_id, c.page, u.name
+                   FROM clicks c JOIN users u ON c.user_id = u.id;"
+            ),
+        );
+        feed(
+            &engine,
+            "users",
+            vec![input("u1", r#"{"NAME":"ann"}"#, 100)],
+        );
+        executor::query::query_state_bytes(engine.state_store(), "CSAS_ENRICHED_0")
+            .expect("state readable")
+    };
+    assert!(bytes > 0, "the user row is join state");
+    let output = tests::run_eddy(&data, &["--execute", "DESCRIBE enriched EXTENDED;"], WAIT)
+        .expect("eddy runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}");
+    assert!(
+        stdout.contains(&format!("   state-bytes: {bytes}\n")),
+        "{stdout}"
+    );
+}
+
+/// The state size `DESCRIBE ... EXTENDED` shows for source `name`.
+fn state_bytes(fixture: &mut Fixture, name: &str) -> Option<u64> {
+    let mut outputs = execute(
+        &fixture.engine,
+        &mut fixture.session,
+        &format!("DESCRIBE {name} EXTENDED;"),
+    );
+    let Some(StatementOutput::Completed(StatementResult::SourceDescription(description))) =
+        outputs.pop()
+    else {
+        panic!("DESCRIBE {name} EXTENDED describes the source");
+    };
+    description.state_bytes
+}
+
 /// Stream-table LEFT join: table updates emit nothing; a click is joined with the user row
 /// current when it is processed, at the click's time; a click without a user (never there,
 /// or deleted by a tombstone) is emitted null-padded.
@@ -1053,6 +1144,45 @@ const TWO_TABLES: &str = "
       WITH (KAFKA_TOPIC='lt', VALUE_FORMAT='JSON', PARTITIONS=1);
     CREATE TABLE rt (id VARCHAR PRIMARY KEY, b VARCHAR)
       WITH (KAFKA_TOPIC='rt', VALUE_FORMAT='JSON', PARTITIONS=1);";
+
+/// An aggregation over a table-table LEFT join: each change of a joined row retracts the
+/// key's previous joined row from its group before adding the new one. A change within one
+/// group is one update (the retraction is not emitted on its own); a row that moves to
+/// another group updates both; a delete only retracts.
+#[test]
+fn aggregation_over_a_table_table_join_retracts_the_previous_joined_row() {
+    let fixture = start(&format!(
+        "{TWO_TABLES}
+         CREATE TABLE counts AS SELECT a, COUNT(*) AS n, COUNT(b) AS matched
+           FROM lt LEFT JOIN rt ON lt.id = rt.id GROUP BY a;"
+    ));
+    let engine = &fixture.engine;
+    let counts = |n: i64, matched: i64| format!(r#"{{"N":{n},"MATCHED":{matched}}}"#);
+    feed(
+        engine,
+        "lt",
+        vec![input("k1", &a("x"), 100), input("k2", &a("x"), 110)],
+    );
+    let mut expected = vec![row("x", &counts(1, 0), 100), row("x", &counts(2, 0), 110)];
+    assert_sink(engine, "COUNTS", &expected);
+    // k1 gains a right row: (k1, x, null) becomes (k1, x, b1) within group x.
+    feed(engine, "rt", vec![input("k1", &b("b1"), 120)]);
+    expected.push(row("x", &counts(2, 1), 120));
+    assert_sink(engine, "COUNTS", &expected);
+    // k1 moves from group x to group y.
+    feed(engine, "lt", vec![input("k1", &a("y"), 130)]);
+    expected.push(row("x", &counts(1, 0), 130));
+    expected.push(row("y", &counts(1, 1), 130));
+    assert_sink(engine, "COUNTS", &expected);
+    // k1 loses its right row: null-padded again, at the later of the two rows' times.
+    feed(engine, "rt", vec![delete("k1", 140)]);
+    expected.push(row("y", &counts(1, 0), 140));
+    assert_sink(engine, "COUNTS", &expected);
+    // k2 is deleted: only retracted from group x.
+    feed(engine, "lt", vec![delete("k2", 150)]);
+    expected.push(row("x", &counts(0, 0), 150));
+    assert_sink(engine, "COUNTS", &expected);
+}
 
 /// Drives the table-table scenario, one step per topic; each step's comment says what
 /// changes. Right rows older than the left ones show that a result's time is the larger of

@@ -82,7 +82,10 @@ impl Side {
 enum Variant {
     StreamStream(StreamStreamJoin),
     StreamTable,
-    TableTable,
+    /// `retract`: emit each key's previous joined row as a retraction first.
+    TableTable {
+        retract: bool,
+    },
     ForeignKey,
 }
 
@@ -103,7 +106,9 @@ enum Variant {
 ///   nothing.
 /// - table-table and foreign-key joins emit a changelog (`$op`): an upsert on either side
 ///   emits the new joined row of each key it affects; a delete emits the joined row without
-///   the deleted side when the join keeps the other one, else a delete of the key.
+///   the deleted side when the join keeps the other one, else a delete of the key. A
+///   table-table join read by an aggregation (`JoinNode::retract`) emits the key's previous
+///   joined row as a retraction before each of these.
 ///   Table-table deletes have null value columns; foreign-key deletes carry the left row,
 ///   whose key columns are the output key.
 pub struct JoinOperator {
@@ -128,7 +133,9 @@ impl JoinOperator {
                 JoinKind::Inner | JoinKind::Left => Variant::StreamTable,
                 _ => return Err(unsupported(node)),
             },
-            JoinVariant::TableTable => Variant::TableTable,
+            JoinVariant::TableTable => Variant::TableTable {
+                retract: node.retract,
+            },
             JoinVariant::ForeignKey => match node.kind {
                 JoinKind::Inner | JoinKind::Left => Variant::ForeignKey,
                 _ => return Err(unsupported(node)),
@@ -198,7 +205,9 @@ impl JoinOperator {
         match &mut self.variant {
             Variant::StreamStream(join) => join.process(side, decoded, rows, partition, state, out),
             Variant::StreamTable => table::stream_table(self.kind, side, decoded, rows, state, out),
-            Variant::TableTable => table::table_table(self.kind, side, decoded, rows, state, out),
+            Variant::TableTable { retract } => {
+                table::table_table((self.kind, *retract), side, decoded, rows, state, out)
+            }
             Variant::ForeignKey => {
                 foreign_key::foreign_key(self.kind, side, decoded, rows, state, out)
             }

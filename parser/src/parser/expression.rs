@@ -137,6 +137,9 @@ pub(crate) fn parse_prefix(parser: &mut Parser) -> Option<Result<Expr, ParserErr
         Token::Number(..) => Some(parse_number(parser, false)),
         Token::Minus if next_is_number => Some(parse_number(parser, true)),
         Token::Word(_) if next_is_rarrow => Some(parse_lambda(parser)),
+        Token::Word(_) if qualified_subscript_follows(parser) => {
+            Some(parse_compound_identifier(parser))
+        }
         Token::Word(word) if word.quote_style.is_none() => {
             let upper = word.value.to_ascii_uppercase();
             match upper.as_str() {
@@ -152,6 +155,33 @@ pub(crate) fn parse_prefix(parser: &mut Parser) -> Option<Result<Expr, ParserErr
             }
         }
         _ => None,
+    }
+}
+
+/// Whether `ident . ident [. ident]* [` comes next: a qualified column that is indexed.
+fn qualified_subscript_follows(parser: &Parser) -> bool {
+    let mut n = 1;
+    while parser.peek_nth_token_ref(n).token == Token::Period
+        && matches!(parser.peek_nth_token_ref(n + 1).token, Token::Word(_))
+    {
+        n += 2;
+    }
+    n > 1 && parser.peek_nth_token_ref(n).token == Token::LBracket
+}
+
+/// `a.b`: a compound identifier, so that the subscript that follows (the infix hook) indexes
+/// the column `a.b`, as for a column without qualifier.
+fn parse_compound_identifier(parser: &mut Parser) -> Result<Expr, ParserError> {
+    let mut parts = Vec::new();
+    loop {
+        let token = parser.next_token();
+        let Token::Word(word) = &token.token else {
+            return parser.expected("an identifier", token);
+        };
+        parts.push(word.to_ident(token.span));
+        if !parser.consume_token(&Token::Period) {
+            return Ok(Expr::CompoundIdentifier(parts));
+        }
     }
 }
 
@@ -470,6 +500,8 @@ mod tests {
             ("arr[1]", "(index arr 1)"),
             ("m['k']", "(index m 'k')"),
             ("arr[1][2]", "(index arr 1 2)"),
+            ("s.arr[1]", "(index s.arr 1)"),
+            ("s.arr[1]->f", "(Arrow (index s.arr 1) f)"),
             ("a->b[1]", "(index (Arrow a b) 1)"),
             ("arr[1]->f", "(Arrow (index arr 1) f)"),
             (

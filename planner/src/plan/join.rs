@@ -124,6 +124,9 @@ pub struct JoinNode {
     pub right_keys: Vec<Expr>,
     pub left_side: JoinSide,
     pub right_side: JoinSide,
+    /// A table-table join also emits the key's previous joined row as a retract row before
+    /// its update or delete (an aggregation over it undoes that row).
+    pub retract: bool,
     pub state: JoinStateTables,
     pub schema: DFSchemaRef,
 }
@@ -143,6 +146,9 @@ impl JoinNode {
             self.kind.name(),
             conditions.join(", ")
         )?;
+        if self.retract {
+            write!(f, " retract")?;
+        }
         if let JoinVariant::StreamStream(window) = &self.variant {
             write!(
                 f,

@@ -22,7 +22,7 @@ use crate::catalog::{
     WINDOWSTART,
 };
 use crate::expr::{ExprLowering, normalize_ident, number_literal};
-use crate::expr::{KsqlText, operator_symbol};
+use crate::expr::{KsqlText, comparable_operands, comparison_name, null_comparison_message};
 use crate::types::{sql_type_name, to_arrow};
 use crate::{PlanError, Result};
 
@@ -115,37 +115,6 @@ fn operand_type(
     })
 }
 
-/// ksqlDB's name of a comparison operator in type errors.
-fn operator_name(op: &BinaryOperator) -> &'static str {
-    match op {
-        BinaryOperator::Eq => "EQUAL",
-        BinaryOperator::NotEq => "NOT_EQUAL",
-        BinaryOperator::Lt => "LESS_THAN",
-        BinaryOperator::LtEq => "LESS_THAN_OR_EQUAL",
-        BinaryOperator::Gt => "GREATER_THAN",
-        _ => "GREATER_THAN_OR_EQUAL",
-    }
-}
-
-fn is_numeric(data_type: &DataType) -> bool {
-    matches!(
-        data_type,
-        DataType::Int | DataType::Bigint | DataType::Double | DataType::Decimal { .. }
-    )
-}
-
-/// Whether ksqlDB can compare values of two types; only the evident mismatches are reported
-/// here (the rest is left to expression planning).
-fn comparable(left: &DataType, right: &DataType) -> bool {
-    match (left, right) {
-        (DataType::String, other) | (other, DataType::String) => {
-            !is_numeric(other) && *other != DataType::Boolean
-        }
-        (DataType::Boolean, other) | (other, DataType::Boolean) => *other == DataType::Boolean,
-        _ => true,
-    }
-}
-
 /// Checks every comparison of the WHERE clause whose operands have evident types, with
 /// ksqlDB's messages (`Error in WHERE expression: Cannot compare ...`).
 pub fn check_comparisons(
@@ -202,15 +171,17 @@ fn comparison_error(
         OperandType::Null => "NULL".to_string(),
         OperandType::Known(data_type) => sql_type_name(data_type),
     };
+    let arrow = |operand: &OperandType| match operand {
+        OperandType::Null => Some(ArrowType::Null),
+        OperandType::Known(data_type) => to_arrow(data_type).ok(),
+    };
+    let (left_arrow, right_arrow) = (arrow(left_type)?, arrow(right_type)?);
     match (left_type, right_type) {
-        (OperandType::Null, _) | (_, OperandType::Null) => Some(format!(
-            "Comparison with NULL not supported: {} {} {}\nUse 'IS NULL' or 'IS NOT NULL' instead.",
-            name(left_type),
-            operator_symbol(op).unwrap_or("="),
-            name(right_type)
-        )),
-        (OperandType::Known(left_known), OperandType::Known(right_known))
-            if !comparable(left_known, right_known) =>
+        (OperandType::Null, _) | (_, OperandType::Null) => {
+            Some(null_comparison_message(&left_arrow, op, &right_arrow))
+        }
+        (OperandType::Known(_), OperandType::Known(_))
+            if !comparable_operands((left, &left_arrow), (right, &right_arrow), op) =>
         {
             Some(format!(
                 "Cannot compare {} ({}) to {} ({}) with {}.",
@@ -218,7 +189,7 @@ fn comparison_error(
                 name(left_type),
                 KsqlText(right),
                 name(right_type),
-                operator_name(op)
+                comparison_name(op).unwrap_or("EQUAL")
             ))
         }
         _ => None,

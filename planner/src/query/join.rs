@@ -21,6 +21,8 @@ mod condition;
 mod names;
 mod partitioning;
 mod row;
+#[cfg(test)]
+mod tests;
 
 use self::condition::{join_condition, window_conditions};
 use self::partitioning::{Partitioning, check_partition_counts, co_partition, source_partitioning};
@@ -31,7 +33,7 @@ use crate::catalog::{
     Catalog, ColumnDefinition, ColumnKind, OP_COLUMN, ROWTIME, SourceDefinition, WINDOWEND,
     WINDOWSTART,
 };
-use crate::expr::{ExprLowering, FormattedExpr};
+use crate::expr::{ExprLowering, FormattedExpr, JOIN_ON};
 use crate::plan::{
     DataflowNode, JOIN_TIME_COLUMN, JoinKind, JoinNode, JoinSide, JoinStateTables, JoinVariant,
     JoinWindow, join_key_column,
@@ -169,7 +171,17 @@ pub(crate) fn plan_join(
     repartition: bool,
     aggregating: bool,
 ) -> Result<PlannedJoin> {
-    let input = plan_relation(catalog, &query.from, repartition)?;
+    analyze_relation(catalog, &query.from)?;
+    let mut input = plan_relation(catalog, &query.from, repartition)?;
+    if aggregating && input.kind == SourceKind::Table {
+        if input.foreign_key {
+            return user_error("Aggregations over foreign-key joins are not supported yet.");
+        }
+        // The aggregation undoes each key's previous joined row.
+        if let DataflowNode::Join(join) = &mut input.root {
+            join.retract = true;
+        }
+    }
     let windowed = input
         .sides
         .iter()
@@ -197,6 +209,23 @@ pub(crate) fn plan_join(
             .map(|(name, _)| name.clone())
             .collect()
     };
+    // The join's key columns, named by their first column or synthetic, take no maps.
+    for (index, key) in keys.iter().enumerate() {
+        let key_type = input
+            .root
+            .schema()
+            .field_with_unqualified_name(&join_key_column(index))
+            .ok()
+            .and_then(|field| from_arrow(field.data_type()));
+        if let Some(key_type) = key_type.filter(crate::types::contains_map) {
+            let name = input
+                .candidates
+                .get(index)
+                .and_then(|candidates| candidates.first())
+                .map_or(key, |(flat, _)| flat);
+            return Err(crate::types::map_key_error(name, &key_type));
+        }
+    }
     rewritten.select = expand_select(&query.select, &sides, &keys, &synthetic)?;
     for expr in rewritten
         .where_clause
@@ -244,6 +273,43 @@ fn windowed_error<T>(sides: &[Side]) -> Result<T> {
     ))
 }
 
+/// ksqlDB's analysis of the joins of `relation`, in order, before any is planned: each joins
+/// a source not joined before, on a condition over its two sides. Returns the sources.
+fn analyze_relation(catalog: &Catalog, relation: &Relation) -> Result<Vec<Side>> {
+    match relation {
+        Relation::Source { name, alias } => Ok(vec![Side {
+            alias: alias.clone().unwrap_or_else(|| name.clone()),
+            source: catalog.require_source(name)?.clone(),
+        }]),
+        Relation::Join(join) => {
+            let mut sides = analyze_relation(catalog, &join.left)?;
+            let right = analyze_relation(catalog, &join.right)?;
+            let [right_side] = right.as_slice() else {
+                return user_error("The right side of a join must be a stream or a table.");
+            };
+            if let Some(duplicate) = sides
+                .iter()
+                .find(|side| side.source.name == right_side.source.name)
+            {
+                return user_error(if sides.len() == 1 {
+                    format!(
+                        "Can not join '{0}' to '{0}': self joins are not yet supported.",
+                        duplicate.source.name
+                    )
+                } else {
+                    format!(
+                        "N-way joins do not support multiple occurrences of the same source. Source: '{}'",
+                        duplicate.source.name
+                    )
+                });
+            }
+            join_condition(join, &sides, right_side)?;
+            sides.push(right_side.clone());
+            Ok(sides)
+        }
+    }
+}
+
 /// Plans a relation; `repartition`: its joins repartition sides that are not co-partitioned.
 fn plan_relation(catalog: &Catalog, relation: &Relation, repartition: bool) -> Result<Input> {
     match relation {
@@ -285,23 +351,6 @@ fn plan_join_node(catalog: &Catalog, join: &Join, repartition: bool) -> Result<I
     let [right_side] = right.sides.as_slice() else {
         return user_error("The right side of a join must be a stream or a table.");
     };
-    if let Some(duplicate) = left
-        .sides
-        .iter()
-        .find(|side| side.source.name == right_side.source.name)
-    {
-        return user_error(if left.sides.len() == 1 {
-            format!(
-                "Can not join '{0}' to '{0}': self joins are not yet supported.",
-                duplicate.source.name
-            )
-        } else {
-            format!(
-                "N-way joins do not support multiple occurrences of the same source. Source: '{}'",
-                duplicate.source.name
-            )
-        });
-    }
     let mut sides = left.sides.clone();
     sides.push(right_side.clone());
     let kafka: Vec<&str> = sides
@@ -321,6 +370,43 @@ fn plan_join_node(catalog: &Catalog, join: &Join, repartition: bool) -> Result<I
         .map(|(_, _, text)| text.as_str())
         .collect::<Vec<_>>()
         .join(" AND ");
+    // Column references resolve first: a wrong one is reported before the join's shape.
+    let left_lowering = ExprLowering {
+        schema: left.root.schema(),
+        catalog,
+        clause: JOIN_ON,
+    };
+    let right_lowering = ExprLowering {
+        schema: right.root.schema(),
+        catalog,
+        clause: JOIN_ON,
+    };
+    let mut left_keys = Vec::new();
+    let mut right_keys = Vec::new();
+    let mut key_types = Vec::new();
+    for (left_sql, right_sql, _) in &conditions {
+        let left_key = left_lowering.lower(left_sql)?;
+        let right_key = right_lowering.lower(right_sql)?;
+        let left_type = left_key.get_type(left.root.schema())?;
+        let right_type = right_key.get_type(right.root.schema())?;
+        if left_type != right_type {
+            let name = |data_type: &ArrowType| {
+                from_arrow(data_type)
+                    .map(|t| sql_type_name(&t))
+                    .unwrap_or_else(|| data_type.to_string())
+            };
+            return user_error(format!(
+                "Invalid join condition: types don't match. Got {}{{{}}} = {}{{{}}}.",
+                FormattedExpr(left_sql),
+                name(&left_type),
+                FormattedExpr(right_sql),
+                name(&right_type)
+            ));
+        }
+        left_keys.push(left_key);
+        right_keys.push(right_key);
+        key_types.push(left_type);
+    }
     let kind = join.kind;
     let left_name = left.sides[0].source.name.clone();
     let right_name = right_side.source.name.clone();
@@ -355,42 +441,6 @@ fn plan_join_node(catalog: &Catalog, join: &Join, repartition: bool) -> Result<I
         return user_error(format!(
             "A window definition was provided for a {name} join. These joins are not windowed. Please drop the window definition (ie. the WITHIN clause) and try to execute your join again."
         ));
-    }
-    let left_lowering = ExprLowering {
-        schema: left.root.schema(),
-        catalog,
-        clause: "JOIN ON",
-    };
-    let right_lowering = ExprLowering {
-        schema: right.root.schema(),
-        catalog,
-        clause: "JOIN ON",
-    };
-    let mut left_keys = Vec::new();
-    let mut right_keys = Vec::new();
-    let mut key_types = Vec::new();
-    for (left_sql, right_sql, _) in &conditions {
-        let left_key = left_lowering.lower(left_sql)?;
-        let right_key = right_lowering.lower(right_sql)?;
-        let left_type = left_key.get_type(left.root.schema())?;
-        let right_type = right_key.get_type(right.root.schema())?;
-        if left_type != right_type {
-            let name = |data_type: &ArrowType| {
-                from_arrow(data_type)
-                    .map(|t| sql_type_name(&t))
-                    .unwrap_or_else(|| data_type.to_string())
-            };
-            return user_error(format!(
-                "Invalid join condition: types don't match. Got {}{{{}}} = {}{{{}}}.",
-                FormattedExpr(left_sql),
-                name(&left_type),
-                FormattedExpr(right_sql),
-                name(&right_type)
-            ));
-        }
-        left_keys.push(left_key);
-        right_keys.push(right_key);
-        key_types.push(left_type);
     }
     let window_keys = window_conditions(&left, right_side, &left_keys[0], &right_keys[0])?;
     if right.kind == SourceKind::Table && !covers_key(&right_keys, right_side) {
@@ -440,11 +490,14 @@ fn plan_join_node(catalog: &Catalog, join: &Join, repartition: bool) -> Result<I
     for (left_key, right_key) in left_keys.iter_mut().zip(&right_keys) {
         let mut equal = Vec::new();
         let left_flat = flat_of(left_key, &left.sides);
-        let nested = left_flat.as_ref().and_then(|(flat, _)| {
-            left.candidates
-                .iter()
-                .position(|group| group.iter().any(|(other, _)| other == flat))
-        });
+        let nested = left_flat
+            .as_ref()
+            .and_then(|(flat, _)| {
+                left.candidates
+                    .iter()
+                    .position(|group| group.iter().any(|(other, _)| other == flat))
+            })
+            .or_else(|| nested_condition(&left.root, left_key, left.candidates.len()));
         if kind != JoinKind::Full {
             match (nested, left_flat) {
                 (Some(group), _) => equal.extend(left.candidates[group].iter().cloned()),
@@ -528,6 +581,7 @@ fn plan_join_node(catalog: &Catalog, join: &Join, repartition: bool) -> Result<I
             .collect(),
         left_side,
         right_side: right_side_columns,
+        retract: false,
         state: JoinStateTables::default(),
         schema,
     });
@@ -544,6 +598,20 @@ fn plan_join_node(catalog: &Catalog, join: &Join, repartition: bool) -> Result<I
         partitioning: co_partitioning.output,
         partitions,
     })
+}
+
+/// The condition (of the first `conditions`) of a nested join `root` one of whose key
+/// expressions is `expr`: `abs(b.id)` in `a JOIN b ON a.id = abs(b.id) JOIN c ON abs(b.id) =
+/// c.id` joins on the first join's key.
+fn nested_condition(root: &DataflowNode, expr: &Expr, conditions: usize) -> Option<usize> {
+    let DataflowNode::Join(join) = root else {
+        return None;
+    };
+    join.left_keys
+        .iter()
+        .zip(&join.right_keys)
+        .take(conditions)
+        .position(|(left, right)| left == expr || right == expr)
 }
 
 /// The side (of `sides`) whose column `expr` is.

@@ -18,7 +18,6 @@ use crate::catalog::{
     WINDOWSTART, WindowInfo, WindowKind,
 };
 use crate::expr::{ExprLowering, FormattedExpr};
-use crate::types::sql_type_name;
 use crate::{PlanError, Result, user_error};
 
 /// Plans the projection over an aggregation's output: keys are the grouping expressions
@@ -145,11 +144,7 @@ pub(super) fn plan_aggregate_projection(
         used.insert(name.clone());
         let (expr, field, column) = output_column(schema, group, &name, true)?;
         if crate::types::contains_map(&column.data_type) {
-            return Err(PlanError::User(format!(
-                "Map keys, including types that contain maps, are not supported as they may lead to unexpected behavior due to inconsistent serialization. Key column name: `{}`. Column type: {}. See https://github.com/confluentinc/ksql/issues/6621 for more.",
-                name,
-                sql_type_name(&column.data_type)
-            )));
+            return Err(crate::types::map_key_error(&name, &column.data_type));
         }
         exprs.push(expr);
         fields.push(field);

@@ -25,29 +25,34 @@ pub(super) fn check_insert_schema(planned: &PlannedQuery, target: &SourceDefinit
         .map(|c| (c.name.as_str(), &c.data_type, c.kind == ColumnKind::Key))
         .collect();
     if target_columns != result_columns {
-        let result_text = planned
-            .columns
-            .iter()
-            .map(|c| {
-                format!(
-                    "{} {}{}",
-                    c.name,
-                    crate::types::sql_type_name(&c.data_type),
-                    if c.kind == ColumnKind::Key {
-                        " KEY"
-                    } else {
-                        ""
-                    }
-                )
-            })
-            .collect::<Vec<_>>()
-            .join(", ");
         return user_error(format!(
-            "Incompatible schema between results and sink.\nResult schema is {result_text}\nSink schema is {}",
-            target.schema_text()
+            "Incompatible schema between results and sink.\nResult schema is {}\nSink schema is {}",
+            logical_schema_text(&planned.columns),
+            logical_schema_text(&target.columns)
         ));
     }
     Ok(())
+}
+
+/// Columns as ksqlDB prints a logical schema: `` `K` STRING KEY, `V` INTEGER ``.
+fn logical_schema_text(columns: &[ColumnDefinition]) -> String {
+    columns
+        .iter()
+        .map(|column| {
+            let suffix = match &column.kind {
+                ColumnKind::Key => " KEY".to_string(),
+                ColumnKind::Value => String::new(),
+                ColumnKind::Headers => " HEADERS".to_string(),
+                ColumnKind::Header(key) => format!(" HEADER('{key}')"),
+            };
+            format!(
+                "`{}` {}{suffix}",
+                column.name,
+                crate::types::sql_type_name(&column.data_type)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 pub(super) fn plan_insert_values(

@@ -11,9 +11,6 @@ use executor::{EmbeddedLog, Store, TopicLog};
 
 use super::{Bench, FIRST_TIMESTAMP, QueryRun, RunStart, load};
 
-/// The join's state tables under its query's prefix, as `DataflowNode::assign_state_tables`
-/// names them for a plan with one join.
-const JOIN_STATE_TABLES: [&str; 3] = ["join-left", "join-right", "join-pending"];
 /// Stream-table: every this many stream records, one has a key the table does not hold.
 const MISS_EVERY: u64 = 10;
 /// Stream-stream: distinct keys of both streams. Record `i` of a stream has key `i % KEYS`,
@@ -212,16 +209,13 @@ fn count_non_null(log: &dyn TopicLog, topic: &str, column: &str) -> Result<(u64,
     Ok((records, non_null))
 }
 
-/// Key and value bytes of the committed join state of query `query_id`.
+/// Key and value bytes of the committed state of query `query_id`: its join state (and its
+/// inputs' stream times), as `DESCRIBE EXTENDED` shows it.
 fn state_bytes(bench: &Bench, query_id: &str) -> Result<u64> {
-    let snapshot = bench.engine.state_store().snapshot();
-    let mut bytes = 0;
-    for table in JOIN_STATE_TABLES {
-        for (key, value) in snapshot.scan(&format!("{query_id}/{table}"))? {
-            bytes += (key.len() + value.len()) as u64;
-        }
-    }
-    Ok(bytes)
+    Ok(executor::query::query_state_bytes(
+        bench.engine.state_store(),
+        query_id,
+    )?)
 }
 
 impl JoinRun {

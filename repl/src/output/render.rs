@@ -263,7 +263,7 @@ fn describe_source(source: &SourceDescription) -> String {
         let _ = writeln!(
             out,
             "\nLocal runtime statistics\n------------------------\n{}",
-            source.statistics
+            source.statistics_line()
         );
         if !source.error_statistics.is_empty() {
             let _ = writeln!(out, "{}", source.error_statistics);

@@ -126,9 +126,13 @@ fn start_query(
         engine.state_store(),
     )?;
     Arc::make_mut(&mut state.catalog).take_query_number();
-    state
-        .queries
-        .insert(query.id.clone(), RunningQuery { handle });
+    state.queries.insert(
+        query.id.clone(),
+        RunningQuery {
+            handle,
+            keeps_state: plan.root.keeps_state(),
+        },
+    );
     Arc::make_mut(&mut state.catalog).put_query(query);
     Ok(())
 }

@@ -92,6 +92,7 @@ fn source_description(
     source: &SourceDefinition,
     extended: bool,
 ) -> SourceDescription {
+    let write_queries = query_summaries(state, |query| query.sink == source.name);
     let (statistics, error_statistics, last_failure) = if extended {
         let counters = engine.metrics.counters(&source.name);
         let (consumed, failed, produced) = counters.snapshot();
@@ -115,7 +116,12 @@ fn source_description(
         kind: source.kind,
         window_type: source.window.map(|window| window.kind.name().to_string()),
         read_queries: query_summaries(state, |query| query.sources.contains(&source.name)),
-        write_queries: query_summaries(state, |query| query.sink == source.name),
+        state_bytes: if extended {
+            state_bytes(engine, state, &write_queries)
+        } else {
+            None
+        },
+        write_queries,
         fields: fields_of(&source.columns),
         timestamp: source.timestamp.as_ref().map(|t| t.column.clone()),
         statistics,
@@ -129,6 +135,33 @@ fn source_description(
         replicas: source.replicas,
         statement: source.sql.clone(),
     }
+}
+
+/// Key and value bytes of the committed state of those of `queries` that keep state; none
+/// when no query does, or when a state cannot be read (logged: statistics never fail a
+/// `DESCRIBE`).
+fn state_bytes(engine: &Engine, state: &EngineState, queries: &[QuerySummary]) -> Option<u64> {
+    let mut total = None;
+    for query in queries {
+        let keeps_state = state
+            .queries
+            .get(&query.id)
+            .is_some_and(|running| running.keeps_state);
+        if !keeps_state {
+            continue;
+        }
+        match executor::query::query_state_bytes(engine.state_store(), &query.id) {
+            Ok(bytes) => total = Some(total.unwrap_or(0) + bytes),
+            Err(error) => {
+                tracing::warn!(
+                    "reading the state size of query {} failed: {error}",
+                    query.id
+                );
+                return None;
+            }
+        }
+    }
+    total
 }
 
 /// The persistent queries `selected` picks.

@@ -33,6 +33,8 @@ pub(super) struct Emitted {
     pub time: i64,
     /// A delete of `key` (table outputs); its sides are absent.
     pub delete: bool,
+    /// The key's previous joined row, retracted (table outputs an aggregation reads).
+    pub retract: bool,
 }
 
 impl Emitted {
@@ -54,6 +56,15 @@ impl Emitted {
             key: key.map(<[u8]>::to_vec),
             time,
             delete: false,
+            retract: false,
+        }
+    }
+
+    /// This joined row as a retraction.
+    pub fn retracted(self) -> Self {
+        Emitted {
+            retract: true,
+            ..self
         }
     }
 
@@ -65,6 +76,7 @@ impl Emitted {
             key: Some(key.to_vec()),
             time,
             delete: true,
+            retract: false,
         }
     }
 }
@@ -306,7 +318,13 @@ impl JoinCodec {
         if self.emits_table {
             columns.push(Arc::new(Int8Array::from_iter_values(out.iter().map(
                 |emitted| {
-                    if emitted.delete { OP_DELETE } else { OP_UPSERT }
+                    if emitted.delete {
+                        OP_DELETE
+                    } else if emitted.retract {
+                        OP_RETRACT
+                    } else {
+                        OP_UPSERT
+                    }
                 },
             ))));
         }

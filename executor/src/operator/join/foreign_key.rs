@@ -173,6 +173,7 @@ fn deleted(left: &[u8], foreign_key: Option<&[u8]>, time: i64) -> Emitted {
         key: foreign_key.map(<[u8]>::to_vec),
         time,
         delete: true,
+        retract: false,
     }
 }
 

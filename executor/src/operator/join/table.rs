@@ -3,6 +3,7 @@
 //!
 //! A table side keeps its current row per join key with the row's time
 //! (`super::timed_row`). Retractions are skipped: a join's table input is read without them.
+//! A table-table join read by an aggregation retracts each key's previous joined row.
 
 use std::ops::Range;
 
@@ -67,9 +68,10 @@ pub(super) fn stream_table(
 /// emits the new joined row for that key (upsert) or its delete, at the larger of the two
 /// rows' times, as Kafka Streams' table joins do: nothing when the join keeps neither the
 /// updated row nor the other side's, a delete when what it kept is gone, and nothing for a
-/// delete of a key no kept side held. Null keys are skipped.
+/// delete of a key no kept side held. Null keys are skipped. With `retract`, the key's
+/// previous joined row (as the previous update emitted it) is emitted as a retraction first.
 pub(super) fn table_table(
-    kind: JoinKind,
+    (kind, retract): (JoinKind, bool),
     side: Side,
     decoded: &Decoded,
     rows: Range<usize>,
@@ -88,13 +90,32 @@ pub(super) fn table_table(
         let time = decoded.time(index);
         let delete = decoded.is_delete(index);
         let own = state.side(side);
-        let existed = own.get(key)?.is_some();
+        let previous = table_row(own, key)?;
+        let existed = previous.is_some();
         let row = (!delete).then(|| decoded.row(index));
         match row {
             Some(row) => own.put(key, timed_row(time, row)),
             None => own.delete(key),
         }
         let other = table_row(state.side(side.other()), key)?;
+        // The key's previous joined row: the other side is unchanged.
+        let previous = match (&previous, &other) {
+            _ if !retract => None,
+            (Some((_, own)), Some((_, other))) => Some(Emitted::joined(
+                side,
+                Some(own),
+                Some(other),
+                Some(key),
+                time,
+            )),
+            (Some((_, own)), None) => {
+                keeps_own.then(|| Emitted::joined(side, Some(own), None, Some(key), time))
+            }
+            (None, Some((_, other))) => {
+                keeps_other.then(|| Emitted::joined(side, None, Some(other), Some(key), time))
+            }
+            (None, None) => None,
+        };
         let emitted = match (row, other) {
             (Some(row), Some((other_time, other))) => Some(Emitted::joined(
                 side,
@@ -113,6 +134,12 @@ pub(super) fn table_table(
             }
             (None, None) => (keeps_own && existed).then(|| Emitted::delete(key, time)),
         };
+        // Retracted at the time of the change that replaces it, as Kafka Streams sends a
+        // table's old and new value in one record.
+        if let Some(previous) = previous {
+            let time = emitted.as_ref().map_or(time, |emitted| emitted.time);
+            out.push(Emitted { time, ..previous }.retracted());
+        }
         out.extend(emitted);
     }
     Ok(())

@@ -97,6 +97,7 @@ impl Join {
             right_keys: vec![column("ID")],
             left_side: left.side(),
             right_side: right.side(),
+            retract: false,
             state: JoinStateTables {
                 left: "join-left".into(),
                 right: "join-right".into(),

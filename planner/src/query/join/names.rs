@@ -8,7 +8,7 @@ use sqlparser::ast::{Expr as SqlExpr, Ident};
 use super::Side;
 use crate::catalog::{ROWOFFSET, ROWPARTITION, ROWTIME, WINDOWEND, WINDOWSTART};
 use crate::expr::normalize_ident;
-use crate::{Result, user_error};
+use crate::{PlanError, Result, user_error};
 
 /// Names that stay as they are: the joined row's own columns.
 pub(super) fn is_row_column(name: &str, keys: &[String]) -> bool {
@@ -24,15 +24,26 @@ pub(super) fn sides_with<'a>(sides: &'a [Side], name: &str) -> Vec<&'a Side> {
         .collect()
 }
 
-pub(super) fn ambiguous<T>(name: &str, sides: &[&Side]) -> Result<T> {
+/// ksqlDB's error for a column reference (`at`, named `name`) that more than one of `sides`
+/// has, with its position when the parser gave one.
+pub(super) fn ambiguous<T>(at: &Ident, name: &str, sides: &[&Side]) -> Result<T> {
     let options: Vec<String> = sides
         .iter()
         .map(|side| format!("{}.{name}", side.alias))
         .collect();
-    user_error(format!(
+    let message = format!(
         "Column '{name}' is ambiguous. Could be {}.",
         options.join(" or ")
-    ))
+    );
+    let start = at.span.start;
+    if start.line == 0 {
+        return user_error(message);
+    }
+    Err(PlanError::PrepareAt {
+        line: start.line,
+        column: start.column,
+        message,
+    })
 }
 
 pub(super) fn unknown_alias<T>(alias: &str) -> Result<T> {
@@ -56,7 +67,7 @@ pub(super) fn qualify(expr: &mut SqlExpr, sides: &[Side]) -> Result<()> {
                     Ok(())
                 }
                 [] => Ok(()),
-                many => ambiguous(&name, many),
+                many => ambiguous(ident, &name, many),
             }
         }
         SqlExpr::CompoundIdentifier(parts) => {
@@ -107,7 +118,7 @@ fn flatten_one(expr: &mut SqlExpr, sides: &[Side], keys: &[String]) -> Result<()
             match sides_with(sides, &name).as_slice() {
                 [side] => *expr = SqlExpr::Identifier(flat_ident(side.flat(&name))),
                 [] => {}
-                many => return ambiguous(&name, many),
+                many => return ambiguous(ident, &name, many),
             }
             Ok(())
         }
@@ -128,7 +139,7 @@ fn flatten_one(expr: &mut SqlExpr, sides: &[Side], keys: &[String]) -> Result<()
             match sides_with(sides, &first).as_slice() {
                 [side] => parts[0] = flat_ident(side.flat(&first)),
                 [] => return unknown_alias(&first),
-                many => return ambiguous(&first, many),
+                many => return ambiguous(&parts[0], &first, many),
             }
             Ok(())
         }

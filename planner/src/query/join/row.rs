@@ -88,7 +88,13 @@ pub(super) fn flat_row(
             .chain(values.iter())
             .map(|(definition, _)| definition.clone())
             .collect(),
-        key_format: first.key_format.clone(),
+        // A keyless source (NONE) takes the key format of the first source that has keys.
+        key_format: sides
+            .iter()
+            .map(|side| &side.source.key_format)
+            .find(|format| format.name != "NONE")
+            .unwrap_or(&first.key_format)
+            .clone(),
         value_format: first.value_format.clone(),
         timestamp: None,
         partitions: first.partitions,

@@ -37,6 +37,7 @@ fn stream_description(extended: bool) -> SourceDescription {
         statistics: "consumer-messages: 3   consumer-failed-messages: 1   producer-messages: 0"
             .into(),
         error_statistics: String::new(),
+        state_bytes: None,
         last_failure: Some("bad JSON at topic \"clicks\" partition 0 offset 1".into()),
         extended,
         key_format: "KAFKA".into(),
@@ -185,6 +186,19 @@ last-failure: bad JSON at topic \"clicks\" partition 0 offset 1
     for (result, expected) in cases {
         assert_eq!(render_result(&result), expected, "{result:?}");
     }
+}
+
+#[test]
+fn describe_extended_adds_the_state_size_to_the_statistics() {
+    let mut description = stream_description(true);
+    description.state_bytes = Some(2048);
+    let rendered = render_result(&StatementResult::SourceDescription(Box::new(description)));
+    assert!(
+        rendered.contains(
+            "\nconsumer-messages: 3   consumer-failed-messages: 1   producer-messages: 0   state-bytes: 2048\n"
+        ),
+        "{rendered}"
+    );
 }
 
 #[test]

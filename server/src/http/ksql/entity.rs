@@ -194,9 +194,9 @@ fn source_description(source: &SourceDescription) -> Value {
         "fields": fields_of(&source.fields),
         "type": source.kind.to_string(),
         "timestamp": source.timestamp.clone().unwrap_or_default(),
-        "statistics": source.statistics,
+        "statistics": source.statistics_line(),
         "errorStats": source.error_statistics,
-        "statisticsMap": {},
+        "statisticsMap": statistics_map(source),
         "errorStatsMap": {},
         "extended": source.extended,
         "keyFormat": source.key_format,
@@ -208,6 +208,15 @@ fn source_description(source: &SourceDescription) -> Value {
         "queryOffsetSummaries": [],
         "sourceConstraints": [],
     })
+}
+
+/// The statistics that have a value of their own: the state size.
+fn statistics_map(source: &SourceDescription) -> Value {
+    let mut map = serde_json::Map::new();
+    if let Some(bytes) = source.state_bytes {
+        map.insert(SourceDescription::STATE_BYTES.into(), json!(bytes));
+    }
+    Value::Object(map)
 }
 
 /// ksqlDB's `RunningQuery`.

@@ -111,6 +111,15 @@ pub fn read_entity(entity: &Value) -> StatementResult {
 
 fn source_description(source: &Value) -> SourceDescription {
     let timestamp = text(&source["timestamp"]);
+    let state_bytes = source["statisticsMap"][SourceDescription::STATE_BYTES].as_u64();
+    // `statistics` ends with the state size too (`SourceDescription::statistics_line`).
+    let mut statistics = text(&source["statistics"]);
+    if let Some(bytes) = state_bytes {
+        let suffix = format!("   {}: {bytes}", SourceDescription::STATE_BYTES);
+        if let Some(counters) = statistics.strip_suffix(&suffix) {
+            statistics = counters.to_string();
+        }
+    }
     SourceDescription {
         name: text(&source["name"]),
         kind: source_kind(&source["type"]),
@@ -119,8 +128,9 @@ fn source_description(source: &Value) -> SourceDescription {
         write_queries: list(&source["writeQueries"], running_query),
         fields: list(&source["fields"], field),
         timestamp: (!timestamp.is_empty()).then_some(timestamp),
-        statistics: text(&source["statistics"]),
+        statistics,
         error_statistics: text(&source["errorStats"]),
+        state_bytes,
         last_failure: None,
         extended: source["extended"].as_bool().unwrap_or(false),
         key_format: text(&source["keyFormat"]),

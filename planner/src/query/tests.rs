@@ -1,0 +1,94 @@
+use super::*;
+use crate::{StatementPlan, plan_statement};
+
+/// The output columns of push query `sql` over a keyed stream `S`.
+fn push_columns(sql: &str) -> Vec<String> {
+    let mut catalog = Catalog::default();
+    let create = "CREATE STREAM S (K STRING KEY, ID INT) WITH (kafka_topic='s', value_format='JSON', partitions=1);";
+    for statement in parser::parse_statements(&format!("{create}{sql}")).expect("parses") {
+        match plan_statement(&catalog, &statement, &Properties::new()).expect("plans") {
+            Some(StatementPlan::CreateSource { source, .. }) => catalog.put_source(source),
+            Some(StatementPlan::Select { columns, .. }) => {
+                return columns.into_iter().map(|column| column.name).collect();
+            }
+            _ => panic!("{}: not a CREATE or a push query", statement.text),
+        }
+    }
+    panic!("no push query in {sql}")
+}
+
+#[test]
+fn push_queries_list_their_columns_in_select_order() {
+    let cases = [
+        ("SELECT ID, K FROM S EMIT CHANGES;", vec!["ID", "K"]),
+        (
+            "SELECT ROWTIME, * FROM S EMIT CHANGES;",
+            vec!["ROWTIME", "K", "ID"],
+        ),
+        (
+            "SELECT *, ROWPARTITION FROM S EMIT CHANGES;",
+            vec!["K", "ID", "ROWPARTITION"],
+        ),
+    ];
+    for (sql, expected) in cases {
+        assert_eq!(push_columns(sql), expected, "{sql}");
+    }
+}
+
+/// The error of planning `sql` after a stream `T` with columns of most types, or `planned`.
+fn plan_error(sql: &str) -> String {
+    let mut catalog = Catalog::default();
+    let create = "CREATE STREAM T (K STRING KEY, I INT, B BIGINT, S STRING, A ARRAY<INT>, M MAP<STRING, INT>, R STRUCT<ID INT>) WITH (kafka_topic='t', value_format='JSON', partitions=1);";
+    let statements = parser::parse_statements(&format!("{create}{sql}")).expect("parses");
+    let (last, first) = statements.split_last().expect("statements");
+    for statement in first {
+        if let Some(StatementPlan::CreateSource { source, .. }) =
+            plan_statement(&catalog, statement, &Properties::new()).expect("plans")
+        {
+            catalog.put_source(source);
+        }
+    }
+    match plan_statement(&catalog, last, &Properties::new()) {
+        Err(error) => error.to_string(),
+        Ok(_) => "planned".into(),
+    }
+}
+
+#[test]
+fn comparisons_follow_ksqldb_type_rules() {
+    let cases = [
+        ("SELECT K, I < B, S = 'x' FROM T EMIT CHANGES;", "planned"),
+        ("SELECT K, A = A, M <> M FROM T EMIT CHANGES;", "planned"),
+        (
+            "SELECT K FROM T WHERE ROWTIME > '2020-01-01' EMIT CHANGES;",
+            "planned",
+        ),
+        (
+            "SELECT K, A < A FROM T EMIT CHANGES;",
+            "Cannot compare A (ARRAY<INTEGER>) to A (ARRAY<INTEGER>) with LESS_THAN.",
+        ),
+        (
+            "SELECT K FROM T WHERE I + 1.5 EMIT CHANGES;",
+            "Type error in WHERE expression: Should evaluate to boolean but is (I + 1.5) (DECIMAL(12, 1)) instead.",
+        ),
+        (
+            "SELECT K, NULL <> NULL FROM T EMIT CHANGES;",
+            "Comparison with NULL not supported: NULL <> NULL\nUse 'IS NULL' or 'IS NOT NULL' instead.",
+        ),
+        (
+            "SELECT K FROM T WHERE I = NULL EMIT CHANGES;",
+            "Error in WHERE expression: Comparison with NULL not supported: INTEGER = NULL\nUse 'IS NULL' or 'IS NOT NULL' instead.",
+        ),
+        (
+            "SELECT K FROM T WHERE I = 'x' EMIT CHANGES;",
+            "Error in WHERE expression: Cannot compare I (INTEGER) to 'x' (STRING) with EQUAL.",
+        ),
+        (
+            "CREATE TABLE O AS SELECT K, SUM(B) AS N FROM T GROUP BY K HAVING SUM(B) > '100';",
+            "Error in HAVING expression: Cannot compare SUM(B) (BIGINT) to '100' (STRING) with GREATER_THAN.",
+        ),
+    ];
+    for (sql, expected) in cases {
+        assert_eq!(plan_error(sql), expected, "{sql}");
+    }
+}
