@@ -4,7 +4,9 @@
 //! ksqlDB operators and functions onto DataFusion, and applies DataFusion's type coercion.
 //! Output column naming (`KSQL_COL_n`, struct field names) is in `naming`.
 
+mod comparison;
 mod formatted;
+mod literal;
 
 use std::sync::Arc;
 
@@ -20,11 +22,14 @@ use sqlparser::ast::{
     FunctionArguments, Ident, Subscript, UnaryOperator, Value,
 };
 
-use crate::catalog::{Catalog, ROWTIME, WINDOWEND, WINDOWSTART};
+use crate::catalog::Catalog;
 use crate::types::{arrow_type_name, to_arrow};
 use crate::{PlanError, Result, functions};
 
+pub(crate) use comparison::{comparable_operands, comparison_name, null_comparison_message};
 pub use formatted::{FormattedExpr, KsqlText, operator_symbol};
+use literal::lower_value;
+pub use literal::number_literal;
 
 /// Normalizes an identifier the ksqlDB way: unquoted names are upper-cased.
 pub fn normalize_ident(ident: &Ident) -> String {
@@ -88,94 +93,6 @@ fn written(parts: &[Ident]) -> &Ident {
         .iter()
         .find(|part| part.span.start.line > 0)
         .unwrap_or(&parts[0])
-}
-
-/// ksqlDB's message for a comparison with a `NULL` literal: `INTEGER = NULL`.
-pub(crate) fn null_comparison_message(
-    left: &ArrowType,
-    op: &BinaryOperator,
-    right: &ArrowType,
-) -> String {
-    let name = |data_type: &ArrowType| match data_type {
-        ArrowType::Null => "NULL".to_string(),
-        other => arrow_type_name(other),
-    };
-    format!(
-        "Comparison with NULL not supported: {} {} {}\nUse 'IS NULL' or 'IS NOT NULL' instead.",
-        name(left),
-        operator_symbol(op).unwrap_or("="),
-        name(right)
-    )
-}
-
-/// Whether ksqlDB compares these operands (`comparable`), or converts the string compared
-/// with `ROWTIME` or a window bound to a time.
-pub(crate) fn comparable_operands(
-    (left_sql, left): (&SqlExpr, &ArrowType),
-    (right_sql, right): (&SqlExpr, &ArrowType),
-    op: &BinaryOperator,
-) -> bool {
-    let is_time_column = |sql: &SqlExpr| {
-        crate::query::natural_name(sql)
-            .is_some_and(|name| [ROWTIME, WINDOWSTART, WINDOWEND].contains(&name.as_str()))
-    };
-    comparable(left, right, op) || is_time_column(left_sql) || is_time_column(right_sql)
-}
-
-/// ksqlDB's name of a comparison operator.
-pub(crate) fn comparison_name(op: &BinaryOperator) -> Option<&'static str> {
-    Some(match op {
-        BinaryOperator::Eq => "EQUAL",
-        BinaryOperator::NotEq => "NOT_EQUAL",
-        BinaryOperator::Lt => "LESS_THAN",
-        BinaryOperator::LtEq => "LESS_THAN_OR_EQUAL",
-        BinaryOperator::Gt => "GREATER_THAN",
-        BinaryOperator::GtEq => "GREATER_THAN_OR_EQUAL",
-        _ => return None,
-    })
-}
-
-/// The kinds of values ksqlDB compares with each other.
-#[derive(PartialEq, Eq)]
-enum Comparable {
-    Number,
-    Text,
-    Time,
-    Boolean,
-    Bytes,
-    /// Arrays, maps and structs: (in)equality with the same type only.
-    Nested,
-    /// Null, and types ksqlDB has no rule for: compared with anything.
-    Any,
-}
-
-fn comparable_kind(data_type: &ArrowType) -> Comparable {
-    match data_type {
-        t if t.is_numeric() => Comparable::Number,
-        ArrowType::Utf8 | ArrowType::LargeUtf8 | ArrowType::Utf8View => Comparable::Text,
-        ArrowType::Timestamp(..) | ArrowType::Date32 | ArrowType::Date64 => Comparable::Time,
-        ArrowType::Time32(_) | ArrowType::Time64(_) => Comparable::Time,
-        ArrowType::Boolean => Comparable::Boolean,
-        ArrowType::Binary | ArrowType::LargeBinary | ArrowType::BinaryView => Comparable::Bytes,
-        ArrowType::List(_)
-        | ArrowType::LargeList(_)
-        | ArrowType::Map(..)
-        | ArrowType::Struct(_) => Comparable::Nested,
-        _ => Comparable::Any,
-    }
-}
-
-/// Whether ksqlDB compares values of these types with `op`.
-fn comparable(left: &ArrowType, right: &ArrowType, op: &BinaryOperator) -> bool {
-    let (left_kind, right_kind) = (comparable_kind(left), comparable_kind(right));
-    match (left_kind, right_kind) {
-        (Comparable::Any, _) | (_, Comparable::Any) => true,
-        (Comparable::Nested, Comparable::Nested) => {
-            matches!(op, BinaryOperator::Eq | BinaryOperator::NotEq)
-        }
-        (Comparable::Time, Comparable::Text) | (Comparable::Text, Comparable::Time) => true,
-        (left_kind, right_kind) => left_kind == right_kind,
-    }
 }
 
 impl ExprLowering<'_> {
@@ -611,60 +528,6 @@ impl ExprLowering<'_> {
 pub fn coerce(expr: Expr, schema: &DFSchema) -> Result<Expr> {
     let mut rewriter = TypeCoercionRewriter::new(schema);
     Ok(expr.rewrite(&mut rewriter)?.data)
-}
-
-/// A literal: integers are INT when they fit, else BIGINT; `1.5` is DECIMAL; `1E3` DOUBLE.
-fn lower_value(value: &Value, negate: bool) -> Result<Expr> {
-    let scalar = match value {
-        Value::Number(text, _) => {
-            let text = if negate {
-                format!("-{text}")
-            } else {
-                text.clone()
-            };
-            number_literal(&text)?
-        }
-        Value::SingleQuotedString(text) | Value::DoubleQuotedString(text) if !negate => {
-            ScalarValue::Utf8(Some(text.clone()))
-        }
-        Value::Boolean(flag) if !negate => ScalarValue::Boolean(Some(*flag)),
-        Value::Null if !negate => ScalarValue::Null,
-        other => return unsupported(&other.to_string()),
-    };
-    Ok(Expr::Literal(scalar, None))
-}
-
-/// Parses a numeric literal as ksqlDB types it.
-pub fn number_literal(text: &str) -> Result<ScalarValue> {
-    if text.contains(['e', 'E']) {
-        let value: f64 = text
-            .parse()
-            .map_err(|_| PlanError::User(format!("Invalid numeric literal: {text}")))?;
-        if value.is_infinite() {
-            return Err(PlanError::User(format!("Number overflows DOUBLE: {text}")));
-        }
-        return Ok(ScalarValue::Float64(Some(value)));
-    }
-    if let Some(point) = text.find('.') {
-        let digits: String = text.chars().filter(|c| c.is_ascii_digit()).collect();
-        let scale = (text.len() - point - 1) as i8;
-        let unscaled: i128 = digits
-            .parse::<i128>()
-            .map_err(|_| PlanError::User(format!("Invalid numeric literal: {text}")))?;
-        let unscaled = if text.starts_with('-') {
-            -unscaled
-        } else {
-            unscaled
-        };
-        let trimmed = digits.trim_start_matches('0');
-        let precision = (trimmed.len().max(scale as usize)).max(1) as u8;
-        return Ok(ScalarValue::Decimal128(Some(unscaled), precision, scale));
-    }
-    match text.parse::<i64>() {
-        Ok(value) if i32::try_from(value).is_ok() => Ok(ScalarValue::Int32(Some(value as i32))),
-        Ok(value) => Ok(ScalarValue::Int64(Some(value))),
-        Err(_) => Err(PlanError::User(format!("Invalid numeric literal: {text}"))),
-    }
 }
 
 /// The ksqlDB type named by a `CAST` target.

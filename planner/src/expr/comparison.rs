@@ -1,0 +1,96 @@
+//! ksqlDB's rules for comparisons: which operand types it compares, and its messages.
+
+use arrow::datatypes::DataType as ArrowType;
+use sqlparser::ast::{BinaryOperator, Expr as SqlExpr};
+
+use super::operator_symbol;
+use crate::catalog::{ROWTIME, WINDOWEND, WINDOWSTART};
+use crate::types::arrow_type_name;
+
+/// ksqlDB's message for a comparison with a `NULL` literal: `INTEGER = NULL`.
+pub(crate) fn null_comparison_message(
+    left: &ArrowType,
+    op: &BinaryOperator,
+    right: &ArrowType,
+) -> String {
+    let name = |data_type: &ArrowType| match data_type {
+        ArrowType::Null => "NULL".to_string(),
+        other => arrow_type_name(other),
+    };
+    format!(
+        "Comparison with NULL not supported: {} {} {}\nUse 'IS NULL' or 'IS NOT NULL' instead.",
+        name(left),
+        operator_symbol(op).unwrap_or("="),
+        name(right)
+    )
+}
+
+/// Whether ksqlDB compares these operands (`comparable`), or converts the string compared
+/// with `ROWTIME` or a window bound to a time.
+pub(crate) fn comparable_operands(
+    (left_sql, left): (&SqlExpr, &ArrowType),
+    (right_sql, right): (&SqlExpr, &ArrowType),
+    op: &BinaryOperator,
+) -> bool {
+    let is_time_column = |sql: &SqlExpr| {
+        crate::query::natural_name(sql)
+            .is_some_and(|name| [ROWTIME, WINDOWSTART, WINDOWEND].contains(&name.as_str()))
+    };
+    comparable(left, right, op) || is_time_column(left_sql) || is_time_column(right_sql)
+}
+
+/// ksqlDB's name of a comparison operator.
+pub(crate) fn comparison_name(op: &BinaryOperator) -> Option<&'static str> {
+    Some(match op {
+        BinaryOperator::Eq => "EQUAL",
+        BinaryOperator::NotEq => "NOT_EQUAL",
+        BinaryOperator::Lt => "LESS_THAN",
+        BinaryOperator::LtEq => "LESS_THAN_OR_EQUAL",
+        BinaryOperator::Gt => "GREATER_THAN",
+        BinaryOperator::GtEq => "GREATER_THAN_OR_EQUAL",
+        _ => return None,
+    })
+}
+
+/// The kinds of values ksqlDB compares with each other.
+#[derive(PartialEq, Eq)]
+enum Comparable {
+    Number,
+    Text,
+    Time,
+    Boolean,
+    Bytes,
+    /// Arrays, maps and structs: (in)equality with the same type only.
+    Nested,
+    /// Null, and types ksqlDB has no rule for: compared with anything.
+    Any,
+}
+
+fn comparable_kind(data_type: &ArrowType) -> Comparable {
+    match data_type {
+        t if t.is_numeric() => Comparable::Number,
+        ArrowType::Utf8 | ArrowType::LargeUtf8 | ArrowType::Utf8View => Comparable::Text,
+        ArrowType::Timestamp(..) | ArrowType::Date32 | ArrowType::Date64 => Comparable::Time,
+        ArrowType::Time32(_) | ArrowType::Time64(_) => Comparable::Time,
+        ArrowType::Boolean => Comparable::Boolean,
+        ArrowType::Binary | ArrowType::LargeBinary | ArrowType::BinaryView => Comparable::Bytes,
+        ArrowType::List(_)
+        | ArrowType::LargeList(_)
+        | ArrowType::Map(..)
+        | ArrowType::Struct(_) => Comparable::Nested,
+        _ => Comparable::Any,
+    }
+}
+
+/// Whether ksqlDB compares values of these types with `op`.
+fn comparable(left: &ArrowType, right: &ArrowType, op: &BinaryOperator) -> bool {
+    let (left_kind, right_kind) = (comparable_kind(left), comparable_kind(right));
+    match (left_kind, right_kind) {
+        (Comparable::Any, _) | (_, Comparable::Any) => true,
+        (Comparable::Nested, Comparable::Nested) => {
+            matches!(op, BinaryOperator::Eq | BinaryOperator::NotEq)
+        }
+        (Comparable::Time, Comparable::Text) | (Comparable::Text, Comparable::Time) => true,
+        (left_kind, right_kind) => left_kind == right_kind,
+    }
+}
