@@ -84,8 +84,8 @@ pub struct OperatorGraph {
     nodes: Vec<Node>,
     /// The schema of the rows the graph emits (a sink emits none).
     output_schema: SchemaRef,
-    /// No rows of `output_schema`.
-    empty_output: RecordBatch,
+    /// No rows of `output_schema`, made on first use (a pull query's graph runs once).
+    empty_output: Option<RecordBatch>,
     merge: Option<MergePoint>,
 }
 
@@ -102,7 +102,7 @@ impl OperatorGraph {
         let mut graph = OperatorGraph {
             sources: Vec::new(),
             nodes: Vec::new(),
-            empty_output: RecordBatch::new_empty(Arc::clone(&output_schema)),
+            empty_output: None,
             output_schema,
             merge: None,
         };
@@ -163,7 +163,7 @@ impl OperatorGraph {
         let mut graph = OperatorGraph {
             sources: Vec::new(),
             nodes: Vec::new(),
-            empty_output: RecordBatch::new_empty(Arc::clone(&output_schema)),
+            empty_output: None,
             output_schema,
             merge: None,
         };
@@ -385,7 +385,11 @@ impl OperatorGraph {
         while let Some(Edge { node, input }) = edge {
             if batch.num_rows() == 0 {
                 // Nothing to do: no operator emits anything for no rows.
-                return Ok(self.empty_output.clone());
+                let schema = &self.output_schema;
+                let empty = self
+                    .empty_output
+                    .get_or_insert_with(|| RecordBatch::new_empty(Arc::clone(schema)));
+                return Ok(empty.clone());
             }
             let node = &mut self.nodes[node];
             batch = node.operator.process(input, batch, context)?;
