@@ -90,6 +90,17 @@ pub struct OperatorGraph {
 }
 
 impl OperatorGraph {
+    /// A graph without operators yet that will emit rows of `schema`.
+    fn empty(schema: &datafusion::common::DFSchemaRef) -> Self {
+        OperatorGraph {
+            sources: Vec::new(),
+            nodes: Vec::new(),
+            output_schema: Arc::new(schema.as_arrow().clone()),
+            empty_output: None,
+            merge: None,
+        }
+    }
+
     /// Compiles `plan`; with `sink`, the plan's sink is the root and the graph emits no rows
     /// (it produces records into the epoch). Stateful plans need `state`.
     pub fn compile(
@@ -98,14 +109,7 @@ impl OperatorGraph {
         state: Option<&StatePrefix>,
         sink: bool,
     ) -> Result<Self> {
-        let output_schema: SchemaRef = Arc::new(plan.root.schema().as_arrow().clone());
-        let mut graph = OperatorGraph {
-            sources: Vec::new(),
-            nodes: Vec::new(),
-            empty_output: None,
-            output_schema,
-            merge: None,
-        };
+        let mut graph = OperatorGraph::empty(plan.root.schema());
         let root = graph.compile_node(&plan.root, metrics, state)?;
         if sink {
             let sink_plan = plan
@@ -159,14 +163,7 @@ impl OperatorGraph {
         metrics: &Metrics,
         state: Option<&StatePrefix>,
     ) -> Result<Self> {
-        let output_schema: SchemaRef = Arc::new(repartition.schema().as_arrow().clone());
-        let mut graph = OperatorGraph {
-            sources: Vec::new(),
-            nodes: Vec::new(),
-            empty_output: None,
-            output_schema,
-            merge: None,
-        };
+        let mut graph = OperatorGraph::empty(repartition.schema());
         let input = graph.compile_node(&repartition.input, metrics, state)?;
         graph.add(
             Box::new(RepartitionOperator::new(repartition)?),

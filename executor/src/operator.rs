@@ -34,6 +34,17 @@ pub struct OperatorContext<'a> {
     pub produced: &'a mut Vec<(String, u32, Record)>,
 }
 
+impl OperatorContext<'_> {
+    /// Adds `records` (`(partition, record)`) of `topic` to the epoch's records.
+    pub fn produce(&mut self, topic: &str, records: Vec<(u32, Record)>) {
+        self.produced.extend(
+            records
+                .into_iter()
+                .map(|(partition, record)| (topic.to_string(), partition, record)),
+        );
+    }
+}
+
 /// A batch-at-a-time operator of a dataflow.
 ///
 /// A stream input is append-only rows; a table (changelog) input carries a `$op` column

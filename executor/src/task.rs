@@ -63,7 +63,6 @@ struct Input {
     /// Largest record time delivered to the graph; `i64::MIN` before the first.
     time: i64,
     time_changed: bool,
-    /// Records polled and not yet processed, in offset order.
     /// Records polled and not yet fed, oldest first (a deque: batches leave from the front).
     buffer: VecDeque<ConsumedRecord>,
 }

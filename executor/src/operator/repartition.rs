@@ -176,11 +176,7 @@ impl Operator for RepartitionOperator {
         context: &mut OperatorContext<'_>,
     ) -> Result<RecordBatch> {
         let records = self.encode(&batch, context.partition)?;
-        context.produced.extend(
-            records
-                .into_iter()
-                .map(|(partition, record)| (self.topic.clone(), partition, record)),
-        );
+        context.produce(&self.topic, records);
         Ok(RecordBatch::new_empty(batch.schema()))
     }
 }

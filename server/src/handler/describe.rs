@@ -257,7 +257,10 @@ fn explained_statement(
                 let plan = plan.to_string();
                 (query.id, columns, query.sources, vec![query.sink], plan)
             }
-            Some(StatementPlan::Select { plan, columns }) => {
+            Some(StatementPlan::Select { plan, columns })
+            | Some(StatementPlan::Pull(
+                PullPlan::Stream { plan, columns } | PullPlan::Table { plan, columns, .. },
+            )) => {
                 let sources = plan.root.sources().iter().map(|s| s.name.clone()).collect();
                 (
                     String::new(),
@@ -267,25 +270,13 @@ fn explained_statement(
                     plan.to_string(),
                 )
             }
-            Some(StatementPlan::Pull(pull)) => match pull {
-                PullPlan::Stream { plan, columns } | PullPlan::Table { plan, columns, .. } => {
-                    let sources = plan.root.sources().iter().map(|s| s.name.clone()).collect();
-                    (
-                        String::new(),
-                        columns,
-                        sources,
-                        Vec::new(),
-                        plan.to_string(),
-                    )
-                }
-                // SQL over tables: DataFusion's logical plan.
-                PullPlan::Sql(sql) => {
-                    let columns = sql_columns(&sql.output);
-                    let sources = sql.tables.iter().map(|t| t.source.name.clone()).collect();
-                    let plan = sql.plan.display_indent().to_string();
-                    (String::new(), columns, sources, Vec::new(), plan)
-                }
-            },
+            // SQL over tables: DataFusion's logical plan.
+            Some(StatementPlan::Pull(PullPlan::Sql(sql))) => {
+                let columns = sql_columns(&sql.output);
+                let sources = sql.tables.iter().map(|t| t.source.name.clone()).collect();
+                let plan = sql.plan.display_indent().to_string();
+                (String::new(), columns, sources, Vec::new(), plan)
+            }
             _ => return user_error("EXPLAIN is only supported for queries"),
         };
     Ok(QueryDescription {

@@ -355,7 +355,9 @@ impl PartitionJoin {
                 if from < to {
                     let start = segment_key(self.partition, from);
                     let end = segment_key(self.partition, to);
-                    // The copies never hold them: their floors are within the retention.
+                    // The copies may still hold some of these (a floor can be older than the
+                    // retention), but reads never start before the oldest kept time and the
+                    // rising floor forgets them.
                     for (entry, _) in table.range(&start, &end)? {
                         table.delete(&entry);
                     }
