@@ -332,7 +332,9 @@ impl OperatorGraph {
                 batch = self.nodes[*node]
                     .operator
                     .process_tracked(batch, &mut rows, context)
-                    .ok_or_else(|| ExecError::Internal("a row-local node is not".into()))??;
+                    .ok_or_else(|| {
+                        ExecError::Internal("a row-local node does not track its rows".into())
+                    })??;
             }
             batches.push((*input, batch));
             origins.push(rows);

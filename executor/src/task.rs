@@ -262,6 +262,12 @@ impl Task {
             taken[*position] += count;
         }
         let consumed: usize = taken.iter().sum();
+        if consumed == 0 {
+            // Waiting for a lagging input.
+            group.waiting_since.get_or_insert_with(Instant::now);
+            read_only_empty_inputs(self.consumer.as_mut(), &group.inputs);
+            return Ok(Vec::new());
+        }
         // The records of each input in the run, and the chunks as positions among them.
         let mut run_inputs = Vec::new();
         let mut run_position = vec![usize::MAX; group.inputs.len()];
@@ -284,32 +290,20 @@ impl Task {
             run_position[position] = run_inputs.len();
             run_inputs.push((input.spec.source, records));
         }
-        if consumed > 0 {
-            let chunks: Vec<(usize, usize)> = chunks
-                .iter()
-                .map(|(position, count)| (run_position[*position], *count))
-                .collect();
-            let mut context = OperatorContext {
-                partition,
-                produced: &mut produced,
-            };
-            outputs.extend(self.graph.push_run(&run_inputs, &chunks, &mut context)?);
-            let time = group_time(&group.inputs);
-            if time > group.time {
-                group.time = time;
-                outputs.extend(self.graph.advance_time(time, &mut context)?);
-            }
-        }
-        if consumed == 0 {
-            // Waiting for a lagging input.
-            group.waiting_since.get_or_insert_with(Instant::now);
-            read_only_empty_inputs(self.consumer.as_mut(), &group.inputs);
-            return Ok(Vec::new());
-        }
+        let chunks: Vec<(usize, usize)> = chunks
+            .iter()
+            .map(|(position, count)| (run_position[*position], *count))
+            .collect();
         let mut context = OperatorContext {
             partition,
             produced: &mut produced,
         };
+        outputs.extend(self.graph.push_run(&run_inputs, &chunks, &mut context)?);
+        let time = group_time(&group.inputs);
+        if time > group.time {
+            group.time = time;
+            outputs.extend(self.graph.advance_time(time, &mut context)?);
+        }
         outputs.extend(self.graph.flush(&mut context)?);
 
         if let Some(commit) = &mut self.commit {

@@ -308,12 +308,6 @@ impl PartitionJoin {
         if from > to {
             return Ok(matches);
         }
-        let time_of = |entry: &[u8]| {
-            let time_at = entry.len().checked_sub(16);
-            time_at
-                .and_then(|at| from_ordered_i64(&entry[at..at + 8]))
-                .ok_or_else(|| ExecError::Internal("malformed join window key".into()))
-        };
         if let Some(cache) = self.caches[side.index()]
             .as_ref()
             .filter(|c| c.covers(from))
@@ -329,7 +323,11 @@ impl PartitionJoin {
             let start = window_key(self.partition, segment, key, from, &[]);
             let end = window_key(self.partition, segment, key, to, &[0xff; 9]);
             for (entry, row) in state.side(side).range(&start, &end)? {
-                matches.push((time_of(&entry)?, row));
+                let time_at = entry.len().checked_sub(16);
+                let time = time_at
+                    .and_then(|at| from_ordered_i64(&entry[at..at + 8]))
+                    .ok_or_else(|| ExecError::Internal("malformed join window key".into()))?;
+                matches.push((time, row));
             }
         }
         Ok(matches)
