@@ -8,12 +8,14 @@
 //! never know which committer runs them.
 
 mod embedded;
+mod kafka;
 mod memory;
 
 use crate::Result;
 use crate::log::Record;
 
 pub use embedded::EmbeddedCommitter;
+pub use kafka::KafkaCommitter;
 pub use memory::MemoryCommitter;
 
 /// One state store write: full key in the state column family, and the value (None deletes).
@@ -29,6 +31,9 @@ pub struct Epoch {
     /// State store writes in key order: `(full key in the state column family, value or
     /// None to delete)`.
     pub state: Vec<StateWrite>,
+    /// The partition number of the partition group the epoch processed: a Kafka committer
+    /// writes the state to that partition of the query's changelog.
+    pub partition: u32,
 }
 
 impl Epoch {
@@ -47,4 +52,11 @@ pub trait Committer: Send + Sync {
     /// Makes the epoch's records, offsets and state writes visible together, or fails and
     /// makes none of them visible.
     fn commit(&self, task: &str, epoch: Epoch) -> Result<()>;
+
+    /// Called before the tasks of persistent query `group` start (`tasks` are their
+    /// names; `partitions` the most partitions any of its inputs has): a committer whose
+    /// state lives elsewhere brings the local state up to date here.
+    fn prepare(&self, _group: &str, _tasks: &[String], _partitions: u32) -> Result<()> {
+        Ok(())
+    }
 }

@@ -21,6 +21,9 @@ pub enum ExecError {
     /// Arrow failed.
     #[error("arrow error")]
     Arrow(#[from] arrow::error::ArrowError),
+    /// The Kafka cluster refused or failed a request.
+    #[error("Kafka: {0}")]
+    Kafka(String),
     /// A broken invariant: a bug in Eddy.
     #[error("internal error (this is a bug): {0}")]
     Internal(String),

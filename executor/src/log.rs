@@ -1,11 +1,12 @@
 //! Topic logs: the `TopicLog` trait (admin, produce, consume) and its record types.
 //!
-//! The embedded log (`log::embedded`) is the default backend; a Kafka backend will implement
-//! the same traits. Committing an epoch atomically is the `commit::Committer`'s job, not the
+//! The embedded log (`log::embedded`) is the default backend; the Kafka backend (`log::kafka`)
+//! implements the same traits. Committing an epoch atomically is the `commit::Committer`'s job, not the
 //! log's. Partitioning of keyed records follows Kafka's murmur2 (`log::partitioner`).
 
 mod consumer;
 mod embedded;
+pub mod kafka;
 pub mod partitioner;
 
 use std::sync::Arc;
@@ -14,6 +15,7 @@ use crate::Result;
 
 pub use consumer::{Consumer, ConsumerWaker, Polled};
 pub use embedded::EmbeddedLog;
+pub use kafka::{KafkaConfig, KafkaLog};
 
 /// One record header.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -213,19 +213,36 @@ pub fn start_persistent(
         prefix: id.to_string(),
     };
     let config = task_config(plan);
+    // The stages: the top one, then one below each repartition.
+    let top_parallel = plan.root.groups_within_partitions() && !emits_final;
+    let mut stages = vec![(id.to_string(), &top_inputs, top_parallel)];
+    for (repartition, inputs) in repartitions.iter().zip(&stage_inputs) {
+        stages.push((
+            format!("{id}/{}", repartition.name),
+            inputs,
+            repartition.input.groups_within_partitions(),
+        ));
+    }
+    // The committer brings the query's state up to date before any task reads it.
+    let task_names: Vec<String> = stages
+        .iter()
+        .flat_map(|(name, inputs, parallel)| {
+            (0..workers(inputs, *parallel)).map(move |worker| format!("{name}/{worker}"))
+        })
+        .collect();
+    let partitions = stages
+        .iter()
+        .flat_map(|(_, inputs, _)| inputs.iter().map(|input| input.partition + 1))
+        .max()
+        .unwrap_or(1);
+    backend.committer.prepare(id, &task_names, partitions)?;
     let stage = |name: String,
                  inputs: &[InputSpec],
                  parallel: bool,
                  compile: &dyn Fn() -> Result<OperatorGraph>,
                  counters: (Arc<Counters>, Arc<Counters>)|
      -> Result<Vec<Task>> {
-        let partitions = inputs.iter().map(|input| input.partition + 1).max();
-        let workers = if parallel {
-            let cores = std::thread::available_parallelism().map_or(1, usize::from);
-            (partitions.unwrap_or(1) as usize).clamp(1, cores)
-        } else {
-            1
-        };
+        let workers = workers(inputs, parallel);
         let mut tasks = Vec::with_capacity(workers);
         for worker in 0..workers {
             let commit = TaskCommit {
@@ -254,7 +271,7 @@ pub fn start_persistent(
     let mut tasks = stage(
         id.to_string(),
         &top_inputs,
-        plan.root.groups_within_partitions() && !emits_final,
+        top_parallel,
         &|| OperatorGraph::compile(plan, metrics, Some(&prefix), true),
         (metrics.counters(id), metrics.counters(&sink_plan.name)),
     )?;
@@ -303,6 +320,17 @@ pub fn start_persistent(
             result
         })
     })
+}
+
+/// How many tasks a stage over `inputs` runs: one per partition up to one per core when
+/// its state is partitioned like its input (`parallel`), else one.
+fn workers(inputs: &[InputSpec], parallel: bool) -> usize {
+    if !parallel {
+        return 1;
+    }
+    let partitions = inputs.iter().map(|input| input.partition + 1).max();
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    (partitions.unwrap_or(1) as usize).clamp(1, cores)
 }
 
 /// The inputs of a stage reading `topics` (each with where it starts when the query has no

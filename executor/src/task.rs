@@ -201,9 +201,17 @@ impl Task {
 
     /// Every input has an end and reached it.
     fn finished(&self) -> bool {
-        self.groups
-            .iter()
-            .all(|group| group.inputs.iter().all(Input::done))
+        self.groups.iter().all(|group| {
+            group.inputs.iter().all(|input| {
+                input.done()
+                    || (input.buffer.is_empty()
+                        && input.spec.end.is_some_and(|end| {
+                            self.consumer
+                                .position(input.assignment)
+                                .is_some_and(|position| position >= end)
+                        }))
+            })
+        })
     }
 
     fn buffer(&mut self, assignment: usize, mut records: Vec<ConsumedRecord>) {
@@ -337,6 +345,7 @@ impl Task {
                 records: produced,
                 offsets,
                 state,
+                partition,
             };
             commit.committer.commit(&self.name, epoch)?;
             for input in &group.inputs {

@@ -3,11 +3,10 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use executor::Record;
 use executor::log::partitioner::partition_for_key;
 use rand::Rng;
-use server::Engine;
 
 #[derive(clap::Args)]
 pub struct DatagenArgs {
@@ -68,12 +67,12 @@ pub fn generate(
     })
 }
 
-pub fn run(data_dir: &Path, args: &DatagenArgs) -> Result<()> {
+pub fn run(data_dir: &Path, bootstrap_servers: Option<&str>, args: &DatagenArgs) -> Result<()> {
     let topic = args
         .topic
         .clone()
         .unwrap_or_else(|| args.quickstart.clone());
-    let engine = Engine::open(data_dir).context("cannot open the data directory")?;
+    let engine = crate::interactive::open_engine(data_dir, bootstrap_servers)?;
     let log = engine.topic_log();
     if log.describe_topic(&topic)?.is_none() {
         log.create_topic(&topic, 1, 1)?;

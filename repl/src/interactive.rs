@@ -21,8 +21,12 @@ use crate::remote::Remote;
 
 /// Where statements run.
 pub enum Target {
-    /// An engine opened on this data directory.
-    Embedded(PathBuf),
+    /// An engine opened on this data directory, with its topics in the Kafka cluster of
+    /// `bootstrap_servers` if given.
+    Embedded {
+        data_dir: PathBuf,
+        bootstrap_servers: Option<String>,
+    },
     /// A server's REST API: its base URL and basic-auth credentials.
     Remote {
         url: String,
@@ -38,17 +42,29 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
         .context("cannot start the async runtime")
 }
 
+/// Opens the engine of `data_dir`, on the Kafka cluster of `bootstrap_servers` if given.
+pub fn open_engine(
+    data_dir: &std::path::Path,
+    bootstrap_servers: Option<&str>,
+) -> Result<std::sync::Arc<Engine>> {
+    let backend = crate::backend_kind(bootstrap_servers, &Default::default())?;
+    Engine::open_with(data_dir, backend).context("cannot open the data directory")
+}
+
 /// Runs a script without a terminal: prints each output, stops at the first error.
 pub fn run_script(target: &Target, sql: &str) -> Result<()> {
-    let data_dir = match target {
-        Target::Embedded(data_dir) => data_dir,
+    let (data_dir, bootstrap_servers) = match target {
+        Target::Embedded {
+            data_dir,
+            bootstrap_servers,
+        } => (data_dir, bootstrap_servers),
         Target::Remote { url, credentials } => {
             return Remote::connect(url, credentials.clone())?
                 .run_script(sql, &mut std::io::stdout().lock());
         }
     };
     let runtime = runtime()?;
-    let engine = Engine::open(data_dir).context("cannot open the data directory")?;
+    let engine = open_engine(data_dir, bootstrap_servers.as_deref())?;
     let mut session = Session::default();
     let stdout = std::io::stdout();
     let mut print_error = None;
@@ -100,10 +116,13 @@ enum Backend {
 impl Backend {
     fn open(target: &Target) -> Result<(Backend, String)> {
         Ok(match target {
-            Target::Embedded(data_dir) => {
+            Target::Embedded {
+                data_dir,
+                bootstrap_servers,
+            } => {
                 let backend = Backend::Embedded {
                     runtime: runtime()?,
-                    engine: Engine::open(data_dir).context("cannot open the data directory")?,
+                    engine: open_engine(data_dir, bootstrap_servers.as_deref())?,
                     session: Session::default(),
                 };
                 (backend, format!("Data directory: {}", data_dir.display()))

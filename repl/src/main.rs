@@ -28,6 +28,10 @@ struct Cli {
     /// Where topics, state and the command log live.
     #[arg(long, global = true, default_value = "./eddy-data")]
     data_dir: PathBuf,
+    /// Keep topics in this Kafka cluster (`HOST:PORT[,HOST:PORT...]`) instead of the
+    /// data directory's embedded log; state and the command log stay in the data directory.
+    #[arg(long, global = true, value_name = "HOST:PORT")]
+    bootstrap_servers: Option<String>,
     /// Run the statements of this file, print their output, and exit.
     #[arg(long, short = 'f')]
     file: Option<PathBuf>,
@@ -59,6 +63,19 @@ enum Command {
     Server(serve::ServeArgs),
 }
 
+/// The backend of `--bootstrap-servers` and the server properties: Kafka when either names
+/// bootstrap servers, else the embedded log.
+pub fn backend_kind(
+    bootstrap_servers: Option<&str>,
+    properties: &std::collections::BTreeMap<String, String>,
+) -> anyhow::Result<executor::BackendKind> {
+    let mut properties = properties.clone();
+    if let Some(servers) = bootstrap_servers {
+        properties.insert("bootstrap.servers".into(), servers.to_string());
+    }
+    Ok(executor::BackendKind::from_properties(&properties)?)
+}
+
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -69,17 +86,24 @@ fn main() -> ExitCode {
         .init();
     let cli = Cli::parse();
     let result = match cli.command {
-        Some(Command::Datagen(args)) => datagen::run(&cli.data_dir, &args),
+        Some(Command::Datagen(args)) => {
+            datagen::run(&cli.data_dir, cli.bootstrap_servers.as_deref(), &args)
+        }
         Some(Command::Bench(args)) => bench::run(&args),
         Some(Command::Test(args)) => conformance::run(&args),
-        Some(Command::Server(args)) => serve::run(&cli.data_dir, &args),
+        Some(Command::Server(args)) => {
+            serve::run(&cli.data_dir, cli.bootstrap_servers.as_deref(), &args)
+        }
         None => {
             let target = match cli.server {
                 Some(url) => interactive::Target::Remote {
                     url,
                     credentials: cli.user.zip(cli.password),
                 },
-                None => interactive::Target::Embedded(cli.data_dir),
+                None => interactive::Target::Embedded {
+                    data_dir: cli.data_dir,
+                    bootstrap_servers: cli.bootstrap_servers,
+                },
             };
             match (&cli.file, &cli.execute) {
                 (Some(path), _) => std::fs::read_to_string(path)

@@ -27,7 +27,7 @@ pub struct ServeArgs {
     auth_file: Option<PathBuf>,
 }
 
-pub fn run(data_dir: &Path, args: &ServeArgs) -> Result<()> {
+pub fn run(data_dir: &Path, bootstrap_servers: Option<&str>, args: &ServeArgs) -> Result<()> {
     let properties = match &args.config {
         Some(path) => {
             parse_properties(&read(path)?).with_context(|| format!("in {}", path.display()))?
@@ -44,10 +44,7 @@ pub fn run(data_dir: &Path, args: &ServeArgs) -> Result<()> {
         users,
         ..HttpConfig::default()
     };
-    let backend = match properties.get(executor::backend::BACKEND_PROPERTY) {
-        Some(name) => executor::BackendKind::parse(name)?,
-        None => executor::BackendKind::default(),
-    };
+    let backend = crate::backend_kind(bootstrap_servers, &properties)?;
     let engine = Engine::open_with(data_dir, backend).context("cannot open the data directory")?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

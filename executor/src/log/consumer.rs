@@ -39,6 +39,12 @@ pub trait Consumer: Send {
     fn has_more(&self, _assignment: usize) -> bool {
         false
     }
+    /// The assignment's next offset when the consumer skipped offsets that hold no record
+    /// it returns (Kafka's transaction markers and aborted records); `None` when every
+    /// offset holds a record, so the last record returned tells the position.
+    fn position(&self, _assignment: usize) -> Option<u64> {
+        None
+    }
 }
 
 /// Wakes one consumer from another thread.

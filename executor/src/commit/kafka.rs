@@ -1,0 +1,417 @@
+//! The Kafka committer: an epoch's output records, its state writes (as records of the
+//! query's compacted changelog topic) and its consumer offsets go to Kafka together, then
+//! the state writes are applied to the local RocksDB state.
+//!
+//! With `exactly_once_v2` the three are one Kafka transaction of the task's transactional
+//! producer (`transactional.id` = the query's group and the task's name, so a restarted
+//! task fences its earlier incarnation and aborts what it left open). With `at_least_once`
+//! records are flushed first and offsets committed after: a crash in between repeats the
+//! epoch's output.
+//!
+//! Local state is a cache of the changelog: each partition's applied position is kept with
+//! the state in one write batch (`changelog/<query>/<partition>` in the meta family), and
+//! `Committer::prepare` replays the changelog from there before a query's tasks start, so
+//! state lost with the data directory, or not applied before a crash, is restored.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer as _};
+use rdkafka::error::KafkaError;
+use rdkafka::producer::Producer as _;
+use rdkafka::{Offset, TopicPartitionList};
+use rocksdb::WriteBatch;
+
+use super::{Committer, Epoch};
+use crate::log::kafka::{
+    Deliveries, DeliveringProducer, Guarantee, KafkaConsumer, KafkaLog, REQUEST_TIMEOUT,
+    kafka_error,
+};
+use crate::log::{Consumer as _, Record, TopicLog as _};
+use crate::store::{Family, Store};
+use crate::{ExecError, Result};
+
+/// How long a transaction may stay open: a task killed with one open blocks readers of its
+/// partitions (read_committed) at most this long if no new incarnation fences it.
+const TRANSACTION_TIMEOUT_MS: &str = "10000";
+
+/// How long an epoch's commit is retried while the cluster fails in ways that go away.
+const COMMIT_PATIENCE: Duration = Duration::from_secs(300);
+
+/// How one attempt at committing an epoch failed.
+enum Attempt {
+    /// Nothing of the epoch is visible; it can be tried again.
+    Retry(ExecError),
+    /// The producer was fenced or failed for good.
+    Fatal(ExecError),
+}
+
+/// Commits epochs to Kafka and applies their state to the local store.
+pub struct KafkaCommitter {
+    log: Arc<KafkaLog>,
+    store: Arc<Store>,
+    /// One producer per task (transactional with exactly-once).
+    producers: Mutex<HashMap<String, Arc<DeliveringProducer>>>,
+    /// One (never joined) consumer per group: the group metadata transactions commit
+    /// offsets under, and the committer of `at_least_once` offsets.
+    groups: Mutex<HashMap<String, Arc<BaseConsumer>>>,
+}
+
+impl std::fmt::Debug for KafkaCommitter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KafkaCommitter").finish_non_exhaustive()
+    }
+}
+
+impl KafkaCommitter {
+    pub fn new(log: Arc<KafkaLog>, store: Arc<Store>) -> Self {
+        KafkaCommitter {
+            log,
+            store,
+            producers: Mutex::default(),
+            groups: Mutex::default(),
+        }
+    }
+
+    fn exactly_once(&self) -> bool {
+        self.log.config().guarantee == Guarantee::ExactlyOnce
+    }
+
+    /// The task's producer, created (and with exactly-once, its transactions initialized,
+    /// fencing an earlier incarnation) on first use.
+    fn producer(&self, group: &str, task: &str) -> Result<Arc<DeliveringProducer>> {
+        let mut producers = self
+            .producers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some(producer) = producers.get(task) {
+            return Ok(Arc::clone(producer));
+        }
+        let mut config = self.log.config().producer_config();
+        config.set("acks", "all").set("enable.idempotence", "true");
+        if self.exactly_once() {
+            config
+                .set(
+                    "transactional.id",
+                    format!("{}-{task}", self.log.config().group(group)),
+                )
+                .set("transaction.timeout.ms", TRANSACTION_TIMEOUT_MS);
+        }
+        let producer = DeliveringProducer::new(&mut config)?;
+        if self.exactly_once() {
+            producer
+                .inner
+                .init_transactions(REQUEST_TIMEOUT)
+                .map_err(kafka_error)?;
+        }
+        let producer = Arc::new(producer);
+        producers.insert(task.to_string(), Arc::clone(&producer));
+        Ok(producer)
+    }
+
+    fn group_consumer(&self, group: &str) -> Result<Arc<BaseConsumer>> {
+        let mut groups = self.groups.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(consumer) = groups.get(group) {
+            return Ok(Arc::clone(consumer));
+        }
+        let consumer: BaseConsumer = self
+            .log
+            .config()
+            .consumer_config()
+            .set("group.id", self.log.config().group(group))
+            .set("enable.auto.commit", "false")
+            .create()
+            .map_err(kafka_error)?;
+        let consumer = Arc::new(consumer);
+        groups.insert(group.to_string(), Arc::clone(&consumer));
+        Ok(consumer)
+    }
+
+    /// Sends the epoch's records and changelog records; returns the deliveries and the
+    /// index of the first changelog record among them.
+    fn send(
+        &self,
+        producer: &DeliveringProducer,
+        changelog: &str,
+        partition: u32,
+        epoch: &Epoch,
+    ) -> Result<(Deliveries, usize)> {
+        let deliveries = Deliveries::new(epoch.records.len() + epoch.state.len());
+        for (index, (topic, partition, record)) in epoch.records.iter().enumerate() {
+            producer.send(topic, *partition, record, deliveries.slot(index))?;
+        }
+        let now = chrono_now();
+        for (index, (key, value)) in epoch.state.iter().enumerate() {
+            let record = Record {
+                key: Some(key.clone()),
+                value: value.clone(),
+                timestamp: now,
+                headers: Vec::new(),
+            };
+            let slot = deliveries.slot(epoch.records.len() + index);
+            producer.send(changelog, partition, &record, slot)?;
+        }
+        Ok((deliveries, epoch.records.len()))
+    }
+
+    /// The changelog partition an epoch of input partition `partition` writes.
+    fn changelog_partition(&self, changelog: &str, partition: u32) -> Result<u32> {
+        let partitions = self
+            .log
+            .describe_topic(changelog)?
+            .ok_or_else(|| {
+                ExecError::Internal(format!("the changelog topic {changelog} is missing"))
+            })?
+            .partitions;
+        Ok(partition % partitions.max(1))
+    }
+
+    /// Applies state writes and the changelog position they reach in one local batch.
+    fn apply(
+        &self,
+        group: &str,
+        partition: u32,
+        state: &[(Vec<u8>, Option<Vec<u8>>)],
+        next: u64,
+    ) -> Result<()> {
+        let mut batch = WriteBatch::default();
+        let family = self.store.cf(Family::State);
+        for (key, value) in state {
+            match value {
+                Some(value) => batch.put_cf(family, key, value),
+                None => batch.delete_cf(family, key),
+            }
+        }
+        batch.put_cf(
+            self.store.cf(Family::Meta),
+            checkpoint_key(group, partition),
+            next.to_be_bytes(),
+        );
+        self.store.write(batch)
+    }
+
+    fn checkpoint(&self, group: &str, partition: u32) -> Result<Option<u64>> {
+        Ok(self
+            .store
+            .meta_get(&checkpoint_key(group, partition))?
+            .and_then(|bytes| Some(u64::from_be_bytes(bytes.try_into().ok()?))))
+    }
+}
+
+impl Committer for KafkaCommitter {
+    fn commit(&self, task: &str, epoch: Epoch) -> Result<()> {
+        let Some(group) = epoch.offsets.first().map(|(group, ..)| group.clone()) else {
+            if epoch.is_empty() {
+                return Ok(());
+            }
+            return Err(ExecError::Internal(
+                "an epoch with records or state but no offsets".into(),
+            ));
+        };
+        let changelog = self.log.config().changelog_topic(&group);
+        let partition = if epoch.state.is_empty() {
+            0
+        } else {
+            self.changelog_partition(&changelog, epoch.partition)?
+        };
+        let producer = self.producer(&group, task)?;
+        let consumer = self.group_consumer(&group)?;
+        let mut offsets = TopicPartitionList::new();
+        for (_, topic, partition, next) in &epoch.offsets {
+            offsets
+                .add_partition_offset(topic, *partition as i32, Offset::Offset(*next as i64))
+                .map_err(kafka_error)?;
+        }
+        // A broker that is down or moving makes a commit fail in ways that go away: the
+        // epoch is retried (after an abort, with transactions) until `COMMIT_PATIENCE`.
+        let deadline = Instant::now() + COMMIT_PATIENCE;
+        let deliveries = loop {
+            let attempt = if self.exactly_once() {
+                self.commit_transaction(
+                    &producer, &consumer, &changelog, partition, &epoch, &offsets,
+                )
+            } else {
+                self.send(&producer, &changelog, partition, &epoch)
+                    .and_then(|sent| {
+                        producer.flush()?;
+                        consumer
+                            .commit(&offsets, CommitMode::Sync)
+                            .map_err(kafka_error)?;
+                        Ok(sent)
+                    })
+                    .map_err(Attempt::Retry)
+            };
+            match attempt {
+                Ok(sent) => break sent,
+                Err(Attempt::Retry(error)) if Instant::now() < deadline => {
+                    tracing::warn!(
+                        task,
+                        "committing an epoch to Kafka failed, retrying: {error}"
+                    );
+                    std::thread::sleep(Duration::from_millis(500));
+                }
+                Err(Attempt::Retry(error) | Attempt::Fatal(error)) => return Err(error),
+            }
+        };
+        if epoch.state.is_empty() {
+            return Ok(());
+        }
+        let (deliveries, first_changelog) = deliveries;
+        let delivered = deliveries.offsets()?;
+        let next = delivered[first_changelog..]
+            .iter()
+            .max()
+            .map_or(0, |last| last + 1);
+        self.apply(&group, partition, &epoch.state, next)
+    }
+
+    fn prepare(&self, group: &str, tasks: &[String], partitions: u32) -> Result<()> {
+        let changelog = self.log.config().changelog_topic(group);
+        self.log
+            .create_compacted_topic(&changelog, partitions.max(1))?;
+        // Fence the tasks' earlier incarnations first: their open transactions end, so the
+        // changelog reads below reach its end.
+        for task in tasks {
+            self.producer(group, task)?;
+        }
+        let started = Instant::now();
+        let mut restored = 0_usize;
+        for (partition, (earliest, end)) in self.log.offsets(&changelog)?.into_iter().enumerate() {
+            let partition = partition as u32;
+            let from = self
+                .checkpoint(group, partition)?
+                .unwrap_or(0)
+                .max(earliest);
+            if from >= end {
+                continue;
+            }
+            restored += self.restore(group, &changelog, partition, from, end)?;
+        }
+        if restored > 0 {
+            let elapsed = started.elapsed();
+            tracing::info!(
+                query = group,
+                entries = restored,
+                millis = elapsed.as_millis() as u64,
+                per_million_entries_secs = elapsed.as_secs_f64() * 1e6 / restored as f64,
+                "restored state from the changelog"
+            );
+        }
+        Ok(())
+    }
+}
+
+impl KafkaCommitter {
+    /// One transaction holding the epoch's records, changelog records and offsets.
+    fn commit_transaction(
+        &self,
+        producer: &DeliveringProducer,
+        consumer: &BaseConsumer,
+        changelog: &str,
+        partition: u32,
+        epoch: &Epoch,
+        offsets: &TopicPartitionList,
+    ) -> std::result::Result<(Deliveries, usize), Attempt> {
+        let inner = &producer.inner;
+        let classify = |error: KafkaError| match &error {
+            KafkaError::Transaction(inner) if inner.is_fatal() => {
+                Attempt::Fatal(kafka_error(error))
+            }
+            _ => Attempt::Retry(kafka_error(error)),
+        };
+        inner.begin_transaction().map_err(classify)?;
+        let sent = self
+            .send(producer, changelog, partition, epoch)
+            .map_err(Attempt::Retry)
+            .and_then(|sent| {
+                let metadata = consumer.group_metadata().ok_or_else(|| {
+                    Attempt::Fatal(ExecError::Internal(
+                        "a consumer group without metadata".into(),
+                    ))
+                })?;
+                retry_call(|| {
+                    inner.send_offsets_to_transaction(offsets, &metadata, REQUEST_TIMEOUT)
+                })
+                .map_err(classify)?;
+                retry_call(|| inner.commit_transaction(REQUEST_TIMEOUT)).map_err(classify)?;
+                Ok(sent)
+            });
+        if sent.is_err()
+            && let Err(abort) = retry_call(|| inner.abort_transaction(REQUEST_TIMEOUT))
+        {
+            tracing::warn!("aborting a Kafka transaction failed: {abort}");
+            return Err(classify(abort));
+        }
+        sent
+    }
+
+    /// Replays `partition` of the changelog from `from` up to `end` into the local state;
+    /// returns the number of records applied.
+    fn restore(
+        &self,
+        group: &str,
+        changelog: &str,
+        partition: u32,
+        from: u64,
+        end: u64,
+    ) -> Result<usize> {
+        let mut consumer = KafkaConsumer::new(self.log.config())?;
+        consumer.assign(changelog, partition, from)?;
+        let mut restored = 0;
+        let mut last_progress = Instant::now();
+        while consumer.position(0) < end {
+            let mut writes = Vec::new();
+            for polled in consumer.poll(10_000, Duration::from_millis(100))? {
+                writes.extend(
+                    polled
+                        .records
+                        .into_iter()
+                        .filter_map(|consumed| Some((consumed.record.key?, consumed.record.value))),
+                );
+            }
+            if writes.is_empty() {
+                if last_progress.elapsed() > REQUEST_TIMEOUT * 2 {
+                    return Err(ExecError::Kafka(format!(
+                        "restoring {changelog}/{partition} stalled at offset {}",
+                        consumer.position(0)
+                    )));
+                }
+                continue;
+            }
+            last_progress = Instant::now();
+            restored += writes.len();
+            self.apply(group, partition, &writes, consumer.position(0))?;
+        }
+        Ok(restored)
+    }
+}
+
+/// Calls `call` again while it fails with an error librdkafka calls retriable (a timeout
+/// while the broker is away), for up to `COMMIT_PATIENCE`.
+fn retry_call(
+    mut call: impl FnMut() -> rdkafka::error::KafkaResult<()>,
+) -> rdkafka::error::KafkaResult<()> {
+    let deadline = Instant::now() + COMMIT_PATIENCE;
+    loop {
+        match call() {
+            Err(KafkaError::Transaction(error))
+                if error.is_retriable() && Instant::now() < deadline =>
+            {
+                tracing::warn!("a Kafka transaction call failed, retrying: {error}");
+            }
+            other => return other,
+        }
+    }
+}
+
+/// Where the local state of `group`'s changelog partition is up to.
+fn checkpoint_key(group: &str, partition: u32) -> Vec<u8> {
+    format!("changelog/{group}/{partition}").into_bytes()
+}
+
+fn chrono_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_millis() as i64)
+}
