@@ -1,10 +1,14 @@
 //! The engine a case runs on. Every case gets a fresh, empty engine from an `EngineFactory`,
 //! so that the same corpus can run against another backend; `EmbeddedEngineFactory` opens
-//! one on the embedded log in a temporary directory.
+//! one on the embedded log in a temporary directory, `KafkaEngineFactory` one whose topics
+//! live in a Kafka cluster.
 
 use std::any::Any;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
+use executor::log::KafkaConfig;
+use executor::{BackendKind, TopicLog};
 use server::Engine;
 
 use crate::error::{ConformanceError, Result};
@@ -51,5 +55,67 @@ impl EngineFactory for EmbeddedEngineFactory {
             .map_err(ConformanceError::TempDir)?;
         let engine = Engine::open(directory.path()).map_err(ConformanceError::OpenEngine)?;
         Ok(TestEngine::new(engine, directory))
+    }
+}
+
+/// Opens each engine on a Kafka cluster, its state in a new temporary directory. Every
+/// engine gets its own topic prefix and `ksql.service.id`, so cases running at once on one
+/// cluster never see each other's topics, groups or transactions; a case's topics are
+/// deleted when it ends.
+#[derive(Debug)]
+pub struct KafkaEngineFactory {
+    config: KafkaConfig,
+    /// Tells this run's topics from an earlier run's on the same cluster.
+    run: String,
+    next: AtomicU64,
+}
+
+impl KafkaEngineFactory {
+    pub fn new(config: KafkaConfig) -> Self {
+        let started = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |elapsed| elapsed.as_millis());
+        Self {
+            config,
+            run: format!("{}-{started}", std::process::id()),
+            next: AtomicU64::new(0),
+        }
+    }
+}
+
+/// Deletes an engine's topics when the case ends.
+struct DeleteTopics(Arc<dyn TopicLog>);
+
+impl Drop for DeleteTopics {
+    fn drop(&mut self) {
+        let topics = match self.0.list_topics() {
+            Ok(topics) => topics,
+            Err(error) => {
+                eprintln!("cannot list a finished case's topics: {error}");
+                return;
+            }
+        };
+        for topic in topics {
+            if let Err(error) = self.0.delete_topic(&topic.name) {
+                eprintln!("cannot delete topic {}: {error}", topic.name);
+            }
+        }
+    }
+}
+
+impl EngineFactory for KafkaEngineFactory {
+    fn create_engine(&self) -> Result<TestEngine> {
+        let directory = tempfile::Builder::new()
+            .prefix("eddy-conformance-")
+            .tempdir()
+            .map_err(ConformanceError::TempDir)?;
+        let number = self.next.fetch_add(1, Ordering::SeqCst);
+        let mut config = self.config.clone();
+        config.topic_prefix = format!("eddy-case-{}-{number}.", self.run);
+        config.service_id = format!("case{number}_");
+        let engine = Engine::open_with(directory.path(), BackendKind::Kafka(config))
+            .map_err(ConformanceError::OpenEngine)?;
+        let cleanup = DeleteTopics(engine.topic_log());
+        Ok(TestEngine::new(engine, (cleanup, directory)))
     }
 }

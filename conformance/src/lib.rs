@@ -27,7 +27,7 @@ mod topics;
 mod verdict;
 
 pub use corpus::{Case, load_corpus};
-pub use engine::{EmbeddedEngineFactory, EngineFactory, TestEngine};
+pub use engine::{EmbeddedEngineFactory, EngineFactory, KafkaEngineFactory, TestEngine};
 pub use error::{ConformanceError, Result};
 pub use ksql_test_runner::load_test_runner_case;
 pub use pool::run_cases;

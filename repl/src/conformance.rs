@@ -13,9 +13,10 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use conformance::{
-    Case, EmbeddedEngineFactory, EngineFactory, Ratchet, Status, load_corpus,
+    Case, EmbeddedEngineFactory, EngineFactory, KafkaEngineFactory, Ratchet, Status, load_corpus,
     load_test_runner_case, report, run_case, run_cases,
 };
+use executor::BackendKind;
 use regex::Regex;
 
 #[derive(clap::Args)]
@@ -53,9 +54,9 @@ pub struct TestArgs {
 }
 
 /// Runs `eddy test`.
-pub fn run(args: &TestArgs) -> Result<()> {
+pub fn run(args: &TestArgs, bootstrap_servers: Option<&str>) -> Result<()> {
     match (&args.corpus, &args.sql_file, &args.output_file) {
-        (Some(_), _, _) => run_corpus(args),
+        (Some(_), _, _) => run_corpus(args, bootstrap_servers),
         (None, Some(sql), Some(output)) => {
             run_test_runner_files(sql, args.input_file.as_deref(), output)
         }
@@ -65,7 +66,7 @@ pub fn run(args: &TestArgs) -> Result<()> {
     }
 }
 
-fn run_corpus(args: &TestArgs) -> Result<()> {
+fn run_corpus(args: &TestArgs, bootstrap_servers: Option<&str>) -> Result<()> {
     let directory = args.corpus.as_ref().context("--corpus is required")?;
     let corpus = load_corpus(directory)?;
     let filter = match &args.filter {
@@ -91,7 +92,12 @@ fn run_corpus(args: &TestArgs) -> Result<()> {
         .jobs
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from))
         .max(1);
-    let factory: Arc<dyn EngineFactory> = Arc::new(EmbeddedEngineFactory);
+    // With --bootstrap-servers, every case runs on that Kafka cluster.
+    let factory: Arc<dyn EngineFactory> =
+        match crate::backend_kind(bootstrap_servers, &Default::default())? {
+            BackendKind::Embedded => Arc::new(EmbeddedEngineFactory),
+            BackendKind::Kafka(config) => Arc::new(KafkaEngineFactory::new(config)),
+        };
 
     let started = Instant::now();
     let stdout = std::io::stdout();

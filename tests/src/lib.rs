@@ -2,6 +2,7 @@
 //! it at points chosen by a query's progress.
 
 pub mod crash;
+pub mod server;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

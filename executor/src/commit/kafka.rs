@@ -138,9 +138,16 @@ impl KafkaCommitter {
         epoch: &Epoch,
     ) -> Result<(Deliveries, usize)> {
         let deliveries = Deliveries::new(epoch.records.len() + epoch.state.len());
+        let config = self.log.config();
         for (index, (topic, partition, record)) in epoch.records.iter().enumerate() {
-            producer.send(topic, *partition, record, deliveries.slot(index))?;
+            producer.send(
+                &config.topic(topic),
+                *partition,
+                record,
+                deliveries.slot(index),
+            )?;
         }
+        let changelog = config.topic(changelog);
         let now = chrono_now();
         for (index, (key, value)) in epoch.state.iter().enumerate() {
             let record = Record {
@@ -150,7 +157,7 @@ impl KafkaCommitter {
                 headers: Vec::new(),
             };
             let slot = deliveries.slot(epoch.records.len() + index);
-            producer.send(changelog, partition, &record, slot)?;
+            producer.send(&changelog, partition, &record, slot)?;
         }
         Ok((deliveries, epoch.records.len()))
     }
@@ -220,7 +227,11 @@ impl Committer for KafkaCommitter {
         let mut offsets = TopicPartitionList::new();
         for (_, topic, partition, next) in &epoch.offsets {
             offsets
-                .add_partition_offset(topic, *partition as i32, Offset::Offset(*next as i64))
+                .add_partition_offset(
+                    &self.log.config().topic(topic),
+                    *partition as i32,
+                    Offset::Offset(*next as i64),
+                )
                 .map_err(kafka_error)?;
         }
         // A broker that is down or moving makes a commit fail in ways that go away: the

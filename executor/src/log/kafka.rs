@@ -105,12 +105,13 @@ impl KafkaLog {
         }
     }
 
-    /// Creates `name` as a compacted topic (a changelog) unless it exists.
+    /// Creates topic `name` as a compacted topic (a changelog) unless it exists.
     pub(crate) fn create_compacted_topic(&self, name: &str, partitions: u32) -> Result<()> {
-        if self.partitions(name)?.is_some() {
+        let name = self.config.topic(name);
+        if self.partitions(&name)?.is_some() {
             return Ok(());
         }
-        self.create(name, partitions, 1, &[("cleanup.policy", "compact")])
+        self.create(&name, partitions, 1, &[("cleanup.policy", "compact")])
     }
 
     fn create(
@@ -159,10 +160,12 @@ impl KafkaLog {
         Ok(())
     }
 
-    /// Per partition: the next offset committed by Kafka consumer group `group`.
-    pub(crate) fn group_offsets(&self, group: &str, topic: &str) -> Result<Vec<Option<u64>>> {
+    /// Per partition of topic `name`: the next offset committed by Kafka consumer group
+    /// `group`.
+    pub(crate) fn group_offsets(&self, group: &str, name: &str) -> Result<Vec<Option<u64>>> {
+        let topic = &self.config.topic(name);
         let Some(partitions) = self.partitions(topic)? else {
-            return Err(missing_topic(topic));
+            return Err(missing_topic(name));
         };
         let consumer: BaseConsumer = self
             .config
@@ -199,18 +202,21 @@ impl TopicLog for KafkaLog {
                 "topic \"{name}\" must have at least 1 partition"
             )));
         }
-        match self.partitions(name)? {
+        let topic = self.config.topic(name);
+        match self.partitions(&topic)? {
             Some(existing) if existing == partitions => Ok(()),
             Some(existing) => Err(ExecError::User(format!(
                 "topic \"{name}\" already exists with {existing} partitions, not {partitions}"
             ))),
-            None => self.create(name, partitions, replicas.max(1), &[]),
+            None => self.create(&topic, partitions, replicas.max(1), &[]),
         }
     }
 
     fn delete_topic(&self, name: &str) -> Result<()> {
         let options = AdminOptions::new().operation_timeout(Some(REQUEST_TIMEOUT));
-        let results = block_on(self.admin.delete_topics(&[name], &options)).map_err(kafka_error)?;
+        let topic = self.config.topic(name);
+        let results =
+            block_on(self.admin.delete_topics(&[&topic], &options)).map_err(kafka_error)?;
         for result in results {
             match result {
                 Ok(_) => {}
@@ -224,16 +230,17 @@ impl TopicLog for KafkaLog {
                 }
             }
         }
-        self.wait_for(name, |partitions| partitions.is_none())
+        self.wait_for(&topic, |partitions| partitions.is_none())
     }
 
     fn describe_topic(&self, name: &str) -> Result<Option<TopicDescription>> {
-        let metadata = retrying(|| self.metadata.fetch_metadata(Some(name), REQUEST_TIMEOUT))?;
+        let topic = self.config.topic(name);
+        let metadata = retrying(|| self.metadata.fetch_metadata(Some(&topic), REQUEST_TIMEOUT))?;
         Ok(metadata
             .topics()
             .iter()
-            .find(|topic| topic.name() == name && topic.error().is_none())
-            .map(describe))
+            .find(|found| found.name() == topic && found.error().is_none())
+            .and_then(|found| self.describe(found)))
     }
 
     fn list_topics(&self) -> Result<Vec<TopicDescription>> {
@@ -243,15 +250,16 @@ impl TopicLog for KafkaLog {
             .iter()
             // Kafka's own topics (`__consumer_offsets`, `__transaction_state`).
             .filter(|topic| topic.error().is_none() && !topic.name().starts_with("__"))
-            .map(describe)
+            .filter_map(|topic| self.describe(topic))
             .collect();
         topics.sort_by(|a, b| a.name.cmp(&b.name));
         Ok(topics)
     }
 
-    fn produce(&self, topic: &str, records: Vec<(u32, Record)>) -> Result<Vec<u64>> {
+    fn produce(&self, name: &str, records: Vec<(u32, Record)>) -> Result<Vec<u64>> {
+        let topic = &self.config.topic(name);
         if self.partitions(topic)?.is_none() {
-            return Err(missing_topic(topic));
+            return Err(missing_topic(name));
         }
         let deliveries = Deliveries::new(records.len());
         for (index, (partition, record)) in records.iter().enumerate() {
@@ -269,7 +277,7 @@ impl TopicLog for KafkaLog {
         from: u64,
         max_records: usize,
     ) -> Result<Vec<ConsumedRecord>> {
-        let (_, end) = self.watermarks(topic, partition)?;
+        let (_, end) = self.watermarks(&self.config.topic(topic), partition)?;
         if from >= end || max_records == 0 {
             return Ok(Vec::new());
         }
@@ -292,9 +300,10 @@ impl TopicLog for KafkaLog {
         Ok(records)
     }
 
-    fn offsets(&self, topic: &str) -> Result<Vec<(u64, u64)>> {
+    fn offsets(&self, name: &str) -> Result<Vec<(u64, u64)>> {
+        let topic = &self.config.topic(name);
         let Some(partitions) = self.partitions(topic)? else {
-            return Err(missing_topic(topic));
+            return Err(missing_topic(name));
         };
         (0..partitions)
             .map(|partition| self.watermarks(topic, partition))
@@ -305,8 +314,13 @@ impl TopicLog for KafkaLog {
         self.group_offsets(&self.config.group(group), topic)
     }
 
-    fn delete_group(&self, group: &str) -> Result<()> {
-        let group = self.config.group(group);
+    fn delete_group(&self, query: &str) -> Result<()> {
+        // The query's changelog goes with its group.
+        let changelog = self.config.changelog_topic(query);
+        if self.describe_topic(&changelog)?.is_some() {
+            self.delete_topic(&changelog)?;
+        }
+        let group = self.config.group(query);
         let options = AdminOptions::new().operation_timeout(Some(REQUEST_TIMEOUT));
         let results =
             block_on(self.admin.delete_groups(&[&group], &options)).map_err(kafka_error)?;
@@ -339,14 +353,20 @@ impl KafkaLog {
     }
 }
 
-fn describe(topic: &rdkafka::metadata::MetadataTopic) -> TopicDescription {
-    TopicDescription {
-        name: topic.name().to_string(),
-        partitions: topic.partitions().len() as u32,
-        replicas: topic
-            .partitions()
-            .first()
-            .map_or(1, |partition| partition.replicas().len() as u16),
+impl KafkaLog {
+    /// A topic of this engine (under its prefix) as the engine names it.
+    fn describe(&self, topic: &rdkafka::metadata::MetadataTopic) -> Option<TopicDescription> {
+        Some(TopicDescription {
+            name: topic
+                .name()
+                .strip_prefix(&self.config.topic_prefix)?
+                .to_string(),
+            partitions: topic.partitions().len() as u32,
+            replicas: topic
+                .partitions()
+                .first()
+                .map_or(1, |partition| partition.replicas().len() as u16),
+        })
     }
 }
 

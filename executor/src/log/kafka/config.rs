@@ -9,6 +9,9 @@ use rdkafka::ClientConfig;
 
 use crate::{ExecError, Result};
 
+/// The property naming a prefix for every topic on the cluster.
+pub const TOPIC_PREFIX_PROPERTY: &str = "eddy.kafka.topic.prefix";
+
 /// ksqlDB's default `ksql.service.id`.
 pub const DEFAULT_SERVICE_ID: &str = "default_";
 
@@ -42,6 +45,9 @@ pub struct KafkaConfig {
     /// `ksql.service.id`.
     pub service_id: String,
     pub guarantee: Guarantee,
+    /// Prepended to every topic name on the cluster (`eddy.kafka.topic.prefix`, empty by
+    /// default): engines sharing a cluster keep apart, as the conformance runner's cases do.
+    pub topic_prefix: String,
 }
 
 /// Prefixes of ksqlDB's properties that carry client settings, with whom they are for;
@@ -107,6 +113,10 @@ impl KafkaConfig {
                 .cloned()
                 .unwrap_or_else(|| DEFAULT_SERVICE_ID.to_string()),
             guarantee,
+            topic_prefix: properties
+                .get(TOPIC_PREFIX_PROPERTY)
+                .cloned()
+                .unwrap_or_default(),
         };
         for (key, value) in properties {
             let (role, name) = match PREFIXES
@@ -188,6 +198,11 @@ impl KafkaConfig {
     /// The consumer group of persistent query `query`, as ksqlDB names it.
     pub fn group(&self, query: &str) -> String {
         format!("_confluent-ksql-{}query_{query}", self.service_id)
+    }
+
+    /// The name on the cluster of topic `name`.
+    pub fn topic(&self, name: &str) -> String {
+        format!("{}{name}", self.topic_prefix)
     }
 
     /// The changelog topic of persistent query `query`'s state.

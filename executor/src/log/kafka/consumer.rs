@@ -27,6 +27,8 @@ pub struct KafkaConsumer {
     paused: Vec<bool>,
     index: HashMap<(String, u32), usize>,
     woken: Arc<AtomicBool>,
+    /// Prepended to topic names on the cluster (`KafkaConfig::topic_prefix`).
+    prefix: String,
 }
 
 impl KafkaConsumer {
@@ -50,6 +52,7 @@ impl KafkaConsumer {
             paused: Vec::new(),
             index: HashMap::new(),
             woken: Arc::new(AtomicBool::new(false)),
+            prefix: config.topic_prefix.clone(),
         })
     }
 
@@ -86,6 +89,7 @@ impl KafkaConsumer {
 
 impl Consumer for KafkaConsumer {
     fn assign(&mut self, topic: &str, partition: u32, offset: u64) -> Result<usize> {
+        let topic = &format!("{}{topic}", self.prefix);
         let assignment = self.assignments.len();
         self.assignments.push((topic.to_string(), partition));
         self.positions.push(offset);

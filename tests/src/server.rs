@@ -1,0 +1,175 @@
+//! A spawned `eddy server` and a minimal HTTP/1.1 client for its REST API, for tests that
+//! kill and restart the server process.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+
+use crate::eddy_binary;
+
+/// The line `eddy server` prints once it accepts connections; the address follows.
+const LISTENING: &str = "Eddy server listening on http://";
+/// How long the server may take to start (replaying its command log, restoring state).
+const START_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// `eddy --data-dir DIR ARGS... server --listen 127.0.0.1:0`, killed on drop.
+pub struct EddyServer {
+    child: Child,
+    address: String,
+    log_path: PathBuf,
+}
+
+impl EddyServer {
+    /// Starts a server on `data_dir` with the global `args` (`--bootstrap-servers ...`);
+    /// its stderr goes to `server-N.log` in the data directory's parent.
+    pub fn start(data_dir: &Path, args: &[&str]) -> Result<EddyServer> {
+        let parent = data_dir
+            .parent()
+            .context("the data directory has a parent")?;
+        let log_path = (0..)
+            .map(|n| parent.join(format!("server-{n}.log")))
+            .find(|path| !path.exists())
+            .context("a free log name")?;
+        let log = std::fs::File::create(&log_path).context("cannot create the server log")?;
+        let mut child = Command::new(eddy_binary())
+            .arg("--data-dir")
+            .arg(data_dir)
+            .args(args)
+            .args(["server", "--listen", "127.0.0.1:0"])
+            .env("EDDY_LOG", "info,librdkafka=warn,rdkafka=warn")
+            .stdout(Stdio::piped())
+            .stderr(log)
+            .spawn()
+            .context("cannot start eddy server")?;
+        let stdout = child
+            .stdout
+            .take()
+            .context("eddy server has a stdout pipe")?;
+        let (sender, receiver) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout)
+                .lines()
+                .map_while(std::io::Result::ok)
+            {
+                if let Some(address) = line.strip_prefix(LISTENING) {
+                    let _ = sender.send(address.trim().to_string());
+                }
+            }
+        });
+        let mut server = EddyServer {
+            child,
+            address: String::new(),
+            log_path,
+        };
+        match receiver.recv_timeout(START_TIMEOUT) {
+            Ok(address) => server.address = address,
+            Err(_) => bail!("eddy server did not start:\n{}", server.log()),
+        }
+        Ok(server)
+    }
+
+    /// `host:port`.
+    pub fn address(&self) -> &str {
+        &self.address
+    }
+
+    /// What the server wrote to stderr so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log_path).unwrap_or_default()
+    }
+
+    /// Runs statements through `POST /ksql`; fails on a non-2xx answer.
+    pub fn ksql(&self, sql: &str) -> Result<serde_json::Value> {
+        let body = serde_json::json!({
+            "ksql": sql,
+            "streamsProperties": {"ksql.streams.auto.offset.reset": "earliest"},
+        });
+        let (status, text) = http_post(&self.address, "/ksql", &body.to_string())?;
+        if !(200..300).contains(&status) {
+            bail!("POST /ksql {sql:?} answered {status}: {text}");
+        }
+        serde_json::from_str(&text).with_context(|| format!("not JSON: {text}"))
+    }
+
+    /// A pull query through `POST /query`: the rows (arrays of column values).
+    pub fn pull(&self, sql: &str) -> Result<Vec<serde_json::Value>> {
+        let body = serde_json::json!({"ksql": sql, "streamsProperties": {}});
+        let (status, text) = http_post(&self.address, "/query", &body.to_string())?;
+        if !(200..300).contains(&status) {
+            bail!("POST /query {sql:?} answered {status}: {text}");
+        }
+        let answer: serde_json::Value =
+            serde_json::from_str(&text).with_context(|| format!("not JSON: {text}"))?;
+        Ok(answer
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|entry| entry.get("row")?.get("columns").cloned())
+            .collect())
+    }
+
+    /// SIGKILL: no shutdown at all.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for EddyServer {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// `POST path` with a JSON body over a new connection; the status and the (de-chunked)
+/// body.
+pub fn http_post(address: &str, path: &str, body: &str) -> Result<(u16, String)> {
+    let mut stream =
+        TcpStream::connect(address).with_context(|| format!("cannot connect to {address}"))?;
+    stream.set_read_timeout(Some(Duration::from_secs(120)))?;
+    write!(
+        stream,
+        "POST {path} HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\n\
+         Accept: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )?;
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response)?;
+    let response = String::from_utf8_lossy(&response).into_owned();
+    let (head, rest) = response
+        .split_once("\r\n\r\n")
+        .with_context(|| format!("no header end in {response:?}"))?;
+    let status: u16 = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .with_context(|| format!("no status in {head:?}"))?;
+    let chunked = head.lines().any(|line| {
+        line.to_ascii_lowercase()
+            .starts_with("transfer-encoding: chunked")
+    });
+    let body = if chunked {
+        dechunk(rest)?
+    } else {
+        rest.to_string()
+    };
+    Ok((status, body))
+}
+
+fn dechunk(mut rest: &str) -> Result<String> {
+    let mut body = String::new();
+    loop {
+        let (size, after) = rest.split_once("\r\n").context("a chunk size line")?;
+        let size = usize::from_str_radix(size.trim(), 16).context("a hex chunk size")?;
+        if size == 0 {
+            return Ok(body);
+        }
+        body.push_str(after.get(..size).context("a whole chunk")?);
+        rest = after.get(size + 2..).context("a chunk end")?;
+    }
+}

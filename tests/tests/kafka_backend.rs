@@ -1,0 +1,275 @@
+//! The Kafka backend against a real Apache Kafka broker started by the test
+//! (`tests::kafka::KafkaBroker`, KRaft from Maven Central's jars): queries with state,
+//! epochs committed as transactions, state restored from changelogs, fencing of an earlier
+//! incarnation, and a broker restarted in the middle of a query.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use executor::commit::{Committer, Epoch, KafkaCommitter};
+use executor::log::{KafkaConfig, KafkaLog, Record, partitioner};
+use executor::store::Family;
+use executor::{BackendKind, Store, TopicLog};
+use server::{Engine, Session};
+use tests::kafka::KafkaBroker;
+use tests::{execute, pull_rows, wait_until};
+
+const WAIT: Duration = Duration::from_secs(60);
+
+fn config(broker: &KafkaBroker, extra: &[(&str, &str)]) -> KafkaConfig {
+    let mut properties = BTreeMap::from([("bootstrap.servers".to_string(), broker.bootstrap())]);
+    for (key, value) in extra {
+        properties.insert(key.to_string(), value.to_string());
+    }
+    KafkaConfig::from_properties(&properties)
+        .expect("valid settings")
+        .expect("Kafka chosen")
+}
+
+fn open_engine(directory: &std::path::Path, config: &KafkaConfig) -> Arc<Engine> {
+    Engine::open_with(directory, BackendKind::Kafka(config.clone())).expect("engine on Kafka")
+}
+
+fn record(key: &str, value: &str, timestamp: i64) -> Record {
+    Record {
+        key: Some(key.as_bytes().to_vec()),
+        value: Some(value.as_bytes().to_vec()),
+        timestamp,
+        headers: Vec::new(),
+    }
+}
+
+/// Produces JSON click records keyed by user to the partitions Kafka's default partitioner
+/// picks.
+fn produce_clicks(log: &dyn TopicLog, users: &[&str], from: i64, count: i64) {
+    let partitions = log
+        .describe_topic("clicks")
+        .expect("describe")
+        .expect("exists")
+        .partitions;
+    let records = (from..from + count)
+        .map(|n| {
+            let user = users[n as usize % users.len()];
+            let partition = partitioner::partition_for_key(user.as_bytes(), partitions);
+            (
+                partition,
+                record(user, &format!("{{\"N\":{n}}}"), 1_000 + n),
+            )
+        })
+        .collect();
+    log.produce("clicks", records).expect("produce");
+}
+
+fn counts(engine: &Engine) -> BTreeMap<String, i64> {
+    let (_, rows) = pull_rows(engine, &mut Session::default(), "SELECT * FROM per_user;");
+    rows.iter()
+        .filter_map(|row| {
+            let columns: Vec<serde_json::Value> = serde_json::from_str(row).ok()?;
+            Some((columns[0].as_str()?.to_string(), columns[1].as_i64()?))
+        })
+        .collect()
+}
+
+#[test]
+fn persistent_queries_run_on_kafka_and_their_state_survives_losing_the_local_copy() -> Result<()> {
+    let broker = KafkaBroker::start()?;
+    let config = config(&broker, &[]);
+    let users = ["ann", "bob", "cyd", "dee", "eve"];
+    let first = tempfile::tempdir()?;
+    let engine = open_engine(first.path(), &config);
+    let mut session = Session::default();
+    execute(
+        &engine,
+        &mut session,
+        "CREATE STREAM clicks (user VARCHAR KEY, n BIGINT) WITH (KAFKA_TOPIC='clicks', \
+         PARTITIONS=4, VALUE_FORMAT='JSON');",
+    );
+    produce_clicks(engine.topic_log().as_ref(), &users, 0, 100);
+    execute(
+        &engine,
+        &mut session,
+        "SET 'auto.offset.reset'='earliest'; \
+         CREATE TABLE per_user AS SELECT user, COUNT(*) AS clicks FROM clicks GROUP BY user; \
+         CREATE STREAM odd AS SELECT user, n FROM clicks WHERE n % 2 = 1;",
+    );
+    let expected: BTreeMap<String, i64> = users.iter().map(|user| (user.to_string(), 20)).collect();
+    wait_until(WAIT, || Ok(counts(&engine) == expected))
+        .with_context(|| format!("counts: {:?}", counts(&engine)))?;
+
+    // The topics are on the cluster, the sink keyed as the Java client would place it.
+    let log = engine.topic_log();
+    let clicks = log.describe_topic("clicks")?.context("clicks exists")?;
+    assert_eq!(clicks.partitions, 4);
+    let odd = log
+        .describe_topic("ODD")?
+        .context("the sink topic exists")?;
+    assert_eq!(odd.partitions, 4);
+    let mut odd_records = 0;
+    for (partition, (start, end)) in log.offsets("ODD")?.into_iter().enumerate() {
+        for consumed in log.read("ODD", partition as u32, start, (end - start) as usize)? {
+            let key = consumed.record.key.context("keyed")?;
+            assert_eq!(
+                partitioner::partition_for_key(&key, 4),
+                partition as u32,
+                "{key:?} is in the partition the Java producer picks"
+            );
+            odd_records += 1;
+        }
+    }
+    assert_eq!(odd_records, 50);
+    let changelogs: Vec<String> = broker
+        .list_topics()?
+        .into_iter()
+        .filter(|topic| topic.ends_with("-changelog"))
+        .collect();
+    assert_eq!(
+        changelogs,
+        vec!["_confluent-ksql-default_query_CTAS_PER_USER_0-changelog".to_string()]
+    );
+    drop(engine);
+
+    // The local state is lost (the command log stays): the restarted query restores the
+    // aggregation's state from the changelog before it reads on from its committed offsets,
+    // so new records count on top of the old counts and nothing is counted twice.
+    {
+        let store = Store::open(first.path())?;
+        let keys: Vec<Box<[u8]>> = store
+            .db()
+            .iterator_cf(store.cf(Family::State), rocksdb::IteratorMode::Start)
+            .map(|entry| entry.map(|(key, _)| key))
+            .collect::<Result<_, _>>()?;
+        assert!(!keys.is_empty(), "the aggregation kept state");
+        for key in keys {
+            store.db().delete_cf(store.cf(Family::State), key)?;
+        }
+        for (key, _) in store.meta_scan_prefix(b"changelog/")? {
+            store.meta_delete(&key)?;
+        }
+    }
+    let engine = open_engine(first.path(), &config);
+    produce_clicks(engine.topic_log().as_ref(), &users, 100, 50);
+    let expected: BTreeMap<String, i64> = users.iter().map(|user| (user.to_string(), 30)).collect();
+    wait_until(WAIT, || Ok(counts(&engine) == expected))
+        .with_context(|| format!("counts after the restart: {:?}", counts(&engine)))?;
+    Ok(())
+}
+
+#[test]
+fn an_epoch_commits_records_state_and_offsets_together_and_state_restores_from_the_changelog()
+-> Result<()> {
+    let broker = KafkaBroker::start()?;
+    let config = config(&broker, &[]);
+    let log = Arc::new(KafkaLog::connect(config.clone())?);
+    log.create_topic("in", 2, 1)?;
+    log.create_topic("out", 1, 1)?;
+    let first = tempfile::tempdir()?;
+    let store = Store::open(first.path())?;
+    let committer = KafkaCommitter::new(Arc::clone(&log), Arc::clone(&store));
+    let tasks = ["Q/0".to_string()];
+    committer.prepare("Q", &tasks, 2)?;
+    committer.commit(
+        "Q/0",
+        Epoch {
+            records: vec![("out".into(), 0, record("k", "v", 5))],
+            offsets: vec![("Q".into(), "in".into(), 0, 5)],
+            state: vec![
+                (b"Q/a".to_vec(), Some(b"1".to_vec())),
+                (b"Q/b".to_vec(), Some(b"2".to_vec())),
+            ],
+            partition: 0,
+        },
+    )?;
+    committer.commit(
+        "Q/0",
+        Epoch {
+            records: Vec::new(),
+            offsets: vec![("Q".into(), "in".into(), 1, 3)],
+            state: vec![
+                (b"Q/a".to_vec(), None),
+                (b"Q/c".to_vec(), Some(b"3".to_vec())),
+            ],
+            partition: 1,
+        },
+    )?;
+    assert_eq!(log.committed_offsets("Q", "in")?, vec![Some(5), Some(3)]);
+    let out = log.read("out", 0, 0, 10)?;
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0].record.timestamp, 5);
+    let state = |store: &Store| -> Vec<(Vec<u8>, Vec<u8>)> {
+        store
+            .db()
+            .iterator_cf(store.cf(Family::State), rocksdb::IteratorMode::Start)
+            .map(|entry| {
+                let (key, value) = entry.expect("state entry");
+                (key.to_vec(), value.to_vec())
+            })
+            .collect()
+    };
+    let applied = state(&store);
+    assert_eq!(
+        applied,
+        vec![
+            (b"Q/b".to_vec(), b"2".to_vec()),
+            (b"Q/c".to_vec(), b"3".to_vec())
+        ]
+    );
+
+    // Another machine (an empty store) restores the same state before its tasks start.
+    let second = tempfile::tempdir()?;
+    let restored_store = Store::open(second.path())?;
+    let restored = KafkaCommitter::new(Arc::clone(&log), Arc::clone(&restored_store));
+    restored.prepare("Q", &tasks, 2)?;
+    assert_eq!(state(&restored_store), applied);
+
+    // The new incarnation of task Q/0 fenced the first: its commits fail and change nothing.
+    let fenced = committer.commit(
+        "Q/0",
+        Epoch {
+            records: vec![("out".into(), 0, record("zombie", "v", 6))],
+            offsets: vec![("Q".into(), "in".into(), 0, 9)],
+            state: Vec::new(),
+            partition: 0,
+        },
+    );
+    assert!(fenced.is_err(), "a fenced producer's commit fails");
+    assert_eq!(log.committed_offsets("Q", "in")?, vec![Some(5), Some(3)]);
+    assert_eq!(log.read("out", 0, 0, 10)?.len(), 1);
+    Ok(())
+}
+
+#[test]
+fn a_query_resumes_after_the_broker_restarts_and_loses_nothing() -> Result<()> {
+    let mut broker = KafkaBroker::start()?;
+    let config = config(&broker, &[]);
+    let directory = tempfile::tempdir()?;
+    let engine = open_engine(directory.path(), &config);
+    let mut session = Session::default();
+    execute(
+        &engine,
+        &mut session,
+        "CREATE STREAM clicks (user VARCHAR KEY, n BIGINT) WITH (KAFKA_TOPIC='clicks', \
+         PARTITIONS=2, VALUE_FORMAT='JSON'); \
+         SET 'auto.offset.reset'='earliest'; \
+         CREATE TABLE per_user AS SELECT user, COUNT(*) AS clicks FROM clicks GROUP BY user;",
+    );
+    let users = ["ann", "bob"];
+    produce_clicks(engine.topic_log().as_ref(), &users, 0, 40);
+    let half: BTreeMap<String, i64> = users.iter().map(|user| (user.to_string(), 20)).collect();
+    wait_until(WAIT, || Ok(counts(&engine) == half))?;
+
+    broker.stop();
+    std::thread::sleep(Duration::from_secs(3));
+    broker.restart()?;
+    produce_clicks(engine.topic_log().as_ref(), &users, 40, 40);
+    let all: BTreeMap<String, i64> = users.iter().map(|user| (user.to_string(), 40)).collect();
+    wait_until(WAIT * 2, || Ok(counts(&engine) == all))
+        .with_context(|| format!("counts after the outage: {:?}", counts(&engine)))?;
+    let queries = execute(&engine, &mut session, "SHOW QUERIES;");
+    assert!(
+        format!("{queries:?}").contains("RUNNING"),
+        "the query still runs: {queries:?}"
+    );
+    Ok(())
+}
