@@ -1,7 +1,8 @@
 //! End-to-end test helpers: run the `eddy` binary and read data directories; `crash` kills
-//! it at points chosen by a query's progress.
+//! it at points chosen by a query's progress; `kafka` runs a real Kafka broker.
 
 pub mod crash;
+pub mod kafka;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
