@@ -54,20 +54,21 @@ pub fn kafka_home() -> PathBuf {
 }
 
 /// Fetches the jars of `tests/kafka/pom.xml` into `home/lib`, through a directory of this
-/// process's own so that concurrent fetches never see half a `lib/`.
+/// call's own so that concurrent fetches never see half a `lib/`.
 fn fetch_jars(home: &Path) -> Result<()> {
     let pom = Path::new(env!("CARGO_MANIFEST_DIR")).join("kafka/pom.xml");
-    let partial = home.join(format!("lib.partial-{}", std::process::id()));
     fs::create_dir_all(home).with_context(|| format!("cannot create {}", home.display()))?;
+    let partial = tempfile::Builder::new()
+        .prefix("lib.partial-")
+        .tempdir_in(home)?;
     let output = Command::new("mvn")
         .args(["-q", "-B", "-f"])
         .arg(&pom)
         .arg("dependency:copy-dependencies")
-        .arg(format!("-DoutputDirectory={}", partial.display()))
+        .arg(format!("-DoutputDirectory={}", partial.path().display()))
         .output()
         .context("cannot run mvn")?;
     if !output.status.success() {
-        let _ = fs::remove_dir_all(&partial);
         bail!(
             "mvn failed ({}):\n{}{}",
             output.status,
@@ -75,7 +76,8 @@ fn fetch_jars(home: &Path) -> Result<()> {
             String::from_utf8_lossy(&output.stderr)
         );
     }
-    // Another process may have completed `lib/` meanwhile; its copy is as good as ours.
+    // Another test may have completed `lib/` meanwhile; its copy is as good as ours.
+    let partial = partial.keep();
     if fs::rename(&partial, home.join("lib")).is_err() {
         fs::remove_dir_all(&partial)?;
     }
