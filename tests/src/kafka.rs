@@ -200,6 +200,9 @@ impl KafkaBroker {
         let directory = tempfile::Builder::new().prefix("eddy-kafka-").tempdir()?;
         let (broker_port, controller_port) = free_ports()?;
         let data = directory.path().join("data");
+        // A broker killed without a clean shutdown can register again only once the session of
+        // its previous incarnation expires: a 4 s session (not 9 s) makes restarts after
+        // `kill` quicker.
         let properties = format!(
             "process.roles=broker,controller\n\
              node.id=1\n\
@@ -213,7 +216,9 @@ impl KafkaBroker {
              transaction.state.log.replication.factor=1\n\
              transaction.state.log.min.isr=1\n\
              group.initial.rebalance.delay.ms=0\n\
-             num.partitions=1\n",
+             num.partitions=1\n\
+             broker.heartbeat.interval.ms=1000\n\
+             broker.session.timeout.ms=4000\n",
             data.display()
         );
         let config = directory.path().join("server.properties");
@@ -245,7 +250,13 @@ impl KafkaBroker {
         // Only a STARTED line written by this launch counts.
         let log_start = log.metadata()?.len();
         let child = Command::new("java")
-            .args(["-Xmx512m", "-XX:+UseSerialGC", "-cp"])
+            .args([
+                "-Xmx512m",
+                "-XX:+UseSerialGC",
+                "-Dorg.slf4j.simpleLogger.showDateTime=true",
+                "-Dorg.slf4j.simpleLogger.dateTimeFormat=HH:mm:ss.SSS",
+                "-cp",
+            ])
             .arg(class_path(None))
             .arg("kafka.Kafka")
             .arg(self.directory.path().join("server.properties"))
