@@ -1,7 +1,9 @@
 //! End-to-end test helpers: run the `eddy` binary and read data directories; `crash` kills
-//! it at points chosen by a query's progress.
+//! it at points chosen by a query's progress; `kafka` runs a real Kafka broker;
+//! `server` runs `eddy server` and talks to its REST API.
 
 pub mod crash;
+pub mod kafka;
 pub mod server;
 
 use std::path::{Path, PathBuf};
