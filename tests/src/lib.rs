@@ -1,10 +1,10 @@
 //! End-to-end test helpers: run the `eddy` binary and read data directories; `crash` kills
 //! it at points chosen by a query's progress; `kafka` runs a real Kafka broker;
-//! `server` runs `eddy server` and talks to its REST API.
+//! `eddy_server` runs `eddy server` and talks to its REST API.
 
 pub mod crash;
+pub mod eddy_server;
 pub mod kafka;
-pub mod server;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use executor::TopicLog;
 use executor::log::{KafkaConfig, KafkaLog, Record, partitioner};
+use tests::eddy_server::EddyServer;
 use tests::kafka::KafkaBroker;
-use tests::server::EddyServer;
 
 const USERS: u64 = 12;
 const PARTITIONS: u32 = 4;

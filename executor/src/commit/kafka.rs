@@ -56,6 +56,9 @@ pub struct KafkaCommitter {
     /// One (never joined) consumer per group: the group metadata transactions commit
     /// offsets under, and the committer of `at_least_once` offsets.
     groups: Mutex<HashMap<String, Arc<BaseConsumer>>>,
+    /// Per query: its changelog's partition count and whether the changelog exists yet
+    /// (it is created by the first epoch with state: queries without state have none).
+    changelogs: Mutex<HashMap<String, (u32, bool)>>,
 }
 
 impl std::fmt::Debug for KafkaCommitter {
@@ -71,6 +74,7 @@ impl KafkaCommitter {
             store,
             producers: Mutex::default(),
             groups: Mutex::default(),
+            changelogs: Mutex::default(),
         }
     }
 
@@ -162,16 +166,21 @@ impl KafkaCommitter {
         Ok((deliveries, epoch.records.len()))
     }
 
-    /// The changelog partition an epoch of input partition `partition` writes.
-    fn changelog_partition(&self, changelog: &str, partition: u32) -> Result<u32> {
-        let partitions = self
-            .log
-            .describe_topic(changelog)?
-            .ok_or_else(|| {
-                ExecError::Internal(format!("the changelog topic {changelog} is missing"))
-            })?
-            .partitions;
-        Ok(partition % partitions.max(1))
+    /// The changelog partition an epoch of input partition `partition` writes, creating
+    /// the changelog on first use.
+    fn changelog_partition(&self, group: &str, changelog: &str, partition: u32) -> Result<u32> {
+        let mut changelogs = self
+            .changelogs
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let entry = changelogs
+            .entry(group.to_string())
+            .or_insert((partition + 1, false));
+        if !entry.1 {
+            self.log.create_compacted_topic(changelog, entry.0.max(1))?;
+            entry.1 = true;
+        }
+        Ok(partition % entry.0.max(1))
     }
 
     /// Applies state writes and the changelog position they reach in one local batch.
@@ -220,7 +229,7 @@ impl Committer for KafkaCommitter {
         let partition = if epoch.state.is_empty() {
             0
         } else {
-            self.changelog_partition(&changelog, epoch.partition)?
+            self.changelog_partition(&group, &changelog, epoch.partition)?
         };
         let producer = self.producer(&group, task)?;
         let consumer = self.group_consumer(&group)?;
@@ -279,8 +288,21 @@ impl Committer for KafkaCommitter {
 
     fn prepare(&self, group: &str, tasks: &[String], partitions: u32) -> Result<()> {
         let changelog = self.log.config().changelog_topic(group);
-        self.log
-            .create_compacted_topic(&changelog, partitions.max(1))?;
+        let existing = self.log.describe_topic(&changelog)?;
+        self.changelogs
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(
+                group.to_string(),
+                match &existing {
+                    Some(existing) => (existing.partitions, true),
+                    None => (partitions.max(1), false),
+                },
+            );
+        if existing.is_none() {
+            // Nothing to restore; fencing happens when the tasks' producers start.
+            return Ok(());
+        }
         // Fence the tasks' earlier incarnations first: their open transactions end, so the
         // changelog reads below reach its end.
         for task in tasks {
