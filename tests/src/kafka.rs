@@ -27,8 +27,9 @@ const BROKER_JAR: &str = "kafka_2.13-4.1.1.jar";
 /// The cluster id every test broker is formatted with; brokers never meet, so one id is enough.
 const CLUSTER_ID: &str = "4L6g3nShT-eMCtK--X86sw";
 
-/// What the broker logs once it serves clients.
-const STARTED_LINE: &str = "Transition from STARTING to STARTED";
+/// What the broker logs once it serves clients. Not `Transition from STARTING to STARTED`:
+/// that comes before the client listener is bound, which can still fail.
+const STARTED_LINE: &str = "[KafkaRaftServer nodeId=1] Kafka Server started";
 
 /// How long a broker may take to start, and to stop before it is killed.
 const START_TIMEOUT: Duration = Duration::from_secs(90);
@@ -186,7 +187,7 @@ impl KafkaBroker {
             match broker.launch() {
                 Ok(()) => return Ok(broker),
                 Err(error)
-                    if attempt < 3 && broker.log_tail(200).contains("Address already in use") =>
+                    if attempt < 3 && format!("{error:#}").contains("Address already in use") =>
                 {
                     eprintln!("kafka broker: a port was taken, retrying: {error:#}");
                 }
@@ -276,15 +277,15 @@ impl KafkaBroker {
             if let Some(status) = child.try_wait()? {
                 self.child = None;
                 bail!(
-                    "the Kafka broker exited ({status}) before it started; log tail:\n{}",
-                    self.log_tail(40)
+                    "the Kafka broker exited ({status}) before it started\n{}",
+                    self.failure_report(log_start)
                 );
             }
             if started.elapsed() > START_TIMEOUT {
                 self.kill();
                 bail!(
-                    "the Kafka broker did not start within {START_TIMEOUT:?}; log tail:\n{}",
-                    self.log_tail(40)
+                    "the Kafka broker did not start within {START_TIMEOUT:?}\n{}",
+                    self.failure_report(log_start)
                 );
             }
             std::thread::park_timeout(Duration::from_millis(50));
@@ -370,6 +371,26 @@ impl KafkaBroker {
         let text = read_from(&self.log_path(), 0).unwrap_or_else(|error| error.to_string());
         let all: Vec<&str> = text.lines().collect();
         all[all.len().saturating_sub(lines)..].join("\n")
+    }
+
+    /// The errors that the broker logged since byte `log_start` (their first lines: the cause
+    /// of a failed start is often followed by pages of shutdown), then the last 40 lines.
+    fn failure_report(&self, log_start: u64) -> String {
+        let text = read_from(&self.log_path(), log_start).unwrap_or_else(|error| error.to_string());
+        let errors: Vec<&str> = text
+            .lines()
+            .filter(|line| {
+                line.contains(" ERROR ")
+                    || line.contains(" FATAL ")
+                    || line.starts_with("Caused by:")
+            })
+            .take(20)
+            .collect();
+        format!(
+            "errors in the broker log:\n{}\nlog tail:\n{}",
+            errors.join("\n"),
+            self.log_tail(40)
+        )
     }
 
     fn log_path(&self) -> PathBuf {
