@@ -28,7 +28,7 @@ const BROKER_JAR: &str = "kafka_2.13-4.1.1.jar";
 const CLUSTER_ID: &str = "4L6g3nShT-eMCtK--X86sw";
 
 /// What the broker logs once it serves clients. Not `Transition from STARTING to STARTED`:
-/// that comes before the client listener is bound, which can still fail.
+/// that line was seen from a broker whose client listener then failed to bind.
 const STARTED_LINE: &str = "[KafkaRaftServer nodeId=1] Kafka Server started";
 
 /// How long a broker may take to start, and to stop before it is killed.
