@@ -167,12 +167,12 @@ pub fn java_tool(source: &Path, class: &str, args: &[&str]) -> Result<String> {
 /// its data, configuration and log in a temporary directory.
 ///
 /// Dropping it kills the broker's process group, so a failing test never leaves a broker
-/// running.
+/// running; a watchdog process does so when the test process dies without dropping it.
 pub struct KafkaBroker {
     directory: TempDir,
     broker_port: u16,
     controller_port: u16,
-    child: Option<Child>,
+    process: Option<BrokerProcess>,
 }
 
 impl KafkaBroker {
@@ -237,7 +237,7 @@ impl KafkaBroker {
             directory,
             broker_port,
             controller_port,
-            child: None,
+            process: None,
         })
     }
 
@@ -250,7 +250,8 @@ impl KafkaBroker {
             .open(&log_path)?;
         // Only a STARTED line written by this launch counts.
         let log_start = log.metadata()?.len();
-        let child = Command::new("java")
+        let mut command = Command::new("java");
+        command
             .args([
                 "-Xmx512m",
                 "-XX:+UseSerialGC",
@@ -263,19 +264,17 @@ impl KafkaBroker {
             .arg(self.directory.path().join("server.properties"))
             .stdin(Stdio::null())
             .stdout(log.try_clone()?)
-            .stderr(log)
-            .process_group(0)
-            .spawn()
-            .context("cannot run java (install a JDK 17 or later, or run `./dev test`)")?;
-        self.child = Some(child);
+            .stderr(log);
+        let process = self
+            .process
+            .insert(BrokerProcess::spawn(&mut command, self.directory.path())?);
         let started = Instant::now();
         loop {
             if read_from(&log_path, log_start)?.contains(STARTED_LINE) {
                 return Ok(());
             }
-            let child = self.child.as_mut().expect("launched above");
-            if let Some(status) = child.try_wait()? {
-                self.child = None;
+            if let Some(status) = process.jvm.try_wait()? {
+                self.kill();
                 bail!(
                     "the Kafka broker exited ({status}) before it started\n{}",
                     self.failure_report(log_start)
@@ -300,29 +299,28 @@ impl KafkaBroker {
     /// Stops the broker cleanly (SIGTERM), killing it when it has not exited within 30
     /// seconds. Does nothing when it is not running.
     pub fn stop(&mut self) {
-        let Some(child) = self.child.as_mut() else {
+        let Some(process) = self.process.as_mut() else {
             return;
         };
-        signal(&child.id().to_string(), "TERM");
+        signal(&process.jvm.id().to_string(), "TERM");
         let started = Instant::now();
         while started.elapsed() < STOP_TIMEOUT {
-            if matches!(child.try_wait(), Ok(Some(_)) | Err(_)) {
-                self.child = None;
-                return;
+            if !matches!(process.jvm.try_wait(), Ok(None)) {
+                break;
             }
             std::thread::park_timeout(Duration::from_millis(50));
         }
-        eprintln!("kafka broker: no exit {STOP_TIMEOUT:?} after SIGTERM, killing it");
+        if started.elapsed() >= STOP_TIMEOUT {
+            eprintln!("kafka broker: no exit {STOP_TIMEOUT:?} after SIGTERM, killing it");
+        }
         self.kill();
     }
 
     /// Kills the broker at once (SIGKILL to its process group), like a crash. Does nothing
     /// when it is not running.
     pub fn kill(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            signal(&format!("-{}", child.id()), "KILL");
-            // Reaps the process; it cannot outlive SIGKILL.
-            let _ = child.wait();
+        if let Some(process) = self.process.take() {
+            process.kill();
         }
     }
 
@@ -411,8 +409,59 @@ impl std::fmt::Debug for KafkaBroker {
             .field("bootstrap", &self.bootstrap())
             .field("controller_port", &self.controller_port)
             .field("directory", &self.directory.path())
-            .field("running", &self.child.is_some())
+            .field("running", &self.process.is_some())
             .finish()
+    }
+}
+
+/// The broker JVM, leader of a process group of its own, and a watchdog (`sh`) that kills
+/// that group and deletes the broker's directory once its stdin, a pipe only the test process
+/// holds, closes: when the test process exits, even by SIGKILL or Ctrl-C, which never run
+/// `Drop`.
+struct BrokerProcess {
+    jvm: Child,
+    watchdog: Child,
+}
+
+impl BrokerProcess {
+    fn spawn(jvm: &mut Command, directory: &Path) -> Result<BrokerProcess> {
+        let mut jvm = jvm
+            .process_group(0)
+            .spawn()
+            .context("cannot run java (install a JDK 17 or later, or run `./dev test`)")?;
+        let watchdog = Command::new("sh")
+            .arg("-c")
+            // Ctrl-C signals the watchdog's process group too: it must outlive the test.
+            // (dash's `kill` takes no `--`; `-PID` is the process group.)
+            .arg(format!(
+                "trap '' INT TERM HUP; read line; kill -KILL -{}; rm -rf '{}'",
+                jvm.id(),
+                directory.display()
+            ))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn();
+        match watchdog {
+            Ok(watchdog) => Ok(BrokerProcess { jvm, watchdog }),
+            Err(error) => {
+                signal(&format!("-{}", jvm.id()), "KILL");
+                let _ = jvm.wait();
+                Err(error).context("cannot run sh for the broker's watchdog")
+            }
+        }
+    }
+
+    /// Kills the JVM's process group unless the JVM has been reaped already (its group id
+    /// could be reused then), then the watchdog without letting it act, and reaps both.
+    fn kill(mut self) {
+        if matches!(self.jvm.try_wait(), Ok(None)) {
+            signal(&format!("-{}", self.jvm.id()), "KILL");
+            // It cannot outlive SIGKILL; an error means it is reaped already.
+            let _ = self.jvm.wait();
+        }
+        signal(&self.watchdog.id().to_string(), "KILL");
+        let _ = self.watchdog.wait();
     }
 }
 
