@@ -177,7 +177,8 @@ pub struct KafkaBroker {
 
 impl KafkaBroker {
     /// Formats and starts a broker on free ports; returns once it serves clients. Fails with
-    /// the tail of the broker's log when it exits or does not start within 90 seconds.
+    /// the errors and the tail of the broker's log when it exits or does not start within 90
+    /// seconds (a port taken meanwhile is retried twice on new ports).
     pub fn start() -> Result<KafkaBroker> {
         // Another process may take a port between our probe and the broker's bind: retry then.
         let mut attempt = 0;
