@@ -27,8 +27,9 @@ const BROKER_JAR: &str = "kafka_2.13-4.1.1.jar";
 /// The cluster id every test broker is formatted with; brokers never meet, so one id is enough.
 const CLUSTER_ID: &str = "4L6g3nShT-eMCtK--X86sw";
 
-/// What the broker logs once it serves clients.
-const STARTED_LINE: &str = "Transition from STARTING to STARTED";
+/// What the broker logs once it serves clients. Not `Transition from STARTING to STARTED`:
+/// that line was seen from a broker whose client listener then failed to bind.
+const STARTED_LINE: &str = "[KafkaRaftServer nodeId=1] Kafka Server started";
 
 /// How long a broker may take to start, and to stop before it is killed.
 const START_TIMEOUT: Duration = Duration::from_secs(90);
@@ -166,17 +167,18 @@ pub fn java_tool(source: &Path, class: &str, args: &[&str]) -> Result<String> {
 /// its data, configuration and log in a temporary directory.
 ///
 /// Dropping it kills the broker's process group, so a failing test never leaves a broker
-/// running.
+/// running; a watchdog process does so when the test process dies without dropping it.
 pub struct KafkaBroker {
     directory: TempDir,
     broker_port: u16,
     controller_port: u16,
-    child: Option<Child>,
+    process: Option<BrokerProcess>,
 }
 
 impl KafkaBroker {
     /// Formats and starts a broker on free ports; returns once it serves clients. Fails with
-    /// the tail of the broker's log when it exits or does not start within 90 seconds.
+    /// the errors and the tail of the broker's log when it exits or does not start within 90
+    /// seconds (a port taken meanwhile is retried twice on new ports).
     pub fn start() -> Result<KafkaBroker> {
         // Another process may take a port between our probe and the broker's bind: retry then.
         let mut attempt = 0;
@@ -186,7 +188,7 @@ impl KafkaBroker {
             match broker.launch() {
                 Ok(()) => return Ok(broker),
                 Err(error)
-                    if attempt < 3 && broker.log_tail(200).contains("Address already in use") =>
+                    if attempt < 3 && format!("{error:#}").contains("Address already in use") =>
                 {
                     eprintln!("kafka broker: a port was taken, retrying: {error:#}");
                 }
@@ -236,7 +238,7 @@ impl KafkaBroker {
             directory,
             broker_port,
             controller_port,
-            child: None,
+            process: None,
         })
     }
 
@@ -249,7 +251,8 @@ impl KafkaBroker {
             .open(&log_path)?;
         // Only a STARTED line written by this launch counts.
         let log_start = log.metadata()?.len();
-        let child = Command::new("java")
+        let mut command = Command::new("java");
+        command
             .args([
                 "-Xmx512m",
                 "-XX:+UseSerialGC",
@@ -262,29 +265,27 @@ impl KafkaBroker {
             .arg(self.directory.path().join("server.properties"))
             .stdin(Stdio::null())
             .stdout(log.try_clone()?)
-            .stderr(log)
-            .process_group(0)
-            .spawn()
-            .context("cannot run java (install a JDK 17 or later, or run `./dev test`)")?;
-        self.child = Some(child);
+            .stderr(log);
+        let process = self
+            .process
+            .insert(BrokerProcess::spawn(&mut command, self.directory.path())?);
         let started = Instant::now();
         loop {
             if read_from(&log_path, log_start)?.contains(STARTED_LINE) {
                 return Ok(());
             }
-            let child = self.child.as_mut().expect("launched above");
-            if let Some(status) = child.try_wait()? {
-                self.child = None;
+            if let Some(status) = process.jvm.try_wait()? {
+                self.kill();
                 bail!(
-                    "the Kafka broker exited ({status}) before it started; log tail:\n{}",
-                    self.log_tail(40)
+                    "the Kafka broker exited ({status}) before it started\n{}",
+                    self.failure_report(log_start)
                 );
             }
             if started.elapsed() > START_TIMEOUT {
                 self.kill();
                 bail!(
-                    "the Kafka broker did not start within {START_TIMEOUT:?}; log tail:\n{}",
-                    self.log_tail(40)
+                    "the Kafka broker did not start within {START_TIMEOUT:?}\n{}",
+                    self.failure_report(log_start)
                 );
             }
             std::thread::park_timeout(Duration::from_millis(50));
@@ -299,29 +300,28 @@ impl KafkaBroker {
     /// Stops the broker cleanly (SIGTERM), killing it when it has not exited within 30
     /// seconds. Does nothing when it is not running.
     pub fn stop(&mut self) {
-        let Some(child) = self.child.as_mut() else {
+        let Some(process) = self.process.as_mut() else {
             return;
         };
-        signal(&child.id().to_string(), "TERM");
+        signal(&process.jvm.id().to_string(), "TERM");
         let started = Instant::now();
         while started.elapsed() < STOP_TIMEOUT {
-            if matches!(child.try_wait(), Ok(Some(_)) | Err(_)) {
-                self.child = None;
-                return;
+            if !matches!(process.jvm.try_wait(), Ok(None)) {
+                break;
             }
             std::thread::park_timeout(Duration::from_millis(50));
         }
-        eprintln!("kafka broker: no exit {STOP_TIMEOUT:?} after SIGTERM, killing it");
+        if started.elapsed() >= STOP_TIMEOUT {
+            eprintln!("kafka broker: no exit {STOP_TIMEOUT:?} after SIGTERM, killing it");
+        }
         self.kill();
     }
 
     /// Kills the broker at once (SIGKILL to its process group), like a crash. Does nothing
     /// when it is not running.
     pub fn kill(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            signal(&format!("-{}", child.id()), "KILL");
-            // Reaps the process; it cannot outlive SIGKILL.
-            let _ = child.wait();
+        if let Some(process) = self.process.take() {
+            process.kill();
         }
     }
 
@@ -372,6 +372,26 @@ impl KafkaBroker {
         all[all.len().saturating_sub(lines)..].join("\n")
     }
 
+    /// The errors that the broker logged since byte `log_start` (their first lines: the cause
+    /// of a failed start is often followed by pages of shutdown), then the last 40 lines.
+    fn failure_report(&self, log_start: u64) -> String {
+        let text = read_from(&self.log_path(), log_start).unwrap_or_else(|error| error.to_string());
+        let errors: Vec<&str> = text
+            .lines()
+            .filter(|line| {
+                line.contains(" ERROR ")
+                    || line.contains(" FATAL ")
+                    || line.starts_with("Caused by:")
+            })
+            .take(20)
+            .collect();
+        format!(
+            "errors in the broker log:\n{}\nlog tail:\n{}",
+            errors.join("\n"),
+            self.log_tail(40)
+        )
+    }
+
     fn log_path(&self) -> PathBuf {
         self.directory.path().join("broker.log")
     }
@@ -390,8 +410,59 @@ impl std::fmt::Debug for KafkaBroker {
             .field("bootstrap", &self.bootstrap())
             .field("controller_port", &self.controller_port)
             .field("directory", &self.directory.path())
-            .field("running", &self.child.is_some())
+            .field("running", &self.process.is_some())
             .finish()
+    }
+}
+
+/// The broker JVM, leader of a process group of its own, and a watchdog (`sh`) that kills
+/// that group and deletes the broker's directory once its stdin, a pipe only the test process
+/// holds, closes: when the test process exits, even by SIGKILL or Ctrl-C, which never run
+/// `Drop`.
+struct BrokerProcess {
+    jvm: Child,
+    watchdog: Child,
+}
+
+impl BrokerProcess {
+    fn spawn(jvm: &mut Command, directory: &Path) -> Result<BrokerProcess> {
+        let mut jvm = jvm
+            .process_group(0)
+            .spawn()
+            .context("cannot run java (install a JDK 17 or later, or run `./dev test`)")?;
+        let watchdog = Command::new("sh")
+            .arg("-c")
+            // Ctrl-C signals the watchdog's process group too: it must outlive the test.
+            // (dash's `kill` takes no `--`; `-PID` is the process group.)
+            .arg(format!(
+                "trap '' INT TERM HUP; read line; kill -KILL -{}; rm -rf '{}'",
+                jvm.id(),
+                directory.display()
+            ))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn();
+        match watchdog {
+            Ok(watchdog) => Ok(BrokerProcess { jvm, watchdog }),
+            Err(error) => {
+                signal(&format!("-{}", jvm.id()), "KILL");
+                let _ = jvm.wait();
+                Err(error).context("cannot run sh for the broker's watchdog")
+            }
+        }
+    }
+
+    /// Kills the JVM's process group unless the JVM has been reaped already (its group id
+    /// could be reused then), then the watchdog without letting it act, and reaps both.
+    fn kill(mut self) {
+        if matches!(self.jvm.try_wait(), Ok(None)) {
+            signal(&format!("-{}", self.jvm.id()), "KILL");
+            // It cannot outlive SIGKILL; an error means it is reaped already.
+            let _ = self.jvm.wait();
+        }
+        signal(&self.watchdog.id().to_string(), "KILL");
+        let _ = self.watchdog.wait();
     }
 }
 

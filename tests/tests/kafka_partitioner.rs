@@ -144,3 +144,21 @@ fn broker_keeps_topics_across_restart_and_kill() {
     assert_eq!(broker.list_topics().expect("list topics"), vec!["orders"]);
     assert_eq!(java_partitions(&broker, &["orders"], &keys), before);
 }
+
+#[test]
+fn restart_fails_with_the_broker_log_when_its_port_is_taken() {
+    let mut broker = KafkaBroker::start().unwrap_or_else(|error| panic!("{error:#}"));
+    broker.kill();
+    let _squatter = std::net::TcpListener::bind(broker.bootstrap()).expect("the port is free");
+    let Err(error) = broker.restart() else {
+        panic!(
+            "a broker cannot start on a port that is taken; log tail:\n{}",
+            broker.log_tail(40)
+        );
+    };
+    let message = format!("{error:#}");
+    assert!(
+        message.contains("exited") && message.contains("Address already in use"),
+        "the error names the exit and shows the log: {message}"
+    );
+}
