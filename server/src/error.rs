@@ -12,6 +12,9 @@ pub enum ServerError {
     /// The statement is invalid for another reason (a running query, a missing topic).
     #[error("{0}")]
     User(String),
+    /// The external schema registry failed or refused a request.
+    #[error("{0}")]
+    SchemaRegistry(String),
     /// The executor failed (storage, formats).
     #[error(transparent)]
     Exec(#[from] executor::ExecError),
