@@ -633,7 +633,6 @@ fn an_engine_with_an_external_registry_registers_and_reads_schemas_there() {
             &mut Session::default(),
             |_, _| {},
         )
-        .err()
-        .expect("the registry refuses");
+        .expect_err("the registry refuses");
     assert!(error.to_string().contains("401"), "{error}");
 }

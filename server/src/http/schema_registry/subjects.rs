@@ -2,13 +2,16 @@
 //! look one up, delete a subject.
 //!
 //! A DELETE removes the subject for good (Confluent's soft delete, which keeps it readable
-//! with `?deleted=true`, is not kept apart); the schemas keep their ids.
+//! with `?deleted=true`, is not kept apart); the schemas keep their ids. The hard delete
+//! that clients send after a soft one (`?permanent=true`) finds nothing left and answers
+//! `[]`.
 
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use planner::schema_registry::compatibility::check_compatibility;
+use serde::Deserialize;
 use serde_json::json;
 
 use super::{
@@ -136,15 +139,23 @@ pub(super) async fn lookup(
     ok(&describe_version(&subject, version, registered))
 }
 
+#[derive(Debug, Default, Deserialize)]
+pub(super) struct DeleteQuery {
+    #[serde(default)]
+    permanent: bool,
+}
+
 /// `DELETE /subjects/{subject}`: deletes the subject and returns its versions.
 pub(super) async fn delete(
     State(state): State<Arc<AppState>>,
     Path(subject): Path<String>,
+    Query(query): Query<DeleteQuery>,
 ) -> RegistryResult {
     let engine = Arc::clone(&state.engine);
     let name = subject.clone();
-    let versions = run_blocking(move || engine.delete_schema_subject(&name))
-        .await?
-        .ok_or_else(|| RegistryError::subject_not_found(&subject))?;
-    ok(&json!(versions))
+    match run_blocking(move || engine.delete_schema_subject(&name)).await? {
+        Some(versions) => ok(&json!(versions)),
+        None if query.permanent => ok(&json!([])),
+        None => Err(RegistryError::subject_not_found(&subject)),
+    }
 }
