@@ -68,6 +68,11 @@ struct Served {
 
 impl Served {
     fn start(config: HttpConfig) -> Self {
+        Self::start_with_properties(config, BTreeMap::new())
+    }
+
+    /// A server with default session properties, as `eddy server --config FILE` gives them.
+    fn start_with_properties(config: HttpConfig, properties: BTreeMap<String, String>) -> Self {
         let directory = tempfile::tempdir().expect("temp dir");
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
@@ -83,17 +88,18 @@ impl Served {
             authorization: None,
             directory,
         };
-        served.serve(config);
+        served.serve(config, properties);
         served
     }
 
-    fn serve(&mut self, config: HttpConfig) {
+    fn serve(&mut self, config: HttpConfig, properties: BTreeMap<String, String>) {
         let server = self
             .runtime
-            .block_on(HttpServer::start(
+            .block_on(HttpServer::start_with_properties(
                 Arc::clone(&self.engine),
                 "127.0.0.1:0".parse().expect("address"),
                 config,
+                properties,
             ))
             .expect("server starts");
         self.base = format!("http://{}", server.local_addr());
@@ -108,7 +114,7 @@ impl Served {
         let placeholder = tempfile::tempdir().expect("temp dir");
         self.engine = Engine::open(placeholder.path()).expect("placeholder engine");
         self.engine = Engine::open(self.directory.path()).expect("engine reopens");
-        self.serve(HttpConfig::default());
+        self.serve(HttpConfig::default(), BTreeMap::new());
     }
 
     fn request(&self, method: Method, path: &str, body: Option<&str>, content_type: &str) -> Reply {
@@ -635,4 +641,37 @@ fn an_engine_with_an_external_registry_registers_and_reads_schemas_there() {
         )
         .expect_err("the registry refuses");
     assert!(error.to_string().contains("401"), "{error}");
+}
+
+#[test]
+fn a_server_configured_with_a_registry_url_registers_statement_schemas_there() {
+    let registry = Served::start(HttpConfig::default());
+    let properties = BTreeMap::from([(
+        "ksql.schema.registry.url".to_string(),
+        registry.base.clone(),
+    )]);
+    let served = Served::start_with_properties(HttpConfig::default(), properties);
+    assert_eq!(served.engine.schema_registry_url(), Some(registry.base.as_str()));
+    let sql = "CREATE STREAM s (A INT) WITH (kafka_topic='s', value_format='AVRO', partitions=1);";
+    let reply = served.post("/ksql", &json!({"ksql": sql, "streamsProperties": {}}));
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let latest = registry.get("/subjects/s-value/versions/latest").json();
+    assert!(
+        latest["schema"].as_str().is_some_and(|s| s.contains("\"A\"")),
+        "{latest}"
+    );
+    // An invalid registry url stops the server from starting.
+    let invalid = BTreeMap::from([(
+        "ksql.schema.registry.url".to_string(),
+        "https://registry".to_string(),
+    )]);
+    let directory = tempfile::tempdir().expect("temp dir");
+    let engine = Engine::open(directory.path()).expect("engine opens");
+    let started = served.runtime.block_on(HttpServer::start_with_properties(
+        engine,
+        "127.0.0.1:0".parse().expect("address"),
+        HttpConfig::default(),
+        invalid,
+    ));
+    assert!(started.is_err());
 }
