@@ -18,6 +18,7 @@ use planner::{Catalog, Properties, StatementPlan};
 
 use self::remote::{RemoteRegistry, RemoteSchema};
 use crate::engine::EngineState;
+use crate::error::registry_error;
 use crate::{Engine, Result, ServerError};
 
 /// How deep schema references are followed when fetching.
@@ -199,7 +200,7 @@ fn fetch_references(
     depth: usize,
 ) -> Result<()> {
     if depth > MAX_REFERENCE_DEPTH {
-        return Err(ServerError::SchemaRegistry(
+        return Err(registry_error(
             "schema references nest too deeply".to_string(),
         ));
     }
@@ -225,7 +226,7 @@ fn cache(state: &mut EngineState, subject: &str, schema: &RemoteSchema) -> Resul
         )
         .map(|_| ())
         .map_err(|error| {
-            ServerError::SchemaRegistry(format!(
+            registry_error(format!(
                 "cannot cache schema {} of subject {subject}: {error} (the data directory was used with another registry)",
                 schema.id
             ))

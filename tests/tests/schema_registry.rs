@@ -82,7 +82,7 @@ impl Served {
         let mut served = Self {
             runtime,
             server: None,
-            engine: Engine::open(directory.path()).expect("engine opens"),
+            engine: Engine::open(&directory.path().join("data")).expect("engine opens"),
             base: String::new(),
             http: Client::builder(TokioExecutor::new()).build_http(),
             authorization: None,
@@ -111,9 +111,11 @@ impl Served {
         if let Some(server) = self.server.take() {
             self.runtime.block_on(server.stop());
         }
-        let placeholder = tempfile::tempdir().expect("temp dir");
-        self.engine = Engine::open(placeholder.path()).expect("placeholder engine");
-        self.engine = Engine::open(self.directory.path()).expect("engine reopens");
+        // The old engine must be gone (its store unlocked) before the directory reopens: a
+        // throwaway engine takes its place meanwhile.
+        let throwaway = self.directory.path().join("throwaway");
+        self.engine = Engine::open(&throwaway).expect("throwaway engine");
+        self.engine = Engine::open(&self.directory.path().join("data")).expect("engine reopens");
         self.serve(HttpConfig::default(), BTreeMap::new());
     }
 
@@ -651,14 +653,33 @@ fn a_server_configured_with_a_registry_url_registers_statement_schemas_there() {
         registry.base.clone(),
     )]);
     let served = Served::start_with_properties(HttpConfig::default(), properties);
-    assert_eq!(served.engine.schema_registry_url(), Some(registry.base.as_str()));
+    assert_eq!(
+        served.engine.schema_registry_url(),
+        Some(registry.base.as_str())
+    );
     let sql = "CREATE STREAM s (A INT) WITH (kafka_topic='s', value_format='AVRO', partitions=1);";
     let reply = served.post("/ksql", &json!({"ksql": sql, "streamsProperties": {}}));
     assert_eq!(reply.status, 200, "{}", reply.body);
     let latest = registry.get("/subjects/s-value/versions/latest").json();
     assert!(
-        latest["schema"].as_str().is_some_and(|s| s.contains("\"A\"")),
+        latest["schema"]
+            .as_str()
+            .is_some_and(|s| s.contains("\"A\"")),
         "{latest}"
+    );
+    // What the registry refuses is refused with its error code.
+    registry.post("/subjects/x-value/versions", &json!({"schema": USER_V1}));
+    served
+        .post(
+            "/subjects/x-value/versions",
+            &json!({"schema": "\"string\""}),
+        )
+        .assert_error(409, 409);
+    // Registrations through the server's own registry paths go there.
+    let id = served.post("/subjects/y-value/versions", &json!({"schema": USER_V2}));
+    assert_eq!(
+        registry.get("/subjects/y-value/versions/latest").json()["id"],
+        id.json()["id"]
     );
     // An invalid registry url stops the server from starting.
     let invalid = BTreeMap::from([(

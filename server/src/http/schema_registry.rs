@@ -112,11 +112,18 @@ impl RegistryError {
         Self::new(VERSION_NOT_FOUND, format!("Version {version} not found."))
     }
 
-    /// A failure of the engine: the store or the external registry.
+    /// A failure of the engine: the store, or the external registry (whose error code is
+    /// passed on: a schema it finds incompatible is 409 here too).
     fn engine(error: &ServerError) -> Self {
         let message = executor::error_chain(error);
         tracing::warn!("schema registry request failed: {message}");
-        Self::new(STORE_ERROR, message)
+        match error {
+            ServerError::SchemaRegistry {
+                error_code: Some(code),
+                ..
+            } => Self::new(*code, message),
+            _ => Self::new(STORE_ERROR, message),
+        }
     }
 }
 

@@ -17,6 +17,7 @@ use planner::Properties;
 use planner::schema_registry::{SchemaReference, SchemaType};
 use serde_json::{Value, json};
 
+use crate::error::registry_error;
 use crate::{Result, ServerError};
 
 /// The registry's base URL.
@@ -208,14 +209,20 @@ impl RemoteRegistry {
             .get("message")
             .and_then(Value::as_str)
             .map_or_else(|| body.to_string(), str::to_string);
-        ServerError::SchemaRegistry(format!(
-            "the schema registry at {} answered {status} to {path}: {message}",
-            self.base
-        ))
+        ServerError::SchemaRegistry {
+            message: format!(
+                "the schema registry at {} answered {status} to {path}: {message}",
+                self.base
+            ),
+            error_code: body
+                .get("error_code")
+                .and_then(Value::as_u64)
+                .and_then(|code| u32::try_from(code).ok()),
+        }
     }
 
     fn invalid(&self, path: &str, what: &str) -> ServerError {
-        ServerError::SchemaRegistry(format!(
+        registry_error(format!(
             "invalid answer from the schema registry at {} to {path}: {what}",
             self.base
         ))
@@ -224,7 +231,7 @@ impl RemoteRegistry {
     /// Sends one request and returns the status and the JSON body (`null` when empty).
     fn call(&self, method: Method, path: &str, body: Option<Value>) -> Result<(u16, Value)> {
         let unreachable = |error: String| {
-            ServerError::SchemaRegistry(format!(
+            registry_error(format!(
                 "cannot reach the schema registry at {}: {error}",
                 self.base
             ))
