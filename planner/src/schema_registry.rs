@@ -397,6 +397,50 @@ mod tests {
     }
 
     #[test]
+    fn subjects_are_listed_found_and_deleted_with_their_levels() {
+        let mut registry = SchemaRegistry::default();
+        let avro = SchemaType::Avro;
+        for (subject, text) in [("a", "\"int\""), ("a", "\"long\""), ("b", "\"int\"")] {
+            registry
+                .register(subject, avro, text, Vec::new(), None)
+                .expect("registers");
+        }
+        registry.set_compatibility(Some("a"), Compatibility::Full);
+        assert_eq!(registry.subjects().collect::<Vec<_>>(), ["a", "b"]);
+        assert_eq!(registry.versions("a"), Some(vec![1, 2]));
+        assert_eq!(registry.versions("c"), None);
+        // (subject, text, id found)
+        let lookups = [
+            ("a", "\"long\"", Some(2)),
+            ("b", "\"int\"", Some(1)),
+            ("b", "\"long\"", None),
+            ("c", "\"int\"", None),
+        ];
+        for (subject, text, expected) in lookups {
+            assert_eq!(
+                registry.find(subject, avro, text, &[]),
+                expected,
+                "{subject}"
+            );
+        }
+        assert_eq!(registry.version_of("a", 2), Some(2));
+        assert_eq!(registry.compatibility("a"), Compatibility::Full);
+        assert_eq!(registry.compatibility("b"), Compatibility::Backward);
+        registry.set_compatibility(None, Compatibility::None);
+        assert_eq!(registry.compatibility("b"), Compatibility::None);
+
+        assert_eq!(registry.delete_subject("a"), Some(vec![1, 2]));
+        assert_eq!(registry.delete_subject("a"), None);
+        assert_eq!(registry.compatibility_set(Some("a")), None);
+        // The ids stay taken, and an identical schema gets its old id back.
+        assert!(registry.by_id(2).is_some());
+        assert_eq!(registry.next_id(), 3);
+        let id = registry.register("a", avro, "\"long\"", Vec::new(), None);
+        assert_eq!(id, Ok(2));
+        assert_eq!(registry.versions("a"), Some(vec![1]));
+    }
+
+    #[test]
     fn bindings_resolve_imports_transitively() {
         let mut registry = SchemaRegistry::default();
         let protobuf = SchemaType::Protobuf;
