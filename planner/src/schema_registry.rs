@@ -6,6 +6,7 @@
 //! `json_schema`, which also translate them to and from ksqlDB column types.
 
 pub mod avro;
+pub mod compatibility;
 pub mod json_schema;
 pub mod json_tree;
 pub mod protobuf;
@@ -14,6 +15,8 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
+
+use self::compatibility::Compatibility;
 
 /// The kind of a registered schema.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -106,6 +109,8 @@ pub struct SchemaRegistry {
     schemas: BTreeMap<u32, Arc<RegisteredSchema>>,
     /// Ids of each subject's versions; version `n` is at index `n - 1`.
     subjects: BTreeMap<String, Vec<u32>>,
+    /// Compatibility levels set for the whole registry (`None` key) or one subject.
+    compatibility: BTreeMap<Option<String>, Compatibility>,
 }
 
 /// The subject of a topic's keys or values.
@@ -193,6 +198,76 @@ impl SchemaRegistry {
             }
         }
         registrations
+    }
+
+    /// Removes `subject` and returns the versions it had (`None` when it has none). The
+    /// schemas keep their ids: other subjects may share them, and ids are never reused.
+    pub fn delete_subject(&mut self, subject: &str) -> Option<Vec<u32>> {
+        let ids = self.subjects.remove(subject)?;
+        self.compatibility.remove(&Some(subject.to_string()));
+        Some((1..=ids.len() as u32).collect())
+    }
+
+    /// The subjects, sorted.
+    pub fn subjects(&self) -> impl Iterator<Item = &str> {
+        self.subjects.keys().map(String::as_str)
+    }
+
+    /// The version numbers of `subject` (`None` when it does not exist).
+    pub fn versions(&self, subject: &str) -> Option<Vec<u32>> {
+        self.subjects
+            .get(subject)
+            .map(|ids| (1..=ids.len() as u32).collect())
+    }
+
+    /// The version of `subject` holding schema `id`.
+    pub fn version_of(&self, subject: &str, id: u32) -> Option<u32> {
+        let index = self.subjects.get(subject)?.iter().position(|&v| v == id)?;
+        Some(index as u32 + 1)
+    }
+
+    /// The id of the schema registered under `subject` with this type, text and references.
+    pub fn find(
+        &self,
+        subject: &str,
+        schema_type: SchemaType,
+        text: &str,
+        references: &[SchemaReference],
+    ) -> Option<u32> {
+        self.subjects.get(subject)?.iter().copied().find(|id| {
+            self.schemas.get(id).is_some_and(|schema| {
+                schema.schema_type == schema_type
+                    && schema.text == text
+                    && schema.references == references
+            })
+        })
+    }
+
+    /// The compatibility level set for `subject` (`None`: the registry's), if any.
+    pub fn compatibility_set(&self, subject: Option<&str>) -> Option<Compatibility> {
+        self.compatibility
+            .get(&subject.map(str::to_string))
+            .copied()
+    }
+
+    /// The level that applies to `subject`: its own, else the registry's, else `BACKWARD`.
+    pub fn compatibility(&self, subject: &str) -> Compatibility {
+        self.compatibility_set(Some(subject))
+            .or_else(|| self.compatibility_set(None))
+            .unwrap_or_default()
+    }
+
+    /// Sets the level of `subject` (`None`: the registry's).
+    pub fn set_compatibility(&mut self, subject: Option<&str>, level: Compatibility) {
+        self.compatibility
+            .insert(subject.map(str::to_string), level);
+    }
+
+    /// Every level set, for persisting.
+    pub fn compatibility_levels(&self) -> impl Iterator<Item = (Option<&str>, Compatibility)> {
+        self.compatibility
+            .iter()
+            .map(|(subject, level)| (subject.as_deref(), *level))
     }
 
     /// The id a new schema would get.
@@ -319,6 +394,50 @@ mod tests {
         }
         assert_eq!(restored.registrations(), registry.registrations());
         assert_eq!(restored.next_id(), 102);
+    }
+
+    #[test]
+    fn subjects_are_listed_found_and_deleted_with_their_levels() {
+        let mut registry = SchemaRegistry::default();
+        let avro = SchemaType::Avro;
+        for (subject, text) in [("a", "\"int\""), ("a", "\"long\""), ("b", "\"int\"")] {
+            registry
+                .register(subject, avro, text, Vec::new(), None)
+                .expect("registers");
+        }
+        registry.set_compatibility(Some("a"), Compatibility::Full);
+        assert_eq!(registry.subjects().collect::<Vec<_>>(), ["a", "b"]);
+        assert_eq!(registry.versions("a"), Some(vec![1, 2]));
+        assert_eq!(registry.versions("c"), None);
+        // (subject, text, id found)
+        let lookups = [
+            ("a", "\"long\"", Some(2)),
+            ("b", "\"int\"", Some(1)),
+            ("b", "\"long\"", None),
+            ("c", "\"int\"", None),
+        ];
+        for (subject, text, expected) in lookups {
+            assert_eq!(
+                registry.find(subject, avro, text, &[]),
+                expected,
+                "{subject}"
+            );
+        }
+        assert_eq!(registry.version_of("a", 2), Some(2));
+        assert_eq!(registry.compatibility("a"), Compatibility::Full);
+        assert_eq!(registry.compatibility("b"), Compatibility::Backward);
+        registry.set_compatibility(None, Compatibility::None);
+        assert_eq!(registry.compatibility("b"), Compatibility::None);
+
+        assert_eq!(registry.delete_subject("a"), Some(vec![1, 2]));
+        assert_eq!(registry.delete_subject("a"), None);
+        assert_eq!(registry.compatibility_set(Some("a")), None);
+        // The ids stay taken, and an identical schema gets its old id back.
+        assert!(registry.by_id(2).is_some());
+        assert_eq!(registry.next_id(), 3);
+        let id = registry.register("a", avro, "\"long\"", Vec::new(), None);
+        assert_eq!(id, Ok(2));
+        assert_eq!(registry.versions("a"), Some(vec![1]));
     }
 
     #[test]

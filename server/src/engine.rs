@@ -117,7 +117,9 @@ pub struct Engine {
     pub(crate) metrics: Metrics,
     state_store: StateStore,
     /// Where the schema registry's registrations are persisted.
-    schemas: executor::schema_registry::SchemaStore,
+    pub(crate) schemas: executor::schema_registry::SchemaStore,
+    /// The external schema registry the catalog's registry caches, once configured.
+    pub(crate) remote_registry: crate::schema_registry::RemoteSlot,
     state: Mutex<EngineState>,
 }
 
@@ -142,12 +144,18 @@ impl Engine {
         for registration in schemas.load()? {
             catalog.schema_registry_mut().restore(registration);
         }
+        for (subject, level) in schemas.load_compatibility()? {
+            catalog
+                .schema_registry_mut()
+                .set_compatibility(subject.as_deref(), level);
+        }
         let engine = Arc::new(Engine {
             backend,
             log,
             metrics: Metrics::default(),
             state_store: StateStore::new(Arc::clone(&store)),
             schemas,
+            remote_registry: crate::schema_registry::RemoteSlot::new(),
             state: Mutex::new(EngineState {
                 catalog: Arc::new(catalog),
                 queries: BTreeMap::new(),
@@ -175,26 +183,6 @@ impl Engine {
             }
         }
         Ok(engine)
-    }
-
-    /// Registers a schema in the embedded schema registry under `subject` (with `id`, or
-    /// the schema's existing or next id) and returns its id, as a client of Confluent's
-    /// Schema Registry would.
-    pub fn register_schema(
-        &self,
-        subject: &str,
-        schema_type: planner::schema_registry::SchemaType,
-        text: &str,
-        references: Vec<planner::schema_registry::SchemaReference>,
-        id: Option<u32>,
-    ) -> Result<u32> {
-        let mut state = self.lock();
-        let id = Arc::make_mut(&mut state.catalog)
-            .schema_registry_mut()
-            .register(subject, schema_type, text, references, id)
-            .map_err(ServerError::User)?;
-        self.schemas.save(state.catalog.schema_registry())?;
-        Ok(id)
     }
 
     /// The state store of queries and materialized tables.
@@ -345,7 +333,7 @@ impl Engine {
         log: bool,
     ) -> Result<StatementOutput> {
         let mut state = self.lock();
-        let plan = planner::plan_statement(&state.catalog, statement, &session.properties)?;
+        let plan = self.plan_with_registry(&mut state, statement, &session.properties)?;
         let result = match plan {
             Some(StatementPlan::Select { .. } | StatementPlan::Pull(_)) => {
                 return Err(ServerError::Internal(

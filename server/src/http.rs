@@ -13,6 +13,7 @@ mod ksql;
 mod query;
 mod query_stream;
 mod request;
+mod schema_registry;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -95,6 +96,8 @@ impl HttpServer {
                 tracing::debug!("cannot set TCP_NODELAY: {error}");
             }
         });
+        // `ksql.schema.registry.url`: the engine uses that registry instead of its own.
+        engine.connect_schema_registry(&default_properties)?;
         let (shutdown, shutdown_receiver) = watch::channel(false);
         let state = Arc::new(AppState {
             engine,
@@ -215,6 +218,7 @@ fn router(state: Arc<AppState>) -> Router {
             "/status/{type}/{entity}/{action}",
             get(info::status).fallback(method_not_allowed),
         )
+        .merge(schema_registry::routes())
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(
             Arc::clone(&state),

@@ -8,6 +8,7 @@ mod error;
 mod handler;
 pub mod http;
 pub mod result;
+mod schema_registry;
 
 pub use engine::{
     Engine, LineStream, OutputColumn, PlannedSelect, RowStream, Session, StatementOutput,

@@ -78,6 +78,7 @@ impl ApiError {
             ServerError::Parse(_)
             | ServerError::Plan(_)
             | ServerError::User(_)
+            | ServerError::SchemaRegistry { .. }
             | ServerError::Exec(executor::ExecError::User(_) | executor::ExecError::Format(_)) => {
                 BAD_STATEMENT
             }
