@@ -204,7 +204,8 @@ impl KafkaBroker {
         let data = directory.path().join("data");
         // A broker killed without a clean shutdown can register again only once the session of
         // its previous incarnation expires: a 4 s session (not 9 s) makes restarts after
-        // `kill` quicker.
+        // `kill` quicker. Test records carry timestamps from 1970 (as ksqlDB's own test cases
+        // do): with time-based retention the broker would delete them within minutes.
         let properties = format!(
             "process.roles=broker,controller\n\
              node.id=1\n\
@@ -219,6 +220,7 @@ impl KafkaBroker {
              transaction.state.log.min.isr=1\n\
              group.initial.rebalance.delay.ms=0\n\
              num.partitions=1\n\
+             log.retention.ms=-1\n\
              broker.heartbeat.interval.ms=1000\n\
              broker.session.timeout.ms=4000\n",
             data.display()

@@ -139,8 +139,10 @@ fn sigkilled_server_on_kafka_loses_and_duplicates_nothing() -> Result<()> {
             break;
         }
         if Instant::now() > deadline {
+            let kept = workspace.keep();
             bail!(
-                "after the kills: {} of {} windows right, {} of {} odd records\n{}",
+                "after the kills: {} of {} windows right, {} of {} odd records (server logs \
+                 kept in {})\n{}",
                 counts
                     .iter()
                     .filter(|(k, v)| expected.get(*k) == Some(v))
@@ -148,6 +150,7 @@ fn sigkilled_server_on_kafka_loses_and_duplicates_nothing() -> Result<()> {
                 expected.len(),
                 odd.len(),
                 odd_expected.len(),
+                kept.display(),
                 server.log()
             );
         }
