@@ -1,7 +1,7 @@
 //! A `Consumer` over librdkafka: partitions assigned by the task (no group membership),
 //! read with `isolation.level=read_committed`.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -25,7 +25,11 @@ pub struct KafkaConsumer {
     /// The next offset to return of each assignment.
     positions: Vec<u64>,
     paused: Vec<bool>,
-    index: HashMap<(String, u32), usize>,
+    index: HashMap<(String, u32), Vec<usize>>,
+    /// Whether librdkafka fetches every assignment (`start`).
+    started: bool,
+    /// The partitions librdkafka fetches.
+    fetching: HashSet<(String, u32)>,
     woken: Arc<AtomicBool>,
     /// Prepended to topic names on the cluster (`KafkaConfig::topic_prefix`).
     prefix: String,
@@ -51,6 +55,8 @@ impl KafkaConsumer {
             positions: Vec::new(),
             paused: Vec::new(),
             index: HashMap::new(),
+            started: false,
+            fetching: HashSet::new(),
             woken: Arc::new(AtomicBool::new(false)),
             prefix: config.topic_prefix.clone(),
         })
@@ -76,6 +82,51 @@ impl KafkaConsumer {
         returned.max(skipped)
     }
 
+    /// Assigns every new partition to librdkafka, each from the lowest position of its inputs,
+    /// and pauses those whose inputs are all paused.
+    fn start(&mut self) -> Result<()> {
+        let mut list = TopicPartitionList::new();
+        for ((topic, partition), assignments) in &self.index {
+            if self.fetching.contains(&(topic.clone(), *partition)) {
+                continue;
+            }
+            let from = assignments
+                .iter()
+                .map(|&assignment| self.positions[assignment])
+                .min()
+                .unwrap_or(0);
+            list.add_partition_offset(topic, *partition as i32, Offset::Offset(from as i64))
+                .map_err(kafka_error)?;
+        }
+        // Added to what is fetched, never replacing it: librdkafka asserts when a replaced
+        // partition is still stopping.
+        self.consumer
+            .incremental_assign(&list)
+            .map_err(kafka_error)?;
+        self.fetching.extend(self.index.keys().cloned());
+        self.started = true;
+        for assignment in 0..self.assignments.len() {
+            self.apply_pause(assignment);
+        }
+        Ok(())
+    }
+
+    /// Pauses or resumes an assignment's partition: paused only when every input reading
+    /// it is.
+    fn apply_pause(&self, assignment: usize) {
+        let key = &self.assignments[assignment];
+        let all_paused = self.index[key].iter().all(|&other| self.paused[other]);
+        let list = self.partition_list(|index| index == assignment);
+        let outcome = if all_paused {
+            self.consumer.pause(&list)
+        } else {
+            self.consumer.resume(&list)
+        };
+        if let Err(error) = outcome {
+            tracing::warn!("cannot (un)pause a Kafka partition: {error}");
+        }
+    }
+
     fn partition_list(&self, which: impl Fn(usize) -> bool) -> TopicPartitionList {
         let mut list = TopicPartitionList::new();
         for (assignment, (topic, partition)) in self.assignments.iter().enumerate() {
@@ -89,23 +140,17 @@ impl KafkaConsumer {
 
 impl Consumer for KafkaConsumer {
     fn assign(&mut self, topic: &str, partition: u32, offset: u64) -> Result<usize> {
-        let topic = &format!("{}{topic}", self.prefix);
+        let topic = format!("{}{topic}", self.prefix);
         let assignment = self.assignments.len();
-        self.assignments.push((topic.to_string(), partition));
+        self.assignments.push((topic.clone(), partition));
         self.positions.push(offset);
         self.paused.push(false);
         self.index
-            .insert((topic.to_string(), partition), assignment);
-        let mut list = TopicPartitionList::new();
-        for ((topic, partition), position) in self.assignments.iter().zip(&self.positions) {
-            list.add_partition_offset(topic, *partition as i32, Offset::Offset(*position as i64))
-                .map_err(kafka_error)?;
-        }
-        self.consumer.assign(&list).map_err(kafka_error)?;
-        let paused = self.partition_list(|index| self.paused[index]);
-        if paused.count() > 0 {
-            self.consumer.pause(&paused).map_err(kafka_error)?;
-        }
+            .entry((topic, partition))
+            .or_default()
+            .push(assignment);
+        // Fetching starts at the next poll, once every input is known.
+        self.started = false;
         Ok(assignment)
     }
 
@@ -114,18 +159,14 @@ impl Consumer for KafkaConsumer {
             return;
         }
         self.paused[assignment] = paused;
-        let list = self.partition_list(|index| index == assignment);
-        let outcome = if paused {
-            self.consumer.pause(&list)
-        } else {
-            self.consumer.resume(&list)
-        };
-        if let Err(error) = outcome {
-            tracing::warn!("cannot (un)pause a Kafka partition: {error}");
+        if self.started {
+            self.apply_pause(assignment);
         }
     }
-
     fn poll(&mut self, max_records: usize, timeout: Duration) -> Result<Vec<Polled>> {
+        if !self.started {
+            self.start()?;
+        }
         let deadline = Instant::now() + timeout;
         let mut polled: Vec<Polled> = Vec::new();
         let mut total = 0;
@@ -157,21 +198,25 @@ impl Consumer for KafkaConsumer {
                 }
             };
             let key = (message.topic().to_string(), message.partition() as u32);
-            let Some(&assignment) = self.index.get(&key) else {
+            let Some(assignments) = self.index.get(&key) else {
                 continue;
             };
             let record = consumed(&message);
-            if record.offset < self.positions[assignment] {
-                continue;
-            }
-            self.positions[assignment] = record.offset + 1;
-            total += 1;
-            match polled.iter_mut().find(|p| p.assignment == assignment) {
-                Some(entry) => entry.records.push(record),
-                None => polled.push(Polled {
-                    assignment,
-                    records: vec![record],
-                }),
+            // A partition read by several inputs (a self-join) feeds each from its own
+            // position.
+            for &assignment in assignments {
+                if record.offset < self.positions[assignment] || self.paused[assignment] {
+                    continue;
+                }
+                self.positions[assignment] = record.offset + 1;
+                total += 1;
+                match polled.iter_mut().find(|p| p.assignment == assignment) {
+                    Some(entry) => entry.records.push(record.clone()),
+                    None => polled.push(Polled {
+                        assignment,
+                        records: vec![record.clone()],
+                    }),
+                }
             }
         }
         Ok(polled)
