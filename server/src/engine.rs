@@ -123,6 +123,30 @@ pub struct Engine {
     state: Mutex<EngineState>,
 }
 
+/// How often a server looks for commands other servers appended to the command topic.
+const COMMAND_POLL_INTERVAL: std::time::Duration = std::time::Duration::from_millis(200);
+
+/// Applies other servers' commands until the engine is dropped.
+fn spawn_command_runner(engine: &Arc<Engine>) {
+    let engine = Arc::downgrade(engine);
+    let spawned = std::thread::Builder::new()
+        .name("command-runner".into())
+        .spawn(move || {
+            loop {
+                std::thread::sleep(COMMAND_POLL_INTERVAL);
+                let Some(engine) = engine.upgrade() else {
+                    return;
+                };
+                if let Err(error) = engine.run_new_commands() {
+                    tracing::warn!("reading the command topic failed: {error}");
+                }
+            }
+        });
+    if let Err(error) = spawned {
+        tracing::error!("cannot start the command runner: {error}");
+    }
+}
+
 impl Engine {
     /// Opens (or creates) the data directory on the embedded backend and replays the
     /// command log, restarting persistent queries from their committed offsets.
@@ -135,9 +159,20 @@ impl Engine {
         std::fs::create_dir_all(data_dir)
             .map_err(|error| ServerError::Exec(executor::ExecError::Io(error)))?;
         let store = Store::open(data_dir)?;
-        let backend = Backend::open(backend, &store)?;
+        let backend_kind = backend;
+        let backend = Backend::open(backend_kind.clone(), &store)?;
         let log = Arc::clone(&backend.log);
-        let (command_log, commands) = CommandLog::open(Arc::clone(&store))?;
+        // On Kafka the command topic is the log every server of the service shares.
+        let command_topic = match &backend_kind {
+            BackendKind::Kafka(config) => {
+                Some(crate::command_log::command_topic(&config.service_id))
+            }
+            BackendKind::Embedded => None,
+        };
+        let (command_log, commands) = match command_topic {
+            Some(topic) => CommandLog::open_topic(Arc::clone(&log), topic)?,
+            None => CommandLog::open(Arc::clone(&store))?,
+        };
         let schemas = executor::schema_registry::SchemaStore::new(Arc::clone(&store));
         // Schemas first: replayed statements look up the ids they registered or used.
         let mut catalog = Catalog::default();
@@ -162,27 +197,57 @@ impl Engine {
                 command_log,
             }),
         });
-        for command in commands {
+        engine.apply_commands(commands.into_iter().map(|command| (None, command)));
+        if matches!(engine.lock().command_log, CommandLog::Topic { .. }) {
+            spawn_command_runner(&engine);
+        }
+        Ok(engine)
+    }
+
+    /// Applies logged commands in order (at start, and those other servers append); a
+    /// command that fails is logged and skipped, as it failed where it was first run too.
+    fn apply_commands(&self, commands: impl IntoIterator<Item = (Option<u64>, Command)>) {
+        for (offset, command) in commands {
             let session = Session {
                 properties: command.properties.clone(),
                 variables: BTreeMap::new(),
             };
-            match parser::parse_statements(&command.sql) {
-                Ok(statements) => {
-                    for statement in statements {
-                        if let Err(error) = engine.apply(&statement, &session, false) {
-                            tracing::warn!(
-                                "replaying \"{}\" failed: {}",
-                                command.sql,
-                                executor::error_chain(&error)
-                            );
-                        }
-                    }
+            let statements = match parser::parse_statements(&command.sql) {
+                Ok(statements) => statements,
+                Err(error) => {
+                    tracing::warn!("replaying \"{}\" failed: {error}", command.sql);
+                    continue;
                 }
-                Err(error) => tracing::warn!("replaying \"{}\" failed: {error}", command.sql),
+            };
+            if let Some(offset) = offset {
+                tracing::info!(
+                    offset,
+                    "applying \"{}\" from the command topic",
+                    command.sql
+                );
+            }
+            for statement in statements {
+                if let Err(error) = self.apply(&statement, &session, false) {
+                    tracing::warn!(
+                        "replaying \"{}\" failed: {}",
+                        command.sql,
+                        executor::error_chain(&error)
+                    );
+                }
             }
         }
-        Ok(engine)
+    }
+
+    /// Applies the commands other servers appended to the command topic since the last
+    /// call.
+    fn run_new_commands(&self) -> Result<()> {
+        let commands = self.lock().command_log.poll()?;
+        self.apply_commands(
+            commands
+                .into_iter()
+                .map(|(offset, command)| (Some(offset), command)),
+        );
+        Ok(())
     }
 
     /// The state store of queries and materialized tables.
