@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use crate::commit::{Committer, EmbeddedCommitter, KafkaCommitter};
+use crate::log::kafka::GroupMembership;
 use crate::log::{EmbeddedLog, KafkaConfig, KafkaLog, TopicLog};
 use crate::store::Store;
 use crate::{ExecError, Result};
@@ -66,6 +67,9 @@ impl BackendKind {
 pub struct Backend {
     pub log: Arc<dyn TopicLog>,
     pub committer: Arc<dyn Committer>,
+    /// Consumer groups that split persistent queries' partitions among the servers of a
+    /// service (Kafka); `None` when one process runs every partition.
+    pub groups: Option<Arc<dyn GroupMembership>>,
 }
 
 impl Backend {
@@ -77,12 +81,14 @@ impl Backend {
                 Ok(Backend {
                     committer: Arc::new(EmbeddedCommitter::new(Arc::clone(&log))),
                     log,
+                    groups: None,
                 })
             }
             BackendKind::Kafka(config) => {
                 let log = Arc::new(KafkaLog::connect(config)?);
                 Ok(Backend {
-                    committer: Arc::new(KafkaCommitter::new(Arc::clone(&log), Arc::clone(store))),
+                    groups: Some(Arc::new(Arc::clone(&log))),
+                    committer: Arc::new(KafkaCommitter::new(Arc::clone(&log), Arc::clone(store))?),
                     log,
                 })
             }

@@ -62,10 +62,10 @@ impl Counters {
     }
 }
 
-/// Counters by name (source names and query ids).
-#[derive(Debug, Default)]
+/// Counters by name (source names and query ids). Clones share the counters.
+#[derive(Debug, Default, Clone)]
 pub struct Metrics {
-    counters: Mutex<BTreeMap<String, Arc<Counters>>>,
+    counters: Arc<Mutex<BTreeMap<String, Arc<Counters>>>>,
 }
 
 impl Metrics {

@@ -11,9 +11,11 @@
 //! nothing is lost or duplicated.
 
 mod finished;
+mod group;
 mod print;
 mod transient;
 
+use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -159,166 +161,230 @@ pub fn start_persistent(
     start: StartPosition,
     state: &StateStore,
 ) -> Result<QueryHandle> {
-    let sink_plan = plan
-        .sink
-        .as_ref()
-        .ok_or_else(|| ExecError::Internal("persistent query without a sink".into()))?;
-    let log = &backend.log;
-    let group = id.to_string();
-
     // The repartition topics exist before any stage writes or reads them (a restart finds
     // them with the records not yet read).
-    let repartitions = plan.root.repartitions();
-    for repartition in &repartitions {
+    let log = &backend.log;
+    for repartition in plan.root.repartitions() {
         if log.describe_topic(&repartition.topic)?.is_none() {
             log.create_topic(&repartition.topic, repartition.partitions, 1)?;
         }
     }
-
-    // Pin the starting offsets now, so a restart before the first record never skips any.
-    // A repartition topic is read from its start: this query wrote all of it.
-    let mut initial = Epoch::default();
-    let topics = |node: &DataflowNode| -> Vec<(String, StartPosition)> {
-        node.stage_inputs()
-            .iter()
-            .map(|input| match input {
-                StageInput::Source(source) => (source.topic.clone(), start),
-                StageInput::Repartition(repartition) => {
-                    (repartition.topic.clone(), StartPosition::Earliest)
-                }
-            })
-            .collect()
+    let query = PersistentQuery {
+        id: id.to_string(),
+        plan: plan.clone(),
+        backend: backend.clone(),
+        metrics: metrics.clone(),
+        start,
+        state: state.clone(),
     };
-    let top_inputs = pin_inputs(log.as_ref(), &group, &topics(&plan.root), &mut initial)?;
-    let mut stage_inputs = Vec::with_capacity(repartitions.len());
-    for repartition in &repartitions {
-        stage_inputs.push(pin_inputs(
+    match backend.groups.clone() {
+        // Servers of one service split the partitions through the query's consumer group.
+        Some(groups) => spawn(id, Vec::new(), move |stop| {
+            group::run_in_group(Arc::new(query), groups.as_ref(), &stop)
+        }),
+        None => {
+            let tasks = query.tasks(None)?;
+            let wakers: Vec<ConsumerWaker> = tasks.iter().map(Task::waker).collect();
+            let group = query.id.clone();
+            spawn(id, wakers.clone(), move |stop| {
+                run_tasks(tasks, &stop, &wakers, &group)
+            })
+        }
+    }
+}
+
+/// What a persistent query's tasks are built from.
+struct PersistentQuery {
+    id: String,
+    plan: DataflowPlan,
+    backend: Backend,
+    metrics: Metrics,
+    start: StartPosition,
+    state: StateStore,
+}
+
+impl PersistentQuery {
+    /// The query's tasks over every partition of its inputs, or those of `owned` (`(topic,
+    /// partition)` pairs the server owns in the query's consumer group). The committer
+    /// brings the state up to date before they are built.
+    fn tasks(&self, owned: Option<&BTreeSet<(String, u32)>>) -> Result<Vec<Task>> {
+        let (id, plan, backend, metrics, start, state) = (
+            self.id.as_str(),
+            &self.plan,
+            &self.backend,
+            &self.metrics,
+            self.start,
+            &self.state,
+        );
+        let sink_plan = plan
+            .sink
+            .as_ref()
+            .ok_or_else(|| ExecError::Internal("persistent query without a sink".into()))?;
+        let log = &backend.log;
+        let group = id.to_string();
+        let repartitions = plan.root.repartitions();
+
+        // Pin the starting offsets now, so a restart before the first record never skips any.
+        // A repartition topic is read from its start: this query wrote all of it.
+        let mut initial = Epoch::default();
+        let topics = |node: &DataflowNode| -> Vec<(String, StartPosition)> {
+            node.stage_inputs()
+                .iter()
+                .map(|input| match input {
+                    StageInput::Source(source) => (source.topic.clone(), start),
+                    StageInput::Repartition(repartition) => {
+                        (repartition.topic.clone(), StartPosition::Earliest)
+                    }
+                })
+                .collect()
+        };
+        let top_inputs = pin_inputs(
             log.as_ref(),
             &group,
-            &topics(&repartition.input),
+            &topics(&plan.root),
+            owned,
             &mut initial,
-        )?);
-    }
-    if !initial.is_empty() {
-        backend.committer.commit(id, initial)?;
-    }
+        )?;
+        let mut stage_inputs = Vec::with_capacity(repartitions.len());
+        for repartition in &repartitions {
+            stage_inputs.push(pin_inputs(
+                log.as_ref(),
+                &group,
+                &topics(&repartition.input),
+                owned,
+                &mut initial,
+            )?);
+        }
+        if !initial.is_empty() {
+            backend.committer.commit(id, initial)?;
+        }
 
-    // `EMIT FINAL` tracks the open windows of all partitions together: one task.
-    let emits_final = plan
-        .root
-        .aggregate()
-        .is_some_and(|aggregate| aggregate.emit_final);
-    let prefix = StatePrefix {
-        store: state.clone(),
-        prefix: id.to_string(),
-    };
-    let config = task_config(plan);
-    // The stages: the top one, then one below each repartition.
-    let top_parallel = plan.root.groups_within_partitions() && !emits_final;
-    let mut stages = vec![(id.to_string(), &top_inputs, top_parallel)];
-    for (repartition, inputs) in repartitions.iter().zip(&stage_inputs) {
-        stages.push((
-            format!("{id}/{}", repartition.name),
-            inputs,
-            repartition.input.groups_within_partitions(),
-        ));
-    }
-    // The committer brings the query's state up to date before any task reads it.
-    let task_names: Vec<String> = stages
-        .iter()
-        .flat_map(|(name, inputs, parallel)| {
-            (0..workers(inputs, *parallel)).map(move |worker| format!("{name}/{worker}"))
-        })
-        .collect();
-    let partitions = stages
-        .iter()
-        .flat_map(|(_, inputs, _)| inputs.iter().map(|input| input.partition + 1))
-        .max()
-        .unwrap_or(1);
-    backend.committer.prepare(id, &task_names, partitions)?;
-    let stage = |name: String,
-                 inputs: &[InputSpec],
-                 parallel: bool,
-                 compile: &dyn Fn() -> Result<OperatorGraph>,
-                 counters: (Arc<Counters>, Arc<Counters>)|
-     -> Result<Vec<Task>> {
-        let workers = workers(inputs, parallel);
-        let mut tasks = Vec::with_capacity(workers);
-        for worker in 0..workers {
-            let commit = TaskCommit {
-                committer: Arc::clone(&backend.committer),
-                group: group.clone(),
-                times: prefix.table(TASK_TIME_STATE),
-                query_counters: Arc::clone(&counters.0),
-                sink_counters: Arc::clone(&counters.1),
-            };
-            let assigned = inputs
-                .iter()
-                .filter(|input| input.partition as usize % workers == worker)
-                .cloned()
-                .collect();
-            tasks.push(Task::new(
-                format!("{name}/{worker}"),
-                compile()?,
-                Arc::clone(log).consumer()?,
-                assigned,
-                config,
-                Some(commit),
+        // `EMIT FINAL` tracks the open windows of all partitions together: one task.
+        let emits_final = plan
+            .root
+            .aggregate()
+            .is_some_and(|aggregate| aggregate.emit_final);
+        let prefix = StatePrefix {
+            store: state.clone(),
+            prefix: id.to_string(),
+        };
+        let config = task_config(plan);
+        // The stages: the top one, then one below each repartition.
+        let top_parallel = plan.root.groups_within_partitions() && !emits_final;
+        let mut stages = vec![(id.to_string(), &top_inputs, top_parallel)];
+        for (repartition, inputs) in repartitions.iter().zip(&stage_inputs) {
+            stages.push((
+                format!("{id}/{}", repartition.name),
+                inputs,
+                repartition.input.groups_within_partitions(),
+            ));
+        }
+        // The committer brings the query's state up to date before any task reads it.
+        let task_names: Vec<String> = stages
+            .iter()
+            .flat_map(|(name, inputs, parallel)| {
+                (0..workers(inputs, *parallel)).map(move |worker| format!("{name}/{worker}"))
+            })
+            .collect();
+        let partitions = stages
+            .iter()
+            .flat_map(|(_, inputs, _)| inputs.iter().map(|input| input.partition + 1))
+            .max()
+            .unwrap_or(1);
+        backend.committer.prepare(id, &task_names, partitions)?;
+        let stage = |name: String,
+                     inputs: &[InputSpec],
+                     parallel: bool,
+                     compile: &dyn Fn() -> Result<OperatorGraph>,
+                     counters: (Arc<Counters>, Arc<Counters>)|
+         -> Result<Vec<Task>> {
+            let workers = workers(inputs, parallel);
+            let mut tasks = Vec::with_capacity(workers);
+            for worker in 0..workers {
+                let commit = TaskCommit {
+                    committer: Arc::clone(&backend.committer),
+                    group: group.clone(),
+                    times: prefix.table(TASK_TIME_STATE),
+                    query_counters: Arc::clone(&counters.0),
+                    sink_counters: Arc::clone(&counters.1),
+                };
+                let assigned = inputs
+                    .iter()
+                    .filter(|input| input.partition as usize % workers == worker)
+                    .cloned()
+                    .collect();
+                tasks.push(Task::new(
+                    format!("{name}/{worker}"),
+                    compile()?,
+                    Arc::clone(log).consumer()?,
+                    assigned,
+                    config,
+                    Some(commit),
+                )?);
+            }
+            Ok(tasks)
+        };
+        let mut tasks = stage(
+            id.to_string(),
+            &top_inputs,
+            top_parallel,
+            &|| OperatorGraph::compile(plan, metrics, Some(&prefix), true),
+            (metrics.counters(id), metrics.counters(&sink_plan.name)),
+        )?;
+        // Each stage below a repartition writes its topic; its records are counted there.
+        for (repartition, inputs) in repartitions.iter().zip(&stage_inputs) {
+            let counters = metrics.counters(&repartition.topic);
+            tasks.extend(stage(
+                format!("{id}/{}", repartition.name),
+                inputs,
+                repartition.input.groups_within_partitions(),
+                &|| OperatorGraph::compile_repartition(repartition, metrics, Some(&prefix)),
+                (Arc::clone(&counters), counters),
             )?);
         }
         Ok(tasks)
-    };
-    let mut tasks = stage(
-        id.to_string(),
-        &top_inputs,
-        top_parallel,
-        &|| OperatorGraph::compile(plan, metrics, Some(&prefix), true),
-        (metrics.counters(id), metrics.counters(&sink_plan.name)),
-    )?;
-    // Each stage below a repartition writes its topic; its records are counted there.
-    for (repartition, inputs) in repartitions.iter().zip(&stage_inputs) {
-        let counters = metrics.counters(&repartition.topic);
-        tasks.extend(stage(
-            format!("{id}/{}", repartition.name),
-            inputs,
-            repartition.input.groups_within_partitions(),
-            &|| OperatorGraph::compile_repartition(repartition, metrics, Some(&prefix)),
-            (Arc::clone(&counters), counters),
-        )?);
     }
-    let wakers: Vec<ConsumerWaker> = tasks.iter().map(Task::waker).collect();
-    let stop_others = wakers.clone();
-    spawn(id, wakers, move |stop| {
-        let run = |mut task: Task| {
-            let result = task.run(&stop, &mut |_| Ok(true));
-            if result.is_err() {
-                // The query fails as a whole: its other tasks stop too.
-                stop.store(true, Ordering::SeqCst);
-                for waker in &stop_others {
-                    waker.wake();
-                }
+}
+
+/// Runs a query's tasks, each on its own thread, until `stop` is set or one fails (then
+/// the others stop too and the error is returned).
+fn run_tasks(
+    tasks: Vec<Task>,
+    stop: &AtomicBool,
+    wakers: &[ConsumerWaker],
+    group: &str,
+) -> Result<()> {
+    let run = |mut task: Task| {
+        let result = task.run(stop, &mut |_| Ok(true));
+        if result.is_err() {
+            // The query fails as a whole: its other tasks stop too.
+            stop.store(true, Ordering::SeqCst);
+            for waker in wakers {
+                waker.wake();
             }
-            result
-        };
-        let mut tasks = tasks.into_iter();
-        let first = tasks.next().expect("at least one task");
-        std::thread::scope(|scope| {
-            let others: Vec<_> = tasks
-                .map(|task| {
-                    std::thread::Builder::new()
-                        .name(format!("query-{group}"))
-                        .spawn_scoped(scope, || run(task))
-                })
-                .collect::<std::io::Result<_>>()?;
-            let mut result = run(first);
-            for other in others {
-                let outcome = other
-                    .join()
-                    .unwrap_or_else(|_| Err(ExecError::Internal("a query task panicked".into())));
-                result = result.and(outcome);
-            }
-            result
-        })
+        }
+        result
+    };
+    let mut tasks = tasks.into_iter();
+    let Some(first) = tasks.next() else {
+        return Ok(());
+    };
+    std::thread::scope(|scope| {
+        let others: Vec<_> = tasks
+            .map(|task| {
+                std::thread::Builder::new()
+                    .name(format!("query-{group}"))
+                    .spawn_scoped(scope, || run(task))
+            })
+            .collect::<std::io::Result<_>>()?;
+        let mut result = run(first);
+        for other in others {
+            let outcome = other
+                .join()
+                .unwrap_or_else(|_| Err(ExecError::Internal("a query task panicked".into())));
+            result = result.and(outcome);
+        }
+        result
     })
 }
 
@@ -340,6 +406,7 @@ fn pin_inputs(
     log: &dyn TopicLog,
     group: &str,
     topics: &[(String, StartPosition)],
+    owned: Option<&BTreeSet<(String, u32)>>,
     initial: &mut Epoch,
 ) -> Result<Vec<InputSpec>> {
     let mut inputs = Vec::new();
@@ -347,6 +414,9 @@ fn pin_inputs(
         let ends = log.offsets(topic)?;
         let committed = log.committed_offsets(group, topic)?;
         for (partition, ((earliest, next), committed)) in ends.iter().zip(committed).enumerate() {
+            if owned.is_some_and(|owned| !owned.contains(&(topic.clone(), partition as u32))) {
+                continue;
+            }
             let offset = committed.unwrap_or(match start {
                 StartPosition::Earliest => *earliest,
                 StartPosition::Latest => *next,

@@ -174,7 +174,7 @@ fn an_epoch_commits_records_state_and_offsets_together_and_state_restores_from_t
     log.create_topic("out", 1, 1)?;
     let first = tempfile::tempdir()?;
     let store = Store::open(first.path())?;
-    let committer = KafkaCommitter::new(Arc::clone(&log), Arc::clone(&store));
+    let committer = KafkaCommitter::new(Arc::clone(&log), Arc::clone(&store))?;
     let tasks = ["Q/0".to_string()];
     committer.prepare("Q", &tasks, 2)?;
     committer.commit(
@@ -227,11 +227,14 @@ fn an_epoch_commits_records_state_and_offsets_together_and_state_restores_from_t
     // Another machine (an empty store) restores the same state before its tasks start.
     let second = tempfile::tempdir()?;
     let restored_store = Store::open(second.path())?;
-    let restored = KafkaCommitter::new(Arc::clone(&log), Arc::clone(&restored_store));
+    let restored = KafkaCommitter::new(Arc::clone(&log), Arc::clone(&restored_store))?;
     restored.prepare("Q", &tasks, 2)?;
     assert_eq!(state(&restored_store), applied);
 
-    // The new incarnation of task Q/0 fenced the first: its commits fail and change nothing.
+    // A restart of the first server (same data directory, so the same transactional ids)
+    // fences the earlier incarnation of task Q/0: its commits fail and change nothing.
+    let restarted = KafkaCommitter::new(Arc::clone(&log), Arc::clone(&store))?;
+    restarted.prepare("Q", &tasks, 2)?;
     let fenced = committer.commit(
         "Q/0",
         Epoch {

@@ -3,8 +3,10 @@
 //! the state writes are applied to the local RocksDB state.
 //!
 //! With `exactly_once_v2` the three are one Kafka transaction of the task's transactional
-//! producer (`transactional.id` = the query's group and the task's name, so a restarted
-//! task fences its earlier incarnation and aborts what it left open). With `at_least_once`
+//! producer (`transactional.id` = the query's group, the server's id and the task's name,
+//! so a restarted task fences its earlier incarnation and aborts what it left open), with
+//! the offsets under the query's group consumer's metadata (a member that lost its
+//! partitions to a rebalance is fenced by the group's generation). With `at_least_once`
 //! records are flushed first and offsets committed after: a crash in between repeats the
 //! epoch's output.
 //!
@@ -17,7 +19,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer as _};
+use rdkafka::consumer::{CommitMode, Consumer as _};
 use rdkafka::error::KafkaError;
 use rdkafka::producer::Producer as _;
 use rdkafka::{Offset, TopicPartitionList};
@@ -25,8 +27,8 @@ use rocksdb::WriteBatch;
 
 use super::{Committer, Epoch};
 use crate::log::kafka::{
-    Deliveries, DeliveringProducer, Guarantee, KafkaConsumer, KafkaLog, REQUEST_TIMEOUT,
-    kafka_error,
+    Deliveries, DeliveringProducer, GroupConsumer, Guarantee, KafkaConsumer, KafkaLog,
+    REQUEST_TIMEOUT, kafka_error,
 };
 use crate::log::{Consumer as _, Record, TopicLog as _};
 use crate::store::{Family, Store};
@@ -35,6 +37,9 @@ use crate::{ExecError, Result};
 /// How long a transaction may stay open: a task killed with one open blocks readers of its
 /// partitions (read_committed) at most this long if no new incarnation fences it.
 const TRANSACTION_TIMEOUT_MS: &str = "10000";
+
+/// Where a server keeps its id.
+const SERVER_ID_KEY: &[u8] = b"server/id";
 
 /// How long an epoch's commit is retried while the cluster fails in ways that go away.
 const COMMIT_PATIENCE: Duration = Duration::from_secs(300);
@@ -51,11 +56,12 @@ enum Attempt {
 pub struct KafkaCommitter {
     log: Arc<KafkaLog>,
     store: Arc<Store>,
+    /// This server's id (kept in its data directory): part of its transactional ids, so
+    /// that servers running the same task over different partitions never fence each other
+    /// while a restarted server fences its earlier incarnation.
+    server: String,
     /// One producer per task (transactional with exactly-once).
     producers: Mutex<HashMap<String, Arc<DeliveringProducer>>>,
-    /// One (never joined) consumer per group: the group metadata transactions commit
-    /// offsets under, and the committer of `at_least_once` offsets.
-    groups: Mutex<HashMap<String, Arc<BaseConsumer>>>,
     /// Per query: its changelog's partition count and whether the changelog exists yet
     /// (it is created by the first epoch with state: queries without state have none).
     changelogs: Mutex<HashMap<String, (u32, bool)>>,
@@ -68,14 +74,26 @@ impl std::fmt::Debug for KafkaCommitter {
 }
 
 impl KafkaCommitter {
-    pub fn new(log: Arc<KafkaLog>, store: Arc<Store>) -> Self {
-        KafkaCommitter {
+    /// A committer for the server whose data directory holds `store`.
+    pub fn new(log: Arc<KafkaLog>, store: Arc<Store>) -> Result<Self> {
+        let server = match store.meta_get(SERVER_ID_KEY)? {
+            Some(id) => String::from_utf8_lossy(&id).into_owned(),
+            None => {
+                let nanos = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |elapsed| elapsed.as_nanos());
+                let id = format!("{:x}{:x}", nanos, std::process::id());
+                store.meta_put(SERVER_ID_KEY, id.as_bytes())?;
+                id
+            }
+        };
+        Ok(KafkaCommitter {
             log,
             store,
+            server,
             producers: Mutex::default(),
-            groups: Mutex::default(),
             changelogs: Mutex::default(),
-        }
+        })
     }
 
     fn exactly_once(&self) -> bool {
@@ -98,7 +116,7 @@ impl KafkaCommitter {
             config
                 .set(
                     "transactional.id",
-                    format!("{}-{task}", self.log.config().group(group)),
+                    format!("{}-{}-{task}", self.log.config().group(group), self.server),
                 )
                 .set("transaction.timeout.ms", TRANSACTION_TIMEOUT_MS);
         }
@@ -112,24 +130,6 @@ impl KafkaCommitter {
         let producer = Arc::new(producer);
         producers.insert(task.to_string(), Arc::clone(&producer));
         Ok(producer)
-    }
-
-    fn group_consumer(&self, group: &str) -> Result<Arc<BaseConsumer>> {
-        let mut groups = self.groups.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(consumer) = groups.get(group) {
-            return Ok(Arc::clone(consumer));
-        }
-        let consumer: BaseConsumer = self
-            .log
-            .config()
-            .consumer_config()
-            .set("group.id", self.log.config().group(group))
-            .set("enable.auto.commit", "false")
-            .create()
-            .map_err(kafka_error)?;
-        let consumer = Arc::new(consumer);
-        groups.insert(group.to_string(), Arc::clone(&consumer));
-        Ok(consumer)
     }
 
     /// Sends the epoch's records and changelog records; returns the deliveries and the
@@ -232,7 +232,7 @@ impl Committer for KafkaCommitter {
             self.changelog_partition(&group, &changelog, epoch.partition)?
         };
         let producer = self.producer(&group, task)?;
-        let consumer = self.group_consumer(&group)?;
+        let consumer = self.log.group_consumer(&group)?;
         let mut offsets = TopicPartitionList::new();
         for (_, topic, partition, next) in &epoch.offsets {
             offsets
@@ -340,7 +340,7 @@ impl KafkaCommitter {
     fn commit_transaction(
         &self,
         producer: &DeliveringProducer,
-        consumer: &BaseConsumer,
+        consumer: &GroupConsumer,
         changelog: &str,
         partition: u32,
         epoch: &Epoch,

@@ -9,6 +9,7 @@
 
 mod config;
 mod consumer;
+mod group;
 mod producer;
 
 use std::sync::Arc;
@@ -23,6 +24,8 @@ use rdkafka::{Offset, TopicPartitionList};
 
 pub use self::config::{DEFAULT_SERVICE_ID, Guarantee, KafkaConfig};
 pub use self::consumer::KafkaConsumer;
+pub(crate) use self::group::GroupConsumer;
+pub use self::group::{GroupMember, GroupMembership, RebalanceListener};
 pub(crate) use self::producer::{Deliveries, DeliveringProducer};
 use crate::log::{ConsumedRecord, Consumer, Header, Record, TopicDescription, TopicLog};
 use crate::{ExecError, Result};
@@ -37,6 +40,8 @@ pub struct KafkaLog {
     /// Metadata, watermarks and committed offsets.
     metadata: BaseConsumer,
     producer: DeliveringProducer,
+    /// Each persistent query's group consumer on this server (`group::group_consumer`).
+    groups: std::sync::Mutex<std::collections::HashMap<String, Arc<GroupConsumer>>>,
 }
 
 impl std::fmt::Debug for KafkaLog {
@@ -78,6 +83,7 @@ impl KafkaLog {
             admin,
             metadata,
             producer,
+            groups: std::sync::Mutex::default(),
         })
     }
 
