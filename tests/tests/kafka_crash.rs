@@ -1,6 +1,8 @@
 //! Exactly-once on Kafka through crashes: `eddy server --bootstrap-servers` runs a filter
 //! and a windowed count over a real broker (`processing.guarantee` exactly_once_v2, the
-//! default) and is SIGKILLed at 12 moments while input keeps arriving; at the end, the
+//! default) and is SIGKILLed at 12 moments while input keeps arriving; then two servers
+//! split the same queries through their consumer groups and either is SIGKILLed at 12
+//! moments (the other takes over its partitions, restoring their state). At the end, the
 //! filter's sink topic read with `read_committed` holds every expected record once, and
 //! the windowed counts equal those of a run never interrupted (computed from the input).
 
@@ -100,14 +102,134 @@ fn pulled_counts(server: &EddyServer) -> Result<BTreeMap<(String, i64), i64>> {
         .collect()
 }
 
+/// The sink topics once every expected record arrived: no odd record twice or missing,
+/// and the table's sink topic ending with the uninterrupted run's count for every window.
+fn check_sinks(
+    log: &KafkaLog,
+    produced: u64,
+    deadline: Instant,
+    logs: &dyn Fn() -> String,
+) -> Result<()> {
+    let expected = expected_counts(produced);
+    let odd_expected: BTreeSet<u64> = (0..produced).filter(|n| n % 2 == 1).collect();
+    let mut expected_values: Vec<i64> = expected.values().copied().collect();
+    expected_values.sort_unstable();
+    let last_counts = || -> Result<Vec<i64>> {
+        let mut last: BTreeMap<Vec<u8>, i64> = BTreeMap::new();
+        for record in read_all(log, "PER_WINDOW")? {
+            let value: serde_json::Value =
+                serde_json::from_slice(record.value.as_deref().context("value")?)?;
+            last.insert(
+                record.key.context("key")?,
+                value["C"].as_i64().context("C")?,
+            );
+        }
+        let mut counts: Vec<i64> = last.into_values().collect();
+        counts.sort_unstable();
+        Ok(counts)
+    };
+    loop {
+        let odd = read_all(log, "ODD")?;
+        let counts = last_counts()?;
+        if odd.len() >= odd_expected.len() && counts == expected_values {
+            let mut seen = BTreeSet::new();
+            for record in &odd {
+                let value: serde_json::Value =
+                    serde_json::from_slice(record.value.as_deref().context("value")?)?;
+                let n = value["N"].as_u64().context("N")?;
+                assert!(seen.insert(n), "record {n} appears twice in ODD");
+            }
+            assert_eq!(seen, odd_expected);
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            bail!(
+                "after the kills: {} of {} odd records; window counts {}\n{}",
+                odd.len(),
+                odd_expected.len(),
+                if counts == expected_values {
+                    "right"
+                } else {
+                    "wrong"
+                },
+                logs()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
+fn connect(broker: &KafkaBroker) -> Result<KafkaLog> {
+    let properties = BTreeMap::from([("bootstrap.servers".to_string(), broker.bootstrap())]);
+    let config = KafkaConfig::from_properties(&properties)?.context("Kafka chosen")?;
+    let log = KafkaLog::connect(config)?;
+    log.create_topic("clicks", PARTITIONS, 1)?;
+    Ok(log)
+}
+
+#[test]
+fn two_servers_split_a_query_and_sigkills_of_either_lose_and_duplicate_nothing() -> Result<()> {
+    let broker = KafkaBroker::start()?;
+    let bootstrap = broker.bootstrap();
+    let log = connect(&broker)?;
+    let workspace = tempfile::tempdir()?;
+    let data_dirs = [workspace.path().join("a"), workspace.path().join("b")];
+    let args = ["--bootstrap-servers", bootstrap.as_str()];
+    let mut servers: Vec<Option<EddyServer>> =
+        vec![Some(EddyServer::start(&data_dirs[0], &args)?), None];
+    servers[0].as_ref().context("started")?.ksql(STATEMENTS)?;
+    // The second server learns the statements from the command topic.
+    servers[1] = Some(EddyServer::start(&data_dirs[1], &args)?);
+
+    let mut random = Lcg(0x2_5e7e_75);
+    let mut produced = 0;
+    for round in 0..ROUNDS {
+        produce(&log, produced, PER_ROUND)?;
+        produced += PER_ROUND;
+        std::thread::sleep(Duration::from_millis(random.below(2_000)));
+        let victim = random.below(2) as usize;
+        if let Some(mut server) = servers[victim].take() {
+            server.kill();
+        }
+        // Sometimes the other takes over for a while before the victim comes back.
+        std::thread::sleep(Duration::from_millis(random.below(3_000)));
+        servers[victim] = Some(
+            EddyServer::start(&data_dirs[victim], &args)
+                .with_context(|| format!("restart {victim} in round {round}"))?,
+        );
+    }
+    let logs = || {
+        servers
+            .iter()
+            .flatten()
+            .map(EddyServer::log)
+            .collect::<Vec<_>>()
+            .join("\n---\n")
+    };
+    check_sinks(
+        &log,
+        produced,
+        Instant::now() + Duration::from_secs(240),
+        &logs,
+    )?;
+    // The servers did split the partitions (the group assigned a server fewer than all).
+    let mut split = false;
+    for entry in std::fs::read_dir(workspace.path())? {
+        let text = std::fs::read_to_string(entry?.path()).unwrap_or_default();
+        split |= text.lines().any(|line| {
+            line.contains("partitions assigned")
+                && (1..PARTITIONS as usize).contains(&line.matches("(\"clicks\"").count())
+        });
+    }
+    assert!(split, "no server ever owned only part of the partitions");
+    Ok(())
+}
+
 #[test]
 fn sigkilled_server_on_kafka_loses_and_duplicates_nothing() -> Result<()> {
     let broker = KafkaBroker::start()?;
     let bootstrap = broker.bootstrap();
-    let properties = BTreeMap::from([("bootstrap.servers".to_string(), bootstrap.clone())]);
-    let config = KafkaConfig::from_properties(&properties)?.context("Kafka chosen")?;
-    let log = KafkaLog::connect(config)?;
-    log.create_topic("clicks", PARTITIONS, 1)?;
+    let log = connect(&broker)?;
     let workspace = tempfile::tempdir()?;
     let data_dir = workspace.path().join("data");
     let args = ["--bootstrap-servers", bootstrap.as_str()];
@@ -139,10 +261,8 @@ fn sigkilled_server_on_kafka_loses_and_duplicates_nothing() -> Result<()> {
             break;
         }
         if Instant::now() > deadline {
-            let kept = workspace.keep();
             bail!(
-                "after the kills: {} of {} windows right, {} of {} odd records (server logs \
-                 kept in {})\n{}",
+                "after the kills: {} of {} windows right, {} of {} odd records\n{}",
                 counts
                     .iter()
                     .filter(|(k, v)| expected.get(*k) == Some(v))
@@ -150,37 +270,12 @@ fn sigkilled_server_on_kafka_loses_and_duplicates_nothing() -> Result<()> {
                 expected.len(),
                 odd.len(),
                 odd_expected.len(),
-                kept.display(),
                 server.log()
             );
         }
         std::thread::sleep(Duration::from_millis(500));
     }
 
-    // No odd record twice, none missing, each in the partition of its key.
-    let odd = read_all(&log, "ODD")?;
-    let mut seen = BTreeSet::new();
-    for record in &odd {
-        let value: serde_json::Value =
-            serde_json::from_slice(record.value.as_deref().context("value")?)?;
-        let n = value["N"].as_u64().context("N")?;
-        assert!(seen.insert(n), "record {n} appears twice in ODD");
-    }
-    assert_eq!(seen, odd_expected);
-    // The table's sink topic ends with the same count for every window.
-    let mut last: BTreeMap<Vec<u8>, i64> = BTreeMap::new();
-    for record in read_all(&log, "PER_WINDOW")? {
-        let value: serde_json::Value =
-            serde_json::from_slice(record.value.as_deref().context("value")?)?;
-        last.insert(
-            record.key.context("key")?,
-            value["C"].as_i64().context("C")?,
-        );
-    }
-    let mut sink_counts: Vec<i64> = last.into_values().collect();
-    let mut expected_values: Vec<i64> = expected.values().copied().collect();
-    sink_counts.sort_unstable();
-    expected_values.sort_unstable();
-    assert_eq!(sink_counts, expected_values);
-    Ok(())
+    let logs = || server.log();
+    check_sinks(&log, produced, deadline, &logs)
 }
