@@ -181,7 +181,7 @@ fn two_servers_split_a_query_and_sigkills_of_either_lose_and_duplicate_nothing()
     // The second server learns the statements from the command topic.
     servers[1] = Some(EddyServer::start(&data_dirs[1], &args)?);
 
-    let mut random = Lcg(0x2_5e7e_75);
+    let mut random = Lcg(0x025e_7e75);
     let mut produced = 0;
     for round in 0..ROUNDS {
         produce(&log, produced, PER_ROUND)?;
