@@ -20,7 +20,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use rdkafka::consumer::{CommitMode, Consumer as _};
-use rdkafka::error::KafkaError;
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::producer::Producer as _;
 use rdkafka::{Offset, TopicPartitionList};
 use rocksdb::WriteBatch;
@@ -347,8 +347,12 @@ impl KafkaCommitter {
         offsets: &TopicPartitionList,
     ) -> std::result::Result<(Deliveries, usize), Attempt> {
         let inner = &producer.inner;
+        // A fenced producer, or a topic that was deleted, does not come back by waiting.
         let classify = |error: KafkaError| match &error {
             KafkaError::Transaction(inner) if inner.is_fatal() => {
+                Attempt::Fatal(kafka_error(error))
+            }
+            _ if error.rdkafka_error_code() == Some(RDKafkaErrorCode::UnknownTopicOrPartition) => {
                 Attempt::Fatal(kafka_error(error))
             }
             _ => Attempt::Retry(kafka_error(error)),
@@ -429,7 +433,9 @@ fn retry_call(
     loop {
         match call() {
             Err(KafkaError::Transaction(error))
-                if error.is_retriable() && Instant::now() < deadline =>
+                if error.is_retriable()
+                    && error.code() != RDKafkaErrorCode::UnknownTopicOrPartition
+                    && Instant::now() < deadline =>
             {
                 tracing::warn!("a Kafka transaction call failed, retrying: {error}");
             }
