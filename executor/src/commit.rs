@@ -11,6 +11,8 @@ mod embedded;
 mod kafka;
 mod memory;
 
+use std::collections::BTreeSet;
+
 use crate::Result;
 use crate::log::Record;
 
@@ -57,6 +59,14 @@ pub trait Committer: Send + Sync {
     /// names; `partitions` the most partitions any of its inputs has): a committer whose
     /// state lives elsewhere brings the local state up to date here.
     fn prepare(&self, _group: &str, _tasks: &[String], _partitions: u32) -> Result<()> {
+        Ok(())
+    }
+
+    /// Called often while persistent query `group` runs over the input partitions `owned`
+    /// of several servers' work: a committer whose state lives elsewhere brings the local
+    /// copy of the other partitions' state up to date (standby state, which pull queries
+    /// read and a takeover starts from).
+    fn follow(&self, _group: &str, _owned: &BTreeSet<u32>) -> Result<()> {
         Ok(())
     }
 }

@@ -90,6 +90,32 @@ fn expected_counts(total: u64) -> BTreeMap<(String, i64), i64> {
     counts
 }
 
+/// Waits until a pull query on `server` sees every window with its expected count.
+fn wait_for_pulled(server: &EddyServer, expected: &BTreeMap<(String, i64), i64>) -> Result<()> {
+    // A partition's changelog can be held back by the open transaction of a killed task
+    // until the broker aborts it (`transaction.timeout.ms`, 10 s, plus its abort interval).
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let counts = pulled_counts(server)?;
+        if &counts == expected {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            bail!(
+                "a pull query on {} sees {} of {} windows right\n{}",
+                server.address(),
+                counts
+                    .iter()
+                    .filter(|(key, count)| expected.get(*key) == Some(count))
+                    .count(),
+                expected.len(),
+                server.log()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
 fn pulled_counts(server: &EddyServer) -> Result<BTreeMap<(String, i64), i64>> {
     let rows = server.pull("SELECT user, WINDOWSTART, c FROM per_window;")?;
     rows.iter()
@@ -212,6 +238,12 @@ fn two_servers_split_a_query_and_sigkills_of_either_lose_and_duplicate_nothing()
         Instant::now() + Duration::from_secs(240),
         &logs,
     )?;
+    // Either server answers pull queries for every key: the partitions it does not own
+    // follow their changelog into its state.
+    let expected = expected_counts(produced);
+    for server in servers.iter().flatten() {
+        wait_for_pulled(server, &expected)?;
+    }
     // The servers did split the partitions (the group assigned a server fewer than all).
     let mut split = false;
     for entry in std::fs::read_dir(workspace.path())? {

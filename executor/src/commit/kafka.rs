@@ -15,7 +15,7 @@
 //! `Committer::prepare` replays the changelog from there before a query's tasks start, so
 //! state lost with the data directory, or not applied before a crash, is restored.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -25,7 +25,7 @@ use rdkafka::producer::Producer as _;
 use rdkafka::{Offset, TopicPartitionList};
 use rocksdb::WriteBatch;
 
-use super::{Committer, Epoch};
+use super::{Committer, Epoch, StateWrite};
 use crate::log::kafka::{
     Deliveries, DeliveringProducer, GroupConsumer, Guarantee, KafkaConsumer, KafkaLog,
     REQUEST_TIMEOUT, kafka_error,
@@ -65,6 +65,17 @@ pub struct KafkaCommitter {
     /// Per query: its changelog's partition count and whether the changelog exists yet
     /// (it is created by the first epoch with state: queries without state have none).
     changelogs: Mutex<HashMap<String, (u32, bool)>>,
+    /// Per query: the consumer following the changelog partitions other servers write, and
+    /// the input partitions this server owned when it was made.
+    standbys: Mutex<HashMap<String, Standby>>,
+}
+
+/// Follows the changelog partitions of a query that other servers own.
+struct Standby {
+    owned: BTreeSet<u32>,
+    consumer: KafkaConsumer,
+    /// The changelog partition of each of the consumer's assignments.
+    partitions: Vec<u32>,
 }
 
 impl std::fmt::Debug for KafkaCommitter {
@@ -93,6 +104,7 @@ impl KafkaCommitter {
             server,
             producers: Mutex::default(),
             changelogs: Mutex::default(),
+            standbys: Mutex::default(),
         })
     }
 
@@ -286,6 +298,10 @@ impl Committer for KafkaCommitter {
         self.apply(&group, partition, &epoch.state, next)
     }
 
+    fn follow(&self, group: &str, owned: &BTreeSet<u32>) -> Result<()> {
+        self.follow_changelog(group, owned)
+    }
+
     fn prepare(&self, group: &str, tasks: &[String], partitions: u32) -> Result<()> {
         let changelog = self.log.config().changelog_topic(group);
         let existing = self.log.describe_topic(&changelog)?;
@@ -336,6 +352,74 @@ impl Committer for KafkaCommitter {
 }
 
 impl KafkaCommitter {
+    /// Applies what the changelog partitions other servers own received since the last
+    /// call (without waiting for more).
+    fn follow_changelog(&self, group: &str, owned: &BTreeSet<u32>) -> Result<()> {
+        let changelog = self.log.config().changelog_topic(group);
+        let known = self
+            .changelogs
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(group)
+            .copied();
+        let count = match known {
+            Some((count, true)) => count,
+            // Written by another server since, perhaps.
+            _ => match self.log.describe_topic(&changelog)? {
+                Some(description) => {
+                    self.changelogs
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .insert(group.to_string(), (description.partitions, true));
+                    description.partitions
+                }
+                None => return Ok(()),
+            },
+        };
+        let mut standbys = self.standbys.lock().unwrap_or_else(PoisonError::into_inner);
+        if standbys
+            .get(group)
+            .is_none_or(|standby| &standby.owned != owned)
+        {
+            // The owned partitions changed (a rebalance): the old consumer, which may hold
+            // records of a partition this server now writes itself, is dropped.
+            standbys.remove(group);
+            let mut consumer = KafkaConsumer::new(self.log.config())?;
+            let mut partitions = Vec::new();
+            for partition in 0..count {
+                if owned.iter().any(|input| input % count == partition) {
+                    continue;
+                }
+                let from = self.checkpoint(group, partition)?.unwrap_or(0);
+                consumer.assign(&changelog, partition, from)?;
+                partitions.push(partition);
+            }
+            standbys.insert(
+                group.to_string(),
+                Standby {
+                    owned: owned.clone(),
+                    consumer,
+                    partitions,
+                },
+            );
+        }
+        let standby = standbys.get_mut(group).expect("inserted above");
+        if standby.partitions.is_empty() {
+            return Ok(());
+        }
+        for polled in standby.consumer.poll(10_000, Duration::ZERO)? {
+            let writes: Vec<StateWrite> = polled
+                .records
+                .into_iter()
+                .filter_map(|consumed| Some((consumed.record.key?, consumed.record.value)))
+                .collect();
+            let partition = standby.partitions[polled.assignment];
+            let position = standby.consumer.position(polled.assignment);
+            self.apply(group, partition, &writes, position)?;
+        }
+        Ok(())
+    }
+
     /// One transaction holding the epoch's records, changelog records and offsets.
     fn commit_transaction(
         &self,

@@ -1,7 +1,9 @@
 //! A persistent query whose partitions are split among the servers of a service through
 //! its consumer group (the Kafka backend): the query's thread keeps the membership and runs
 //! tasks over the partitions the group assigns to this server, stopping them (their epochs
-//! committed) before the partitions move.
+//! committed) before the partitions move. Between polls, the state of the partitions
+//! other servers own follows their changelog (`Committer::follow`): standby state that pull
+//! queries on this server read and that a takeover starts from.
 
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -33,6 +35,8 @@ struct Listener {
     running: Mutex<Option<Running>>,
     /// The first error of the tasks or of starting them: the query fails with it.
     failure: Mutex<Option<ExecError>>,
+    /// The input partition numbers this server owns.
+    owned: Mutex<BTreeSet<u32>>,
 }
 
 impl Listener {
@@ -98,12 +102,18 @@ impl RebalanceListener for Listener {
                 self.fail(error);
             }
         }
+        self.owned
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clear();
         tracing::info!(query = %self.query.id, "partitions revoked");
     }
 
     fn assigned(&self, partitions: Vec<(String, u32)>) {
         tracing::info!(query = %self.query.id, ?partitions, "partitions assigned");
         let owned: BTreeSet<(String, u32)> = partitions.into_iter().collect();
+        *self.owned.lock().unwrap_or_else(PoisonError::into_inner) =
+            owned.iter().map(|(_, partition)| *partition).collect();
         if owned.is_empty() {
             return;
         }
@@ -142,11 +152,22 @@ pub(super) fn run_in_group(
         query: Arc::clone(&query),
         running: Mutex::new(None),
         failure: Mutex::new(None),
+        owned: Mutex::new(BTreeSet::new()),
     });
     let mut member = groups.join(&query.id, &topics, Arc::clone(&listener) as _)?;
     while !stop.load(Ordering::SeqCst) {
         member.poll(POLL);
         listener.check();
+        // The state of the partitions other servers own follows their changelogs, so that
+        // pull queries here see every key and a takeover starts from recent state.
+        let owned = listener
+            .owned
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        if let Err(error) = query.backend.committer.follow(&query.id, &owned) {
+            tracing::warn!(query = %query.id, "following other servers' state failed: {error}");
+        }
         let failure = listener
             .failure
             .lock()
