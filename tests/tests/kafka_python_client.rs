@@ -29,6 +29,8 @@ const PARTITIONS: u32 = 4;
 const RECORDS: i64 = 40;
 /// Event time of the first input record (ms).
 const FIRST_TIMESTAMP: i64 = 1_700_000_000_000;
+/// confluent_kafka's `TIMESTAMP_CREATE_TIME`: the producer set the timestamp.
+const TIMESTAMP_CREATE_TIME: i64 = 1;
 
 fn python_script() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("python/kafka_round_trip.py")
@@ -241,6 +243,11 @@ fn confluent_kafka_python_client_round_trips_through_eddy_on_kafka() -> Result<(
             out["timestamp"],
             json!(timestamp),
             "timestamp of record {n}"
+        );
+        assert_eq!(
+            out["timestamp_type"],
+            json!(TIMESTAMP_CREATE_TIME),
+            "timestamp type of record {n}"
         );
         assert_eq!(
             out["partition"],
