@@ -2,17 +2,20 @@
 //!
 //! Run them from a release build: `cargo run --release -p repl -- bench stateless`.
 //! Each benchmark loads its input first, then starts one persistent query and times it until
-//! the query's committed offsets reach the end of the input. `join` (in `bench/join.rs`)
+//! the query's committed offsets reach the end of the input. With `--bootstrap-servers`,
+//! `stateless` and `aggregate` keep their topics on that Kafka cluster (under a prefix of the
+//! run's own) instead of the embedded log. `join` (in `bench/join.rs`)
 //! times a stream-table and a stream-stream join; `pull` (in `bench/pull.rs`) measures pull
 //! queries over HTTP instead.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::{Context, Result, bail};
 use executor::log::partitioner::partition_for_key;
-use executor::{Record, TopicLog};
+use executor::{BackendKind, Record, TopicLog};
 use server::{Engine, Session};
 
 mod join;
@@ -26,6 +29,14 @@ const PARTITIONS: u32 = 2;
 const DISTINCT_KEYS: u64 = 10_000;
 /// Event time of the first input record (ms); record `n` is `n` ms later (1,000 records/s).
 const FIRST_TIMESTAMP: i64 = 1_600_000_000_000;
+/// Records read per `read` call when counting the records of a Kafka topic.
+const COUNT_CHUNK: usize = 50_000;
+/// How often the end of a run is checked: on Kafka each check asks the group coordinator
+/// through a new client, which must not take the cores the query runs on.
+const EMBEDDED_POLL: Duration = Duration::from_millis(5);
+const KAFKA_POLL: Duration = Duration::from_millis(50);
+/// The property of `executor`'s Kafka configuration that prefixes every topic name.
+const TOPIC_PREFIX_PROPERTY: &str = "eddy.kafka.topic.prefix";
 
 #[derive(clap::Args)]
 pub struct BenchArgs {
@@ -39,19 +50,47 @@ pub struct BenchArgs {
     pull: pull::PullArgs,
 }
 
-pub fn run(args: &BenchArgs) -> Result<()> {
+/// Runs `args.workload`; on the Kafka cluster at `bootstrap_servers` when given (stateless
+/// and aggregate only), else on the embedded log.
+pub fn run(args: &BenchArgs, bootstrap_servers: Option<&str>) -> Result<()> {
+    let backend = match bootstrap_servers {
+        Some(servers) => kafka_backend(servers, &args.workload)?,
+        None => BackendKind::Embedded,
+    };
+    let kafka = matches!(backend, BackendKind::Kafka(_));
     match args.workload.as_str() {
-        "stateless" => stateless(args.records),
-        "aggregate" => aggregate(args.records),
+        "stateless" => stateless(args.records, &backend),
+        "aggregate" => aggregate(args.records, &backend),
+        "join" | "pull" if kafka => bail!(
+            "benchmark \"{}\" runs on the embedded log only: drop --bootstrap-servers",
+            args.workload
+        ),
         "join" => join::run(args.records),
         "pull" => pull::run(args.records, &args.pull),
         other => bail!("unknown benchmark \"{other}\": use stateless, aggregate, join or pull"),
     }
 }
 
+/// The Kafka backend of one run: its topics (`eddy-bench-WORKLOAD-PID-MILLIS.NAME`), consumer
+/// groups and changelogs are its own, so runs on the same cluster never see each other's.
+fn kafka_backend(servers: &str, workload: &str) -> Result<BackendKind> {
+    let millis = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .context("the clock is before 1970")?
+        .as_millis();
+    let run = format!("eddy-bench-{workload}-{}-{millis}", std::process::id());
+    let properties = BTreeMap::from([
+        (TOPIC_PREFIX_PROPERTY.to_string(), format!("{run}.")),
+        ("ksql.service.id".to_string(), format!("{run}_")),
+    ]);
+    println!("Kafka topics of this run: {run}.*");
+    crate::backend_kind(Some(servers), &properties)
+}
+
 /// A filter + projection persistent query over JSON records, embedded log to sink topic.
-fn stateless(records: u64) -> Result<()> {
+fn stateless(records: u64, backend: &BackendKind) -> Result<()> {
     let mut bench = Bench::open(
+        backend,
         "CREATE STREAM clicks (id VARCHAR KEY, user_id VARCHAR, amount DOUBLE, category VARCHAR, ts BIGINT) \
          WITH (KAFKA_TOPIC='clicks', VALUE_FORMAT='JSON', PARTITIONS=2);",
     )?;
@@ -80,8 +119,9 @@ fn stateless(records: u64) -> Result<()> {
 
 /// A tumbling-window COUNT and SUM grouped by a column with `DISTINCT_KEYS` values, over
 /// JSON records whose event time spans many windows; the result is a materialized table.
-fn aggregate(records: u64) -> Result<()> {
+fn aggregate(records: u64, backend: &BackendKind) -> Result<()> {
     let mut bench = Bench::open(
+        backend,
         "CREATE STREAM clicks (page VARCHAR KEY, user_id VARCHAR, amount BIGINT) \
          WITH (KAFKA_TOPIC='clicks', VALUE_FORMAT='JSON', PARTITIONS=2);",
     )?;
@@ -104,6 +144,8 @@ fn aggregate(records: u64) -> Result<()> {
 /// An engine over a temporary data directory with a session.
 struct Bench {
     engine: Arc<Engine>,
+    /// Where the topics are: `reopen` opens the engine on the same backend.
+    backend: BackendKind,
     log: Arc<dyn TopicLog>,
     session: Session,
     /// Declared last so that it is deleted after the engine closed the database in it.
@@ -135,21 +177,22 @@ impl RunStart {
 }
 
 impl Bench {
-    /// Opens an engine on a fresh temporary directory and executes `setup`.
-    fn open(setup: &str) -> Result<Bench> {
+    /// Opens an engine on a fresh temporary directory over `backend` and executes `setup`.
+    fn open(backend: &BackendKind, setup: &str) -> Result<Bench> {
         let directory = tempfile::tempdir().context("cannot create a temporary directory")?;
-        let mut bench = Bench::reopen(directory)?;
+        let mut bench = Bench::reopen(directory, backend)?;
         bench.execute(setup)?;
         Ok(bench)
     }
 
     /// Opens an engine on `directory`: its persistent queries resume from their committed
     /// offsets.
-    fn reopen(directory: tempfile::TempDir) -> Result<Bench> {
-        let engine = Engine::open(directory.path())?;
+    fn reopen(directory: tempfile::TempDir, backend: &BackendKind) -> Result<Bench> {
+        let engine = Engine::open_with(directory.path(), backend.clone())?;
         Ok(Bench {
             log: engine.topic_log(),
             engine,
+            backend: backend.clone(),
             session: Session::default(),
             directory,
         })
@@ -223,7 +266,10 @@ impl Bench {
             {
                 bail!("query {query_id} failed: {message}");
             }
-            std::thread::sleep(Duration::from_millis(5));
+            std::thread::sleep(match self.backend {
+                BackendKind::Embedded => EMBEDDED_POLL,
+                BackendKind::Kafka(_) => KAFKA_POLL,
+            });
         }
         let elapsed = start.at.elapsed();
         let bytes_after = directory_bytes(self.directory.path());
@@ -234,9 +280,26 @@ impl Bench {
         })
     }
 
-    /// The number of records `topic` holds.
+    /// The number of records `topic` holds. On Kafka, transaction markers take offsets too:
+    /// there the records are read (as a `read_committed` consumer) and counted.
     fn records_in(&self, topic: &str) -> Result<u64> {
-        Ok(self.log.offsets(topic)?.iter().map(|(_, end)| end).sum())
+        let offsets = self.log.offsets(topic)?;
+        if matches!(self.backend, BackendKind::Embedded) {
+            return Ok(offsets.iter().map(|(_, end)| end).sum());
+        }
+        let mut count = 0;
+        for (partition, (start, end)) in (0u32..).zip(offsets) {
+            let mut from = start;
+            while from < end {
+                let batch = self.log.read(topic, partition, from, COUNT_CHUNK)?;
+                let Some(last) = batch.last() else {
+                    break;
+                };
+                from = last.offset + 1;
+                count += batch.len() as u64;
+            }
+        }
+        Ok(count)
     }
 }
 

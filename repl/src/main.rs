@@ -89,7 +89,7 @@ fn main() -> ExitCode {
         Some(Command::Datagen(args)) => {
             datagen::run(&cli.data_dir, cli.bootstrap_servers.as_deref(), &args)
         }
-        Some(Command::Bench(args)) => bench::run(&args),
+        Some(Command::Bench(args)) => bench::run(&args, cli.bootstrap_servers.as_deref()),
         Some(Command::Test(args)) => conformance::run(&args, cli.bootstrap_servers.as_deref()),
         Some(Command::Server(args)) => {
             serve::run(&cli.data_dir, cli.bootstrap_servers.as_deref(), &args)

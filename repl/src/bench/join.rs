@@ -7,7 +7,7 @@
 //! memory, records written and the bytes (keys and values) of its join state afterwards.
 
 use anyhow::{Result, bail};
-use executor::{EmbeddedLog, Store, TopicLog};
+use executor::{BackendKind, EmbeddedLog, Store, TopicLog};
 
 use super::{Bench, FIRST_TIMESTAMP, QueryRun, RunStart, load};
 
@@ -67,6 +67,7 @@ pub fn run(records: u64) -> Result<()> {
 fn stream_table(records: u64) -> Result<JoinRun> {
     let table_rows = records / MISS_EVERY;
     let mut bench = Bench::open(
+        &BackendKind::Embedded,
         "CREATE STREAM orders (k VARCHAR KEY, amount DOUBLE, item VARCHAR, quantity INT) \
          WITH (KAFKA_TOPIC='orders', VALUE_FORMAT='JSON', PARTITIONS=2); \
          CREATE TABLE customers (id VARCHAR PRIMARY KEY, name VARCHAR, region VARCHAR, score BIGINT) \
@@ -120,7 +121,7 @@ fn stream_table(records: u64) -> Result<JoinRun> {
         })?;
     }
     let start = RunStart::now(directory.path());
-    let bench = Bench::reopen(directory)?;
+    let bench = Bench::reopen(directory, &BackendKind::Embedded)?;
     let query = bench.wait_for(query_id, &["orders"], start)?;
     let (written, matched) = count_non_null(bench.log.as_ref(), "ENRICHED", "NAME")?;
     Ok(JoinRun {
@@ -137,6 +138,7 @@ fn stream_table(records: u64) -> Result<JoinRun> {
 /// key `i % STREAM_STREAM_KEYS`.
 fn stream_stream(per_stream: u64) -> Result<JoinRun> {
     let mut bench = Bench::open(
+        &BackendKind::Embedded,
         "CREATE STREAM lefts (k VARCHAR KEY, v BIGINT, tag VARCHAR) \
          WITH (KAFKA_TOPIC='lefts', VALUE_FORMAT='JSON', PARTITIONS=2); \
          CREATE STREAM rights (k VARCHAR KEY, v BIGINT, tag VARCHAR) \

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use bytes::Bytes;
+use executor::BackendKind;
 use http_body_util::{BodyExt, Full};
 use hyper::client::conn::http1::SendRequest;
 use hyper_util::rt::TokioIo;
@@ -46,6 +47,7 @@ pub fn run(rows: u64, args: &PullArgs) -> Result<()> {
         bail!("--rows, --connections and --seconds must be positive");
     }
     let mut bench = Bench::open(
+        &BackendKind::Embedded,
         "CREATE STREAM s (id VARCHAR KEY, v BIGINT) \
          WITH (KAFKA_TOPIC='s', VALUE_FORMAT='JSON', PARTITIONS=2);",
     )?;
