@@ -220,6 +220,17 @@ impl SchemaRegistry {
             .map(|ids| (1..=ids.len() as u32).collect())
     }
 
+    /// The schemas of every version of `subject`, oldest first (none for a missing subject).
+    pub fn subject_schemas(&self, subject: &str) -> Vec<&RegisteredSchema> {
+        self.subjects
+            .get(subject)
+            .into_iter()
+            .flatten()
+            .filter_map(|id| self.schemas.get(id))
+            .map(Arc::as_ref)
+            .collect()
+    }
+
     /// The version of `subject` holding schema `id`.
     pub fn version_of(&self, subject: &str, id: u32) -> Option<u32> {
         let index = self.subjects.get(subject)?.iter().position(|&v| v == id)?;

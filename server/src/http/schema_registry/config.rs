@@ -129,13 +129,7 @@ pub(super) async fn check_all(
     let catalog = state.engine.catalog_snapshot();
     let registry = catalog.schema_registry();
     let schema = read_schema(&body, registry)?;
-    let versions: Vec<_> = registry
-        .versions(&subject)
-        .unwrap_or_default()
-        .into_iter()
-        .filter_map(|version| registry.version(&subject, version))
-        .map(|schema| schema.as_ref())
-        .collect();
+    let versions = registry.subject_schemas(&subject);
     let level = registry.compatibility(&subject);
     let result = check_compatibility(level, schema.schema_type, &schema.text, &versions);
     answer(result, query.verbose)

@@ -79,13 +79,7 @@ pub(super) async fn register(
     {
         return ok(&json!({ "id": id }));
     }
-    let versions: Vec<_> = registry
-        .versions(&subject)
-        .unwrap_or_default()
-        .into_iter()
-        .filter_map(|version| registry.version(&subject, version))
-        .map(|schema| schema.as_ref())
-        .collect();
+    let versions = registry.subject_schemas(&subject);
     let level = registry.compatibility(&subject);
     if let Err(problems) = check_compatibility(level, schema.schema_type, &schema.text, &versions) {
         return Err(RegistryError::new(
