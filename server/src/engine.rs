@@ -575,6 +575,39 @@ mod tests {
     }
 
     #[test]
+    fn a_source_asking_for_other_partitions_than_its_existing_topic_has_is_refused() {
+        let directory = tempfile::tempdir().expect("temp dir");
+        let engine = Engine::open(directory.path()).expect("engine");
+        let mut session = Session::default();
+        let run = |sql: &str, session: &mut Session| engine.execute_script(sql, session, |_, _| {});
+        run(
+            "CREATE STREAM A (ID STRING KEY, V BIGINT) WITH (kafka_topic='t', value_format='JSON', partitions=3);",
+            &mut session,
+        )
+        .expect("creates the topic");
+        // The same count, or none, uses the topic as it is.
+        run(
+            "CREATE STREAM B (ID STRING KEY, V BIGINT) WITH (kafka_topic='t', value_format='JSON', partitions=3);
+             CREATE STREAM C (ID STRING KEY, V BIGINT) WITH (kafka_topic='t', value_format='JSON');",
+            &mut session,
+        )
+        .expect("matching declarations");
+        match run(
+            "CREATE STREAM D (ID STRING KEY, V BIGINT) WITH (kafka_topic='t', value_format='JSON', partitions=5);",
+            &mut session,
+        ) {
+            Err(error) => assert_eq!(
+                error.to_string(),
+                "A Kafka topic with the name 't' already exists, with different partition/replica \
+                 configuration than required. KSQL expects 5 partitions (topic has 3), 1 \
+                 replication factor (topic has 1)."
+            ),
+            Ok(()) => panic!("a mismatched partition count was accepted"),
+        }
+        assert!(engine.catalog_snapshot().source("D").is_none());
+    }
+
+    #[test]
     fn variables_are_substituted_case_insensitively() {
         let variables = BTreeMap::from([("topicName".to_string(), "t1".to_string())]);
         let cases = [

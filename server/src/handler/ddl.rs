@@ -30,6 +30,13 @@ pub(crate) fn apply_plan(
             }
             let log = engine.topic_log();
             let partitions = match (log.describe_topic(&source.topic)?, partitions) {
+                (Some(topic), Some(requested)) if topic.partitions != requested => {
+                    return user_error(partitions_mismatch(
+                        &source.topic,
+                        requested,
+                        topic.partitions,
+                    ));
+                }
                 (Some(topic), _) => topic.partitions,
                 (None, Some(partitions)) => {
                     log.create_topic(&source.topic, partitions, source.replicas)?;
@@ -79,9 +86,10 @@ pub(crate) fn apply_plan(
             let log = engine.topic_log();
             match log.describe_topic(&sink.topic)? {
                 Some(topic) if topic.partitions != sink.partitions => {
-                    return user_error(format!(
-                        "A Kafka topic with the name '{}' already exists, with different partition/replica configuration than required. KSQL expects {} partitions (topic has {}), 1 replication factor (topic has 1).",
-                        sink.topic, sink.partitions, topic.partitions
+                    return user_error(partitions_mismatch(
+                        &sink.topic,
+                        sink.partitions,
+                        topic.partitions,
                     ));
                 }
                 Some(_) => {}
@@ -180,4 +188,12 @@ fn source_exists(kind: SourceKind, name: &str) -> StatementResult {
     StatementResult::Warning(format!(
         "Cannot add {kind} `{name}`: A {kind} with the same name already exists."
     ))
+}
+
+/// ksqlDB's refusal of a statement that wants an existing topic with another partition
+/// count.
+fn partitions_mismatch(topic: &str, expected: u32, actual: u32) -> String {
+    format!(
+        "A Kafka topic with the name '{topic}' already exists, with different partition/replica configuration than required. KSQL expects {expected} partitions (topic has {actual}), 1 replication factor (topic has 1)."
+    )
 }
