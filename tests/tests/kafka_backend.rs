@@ -283,3 +283,23 @@ fn a_query_resumes_after_the_broker_restarts_and_loses_nothing() -> Result<()> {
     .with_context(|| format!("counts after the outage: {:?}", counts(&engine)))?;
     Ok(())
 }
+
+#[test]
+fn records_of_time_zero_keep_their_timestamp_on_kafka() -> Result<()> {
+    // Upstream librdkafka writes the current time for a timestamp of 0; the vendored one
+    // (vendor/rdkafka-sys) writes 0, as ksqlDB's Java client does.
+    let broker = KafkaBroker::start()?;
+    let log = KafkaLog::connect(config(&broker, &[]))?;
+    log.create_topic("times", 1, 1)?;
+    log.produce(
+        "times",
+        vec![(0, record("a", "1", 0)), (0, record("b", "2", 1))],
+    )?;
+    let times: Vec<i64> = log
+        .read("times", 0, 0, 10)?
+        .iter()
+        .map(|consumed| consumed.record.timestamp)
+        .collect();
+    assert_eq!(times, vec![0, 1]);
+    Ok(())
+}
