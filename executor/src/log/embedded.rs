@@ -290,6 +290,10 @@ impl TopicLog for EmbeddedLog {
         let mut options = ReadOptions::default();
         options.set_iterate_lower_bound(start);
         options.set_iterate_upper_bound(end);
+        // Records are read once, in order: their blocks would only push the state's filter
+        // and index blocks out of the shared block cache (a query catching up on a backlog
+        // then paid a filter-block read for every state lookup).
+        options.fill_cache(false);
         let mut iterator = self
             .store
             .db()
