@@ -23,7 +23,9 @@ pub trait Consumer: Send {
     /// Reads `partition` of `topic` from `offset` on; returns the assignment's number (0,
     /// 1, ... in assignment order).
     fn assign(&mut self, topic: &str, partition: u32, offset: u64) -> Result<usize>;
-    /// Stops (`true`) or resumes reading an assignment; its position is kept.
+    /// Stops (`true`) or resumes reading an assignment; its position is kept. A paused
+    /// assignment may still get records the consumer fetched for another assignment of the
+    /// same partition (a Kafka consumer fetches a partition once).
     fn pause(&mut self, assignment: usize, paused: bool);
     /// The records of every assignment that is not paused past its position, at most
     /// `max_records` per assignment (fewer when they are large), and moves the positions

@@ -203,9 +203,10 @@ impl Consumer for KafkaConsumer {
             };
             let record = consumed(&message);
             // A partition read by several inputs (a self-join) feeds each from its own
-            // position.
+            // position, a paused one too: librdkafka fetches the partition once, so a record
+            // held back from a paused input would never come again.
             for &assignment in assignments {
-                if record.offset < self.positions[assignment] || self.paused[assignment] {
+                if record.offset < self.positions[assignment] {
                     continue;
                 }
                 self.positions[assignment] = record.offset + 1;
