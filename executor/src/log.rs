@@ -11,11 +11,24 @@ pub mod partitioner;
 
 use std::sync::Arc;
 
-use crate::Result;
+use crate::{ExecError, Result};
 
 pub use consumer::{Consumer, ConsumerWaker, Polled};
 pub use embedded::EmbeddedLog;
 pub use kafka::{KafkaConfig, KafkaLog};
+
+/// The error of an operation on a topic that does not exist.
+pub(crate) fn missing_topic(name: &str) -> ExecError {
+    ExecError::User(format!("topic \"{name}\" does not exist"))
+}
+
+/// The wall clock in epoch milliseconds: the timestamp of records Eddy writes at the time
+/// of writing (inserted rows, changelog and command records).
+pub fn now_millis() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_millis() as i64)
+}
 
 /// One record header.
 #[derive(Debug, Clone, PartialEq, Eq)]

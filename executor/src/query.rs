@@ -204,16 +204,42 @@ struct PersistentQuery {
 }
 
 impl PersistentQuery {
+    /// The topics each stage reads, with where it starts when the query has no committed
+    /// offsets: the top stage first, then the stage below each repartition, in
+    /// `repartitions` order. A repartition topic is read from its start: this query wrote
+    /// all of it.
+    fn stage_topics(&self) -> Vec<Vec<(String, StartPosition)>> {
+        let topics = |node: &DataflowNode| -> Vec<(String, StartPosition)> {
+            node.stage_inputs()
+                .iter()
+                .map(|input| match input {
+                    StageInput::Source(source) => (source.topic.clone(), self.start),
+                    StageInput::Repartition(repartition) => {
+                        (repartition.topic.clone(), StartPosition::Earliest)
+                    }
+                })
+                .collect()
+        };
+        std::iter::once(topics(&self.plan.root))
+            .chain(
+                self.plan
+                    .root
+                    .repartitions()
+                    .iter()
+                    .map(|repartition| topics(&repartition.input)),
+            )
+            .collect()
+    }
+
     /// The query's tasks over every partition of its inputs, or those of `owned` (`(topic,
     /// partition)` pairs the server owns in the query's consumer group). The committer
     /// brings the state up to date before they are built.
     fn tasks(&self, owned: Option<&BTreeSet<(String, u32)>>) -> Result<Vec<Task>> {
-        let (id, plan, backend, metrics, start, state) = (
+        let (id, plan, backend, metrics, state) = (
             self.id.as_str(),
             &self.plan,
             &self.backend,
             &self.metrics,
-            self.start,
             &self.state,
         );
         let sink_plan = plan
@@ -225,36 +251,13 @@ impl PersistentQuery {
         let repartitions = plan.root.repartitions();
 
         // Pin the starting offsets now, so a restart before the first record never skips any.
-        // A repartition topic is read from its start: this query wrote all of it.
         let mut initial = Epoch::default();
-        let topics = |node: &DataflowNode| -> Vec<(String, StartPosition)> {
-            node.stage_inputs()
-                .iter()
-                .map(|input| match input {
-                    StageInput::Source(source) => (source.topic.clone(), start),
-                    StageInput::Repartition(repartition) => {
-                        (repartition.topic.clone(), StartPosition::Earliest)
-                    }
-                })
-                .collect()
-        };
-        let top_inputs = pin_inputs(
-            log.as_ref(),
-            &group,
-            &topics(&plan.root),
-            owned,
-            &mut initial,
-        )?;
-        let mut stage_inputs = Vec::with_capacity(repartitions.len());
-        for repartition in &repartitions {
-            stage_inputs.push(pin_inputs(
-                log.as_ref(),
-                &group,
-                &topics(&repartition.input),
-                owned,
-                &mut initial,
-            )?);
-        }
+        let mut stage_inputs = self
+            .stage_topics()
+            .iter()
+            .map(|topics| pin_inputs(log.as_ref(), &group, topics, owned, &mut initial))
+            .collect::<Result<Vec<_>>>()?;
+        let top_inputs = stage_inputs.remove(0);
         if !initial.is_empty() {
             backend.committer.commit(id, initial)?;
         }

@@ -105,14 +105,8 @@ impl StateStore {
     /// atomic write batch, outside any epoch: for committers that keep state apart from
     /// their records (Kafka) and for tests.
     pub fn apply(&self, writes: &[StateWrite]) -> Result<()> {
-        let family = self.store.cf(Family::State);
         let mut batch = WriteBatch::default();
-        for (key, value) in writes {
-            match value {
-                Some(value) => batch.put_cf(family, key, value),
-                None => batch.delete_cf(family, key),
-            }
-        }
+        self.store.add_state_writes(&mut batch, writes);
         self.store.write(batch)
     }
 

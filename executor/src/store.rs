@@ -14,6 +14,7 @@ use rocksdb::{
 };
 
 use crate::Result;
+use crate::commit::StateWrite;
 
 /// Shared block cache of all column families.
 const BLOCK_CACHE_BYTES: usize = 128 << 20;
@@ -152,6 +153,17 @@ impl Store {
     pub fn write(&self, batch: WriteBatch) -> Result<()> {
         self.db.write_opt(batch, &self.write_options)?;
         Ok(())
+    }
+
+    /// Adds state writes (full keys in the `state` family; `None` deletes) to `batch`.
+    pub fn add_state_writes(&self, batch: &mut WriteBatch, writes: &[StateWrite]) {
+        let family = self.cf(Family::State);
+        for (key, value) in writes {
+            match value {
+                Some(value) => batch.put_cf(family, key, value),
+                None => batch.delete_cf(family, key),
+            }
+        }
     }
 
     /// Stores `value` under `key` in the `meta` family.

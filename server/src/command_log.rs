@@ -149,7 +149,7 @@ impl CommandLog {
                 let record = Record {
                     key: None,
                     value: Some(value),
-                    timestamp: now(),
+                    timestamp: executor::log::now_millis(),
                     headers: Vec::new(),
                 };
                 let offset = log.produce(topic, vec![(0, record)])?[0];
@@ -169,10 +169,4 @@ impl CommandLog {
 fn decode(value: &[u8]) -> Result<Command> {
     serde_json::from_slice(value)
         .map_err(|error| ServerError::Internal(format!("corrupt command log entry: {error}")))
-}
-
-fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |elapsed| elapsed.as_millis() as i64)
 }

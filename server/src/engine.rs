@@ -407,11 +407,7 @@ impl Engine {
             }
             Some(StatementPlan::InsertValues(plan)) => {
                 drop(state);
-                let now = std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map(|elapsed| elapsed.as_millis() as i64)
-                    .unwrap_or(0);
-                executor::insert_values(&plan, self.log.as_ref(), now)?;
+                executor::insert_values(&plan, self.log.as_ref(), executor::log::now_millis())?;
                 return Ok(StatementOutput::Completed(StatementResult::RowInserted));
             }
             Some(plan) => handler::ddl::apply_plan(self, &mut state, plan, session)?,

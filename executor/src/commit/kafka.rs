@@ -30,7 +30,7 @@ use crate::log::kafka::{
     Deliveries, DeliveringProducer, GroupConsumer, Guarantee, KafkaConsumer, KafkaLog,
     REQUEST_TIMEOUT, kafka_error,
 };
-use crate::log::{Consumer as _, Record, TopicLog as _};
+use crate::log::{ConsumedRecord, Consumer as _, Record, TopicLog as _, now_millis};
 use crate::store::{Family, Store};
 use crate::{ExecError, Result};
 
@@ -164,7 +164,7 @@ impl KafkaCommitter {
             )?;
         }
         let changelog = config.topic(changelog);
-        let now = chrono_now();
+        let now = now_millis();
         for (index, (key, value)) in epoch.state.iter().enumerate() {
             let record = Record {
                 key: Some(key.clone()),
@@ -196,21 +196,9 @@ impl KafkaCommitter {
     }
 
     /// Applies state writes and the changelog position they reach in one local batch.
-    fn apply(
-        &self,
-        group: &str,
-        partition: u32,
-        state: &[(Vec<u8>, Option<Vec<u8>>)],
-        next: u64,
-    ) -> Result<()> {
+    fn apply(&self, group: &str, partition: u32, state: &[StateWrite], next: u64) -> Result<()> {
         let mut batch = WriteBatch::default();
-        let family = self.store.cf(Family::State);
-        for (key, value) in state {
-            match value {
-                Some(value) => batch.put_cf(family, key, value),
-                None => batch.delete_cf(family, key),
-            }
-        }
+        self.store.add_state_writes(&mut batch, state);
         batch.put_cf(
             self.store.cf(Family::Meta),
             checkpoint_key(group, partition),
@@ -408,11 +396,7 @@ impl KafkaCommitter {
             return Ok(());
         }
         for polled in standby.consumer.poll(10_000, Duration::ZERO)? {
-            let writes: Vec<StateWrite> = polled
-                .records
-                .into_iter()
-                .filter_map(|consumed| Some((consumed.record.key?, consumed.record.value)))
-                .collect();
+            let writes = state_writes(polled.records);
             let partition = standby.partitions[polled.assignment];
             let position = standby.consumer.position(polled.assignment);
             self.apply(group, partition, &writes, position)?;
@@ -484,12 +468,7 @@ impl KafkaCommitter {
         while consumer.position(0) < end {
             let mut writes = Vec::new();
             for polled in consumer.poll(10_000, Duration::from_millis(100))? {
-                writes.extend(
-                    polled
-                        .records
-                        .into_iter()
-                        .filter_map(|consumed| Some((consumed.record.key?, consumed.record.value))),
-                );
+                writes.extend(state_writes(polled.records));
             }
             if writes.is_empty() {
                 if last_progress.elapsed() > REQUEST_TIMEOUT * 2 {
@@ -506,6 +485,14 @@ impl KafkaCommitter {
         }
         Ok(restored)
     }
+}
+
+/// The state writes that changelog records hold (a record without a key is none).
+fn state_writes(records: Vec<ConsumedRecord>) -> Vec<StateWrite> {
+    records
+        .into_iter()
+        .filter_map(|consumed| Some((consumed.record.key?, consumed.record.value)))
+        .collect()
 }
 
 /// Calls `call` again while it fails with an error librdkafka calls retriable (a timeout
@@ -531,10 +518,4 @@ fn retry_call(
 /// Where the local state of `group`'s changelog partition is up to.
 fn checkpoint_key(group: &str, partition: u32) -> Vec<u8> {
     format!("changelog/{group}/{partition}").into_bytes()
-}
-
-fn chrono_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |elapsed| elapsed.as_millis() as i64)
 }

@@ -22,7 +22,7 @@ use self::appender::Appender;
 use self::chunk::ChunkDecoder;
 use self::topic::{Topic, load_topics};
 use crate::commit::Epoch;
-use crate::log::{ConsumedRecord, Consumer, Record, TopicDescription, TopicLog};
+use crate::log::{ConsumedRecord, Consumer, Record, TopicDescription, TopicLog, missing_topic};
 use crate::store::{Family, Store};
 use crate::{ExecError, Result};
 
@@ -104,13 +104,7 @@ impl EmbeddedLog {
         state: &[(Vec<u8>, Option<Vec<u8>>)],
     ) -> Result<Vec<u64>> {
         let mut appender = Appender::new(self.store.cf(Family::Log));
-        let state_cf = self.store.cf(Family::State);
-        for (key, value) in state {
-            match value {
-                Some(value) => appender.batch_mut().put_cf(state_cf, key, value),
-                None => appender.batch_mut().delete_cf(state_cf, key),
-            }
-        }
+        self.store.add_state_writes(appender.batch_mut(), state);
         for item in records {
             let (topic, partition, record) = item?;
             appender.push(topic, partition, record)?;
@@ -394,10 +388,6 @@ fn check_group(group: &str) -> Result<()> {
         )));
     }
     Ok(())
-}
-
-fn missing_topic(name: &str) -> ExecError {
-    ExecError::User(format!("topic \"{name}\" does not exist"))
 }
 
 // A panic while holding one of these locks leaves consistent data behind (the in-memory

@@ -27,7 +27,9 @@ pub use self::consumer::KafkaConsumer;
 pub(crate) use self::group::GroupConsumer;
 pub use self::group::{GroupMember, GroupMembership, RebalanceListener};
 pub(crate) use self::producer::{Deliveries, DeliveringProducer};
-use crate::log::{ConsumedRecord, Consumer, Header, Record, TopicDescription, TopicLog};
+use crate::log::{
+    ConsumedRecord, Consumer, Header, Record, TopicDescription, TopicLog, missing_topic,
+};
 use crate::{ExecError, Result};
 
 /// How long one request to the cluster may take before it is an error.
@@ -438,10 +440,6 @@ fn transient(code: RDKafkaErrorCode) -> bool {
 
 pub(crate) fn kafka_error(error: KafkaError) -> ExecError {
     ExecError::Kafka(error.to_string())
-}
-
-fn missing_topic(name: &str) -> ExecError {
-    ExecError::User(format!("topic \"{name}\" does not exist"))
 }
 
 /// Runs `future` to completion on this thread (the admin API's futures are completed by

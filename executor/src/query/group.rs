@@ -11,8 +11,6 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use planner::plan::StageInput;
-
 use super::{PersistentQuery, run_tasks};
 use crate::log::ConsumerWaker;
 use crate::log::kafka::{GroupMembership, RebalanceListener};
@@ -130,22 +128,9 @@ pub(super) fn run_in_group(
     stop: &AtomicBool,
 ) -> Result<()> {
     let mut topics: Vec<String> = Vec::new();
-    let mut stage_roots = vec![&query.plan.root];
-    let repartitions = query.plan.root.repartitions();
-    stage_roots.extend(
-        repartitions
-            .iter()
-            .map(|repartition| repartition.input.as_ref()),
-    );
-    for root in stage_roots {
-        for input in root.stage_inputs() {
-            let topic = match input {
-                StageInput::Source(source) => source.topic.clone(),
-                StageInput::Repartition(repartition) => repartition.topic.clone(),
-            };
-            if !topics.contains(&topic) {
-                topics.push(topic);
-            }
+    for (topic, _) in query.stage_topics().into_iter().flatten() {
+        if !topics.contains(&topic) {
+            topics.push(topic);
         }
     }
     let listener = Arc::new(Listener {

@@ -197,12 +197,12 @@ impl Inserter {
                 ScalarValue::try_from_array(column, 0).map_err(|failure| failure.to_string())?;
             *value = Some(lit(scalar));
         }
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|elapsed| elapsed.as_millis() as i64)
-            .unwrap_or(0);
-        executor::insert_values(plan, engine.topic_log().as_ref(), now)
-            .map_err(|failure| executor::error_chain(&failure))
+        executor::insert_values(
+            plan,
+            engine.topic_log().as_ref(),
+            executor::log::now_millis(),
+        )
+        .map_err(|failure| executor::error_chain(&failure))
     }
 
     /// Field names as column names: `` `name` `` exactly, otherwise the column of that
