@@ -168,20 +168,15 @@ impl KafkaLog {
         Ok(())
     }
 
-    /// Per partition of topic `name`: the next offset committed by Kafka consumer group
-    /// `group`.
-    pub(crate) fn group_offsets(&self, group: &str, name: &str) -> Result<Vec<Option<u64>>> {
+    /// Per partition of topic `name`: the next offset committed by persistent query
+    /// `query`'s consumer group, asked through the query's group consumer (a librdkafka
+    /// client per call would start its threads and connections each time).
+    fn group_offsets(&self, query: &str, name: &str) -> Result<Vec<Option<u64>>> {
         let topic = &self.config.topic(name);
         let Some(partitions) = self.partitions(topic)? else {
             return Err(missing_topic(name));
         };
-        let consumer: BaseConsumer = self
-            .config
-            .consumer_config()
-            .set("group.id", group)
-            .set("enable.auto.commit", "false")
-            .create()
-            .map_err(kafka_error)?;
+        let consumer = self.group_consumer(query)?;
         let mut list = TopicPartitionList::new();
         for partition in 0..partitions {
             list.add_partition(topic, partition as i32);
@@ -319,7 +314,7 @@ impl TopicLog for KafkaLog {
     }
 
     fn committed_offsets(&self, group: &str, topic: &str) -> Result<Vec<Option<u64>>> {
-        self.group_offsets(&self.config.group(group), topic)
+        self.group_offsets(group, topic)
     }
 
     fn delete_group(&self, query: &str) -> Result<()> {
