@@ -33,16 +33,33 @@ pub fn eddy_binary() -> PathBuf {
 /// Runs `eddy --data-dir DIR ARGS...` to completion, failing after `timeout`. Its stdout and
 /// stderr are read while it runs, so a long output never blocks it on a full pipe.
 pub fn run_eddy(data_dir: &Path, args: &[&str], timeout: Duration) -> Result<Output> {
-    let mut child = Command::new(eddy_binary())
-        .arg("--data-dir")
-        .arg(data_dir)
-        .args(args)
+    run_command(
+        Command::new(eddy_binary())
+            .arg("--data-dir")
+            .arg(data_dir)
+            .args(args),
+        b"",
+        timeout,
+    )
+}
+
+/// Runs `command` with `input` on its stdin (then closed) to completion, failing with what
+/// it printed after `timeout`. Its stdout and stderr are read while it runs, so a long
+/// output never blocks it on a full pipe.
+pub fn run_command(command: &mut Command, input: &[u8], timeout: Duration) -> Result<Output> {
+    let mut child = command
+        .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
-        .context("cannot start eddy")?;
-    let stdout = drain(child.stdout.take().context("eddy has a stdout pipe")?);
-    let stderr = drain(child.stderr.take().context("eddy has a stderr pipe")?);
+        .with_context(|| format!("cannot start {command:?}"))?;
+    let stdout = drain(child.stdout.take().context("the child has a stdout pipe")?);
+    let stderr = drain(child.stderr.take().context("the child has a stderr pipe")?);
+    // Dropping stdin closes it: the child reads the input to its end.
+    std::io::Write::write_all(
+        &mut child.stdin.take().context("the child has a stdin pipe")?,
+        input,
+    )?;
     let started = Instant::now();
     let (status, timed_out) = loop {
         if let Some(status) = child.try_wait()? {
@@ -66,12 +83,21 @@ pub fn run_eddy(data_dir: &Path, args: &[&str], timeout: Duration) -> Result<Out
     };
     if timed_out {
         bail!(
-            "eddy {args:?} did not finish within {timeout:?}\nstdout:\n{}\nstderr:\n{}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
+            "{command:?} did not finish within {timeout:?}\n{}",
+            describe_output(&output)
         );
     }
     Ok(output)
+}
+
+/// A finished process's exit status, stdout and stderr, for failure messages.
+pub fn describe_output(output: &Output) -> String {
+    format!(
+        "exit status: {}\nstdout:\n{}\nstderr:\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
 }
 
 /// Reads `pipe` to its end on a thread of its own.

@@ -8,16 +8,16 @@
 //! `EDDY_SKIP_PYTHON=1` skips it on machines without them.
 
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use executor::log::partitioner::partition_for_key;
 use serde_json::{Value, json};
 use tests::eddy_server::EddyServer;
 use tests::kafka::{KafkaBroker, java_tool};
+use tests::{describe_output, run_command};
 
 /// How long one client run may take (the consumer itself gives up after 60 seconds).
 const CLIENT_TIMEOUT: Duration = Duration::from_secs(120);
@@ -68,53 +68,22 @@ fn python_client_available(test: &str) -> Result<bool> {
 
 /// Runs the script with `args` and `input` on its stdin; returns its stdout lines as JSON.
 fn run_client(args: &[&str], input: &str) -> Result<Vec<Value>> {
-    let mut child = Command::new("python3")
-        .arg(python_script())
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .context("cannot start python3")?;
-    child
-        .stdin
-        .take()
-        .context("the client has a stdin")?
-        .write_all(input.as_bytes())?;
-    // Drain stdout beside the wait: the consumer prints a line per record.
-    let mut stdout = child.stdout.take().context("the client has a stdout")?;
-    let reader = std::thread::spawn(move || {
-        let mut bytes = Vec::new();
-        let _ = std::io::Read::read_to_end(&mut stdout, &mut bytes);
-        bytes
-    });
-    let started = Instant::now();
-    while child.try_wait()?.is_none() {
-        if started.elapsed() > CLIENT_TIMEOUT {
-            child.kill()?;
-            child.wait()?;
-            bail!("the client {args:?} did not finish within {CLIENT_TIMEOUT:?}");
-        }
-        std::thread::park_timeout(Duration::from_millis(20));
-    }
-    let mut output: Output = child.wait_with_output()?;
-    output.stdout = reader.join().unwrap_or_default();
-    let describe = || {
-        format!(
-            "exit status: {}\nstdout:\n{}\nstderr:\n{}",
-            output.status,
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        )
-    };
+    let output = run_command(
+        Command::new("python3").arg(python_script()).args(args),
+        input.as_bytes(),
+        CLIENT_TIMEOUT,
+    )?;
     if !output.status.success() {
-        bail!("the client {args:?} failed\n{}", describe());
+        bail!("the client {args:?} failed\n{}", describe_output(&output));
     }
     String::from_utf8_lossy(&output.stdout)
         .lines()
         .map(|line| {
             serde_json::from_str(line).with_context(|| {
-                format!("the client printed a line that is not JSON\n{}", describe())
+                format!(
+                    "the client printed a line that is not JSON\n{}",
+                    describe_output(&output)
+                )
             })
         })
         .collect()

@@ -11,7 +11,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
-use tests::eddy_binary;
+use tests::{describe_output, eddy_binary, run_command};
 
 /// How long `eddy server` may take to print its address.
 const START_TIMEOUT: Duration = Duration::from_secs(30);
@@ -93,60 +93,6 @@ impl Drop for EddyServer {
     }
 }
 
-/// Runs `command` to completion, killing it after `timeout`.
-fn run_with_timeout(command: &mut Command, timeout: Duration) -> Result<Output> {
-    let mut child = command
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .with_context(|| format!("cannot start {command:?}"))?;
-    // Drain both pipes beside the wait so a chatty child cannot block on a full pipe.
-    let stdout = child.stdout.take().context("the child has a stdout")?;
-    let stderr = child.stderr.take().context("the child has a stderr")?;
-    let read_all = |mut pipe: Box<dyn std::io::Read + Send>| {
-        std::thread::spawn(move || {
-            let mut bytes = Vec::new();
-            let _ = pipe.read_to_end(&mut bytes);
-            bytes
-        })
-    };
-    let stdout = read_all(Box::new(stdout));
-    let stderr = read_all(Box::new(stderr));
-    let started = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait()? {
-            break status;
-        }
-        if started.elapsed() > timeout {
-            child.kill()?;
-            child.wait()?;
-            let stdout = stdout.join().unwrap_or_default();
-            let stderr = stderr.join().unwrap_or_default();
-            bail!(
-                "{command:?} did not finish within {timeout:?}\nstdout:\n{}\nstderr:\n{}",
-                String::from_utf8_lossy(&stdout),
-                String::from_utf8_lossy(&stderr)
-            );
-        }
-        std::thread::park_timeout(Duration::from_millis(20));
-    };
-    Ok(Output {
-        status,
-        stdout: stdout.join().unwrap_or_default(),
-        stderr: stderr.join().unwrap_or_default(),
-    })
-}
-
-fn describe(output: &Output) -> String {
-    format!(
-        "exit status: {}\nstdout:\n{}\nstderr:\n{}",
-        output.status,
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
-}
-
 fn python_script() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("python/test_ksqldb_client.py")
 }
@@ -168,37 +114,39 @@ fn ksqldb_python_client_works_against_eddy_server() -> Result<()> {
         bail!(
             "the Python package {PYTHON_PACKAGE} is missing: run `python3 -m pip install \
              {PYTHON_PACKAGE}` (./dev test does), or set EDDY_SKIP_PYTHON=1 to skip this test\n{}",
-            describe(&probe)
+            describe_output(&probe)
         );
     }
     let server = EddyServer::start()?;
-    let output = run_with_timeout(
+    let output = run_command(
         Command::new("python3")
             .arg(python_script())
             .arg(&server.url),
+        b"",
         CLIENT_TIMEOUT,
     )?;
     assert!(
         output.status.success(),
         "the ksqldb Python client failed against {}\n{}\n{}",
         server.url,
-        describe(&output),
+        describe_output(&output),
         server.log()
     );
     assert!(
         String::from_utf8_lossy(&output.stdout).contains("all checks passed"),
         "{}",
-        describe(&output)
+        describe_output(&output)
     );
     Ok(())
 }
 
 /// Runs `eddy --server URL ARGS...`.
 fn run_remote_repl(server: &EddyServer, args: &[&str]) -> Result<Output> {
-    run_with_timeout(
+    run_command(
         Command::new(eddy_binary())
             .args(["--server", &server.url])
             .args(args),
+        b"",
         CLIENT_TIMEOUT,
     )
 }
@@ -219,7 +167,7 @@ fn repl_runs_statements_queries_and_files_against_a_server() -> Result<()> {
     assert!(
         output.status.success(),
         "{}\n{}",
-        describe(&output),
+        describe_output(&output),
         server.log()
     );
     let expected = "\
@@ -259,7 +207,7 @@ Name                 : CLICKS
     assert!(
         output.status.success(),
         "{}\n{}",
-        describe(&output),
+        describe_output(&output),
         server.log()
     );
     let stdout = String::from_utf8_lossy(&output.stdout);
@@ -283,12 +231,12 @@ Name                 : CLICKS
         &server,
         &["-e", "SELECT user_id, n FROM visits ORDER BY user_id DESC;"],
     )?;
-    assert!(output.status.success(), "{}", describe(&output));
+    assert!(output.status.success(), "{}", describe_output(&output));
     assert!(
         String::from_utf8_lossy(&output.stdout)
             .contains("|u2          |1           |\n|u1          |1           |\n"),
         "{}",
-        describe(&output)
+        describe_output(&output)
     );
 
     // An error stops the script after the statements before it, exits non-zero and shows
@@ -300,7 +248,7 @@ Name                 : CLICKS
             "SHOW STREAMS; SELECT * FROM nope EMIT CHANGES; SHOW TABLES;",
         ],
     )?;
-    assert!(!output.status.success(), "{}", describe(&output));
+    assert!(!output.status.success(), "{}", describe_output(&output));
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(
         stdout.contains("CLICKS") && !stdout.contains("Table Name"),
@@ -309,7 +257,7 @@ Name                 : CLICKS
     assert!(
         String::from_utf8_lossy(&output.stderr).contains("NOPE"),
         "{}",
-        describe(&output)
+        describe_output(&output)
     );
     Ok(())
 }
@@ -318,16 +266,17 @@ Name                 : CLICKS
 fn repl_reports_an_unreachable_server() -> Result<()> {
     // Bind then drop a listener: nothing listens on that port any more.
     let address = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?;
-    let output = run_with_timeout(
+    let output = run_command(
         Command::new(eddy_binary()).args([
             "--server",
             &format!("http://{address}"),
             "-e",
             "SHOW STREAMS;",
         ]),
+        b"",
         CLIENT_TIMEOUT,
     )?;
-    assert!(!output.status.success(), "{}", describe(&output));
+    assert!(!output.status.success(), "{}", describe_output(&output));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
         stderr.contains(&format!("cannot connect to http://{address}")),

@@ -7,18 +7,17 @@
 //! The test fails when python3 or the packages are missing (`./dev test` installs them);
 //! `EDDY_SKIP_PYTHON=1` skips it on machines without them.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::Command;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use executor::log::Record;
 use serde_json::{Value, json};
 use server::http::{HttpConfig, HttpServer};
 use server::{Engine, Session};
-use tests::{execute, wait_until};
+use tests::{describe_output, execute, run_command, wait_until};
 
 /// How long one client run may take.
 const CLIENT_TIMEOUT: Duration = Duration::from_secs(120);
@@ -33,42 +32,21 @@ fn python_script() -> PathBuf {
 
 /// Runs the script in `mode` with `input` on its stdin and returns its stdout as JSON.
 fn run_client(url: &str, mode: &str, topic: &str, input: &str) -> Result<Value> {
-    let mut child = Command::new("python3")
-        .arg(python_script())
-        .args([url, mode, topic])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .context("cannot start python3")?;
-    child
-        .stdin
-        .take()
-        .context("the client has a stdin")?
-        .write_all(input.as_bytes())?;
-    let started = Instant::now();
-    while child.try_wait()?.is_none() {
-        if started.elapsed() > CLIENT_TIMEOUT {
-            child.kill()?;
-            bail!("the client did not finish within {CLIENT_TIMEOUT:?}");
-        }
-        std::thread::park_timeout(Duration::from_millis(20));
-    }
-    // It has exited: its pipes hold everything it wrote.
-    let output: Output = child.wait_with_output()?;
-    let describe = || {
-        format!(
-            "exit status: {}\nstdout:\n{}\nstderr:\n{}",
-            output.status,
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        )
-    };
+    let output = run_command(
+        Command::new("python3")
+            .arg(python_script())
+            .args([url, mode, topic]),
+        input.as_bytes(),
+        CLIENT_TIMEOUT,
+    )?;
     if !output.status.success() {
-        bail!("the client failed in {mode} mode\n{}", describe());
+        bail!(
+            "the client failed in {mode} mode\n{}",
+            describe_output(&output)
+        );
     }
     serde_json::from_slice(&output.stdout)
-        .with_context(|| format!("the client printed no JSON\n{}", describe()))
+        .with_context(|| format!("the client printed no JSON\n{}", describe_output(&output)))
 }
 
 #[test]
