@@ -78,6 +78,11 @@ impl EddyServer {
         &self.address
     }
 
+    /// `http://host:port`, the base URL of its REST API.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.address)
+    }
+
     /// What the server wrote to stderr so far.
     pub fn log(&self) -> String {
         std::fs::read_to_string(&self.log_path).unwrap_or_default()

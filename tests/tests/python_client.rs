@@ -4,94 +4,18 @@
 //! The Python test fails when python3 or the package is missing (`./dev test` installs it);
 //! `EDDY_SKIP_PYTHON=1` skips it on machines without them.
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::process::{Command, Output};
+use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
+use tests::eddy_server::EddyServer;
 use tests::{describe_output, eddy_binary, run_command};
 
-/// How long `eddy server` may take to print its address.
-const START_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long one client run may take.
 const CLIENT_TIMEOUT: Duration = Duration::from_secs(120);
-/// The line `eddy server` prints once it accepts connections; the base URL follows.
-const LISTENING: &str = "Eddy server listening on ";
 /// The pinned package version, installed by `./dev test`.
 const PYTHON_PACKAGE: &str = "ksqldb==1.0.1";
-
-/// `eddy server --listen 127.0.0.1:0` on a temporary data directory, killed on drop.
-struct EddyServer {
-    child: Child,
-    url: String,
-    /// The server's stderr, shown when a test fails.
-    log_path: PathBuf,
-    _data_dir: tempfile::TempDir,
-}
-
-impl EddyServer {
-    fn start() -> Result<EddyServer> {
-        let data_dir = tempfile::tempdir().context("cannot create a temporary directory")?;
-        let log_path = data_dir.path().join("server.log");
-        let log = std::fs::File::create(&log_path).context("cannot create the server log")?;
-        let mut child = Command::new(eddy_binary())
-            .arg("--data-dir")
-            .arg(data_dir.path().join("data"))
-            .args(["server", "--listen", "127.0.0.1:0"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(log)
-            .spawn()
-            .context("cannot start eddy server")?;
-        let stdout = child.stdout.take().context("eddy server has a stdout")?;
-        let (lines, received) = mpsc::channel();
-        // Reads stdout to its end so the server never blocks on a full pipe.
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(|line| line.ok()) {
-                if lines.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        let started = Instant::now();
-        let mut server = EddyServer {
-            child,
-            url: String::new(),
-            log_path,
-            _data_dir: data_dir,
-        };
-        loop {
-            let left = START_TIMEOUT.saturating_sub(started.elapsed());
-            match received.recv_timeout(left) {
-                Ok(line) => {
-                    if let Some(url) = line.trim().strip_prefix(LISTENING) {
-                        server.url = url.to_string();
-                        return Ok(server);
-                    }
-                }
-                Err(_) => bail!(
-                    "eddy server printed no \"{LISTENING}URL\" line within {START_TIMEOUT:?}\n{}",
-                    server.log()
-                ),
-            }
-        }
-    }
-
-    /// The server's stderr so far.
-    fn log(&self) -> String {
-        let log = std::fs::read_to_string(&self.log_path).unwrap_or_default();
-        format!("server stderr:\n{log}")
-    }
-}
-
-impl Drop for EddyServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 fn python_script() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("python/test_ksqldb_client.py")
@@ -117,18 +41,19 @@ fn ksqldb_python_client_works_against_eddy_server() -> Result<()> {
             describe_output(&probe)
         );
     }
-    let server = EddyServer::start()?;
+    let workspace = tempfile::tempdir()?;
+    let server = EddyServer::start(&workspace.path().join("data"), &[])?;
     let output = run_command(
         Command::new("python3")
             .arg(python_script())
-            .arg(&server.url),
+            .arg(server.url()),
         b"",
         CLIENT_TIMEOUT,
     )?;
     assert!(
         output.status.success(),
         "the ksqldb Python client failed against {}\n{}\n{}",
-        server.url,
+        server.url(),
         describe_output(&output),
         server.log()
     );
@@ -144,7 +69,7 @@ fn ksqldb_python_client_works_against_eddy_server() -> Result<()> {
 fn run_remote_repl(server: &EddyServer, args: &[&str]) -> Result<Output> {
     run_command(
         Command::new(eddy_binary())
-            .args(["--server", &server.url])
+            .args(["--server", &server.url()])
             .args(args),
         b"",
         CLIENT_TIMEOUT,
@@ -153,7 +78,8 @@ fn run_remote_repl(server: &EddyServer, args: &[&str]) -> Result<Output> {
 
 #[test]
 fn repl_runs_statements_queries_and_files_against_a_server() -> Result<()> {
-    let server = EddyServer::start()?;
+    let workspace = tempfile::tempdir()?;
+    let server = EddyServer::start(&workspace.path().join("data"), &[])?;
     let script = "\
         CREATE STREAM clicks (user_id VARCHAR KEY, url VARCHAR) \
           WITH (kafka_topic='clicks', value_format='JSON', partitions=1);\n\
