@@ -1,6 +1,7 @@
 //! `INSERT INTO ... VALUES`: evaluates one row of constants and produces it to the topic.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
 
 use arrow::array::{ArrayRef, Int64Array, new_null_array};
 use arrow::datatypes::{DataType, Schema};
@@ -14,10 +15,15 @@ use planner::InsertValuesPlan;
 use planner::catalog::ColumnKind;
 
 use crate::format::Encoder;
-use crate::log::partitioner::partition_for_key;
+use crate::log::partitioner::{partition_for_key, partition_for_record};
 use crate::log::{Record, TopicLog};
 use crate::operator::source::{format_of, key_format_of};
 use crate::{ExecError, Result};
+
+/// The round robin of rows inserted without a key: like a Kafka producer's records with a
+/// null key, they are spread over the topic's partitions (one after the other, so a bulk
+/// load through `/inserts-stream` keeps every partition's task busy).
+static KEYLESS_ROUND_ROBIN: AtomicU32 = AtomicU32::new(0);
 
 /// Writes the row of `plan` with timestamp `now_ms` unless it sets `ROWTIME`.
 pub fn insert_values(plan: &InsertValuesPlan, log: &dyn TopicLog, now_ms: i64) -> Result<()> {
@@ -77,7 +83,11 @@ pub fn insert_values(plan: &InsertValuesPlan, log: &dyn TopicLog, now_ms: i64) -
         .partitions;
     let partition = match &key_payload {
         Some(key) if !keys.is_empty() => partition_for_key(key, partitions),
-        _ => 0,
+        _ if partitions <= 1 => 0,
+        _ => {
+            let mut next = KEYLESS_ROUND_ROBIN.fetch_add(1, Ordering::Relaxed);
+            partition_for_record(None, partitions, &mut next)
+        }
     };
     log.produce(
         &target.topic,
