@@ -252,6 +252,15 @@ impl Decoder {
         &self.fields
     }
 
+    /// Marks the columns (`unused[i]` for field `i`) that no one reads, so a decoder may
+    /// leave them null instead of copying their values. A payload still fails to decode
+    /// exactly when it would with every column read.
+    pub fn set_unused(&mut self, unused: &[bool]) {
+        if let DecoderKind::Json(decoder) | DecoderKind::JsonSr(decoder) = &mut self.inner {
+            decoder.set_unused(unused);
+        }
+    }
+
     /// Decodes payloads; a `None` payload decodes to a row of nulls. Returns the columns of
     /// the rows that decoded and the error of each row that did not.
     pub fn decode(&self, payloads: &[Option<&[u8]>]) -> Decoded {

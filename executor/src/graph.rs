@@ -7,6 +7,7 @@
 //! emits is the graph's output. State tables are the plan's names under the query's state
 //! prefix (`StatePrefix`).
 
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use arrow::datatypes::SchemaRef;
@@ -180,14 +181,29 @@ impl OperatorGraph {
         metrics: &Metrics,
         state: Option<&StatePrefix>,
     ) -> Result<Upstream> {
+        self.compile_reading(node, metrics, state, None)
+    }
+
+    /// `compile_node`, where the nodes above read only the columns in `read` of `node` when
+    /// it is a source (`None`: every column).
+    fn compile_reading(
+        &mut self,
+        node: &DataflowNode,
+        metrics: &Metrics,
+        state: Option<&StatePrefix>,
+        mut read: Option<HashSet<String>>,
+    ) -> Result<Upstream> {
         match node {
             DataflowNode::Source(source) => {
                 let previous = match (&source.state, state) {
                     (Some(name), Some(state)) => Some(state.table(name)),
                     _ => None,
                 };
-                let operator =
+                let mut operator =
                     SourceOperator::new(source, previous, metrics.counters(&source.name))?;
+                if let Some(read) = read.take() {
+                    operator.read_only(&read);
+                }
                 self.sources.push(Source {
                     operator: StageSourceOperator::Topic(Box::new(operator)),
                     downstream: None,
@@ -208,7 +224,7 @@ impl OperatorGraph {
             DataflowNode::Filter(_) | DataflowNode::Project(_) => {
                 // A run of filters and projections is one operator.
                 let (operator, bottom) = StatelessOperator::compile(node, metrics)?;
-                let upstream = self.compile_node(bottom, metrics, state)?;
+                let upstream = self.compile_reading(bottom, metrics, state, columns_read(node))?;
                 let added = self.add(Box::new(operator), vec![upstream]);
                 self.nodes.last_mut().expect("just added").row_local = true;
                 Ok(added)
@@ -451,6 +467,37 @@ impl OperatorGraph {
 
 /// The counters of the first source `node` reads: where a stateful operator counts the
 /// records it drops as late.
+/// The columns of the source below a run of filters and projections (topped by `top`) that
+/// the run reads, when its top is a projection (which passes on only what it names) and its
+/// bottom a source; `None`: every column may be read.
+fn columns_read(top: &DataflowNode) -> Option<HashSet<String>> {
+    let DataflowNode::Project(project) = top else {
+        return None;
+    };
+    let mut read = HashSet::new();
+    let add = |read: &mut HashSet<String>, expr: &datafusion::logical_expr::Expr| {
+        read.extend(expr.column_refs().into_iter().map(|column| column.name.clone()));
+    };
+    project.exprs.iter().for_each(|expr| add(&mut read, expr));
+    let mut node = project.input.as_ref();
+    loop {
+        match node {
+            DataflowNode::Filter(filter) => {
+                add(&mut read, &filter.predicate);
+                node = &filter.input;
+            }
+            // What the nodes above read, this projection computes from these.
+            DataflowNode::Project(inner) => {
+                read.clear();
+                inner.exprs.iter().for_each(|expr| add(&mut read, expr));
+                node = &inner.input;
+            }
+            DataflowNode::Source(_) => return Some(read),
+            _ => return None,
+        }
+    }
+}
+
 fn first_source_counters(node: &DataflowNode, metrics: &Metrics) -> Arc<Counters> {
     let name = node
         .sources()

@@ -48,6 +48,14 @@ impl JsonDecoder {
         Self { root }
     }
 
+    /// Marks the columns no one reads: their values are checked, not copied (see
+    /// `StructType::set_unused`).
+    pub(super) fn set_unused(&mut self, unused: &[bool]) {
+        if let Root::Wrapped(structure) = &mut self.root {
+            structure.set_unused(unused);
+        }
+    }
+
     pub(super) fn decode(
         &self,
         payloads: &[Option<&[u8]>],

@@ -5,6 +5,7 @@
 //! Table input is a changelog (see `SourceOperator::decode`); windowed keys are split into
 //! the key proper and `WINDOWSTART`/`WINDOWEND`.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use arrow::array::{
@@ -114,6 +115,25 @@ impl SourceOperator {
 
     pub fn topic(&self) -> &str {
         &self.topic
+    }
+
+    /// Tells the source that only the value columns named in `read` (and its timestamp
+    /// column) are read above it, so the others need not be copied out of the records. A
+    /// table's rows are kept whole (its last values per key are state).
+    pub fn read_only(&mut self, read: &HashSet<String>) {
+        if self.changelog || self.previous.is_some() {
+            return;
+        }
+        let timestamp = self
+            .timestamp_column
+            .map(|index| self.schema.field(index).name().as_str());
+        let unused: Vec<bool> = self
+            .value_decoder
+            .fields()
+            .iter()
+            .map(|field| !read.contains(field.name()) && Some(field.name().as_str()) != timestamp)
+            .collect();
+        self.value_decoder.set_unused(&unused);
     }
 
     /// Decodes records into a batch; bad records are counted, logged and left out.

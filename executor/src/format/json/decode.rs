@@ -62,6 +62,10 @@ pub(super) struct StructType {
     upper_case: Vec<bool>,
     types: Vec<JsonType>,
     name: String,
+    /// Fields no one reads (`JsonDecoder::set_unused`): a value that cannot fail to coerce
+    /// is not written (the column holds a null), so a record still fails exactly when
+    /// one of its values cannot be read as its column's type.
+    unused: Vec<bool>,
 }
 
 /// A failed row: a syntax error, or a value that cannot be coerced, with its path.
@@ -139,6 +143,21 @@ impl JsonType {
         }
     }
 
+    /// Whether `coerce` reads `value` as this type without fail (what an unused column
+    /// may skip).
+    fn always_reads(&self, value: RawValue<'_>) -> bool {
+        matches!(
+            (self, value.kind),
+            (_, Kind::Null)
+                | (Self::Utf8, _)
+                | (Self::Boolean, Kind::Bool(_))
+                | (
+                    Self::Int32 | Self::Int64 | Self::Timestamp | Self::Date,
+                    Kind::Number { .. }
+                )
+        )
+    }
+
     /// The required type as ksqlDB's messages name it.
     fn name(&self) -> Cow<'_, str> {
         match self {
@@ -171,6 +190,14 @@ impl StructType {
                 .map(|field| JsonType::new(field.data_type()))
                 .collect(),
             name: connect_type_name(&DataType::Struct(fields.clone())),
+            unused: vec![false; fields.len()],
+        }
+    }
+
+    /// Marks the fields no one reads (see `unused`).
+    pub(super) fn set_unused(&mut self, unused: &[bool]) {
+        for (flag, &unused) in self.unused.iter_mut().zip(unused) {
+            *flag = unused;
         }
     }
 
@@ -228,6 +255,11 @@ impl StructType {
         for (index, writer) in writers.iter_mut().enumerate() {
             let slot = slots[index];
             let value = slot.exact.or(slot.upper);
+            if self.unused[index] && value.is_none_or(|value| self.types[index].always_reads(value))
+            {
+                writer.push_null();
+                continue;
+            }
             coerce(&self.types[index], value, writer).map_err(|error| {
                 let mut segment = String::with_capacity(self.names[index].len() + 1);
                 segment.push('.');

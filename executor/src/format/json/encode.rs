@@ -16,6 +16,7 @@ use arrow::datatypes::{
 use base64::Engine;
 
 use super::decode::BASE64;
+use super::scanner::needs_attention;
 use crate::format::number::{write_i64, write_java_decimal, write_java_double};
 use crate::{ExecError, Result};
 
@@ -209,10 +210,21 @@ pub(crate) fn write_json_string(value: &str, out: &mut Vec<u8>) {
     out.reserve(bytes.len() + 2);
     out.push(b'"');
     let mut start = 0;
-    for (index, &byte) in bytes.iter().enumerate() {
+    let mut index = 0;
+    while index < bytes.len() {
+        // Plain characters eight at a time.
+        if let Some(chunk) = bytes.get(index..index + 8)
+            && !needs_attention(u64::from_le_bytes(chunk.try_into().expect("eight bytes")))
+        {
+            index += 8;
+            continue;
+        }
+        let byte = bytes[index];
+        index += 1;
         if byte >= 0x20 && byte != b'"' && byte != b'\\' {
             continue;
         }
+        let index = index - 1;
         out.extend_from_slice(&bytes[start..index]);
         match byte {
             b'"' => out.extend_from_slice(b"\\\""),

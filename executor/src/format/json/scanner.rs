@@ -78,6 +78,20 @@ pub(super) struct SyntaxError {
     pub(super) message: String,
 }
 
+/// Whether any of the eight bytes of `word` is a quote, a backslash or a control character
+/// (below 0x20): what ends the plain run of a string. Exact as a whole (a borrow can only
+/// mark bytes after a byte that is itself marked).
+#[inline]
+pub(super) fn needs_attention(word: u64) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let zero_byte = |x: u64| x.wrapping_sub(ONES) & !x & HIGH;
+    let quote = zero_byte(word ^ (ONES * u64::from(b'"')));
+    let backslash = zero_byte(word ^ (ONES * u64::from(b'\\')));
+    let control = word.wrapping_sub(ONES * 0x20) & !word & HIGH;
+    quote | backslash | control != 0
+}
+
 /// A cursor over JSON text.
 pub(super) struct Scanner<'a> {
     text: &'a str,
@@ -312,7 +326,14 @@ impl<'a> Scanner<'a> {
         let mut position = self.position + 1;
         let mut escaped = false;
         loop {
-            // Fast path over plain characters.
+            // Fast path over plain characters: eight at a time, then one by one.
+            while let Some(chunk) = bytes.get(position..position + 8) {
+                let word = u64::from_le_bytes(chunk.try_into().expect("eight bytes"));
+                if needs_attention(word) {
+                    break;
+                }
+                position += 8;
+            }
             while let Some(&byte) = bytes.get(position) {
                 if byte == b'"' || byte == b'\\' || byte < 0x20 {
                     break;

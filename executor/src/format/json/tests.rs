@@ -615,3 +615,48 @@ fn sliced_columns_are_encoded_from_their_offset() {
         ]
     );
 }
+
+#[test]
+fn unused_columns_are_not_copied_but_still_checked() {
+    let fields = columns(&[
+        ("A", DataType::Int64),
+        ("B", DataType::Utf8),
+        ("C", DataType::Int32),
+        ("D", DataType::Utf8),
+    ]);
+    let mut decoder =
+        Decoder::new(FormatKind::Json, &FormatOptions::default(), fields).expect("decoder");
+    decoder.set_unused(&[false, true, true, false]);
+    let payloads = [
+        r#"{"A": 1, "B": "long text", "C": 7, "D": "kept"}"#,
+        // An unused column whose value cannot be read fails the record as before.
+        r#"{"A": 2, "B": "x", "C": "not a number", "D": "y"}"#,
+        // An unused column read from a string is still checked, and passes.
+        r#"{"A": 3, "B": {"nested": true}, "C": "12", "D": "z"}"#,
+    ];
+    let payloads: Vec<Option<&[u8]>> = payloads.iter().map(|p| Some(p.as_bytes())).collect();
+    let decoded = decoder.decode(&payloads);
+    assert_eq!(decoded.kept, [0, 2]);
+    assert_eq!(decoded.errors.len(), 1);
+    assert_eq!(decoded.errors[0].0, 1);
+    let a = decoded.columns[0].as_primitive::<arrow::datatypes::Int64Type>();
+    assert_eq!(a.values().to_vec(), [1, 3]);
+    let d = decoded.columns[3].as_string::<i32>();
+    assert_eq!((d.value(0), d.value(1)), ("kept", "z"));
+    // The unused string column holds nulls instead of copies.
+    assert_eq!(decoded.columns[1].null_count(), 2);
+}
+
+#[test]
+fn strings_with_escapes_anywhere_round_trip() {
+    let pieces = ["plain text ", "\"", "\\", "\n", "\u{1}", "é", "\u{1f}", "x"];
+    for length in 0..40 {
+        let text: String = (0..length)
+            .map(|i| pieces[(i * 7 + length) % pieces.len()])
+            .collect();
+        let mut out = Vec::new();
+        super::write_json_string(&text, &mut out);
+        let back: String = serde_json::from_slice(&out).expect("valid JSON string");
+        assert_eq!(back, text);
+    }
+}

@@ -130,3 +130,32 @@ fn escapes_are_unescaped() {
         );
     }
 }
+
+#[test]
+fn eight_byte_check_finds_every_byte_that_ends_a_plain_run() {
+    for byte in 0..=255u8 {
+        let special = byte == b'"' || byte == b'\\' || byte < 0x20;
+        for position in 0..8 {
+            let mut chunk = *b"abcdefgh";
+            chunk[position] = byte;
+            assert_eq!(
+                needs_attention(u64::from_le_bytes(chunk)),
+                special,
+                "byte {byte:#04x} at {position}"
+            );
+        }
+    }
+    // Non-ASCII text (UTF-8 continuation and lead bytes) is plain.
+    assert!(!needs_attention(u64::from_le_bytes(*"héllo wö".as_bytes().first_chunk().unwrap())));
+}
+
+#[test]
+fn long_strings_with_escapes_and_controls_after_plain_runs() {
+    let plain = "x".repeat(37);
+    let escaped = format!("\"{plain}\\\"{plain}\"");
+    let mut scanner = Scanner::new(&escaped);
+    let value = scanner.value().expect("a string");
+    assert_eq!(value.kind, Kind::String { escaped: true });
+    let control = format!("\"{plain}\u{1}{plain}\"");
+    assert!(Scanner::new(&control).value().is_err());
+}
