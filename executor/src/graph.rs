@@ -476,7 +476,11 @@ fn columns_read(top: &DataflowNode) -> Option<HashSet<String>> {
     };
     let mut read = HashSet::new();
     let add = |read: &mut HashSet<String>, expr: &datafusion::logical_expr::Expr| {
-        read.extend(expr.column_refs().into_iter().map(|column| column.name.clone()));
+        read.extend(
+            expr.column_refs()
+                .into_iter()
+                .map(|column| column.name.clone()),
+        );
     };
     project.exprs.iter().for_each(|expr| add(&mut read, expr));
     let mut node = project.input.as_ref();

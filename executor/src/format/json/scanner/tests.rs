@@ -146,7 +146,9 @@ fn eight_byte_check_finds_every_byte_that_ends_a_plain_run() {
         }
     }
     // Non-ASCII text (UTF-8 continuation and lead bytes) is plain.
-    assert!(!needs_attention(u64::from_le_bytes(*"héllo wö".as_bytes().first_chunk().unwrap())));
+    assert!(!needs_attention(u64::from_le_bytes(
+        *"héllo wö".as_bytes().first_chunk().unwrap()
+    )));
 }
 
 #[test]
