@@ -279,6 +279,21 @@ impl OperatorGraph {
         Upstream::Node(node)
     }
 
+    /// The sources count their consumed records only when `publish_counts` is called: a
+    /// committing task calls it once an epoch is durable.
+    pub fn defer_counts(&mut self) {
+        for source in &mut self.sources {
+            source.operator.defer_counts();
+        }
+    }
+
+    /// Counts the records the sources decoded since the last call (see `defer_counts`).
+    pub fn publish_counts(&mut self) {
+        for source in &mut self.sources {
+            source.operator.publish_counts();
+        }
+    }
+
     /// How many leading output columns a client sees (all but `$rowtime` and the hidden
     /// columns after it).
     pub fn visible_columns(&self) -> usize {

@@ -111,7 +111,7 @@ impl Task {
     /// with `commit`, each epoch is committed (a persistent query), else nothing is.
     pub fn new(
         name: String,
-        graph: OperatorGraph,
+        mut graph: OperatorGraph,
         mut consumer: Box<dyn Consumer>,
         inputs: Vec<InputSpec>,
         config: TaskConfig,
@@ -142,6 +142,9 @@ impl Task {
             }
         }
         groups.sort_by_key(|group| group.partition);
+        if commit.is_some() {
+            graph.defer_counts();
+        }
         for group in &mut groups {
             // Only groups of several inputs keep their inputs' times (see `process_group`).
             if let (Some(commit), true) = (&mut commit, group.inputs.len() > 1) {
@@ -338,9 +341,7 @@ impl Task {
             // before (it resumes the skip-list search where the last insert ended). Stable:
             // a key written twice keeps its last value.
             state.sort_by(|(a, _), (b, _)| a.cmp(b));
-            commit.query_counters.add_consumed(consumed as u64);
-            commit.query_counters.add_produced(produced.len() as u64);
-            commit.sink_counters.add_produced(produced.len() as u64);
+            let produced_count = produced.len() as u64;
             let epoch = Epoch {
                 records: produced,
                 offsets,
@@ -348,6 +349,11 @@ impl Task {
                 partition,
             };
             commit.committer.commit(&self.name, epoch)?;
+            // Counted once durable: a count never runs ahead of the committed output.
+            commit.query_counters.add_consumed(consumed as u64);
+            commit.query_counters.add_produced(produced_count);
+            commit.sink_counters.add_produced(produced_count);
+            self.graph.publish_counts();
             for input in &group.inputs {
                 tracing::debug!(
                     target: "eddy::epoch",

@@ -248,6 +248,19 @@ impl StageSourceOperator {
         }
     }
 
+    /// The source's consumed records are counted when `publish_counts` is called.
+    pub fn defer_counts(&mut self) {
+        if let StageSourceOperator::Topic(source) = self {
+            source.defer_counts();
+        }
+    }
+
+    pub fn publish_counts(&mut self) {
+        if let StageSourceOperator::Topic(source) = self {
+            source.publish_counts();
+        }
+    }
+
     pub fn take_writes(&mut self, writes: &mut Vec<StateWrite>) {
         if let StageSourceOperator::Topic(source) = self {
             source.take_writes(writes);

@@ -38,6 +38,10 @@ pub struct SourceOperator {
     /// The last value per key of a table whose rows are retracted (aggregations over it).
     previous: Option<StateTable>,
     counters: Arc<Counters>,
+    /// Records decoded but not yet counted as consumed: with `defer_counts`, they are
+    /// counted when their epoch has committed (`publish_counts`), so a source's count never
+    /// runs ahead of what the query has made durable.
+    uncounted: Option<u64>,
 }
 
 /// Options of a key format: a single key column is unwrapped unless the format says otherwise
@@ -103,6 +107,7 @@ impl SourceOperator {
             changelog: node.changelog,
             previous: previous.filter(|_| node.retract),
             counters,
+            uncounted: None,
         })
     }
 
@@ -115,6 +120,19 @@ impl SourceOperator {
 
     pub fn topic(&self) -> &str {
         &self.topic
+    }
+
+    /// Counts consumed records only when `publish_counts` is called (after their epoch
+    /// commits) instead of as they are decoded.
+    pub fn defer_counts(&mut self) {
+        self.uncounted.get_or_insert(0);
+    }
+
+    /// Counts the records decoded since the last call (see `defer_counts`).
+    pub fn publish_counts(&mut self) {
+        if let Some(uncounted) = self.uncounted.as_mut().filter(|count| **count > 0) {
+            self.counters.add_consumed(std::mem::take(uncounted));
+        }
     }
 
     /// Tells the source that only the value columns named in `read` (and its timestamp
@@ -152,7 +170,10 @@ impl SourceOperator {
         records: &[ConsumedRecord],
     ) -> Result<(RecordBatch, Vec<u32>)> {
         let previous = self.previous.as_mut();
-        self.counters.add_consumed(records.len() as u64);
+        match &mut self.uncounted {
+            Some(uncounted) => *uncounted += records.len() as u64,
+            None => self.counters.add_consumed(records.len() as u64),
+        }
         let mut retracts: Vec<ConsumedRecord> = Vec::new();
         let mut ops: Vec<i8> = Vec::new();
         let mut order: Vec<(bool, usize)> = Vec::new();

@@ -94,13 +94,24 @@ fn run_task(
     log: &Arc<EmbeddedLog>,
     inputs: &[(&str, u32)],
 ) -> (Vec<(String, Epoch)>, crate::graph::StatePrefix) {
+    let committer = Arc::new(MemoryCommitter::default());
+    let prefix = run_task_committing(fixture, log, inputs, Arc::clone(&committer) as _);
+    (committer.epochs(), prefix)
+}
+
+/// `run_task`, committing through `committer`; returns the query's state tables.
+fn run_task_committing(
+    fixture: &Fixture,
+    log: &Arc<EmbeddedLog>,
+    inputs: &[(&str, u32)],
+    committer: Arc<dyn crate::commit::Committer>,
+) -> crate::graph::StatePrefix {
     let plan = fixture.plan("CREATE STREAM O AS SELECT ID, N FROM S WHERE N > 0;");
     let prefix = fixture.prefix("q");
     let graph =
         OperatorGraph::compile(&plan, &fixture.metrics, Some(&prefix), true).expect("graph");
-    let committer = Arc::new(MemoryCommitter::default());
     let commit = TaskCommit {
-        committer: Arc::clone(&committer) as Arc<dyn crate::commit::Committer>,
+        committer,
         group: "q".into(),
         times: prefix.table("task-time"),
         query_counters: fixture.metrics.counters("q"),
@@ -126,7 +137,7 @@ fn run_task(
         Task::new("q/0".into(), graph, consumer, inputs, config, Some(commit)).expect("task");
     task.run(&AtomicBool::new(false), &mut |_| Ok(true))
         .expect("runs");
-    (committer.epochs(), prefix)
+    prefix
 }
 
 /// `topic:key` of each record an epoch produced, in produce order.
@@ -223,4 +234,62 @@ fn a_group_of_several_inputs_feeds_them_in_time_order_and_keeps_their_stream_tim
     };
     assert_eq!(time("s"), Some(30));
     assert_eq!(time("s2"), Some(40));
+}
+
+/// Notes, at each commit, the source's consumed and the sink's produced counts.
+struct CountsAtCommit {
+    metrics: crate::metrics::Metrics,
+    seen: std::sync::Mutex<Vec<(u64, u64)>>,
+}
+
+impl crate::commit::Committer for CountsAtCommit {
+    fn commit(&self, _task: &str, _epoch: Epoch) -> Result<()> {
+        let count =
+            |name: &str, field: fn(&crate::metrics::Counters) -> &std::sync::atomic::AtomicU64| {
+                field(&self.metrics.counters(name)).load(Ordering::SeqCst)
+            };
+        let seen = (count("S", |c| &c.consumed), count("O", |c| &c.produced));
+        self.seen.lock().expect("lock").push(seen);
+        Ok(())
+    }
+}
+
+#[test]
+fn records_are_counted_once_their_epoch_has_committed() {
+    let fixture = Fixture::new();
+    let directory = tempfile::tempdir().expect("temp dir");
+    let log =
+        Arc::new(EmbeddedLog::new(Store::open(directory.path()).expect("store")).expect("log"));
+    log.create_topic("s", 2, 1).expect("create");
+    log.produce(
+        "s",
+        vec![
+            (0, json("a", 1, 10)),
+            (1, json("b", 2, 20)),
+            (0, json("c", 0, 30)),
+        ],
+    )
+    .expect("produce");
+    let committer = Arc::new(CountsAtCommit {
+        metrics: fixture.metrics.clone(),
+        seen: Default::default(),
+    });
+    run_task_committing(
+        &fixture,
+        &log,
+        &[("s", 0), ("s", 1)],
+        Arc::clone(&committer) as _,
+    );
+    // While an epoch commits, the counts hold only the epochs before it.
+    assert_eq!(*committer.seen.lock().expect("lock"), [(0, 0), (2, 1)]);
+    let counters = fixture.metrics.counters("S");
+    assert_eq!(counters.consumed.load(Ordering::SeqCst), 3);
+    assert_eq!(
+        fixture
+            .metrics
+            .counters("O")
+            .produced
+            .load(Ordering::SeqCst),
+        2
+    );
 }
