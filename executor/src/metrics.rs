@@ -77,4 +77,14 @@ impl Metrics {
             .expect("metrics lock is never poisoned");
         Arc::clone(counters.entry(name.to_string()).or_default())
     }
+
+    /// The names counters have been registered under.
+    pub fn names(&self) -> Vec<String> {
+        self.counters
+            .lock()
+            .expect("metrics lock is never poisoned")
+            .keys()
+            .cloned()
+            .collect()
+    }
 }

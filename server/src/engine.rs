@@ -107,6 +107,17 @@ pub(crate) struct EngineState {
     pub catalog: Arc<Catalog>,
     pub queries: BTreeMap<String, RunningQuery>,
     pub command_log: CommandLog,
+    /// While the command log is replayed at start: the persistent queries to start once it
+    /// has been (a query terminated later in the log is never started, so it cannot
+    /// reprocess its input into its sink before its TERMINATE is replayed).
+    pub replaying: Option<Vec<DeferredQuery>>,
+}
+
+/// A persistent query whose start waits for the end of the replay.
+pub(crate) struct DeferredQuery {
+    pub id: String,
+    pub plan: planner::DataflowPlan,
+    pub start: executor::query::StartPosition,
 }
 
 /// The engine over one data directory.
@@ -195,9 +206,11 @@ impl Engine {
                 catalog: Arc::new(catalog),
                 queries: BTreeMap::new(),
                 command_log,
+                replaying: Some(Vec::new()),
             }),
         });
         engine.apply_commands(commands.into_iter().map(|command| (None, command)));
+        engine.start_replayed_queries();
         if matches!(engine.lock().command_log, CommandLog::Topic { .. }) {
             spawn_command_runner(&engine);
         }
@@ -234,6 +247,29 @@ impl Engine {
                         executor::error_chain(&error)
                     );
                 }
+            }
+        }
+    }
+
+    /// Ends the replay at start: starts the persistent queries it left running.
+    fn start_replayed_queries(&self) {
+        let mut state = self.lock();
+        for deferred in state.replaying.take().unwrap_or_default() {
+            if state.catalog.query(&deferred.id).is_none() {
+                continue;
+            }
+            if let Err(error) = handler::ddl::run_query(
+                self,
+                &mut state,
+                &deferred.id,
+                &deferred.plan,
+                deferred.start,
+            ) {
+                tracing::warn!(
+                    "restarting query {} failed: {}",
+                    deferred.id,
+                    executor::error_chain(&error)
+                );
             }
         }
     }
@@ -522,6 +558,36 @@ pub(crate) fn substitute_variables(sql: &str, variables: &BTreeMap<String, Strin
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_restart_starts_only_the_queries_still_running_at_the_end_of_the_command_log() {
+        let directory = tempfile::tempdir().expect("temp dir");
+        let run = |engine: &Engine, sql: &str| {
+            engine
+                .execute_script(sql, &mut Session::default(), |_, _| {})
+                .expect("runs")
+        };
+        {
+            let engine = Engine::open(directory.path()).expect("engine");
+            run(
+                &engine,
+                "CREATE STREAM S (ID STRING KEY, V BIGINT) WITH (kafka_topic='s', value_format='JSON', partitions=1);
+                 CREATE STREAM GONE AS SELECT * FROM S;
+                 CREATE STREAM KEPT AS SELECT * FROM S;",
+            );
+            run(&engine, "TERMINATE CSAS_GONE_0;");
+        }
+        let engine = Engine::open(directory.path()).expect("reopens");
+        let states = engine.query_states();
+        assert_eq!(
+            states,
+            [("CSAS_KEPT_1".to_string(), executor::QueryState::Running)]
+        );
+        // The terminated query never ran again: nothing was registered under its id.
+        let names = engine.metrics.names();
+        assert!(names.iter().any(|name| name == "CSAS_KEPT_1"), "{names:?}");
+        assert!(!names.iter().any(|name| name == "CSAS_GONE_0"), "{names:?}");
+    }
 
     #[test]
     fn only_pull_queries_reading_just_their_keys_are_key_lookups() {

@@ -8,7 +8,7 @@ use parser::ast::SourceKind;
 use planner::catalog::{QueryDefinition, SourceDefinition};
 use planner::{DataflowPlan, StatementPlan};
 
-use crate::engine::{Engine, EngineState, RunningQuery, Session};
+use crate::engine::{DeferredQuery, Engine, EngineState, RunningQuery, Session};
 use crate::result::StatementResult;
 use crate::{Result, user_error};
 
@@ -125,23 +125,46 @@ fn start_query(
 ) -> Result<()> {
     // Persistent queries read from the beginning unless the session says otherwise.
     let start = Engine::start_position(&session.properties, StartPosition::Earliest);
+    match &mut state.replaying {
+        Some(deferred) => {
+            // CREATE OR REPLACE keeps the query's id: the last plan is the one to run.
+            deferred.retain(|earlier| earlier.id != query.id);
+            deferred.push(DeferredQuery {
+                id: query.id.clone(),
+                plan: plan.clone(),
+                start,
+            });
+        }
+        None => run_query(engine, state, &query.id, plan, start)?,
+    }
+    Arc::make_mut(&mut state.catalog).take_query_number();
+    Arc::make_mut(&mut state.catalog).put_query(query);
+    Ok(())
+}
+
+/// Starts the threads of persistent query `id`.
+pub(crate) fn run_query(
+    engine: &Engine,
+    state: &mut EngineState,
+    id: &str,
+    plan: &DataflowPlan,
+    start: StartPosition,
+) -> Result<()> {
     let handle = executor::start_persistent(
-        &query.id,
+        id,
         plan,
         &engine.backend,
         &engine.metrics,
         start,
         engine.state_store(),
     )?;
-    Arc::make_mut(&mut state.catalog).take_query_number();
     state.queries.insert(
-        query.id.clone(),
+        id.to_string(),
         RunningQuery {
             handle,
             keeps_state: plan.root.keeps_state(),
         },
     );
-    Arc::make_mut(&mut state.catalog).put_query(query);
     Ok(())
 }
 
