@@ -87,7 +87,9 @@ pub fn run(data_dir: &Path, bootstrap_servers: Option<&str>, args: &DatagenArgs)
     let nexmark = args.quickstart == "nexmark";
     let topics: Vec<String> = if nexmark {
         if args.topic.is_some() {
-            bail!("--topic does not apply to nexmark: it writes the topics bids, auctions and persons");
+            bail!(
+                "--topic does not apply to nexmark: it writes the topics bids, auctions and persons"
+            );
         }
         nexmark::TOPICS.map(String::from).to_vec()
     } else if QUICKSTARTS.contains(&args.quickstart.as_str()) {
@@ -190,4 +192,3 @@ fn create_topic_if_missing(log: &dyn TopicLog, topic: &str) -> Result<u32> {
     println!("created topic {topic} with 1 partition");
     Ok(1)
 }
-

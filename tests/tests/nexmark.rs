@@ -2,15 +2,18 @@
 //! of the section writes a few thousand events (their proportions and fields are checked),
 //! then the section's statements run over them and every query's output is checked against
 //! what the generated events imply. The statements are read from the README, so it stays true.
+//! The same command writes the same shapes to a real Kafka broker (`tests::kafka`).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail, ensure};
+use executor::log::{KafkaConfig, KafkaLog};
 use executor::{QueryState, TopicLog};
 use serde_json::Value;
 use server::{Engine, Session};
+use tests::kafka::KafkaBroker;
 use tests::{describe_output, execute, pull_rows, run_eddy, wait_until};
 
 /// Events the test generates: 9,200 bids, 600 auctions and 200 persons.
@@ -33,7 +36,9 @@ fn readme_section() -> Result<(Vec<String>, Vec<String>)> {
         .find("\n## Try Nexmark\n")
         .context("the README has a \"Try Nexmark\" section")?;
     let section = &readme[start + 1..];
-    let section = &section[..section[1..].find("\n## ").map_or(section.len(), |end| end + 1)];
+    let section = &section[..section[1..]
+        .find("\n## ")
+        .map_or(section.len(), |end| end + 1)];
     let command = code_blocks(section, "sh")
         .first()
         .context("the section has an sh block")?
@@ -46,7 +51,10 @@ fn readme_section() -> Result<(Vec<String>, Vec<String>)> {
         .collect();
     let mut statements = Vec::new();
     let mut statement = String::new();
-    for line in code_blocks(section, "sql").iter().flat_map(|block| block.lines()) {
+    for line in code_blocks(section, "sql")
+        .iter()
+        .flat_map(|block| block.lines())
+    {
         if line.trim_start().starts_with("--") || line.trim().is_empty() {
             continue;
         }
@@ -56,7 +64,10 @@ fn readme_section() -> Result<(Vec<String>, Vec<String>)> {
             statements.push(std::mem::take(&mut statement));
         }
     }
-    ensure!(statement.trim().is_empty(), "unterminated statement: {statement}");
+    ensure!(
+        statement.trim().is_empty(),
+        "unterminated statement: {statement}"
+    );
     Ok((command, statements))
 }
 
@@ -87,6 +98,47 @@ fn datagen_arguments(command: &[String]) -> Result<Vec<String>> {
         .context("the README's datagen command sets --iterations")?;
     arguments[iterations + 1] = EVENTS.to_string();
     Ok(arguments)
+}
+
+/// Runs the README's datagen command for `EVENTS` events (with `options` before it) and
+/// checks what it says it wrote.
+fn run_datagen(directory: &Path, options: &[&str]) -> Result<()> {
+    let (command, _) = readme_section()?;
+    let arguments = datagen_arguments(&command)?;
+    let arguments: Vec<&str> = options
+        .iter()
+        .copied()
+        .chain(arguments.iter().map(String::as_str))
+        .collect();
+    let output = run_eddy(directory, &arguments, TIMEOUT)?;
+    ensure!(output.status.success(), "{}", describe_output(&output));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    for expected in [
+        "created topic bids with 1 partition",
+        "created topic auctions with 1 partition",
+        "created topic persons with 1 partition",
+        "wrote 10000 nexmark events: 9200 to bids, 600 to auctions, 200 to persons",
+    ] {
+        ensure!(
+            stdout.lines().any(|line| line == expected),
+            "datagen did not say {expected:?}\n{}",
+            describe_output(&output)
+        );
+    }
+    Ok(())
+}
+
+/// The three topics datagen writes, read back.
+fn read_nexmark_topics(log: &dyn TopicLog) -> Result<BTreeMap<&'static str, Vec<TopicRecord>>> {
+    let mut topics = BTreeMap::new();
+    for topic in ["bids", "auctions", "persons"] {
+        let description = log
+            .describe_topic(topic)?
+            .with_context(|| format!("datagen created topic {topic}"))?;
+        assert_eq!(description.partitions, 1, "{topic} partitions");
+        topics.insert(topic, read_topic(log, topic)?);
+    }
+    Ok(topics)
 }
 
 /// One record of a topic: key text, JSON value, timestamp.
@@ -237,7 +289,10 @@ fn check_generated(topics: &BTreeMap<&str, Vec<TopicRecord>>) {
         .flat_map(|topic| topics[topic].iter().map(|record| record.timestamp))
         .collect();
     let span = times.iter().max().expect("events") - times.iter().min().expect("events");
-    assert_eq!(span, 999, "event time spans 10,000 events at 10 per millisecond");
+    assert_eq!(
+        span, 999,
+        "event time spans 10,000 events at 10 per millisecond"
+    );
 
     let persons = &topics["persons"];
     let ids: Vec<i64> = persons
@@ -273,14 +328,20 @@ fn check_generated(topics: &BTreeMap<&str, Vec<TopicRecord>>) {
         hot_sellers += usize::from(int(value, "seller") % 100 == 0);
     }
     // Three in four sellers are hot (1000 or 1100); a random one is rarely a multiple of 100.
-    assert!((400..=520).contains(&hot_sellers), "{hot_sellers} hot sellers");
+    assert!(
+        (400..=520).contains(&hot_sellers),
+        "{hot_sellers} hot sellers"
+    );
     let (mut hot_auctions, mut hot_bidders, mut hot_channels) = (0, 0, 0);
     for bid in &topics["bids"] {
         let value = &bid.value;
         let price = int(value, "price");
         assert!((100..=100_000_000).contains(&price), "{value}");
         assert!((1000..1600).contains(&int(value, "auction")), "{value}");
-        assert_eq!(bid.key.as_deref(), Some(ids_key(value, "auction").as_bytes()));
+        assert_eq!(
+            bid.key.as_deref(),
+            Some(ids_key(value, "auction").as_bytes())
+        );
         hot_auctions += usize::from(int(value, "auction") % 100 == 0);
         hot_bidders += usize::from(int(value, "bidder") % 100 == 1);
         let (channel, url) = (text(value, "channel"), text(value, "url"));
@@ -335,27 +396,12 @@ fn pull(engine: &Engine, session: &mut Session, sql: &str) -> Vec<Vec<Value>> {
 
 #[test]
 fn nexmark_quickstart_feeds_the_readme_queries() -> Result<()> {
-    let (command, statements) = readme_section()?;
+    let (_, statements) = readme_section()?;
     let directory = tempfile::tempdir()?;
-    let arguments = datagen_arguments(&command)?;
-    let arguments: Vec<&str> = arguments.iter().map(String::as_str).collect();
-    let output = run_eddy(directory.path(), &arguments, TIMEOUT)?;
-    ensure!(output.status.success(), "{}", describe_output(&output));
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        stdout.contains(
-            "wrote 10000 nexmark events: 9200 to bids, 600 to auctions, 200 to persons"
-        ),
-        "{}",
-        describe_output(&output)
-    );
-
+    run_datagen(directory.path(), &[])?;
     let engine = Engine::open(directory.path())?;
     let log = engine.topic_log();
-    let mut topics = BTreeMap::new();
-    for topic in ["bids", "auctions", "persons"] {
-        topics.insert(topic, read_topic(log.as_ref(), topic)?);
-    }
+    let topics = read_nexmark_topics(log.as_ref())?;
     check_generated(&topics);
 
     // Each statement starts once the queries before it have caught up, as the section says
@@ -430,7 +476,10 @@ fn nexmark_quickstart_feeds_the_readme_queries() -> Result<()> {
         .filter(|bid| int(bid, "auction") % 123 == 0)
         .map(|bid| (int(bid, "auction"), int(bid, "price")))
         .collect();
-    assert!(!expected.is_empty(), "some bids are on auctions 1107, 1230, ...");
+    assert!(
+        !expected.is_empty(),
+        "some bids are on auctions 1107, 1230, ..."
+    );
     assert!(q2.iter().all(|(auction, _)| auction % 123 == 0), "{q2:?}");
     assert_eq!(q2, expected, "Q2 rows");
 
@@ -492,7 +541,8 @@ fn nexmark_quickstart_feeds_the_readme_queries() -> Result<()> {
         let Some(person) = persons.get(&int(value, "seller")) else {
             continue;
         };
-        if int(value, "category") != 10 || !["OR", "ID", "CA"].contains(&text(&person.value, "state"))
+        if int(value, "category") != 10
+            || !["OR", "ID", "CA"].contains(&text(&person.value, "state"))
         {
             continue;
         }
@@ -518,7 +568,10 @@ fn nexmark_quickstart_feeds_the_readme_queries() -> Result<()> {
             )
         })
         .collect();
-    assert!(!joined_earlier.is_empty(), "some auctions have a seller to join");
+    assert!(
+        !joined_earlier.is_empty(),
+        "some auctions have a seller to join"
+    );
     assert!(
         q3.is_subset(&joinable),
         "Q3 rows that no person explains: {:?}",
@@ -529,5 +582,49 @@ fn nexmark_quickstart_feeds_the_readme_queries() -> Result<()> {
         "Q3 misses auctions whose seller was known before them: {:?}",
         joined_earlier.difference(&q3).collect::<Vec<_>>()
     );
+    Ok(())
+}
+
+#[test]
+fn nexmark_quickstart_writes_to_kafka() -> Result<()> {
+    let broker = KafkaBroker::start()?;
+    let directory = tempfile::tempdir()?;
+    run_datagen(
+        directory.path(),
+        &["--bootstrap-servers", &broker.bootstrap()],
+    )?;
+    let properties = BTreeMap::from([("bootstrap.servers".to_string(), broker.bootstrap())]);
+    let config = KafkaConfig::from_properties(&properties)?.context("Kafka is configured")?;
+    let log = KafkaLog::connect(config)?;
+    check_generated(&read_nexmark_topics(&log)?);
+    Ok(())
+}
+
+#[test]
+fn datagen_refuses_a_topic_for_nexmark_and_unknown_quickstarts() -> Result<()> {
+    let cases: [(&[&str], &str); 2] = [
+        (
+            &["datagen", "--quickstart", "nexmark", "--topic", "t"],
+            "--topic does not apply to nexmark: it writes the topics bids, auctions and persons",
+        ),
+        (
+            &["datagen", "--quickstart", "nope"],
+            "unknown quickstart \"nope\": use pageviews, users, orders or nexmark",
+        ),
+    ];
+    for (arguments, error) in cases {
+        let directory = tempfile::tempdir()?;
+        let output = run_eddy(directory.path(), arguments, TIMEOUT)?;
+        assert!(!output.status.success(), "{}", describe_output(&output));
+        assert_eq!(
+            String::from_utf8_lossy(&output.stderr).trim(),
+            error,
+            "{arguments:?}"
+        );
+        assert!(
+            std::fs::read_dir(directory.path())?.next().is_none(),
+            "{arguments:?}: the data directory stays empty"
+        );
+    }
     Ok(())
 }

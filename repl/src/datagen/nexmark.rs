@@ -53,8 +53,7 @@ const US_CITIES: [&str; 10] = [
     "Cheyenne",
 ];
 const FIRST_NAMES: [&str; 11] = [
-    "Peter", "Paul", "Luke", "John", "Saul", "Vicky", "Kate", "Julie", "Sarah", "Deiter",
-    "Walter",
+    "Peter", "Paul", "Luke", "John", "Saul", "Vicky", "Kate", "Julie", "Sarah", "Deiter", "Walter",
 ];
 const LAST_NAMES: [&str; 9] = [
     "Shultz", "Abrams", "Spencer", "White", "Bartels", "Walton", "Smith", "Jones", "Noris",
@@ -245,7 +244,11 @@ fn last_base0_auction_id(event_id: u64) -> u64 {
     if offset < PERSON_PROPORTION {
         // The last auction of the previous epoch (0 before the first).
         epoch.saturating_sub(1) * AUCTION_PROPORTION
-            + if epoch == 0 { 0 } else { AUCTION_PROPORTION - 1 }
+            + if epoch == 0 {
+                0
+            } else {
+                AUCTION_PROPORTION - 1
+            }
     } else if offset < PERSON_PROPORTION + AUCTION_PROPORTION {
         epoch * AUCTION_PROPORTION + (offset - PERSON_PROPORTION)
     } else {
@@ -324,7 +327,11 @@ mod tests {
         for (event_id, kind, id, latest_auction) in cases {
             let event = generator.event(&mut rng, event_id);
             assert_eq!(event.kind, kind, "event {event_id}");
-            assert_eq!(last_base0_auction_id(event_id), latest_auction, "{event_id}");
+            assert_eq!(
+                last_base0_auction_id(event_id),
+                latest_auction,
+                "{event_id}"
+            );
             let value: serde_json::Value =
                 serde_json::from_str(&event.value).expect("the value is JSON");
             if let Some(id) = id {
@@ -339,7 +346,12 @@ mod tests {
     fn extra_padding_brings_records_near_their_average_size() {
         let mut rng = SmallRng::seed_from_u64(1);
         // (size without padding, average, lowest and highest length)
-        let cases = [(32, 100, 54, 82), (150, 200, 40, 60), (200, 200, 0, 0), (600, 500, 0, 0)];
+        let cases = [
+            (32, 100, 54, 82),
+            (150, 200, 40, 60),
+            (200, 200, 0, 0),
+            (600, 500, 0, 0),
+        ];
         for (size, average, low, high) in cases {
             for _ in 0..1000 {
                 let length = extra_length(&mut rng, size, average);
@@ -355,7 +367,11 @@ mod tests {
     fn prices_are_log_uniform_between_one_and_a_million_dollars() {
         let mut rng = SmallRng::seed_from_u64(3);
         let prices: Vec<u64> = (0..10_000).map(|_| next_price(&mut rng)).collect();
-        assert!(prices.iter().all(|price| (100..=100_000_000).contains(price)));
+        assert!(
+            prices
+                .iter()
+                .all(|price| (100..=100_000_000).contains(price))
+        );
         // log-uniform: about a sixth of the prices in each decade
         let below_1000 = prices.iter().filter(|price| **price <= 1000).count();
         assert!((1300..2000).contains(&below_1000), "{below_1000}");
