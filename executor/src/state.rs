@@ -12,6 +12,10 @@ mod table;
 
 use std::sync::Arc;
 
+use rocksdb::properties::{
+    CUR_SIZE_ALL_MEM_TABLES, LIVE_SST_FILES_SIZE, NUM_ENTRIES_ACTIVE_MEM_TABLE,
+    NUM_ENTRIES_IMM_MEM_TABLES, PropName,
+};
 use rocksdb::{DB, DBRawIteratorWithThreadMode, ReadOptions, WriteBatch};
 
 use crate::Result;
@@ -23,6 +27,18 @@ pub use table::StateTable;
 
 /// Default cache budget of one state table: keys, values and bookkeeping.
 const DEFAULT_TABLE_CACHE_BYTES: usize = 64 << 20;
+
+/// Where the committed state of all tables is: in RocksDB's memtables (written, not yet
+/// flushed) or in SST files. Counts include deletes and overwritten entries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StateStorage {
+    /// Entries (puts and deletes) in the memtables, the active one and those being flushed.
+    pub memtable_entries: u64,
+    /// Bytes of the memtables.
+    pub memtable_bytes: u64,
+    /// Bytes of the SST files the state reads from.
+    pub sst_bytes: u64,
+}
 
 /// All state tables of one engine, in one RocksDB `Store`, keys prefixed by state-table id.
 ///
@@ -108,6 +124,30 @@ impl StateStore {
         let mut batch = WriteBatch::default();
         self.store.add_state_writes(&mut batch, writes);
         self.store.write(batch)
+    }
+
+    /// Writes the memtables of all state to SST files (a RocksDB flush of the `state`
+    /// family) and waits until they are written. Blocks: not for the async runtime.
+    pub fn flush(&self) -> Result<()> {
+        self.store.db().flush_cf(self.store.cf(Family::State))?;
+        Ok(())
+    }
+
+    /// How much of the committed state is in memtables and how much in SST files.
+    pub fn storage(&self) -> Result<StateStorage> {
+        let property = |name: &PropName| -> Result<u64> {
+            let value = self
+                .store
+                .db()
+                .property_int_value_cf(self.store.cf(Family::State), name)?;
+            Ok(value.unwrap_or(0))
+        };
+        Ok(StateStorage {
+            memtable_entries: property(NUM_ENTRIES_ACTIVE_MEM_TABLE)?
+                + property(NUM_ENTRIES_IMM_MEM_TABLES)?,
+            memtable_bytes: property(CUR_SIZE_ALL_MEM_TABLES)?,
+            sst_bytes: property(LIVE_SST_FILES_SIZE)?,
+        })
     }
 
     /// A consistent read view (RocksDB snapshot) over all committed state: every epoch is
@@ -372,5 +412,37 @@ mod tests {
         let expected = ("q/join-left".len() + 2 + 5) + ("q/join-right".len() + 2 + 1);
         assert_eq!(state.prefix_bytes("q/").expect("bytes"), expected as u64);
         assert_eq!(state.prefix_bytes("none/").expect("bytes"), 0);
+    }
+
+    #[test]
+    fn flush_moves_state_from_memtables_to_sst_files() {
+        let directory = tempfile::tempdir().expect("temp dir");
+        let state = StateStore::new(Store::open(directory.path()).expect("open"));
+        let empty = state.storage().expect("storage");
+        assert_eq!((empty.memtable_entries, empty.sst_bytes), (0, 0));
+        let mut table = state.table("q");
+        for key in 0..100u32 {
+            table.put(&key.to_be_bytes(), vec![7; 100]);
+        }
+        table.delete(&0u32.to_be_bytes());
+        commit(&state, &mut table);
+        let written = state.storage().expect("storage");
+        assert_eq!(written.memtable_entries, 100, "99 puts and a delete");
+        assert_eq!(written.sst_bytes, 0, "nothing flushed yet");
+
+        state.flush().expect("flush");
+        let flushed = state.storage().expect("storage");
+        assert_eq!(flushed.memtable_entries, 0, "{flushed:?}");
+        assert!(flushed.sst_bytes > 0, "{flushed:?}");
+        assert!(
+            flushed.memtable_bytes < written.memtable_bytes,
+            "{flushed:?}"
+        );
+        let mut table = state.table("q");
+        assert_eq!(table.get(&0u32.to_be_bytes()).expect("get"), None);
+        assert_eq!(
+            table.get(&42u32.to_be_bytes()).expect("get"),
+            Some(&[7u8; 100][..])
+        );
     }
 }
