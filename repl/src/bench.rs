@@ -341,7 +341,7 @@ impl Bench {
             bail!("counting the rows of {table} failed: {message}");
         }
         let count = count.with_context(|| format!("COUNT(*) over {table} returned no row"))?;
-        Ok(u64::try_from(count).context("a negative count")?)
+        u64::try_from(count).context("a negative count")
     }
 
     /// The number of records `topic` holds. On Kafka, transaction markers take offsets too:
