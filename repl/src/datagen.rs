@@ -84,6 +84,9 @@ pub fn generate(
 }
 
 pub fn run(data_dir: &Path, bootstrap_servers: Option<&str>, args: &DatagenArgs) -> Result<()> {
+    if args.rate == Some(0) {
+        bail!("--rate must be positive");
+    }
     let nexmark = args.quickstart == "nexmark";
     let topics: Vec<String> = if nexmark {
         if args.topic.is_some() {

@@ -601,8 +601,8 @@ fn nexmark_quickstart_writes_to_kafka() -> Result<()> {
 }
 
 #[test]
-fn datagen_refuses_a_topic_for_nexmark_and_unknown_quickstarts() -> Result<()> {
-    let cases: [(&[&str], &str); 2] = [
+fn datagen_refuses_a_topic_for_nexmark_unknown_quickstarts_and_a_zero_rate() -> Result<()> {
+    let cases: [(&[&str], &str); 3] = [
         (
             &["datagen", "--quickstart", "nexmark", "--topic", "t"],
             "--topic does not apply to nexmark: it writes the topics bids, auctions and persons",
@@ -610,6 +610,10 @@ fn datagen_refuses_a_topic_for_nexmark_and_unknown_quickstarts() -> Result<()> {
         (
             &["datagen", "--quickstart", "nope"],
             "unknown quickstart \"nope\": use pageviews, users, orders or nexmark",
+        ),
+        (
+            &["datagen", "--quickstart", "nexmark", "--rate", "0"],
+            "--rate must be positive",
         ),
     ];
     for (arguments, error) in cases {

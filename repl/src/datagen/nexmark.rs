@@ -85,7 +85,7 @@ pub struct NexmarkEvent {
 }
 
 /// Generates the event of any event id; event `n` happens `n / events_per_second` seconds
-/// after `first_ms`.
+/// after `first_ms` (`events_per_second` is positive).
 pub struct NexmarkGenerator {
     first_ms: i64,
     events_per_second: u64,
@@ -111,7 +111,7 @@ impl NexmarkGenerator {
             .collect();
         NexmarkGenerator {
             first_ms,
-            events_per_second: events_per_second.max(1),
+            events_per_second,
             channels,
         }
     }
