@@ -153,9 +153,10 @@ fn aggregate(records: u64, keys: u64, backend: &BackendKind) -> Result<()> {
     run.report("aggregate", records, &format!("{produced} written"));
     let (windows, groups) = window_groups(records, keys);
     let rows = bench.count_rows("PAGE_STATS")?;
+    let plural = if windows == 1 { "" } else { "s" };
     println!(
         "{keys} distinct keys: {rows} rows (key and window) in the table; \
-         expected {groups} in {windows} windows"
+         expected {groups} in {windows} window{plural}"
     );
     Ok(())
 }
