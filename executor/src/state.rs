@@ -100,21 +100,45 @@ impl StateStore {
     /// every entry.
     pub fn prefix_bytes(&self, prefix: &str) -> Result<u64> {
         let start = prefix.as_bytes().to_vec();
+        let end = prefix_end(&start);
+        let mut bytes = 0;
+        self.for_each_entry(start, end, |key, value| {
+            bytes += (key.len() + value.len()) as u64;
+        })?;
+        Ok(bytes)
+    }
+
+    /// The committed entries of state table `id` (the rows of a materialized table), counted
+    /// from a consistent snapshot one entry at a time.
+    pub fn table_entries(&self, id: &str) -> Result<u64> {
+        let (start, end) = table_range(id);
+        let mut entries = 0;
+        self.for_each_entry(start, Some(end), |_, _| entries += 1)?;
+        Ok(entries)
+    }
+
+    /// Calls `visit` with every committed entry from `start` up to `end` (or the end of the
+    /// state) in one snapshot, without holding them in memory.
+    fn for_each_entry(
+        &self,
+        start: Vec<u8>,
+        end: Option<Vec<u8>>,
+        mut visit: impl FnMut(&[u8], &[u8]),
+    ) -> Result<()> {
         let mut options = ReadOptions::default();
-        if let Some(end) = prefix_end(&start) {
+        if let Some(end) = end {
             options.set_iterate_upper_bound(end);
         }
         options.set_iterate_lower_bound(start);
         let snapshot = self.store.db().snapshot();
         let mut iterator = snapshot.raw_iterator_cf_opt(self.store.cf(Family::State), options);
-        let mut bytes = 0;
         iterator.seek_to_first();
         while let (Some(key), Some(value)) = (iterator.key(), iterator.value()) {
-            bytes += (key.len() + value.len()) as u64;
+            visit(key, value);
             iterator.next();
         }
         iterator.status()?;
-        Ok(bytes)
+        Ok(())
     }
 
     /// Applies state writes (full keys, as `StateTable::take_writes` hands them out) in one
@@ -412,6 +436,32 @@ mod tests {
         let expected = ("q/join-left".len() + 2 + 5) + ("q/join-right".len() + 2 + 1);
         assert_eq!(state.prefix_bytes("q/").expect("bytes"), expected as u64);
         assert_eq!(state.prefix_bytes("none/").expect("bytes"), 0);
+    }
+
+    #[test]
+    fn table_entries_counts_the_committed_keys_of_one_table() {
+        let directory = tempfile::tempdir().expect("temp dir");
+        let state = StateStore::new(Store::open(directory.path()).expect("open"));
+        for (id, keys) in [("table/T", 5u8), ("table/T/x", 2), ("table/TT", 3)] {
+            let mut table = state.table(id);
+            for key in 0..keys {
+                table.put(&[key], vec![key]);
+            }
+            commit(&state, &mut table);
+        }
+        let mut table = state.table("table/T");
+        table.delete(&[0]);
+        commit(&state, &mut table);
+        table.put(&[9], b"not committed".to_vec());
+        let cases = [
+            ("table/T", 4),
+            ("table/T/x", 2),
+            ("table/TT", 3),
+            ("table/none", 0),
+        ];
+        for (id, expected) in cases {
+            assert_eq!(state.table_entries(id).expect("count"), expected, "{id}");
+        }
     }
 
     #[test]

@@ -16,7 +16,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::{Context, Result, bail};
-use arrow::array::{Array, Int64Array};
 use executor::log::partitioner::partition_for_key;
 use executor::{BackendKind, Record, TopicLog};
 use server::{Engine, Session};
@@ -313,36 +312,25 @@ impl Bench {
         })
     }
 
-    /// The rows of the materialized table `table`, counted by a pull query.
-    fn count_rows(&mut self, table: &str) -> Result<u64> {
-        let mut stream = None;
-        self.engine
-            .execute_script(
-                &format!("SELECT COUNT(*) FROM {table};"),
-                &mut self.session,
-                |_, output| {
-                    if let server::StatementOutput::Rows(rows) = output {
-                        stream = Some(rows);
-                    }
-                },
-            )
-            .map_err(|error| anyhow::anyhow!("{}", executor::error_chain(&error)))?;
-        let mut stream = stream.context("a pull query returns rows")?;
-        let mut count = None;
-        while let Some(batch) = stream.receiver.blocking_recv() {
-            let column = batch
-                .columns()
-                .first()
-                .and_then(|column| column.as_any().downcast_ref::<Int64Array>());
-            if let Some(column) = column.filter(|column| !column.is_empty()) {
-                count = Some(column.value(0));
+    /// The rows of the materialized table `table`: the entries of its state, counted one
+    /// at a time (a `COUNT(*)` pull query would hold them all in memory at once). On Kafka
+    /// an epoch's state reaches the local store just after its offsets are committed, so
+    /// the count is repeated until it stops changing.
+    fn count_rows(&self, table: &str) -> Result<u64> {
+        let id = executor::state::materialized::table_state_id(table);
+        let state = self.engine.state_store();
+        let mut count = state.table_entries(&id)?;
+        if matches!(self.backend, BackendKind::Kafka(_)) {
+            loop {
+                std::thread::sleep(KAFKA_POLL);
+                let again = state.table_entries(&id)?;
+                if again == count {
+                    break;
+                }
+                count = again;
             }
         }
-        if let executor::QueryState::Error(message) = stream.handle.state() {
-            bail!("counting the rows of {table} failed: {message}");
-        }
-        let count = count.with_context(|| format!("COUNT(*) over {table} returned no row"))?;
-        u64::try_from(count).context("a negative count")
+        Ok(count)
     }
 
     /// The number of records `topic` holds. On Kafka, transaction markers take offsets too:
