@@ -31,5 +31,5 @@ pub use log::{ConsumedRecord, EmbeddedLog, Header, Record, TopicDescription, Top
 pub use metrics::Metrics;
 pub use operator::sink::table_state_id;
 pub use query::{QueryHandle, QueryState, StartPosition, start_persistent, start_transient};
-pub use state::StateStore;
+pub use state::{StateStorage, StateStore};
 pub use store::Store;

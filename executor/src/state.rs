@@ -12,6 +12,10 @@ mod table;
 
 use std::sync::Arc;
 
+use rocksdb::properties::{
+    CUR_SIZE_ALL_MEM_TABLES, LIVE_SST_FILES_SIZE, NUM_ENTRIES_ACTIVE_MEM_TABLE,
+    NUM_ENTRIES_IMM_MEM_TABLES, PropName,
+};
 use rocksdb::{DB, DBRawIteratorWithThreadMode, ReadOptions, WriteBatch};
 
 use crate::Result;
@@ -23,6 +27,18 @@ pub use table::StateTable;
 
 /// Default cache budget of one state table: keys, values and bookkeeping.
 const DEFAULT_TABLE_CACHE_BYTES: usize = 64 << 20;
+
+/// Where the committed state of all tables is: in RocksDB's memtables (written, not yet
+/// flushed) or in SST files. Counts include deletes and overwritten entries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StateStorage {
+    /// Entries (puts and deletes) in the memtables, the active one and those being flushed.
+    pub memtable_entries: u64,
+    /// Bytes of the memtables.
+    pub memtable_bytes: u64,
+    /// Bytes of the SST files the state reads from.
+    pub sst_bytes: u64,
+}
 
 /// All state tables of one engine, in one RocksDB `Store`, keys prefixed by state-table id.
 ///
@@ -84,21 +100,45 @@ impl StateStore {
     /// every entry.
     pub fn prefix_bytes(&self, prefix: &str) -> Result<u64> {
         let start = prefix.as_bytes().to_vec();
+        let end = prefix_end(&start);
+        let mut bytes = 0;
+        self.for_each_entry(start, end, |key, value| {
+            bytes += (key.len() + value.len()) as u64;
+        })?;
+        Ok(bytes)
+    }
+
+    /// The committed entries of state table `id` (the rows of a materialized table), counted
+    /// from a consistent snapshot one entry at a time.
+    pub fn table_entries(&self, id: &str) -> Result<u64> {
+        let (start, end) = table_range(id);
+        let mut entries = 0;
+        self.for_each_entry(start, Some(end), |_, _| entries += 1)?;
+        Ok(entries)
+    }
+
+    /// Calls `visit` with every committed entry from `start` up to `end` (or the end of the
+    /// state) in one snapshot, without holding them in memory.
+    fn for_each_entry(
+        &self,
+        start: Vec<u8>,
+        end: Option<Vec<u8>>,
+        mut visit: impl FnMut(&[u8], &[u8]),
+    ) -> Result<()> {
         let mut options = ReadOptions::default();
-        if let Some(end) = prefix_end(&start) {
+        if let Some(end) = end {
             options.set_iterate_upper_bound(end);
         }
         options.set_iterate_lower_bound(start);
         let snapshot = self.store.db().snapshot();
         let mut iterator = snapshot.raw_iterator_cf_opt(self.store.cf(Family::State), options);
-        let mut bytes = 0;
         iterator.seek_to_first();
         while let (Some(key), Some(value)) = (iterator.key(), iterator.value()) {
-            bytes += (key.len() + value.len()) as u64;
+            visit(key, value);
             iterator.next();
         }
         iterator.status()?;
-        Ok(bytes)
+        Ok(())
     }
 
     /// Applies state writes (full keys, as `StateTable::take_writes` hands them out) in one
@@ -108,6 +148,30 @@ impl StateStore {
         let mut batch = WriteBatch::default();
         self.store.add_state_writes(&mut batch, writes);
         self.store.write(batch)
+    }
+
+    /// Writes the memtables of all state to SST files (a RocksDB flush of the `state`
+    /// family) and waits until they are written. Blocks: not for the async runtime.
+    pub fn flush(&self) -> Result<()> {
+        self.store.db().flush_cf(self.store.cf(Family::State))?;
+        Ok(())
+    }
+
+    /// How much of the committed state is in memtables and how much in SST files.
+    pub fn storage(&self) -> Result<StateStorage> {
+        let property = |name: &PropName| -> Result<u64> {
+            let value = self
+                .store
+                .db()
+                .property_int_value_cf(self.store.cf(Family::State), name)?;
+            Ok(value.unwrap_or(0))
+        };
+        Ok(StateStorage {
+            memtable_entries: property(NUM_ENTRIES_ACTIVE_MEM_TABLE)?
+                + property(NUM_ENTRIES_IMM_MEM_TABLES)?,
+            memtable_bytes: property(CUR_SIZE_ALL_MEM_TABLES)?,
+            sst_bytes: property(LIVE_SST_FILES_SIZE)?,
+        })
     }
 
     /// A consistent read view (RocksDB snapshot) over all committed state: every epoch is
@@ -372,5 +436,63 @@ mod tests {
         let expected = ("q/join-left".len() + 2 + 5) + ("q/join-right".len() + 2 + 1);
         assert_eq!(state.prefix_bytes("q/").expect("bytes"), expected as u64);
         assert_eq!(state.prefix_bytes("none/").expect("bytes"), 0);
+    }
+
+    #[test]
+    fn table_entries_counts_the_committed_keys_of_one_table() {
+        let directory = tempfile::tempdir().expect("temp dir");
+        let state = StateStore::new(Store::open(directory.path()).expect("open"));
+        for (id, keys) in [("table/T", 5u8), ("table/T/x", 2), ("table/TT", 3)] {
+            let mut table = state.table(id);
+            for key in 0..keys {
+                table.put(&[key], vec![key]);
+            }
+            commit(&state, &mut table);
+        }
+        let mut table = state.table("table/T");
+        table.delete(&[0]);
+        commit(&state, &mut table);
+        table.put(&[9], b"not committed".to_vec());
+        let cases = [
+            ("table/T", 4),
+            ("table/T/x", 2),
+            ("table/TT", 3),
+            ("table/none", 0),
+        ];
+        for (id, expected) in cases {
+            assert_eq!(state.table_entries(id).expect("count"), expected, "{id}");
+        }
+    }
+
+    #[test]
+    fn flush_moves_state_from_memtables_to_sst_files() {
+        let directory = tempfile::tempdir().expect("temp dir");
+        let state = StateStore::new(Store::open(directory.path()).expect("open"));
+        let empty = state.storage().expect("storage");
+        assert_eq!((empty.memtable_entries, empty.sst_bytes), (0, 0));
+        let mut table = state.table("q");
+        for key in 0..100u32 {
+            table.put(&key.to_be_bytes(), vec![7; 100]);
+        }
+        table.delete(&0u32.to_be_bytes());
+        commit(&state, &mut table);
+        let written = state.storage().expect("storage");
+        assert_eq!(written.memtable_entries, 100, "99 puts and a delete");
+        assert_eq!(written.sst_bytes, 0, "nothing flushed yet");
+
+        state.flush().expect("flush");
+        let flushed = state.storage().expect("storage");
+        assert_eq!(flushed.memtable_entries, 0, "{flushed:?}");
+        assert!(flushed.sst_bytes > 0, "{flushed:?}");
+        assert!(
+            flushed.memtable_bytes < written.memtable_bytes,
+            "{flushed:?}"
+        );
+        let mut table = state.table("q");
+        assert_eq!(table.get(&0u32.to_be_bytes()).expect("get"), None);
+        assert_eq!(
+            table.get(&42u32.to_be_bytes()).expect("get"),
+            Some(&[7u8; 100][..])
+        );
     }
 }

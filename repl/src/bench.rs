@@ -1,8 +1,10 @@
 //! `eddy bench`: throughput measurements on a fresh temporary data directory.
 //!
 //! Run them from a release build: `cargo run --release -p repl -- bench stateless`.
-//! Each benchmark loads its input first, then starts one persistent query and times it until
-//! the query's committed offsets reach the end of the input. With `--bootstrap-servers`,
+//! Each benchmark loads its input first (in chunks: the loader never holds the whole input),
+//! then starts one persistent query and times it until the query's committed offsets reach
+//! the end of the input; the peak memory it prints is that of the timed part (see
+//! `reset_peak_memory`). With `--bootstrap-servers`,
 //! `stateless` and `aggregate` keep their topics on that Kafka cluster (under a prefix of the
 //! run's own) instead of the embedded log. `join` (in `bench/join.rs`)
 //! times a stream-table and a stream-stream join; `pull` (in `bench/pull.rs`) measures pull
@@ -25,10 +27,11 @@ mod pull;
 const LOAD_CHUNK: u64 = 10_000;
 /// Partitions of every benchmark's input topic.
 const PARTITIONS: u32 = 2;
-/// Distinct keys of the input (the grouping column of `aggregate`).
-const DISTINCT_KEYS: u64 = 10_000;
 /// Event time of the first input record (ms); record `n` is `n` ms later (1,000 records/s).
+/// A multiple of `WINDOW_MS`.
 const FIRST_TIMESTAMP: i64 = 1_600_000_000_000;
+/// The window of `aggregate` (`SIZE 10 SECONDS`): it holds this many records.
+const WINDOW_MS: u64 = 10_000;
 /// Records read per `read` call when counting the records of a Kafka topic.
 const COUNT_CHUNK: usize = 50_000;
 /// How often the end of a run is checked: on Kafka each check asks the group coordinator
@@ -46,6 +49,10 @@ pub struct BenchArgs {
     /// pull: distinct keys of the materialized table).
     #[arg(long, visible_alias = "rows", default_value_t = 1_000_000)]
     records: u64,
+    /// stateless, aggregate: distinct keys of the input records (aggregate groups by them;
+    /// its 10-second windows hold 10,000 records each, so at most 10,000 groups apiece).
+    #[arg(long, default_value_t = 10_000)]
+    keys: u64,
     #[command(flatten)]
     pull: pull::PullArgs,
 }
@@ -58,9 +65,12 @@ pub fn run(args: &BenchArgs, bootstrap_servers: Option<&str>) -> Result<()> {
         None => BackendKind::Embedded,
     };
     let kafka = matches!(backend, BackendKind::Kafka(_));
+    if args.keys == 0 {
+        bail!("--keys must be positive");
+    }
     match args.workload.as_str() {
-        "stateless" => stateless(args.records, &backend),
-        "aggregate" => aggregate(args.records, &backend),
+        "stateless" => stateless(args.records, args.keys, &backend),
+        "aggregate" => aggregate(args.records, args.keys, &backend),
         "join" | "pull" if kafka => bail!(
             "benchmark \"{}\" runs on the embedded log only: drop --bootstrap-servers",
             args.workload
@@ -87,8 +97,9 @@ fn kafka_backend(servers: &str, workload: &str) -> Result<BackendKind> {
     crate::backend_kind(Some(servers), &properties)
 }
 
-/// A filter + projection persistent query over JSON records, embedded log to sink topic.
-fn stateless(records: u64, backend: &BackendKind) -> Result<()> {
+/// A filter + projection persistent query over JSON records with `keys` distinct keys,
+/// embedded log to sink topic.
+fn stateless(records: u64, keys: u64, backend: &BackendKind) -> Result<()> {
     let mut bench = Bench::open(
         backend,
         "CREATE STREAM clicks (id VARCHAR KEY, user_id VARCHAR, amount DOUBLE, category VARCHAR, ts BIGINT) \
@@ -96,7 +107,7 @@ fn stateless(records: u64, backend: &BackendKind) -> Result<()> {
     )?;
     let categories = ["books", "music", "garden", "toys", "food"];
     bench.load("clicks", records, |n| {
-        let key = format!("k{}", n % DISTINCT_KEYS);
+        let key = format!("k{}", n % keys);
         let value = format!(
             r#"{{"user_id":"user_{}","amount":{}.5,"category":"{}","ts":{}}}"#,
             n % 1000,
@@ -117,16 +128,17 @@ fn stateless(records: u64, backend: &BackendKind) -> Result<()> {
     Ok(())
 }
 
-/// A tumbling-window COUNT and SUM grouped by a column with `DISTINCT_KEYS` values, over
-/// JSON records whose event time spans many windows; the result is a materialized table.
-fn aggregate(records: u64, backend: &BackendKind) -> Result<()> {
+/// A tumbling-window COUNT and SUM grouped by a column with `keys` values (record `n` has
+/// key `n % keys`), over JSON records whose event time spans many windows; the result is a
+/// materialized table.
+fn aggregate(records: u64, keys: u64, backend: &BackendKind) -> Result<()> {
     let mut bench = Bench::open(
         backend,
         "CREATE STREAM clicks (page VARCHAR KEY, user_id VARCHAR, amount BIGINT) \
          WITH (KAFKA_TOPIC='clicks', VALUE_FORMAT='JSON', PARTITIONS=2);",
     )?;
     bench.load("clicks", records, |n| {
-        let key = format!("page_{}", n % DISTINCT_KEYS);
+        let key = format!("page_{}", n % keys);
         let value = format!(r#"{{"USER_ID":"user_{}","AMOUNT":{}}}"#, n % 1000, n % 100);
         (key, value, FIRST_TIMESTAMP + n as i64)
     })?;
@@ -138,7 +150,24 @@ fn aggregate(records: u64, backend: &BackendKind) -> Result<()> {
     )?;
     let produced = bench.records_in("PAGE_STATS")?;
     run.report("aggregate", records, &format!("{produced} written"));
+    let (windows, groups) = window_groups(records, keys);
+    let rows = bench.count_rows("PAGE_STATS")?;
+    let plural = if windows == 1 { "" } else { "s" };
+    println!(
+        "{keys} distinct keys: {rows} rows (key and window) in the table; \
+         expected {groups} in {windows} window{plural}"
+    );
     Ok(())
+}
+
+/// The windows of `aggregate`'s input of `records` records with `keys` keys, and its groups
+/// (distinct key and window pairs): a window's records have consecutive numbers, so it holds
+/// as many groups as records, up to `keys`.
+fn window_groups(records: u64, keys: u64) -> (u64, u64) {
+    let windows = records.div_ceil(WINDOW_MS);
+    let full = records / WINDOW_MS;
+    let groups = full * keys.min(WINDOW_MS) + keys.min(records % WINDOW_MS);
+    (windows, groups)
 }
 
 /// An engine over a temporary data directory with a session.
@@ -157,11 +186,13 @@ struct QueryRun {
     elapsed: Duration,
     /// Bytes the data directory grew by while the query ran.
     bytes_written: u64,
-    /// Peak resident memory of the process when the query had caught up, in KiB.
+    /// Peak resident memory of the process from the run's start until the query had caught
+    /// up, in KiB.
     peak_memory_kib: u64,
 }
 
-/// Where a timed query run starts: the data directory's size, then the time.
+/// Where a timed query run starts: the data directory's size, then the time. Starting one
+/// resets the peak memory.
 struct RunStart {
     directory_bytes: u64,
     at: Instant,
@@ -169,6 +200,7 @@ struct RunStart {
 
 impl RunStart {
     fn now(directory: &Path) -> RunStart {
+        reset_peak_memory();
         RunStart {
             directory_bytes: directory_bytes(directory),
             at: Instant::now(),
@@ -280,6 +312,27 @@ impl Bench {
         })
     }
 
+    /// The rows of the materialized table `table`: the entries of its state, counted one
+    /// at a time (a `COUNT(*)` pull query would hold them all in memory at once). On Kafka
+    /// an epoch's state reaches the local store just after its offsets are committed, so
+    /// the count is repeated until it stops changing.
+    fn count_rows(&self, table: &str) -> Result<u64> {
+        let id = executor::state::materialized::table_state_id(table);
+        let state = self.engine.state_store();
+        let mut count = state.table_entries(&id)?;
+        if matches!(self.backend, BackendKind::Kafka(_)) {
+            loop {
+                std::thread::sleep(KAFKA_POLL);
+                let again = state.table_entries(&id)?;
+                if again == count {
+                    break;
+                }
+                count = again;
+            }
+        }
+        Ok(count)
+    }
+
     /// The number of records `topic` holds. On Kafka, transaction markers take offsets too:
     /// there the records are read (as a `read_committed` consumer) and counted.
     fn records_in(&self, topic: &str) -> Result<u64> {
@@ -303,8 +356,9 @@ impl Bench {
     }
 }
 
-/// Produces `records` records to `topic` of `log`; `record(n)` gives the `n`th record's key,
-/// JSON value and timestamp. Records are partitioned by key like Kafka's default partitioner.
+/// Produces `records` records to `topic` of `log`, `LOAD_CHUNK` at a time; `record(n)` gives
+/// the `n`th record's key, JSON value and timestamp. Records are partitioned by key like
+/// Kafka's default partitioner.
 fn load(
     log: &dyn TopicLog,
     topic: &str,
@@ -333,8 +387,9 @@ fn load(
         written += chunk;
     }
     println!(
-        "loaded {records} records in {:.2}s",
-        started.elapsed().as_secs_f64()
+        "loaded {records} records in {:.2}s (peak memory so far: {} MiB)",
+        started.elapsed().as_secs_f64(),
+        peak_memory_kib() / 1024
     );
     Ok(())
 }
@@ -347,7 +402,7 @@ impl QueryRun {
             "{name}: {records} records in {seconds:.2}s = {:.0} records/s ({detail})",
             records as f64 / seconds
         );
-        println!("peak memory: {} MiB", self.peak_memory_kib / 1024);
+        print_peak_memory(self.peak_memory_kib);
         println!(
             "data directory growth: {:.1} bytes per input record",
             self.bytes_written as f64 / records.max(1) as f64
@@ -371,7 +426,22 @@ fn directory_bytes(path: &Path) -> u64 {
         .sum()
 }
 
-/// Peak resident memory of this process (VmHWM), in KiB.
+/// Prints `peak memory: N MiB`, the line every benchmark reports its peak memory with.
+fn print_peak_memory(kib: u64) {
+    println!("peak memory: {} MiB", kib / 1024);
+}
+
+/// Starts a new peak of resident memory at the current resident size (Linux: `5` to
+/// `/proc/self/clear_refs`), so that a run's peak is its own and not that of the load or
+/// of an earlier run. Where that is refused, the peak stays the process's.
+fn reset_peak_memory() {
+    if let Err(error) = std::fs::write("/proc/self/clear_refs", "5") {
+        tracing::debug!("cannot reset the peak memory: {error}");
+    }
+}
+
+/// Peak resident memory of this process (VmHWM) since it started or since the last
+/// `reset_peak_memory`, in KiB.
 fn peak_memory_kib() -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
@@ -383,4 +453,35 @@ fn peak_memory_kib() -> u64 {
                 .and_then(|kib| kib.parse().ok())
         })
         .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn window_groups_counts_distinct_keys_per_window() {
+        // (records, keys, windows, groups)
+        let cases = [
+            (0, 10, 0, 0),
+            (5, 10, 1, 5),
+            (20_000, 10_000, 2, 20_000),
+            (20_000, 10_000_000, 2, 20_000),
+            (20_000, 50, 2, 100),
+            (25_000, 7_000, 3, 7_000 + 7_000 + 5_000),
+        ];
+        for (records, keys, windows, groups) in cases {
+            assert_eq!(
+                window_groups(records, keys),
+                (windows, groups),
+                "{records} records, {keys} keys"
+            );
+        }
+        // Brute force: the distinct (key, window) pairs of the records.
+        for (records, keys) in [(25_000, 7_000), (31_234, 12_345), (9_999, 3)] {
+            let pairs: std::collections::BTreeSet<(u64, u64)> =
+                (0..records).map(|n| (n % keys, n / WINDOW_MS)).collect();
+            assert_eq!(window_groups(records, keys).1, pairs.len() as u64);
+        }
+    }
 }

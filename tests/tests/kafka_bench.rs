@@ -13,8 +13,9 @@ const RUN_TIMEOUT: Duration = Duration::from_secs(300);
 const RECORDS: u64 = 2_000;
 
 /// Runs `eddy --bootstrap-servers B bench WORKLOAD --records RECORDS`; returns the rate and the
-/// output count of its `WORKLOAD: N records in Ss = R records/s (W written)` line.
-fn run_bench(broker: &KafkaBroker, workload: &str) -> Result<(f64, u64)> {
+/// output count of its `WORKLOAD: N records in Ss = R records/s (W written)` line, and its
+/// output.
+fn run_bench(broker: &KafkaBroker, workload: &str) -> Result<(f64, u64, String)> {
     let directory = tempfile::tempdir()?;
     let records = RECORDS.to_string();
     let output = run_eddy(
@@ -54,7 +55,7 @@ fn run_bench(broker: &KafkaBroker, workload: &str) -> Result<(f64, u64)> {
         .and_then(|rest| rest.strip_suffix(" written)"))
         .and_then(|written| written.parse().ok())
         .with_context(|| format!("no output count in {line:?}"))?;
-    Ok((rate, written))
+    Ok((rate, written, stdout.into_owned()))
 }
 
 #[test]
@@ -63,14 +64,22 @@ fn bench_runs_through_kafka_and_reruns_do_not_collide() -> Result<()> {
     // Amounts are `n % 100 + 0.5`; the query keeps those above 10.
     let passing = RECORDS / 100 * 90;
     for run in 0..2 {
-        let (rate, written) = run_bench(&broker, "stateless")?;
+        let (rate, written, _) = run_bench(&broker, "stateless")?;
         assert!(rate > 0.0, "run {run}: a positive rate, got {rate}");
         assert_eq!(written, passing, "run {run}: stateless output records");
     }
     // Every key is distinct and the input spans one 10-second window: one row per record.
-    let (rate, written) = run_bench(&broker, "aggregate")?;
+    let (rate, written, stdout) = run_bench(&broker, "aggregate")?;
     assert!(rate > 0.0, "aggregate: a positive rate, got {rate}");
     assert_eq!(written, RECORDS, "aggregate output records");
+    let groups = format!(
+        "10000 distinct keys: {RECORDS} rows (key and window) in the table; \
+         expected {RECORDS} in 1 window"
+    );
+    assert!(
+        stdout.lines().any(|line| line == groups),
+        "no line {groups:?} in\n{stdout}"
+    );
 
     let topics = broker.list_topics()?;
     let inputs: Vec<&String> = topics

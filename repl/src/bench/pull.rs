@@ -3,7 +3,9 @@
 //! Loads a stream with one record per key, materializes it with a CTAS (timed until the query
 //! caught up), serves the engine with `server::http::HttpServer` on 127.0.0.1:0 in this process,
 //! then keeps `--connections` HTTP/1.1 keep-alive connections (one hyper connection each)
-//! sending `POST /query` lookups of random keys back-to-back for `--seconds`.
+//! sending `POST /query` lookups of random keys back-to-back for `--seconds`: once over the
+//! freshly materialized table (its latest writes still in RocksDB's memtables), then again
+//! after the state is flushed to SST files.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -11,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use bytes::Bytes;
-use executor::BackendKind;
+use executor::{BackendKind, StateStorage};
 use http_body_util::{BodyExt, Full};
 use hyper::client::conn::http1::SendRequest;
 use hyper_util::rt::TokioIo;
@@ -19,7 +21,7 @@ use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use server::http::{HttpConfig, HttpServer};
 
-use super::{Bench, peak_memory_kib};
+use super::{Bench, peak_memory_kib, print_peak_memory};
 
 #[derive(clap::Args)]
 pub struct PullArgs {
@@ -41,7 +43,14 @@ struct ConnectionRun {
     first_error: Option<String>,
 }
 
-/// Loads `rows` keys, materializes them, and runs the HTTP pull-query load.
+/// What all connections of one measurement measured.
+struct PullRun {
+    runs: Vec<ConnectionRun>,
+    elapsed: Duration,
+}
+
+/// Loads `rows` keys, materializes them, and runs the HTTP pull-query load twice: over the
+/// table as materialized, and after flushing the state's memtables.
 pub fn run(rows: u64, args: &PullArgs) -> Result<()> {
     if rows == 0 || args.connections == 0 || args.seconds == 0 {
         bail!("--rows, --connections and --seconds must be positive");
@@ -60,41 +69,97 @@ pub fn run(rows: u64, args: &PullArgs) -> Result<()> {
         "CTAS_T_0",
         &["s"],
     )?;
+    let seconds = materialized.elapsed.as_secs_f64();
     println!(
-        "materialized {rows} keys with CREATE TABLE AS SELECT in {:.2}s",
-        materialized.elapsed.as_secs_f64()
+        "materialized {rows} keys with CREATE TABLE AS SELECT in {seconds:.2}s = {:.0} keys/s",
+        rows as f64 / seconds
     );
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
     let engine = Arc::clone(&bench.engine);
-    runtime.block_on(async move {
+    let server = runtime.block_on(async move {
         let address: SocketAddr = "127.0.0.1:0".parse().expect("a valid socket address");
-        let server = HttpServer::start(engine, address, HttpConfig::default())
+        HttpServer::start(engine, address, HttpConfig::default())
             .await
-            .context("cannot start the HTTP server")?;
-        let address = server.local_addr();
-        probe(address, rows).await?;
-        let duration = Duration::from_secs(args.seconds);
-        let started = Instant::now();
-        let deadline = started + duration;
-        let tasks: Vec<_> = (0..args.connections)
-            .map(|connection| {
-                tokio::spawn(run_connection(address, rows, connection as u64, deadline))
-            })
-            .collect();
-        let mut runs = Vec::with_capacity(tasks.len());
-        for task in tasks {
-            runs.push(task.await.context("a connection task panicked")?);
-        }
-        let elapsed = started.elapsed();
-        server.stop().await;
-        report(&runs, args.connections, elapsed);
-        Ok::<(), anyhow::Error>(())
+            .context("cannot start the HTTP server")
     })?;
-    println!("peak memory: {} MiB", peak_memory_kib() / 1024);
+    let address = server.local_addr();
+    runtime.block_on(probe(address, rows))?;
+    let state = bench.engine.state_store();
+    report_storage(state.storage()?);
+    let fresh = runtime.block_on(measure(address, rows, args, 0))?;
+    fresh.report("pull (as materialized)", args.connections);
+    let started = Instant::now();
+    state.flush()?;
+    println!(
+        "flushed the state's memtables to SST files in {:.2}s",
+        started.elapsed().as_secs_f64()
+    );
+    report_storage(state.storage()?);
+    // Other keys than the first measurement's, so that it warmed no cache for this one.
+    let other_seeds = args.connections as u64;
+    let flushed = runtime.block_on(measure(address, rows, args, other_seeds))?;
+    flushed.report("pull (flushed to SST)", args.connections);
+    runtime.block_on(server.stop());
+    print_peak_memory(peak_memory_kib());
     Ok(())
+}
+
+/// Prints where the state is: entries and bytes in memtables, bytes in SST files.
+fn report_storage(storage: StateStorage) {
+    println!(
+        "state: {} entries ({}) in memtables, {} in SST files",
+        storage.memtable_entries,
+        format_bytes(storage.memtable_bytes),
+        format_bytes(storage.sst_bytes)
+    );
+}
+
+/// `bytes` in B, KiB, MiB or GiB, whichever keeps the number below 1024.
+fn format_bytes(bytes: u64) -> String {
+    let units = ["KiB", "MiB", "GiB"];
+    if bytes < 1024 {
+        return format!("{bytes} B");
+    }
+    let mut value = bytes as f64 / 1024.0;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < units.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    format!("{value:.1} {}", units[unit])
+}
+
+/// Runs `args.connections` connections sending lookups for `args.seconds`; connection `i`
+/// draws its keys from seed `first_seed + i`.
+async fn measure(
+    address: SocketAddr,
+    rows: u64,
+    args: &PullArgs,
+    first_seed: u64,
+) -> Result<PullRun> {
+    let started = Instant::now();
+    let deadline = started + Duration::from_secs(args.seconds);
+    let tasks: Vec<_> = (0..args.connections)
+        .map(|connection| {
+            tokio::spawn(run_connection(
+                address,
+                rows,
+                first_seed + connection as u64,
+                deadline,
+            ))
+        })
+        .collect();
+    let mut runs = Vec::with_capacity(tasks.len());
+    for task in tasks {
+        runs.push(task.await.context("a connection task panicked")?);
+    }
+    Ok(PullRun {
+        runs,
+        elapsed: started.elapsed(),
+    })
 }
 
 /// Checks one lookup before the timed run, so a broken setup fails instead of being timed.
@@ -225,30 +290,33 @@ fn check_single_row(body: &[u8], key: &str) -> Result<()> {
     Ok(())
 }
 
-/// Prints queries/s, latency percentiles and errors over all connections.
-fn report(runs: &[ConnectionRun], connections: usize, elapsed: Duration) {
-    let mut latencies: Vec<u32> = runs
-        .iter()
-        .flat_map(|run| run.latencies_micros.iter().copied())
-        .collect();
-    latencies.sort_unstable();
-    let errors: u64 = runs.iter().map(|run| run.errors).sum();
-    let seconds = elapsed.as_secs_f64();
-    println!(
-        "pull: {} queries over {connections} connections in {seconds:.2}s = {:.0} queries/s",
-        latencies.len(),
-        latencies.len() as f64 / seconds
-    );
-    println!(
-        "latency: p50 {:.3} ms, p99 {:.3} ms, p99.9 {:.3} ms, max {:.3} ms",
-        percentile_millis(&latencies, 0.50),
-        percentile_millis(&latencies, 0.99),
-        percentile_millis(&latencies, 0.999),
-        percentile_millis(&latencies, 1.0),
-    );
-    println!("errors: {errors}");
-    if let Some(error) = runs.iter().find_map(|run| run.first_error.as_ref()) {
-        println!("first error: {error}");
+impl PullRun {
+    /// Prints queries/s, latency percentiles and errors over all connections.
+    fn report(&self, name: &str, connections: usize) {
+        let PullRun { runs, elapsed } = self;
+        let mut latencies: Vec<u32> = runs
+            .iter()
+            .flat_map(|run| run.latencies_micros.iter().copied())
+            .collect();
+        latencies.sort_unstable();
+        let errors: u64 = runs.iter().map(|run| run.errors).sum();
+        let seconds = elapsed.as_secs_f64();
+        println!(
+            "{name}: {} queries over {connections} connections in {seconds:.2}s = {:.0} queries/s",
+            latencies.len(),
+            latencies.len() as f64 / seconds
+        );
+        println!(
+            "latency: p50 {:.3} ms, p99 {:.3} ms, p99.9 {:.3} ms, max {:.3} ms",
+            percentile_millis(&latencies, 0.50),
+            percentile_millis(&latencies, 0.99),
+            percentile_millis(&latencies, 0.999),
+            percentile_millis(&latencies, 1.0),
+        );
+        println!("errors: {errors}");
+        if let Some(error) = runs.iter().find_map(|run| run.first_error.as_ref()) {
+            println!("first error: {error}");
+        }
     }
 }
 
@@ -265,6 +333,22 @@ fn percentile_millis(sorted_micros: &[u32], fraction: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bytes_are_formatted_in_the_largest_unit_below_1024() {
+        let cases = [
+            (0, "0 B"),
+            (1023, "1023 B"),
+            (1024, "1.0 KiB"),
+            (1536, "1.5 KiB"),
+            (5 << 20, "5.0 MiB"),
+            (3 << 30, "3.0 GiB"),
+            (4096 << 30, "4096.0 GiB"),
+        ];
+        for (bytes, expected) in cases {
+            assert_eq!(format_bytes(bytes), expected, "{bytes}");
+        }
+    }
 
     #[test]
     fn percentile_uses_the_nearest_rank() {
