@@ -75,7 +75,12 @@ pub(crate) fn run(
         }
         StatementKind::Terminate(terminate) => {
             let ids: Vec<String> = match terminate {
-                Terminate::All => state.queries.keys().cloned().collect(),
+                // Every query of the catalog, started or not (a replay at start defers them).
+                Terminate::All => state
+                    .catalog
+                    .queries()
+                    .map(|query| query.id.clone())
+                    .collect(),
                 Terminate::Query(id) => {
                     let id = id.to_uppercase();
                     if state.catalog.query(&id).is_none() {
