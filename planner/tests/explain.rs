@@ -316,7 +316,7 @@ fn plan(catalog: &Catalog, sql: &str) -> StatementPlan {
 }
 
 fn snapshot_directory() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/snapshots/explain")
+    manifest_dir().join("tests/snapshots/explain")
 }
 
 fn write_snapshot(path: &Path, text: &str) {
@@ -376,4 +376,12 @@ fn stale_snapshots(directory: &Path, update: bool) -> Vec<String> {
         }
     }
     stale
+}
+
+/// This package's directory, read when the tests run (a test executable built in another
+/// checkout sharing the target directory must read this checkout's files).
+fn manifest_dir() -> std::path::PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| env!("CARGO_MANIFEST_DIR").into())
 }

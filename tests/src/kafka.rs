@@ -57,7 +57,7 @@ pub fn kafka_home() -> PathBuf {
 /// Fetches the jars of `tests/kafka/pom.xml` into `home/lib`, through a directory of this
 /// call's own so that concurrent fetches never see half a `lib/`.
 fn fetch_jars(home: &Path) -> Result<()> {
-    let pom = Path::new(env!("CARGO_MANIFEST_DIR")).join("kafka/pom.xml");
+    let pom = crate::manifest_dir().join("kafka/pom.xml");
     fs::create_dir_all(home).with_context(|| format!("cannot create {}", home.display()))?;
     let partial = tempfile::Builder::new()
         .prefix("lib.partial-")

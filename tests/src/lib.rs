@@ -13,6 +13,15 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use server::{Engine, Session, StatementOutput};
 
+/// The directory of the `tests` package: where `cargo test` runs the tests from (read at run
+/// time, so that a test executable built in another checkout that shares the target
+/// directory reads this checkout's files), else where it was built.
+pub fn manifest_dir() -> PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")))
+}
+
 /// The `eddy` binary built next to the test executable (`cargo build --bin eddy` builds it;
 /// `./dev test` does so before running the tests).
 pub fn eddy_binary() -> PathBuf {

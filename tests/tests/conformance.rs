@@ -4,7 +4,7 @@
 //! `../shared/conformance/ksqldb` next to the workspace. The list's header says how to
 //! regenerate it.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -12,7 +12,8 @@ use conformance::{EmbeddedEngineFactory, EngineFactory, Ratchet, Status, report}
 
 #[test]
 fn listed_conformance_cases_still_pass() {
-    let workspace = Path::new(env!("CARGO_MANIFEST_DIR"))
+    let manifest = tests::manifest_dir();
+    let workspace = manifest
         .parent()
         .expect("the tests crate lives inside the workspace");
     let corpus = match std::env::var_os("EDDY_CORPUS") {

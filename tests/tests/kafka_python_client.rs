@@ -8,7 +8,7 @@
 //! `EDDY_SKIP_PYTHON=1` skips it on machines without them.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 
@@ -33,11 +33,11 @@ const FIRST_TIMESTAMP: i64 = 1_700_000_000_000;
 const TIMESTAMP_CREATE_TIME: i64 = 1;
 
 fn python_script() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("python/kafka_round_trip.py")
+    tests::manifest_dir().join("python/kafka_round_trip.py")
 }
 
 fn partition_of_source() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("kafka/java/PartitionOf.java")
+    tests::manifest_dir().join("kafka/java/PartitionOf.java")
 }
 
 /// Whether the test should run: false (with a loud message) when `EDDY_SKIP_PYTHON=1`; an

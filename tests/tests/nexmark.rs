@@ -29,7 +29,7 @@ const STATES: [&str; 6] = ["AZ", "CA", "ID", "OR", "WA", "WY"];
 /// The README's "Try Nexmark" section: its `eddy datagen` command and the statements of its
 /// `sql` blocks, in order.
 fn readme_section() -> Result<(Vec<String>, Vec<String>)> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../README.md");
+    let path = tests::manifest_dir().join("../README.md");
     let readme = std::fs::read_to_string(&path)
         .with_context(|| format!("cannot read {}", path.display()))?;
     let start = readme

@@ -4,7 +4,7 @@
 //! The Python test fails when python3 or the package is missing (`./dev test` installs it);
 //! `EDDY_SKIP_PYTHON=1` skips it on machines without them.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Output};
 use std::time::Duration;
 
@@ -18,7 +18,7 @@ const CLIENT_TIMEOUT: Duration = Duration::from_secs(120);
 const PYTHON_PACKAGE: &str = "ksqldb==1.0.1";
 
 fn python_script() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("python/test_ksqldb_client.py")
+    tests::manifest_dir().join("python/test_ksqldb_client.py")
 }
 
 #[test]

@@ -7,7 +7,7 @@
 //! The test fails when python3 or the packages are missing (`./dev test` installs them);
 //! `EDDY_SKIP_PYTHON=1` skips it on machines without them.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
@@ -27,7 +27,7 @@ const QUERY_TIMEOUT: Duration = Duration::from_secs(30);
 const PYTHON_PACKAGES: &str = "confluent-kafka==2.6.1 fastavro requests";
 
 fn python_script() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("python/test_schema_registry_client.py")
+    tests::manifest_dir().join("python/test_schema_registry_client.py")
 }
 
 /// Runs the script in `mode` with `input` on its stdin and returns its stdout as JSON.

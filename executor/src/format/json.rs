@@ -95,8 +95,10 @@ impl JsonDecoder {
                 if scanner.peek() == Some(b'{') {
                     slots.clear();
                     slots.resize(structure.len(), Slot::default());
+                    let mut position = 0;
                     scanner.members(|key, value| {
-                        structure.assign(key, value, slots);
+                        structure.assign(key, value, position, slots);
+                        position += 1;
                         Ok::<_, JsonError>(())
                     })?;
                     return structure

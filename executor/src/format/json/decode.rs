@@ -66,6 +66,9 @@ pub(super) struct StructType {
     /// is not written (the column holds a null), so a record still fails exactly when
     /// one of its values cannot be read as its column's type.
     unused: Vec<bool>,
+    /// The names are ASCII and no two are equal ignoring case: a key then matches at most
+    /// one field, so `assign` stops at the first.
+    folded_unique: bool,
 }
 
 /// A failed row: a syntax error, or a value that cannot be coerced, with its path.
@@ -191,6 +194,13 @@ impl StructType {
                 .collect(),
             name: connect_type_name(&DataType::Struct(fields.clone())),
             unused: vec![false; fields.len()],
+            folded_unique: fields.iter().enumerate().all(|(index, field)| {
+                field.name().is_ascii()
+                    && fields
+                        .iter()
+                        .skip(index + 1)
+                        .all(|other| !other.name().eq_ignore_ascii_case(field.name()))
+            }),
         }
     }
 
@@ -215,17 +225,48 @@ impl StructType {
     ) -> Result<(), JsonError> {
         slots.clear();
         slots.resize(self.len(), Slot::default());
+        let mut position = 0;
         object.scanner().members(|key, value| {
-            self.assign(key, value, slots);
+            self.assign(key, value, position, slots);
+            position += 1;
             Ok::<_, JsonError>(())
         })
     }
 
-    /// Assigns one member to the slots of the fields it matches.
-    pub(super) fn assign<'a>(&self, key: Key<'a>, value: RawValue<'a>, slots: &mut [Slot<'a>]) {
+    /// Assigns one member (the `position`th of its object) to the slots of the fields it
+    /// matches.
+    pub(super) fn assign<'a>(
+        &self,
+        key: Key<'a>,
+        value: RawValue<'a>,
+        position: usize,
+        slots: &mut [Slot<'a>],
+    ) {
         let key = key.unescaped();
         let key = key.as_ref();
         let ascii = key.is_ascii();
+        if self.folded_unique && ascii {
+            // One field at most: most payloads list the columns in order, so the field at
+            // the member's position is tried first.
+            let matches = |index: usize| {
+                let name = &self.names[index];
+                name.len() == key.len()
+                    && (name == key || (self.upper_case[index] && key.eq_ignore_ascii_case(name)))
+            };
+            let found = if position < self.names.len() && matches(position) {
+                Some(position)
+            } else {
+                (0..self.names.len()).find(|&index| matches(index))
+            };
+            if let Some(index) = found {
+                if self.names[index] == key {
+                    slots[index].exact = Some(value);
+                } else {
+                    slots[index].upper = Some(value);
+                }
+            }
+            return;
+        }
         let mut upper: Option<String> = None;
         for (index, name) in self.names.iter().enumerate() {
             if ascii && name.len() != key.len() {

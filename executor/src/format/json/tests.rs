@@ -660,3 +660,38 @@ fn strings_with_escapes_anywhere_round_trip() {
         assert_eq!(back, text);
     }
 }
+
+#[test]
+fn members_find_their_columns_in_any_order_and_case() {
+    let fields = columns(&[
+        ("ID", DataType::Int64),
+        ("NAME", DataType::Utf8),
+        ("Mixed", DataType::Int64),
+    ]);
+    let decoder =
+        Decoder::new(FormatKind::Json, &FormatOptions::default(), fields).expect("decoder");
+    let payloads = [
+        r#"{"id": 1, "name": "in order", "Mixed": 5}"#,
+        r#"{"Mixed": 6, "NAME": "reversed", "ID": 2}"#,
+        // An exact key wins over an upper-cased one, whichever comes first.
+        r#"{"ID": 3, "id": 30, "name": "x", "NAME": "exact", "mixed": 7}"#,
+        r#"{"extra": true, "id": 4}"#,
+    ];
+    let payloads: Vec<Option<&[u8]>> = payloads.iter().map(|p| Some(p.as_bytes())).collect();
+    let decoded = decoder.decode(&payloads);
+    assert_eq!(decoded.kept, [0, 1, 2, 3]);
+    let ids = decoded.columns[0].as_primitive::<arrow::datatypes::Int64Type>();
+    assert_eq!(ids.values().to_vec(), [1, 2, 3, 4]);
+    let names = decoded.columns[1].as_string::<i32>();
+    assert_eq!(
+        (names.value(0), names.value(1), names.value(2)),
+        ("in order", "reversed", "exact")
+    );
+    assert!(names.is_null(3));
+    // "mixed" upper-cases to "MIXED", not "Mixed": only the exact key reaches it.
+    let mixed = decoded.columns[2].as_primitive::<arrow::datatypes::Int64Type>();
+    assert_eq!(
+        (mixed.value(0), mixed.value(1), mixed.is_null(2)),
+        (5, 6, true)
+    );
+}
