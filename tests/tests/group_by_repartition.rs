@@ -237,8 +237,16 @@ fn group_by_a_value_column_moves_rows_through_a_repartition_topic() {
     let log = engine.topic_log();
     assert!(log.describe_topic(INTERNAL).expect("describe").is_none());
     assert!(engine.query_states().is_empty());
-    execute(&engine, &mut session, "DROP TABLE per_auction DELETE TOPIC;");
-    assert!(log.describe_topic("PER_AUCTION").expect("describe").is_none());
+    execute(
+        &engine,
+        &mut session,
+        "DROP TABLE per_auction DELETE TOPIC;",
+    );
+    assert!(
+        log.describe_topic("PER_AUCTION")
+            .expect("describe")
+            .is_none()
+    );
 }
 
 /// A table aggregation over two partitions moves its rows' retractions too: an account
