@@ -578,6 +578,12 @@ mod tests {
                 Some("JSON JSON [V, N]"),
                 true,
             ),
+            // A grouping column named like a hidden column of the moved rows is renamed.
+            (
+                "CREATE TABLE O AS SELECT ROWOFFSET AS R, COUNT(*) FROM NOKEY GROUP BY ROWOFFSET;",
+                Some("KAFKA JSON [KSQL_COL_0]"),
+                true,
+            ),
             // One partition holds every group.
             (
                 "CREATE TABLE O AS SELECT V, COUNT(*) FROM ONE GROUP BY V;",

@@ -43,18 +43,20 @@ pub(super) fn repartition_groups(
     };
     let time = Expr::Column(Column::new(time_qualifier.cloned(), ROWTIME));
 
-    // The key: the grouping values, named by their column, else `KSQL_COL_<i>`.
-    let mut names: Vec<String> = Vec::new();
+    // The key: the grouping values, named by their column, else `KSQL_COL_<i>`; no name is
+    // taken twice, nor by the hidden columns after them.
+    let mut names: Vec<String> = [ROWTIME, ROWOFFSET, OP_COLUMN].map(String::from).to_vec();
     let mut key_fields = Vec::with_capacity(aggregate.group_by.len());
     for (index, expr) in aggregate.group_by.iter().enumerate() {
+        let mut next_key = index;
         let name = match expr {
-            Expr::Column(column) if column.name != ROWTIME && !names.contains(&column.name) => {
+            Expr::Column(column) if !names.contains(&column.name) => {
+                names.push(column.name.clone());
                 column.name.clone()
             }
-            _ => format!("KSQL_COL_{index}"),
+            _ => fresh_name("KSQL_COL_", &mut next_key, &mut names),
         };
         key_fields.push(Field::new(&name, expr.get_type(&input_schema)?, true));
-        names.push(name);
     }
     // The value: each distinct argument that reads the row, `KSQL_INTERNAL_COL_<n>`.
     let mut values: Vec<Expr> = Vec::new();
