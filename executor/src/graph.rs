@@ -17,7 +17,7 @@ use planner::plan::{DataflowNode, DataflowPlan, RepartitionNode};
 use crate::commit::StateWrite;
 use crate::log::ConsumedRecord;
 use crate::metrics::{Counters, Metrics};
-use crate::operator::aggregate::AggregateOperator;
+use crate::operator::aggregate::{AggregateOperator, AggregateState};
 use crate::operator::join::{JoinOperator, JoinState};
 use crate::operator::repartition::{RepartitionDecoder, RepartitionOperator, StageSourceOperator};
 use crate::operator::sink::{SinkOperator, table_state_id};
@@ -213,10 +213,10 @@ impl OperatorGraph {
             // The stage above a repartition reads its topic (`compile_repartition` compiles
             // the stage below).
             DataflowNode::Repartition(repartition) => {
+                let decoder =
+                    RepartitionDecoder::new(repartition, metrics.counters(&repartition.topic))?;
                 self.sources.push(Source {
-                    operator: StageSourceOperator::Repartition(RepartitionDecoder::new(
-                        repartition,
-                    )?),
+                    operator: StageSourceOperator::Repartition(decoder),
                     downstream: None,
                 });
                 Ok(Upstream::Source(self.sources.len() - 1))
@@ -252,8 +252,11 @@ impl OperatorGraph {
                 })?;
                 let operator = AggregateOperator::new(
                     aggregate,
-                    state.table(&aggregate.state.groups),
-                    state.table(&aggregate.state.time),
+                    AggregateState {
+                        groups: state.table(&aggregate.state.groups),
+                        times: state.table(&aggregate.state.time),
+                        open: aggregate.state.open.as_ref().map(|name| state.table(name)),
+                    },
                     first_source_counters(node, metrics),
                 )?;
                 Ok(self.add(Box::new(operator), vec![upstream]))

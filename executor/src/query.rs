@@ -4,8 +4,9 @@
 //! A query compiles its plan into one `OperatorGraph` per task and runs each `Task` on a
 //! thread of its own, away from the async runtime (a persistent query whose state is
 //! partitioned like its input runs one task per worker, up to the core count, each with
-//! some of the partitions). A persistent query with repartitions runs as stages cut at them:
-//! the tasks of a stage below one write its internal topic, the stage above reads it. A
+//! some of the partitions). A persistent query with repartitions (a join's sides, an
+//! aggregation's groups) runs as stages cut at them: the tasks of a stage below one write
+//! its internal topic, the stage above reads it. A
 //! persistent task commits every epoch (records produced, source offsets, state writes)
 //! through the backend's `Committer`; a restart resumes from the committed offsets, so
 //! nothing is lost or duplicated.
@@ -262,18 +263,13 @@ impl PersistentQuery {
             backend.committer.commit(id, initial)?;
         }
 
-        // `EMIT FINAL` tracks the open windows of all partitions together: one task.
-        let emits_final = plan
-            .root
-            .aggregate()
-            .is_some_and(|aggregate| aggregate.emit_final);
         let prefix = StatePrefix {
             store: state.clone(),
             prefix: id.to_string(),
         };
         let config = task_config(plan);
         // The stages: the top one, then one below each repartition.
-        let top_parallel = plan.root.groups_within_partitions() && !emits_final;
+        let top_parallel = plan.root.groups_within_partitions();
         let mut stages = vec![(id.to_string(), &top_inputs, top_parallel)];
         for (repartition, inputs) in repartitions.iter().zip(&stage_inputs) {
             stages.push((

@@ -6,6 +6,8 @@
 //! plain column becomes a reference to its group column (`$KEY<i>`); what remains must be
 //! computable from the group and aggregate columns, as ksqlDB requires.
 
+mod repartition;
+
 use std::ops::ControlFlow;
 use std::sync::Arc;
 
@@ -153,13 +155,16 @@ pub fn window_plan(window: &WindowExpr) -> Result<WindowPlan> {
     })
 }
 
-/// Plans the aggregation of `query` over `input` (source and WHERE already planned).
+/// Plans the aggregation of `query` over `input` (source and WHERE already planned);
+/// `repartition`: a persistent query, whose groups that span the source's partitions move
+/// through a `GroupBy` repartition (see `repartition`).
 pub fn plan_aggregation(
     catalog: &Catalog,
     query: &Query,
     source: &SourceDefinition,
     input: DataflowNode,
     input_schema: &DFSchema,
+    repartition: bool,
 ) -> Result<PlannedAggregation> {
     let lowering = ExprLowering {
         schema: input_schema,
@@ -334,7 +339,7 @@ pub fn plan_aggregation(
     ));
     let schema = Arc::new(DFSchema::new_with_metadata(fields, Default::default())?);
 
-    let mut root = DataflowNode::Aggregate(AggregateNode {
+    let mut aggregate = AggregateNode {
         input: Box::new(input),
         group_by: group_exprs,
         aggregates: rewriter.calls,
@@ -343,7 +348,11 @@ pub fn plan_aggregation(
         emit_per_record: false,
         state: Default::default(),
         schema: Arc::clone(&schema),
-    });
+    };
+    if repartition {
+        aggregate = repartition::repartition_groups(aggregate, source)?;
+    }
+    let mut root = DataflowNode::Aggregate(aggregate);
     if let Some(having) = having {
         let lowering = ExprLowering {
             schema: &schema,

@@ -22,7 +22,9 @@ pub use self::join::{
     JOIN_TIME_COLUMN, JoinKind, JoinNode, JoinSide, JoinStateTables, JoinVariant, JoinWindow,
     join_key_column,
 };
-pub use self::repartition::{RepartitionNode, StageInput, internal_topic_prefix};
+pub use self::repartition::{
+    RepartitionEncoding, RepartitionNode, StageInput, internal_topic_prefix,
+};
 
 /// Name of the column that carries each output row's record timestamp.
 pub const ROWTIME_OUTPUT: &str = "$rowtime";
@@ -130,6 +132,31 @@ pub struct AggregateNode {
     pub schema: DFSchemaRef,
 }
 
+impl AggregateNode {
+    /// Whether each group is fed by a single partition of the aggregation's input: it reads
+    /// a repartition (keyed by its grouping), or it groups by every key column of its one
+    /// keyed source, unchanged.
+    pub fn groups_within_partitions(&self) -> bool {
+        if let DataflowNode::Repartition(_) = self.input.as_ref() {
+            return true;
+        }
+        let sources = self.input.sources();
+        let [source] = sources.as_slice() else {
+            return false;
+        };
+        let keys = &source.key_fields;
+        !keys.is_empty()
+            && keys.iter().all(|key| {
+                self.group_by.iter().any(|expr| match strip_alias(expr) {
+                    Expr::Column(column) => {
+                        self.input.source_key_of(&column.name) == Some(key.name())
+                    }
+                    _ => false,
+                })
+            })
+    }
+}
+
 /// Where an aggregation keeps its state.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AggregateStateTables {
@@ -137,6 +164,8 @@ pub struct AggregateStateTables {
     pub groups: String,
     /// One entry per input partition: the stream time the aggregation has seen.
     pub time: String,
+    /// `EMIT FINAL`: one entry per window not emitted yet, under its input partition.
+    pub open: Option<String>,
 }
 
 /// Computes output columns. The first `key_columns` outputs are the key columns of the
@@ -194,11 +223,12 @@ impl DataflowNode {
         }
     }
 
-    /// Whether each group of the plan's aggregation (if any) is fed by a single source
-    /// partition: the grouping includes every key column of a keyed source, unchanged.
-    /// Records are partitioned by key, so the records of such a group all come from the
-    /// partition of its key, and the partitions can be processed independently, as Kafka
-    /// Streams processes each partition in a task of its own. Stateless plans qualify too.
+    /// Whether each group of the plan's aggregation (if any) is fed by a single partition of
+    /// its stage's input: the grouping includes every key column of a keyed source,
+    /// unchanged, or the aggregation reads a repartition keyed by its grouping. Records are
+    /// partitioned by key, so the records of such a group all come from the partition of its
+    /// key, and the partitions can be processed independently, as Kafka Streams processes
+    /// each partition in a task of its own. Stateless plans qualify too.
     pub fn groups_within_partitions(&self) -> bool {
         // A join's sides are co-partitioned by its key (repartitioned when they were not),
         // except a foreign-key join's: its left rows may meet a right row of any partition.
@@ -206,26 +236,8 @@ impl DataflowNode {
         if self.has_join() {
             return !self.has_foreign_key_join() && self.aggregate().is_none();
         }
-        let Some(aggregate) = self.aggregate() else {
-            return true;
-        };
-        let sources = aggregate.input.sources();
-        let [source] = sources.as_slice() else {
-            return false;
-        };
-        let keys = &source.key_fields;
-        !keys.is_empty()
-            && keys.iter().all(|key| {
-                aggregate
-                    .group_by
-                    .iter()
-                    .any(|expr| match strip_alias(expr) {
-                        Expr::Column(column) => {
-                            aggregate.input.source_key_of(&column.name) == Some(key.name())
-                        }
-                        _ => false,
-                    })
-            })
+        self.aggregate()
+            .is_none_or(AggregateNode::groups_within_partitions)
     }
 
     /// The aggregation of this dataflow, if it has one.
@@ -358,6 +370,7 @@ impl DataflowNode {
                 aggregate.state = AggregateStateTables {
                     groups: unique("aggregate"),
                     time: unique("time"),
+                    open: aggregate.emit_final.then(|| unique("open")),
                 };
             }
             DataflowNode::Join(join) => {
@@ -483,15 +496,22 @@ fn strip_alias(expr: &Expr) -> &Expr {
 
 #[cfg(test)]
 mod tests {
+    use super::RepartitionEncoding;
     use crate::{Catalog, Properties, StatementPlan, plan_statement};
 
+    /// Per statement: the `GroupBy` repartition it plans (`key-format value-format [keys]`),
+    /// if any, and whether its aggregation then groups within the partitions of its input.
     #[test]
-    fn groups_within_partitions_only_when_grouping_by_every_source_key() {
+    fn aggregations_group_within_partitions_by_the_source_key_or_a_repartition() {
         let mut catalog = Catalog::default();
         for sql in [
             "CREATE STREAM S (ID INT KEY, V STRING, N INT) WITH (kafka_topic='s', value_format='JSON', partitions=2);",
             "CREATE STREAM TWO (A INT KEY, B INT KEY, V STRING) WITH (kafka_topic='t', value_format='JSON', partitions=2, key_format='JSON');",
-            "CREATE STREAM NOKEY (V STRING) WITH (kafka_topic='n', value_format='JSON', partitions=2);",
+            "CREATE STREAM NOKEY (V STRING, N INT) WITH (kafka_topic='n', value_format='JSON', partitions=2);",
+            "CREATE STREAM ONE (ID INT KEY, V STRING) WITH (kafka_topic='one', value_format='JSON', partitions=1);",
+            "CREATE STREAM CSV (ID INT KEY, V STRING, N INT) WITH (kafka_topic='csv', key_format='DELIMITED', value_format='DELIMITED', partitions=2);",
+            "CREATE STREAM RAW (ID INT KEY, N INT) WITH (kafka_topic='raw', value_format='KAFKA', partitions=2);",
+            "CREATE TABLE T (ID INT PRIMARY KEY, V STRING, N INT) WITH (kafka_topic='tt', value_format='AVRO', partitions=2);",
         ] {
             let statement = parser::parse_statements(sql).expect("parses").remove(0);
             match plan_statement(&catalog, &statement, &Properties::new()).expect("plans") {
@@ -500,49 +520,142 @@ mod tests {
             }
         }
         let cases = [
-            ("CREATE STREAM O AS SELECT ID, V FROM S WHERE N > 1;", true),
-            ("CREATE STREAM O AS SELECT V FROM NOKEY;", true),
-            ("CREATE STREAM O AS SELECT * FROM S PARTITION BY V;", true),
+            (
+                "CREATE STREAM O AS SELECT ID, V FROM S WHERE N > 1;",
+                None,
+                true,
+            ),
+            ("CREATE STREAM O AS SELECT V FROM NOKEY;", None, true),
+            (
+                "CREATE STREAM O AS SELECT * FROM S PARTITION BY V;",
+                None,
+                true,
+            ),
             (
                 "CREATE TABLE O AS SELECT ID, COUNT(*) FROM S GROUP BY ID;",
+                None,
                 true,
             ),
             (
                 "CREATE TABLE O AS SELECT ID, COUNT(*) FROM S WINDOW TUMBLING (SIZE 1 SECOND) GROUP BY ID HAVING COUNT(*) > 1;",
+                None,
                 true,
             ),
             (
                 "CREATE TABLE O AS SELECT ID, V, COUNT(*) FROM S GROUP BY V, ID;",
+                None,
                 true,
             ),
             (
                 "CREATE TABLE O AS SELECT V, COUNT(*) FROM S GROUP BY V;",
-                false,
-            ),
-            (
-                "CREATE TABLE O AS SELECT ID + 1, COUNT(*) FROM S GROUP BY ID + 1;",
-                false,
-            ),
-            (
-                "CREATE TABLE O AS SELECT A, COUNT(*) FROM TWO GROUP BY A;",
-                false,
-            ),
-            (
-                "CREATE TABLE O AS SELECT A, B, COUNT(*) FROM TWO GROUP BY B, A;",
+                Some("KAFKA JSON [V]"),
                 true,
             ),
             (
-                "CREATE TABLE O AS SELECT V, COUNT(*) FROM NOKEY GROUP BY V;",
+                "CREATE TABLE O AS SELECT ID + 1, COUNT(*) FROM S GROUP BY ID + 1;",
+                Some("KAFKA JSON [KSQL_COL_0]"),
+                true,
+            ),
+            (
+                "CREATE TABLE O AS SELECT A, COUNT(*) FROM TWO GROUP BY A;",
+                Some("JSON JSON [A]"),
+                true,
+            ),
+            (
+                "CREATE TABLE O AS SELECT A, B, COUNT(*) FROM TWO GROUP BY B, A;",
+                None,
+                true,
+            ),
+            // A keyless source's grouping takes ksqlDB's default key format; several
+            // grouping columns do not fit KAFKA.
+            (
+                "CREATE TABLE O AS SELECT V, SUM(N) FROM NOKEY GROUP BY V;",
+                Some("KAFKA JSON [V]"),
+                true,
+            ),
+            (
+                "CREATE TABLE O WITH (key_format='JSON') AS SELECT V, N, COUNT(*) FROM NOKEY GROUP BY V, N;",
+                Some("JSON JSON [V, N]"),
+                true,
+            ),
+            // A grouping column named like a hidden column of the moved rows is renamed.
+            (
+                "CREATE TABLE O AS SELECT ROWOFFSET AS R, COUNT(*) FROM NOKEY GROUP BY ROWOFFSET;",
+                Some("KAFKA JSON [KSQL_COL_0]"),
+                true,
+            ),
+            // One partition holds every group.
+            (
+                "CREATE TABLE O AS SELECT V, COUNT(*) FROM ONE GROUP BY V;",
+                None,
+                false,
+            ),
+            // The source's formats, where they hold the moved columns.
+            (
+                "CREATE TABLE O AS SELECT V, SUM(N) FROM CSV GROUP BY V;",
+                Some("DELIMITED DELIMITED [V]"),
+                true,
+            ),
+            (
+                "CREATE TABLE O AS SELECT V, COLLECT_LIST(STRUCT(N := N)) FROM CSV GROUP BY V;",
+                Some("DELIMITED JSON [V]"),
+                true,
+            ),
+            (
+                "CREATE TABLE O AS SELECT N, COUNT(*) FROM RAW GROUP BY N;",
+                Some("KAFKA KAFKA [N]"),
+                true,
+            ),
+            // A table's retractions travel as rows.
+            (
+                "CREATE TABLE O AS SELECT V, SUM(N) FROM T GROUP BY V;",
+                Some("KAFKA rows [V]"),
+                true,
+            ),
+            // A push query aggregates in one task.
+            (
+                "SELECT V, COUNT(*) FROM S GROUP BY V EMIT CHANGES;",
+                None,
                 false,
             ),
         ];
-        for (sql, expected) in cases {
+        for (sql, repartition, parallel) in cases {
             let statement = parser::parse_statements(sql).expect("parses").remove(0);
             let plan = match plan_statement(&catalog, &statement, &Properties::new()) {
-                Ok(Some(StatementPlan::CreateAsSelect { plan, .. })) => plan,
-                other => panic!("{sql}: not a CREATE AS SELECT: {other:?}"),
+                Ok(Some(
+                    StatementPlan::CreateAsSelect { plan, .. } | StatementPlan::Select { plan, .. },
+                )) => plan,
+                other => panic!("{sql}: not a query: {other:?}"),
             };
-            assert_eq!(plan.root.groups_within_partitions(), expected, "{sql}");
+            let repartitions: Vec<String> = plan
+                .root
+                .repartitions()
+                .iter()
+                .map(|repartition| {
+                    assert_eq!(repartition.name, "Aggregate-GroupBy-repartition", "{sql}");
+                    assert_eq!(repartition.partitions, 2, "{sql}");
+                    let value = match &repartition.encoding {
+                        RepartitionEncoding::Rows => "rows",
+                        RepartitionEncoding::Columns { value_format, .. } => &value_format.name,
+                    };
+                    let keys: Vec<String> =
+                        repartition.keys.iter().map(ToString::to_string).collect();
+                    format!(
+                        "{} {value} [{}]",
+                        repartition.key_format.name,
+                        keys.join(", ")
+                    )
+                })
+                .collect();
+            assert_eq!(
+                repartitions,
+                repartition
+                    .map(str::to_string)
+                    .into_iter()
+                    .collect::<Vec<_>>(),
+                "{sql}"
+            );
+            assert_eq!(plan.root.groups_within_partitions(), parallel, "{sql}");
         }
     }
 

@@ -231,7 +231,14 @@ fn plan_over(
     }
 
     if aggregating {
-        let aggregation = plan_aggregation(catalog, query, &source, root, &schema)?;
+        let aggregation = plan_aggregation(
+            catalog,
+            query,
+            &source,
+            root,
+            &schema,
+            purpose == Purpose::Persistent,
+        )?;
         let mut planned = plan_aggregate_projection(catalog, query, source, aggregation, purpose)?;
         planned.sources = sources;
         if purpose == Purpose::Persistent && query.group_by.is_empty() {

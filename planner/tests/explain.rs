@@ -32,6 +32,8 @@ const SOURCES: &[&str] = &[
      WITH (kafka_topic='user_bonuses', value_format='JSON', partitions=2);",
     "CREATE TABLE REGIONS (REGION STRING PRIMARY KEY, MANAGER STRING) \
      WITH (kafka_topic='regions', value_format='JSON', partitions=2);",
+    "CREATE STREAM BIDS (AUCTION BIGINT, PRICE BIGINT, BIDDER BIGINT) \
+     WITH (kafka_topic='bids', key_format='NONE', value_format='JSON', partitions=2);",
 ];
 
 /// `(snapshot name, statement)`: one snapshot file per statement.
@@ -103,6 +105,28 @@ const CASES: &[(&str, &str)] = &[
         "ctas_group_by_non_key",
         "CREATE TABLE VIEWS_PER_PAGE AS SELECT PAGE_ID, COUNT(*) AS VIEWS FROM PAGEVIEWS \
          GROUP BY PAGE_ID;",
+    ),
+    (
+        "ctas_group_by_keyless_source_window",
+        "CREATE TABLE BIDS_PER_AUCTION AS SELECT AUCTION, COUNT(*) AS NUM FROM BIDS \
+         WINDOW TUMBLING (SIZE 10 SECONDS) GROUP BY AUCTION;",
+    ),
+    (
+        "ctas_group_by_constant",
+        "CREATE TABLE MAX_PRICE AS SELECT 1 AS K, MAX(PRICE) AS MAX_PRICE, \
+         COUNT(DISTINCT BIDDER) AS BIDDERS FROM BIDS GROUP BY 1;",
+    ),
+    (
+        "ctas_group_by_delimited_value",
+        "CREATE TABLE PRODUCT_SALES AS SELECT PRODUCT, SUM(AMOUNT) AS REVENUE, \
+         SUM(AMOUNT) * 2 AS DOUBLED, COUNT(QUANTITY) AS LINES FROM ORDERS WHERE QUANTITY > 0 \
+         GROUP BY PRODUCT;",
+    ),
+    (
+        "ctas_group_by_non_key_emit_final",
+        "CREATE TABLE CITY_VIEWS_FINAL AS SELECT ADDRESS->CITY AS CITY, PAGE_ID, COUNT(*) AS VIEWS \
+         FROM PAGEVIEWS WINDOW TUMBLING (SIZE 1 HOUR, GRACE PERIOD 0 SECONDS) \
+         GROUP BY ADDRESS->CITY, PAGE_ID EMIT FINAL;",
     ),
     (
         "ctas_group_by_multiple_columns",

@@ -339,3 +339,81 @@ fn a_partition_read_by_two_inputs_feeds_both_while_one_is_paused() -> Result<()>
     assert_eq!(offsets, [vec![0, 1, 2, 3, 4], vec![0, 1, 2, 3, 4]]);
     Ok(())
 }
+
+#[test]
+fn a_group_by_of_a_value_column_over_two_partitions_repartitions_through_kafka() -> Result<()> {
+    let broker = KafkaBroker::start()?;
+    let config = config(&broker, &[]);
+    let directory = tempfile::tempdir()?;
+    let engine = open_engine(directory.path(), &config);
+    let mut session = Session::default();
+    execute(
+        &engine,
+        &mut session,
+        "CREATE STREAM bids (auction BIGINT, price BIGINT) WITH (KAFKA_TOPIC='bids', \
+         PARTITIONS=2, VALUE_FORMAT='JSON'); \
+         SET 'auto.offset.reset'='earliest'; \
+         CREATE TABLE per_auction AS SELECT auction, COUNT(*) AS n, SUM(price) AS total \
+           FROM bids GROUP BY auction;",
+    );
+    // Every auction has bids in both partitions.
+    let bids = (0..200i64)
+        .map(|i| {
+            let value = format!(r#"{{"AUCTION":{},"PRICE":{i}}}"#, i % 7);
+            let record = Record {
+                key: None,
+                value: Some(value.into_bytes()),
+                timestamp: 1_000 + i,
+                headers: Vec::new(),
+            };
+            ((i % 2) as u32, record)
+        })
+        .collect();
+    engine.topic_log().produce("bids", bids)?;
+    let mut expected: Vec<String> = (0..7i64)
+        .map(|auction| {
+            let prices: Vec<i64> = (0..200).filter(|i| i % 7 == auction).collect();
+            format!(
+                "{auction} | {} | {}",
+                prices.len(),
+                prices.iter().sum::<i64>()
+            )
+        })
+        .collect();
+    expected.sort();
+    let rows = || {
+        pull_rows(
+            &engine,
+            &mut Session::default(),
+            "SELECT * FROM per_auction;",
+        )
+        .1
+    };
+    wait_until(WAIT, "the totals", || Ok(rows() == expected))
+        .with_context(|| format!("totals: {:?}", rows()))?;
+
+    // The repartition topic is on the cluster, with the source's partitions and each bid
+    // once (its epochs were transactions; only committed records are read).
+    let internal = "_confluent-ksql-default_query_CTAS_PER_AUCTION_0-Aggregate-GroupBy-repartition";
+    assert!(broker.list_topics()?.contains(&internal.to_string()));
+    let log = engine.topic_log();
+    assert_eq!(
+        log.describe_topic(internal)?.map(|topic| topic.partitions),
+        Some(2)
+    );
+    let mut moved = 0;
+    for (partition, (start, end)) in log.offsets(internal)?.into_iter().enumerate() {
+        for consumed in log.read(internal, partition as u32, start, (end - start) as usize)? {
+            let key = consumed.record.key.context("keyed")?;
+            assert_eq!(partitioner::partition_for_key(&key, 2), partition as u32);
+            moved += 1;
+        }
+    }
+    assert_eq!(moved, 200);
+
+    execute(&engine, &mut session, "TERMINATE CTAS_PER_AUCTION_0;");
+    wait_until(WAIT, "the repartition topic deleted", || {
+        Ok(!broker.list_topics()?.contains(&internal.to_string()))
+    })?;
+    Ok(())
+}

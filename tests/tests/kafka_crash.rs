@@ -1,10 +1,12 @@
-//! Exactly-once on Kafka through crashes: `eddy server --bootstrap-servers` runs a filter
-//! and a windowed count over a real broker (`processing.guarantee` exactly_once_v2, the
-//! default) and is SIGKILLed at 12 moments while input keeps arriving; then two servers
-//! split the same queries through their consumer groups and either is SIGKILLed at 12
-//! moments (the other takes over its partitions, restoring their state). At the end, the
-//! filter's sink topic read with `read_committed` holds every expected record once, and
-//! the windowed counts equal those of a run never interrupted (computed from the input).
+//! Exactly-once on Kafka through crashes: `eddy server --bootstrap-servers` runs a filter,
+//! a windowed count and a windowed count grouped by a value expression (through a
+//! repartition topic: two stages) over a real broker (`processing.guarantee`
+//! exactly_once_v2, the default) and is SIGKILLed at 12 moments while input keeps arriving;
+//! then two servers split the same queries through their consumer groups and either is
+//! SIGKILLed at 12 moments (the other takes over its partitions, restoring their state). At
+//! the end, the filter's sink topic read with `read_committed` holds every expected record
+//! once, and the windowed counts equal those of a run never interrupted (computed from the
+//! input).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
@@ -28,7 +30,9 @@ const STATEMENTS: &str = "\
       VALUE_FORMAT='JSON'); \
     CREATE STREAM odd AS SELECT user, n FROM clicks WHERE n % 2 = 1; \
     CREATE TABLE per_window AS SELECT user, COUNT(*) AS c FROM clicks \
-      WINDOW TUMBLING (SIZE 10 SECONDS, GRACE PERIOD 1 DAY) GROUP BY user;";
+      WINDOW TUMBLING (SIZE 10 SECONDS, GRACE PERIOD 1 DAY) GROUP BY user; \
+    CREATE TABLE per_rest AS SELECT n % 3 AS r, COUNT(*) AS c FROM clicks \
+      WINDOW TUMBLING (SIZE 10 SECONDS, GRACE PERIOD 1 DAY) GROUP BY n % 3;";
 
 /// A small seeded generator (the test is repeatable without a dependency).
 struct Lcg(u64);
@@ -90,14 +94,41 @@ fn expected_counts(total: u64) -> BTreeMap<(String, i64), i64> {
     counts
 }
 
-/// Waits until a pull query on `server` sees every window with its expected count.
+/// `(n % 3, window start) -> count` of the input `0..total`.
+fn expected_rest_counts(total: u64) -> BTreeMap<(i64, i64), i64> {
+    let mut counts = BTreeMap::new();
+    for n in 0..total {
+        let time = BASE + n as i64 * STEP;
+        *counts
+            .entry(((n % 3) as i64, time - time % 10_000))
+            .or_insert(0) += 1;
+    }
+    counts
+}
+
+/// `(n % 3, window start) -> count` as a pull query on `server` sees them.
+fn pulled_rest_counts(server: &EddyServer) -> Result<BTreeMap<(i64, i64), i64>> {
+    let rows = server.pull("SELECT r, WINDOWSTART, c FROM per_rest;")?;
+    rows.iter()
+        .map(|row| {
+            let rest = row[0].as_i64().context("r")?;
+            let start = row[1].as_i64().context("window start")?;
+            let count = row[2].as_i64().context("count")?;
+            Ok(((rest, start), count))
+        })
+        .collect()
+}
+
+/// Waits until a pull query on `server` sees every window with its expected count, of
+/// both tables.
 fn wait_for_pulled(server: &EddyServer, expected: &BTreeMap<(String, i64), i64>) -> Result<()> {
     // A partition's changelog can be held back by the open transaction of a killed task
     // until the broker aborts it (`transaction.timeout.ms`, 10 s, plus its abort interval).
     let deadline = Instant::now() + Duration::from_secs(120);
+    let produced = expected.values().sum::<i64>() as u64;
     loop {
         let counts = pulled_counts(server)?;
-        if &counts == expected {
+        if &counts == expected && pulled_rest_counts(server)? == expected_rest_counts(produced) {
             return Ok(());
         }
         if Instant::now() > deadline {
@@ -284,22 +315,29 @@ fn sigkilled_server_on_kafka_loses_and_duplicates_nothing() -> Result<()> {
 
     let server = EddyServer::start(&data_dir, &args)?;
     let expected = expected_counts(produced);
+    let expected_rest = expected_rest_counts(produced);
     let odd_expected: BTreeSet<u64> = (0..produced).filter(|n| n % 2 == 1).collect();
     let deadline = Instant::now() + Duration::from_secs(180);
     loop {
         let counts = pulled_counts(&server)?;
+        let rest_counts = pulled_rest_counts(&server)?;
         let odd = read_all(&log, "ODD")?;
-        if counts == expected && odd.len() == odd_expected.len() {
+        if counts == expected && rest_counts == expected_rest && odd.len() == odd_expected.len() {
             break;
         }
         if Instant::now() > deadline {
             bail!(
-                "after the kills: {} of {} windows right, {} of {} odd records\n{}",
+                "after the kills: {} of {} windows right, {} of {} grouped by n % 3, {} of {} odd records\n{}",
                 counts
                     .iter()
                     .filter(|(k, v)| expected.get(*k) == Some(v))
                     .count(),
                 expected.len(),
+                rest_counts
+                    .iter()
+                    .filter(|(k, v)| expected_rest.get(*k) == Some(v))
+                    .count(),
+                expected_rest.len(),
                 odd.len(),
                 odd_expected.len(),
                 server.log()

@@ -4,15 +4,16 @@
 //! State key: the group key in Arrow's row format (byte-comparable, self-delimiting), then
 //! for time windows the window start, for session windows the window end then start (both as
 //! order-preserving 8 bytes). State value: the maximum record time, then each aggregate's
-//! encoded state. Stream time per input partition is kept in a second state table, so a
-//! restart drops, closes and emits exactly what an uninterrupted run would.
+//! encoded state. Stream time per input partition is kept in a second state table (and for
+//! `EMIT FINAL` the windows not emitted yet in a third), so a restart drops, closes and
+//! emits exactly what an uninterrupted run would.
 //!
 //! Semantics follow Kafka Streams as ksqlDB uses it: records with a null group key are
 //! skipped; a window closes when stream time reaches `window end + grace`, later records are
 //! dropped and counted; session windows merge when a record falls within `gap` of them (the
 //! merged-away sessions are deleted with tombstones); the output time of a row is the
-//! largest record time of its group; `EMIT FINAL` emits each window once, when it closes,
-//! in window-end order.
+//! largest record time of its group; `EMIT FINAL` emits each window once, when the stream
+//! time of its partition closes it, in window-end order.
 
 mod emit_final;
 #[cfg(test)]
@@ -56,6 +57,16 @@ struct OutRow {
     rowtime: i64,
 }
 
+/// Where an aggregate operator keeps its state: the tables `AggregateNode::state` names.
+pub struct AggregateState {
+    /// The aggregates of each group (and window).
+    pub groups: StateTable,
+    /// The stream time of each input partition.
+    pub times: StateTable,
+    /// `EMIT FINAL`: the windows not emitted yet.
+    pub open: Option<StateTable>,
+}
+
 /// The aggregate operator of one query.
 pub struct AggregateOperator {
     group_exprs: Vec<Arc<dyn PhysicalExpr>>,
@@ -69,21 +80,28 @@ pub struct AggregateOperator {
     times: StateTable,
     stream_times: HashMap<u32, i64>,
     dirty_times: Vec<u32>,
-    /// `EMIT FINAL`: windows not yet emitted, by (window end, state key, start).
-    open_windows: Option<BTreeSet<(i64, Vec<u8>, i64)>>,
+    /// `EMIT FINAL`: per input partition (loaded from `open` on first use), the windows not
+    /// yet emitted, by (window end, state key, start).
+    open_windows: HashMap<u32, BTreeSet<(i64, Vec<u8>, i64)>>,
+    /// `EMIT FINAL`: the same windows as state (`emit_final::open_key`).
+    open: Option<StateTable>,
     schema: SchemaRef,
     counters: Arc<Counters>,
 }
 
 impl AggregateOperator {
-    /// Compiles the node; its state lives in `state` (per group) and `times` (the stream
-    /// time per input partition): the tables the plan names in `node.state`.
+    /// Compiles the node; its state lives in `state`, the tables the plan names in
+    /// `node.state` (`EMIT FINAL` needs `open`).
     pub fn new(
         node: &AggregateNode,
-        state: StateTable,
-        times: StateTable,
+        state: AggregateState,
         counters: Arc<Counters>,
     ) -> Result<Self> {
+        if node.emit_final && state.open.is_none() {
+            return Err(ExecError::Internal(
+                "an EMIT FINAL aggregation without a state table of open windows".into(),
+            ));
+        }
         let props = ExecutionProps::new();
         let context = PhysicalPlanningContext::default();
         let input_schema = node.input.schema();
@@ -129,11 +147,12 @@ impl AggregateOperator {
             window: node.window,
             emit_final: node.emit_final,
             per_record: node.emit_per_record,
-            state,
-            times,
+            state: state.groups,
+            times: state.times,
             stream_times: HashMap::new(),
             dirty_times: Vec::new(),
-            open_windows: None,
+            open_windows: HashMap::new(),
+            open: state.open.filter(|_| node.emit_final),
             schema: output_schema,
             counters,
         })
@@ -224,8 +243,7 @@ impl AggregateOperator {
                     self.session(
                         &key,
                         &args,
-                        row,
-                        timestamp,
+                        (row, partition, timestamp),
                         window,
                         (close, expired),
                         &mut emitted,
@@ -247,7 +265,7 @@ impl AggregateOperator {
                         let (states, rowtime) =
                             self.update(&state_key, &args, row, timestamp, retract)?;
                         if self.emit_final {
-                            self.open(end, &state_key, start)?;
+                            self.open(partition, end, &state_key, start)?;
                         } else {
                             let values = self.results(&states);
                             emit(
@@ -388,15 +406,14 @@ impl AggregateOperator {
     }
 
     /// Session windows: merges the sessions of `key` within `gap` of `timestamp` with the
-    /// record into one session. `close`: sessions ending before it are closed (the record is
-    /// late); `expired`: sessions ending before it are past retention and no longer merge.
-    #[allow(clippy::too_many_arguments)]
+    /// record (row `row` of input partition `partition`) into one session. `close`:
+    /// sessions ending before it are closed (the record is late); `expired`: sessions
+    /// ending before it are past retention and no longer merge.
     fn session(
         &mut self,
         key: &[u8],
         args: &[Vec<ArrayRef>],
-        row: usize,
-        timestamp: i64,
+        (row, partition, timestamp): (usize, u32, i64),
         window: WindowPlan,
         (close, expired): (i64, i64),
         emitted: &mut Vec<(Vec<u8>, OutRow)>,
@@ -447,8 +464,8 @@ impl AggregateOperator {
                 continue;
             }
             self.state.delete(&state_key);
-            if let Some(open) = &mut self.open_windows {
-                open.remove(&(old_end, state_key.clone(), old_start));
+            if self.emit_final {
+                self.close(partition, old_end, &state_key, old_start)?;
             }
             if !self.emit_final {
                 emitted.push((
@@ -465,7 +482,7 @@ impl AggregateOperator {
         }
         self.store(&new_key, rowtime, &states);
         if self.emit_final {
-            self.open(end, &new_key, start)?;
+            self.open(partition, end, &new_key, start)?;
             return Ok(());
         }
         let values = self.results(&states);
@@ -548,6 +565,9 @@ impl Operator for AggregateOperator {
         }
         writes.extend(self.state.take_writes());
         writes.extend(self.times.take_writes());
+        if let Some(open) = &mut self.open {
+            writes.extend(open.take_writes());
+        }
         Ok(())
     }
 }

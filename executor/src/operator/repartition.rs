@@ -2,44 +2,46 @@
 //! internal topic (`RepartitionOperator`), the stage above reads them back
 //! (`RepartitionDecoder`).
 //!
-//! A record's key is the new key in the co-partitioned side's key format, so the log's
-//! partitioner puts it in the partition that side's producer put the same key in; its value
-//! is the whole row (hidden columns included) in Arrow's row format after a version byte;
-//! its timestamp is the row's time. A row whose key is null (or fails to evaluate) keeps
-//! its partition number and a null key: the join skips it as it would have.
+//! A record's key is the new key in the node's key format, so the log's partitioner puts it
+//! in the partition a producer of that format puts the same key in; its timestamp is the
+//! row's time. Its value is either the whole row (hidden columns included) in Arrow's row
+//! format after a version byte (`RepartitionEncoding::Rows`), or ksqlDB's: the value columns
+//! in the node's value format, the key and time read back from the record's key and
+//! timestamp (`RepartitionEncoding::Columns`). A row whose key is null (or fails to
+//! evaluate) keeps its partition number and a null key, so that a join skips it as it would
+//! have, or is left out (`drop_null_keys`: an aggregation skips it anyway).
 
 use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, Int64Array};
 use arrow::compute::cast;
-use arrow::datatypes::{DataType, SchemaRef};
+use arrow::datatypes::{DataType, Fields, SchemaRef};
 use arrow::record_batch::RecordBatch;
 use arrow::row::{RowConverter, SortField};
 use datafusion::execution::context::ExecutionProps;
 use datafusion::logical_expr::physical_planning_context::PhysicalPlanningContext;
 use datafusion::physical_expr::{PhysicalExpr, create_physical_expr};
-use planner::plan::RepartitionNode;
+use planner::plan::{RepartitionEncoding, RepartitionNode};
 
 use crate::commit::StateWrite;
-use crate::format::Encoder;
+use crate::format::{Decoded, Decoder, Encoder};
 use crate::log::partitioner::partition_for_key;
 use crate::log::{ConsumedRecord, Record};
-use crate::operator::source::{SourceOperator, key_format_of};
+use crate::metrics::Counters;
+use crate::operator::source::{SourceOperator, format_of, key_format_of};
 use crate::operator::{Operator, OperatorContext};
 use crate::{ExecError, Result};
 
-/// The first byte of every repartition record's value: the layout of what follows.
+/// The first byte of every `Rows` record's value: the layout of what follows.
 const ROW_VERSION: u8 = 1;
 
 /// The rows of one schema as record values, and back.
 struct RowCodec {
-    schema: SchemaRef,
     converter: RowConverter,
 }
 
 impl RowCodec {
-    fn new(node: &RepartitionNode) -> Result<Self> {
-        let schema: SchemaRef = Arc::new(node.schema().as_arrow().clone());
+    fn new(schema: &SchemaRef) -> Result<Self> {
         let converter = RowConverter::new(
             schema
                 .fields()
@@ -47,8 +49,70 @@ impl RowCodec {
                 .map(|field| SortField::new(field.data_type().clone()))
                 .collect(),
         )?;
-        Ok(RowCodec { schema, converter })
+        Ok(RowCodec { converter })
     }
+}
+
+/// ksqlDB's `Columns` layout: the first `keys` columns are the record key, the next ones up
+/// to the time column the value, in the node's formats.
+struct ColumnCodec {
+    keys: usize,
+    values: usize,
+    value_encoder: Encoder,
+    key_decoder: Decoder,
+    value_decoder: Decoder,
+}
+
+impl ColumnCodec {
+    fn new(
+        node: &RepartitionNode,
+        value_format: &planner::catalog::FormatDefinition,
+        value_fields: &Fields,
+    ) -> Result<Self> {
+        let keys = node.key_fields.len();
+        let values = value_fields.len();
+        if node.time_column != keys + values || node.schema().fields().len() != keys + values + 1 {
+            return Err(ExecError::Internal(
+                "a repartition's columns are not its key, its value and its time (a planner bug)"
+                    .into(),
+            ));
+        }
+        let (key_kind, key_options) = key_format_of(&node.key_format, keys)?;
+        let (value_kind, value_options) = format_of(value_format)?;
+        Ok(ColumnCodec {
+            keys,
+            values,
+            value_encoder: Encoder::new(value_kind, &value_options, value_fields.clone())?,
+            key_decoder: Decoder::new(key_kind, &key_options, node.key_fields.clone())?,
+            value_decoder: Decoder::new(value_kind, &value_options, value_fields.clone())?,
+        })
+    }
+}
+
+/// How one repartition's records carry its rows.
+enum Codec {
+    Rows(RowCodec),
+    Columns(Box<ColumnCodec>),
+}
+
+impl Codec {
+    fn new(node: &RepartitionNode) -> Result<Self> {
+        Ok(match &node.encoding {
+            RepartitionEncoding::Rows => Codec::Rows(RowCodec::new(&schema_of(node))?),
+            RepartitionEncoding::Columns {
+                value_format,
+                value_fields,
+            } => Codec::Columns(Box::new(ColumnCodec::new(
+                node,
+                value_format,
+                value_fields,
+            )?)),
+        })
+    }
+}
+
+fn schema_of(node: &RepartitionNode) -> SchemaRef {
+    Arc::new(node.schema().as_arrow().clone())
 }
 
 /// Writes its input's rows into the repartition topic, as records of the epoch; emits
@@ -60,7 +124,8 @@ pub struct RepartitionOperator {
     key_types: Vec<DataType>,
     key_encoder: Encoder,
     time_column: usize,
-    rows: RowCodec,
+    drop_null_keys: bool,
+    codec: Codec,
 }
 
 impl RepartitionOperator {
@@ -89,7 +154,8 @@ impl RepartitionOperator {
                 .collect(),
             key_encoder: Encoder::new(kind, &options, node.key_fields.clone())?,
             time_column: node.time_column,
-            rows: RowCodec::new(node)?,
+            drop_null_keys: node.drop_null_keys,
+            codec: Codec::new(node)?,
         })
     }
 
@@ -107,7 +173,7 @@ impl RepartitionOperator {
                 })
                 .collect(),
         };
-        let values = self.rows.converter.convert_columns(batch.columns())?;
+        let mut values = self.encode_values(batch)?;
         let times = batch
             .column(self.time_column)
             .as_any()
@@ -119,17 +185,14 @@ impl RepartitionOperator {
         for (row, key) in keys.into_iter().enumerate() {
             let partition = match &key {
                 Some(key) => partition_for_key(key, self.partitions),
+                None if self.drop_null_keys => continue,
                 None => source_partition % self.partitions,
             };
-            let row_bytes = values.row(row);
-            let mut value = Vec::with_capacity(row_bytes.as_ref().len() + 1);
-            value.push(ROW_VERSION);
-            value.extend_from_slice(row_bytes.as_ref());
             records.push((
                 partition,
                 Record {
                     key,
-                    value: Some(value),
+                    value: std::mem::take(&mut values[row]),
                     timestamp: if times.is_null(row) {
                         0
                     } else {
@@ -140,6 +203,28 @@ impl RepartitionOperator {
             ));
         }
         Ok(records)
+    }
+
+    /// The record value of each row.
+    fn encode_values(&self, batch: &RecordBatch) -> Result<Vec<Option<Vec<u8>>>> {
+        match &self.codec {
+            Codec::Rows(rows) => {
+                let converted = rows.converter.convert_columns(batch.columns())?;
+                Ok(converted
+                    .iter()
+                    .map(|row| {
+                        let mut value = Vec::with_capacity(row.as_ref().len() + 1);
+                        value.push(ROW_VERSION);
+                        value.extend_from_slice(row.as_ref());
+                        Some(value)
+                    })
+                    .collect())
+            }
+            Codec::Columns(columns) => columns.value_encoder.encode(
+                &batch.columns()[columns.keys..columns.keys + columns.values],
+                batch.num_rows(),
+            ),
+        }
     }
 
     /// The serialized new key of each row; `None` where one of its columns is null.
@@ -183,37 +268,86 @@ impl Operator for RepartitionOperator {
 
 /// Reads a repartition topic's records back into the rows that were written.
 pub struct RepartitionDecoder {
-    rows: RowCodec,
+    topic: String,
+    schema: SchemaRef,
+    codec: Codec,
+    counters: Arc<Counters>,
 }
 
 impl RepartitionDecoder {
-    pub fn new(node: &RepartitionNode) -> Result<Self> {
+    /// A decoder of `node`'s records; records it cannot read (of the `Columns` layout) are
+    /// counted in `counters`.
+    pub fn new(node: &RepartitionNode, counters: Arc<Counters>) -> Result<Self> {
         Ok(RepartitionDecoder {
-            rows: RowCodec::new(node)?,
+            topic: node.topic.clone(),
+            schema: schema_of(node),
+            codec: Codec::new(node)?,
+            counters,
         })
     }
 
-    /// The rows of `records`, in order. A record this version did not write is an internal
-    /// error: only Eddy writes these topics.
+    /// The rows of `records`, in order. A `Rows` record this version did not write is an
+    /// internal error: only Eddy writes these topics.
     pub fn decode(&mut self, records: &[ConsumedRecord]) -> Result<RecordBatch> {
-        let parser = self.rows.converter.parser();
-        let mut rows = Vec::with_capacity(records.len());
-        for consumed in records {
-            match consumed.record.value.as_deref() {
-                Some([ROW_VERSION, row @ ..]) => rows.push(parser.parse(row)),
-                _ => {
-                    return Err(ExecError::Internal(format!(
-                        "record {} of partition {} of a repartition topic is not a row",
-                        consumed.offset, consumed.partition
-                    )));
+        Ok(self.decode_tracked(records)?.0)
+    }
+
+    /// `decode`, with the index in `records` of each row's record.
+    pub fn decode_tracked(
+        &mut self,
+        records: &[ConsumedRecord],
+    ) -> Result<(RecordBatch, Vec<u32>)> {
+        match &self.codec {
+            Codec::Rows(rows) => {
+                let parser = rows.converter.parser();
+                let mut parsed = Vec::with_capacity(records.len());
+                for consumed in records {
+                    match consumed.record.value.as_deref() {
+                        Some([ROW_VERSION, row @ ..]) => parsed.push(parser.parse(row)),
+                        _ => {
+                            return Err(ExecError::Internal(format!(
+                                "record {} of partition {} of a repartition topic is not a row",
+                                consumed.offset, consumed.partition
+                            )));
+                        }
+                    }
                 }
+                let columns = rows.converter.convert_rows(parsed)?;
+                Ok((
+                    RecordBatch::try_new(Arc::clone(&self.schema), columns)?,
+                    (0..records.len() as u32).collect(),
+                ))
+            }
+            Codec::Columns(codec) => {
+                let keys: Vec<Option<&[u8]>> = records
+                    .iter()
+                    .map(|consumed| consumed.record.key.as_deref())
+                    .collect();
+                let values: Vec<Option<&[u8]>> = records
+                    .iter()
+                    .map(|consumed| consumed.record.value.as_deref())
+                    .collect();
+                let keys = codec.key_decoder.decode(&keys);
+                let values = codec.value_decoder.decode(&values);
+                for (index, error) in keys.errors.iter().chain(&values.errors) {
+                    let consumed = &records[*index];
+                    let message = format!(
+                        "failed to read record {} of partition {} of {}: {error}",
+                        consumed.offset, consumed.partition, self.topic
+                    );
+                    tracing::warn!("{message}");
+                    self.counters.record_failure(message);
+                }
+                let (mut columns, kept) = Decoded::kept_in_both(&keys, &values)?;
+                columns.push(Arc::new(Int64Array::from_iter_values(
+                    kept.iter().map(|index| records[*index].record.timestamp),
+                )));
+                Ok((
+                    RecordBatch::try_new(Arc::clone(&self.schema), columns)?,
+                    kept.into_iter().map(|index| index as u32).collect(),
+                ))
             }
         }
-        let columns = self.rows.converter.convert_rows(rows)?;
-        Ok(RecordBatch::try_new(
-            Arc::clone(&self.rows.schema),
-            columns,
-        )?)
     }
 }
 
@@ -240,11 +374,7 @@ impl StageSourceOperator {
     ) -> Result<(RecordBatch, Vec<u32>)> {
         match self {
             StageSourceOperator::Topic(source) => source.decode_tracked(records),
-            // One row per record.
-            StageSourceOperator::Repartition(decoder) => Ok((
-                decoder.decode(records)?,
-                (0..records.len() as u32).collect(),
-            )),
+            StageSourceOperator::Repartition(decoder) => decoder.decode_tracked(records),
         }
     }
 

@@ -1,6 +1,6 @@
 //! The repartition node of a dataflow plan: its input's rows re-keyed and moved through an
-//! internal topic, so that the rows of one key meet the other side of a join in one
-//! partition (Kafka Streams' repartition topics).
+//! internal topic, so that the rows of one key meet the other side of a join, or the other
+//! rows of their group, in one partition (Kafka Streams' repartition topics).
 //!
 //! The executor cuts a plan at its repartitions into stages: the stage below writes the rows
 //! into the internal topic, the stage above reads them back. `DataflowNode::stage_inputs`
@@ -22,15 +22,17 @@ use crate::catalog::FormatDefinition;
 /// Stream input: every row is written, in order, as one record. Table (changelog) input:
 /// upserts, deletes and retractions are written as rows too (their `$op` travels with them);
 /// the new key of a table side is its own key in another format, so the rows of one key stay
-/// in order. A row whose key is null keeps the partition it came from.
+/// in order. A row whose key is null keeps the partition it came from, unless
+/// `drop_null_keys` (an aggregation skips such rows anyway): then it is not written.
 #[derive(Debug, Clone)]
 pub struct RepartitionNode {
     pub input: Box<DataflowNode>,
     /// The new key: expressions over the input's schema, in the order of `key_fields`.
     pub keys: Vec<Expr>,
-    /// The format the new key is serialized in: the one of the join side it is
+    /// The format the new key is serialized in: for a join side, the one of the side it is
     /// co-partitioned with, so that the log's partitioner puts equal keys in the same
-    /// partition number as that side's producer did.
+    /// partition number as that side's producer did; for an aggregation, ksqlDB's key format
+    /// of its `GroupBy` topic.
     pub key_format: FormatDefinition,
     /// The new key's columns as the key format encodes them.
     pub key_fields: Fields,
@@ -44,6 +46,26 @@ pub struct RepartitionNode {
     pub topic: String,
     /// Index in the input's schema of the column holding each row's record time.
     pub time_column: usize,
+    /// How a record carries a row.
+    pub encoding: RepartitionEncoding,
+    /// Rows whose new key is null are left out rather than kept in their partition.
+    pub drop_null_keys: bool,
+}
+
+/// How the records of a repartition topic carry the rows.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RepartitionEncoding {
+    /// The whole row (hidden columns such as `$op` included) in Arrow's row format: join
+    /// sides, and aggregations over tables (their retractions travel as rows).
+    Rows,
+    /// ksqlDB's records of an aggregation's `GroupBy` topic: the input's first
+    /// `key_fields.len()` columns are the key (in `key_format`), the columns after them but
+    /// the time column (the last) the value (in `value_format`, as `value_fields`), and the
+    /// row's time the record timestamp.
+    Columns {
+        value_format: FormatDefinition,
+        value_fields: Fields,
+    },
 }
 
 impl RepartitionNode {
@@ -54,14 +76,17 @@ impl RepartitionNode {
 
     pub(super) fn fmt_line(&self, f: &mut fmt::Formatter<'_>, pad: &str) -> fmt::Result {
         let keys: Vec<String> = self.keys.iter().map(|key| key.to_string()).collect();
-        writeln!(
+        write!(
             f,
-            "{pad}Repartition: keys=[{}] topic={} key={} partitions={}",
+            "{pad}Repartition: keys=[{}] topic={} key={}",
             keys.join(", "),
             self.name,
             self.key_format.name,
-            self.partitions
-        )
+        )?;
+        if let RepartitionEncoding::Columns { value_format, .. } = &self.encoding {
+            write!(f, " value={}", value_format.name)?;
+        }
+        writeln!(f, " partitions={}", self.partitions)
     }
 }
 

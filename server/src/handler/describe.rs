@@ -203,7 +203,13 @@ pub(crate) fn query_description(
     let execution_plan = properties
         .and_then(|properties| {
             let statements = parser::parse_statements(&query.sql).ok()?;
-            match planner::plan_statement(&state.catalog, statements.first()?, properties) {
+            let statement = statements.first()?;
+            // A CREATE ... AS SELECT is planned as before its sink existed.
+            let mut catalog = state.catalog.as_ref().clone();
+            if let parser::ast::StatementKind::CreateAsSelect(_) = &statement.kind {
+                catalog.remove_source(&query.sink);
+            }
+            match planner::plan_statement(&catalog, statement, properties) {
                 Ok(Some(
                     StatementPlan::CreateAsSelect { plan, .. }
                     | StatementPlan::InsertInto { plan, .. },

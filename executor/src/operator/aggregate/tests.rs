@@ -15,8 +15,11 @@ fn operator(fixture: &Fixture, node: &AggregateNode) -> AggregateOperator {
     let prefix = fixture.prefix("q");
     AggregateOperator::new(
         node,
-        prefix.table(&node.state.groups),
-        prefix.table(&node.state.time),
+        AggregateState {
+            groups: prefix.table(&node.state.groups),
+            times: prefix.table(&node.state.time),
+            open: node.state.open.as_ref().map(|name| prefix.table(name)),
+        },
         fixture.metrics.counters("S"),
     )
     .expect("aggregate operator")
@@ -34,7 +37,8 @@ fn tumbling_count_emits_the_last_row_per_window_and_drops_late_records() {
         node.state,
         planner::plan::AggregateStateTables {
             groups: "aggregate".into(),
-            time: "time".into()
+            time: "time".into(),
+            open: None,
         }
     );
     let mut harness = Harness::new(operator(&fixture, node));
@@ -94,5 +98,55 @@ fn stream_time_is_kept_per_partition() {
         harness.advance_time(100_000),
         None,
         "emits nothing on time advance"
+    );
+}
+
+/// `EMIT FINAL` closes the windows of each input partition by that partition's stream time
+/// (Kafka Streams suppresses per task): a later record of partition 0 emits partition 0's
+/// closed window, not partition 1's. A restart (a new operator over the committed state)
+/// emits each window still open once, and no emitted one again.
+#[test]
+fn emit_final_closes_windows_by_the_stream_time_of_their_partition_across_restarts() {
+    let fixture = Fixture::new();
+    let plan = fixture.plan(
+        "CREATE TABLE C AS SELECT ID, COUNT(*) AS CNT FROM S \
+         WINDOW TUMBLING (SIZE 10 SECONDS, GRACE PERIOD 0 SECONDS) GROUP BY ID EMIT FINAL;",
+    );
+    let node = aggregate_node(&plan);
+    assert_eq!(node.state.open.as_deref(), Some("open"));
+    let record = |key, time| fixture.decode(&plan, 0, &[(Some(key), Some(r#"{"N":1}"#), time)]);
+    // Group key, count, window start.
+    let columns = [0, 1, 2];
+    let mut harness = Harness::new(operator(&fixture, node));
+    harness.partition = 0;
+    assert!(harness.feed(0, record("a", 1_000)).num_rows() == 0);
+    harness.partition = 1;
+    assert!(harness.feed(0, record("b", 2_000)).num_rows() == 0);
+    assert!(harness.feed(0, record("b", 3_000)).num_rows() == 0);
+    harness.partition = 0;
+    let output = harness.feed(0, record("a", 12_000));
+    assert_eq!(rows_at(&output, &columns), vec!["a|1|0"]);
+    let writes = harness.writes();
+    assert_eq!(
+        written_tables(&writes),
+        vec!["q/aggregate", "q/time", "q/open"]
+    );
+    fixture.state.apply(&writes).expect("commits");
+
+    // Restarted: partition 1's window opened before is emitted once its time passes it;
+    // partition 0's emitted window is not emitted again.
+    let mut harness = Harness::new(operator(&fixture, node));
+    harness.partition = 1;
+    let output = harness.feed(0, record("b", 15_000));
+    assert_eq!(rows_at(&output, &columns), vec!["b|2|0"]);
+    harness.partition = 0;
+    let output = harness.feed(0, record("a", 25_000));
+    assert_eq!(rows_at(&output, &columns), vec!["a|1|10000"]);
+    fixture.state.apply(&harness.writes()).expect("commits");
+    let mut harness = Harness::new(operator(&fixture, node));
+    harness.partition = 1;
+    assert_eq!(
+        rows_at(&harness.feed(0, record("b", 28_000)), &columns),
+        vec!["b|1|10000"]
     );
 }

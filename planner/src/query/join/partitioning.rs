@@ -14,7 +14,9 @@ use datafusion::logical_expr::Expr;
 use super::{Input, join_side};
 use crate::Result;
 use crate::catalog::{FormatDefinition, SourceDefinition};
-use crate::plan::{DataflowNode, JoinVariant, RepartitionNode, join_key_column};
+use crate::plan::{
+    DataflowNode, JoinVariant, RepartitionEncoding, RepartitionNode, join_key_column,
+};
 use crate::user_error;
 
 /// How the rows of a planned relation are spread over its partitions.
@@ -137,6 +139,8 @@ impl Move {
             partitions,
             name: self.name,
             topic: String::new(),
+            encoding: RepartitionEncoding::Rows,
+            drop_null_keys: false,
         })
     }
 }
