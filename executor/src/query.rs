@@ -285,11 +285,13 @@ impl PersistentQuery {
                 (0..workers(inputs, *parallel)).map(move |worker| format!("{name}/{worker}"))
             })
             .collect();
-        let partitions = stages
-            .iter()
-            .flat_map(|(_, inputs, _)| inputs.iter().map(|input| input.partition + 1))
-            .max()
-            .unwrap_or(1);
+        // The changelog has a partition per input partition number of every stage, not only
+        // of those this server owns: servers sharing the query map input partitions to
+        // changelog partitions alike, and each follows those it does not own.
+        let mut partitions = 1;
+        for (topic, _) in self.stage_topics().iter().flatten() {
+            partitions = partitions.max(log.offsets(topic)?.len() as u32);
+        }
         backend.committer.prepare(id, &task_names, partitions)?;
         let stage = |name: String,
                      inputs: &[InputSpec],

@@ -126,20 +126,34 @@ fn wait_for_pulled(server: &EddyServer, expected: &BTreeMap<(String, i64), i64>)
     // until the broker aborts it (`transaction.timeout.ms`, 10 s, plus its abort interval).
     let deadline = Instant::now() + Duration::from_secs(120);
     let produced = expected.values().sum::<i64>() as u64;
+    let expected_rest = expected_rest_counts(produced);
     loop {
         let counts = pulled_counts(server)?;
-        if &counts == expected && pulled_rest_counts(server)? == expected_rest_counts(produced) {
+        let rest_counts = pulled_rest_counts(server)?;
+        if &counts == expected && rest_counts == expected_rest {
             return Ok(());
         }
         if Instant::now() > deadline {
             bail!(
-                "a pull query on {} sees {} of {} windows right\n{}",
+                "pull queries on {} see {} of {} windows right, {} of {} grouped by n % 3 \
+                 (missing or wrong: {:?})\n{}",
                 server.address(),
                 counts
                     .iter()
                     .filter(|(key, count)| expected.get(*key) == Some(count))
                     .count(),
                 expected.len(),
+                rest_counts
+                    .iter()
+                    .filter(|(key, count)| expected_rest.get(*key) == Some(count))
+                    .count(),
+                expected_rest.len(),
+                expected_rest
+                    .iter()
+                    .filter(|(key, count)| rest_counts.get(*key) != Some(count))
+                    .map(|(key, count)| (key, count, rest_counts.get(key)))
+                    .take(5)
+                    .collect::<Vec<_>>(),
                 server.log()
             );
         }
@@ -269,6 +283,17 @@ fn two_servers_split_a_query_and_sigkills_of_either_lose_and_duplicate_nothing()
         Instant::now() + Duration::from_secs(240),
         &logs,
     )?;
+    // Each query's changelog has a partition per input partition, whichever server made
+    // it, so that both servers map input partitions to changelog partitions alike.
+    for query in ["CTAS_PER_WINDOW_1", "CTAS_PER_REST_2"] {
+        let changelog = format!("_confluent-ksql-default_query_{query}-changelog");
+        assert_eq!(
+            log.describe_topic(&changelog)?
+                .map(|topic| topic.partitions),
+            Some(PARTITIONS),
+            "{changelog}"
+        );
+    }
     // Either server answers pull queries for every key: the partitions it does not own
     // follow their changelog into its state.
     let expected = expected_counts(produced);
