@@ -154,12 +154,10 @@ fn produced_keys(epoch: &Epoch) -> Vec<String> {
         .collect()
 }
 
-#[test]
-fn each_partition_group_is_one_epoch_of_records_and_offsets() {
-    let fixture = Fixture::new();
-    let directory = tempfile::tempdir().expect("temp dir");
-    let log =
-        Arc::new(EmbeddedLog::new(Store::open(directory.path()).expect("store")).expect("log"));
+/// A log in `directory` whose topic `s` has records a (N 1) and c (N 0) in partition 0 and
+/// b (N 2) in partition 1.
+fn two_partition_input(directory: &std::path::Path) -> Arc<EmbeddedLog> {
+    let log = Arc::new(EmbeddedLog::new(Store::open(directory).expect("store")).expect("log"));
     log.create_topic("s", 2, 1).expect("create");
     log.produce(
         "s",
@@ -170,6 +168,14 @@ fn each_partition_group_is_one_epoch_of_records_and_offsets() {
         ],
     )
     .expect("produce");
+    log
+}
+
+#[test]
+fn each_partition_group_is_one_epoch_of_records_and_offsets() {
+    let fixture = Fixture::new();
+    let directory = tempfile::tempdir().expect("temp dir");
+    let log = two_partition_input(directory.path());
     let (epochs, _) = run_task(&fixture, &log, &[("s", 0), ("s", 1)]);
     assert_eq!(epochs.len(), 2, "one epoch per partition group: {epochs:?}");
     for (task, _) in &epochs {
@@ -258,18 +264,7 @@ impl crate::commit::Committer for CountsAtCommit {
 fn records_are_counted_once_their_epoch_has_committed() {
     let fixture = Fixture::new();
     let directory = tempfile::tempdir().expect("temp dir");
-    let log =
-        Arc::new(EmbeddedLog::new(Store::open(directory.path()).expect("store")).expect("log"));
-    log.create_topic("s", 2, 1).expect("create");
-    log.produce(
-        "s",
-        vec![
-            (0, json("a", 1, 10)),
-            (1, json("b", 2, 20)),
-            (0, json("c", 0, 30)),
-        ],
-    )
-    .expect("produce");
+    let log = two_partition_input(directory.path());
     let committer = Arc::new(CountsAtCommit {
         metrics: fixture.metrics.clone(),
         seen: Default::default(),
