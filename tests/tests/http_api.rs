@@ -595,6 +595,100 @@ fn query_push_with_limit_ends_with_limit_reached() {
     assert_eq!(elements.as_array().map(Vec::len), Some(3));
 }
 
+/// Every non-empty DATA frame (HTTP/2) or chunk (HTTP/1.1) of a response, in order, as
+/// text. (HTTP/2 ends a response with an empty frame, as ksqlDB's server does too.)
+async fn frames(response: Response<Incoming>) -> Vec<String> {
+    let mut body = response.into_body();
+    let mut frames = Vec::new();
+    while let Some(frame) = tokio::time::timeout(TIMEOUT, body.frame())
+        .await
+        .expect("the next frame arrives in time")
+    {
+        if let Ok(data) = frame.expect("body reads").into_data()
+            && !data.is_empty()
+        {
+            frames.push(String::from_utf8_lossy(&data).into_owned());
+        }
+    }
+    frames
+}
+
+/// Several third-party ksqlDB clients parse each frame of `/query-stream` as one JSON value,
+/// as ksqlDB writes them: the metadata, each row and the end are separate writes, also for a
+/// backlog that is ready all at once and for pull queries.
+#[test]
+fn query_responses_write_each_row_in_its_own_frame() {
+    let fixture = Fixture::new();
+    fixture.ksql(STREAM);
+    fixture.ksql(
+        "INSERT INTO riders (id, n) VALUES ('a', 1);
+         INSERT INTO riders (id, n) VALUES ('b', 2);
+         INSERT INTO riders (id, n) VALUES ('c', 3);",
+    );
+    fixture.ksql("CREATE TABLE totals AS SELECT id, SUM(n) AS s FROM riders GROUP BY id;");
+    wait_until(TIMEOUT, "the table to catch up", || {
+        Ok(fixture.engine.queries_caught_up()?)
+    })
+    .expect("caught up");
+    let delimited = [
+        ("SELECT id, n FROM riders EMIT CHANGES LIMIT 3;", 3),
+        ("SELECT * FROM totals;", 3),
+        ("SELECT * FROM totals WHERE id = 'b';", 1),
+    ];
+    for (client, version) in [(&fixture.http2, "HTTP/2"), (&fixture.http1, "HTTP/1.1")] {
+        for (sql, rows) in delimited {
+            let frames = fixture.block_on(async {
+                let body = json!({"sql": sql, "properties": {"auto.offset.reset": "earliest"}});
+                let body = Either::Left(Full::new(Bytes::from(body.to_string())));
+                frames(
+                    fixture
+                        .send(client, Method::POST, "/query-stream", &[], body)
+                        .await,
+                )
+                .await
+            });
+            assert_eq!(frames.len(), 1 + rows, "{version} {sql}: {frames:?}");
+            let values: Vec<Value> = frames
+                .iter()
+                .map(|frame| {
+                    assert!(frame.ends_with('\n'), "{version} {sql}: {frame:?}");
+                    serde_json::from_str(frame).unwrap_or_else(|error| {
+                        panic!("{version} {sql}: frame {frame:?} is not one JSON value: {error}")
+                    })
+                })
+                .collect();
+            assert!(
+                values[0]["queryId"].is_string(),
+                "{version} {sql}: {values:?}"
+            );
+            assert!(
+                values[1..].iter().all(Value::is_array),
+                "{version} {sql}: {values:?}"
+            );
+        }
+        // `/query`: the header, each row and the final message are written one at a time.
+        let frames = fixture.block_on(async {
+            let body = json!({
+                "ksql": "SELECT n FROM riders EMIT CHANGES LIMIT 3;",
+                "streamsProperties": earliest(),
+            });
+            let body = Either::Left(Full::new(Bytes::from(body.to_string())));
+            frames(
+                fixture
+                    .send(client, Method::POST, "/query", &[], body)
+                    .await,
+            )
+            .await
+        });
+        assert_eq!(frames.len(), 5, "{version}: {frames:?}");
+        assert!(frames[0].starts_with("[{\"header\""), "{frames:?}");
+        for (frame, n) in frames[1..4].iter().zip(1..) {
+            assert_eq!(frame, &format!("{{\"row\":{{\"columns\":[{n}]}}}},\n"));
+        }
+        assert_eq!(frames[4], "{\"finalMessage\":\"Limit Reached\"}]");
+    }
+}
+
 #[test]
 fn a_vanished_client_stops_its_push_query() {
     let fixture = Fixture::new();
