@@ -19,6 +19,7 @@ mod rows;
 use std::collections::VecDeque;
 use std::convert::Infallible;
 use std::sync::Arc;
+use std::time::Instant;
 
 use axum::body::Body;
 use axum::extract::{Request, State};
@@ -30,6 +31,7 @@ use parser::ast::{Relation, Statement, StatementKind};
 pub(crate) use self::format::{QueryMetadata, RowFormat};
 pub(crate) use self::rows::{Next, PushQueries, QueryRows, dispose_lines};
 use super::error::{self, ApiError};
+use super::metrics::ServerMetrics;
 use super::{AppState, request};
 use crate::engine::substitute_variables;
 use crate::{LineStream, ServerError, Session, StatementOutput};
@@ -38,6 +40,7 @@ pub(crate) async fn handle(
     State(state): State<Arc<AppState>>,
     request: Request,
 ) -> Result<Response, ApiError> {
+    let started = Instant::now();
     let content_type = super::json_content_type(request.headers());
     let arguments = request::read_json_object(request, state.config.max_body_bytes).await?;
     let sql = request::required_string(&arguments, "ksql")?;
@@ -47,7 +50,7 @@ pub(crate) async fn handle(
     );
     match prepare(&state, sql, session, true).await? {
         Prepared::Rows(query) => {
-            Ok(respond(&state, query, RowFormat::Streamed, content_type).await)
+            Ok(respond(&state, query, RowFormat::Streamed, content_type, started).await)
         }
         Prepared::Lines(lines) => Ok(print_response(&state, lines, content_type)),
     }
@@ -180,6 +183,7 @@ pub(crate) async fn respond(
     query: PreparedQuery,
     format: RowFormat,
     content_type: &'static str,
+    started: Instant,
 ) -> Response {
     let PreparedQuery {
         sql,
@@ -192,7 +196,10 @@ pub(crate) async fn respond(
     let query_id = state
         .push_queries
         .new_id(&source, is_pull, stream.scalable_push);
-    let push = (!is_pull).then(|| state.push_queries.register(query_id.clone(), sql));
+    let push = (!is_pull).then(|| {
+        state.server_metrics.push_query_started();
+        state.push_queries.register(query_id.clone(), sql)
+    });
     let rows = QueryRows::new(stream, push, state.shutdown.clone());
     let mut start = Vec::with_capacity(1024);
     format.write_start(
@@ -210,6 +217,7 @@ pub(crate) async fn respond(
         final_message,
         pending: VecDeque::from([Bytes::from(start)]),
         done: false,
+        served: is_pull.then(|| (Arc::clone(&state.server_metrics), started)),
     };
     body_response(content_type, Body::from_stream(body.into_stream()))
 }
@@ -223,6 +231,9 @@ struct RowBody {
     /// Writes to send before reading more rows: one element (header, row or end) each.
     pending: VecDeque<Bytes>,
     done: bool,
+    /// For a pull query: where its latency is recorded once its end is written, and when
+    /// its request arrived.
+    served: Option<(Arc<ServerMetrics>, Instant)>,
 }
 
 impl RowBody {
@@ -254,6 +265,9 @@ impl RowBody {
                         .write_end(&ending, self.final_message, self.is_pull, &mut out);
                     ends.push(out.len());
                     self.done = true;
+                    if let Some((metrics, started)) = self.served.take() {
+                        metrics.pull_query_served(started.elapsed());
+                    }
                 }
             }
             let out = Bytes::from(out);
