@@ -19,7 +19,8 @@ use serde_json::{Map, Value};
 use server::StatementResult;
 use server::client::{Client, ClientError};
 
-use crate::output::{border_line, render_result, row_line};
+use crate::interactive::Vocabulary;
+use crate::output::{Layout, StreamedTable, render_result, render_result_within};
 
 /// A connection to a server with this client's session state.
 pub struct Remote {
@@ -33,6 +34,8 @@ pub struct Remote {
     properties: Map<String, Value>,
     /// `DEFINE` variables, substituted into statements before they are sent.
     variables: BTreeMap<String, String>,
+    /// How tables are laid out: `Script` unless the REPL sets `Terminal`.
+    layout: Layout,
 }
 
 impl Remote {
@@ -77,6 +80,7 @@ impl Remote {
             server_version,
             properties: Map::new(),
             variables: BTreeMap::new(),
+            layout: Layout::Script,
         })
     }
 
@@ -87,6 +91,11 @@ impl Remote {
             self.client.base_url(),
             self.server_version
         )
+    }
+
+    /// Lays tables out for `layout` from now on.
+    pub fn set_layout(&mut self, layout: Layout) {
+        self.layout = layout;
     }
 
     /// Runs the statements of `sql` one by one, printing their output; stops at the first
@@ -105,22 +114,33 @@ impl Remote {
         Ok(())
     }
 
-    /// The server's stream and table names, for completion (none if it cannot list them).
-    pub fn source_names(&self) -> Vec<String> {
-        let mut words = Vec::new();
-        let listing = self.runtime.block_on(
-            self.client
-                .ksql("SHOW STREAMS; SHOW TABLES;", &self.properties),
-        );
-        if let Ok((200, Value::Array(entities))) = listing {
-            for entity in &entities {
-                for field in ["streams", "tables"] {
-                    let sources = entity[field].as_array().into_iter().flatten();
-                    words.extend(sources.filter_map(|s| s["name"].as_str().map(str::to_string)));
+    /// The server's sources with their columns, functions and topics, for completion (what
+    /// it cannot list is left out).
+    pub fn vocabulary(&self) -> Vocabulary {
+        let mut vocabulary = Vocabulary::default();
+        let add_listing = |sql: &str, vocabulary: &mut Vocabulary| {
+            let listing = self
+                .runtime
+                .block_on(self.client.ksql(sql, &self.properties));
+            if let Ok((200, Value::Array(entities))) = listing {
+                for entity in &entities {
+                    vocabulary.add_result(&server::http::read_entity(entity));
                 }
             }
+        };
+        add_listing(
+            "SHOW STREAMS; SHOW TABLES; SHOW FUNCTIONS; SHOW TOPICS;",
+            &mut vocabulary,
+        );
+        let describe: String = vocabulary
+            .sources
+            .iter()
+            .map(|(name, _)| format!("DESCRIBE `{}`;", name.replace('`', "``")))
+            .collect();
+        if !describe.is_empty() {
+            add_listing(&describe, &mut vocabulary);
         }
-        words
+        vocabulary
     }
 
     fn run_statement(&mut self, statement: &Statement, out: &mut dyn Write) -> Result<()> {
@@ -183,7 +203,11 @@ impl Remote {
         }
         for entity in &entities {
             let result = server::http::read_entity(entity);
-            write!(out, "{}", render_result(&result))?;
+            write!(
+                out,
+                "{}",
+                render_result_within(&result, self.layout.max_width())
+            )?;
             for warning in render::entity_warnings(entity) {
                 writeln!(out, "{warning}")?;
             }
@@ -206,9 +230,8 @@ impl Remote {
                 .flatten()
                 .map(render::cell)
                 .collect();
-            let widths: Vec<usize> = names.iter().map(|name| name.len().max(12)).collect();
-            let border = border_line(&widths);
-            writeln!(out, "{border}\n{}\n{border}", row_line(&names, &widths))?;
+            let table = StreamedTable::new(&names, self.layout);
+            writeln!(out, "{}", table.header(&names))?;
             out.flush()?;
             loop {
                 tokio::select! {
@@ -216,11 +239,11 @@ impl Remote {
                         Ok(Some(row)) => {
                             let cells: Vec<String> =
                                 row.as_array().into_iter().flatten().map(render::cell).collect();
-                            writeln!(out, "{}", row_line(&cells, &widths))?;
+                            writeln!(out, "{}", table.row(&cells))?;
                             out.flush()?;
                         }
                         Ok(None) => {
-                            writeln!(out, "{border}\nQuery terminated")?;
+                            writeln!(out, "{}\nQuery terminated", table.border())?;
                             return Ok(());
                         }
                         Err(error) => {
