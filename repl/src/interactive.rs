@@ -239,6 +239,9 @@ pub fn run_repl(target: &Target) -> Result<()> {
     let mut editor = Reedline::create()
         .with_history(Box::new(history))
         .with_validator(Box::new(StatementValidator))
+        // Tab inserts a lone completion, or the prefix all completions share, at once.
+        .with_quick_completions(true)
+        .with_partial_completions(true)
         .with_edit_mode(Box::new(Emacs::new(keybindings)))
         .with_menu(ReedlineMenu::EngineCompleter(Box::new(
             ColumnarMenu::default().with_name("completion_menu"),
