@@ -11,7 +11,7 @@ use arrow::util::display::{ArrayFormatter, FormatOptions};
 use server::StatementOutput;
 
 pub use self::render::{render_result, render_result_within};
-pub use self::table::{Layout, StreamedTable};
+pub use self::table::{Layout, RowPrinter};
 
 /// Prints one statement's output to `out`, laid out for `layout`. Streams print until they end or Ctrl-C.
 pub fn print_output(
@@ -30,31 +30,45 @@ pub fn print_output(
                 .iter()
                 .map(|column| column.name.clone())
                 .collect();
-            let table = StreamedTable::new(&names, layout);
-            writeln!(out, "{}", table.header(&names))?;
+            let mut printer = RowPrinter::start(names, layout, out)?;
             out.flush()?;
             let interrupted = runtime.block_on(async {
                 loop {
+                    let holding = printer.holding_until();
+                    let hold_end = tokio::time::Instant::from_std(
+                        holding.unwrap_or_else(std::time::Instant::now),
+                    );
                     tokio::select! {
                         batch = stream.receiver.recv() => match batch {
                             Some(batch) => {
                                 for row in format_batch(&batch) {
-                                    writeln!(out, "{}", table.row(&row))?;
+                                    printer.row(row, out)?;
                                 }
                                 out.flush()?;
                             }
                             None => return Ok::<bool, std::io::Error>(false),
                         },
+                        _ = tokio::time::sleep_until(hold_end), if holding.is_some() => {
+                            printer.stop_holding(out)?;
+                            out.flush()?;
+                        }
                         _ = tokio::signal::ctrl_c() => return Ok(true),
                     }
                 }
             })?;
             match (interrupted, stream.handle.state()) {
-                (true, _) => writeln!(out, "Query terminated")?,
+                (true, _) => {
+                    printer.stop_holding(out)?;
+                    writeln!(out, "Query terminated")?
+                }
                 (false, executor::QueryState::Error(message)) => {
+                    printer.stop_holding(out)?;
                     writeln!(out, "Query failed: {message}")?
                 }
-                (false, _) => writeln!(out, "{}\nQuery terminated", table.border())?,
+                (false, _) => {
+                    printer.end(out)?;
+                    writeln!(out, "Query terminated")?
+                }
             }
         }
         StatementOutput::Lines(mut stream) => {

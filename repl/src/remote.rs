@@ -20,7 +20,7 @@ use server::StatementResult;
 use server::client::{Client, ClientError};
 
 use crate::interactive::Vocabulary;
-use crate::output::{Layout, StreamedTable, render_result, render_result_within};
+use crate::output::{Layout, RowPrinter, render_result, render_result_within};
 
 /// A connection to a server with this client's session state.
 pub struct Remote {
@@ -230,28 +230,37 @@ impl Remote {
                 .flatten()
                 .map(render::cell)
                 .collect();
-            let table = StreamedTable::new(&names, self.layout);
-            writeln!(out, "{}", table.header(&names))?;
+            let mut printer = RowPrinter::start(names, self.layout, out)?;
             out.flush()?;
             loop {
+                let holding = printer.holding_until();
+                let hold_end =
+                    tokio::time::Instant::from_std(holding.unwrap_or_else(std::time::Instant::now));
                 tokio::select! {
                     row = stream.next_row() => match row {
                         Ok(Some(row)) => {
                             let cells: Vec<String> =
                                 row.as_array().into_iter().flatten().map(render::cell).collect();
-                            writeln!(out, "{}", table.row(&cells))?;
+                            printer.row(cells, out)?;
                             out.flush()?;
                         }
                         Ok(None) => {
-                            writeln!(out, "{}\nQuery terminated", table.border())?;
+                            printer.end(out)?;
+                            writeln!(out, "Query terminated")?;
                             return Ok(());
                         }
                         Err(error) => {
+                            printer.stop_holding(out)?;
                             writeln!(out, "Query failed: {}", client_error(&error))?;
                             return Ok(());
                         }
                     },
+                    _ = tokio::time::sleep_until(hold_end), if holding.is_some() => {
+                        printer.stop_holding(out)?;
+                        out.flush()?;
+                    }
                     _ = tokio::signal::ctrl_c() => {
+                        printer.stop_holding(out)?;
                         if let Some(query_id) = stream.query_id.clone() {
                             drop(stream);
                             // Dropping the connection ends the query too; closing is polite.

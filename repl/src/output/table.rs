@@ -1,11 +1,12 @@
-//! Table layout shared by every table the REPL prints: streamed query rows (`+---+` rules,
-//! `|` cells) and the SHOW/LIST tables of `render`.
+//! Table layout shared by every table the REPL prints: query rows (`+---+` rules, `|`
+//! cells, printed by `RowPrinter` as they arrive) and the SHOW/LIST tables of `render`.
 //!
 //! In a script (`--file`, `--execute`, piped stdin) the layout never depends on a terminal,
 //! so outputs stay comparable. At a terminal, tables fit its width and wrap cell text within
 //! its column, as ksqlDB's CLI does.
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
+use std::time::{Duration, Instant};
 
 /// Whether output goes to a person at a terminal or to a script's reader.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -44,7 +45,97 @@ impl Layout {
 /// The narrowest a column gets when a table is squeezed to fit.
 const MIN_COLUMN_WIDTH: usize = 5;
 
-/// Streamed rows: a header printed once, then each row as it arrives, between `+---+` rules.
+/// How long query rows are held back at a terminal to size the columns to them: a query that
+/// ends sooner (a pull query, a push query with a small LIMIT) prints sized to its content.
+const SIZING_WINDOW: Duration = Duration::from_millis(250);
+/// The most rows held back for sizing.
+const SIZING_ROWS: usize = 200;
+
+/// Prints a query's rows as a table: in scripts the header at once and each row as it
+/// arrives; at a terminal the first rows are held back for `SIZING_WINDOW` so that a query
+/// ending sooner prints with its columns sized to their content, and a longer one prints its
+/// rows as they arrive under a header that shares the width between the columns.
+pub struct RowPrinter {
+    names: Vec<String>,
+    layout: Layout,
+    /// The layout chosen, once the header is printed.
+    table: Option<StreamedTable>,
+    held: Vec<Vec<String>>,
+    hold_until: Instant,
+}
+
+impl RowPrinter {
+    /// Starts the table of a query with these column names.
+    pub fn start(
+        names: Vec<String>,
+        layout: Layout,
+        out: &mut dyn Write,
+    ) -> std::io::Result<RowPrinter> {
+        let mut printer = RowPrinter {
+            names,
+            layout,
+            table: None,
+            held: Vec::new(),
+            hold_until: Instant::now() + SIZING_WINDOW,
+        };
+        if layout == Layout::Script {
+            printer.stop_holding(out)?;
+        }
+        Ok(printer)
+    }
+
+    /// Until when rows are held back, while they are: then call `stop_holding`.
+    pub fn holding_until(&self) -> Option<Instant> {
+        self.table.is_none().then_some(self.hold_until)
+    }
+
+    /// Prints a row, or holds it back.
+    pub fn row(&mut self, cells: Vec<String>, out: &mut dyn Write) -> std::io::Result<()> {
+        match &self.table {
+            Some(table) => writeln!(out, "{}", table.row(&cells)),
+            None => {
+                self.held.push(cells);
+                if self.held.len() >= SIZING_ROWS {
+                    self.stop_holding(out)?;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Prints the header and the rows held back, in the layout of a query that goes on.
+    pub fn stop_holding(&mut self, out: &mut dyn Write) -> std::io::Result<()> {
+        if self.table.is_none() {
+            let table = StreamedTable::new(&self.names, self.layout);
+            self.open(table, out)?;
+        }
+        Ok(())
+    }
+
+    /// The rows ended: rows still held back print sized to their content, then the rule.
+    pub fn end(&mut self, out: &mut dyn Write) -> std::io::Result<()> {
+        let table = match self.table.take() {
+            Some(table) => table,
+            None => {
+                let table = StreamedTable::sized_to(&self.names, &self.held, self.layout);
+                self.open(table, out)?;
+                self.table.take().expect("open sets the table")
+            }
+        };
+        writeln!(out, "{}", table.border())
+    }
+
+    fn open(&mut self, table: StreamedTable, out: &mut dyn Write) -> std::io::Result<()> {
+        writeln!(out, "{}", table.header(&self.names))?;
+        for cells in self.held.drain(..) {
+            writeln!(out, "{}", table.row(&cells))?;
+        }
+        self.table = Some(table);
+        Ok(())
+    }
+}
+
+/// Column widths of query rows and their header and rules.
 pub struct StreamedTable {
     widths: Vec<usize>,
     /// Whether a cell wider than its column wraps (at a terminal) or overflows (in scripts).
@@ -54,7 +145,7 @@ pub struct StreamedTable {
 impl StreamedTable {
     /// The layout of a stream of rows with these column names. At a terminal the width is
     /// shared evenly between the columns (the rows are not known yet), as ksqlDB's CLI does.
-    pub fn new(names: &[String], layout: Layout) -> StreamedTable {
+    fn new(names: &[String], layout: Layout) -> StreamedTable {
         let max_width = layout.max_width();
         let widths = match max_width {
             None => names.iter().map(|name| name.len().max(12)).collect(),
@@ -70,8 +161,19 @@ impl StreamedTable {
         }
     }
 
+    /// The layout of rows known in advance: each column as wide as its widest cell, narrowed
+    /// to the terminal's width.
+    fn sized_to(names: &[String], rows: &[Vec<String>], layout: Layout) -> StreamedTable {
+        let header: Vec<&str> = names.iter().map(String::as_str).collect();
+        let max_width = layout.max_width();
+        StreamedTable {
+            widths: fit_widths(&header, rows, names.len() + 1, max_width),
+            wrap: max_width.is_some(),
+        }
+    }
+
     /// `+----+----+`: the rule above and below the header and after the last row.
-    pub fn border(&self) -> String {
+    fn border(&self) -> String {
         let mut line = String::from("+");
         for width in &self.widths {
             line.push_str(&"-".repeat(*width));
@@ -81,14 +183,14 @@ impl StreamedTable {
     }
 
     /// The header: rule, names, rule.
-    pub fn header(&self, names: &[String]) -> String {
+    fn header(&self, names: &[String]) -> String {
         let border = self.border();
         format!("{border}\n{}\n{border}", self.row(names))
     }
 
     /// `|a   |b   |`: one row, cells padded to their column. A cell wider than its column
     /// continues on the next lines at a terminal, and overflows it in scripts.
-    pub fn row(&self, cells: &[String]) -> String {
+    fn row(&self, cells: &[String]) -> String {
         let wrapped: Vec<Vec<String>> = cells
             .iter()
             .zip(&self.widths)
@@ -216,6 +318,33 @@ mod tests {
         for (cells, expected) in cases {
             assert_eq!(table.row(&cells), expected);
         }
+    }
+
+    #[test]
+    fn rows_print_in_the_script_layout_at_once() -> std::io::Result<()> {
+        let mut out = Vec::new();
+        let mut printer = RowPrinter::start(names(&["ID", "V"]), Layout::Script, &mut out)?;
+        assert_eq!(printer.holding_until(), None);
+        printer.row(names(&["a", "1"]), &mut out)?;
+        printer.end(&mut out)?;
+        let expected = "+------------+------------+\n|ID          |V           |\n\
+                        +------------+------------+\n|a           |1           |\n\
+                        +------------+------------+\n";
+        assert_eq!(String::from_utf8_lossy(&out), expected);
+        Ok(())
+    }
+
+    #[test]
+    fn rows_held_at_a_terminal_print_sized_to_their_content() -> std::io::Result<()> {
+        let mut out = Vec::new();
+        let mut printer = RowPrinter::start(names(&["ID", "V"]), Layout::Terminal, &mut out)?;
+        assert!(printer.holding_until().is_some());
+        printer.row(names(&["a-key", "1"]), &mut out)?;
+        assert!(out.is_empty(), "the row is held back");
+        printer.end(&mut out)?;
+        let expected = "+-----+-+\n|ID   |V|\n+-----+-+\n|a-key|1|\n+-----+-+\n";
+        assert_eq!(String::from_utf8_lossy(&out), expected);
+        Ok(())
     }
 
     #[test]
