@@ -68,8 +68,11 @@ pub fn run_script(target: &Target, sql: &str) -> Result<()> {
             bootstrap_servers,
         } => (data_dir, bootstrap_servers),
         Target::Remote { url, credentials } => {
-            return Remote::connect(url, credentials.clone())?
-                .run_script(sql, &mut std::io::stdout().lock());
+            return Remote::connect(url, credentials.clone())?.run_script_with_progress(
+                sql,
+                &mut std::io::stdout().lock(),
+                &mut Progress::on_stderr(),
+            );
         }
     };
     let runtime = runtime()?;
@@ -265,7 +268,7 @@ pub fn run_repl(target: &Target) -> Result<()> {
                     "exit" | "quit" => break,
                     "help" => {
                         println!(
-                            "Statements: CREATE STREAM, CREATE STREAM AS SELECT, INSERT INTO, SELECT ... EMIT CHANGES, SHOW STREAMS|TOPICS|QUERIES|PROPERTIES, DESCRIBE [EXTENDED], DROP STREAM, TERMINATE, PRINT, SET, UNSET, EXPLAIN, RUN SCRIPT. Ctrl-C stops a running query; Ctrl-D or 'exit' quits."
+                            "Statements: CREATE STREAM, CREATE STREAM AS SELECT, INSERT INTO, SELECT ... EMIT CHANGES, SHOW STREAMS|TOPICS|QUERIES|PROPERTIES, DESCRIBE [EXTENDED], DROP STREAM, TERMINATE, PRINT, SET, UNSET, EXPLAIN, RUN SCRIPT. Tab completes names, Up and Down walk the history (~/.eddy_history), Ctrl-R searches it. Ctrl-C stops a running query; Ctrl-D or 'exit' quits."
                         );
                         continue;
                     }

@@ -21,6 +21,7 @@ use server::client::{Client, ClientError};
 
 use crate::interactive::Vocabulary;
 use crate::output::{Layout, RowPrinter, render_result, render_result_within};
+use crate::progress::Progress;
 
 /// A connection to a server with this client's session state.
 pub struct Remote {
@@ -101,15 +102,43 @@ impl Remote {
     /// Runs the statements of `sql` one by one, printing their output; stops at the first
     /// error and returns it.
     pub fn run_script(&mut self, sql: &str, out: &mut dyn Write) -> Result<()> {
+        self.run_statements(sql, out, None)
+    }
+
+    /// `run_script` for a whole script, counting the statements done on `progress`.
+    pub fn run_script_with_progress(
+        &mut self,
+        sql: &str,
+        out: &mut dyn Write,
+        progress: &mut Progress,
+    ) -> Result<()> {
+        let result = self.run_statements(sql, out, Some(progress));
+        progress.clear();
+        result
+    }
+
+    fn run_statements(
+        &mut self,
+        sql: &str,
+        out: &mut dyn Write,
+        mut progress: Option<&mut Progress>,
+    ) -> Result<()> {
         let sql = substitute_variables(sql, &self.variables);
         let statements = match parser::parse_statements(&sql) {
             Ok(statements) => statements,
             // The server reports the error (and may know statements this client does not).
             Err(_) => return self.ksql(&sql, out),
         };
-        for statement in statements {
-            self.run_statement(&statement, out)?;
+        let total = statements.len();
+        for (index, statement) in statements.iter().enumerate() {
+            if let Some(progress) = progress.as_deref_mut() {
+                progress.clear();
+            }
+            self.run_statement(statement, out)?;
             out.flush()?;
+            if let Some(progress) = progress.as_deref_mut() {
+                progress.show(|| format!("statements: {}/{total}", index + 1));
+            }
         }
         Ok(())
     }
