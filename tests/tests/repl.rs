@@ -68,8 +68,8 @@ fn statements_piped_in_run_as_a_script_file_does() -> Result<()> {
         "piped output keeps the script layout:\n{stdout}"
     );
     assert!(
-        !String::from_utf8_lossy(&piped.stderr).contains("No such device"),
-        "{}",
+        piped.stderr.is_empty(),
+        "no error and no progress line when stderr is not a terminal\n{}",
         describe_output(&piped)
     );
 
@@ -449,4 +449,43 @@ fn repl_against_a_server_completes_from_the_rest_api() -> Result<()> {
         workspace.path(),
         &eddy_command(&["--server", &server.url()])?,
     )
+}
+
+#[test]
+fn progress_line_shows_on_a_terminal_only() -> Result<()> {
+    let workspace = tempfile::tempdir()?;
+    let data = workspace.path().join("data");
+    let data = data.to_str().context("utf-8 path")?;
+    // 3,000 records at 1,000 a second: three seconds, the progress redrawn each second.
+    let args = [
+        "--data-dir",
+        data,
+        "datagen",
+        "--quickstart",
+        "pageviews",
+        "--rate",
+        "1000",
+        "--iterations",
+        "3000",
+    ];
+    let Some(terminal) = Terminal::start(workspace.path(), &eddy_command(&args)?, &[])? else {
+        return Ok(());
+    };
+    terminal.wait_for("the progress line", false, |screen| {
+        screen.contains("records written: 1000/3000")
+            || screen.contains("records written: 2000/3000")
+    })?;
+    drop(terminal);
+
+    let other = workspace.path().join("other");
+    let mut args = args;
+    args[1] = other.to_str().context("utf-8 path")?;
+    let piped = run_piped(&args, b"")?;
+    assert!(piped.status.success(), "{}", describe_output(&piped));
+    assert!(piped.stderr.is_empty(), "{}", describe_output(&piped));
+    assert_eq!(
+        String::from_utf8_lossy(&piped.stdout),
+        "created topic pageviews with 1 partition\nwrote 3000 pageviews records to topic pageviews\n"
+    );
+    Ok(())
 }
