@@ -103,18 +103,69 @@ pub fn run_script(target: &Target, sql: &str) -> Result<()> {
     Ok(())
 }
 
-/// Statements are complete when the buffer ends with `;`.
+/// Statements are complete when the buffer ends with `;` (outside a string, a quoted name
+/// or a comment; a line comment may follow it).
 struct StatementValidator;
 
 impl Validator for StatementValidator {
     fn validate(&self, line: &str) -> ValidationResult {
         let trimmed = line.trim();
-        if trimmed.is_empty() || trimmed.ends_with(';') || !is_sql(trimmed) {
+        if trimmed.is_empty() || ends_statement(trimmed) || !is_sql(trimmed) {
             ValidationResult::Complete
         } else {
             ValidationResult::Incomplete
         }
     }
+}
+
+/// Whether the last thing in `sql` other than blanks and comments is a `;` that ends a
+/// statement.
+fn ends_statement(sql: &str) -> bool {
+    let mut last_is_semicolon = false;
+    let mut chars = sql.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\'' | '"' | '`' => {
+                last_is_semicolon = false;
+                // To the closing quote; a doubled quote stands for one and reopens.
+                for inner in chars.by_ref() {
+                    if inner == c {
+                        break;
+                    }
+                }
+                // An unclosed quote leaves the statement open.
+                if chars.peek().is_none() && !sql.ends_with(c) {
+                    return false;
+                }
+            }
+            '-' if chars.peek() == Some(&'-') => {
+                for inner in chars.by_ref() {
+                    if inner == '\n' {
+                        break;
+                    }
+                }
+            }
+            '/' if chars.peek() == Some(&'*') => {
+                chars.next();
+                let mut previous = ' ';
+                let mut closed = false;
+                for inner in chars.by_ref() {
+                    if previous == '*' && inner == '/' {
+                        closed = true;
+                        break;
+                    }
+                    previous = inner;
+                }
+                if !closed {
+                    return false;
+                }
+            }
+            ';' => last_is_semicolon = true,
+            c if c.is_whitespace() => {}
+            _ => last_is_semicolon = false,
+        }
+    }
+    last_is_semicolon
 }
 
 /// REPL commands (`exit`, `quit`, `help`) need no `;`.
@@ -293,4 +344,30 @@ fn dirs_history() -> std::path::PathBuf {
         .map(std::path::PathBuf::from)
         .unwrap_or_default()
         .join(".eddy_history")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_statement_ends_at_a_semicolon_outside_strings_and_comments() {
+        let cases = [
+            ("SHOW STREAMS;", true),
+            ("SHOW STREAMS", false),
+            ("SHOW STREAMS; -- all of them", true),
+            ("SHOW STREAMS; /* all */", true),
+            ("SELECT 'a;", false),
+            ("SELECT 'a;' FROM s", false),
+            ("SELECT 'a;' FROM s;", true),
+            ("SELECT 'it''s' FROM s;", true),
+            ("SELECT 1 -- ends here;", false),
+            ("SELECT 1 /* ; */", false),
+            ("SELECT 1; /* open", false),
+            ("SELECT `a;b` FROM s\n;", true),
+        ];
+        for (sql, expected) in cases {
+            assert_eq!(ends_statement(sql), expected, "{sql:?}");
+        }
+    }
 }
