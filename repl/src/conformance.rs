@@ -19,6 +19,8 @@ use conformance::{
 use executor::BackendKind;
 use regex::Regex;
 
+use crate::progress::Progress;
+
 #[derive(clap::Args)]
 pub struct TestArgs {
     /// Folder of a conformance corpus (`qtt/*.json`, `rest/*.json`).
@@ -101,12 +103,25 @@ fn run_corpus(args: &TestArgs, bootstrap_servers: Option<&str>) -> Result<()> {
 
     let started = Instant::now();
     let stdout = std::io::stdout();
+    let mut progress = Progress::on_stderr();
+    let (mut done, mut passed) = (0, 0);
     let results = run_cases(&cases, jobs, &factory, |result| {
+        progress.clear();
         let mut out = stdout.lock();
         // A closed stdout (e.g. `| head`) must not stop the run or the reports.
         let _ = writeln!(out, "{}", report::case_line(result));
         let _ = out.flush();
+        done += 1;
+        passed += usize::from(result.verdict.status == Status::Pass);
+        progress.show(|| {
+            format!(
+                "cases: {done}/{} done, {passed} passed, {} failed",
+                cases.len(),
+                done - passed
+            )
+        });
     });
+    progress.clear();
     println!("{}", report::summary_line(&results));
     eprintln!(
         "ran {} cases in {:.1?} with {jobs} jobs",

@@ -15,6 +15,7 @@ use executor::log::partitioner::partition_for_key;
 use executor::{Record, TopicLog};
 use rand::Rng;
 
+use crate::progress::Progress;
 use nexmark::NexmarkGenerator;
 
 /// The quickstarts of one topic each (see `generate`).
@@ -126,6 +127,7 @@ pub fn run(data_dir: &Path, bootstrap_servers: Option<&str>, args: &DatagenArgs)
     let started = Instant::now();
     let mut written = 0u64;
     let mut written_per_topic = vec![0u64; topics.len()];
+    let mut progress = Progress::on_stderr();
     while limit.is_none_or(|limit| written < limit) {
         let chunk = match args.rate {
             Some(rate) => rate.clamp(1, 1000),
@@ -163,6 +165,10 @@ pub fn run(data_dir: &Path, bootstrap_servers: Option<&str>, args: &DatagenArgs)
             }
         }
         written += chunk;
+        progress.show(|| match limit {
+            Some(limit) => format!("records written: {written}/{limit}"),
+            None => format!("records written: {written}"),
+        });
         if let Some(rate) = args.rate {
             let due = Duration::from_secs_f64(written as f64 / rate as f64);
             if let Some(wait) = due.checked_sub(started.elapsed()) {
@@ -170,6 +176,7 @@ pub fn run(data_dir: &Path, bootstrap_servers: Option<&str>, args: &DatagenArgs)
             }
         }
     }
+    progress.clear();
     if nexmark.is_some() {
         let counts: Vec<String> = topics
             .iter()

@@ -6,6 +6,7 @@ mod conformance;
 mod datagen;
 mod interactive;
 mod output;
+mod progress;
 mod remote;
 mod serve;
 

@@ -1,6 +1,8 @@
-//! Printing statement outputs: results (rendered by `render`) and streaming rows and lines.
+//! Printing statement outputs: results (rendered by `render`) and streaming rows (laid out
+//! by `table`) and lines.
 
 mod render;
+mod table;
 
 use std::io::Write;
 
@@ -8,54 +10,65 @@ use arrow::record_batch::RecordBatch;
 use arrow::util::display::{ArrayFormatter, FormatOptions};
 use server::StatementOutput;
 
-pub use self::render::render_result;
+pub use self::render::{render_result, render_result_within};
+pub use self::table::{Layout, RowPrinter};
 
-/// Prints one statement's output to `out`. Streams print until they end or Ctrl-C.
+/// Prints one statement's output to `out`, laid out for `layout`. Streams print until they end or Ctrl-C.
 pub fn print_output(
     runtime: &tokio::runtime::Runtime,
     output: StatementOutput,
+    layout: Layout,
     out: &mut dyn Write,
 ) -> std::io::Result<()> {
     match output {
-        StatementOutput::Completed(result) => write!(out, "{}", render_result(&result))?,
+        StatementOutput::Completed(result) => {
+            write!(out, "{}", render_result_within(&result, layout.max_width()))?
+        }
         StatementOutput::Rows(mut stream) => {
-            let widths: Vec<usize> = stream
-                .columns
-                .iter()
-                .map(|column| column.name.len().max(12))
-                .collect();
-            let border = border_line(&widths);
-            writeln!(out, "{border}")?;
             let names: Vec<String> = stream
                 .columns
                 .iter()
                 .map(|column| column.name.clone())
                 .collect();
-            writeln!(out, "{}", row_line(&names, &widths))?;
-            writeln!(out, "{border}")?;
+            let mut printer = RowPrinter::start(names, layout, out)?;
             out.flush()?;
             let interrupted = runtime.block_on(async {
                 loop {
+                    let holding = printer.holding_until();
+                    let hold_end = tokio::time::Instant::from_std(
+                        holding.unwrap_or_else(std::time::Instant::now),
+                    );
                     tokio::select! {
                         batch = stream.receiver.recv() => match batch {
                             Some(batch) => {
                                 for row in format_batch(&batch) {
-                                    writeln!(out, "{}", row_line(&row, &widths))?;
+                                    printer.row(row, out)?;
                                 }
                                 out.flush()?;
                             }
                             None => return Ok::<bool, std::io::Error>(false),
                         },
+                        _ = tokio::time::sleep_until(hold_end), if holding.is_some() => {
+                            printer.stop_holding(out)?;
+                            out.flush()?;
+                        }
                         _ = tokio::signal::ctrl_c() => return Ok(true),
                     }
                 }
             })?;
             match (interrupted, stream.handle.state()) {
-                (true, _) => writeln!(out, "Query terminated")?,
+                (true, _) => {
+                    printer.stop_holding(out)?;
+                    writeln!(out, "Query terminated")?
+                }
                 (false, executor::QueryState::Error(message)) => {
+                    printer.stop_holding(out)?;
                     writeln!(out, "Query failed: {message}")?
                 }
-                (false, _) => writeln!(out, "{border}\nQuery terminated")?,
+                (false, _) => {
+                    printer.end(out)?;
+                    writeln!(out, "Query terminated")?
+                }
             }
         }
         StatementOutput::Lines(mut stream) => {
@@ -95,44 +108,4 @@ pub fn format_batch(batch: &RecordBatch) -> Vec<Vec<String>> {
                 .collect()
         })
         .collect()
-}
-
-/// `+----+----+`: the rule around streamed rows.
-pub fn border_line(widths: &[usize]) -> String {
-    let mut line = String::from("+");
-    for width in widths {
-        line.push_str(&"-".repeat(*width));
-        line.push('+');
-    }
-    line
-}
-
-/// `|a   |b   |`: one streamed row, cells padded to `widths`.
-pub fn row_line(cells: &[String], widths: &[usize]) -> String {
-    let mut line = String::from("|");
-    for (cell, width) in cells.iter().zip(widths) {
-        line.push_str(&format!("{cell:<width$}"));
-        line.push('|');
-    }
-    line
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn streamed_rows_print_between_rules() {
-        let widths = [12, 14];
-        let cases = [
-            (border_line(&widths), "+------------+--------------+"),
-            (
-                row_line(&["ID".to_string(), "V".to_string()], &widths),
-                "|ID          |V             |",
-            ),
-        ];
-        for (got, expected) in cases {
-            assert_eq!(got, expected);
-        }
-    }
 }

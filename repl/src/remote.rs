@@ -19,7 +19,9 @@ use serde_json::{Map, Value};
 use server::StatementResult;
 use server::client::{Client, ClientError};
 
-use crate::output::{border_line, render_result, row_line};
+use crate::interactive::Vocabulary;
+use crate::output::{Layout, RowPrinter, render_result, render_result_within};
+use crate::progress::Progress;
 
 /// A connection to a server with this client's session state.
 pub struct Remote {
@@ -33,6 +35,8 @@ pub struct Remote {
     properties: Map<String, Value>,
     /// `DEFINE` variables, substituted into statements before they are sent.
     variables: BTreeMap<String, String>,
+    /// How tables are laid out: `Script` unless the REPL sets `Terminal`.
+    layout: Layout,
 }
 
 impl Remote {
@@ -77,6 +81,7 @@ impl Remote {
             server_version,
             properties: Map::new(),
             variables: BTreeMap::new(),
+            layout: Layout::Script,
         })
     }
 
@@ -89,38 +94,82 @@ impl Remote {
         )
     }
 
+    /// Lays tables out for `layout` from now on.
+    pub fn set_layout(&mut self, layout: Layout) {
+        self.layout = layout;
+    }
+
     /// Runs the statements of `sql` one by one, printing their output; stops at the first
     /// error and returns it.
     pub fn run_script(&mut self, sql: &str, out: &mut dyn Write) -> Result<()> {
+        self.run_statements(sql, out, None)
+    }
+
+    /// `run_script` for a whole script, counting the statements done on `progress`.
+    pub fn run_script_with_progress(
+        &mut self,
+        sql: &str,
+        out: &mut dyn Write,
+        progress: &mut Progress,
+    ) -> Result<()> {
+        let result = self.run_statements(sql, out, Some(progress));
+        progress.clear();
+        result
+    }
+
+    fn run_statements(
+        &mut self,
+        sql: &str,
+        out: &mut dyn Write,
+        mut progress: Option<&mut Progress>,
+    ) -> Result<()> {
         let sql = substitute_variables(sql, &self.variables);
         let statements = match parser::parse_statements(&sql) {
             Ok(statements) => statements,
             // The server reports the error (and may know statements this client does not).
             Err(_) => return self.ksql(&sql, out),
         };
-        for statement in statements {
-            self.run_statement(&statement, out)?;
+        let total = statements.len();
+        for (index, statement) in statements.iter().enumerate() {
+            if let Some(progress) = progress.as_deref_mut() {
+                progress.clear();
+            }
+            self.run_statement(statement, out)?;
             out.flush()?;
+            if let Some(progress) = progress.as_deref_mut() {
+                progress.show(|| format!("statements: {}/{total}", index + 1));
+            }
         }
         Ok(())
     }
 
-    /// The server's stream and table names, for completion (none if it cannot list them).
-    pub fn source_names(&self) -> Vec<String> {
-        let mut words = Vec::new();
-        let listing = self.runtime.block_on(
-            self.client
-                .ksql("SHOW STREAMS; SHOW TABLES;", &self.properties),
-        );
-        if let Ok((200, Value::Array(entities))) = listing {
-            for entity in &entities {
-                for field in ["streams", "tables"] {
-                    let sources = entity[field].as_array().into_iter().flatten();
-                    words.extend(sources.filter_map(|s| s["name"].as_str().map(str::to_string)));
+    /// The server's sources with their columns, functions and topics, for completion (what
+    /// it cannot list is left out).
+    pub fn vocabulary(&self) -> Vocabulary {
+        let mut vocabulary = Vocabulary::default();
+        let add_listing = |sql: &str, vocabulary: &mut Vocabulary| {
+            let listing = self
+                .runtime
+                .block_on(self.client.ksql(sql, &self.properties));
+            if let Ok((200, Value::Array(entities))) = listing {
+                for entity in &entities {
+                    vocabulary.add_result(&server::http::read_entity(entity));
                 }
             }
+        };
+        add_listing(
+            "SHOW STREAMS; SHOW TABLES; SHOW FUNCTIONS; SHOW TOPICS;",
+            &mut vocabulary,
+        );
+        let describe: String = vocabulary
+            .sources
+            .iter()
+            .map(|(name, _)| format!("DESCRIBE `{}`;", name.replace('`', "``")))
+            .collect();
+        if !describe.is_empty() {
+            add_listing(&describe, &mut vocabulary);
         }
-        words
+        vocabulary
     }
 
     fn run_statement(&mut self, statement: &Statement, out: &mut dyn Write) -> Result<()> {
@@ -183,7 +232,11 @@ impl Remote {
         }
         for entity in &entities {
             let result = server::http::read_entity(entity);
-            write!(out, "{}", render_result(&result))?;
+            write!(
+                out,
+                "{}",
+                render_result_within(&result, self.layout.max_width())
+            )?;
             for warning in render::entity_warnings(entity) {
                 writeln!(out, "{warning}")?;
             }
@@ -206,29 +259,37 @@ impl Remote {
                 .flatten()
                 .map(render::cell)
                 .collect();
-            let widths: Vec<usize> = names.iter().map(|name| name.len().max(12)).collect();
-            let border = border_line(&widths);
-            writeln!(out, "{border}\n{}\n{border}", row_line(&names, &widths))?;
+            let mut printer = RowPrinter::start(names, self.layout, out)?;
             out.flush()?;
             loop {
+                let holding = printer.holding_until();
+                let hold_end =
+                    tokio::time::Instant::from_std(holding.unwrap_or_else(std::time::Instant::now));
                 tokio::select! {
                     row = stream.next_row() => match row {
                         Ok(Some(row)) => {
                             let cells: Vec<String> =
                                 row.as_array().into_iter().flatten().map(render::cell).collect();
-                            writeln!(out, "{}", row_line(&cells, &widths))?;
+                            printer.row(cells, out)?;
                             out.flush()?;
                         }
                         Ok(None) => {
-                            writeln!(out, "{border}\nQuery terminated")?;
+                            printer.end(out)?;
+                            writeln!(out, "Query terminated")?;
                             return Ok(());
                         }
                         Err(error) => {
+                            printer.stop_holding(out)?;
                             writeln!(out, "Query failed: {}", client_error(&error))?;
                             return Ok(());
                         }
                     },
+                    _ = tokio::time::sleep_until(hold_end), if holding.is_some() => {
+                        printer.stop_holding(out)?;
+                        out.flush()?;
+                    }
                     _ = tokio::signal::ctrl_c() => {
+                        printer.stop_holding(out)?;
                         if let Some(query_id) = stream.query_id.clone() {
                             drop(stream);
                             // Dropping the connection ends the query too; closing is polite.

@@ -391,24 +391,6 @@ impl Engine {
         Arc::clone(&self.lock().catalog)
     }
 
-    /// Source, column and function names, for completion.
-    pub fn completion_words(&self) -> Vec<String> {
-        let state = self.lock();
-        let mut words: Vec<String> = Vec::new();
-        for source in state.catalog.sources() {
-            words.push(source.name.clone());
-            words.extend(source.columns.iter().map(|column| column.name.clone()));
-        }
-        words.extend(
-            planner::functions::scalar_function_names()
-                .into_iter()
-                .map(str::to_string),
-        );
-        words.sort();
-        words.dedup();
-        words
-    }
-
     /// Parses and executes a script, statement by statement, handing each output to
     /// `on_output` before the next statement runs. Stops at the first error.
     pub fn execute_script(

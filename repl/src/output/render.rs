@@ -7,12 +7,20 @@ use std::fmt::Write as _;
 use parser::ast::{DataType, SourceKind};
 use planner::catalog::ColumnKind;
 use server::StatementResult;
+
+use super::table::{fit_widths, pad, wrap};
 use server::result::{
     Field, FunctionDescription, QueryDescription, QueryStatus, SourceDescription,
 };
 
 /// The text printed for `result`: empty, or lines that each end with a newline.
 pub fn render_result(result: &StatementResult) -> String {
+    render_result_within(result, None)
+}
+
+/// `render_result` with tables narrowed to `max_width` characters if given, their cell text
+/// wrapped within its column.
+pub fn render_result_within(result: &StatementResult, max_width: Option<usize>) -> String {
     let line = |text: String| format!("{text}\n");
     match result {
         StatementResult::Status(message) if message.is_empty() => String::new(),
@@ -50,6 +58,7 @@ pub fn render_result(result: &StatementResult) -> String {
                 ]
             });
             table(
+                max_width,
                 &[
                     first,
                     "Kafka Topic",
@@ -66,6 +75,7 @@ pub fn render_result(result: &StatementResult) -> String {
             .map(|source| describe_source(source) + "\n")
             .collect(),
         StatementResult::Queries(queries) => table(
+            max_width,
             &[
                 "Query ID",
                 "Query Type",
@@ -91,6 +101,7 @@ pub fn render_result(result: &StatementResult) -> String {
             .collect(),
         StatementResult::QueryDescription(query) => describe_query(query),
         StatementResult::Topics { topics, .. } => table(
+            max_width,
             &["Kafka Topic", "Partitions", "Partition Replicas"],
             topics.iter().map(|topic| {
                 vec![
@@ -101,6 +112,7 @@ pub fn render_result(result: &StatementResult) -> String {
             }),
         ),
         StatementResult::Properties { properties, .. } => table(
+            max_width,
             &["Property", "Scope", "Value"],
             properties.iter().map(|property| {
                 vec![
@@ -111,6 +123,7 @@ pub fn render_result(result: &StatementResult) -> String {
             }),
         ),
         StatementResult::Functions(functions) => table(
+            max_width,
             &["Function Name", "Category"],
             functions.iter().map(|function| {
                 let category = if function.category.is_empty() {
@@ -123,12 +136,14 @@ pub fn render_result(result: &StatementResult) -> String {
         ),
         StatementResult::FunctionDescription(function) => describe_function(function),
         StatementResult::Types(types) => table(
+            max_width,
             &["Type Name", "Schema"],
             types
                 .iter()
                 .map(|(name, data_type)| vec![name.clone(), type_text(data_type)]),
         ),
         StatementResult::Variables(variables) => table(
+            max_width,
             &["Variable Name", "Value"],
             variables
                 .iter()
@@ -137,32 +152,52 @@ pub fn render_result(result: &StatementResult) -> String {
     }
 }
 
-/// A table with a header, its cells padded to the widest of each column.
-fn table(header: &[&str], rows: impl Iterator<Item = Vec<String>>) -> String {
+/// A table with a header, its cells padded to the widest of each column; narrowed to
+/// `max_width` if given, cells wrapping within their column.
+fn table(
+    max_width: Option<usize>,
+    header: &[&str],
+    rows: impl Iterator<Item = Vec<String>>,
+) -> String {
     let rows: Vec<Vec<String>> = rows.collect();
-    let mut widths: Vec<usize> = header.iter().map(|name| name.chars().count()).collect();
-    for row in &rows {
-        for (width, cell) in widths.iter_mut().zip(row) {
-            *width = (*width).max(cell.chars().count());
-        }
-    }
-    let rule = widths
-        .iter()
-        .map(|width| "-".repeat(width + 2))
-        .collect::<Vec<_>>()
-        .join("-");
-    let line = |cells: &mut dyn Iterator<Item = &str>| {
-        cells
+    // ` cell ` per column, `|` between columns.
+    let overhead = header.len() * 3 - 1;
+    let widths = fit_widths(header, &rows, overhead, max_width);
+    let rule = "-".repeat(widths.iter().sum::<usize>() + overhead);
+    let line = |cells: Vec<String>| {
+        let wrapped: Vec<Vec<String>> = cells
+            .iter()
             .zip(&widths)
-            .map(|(cell, width)| format!(" {cell:<width$} "))
+            .map(|(cell, width)| match max_width {
+                Some(_) => wrap(cell, *width),
+                None => vec![cell.clone()],
+            })
+            .collect();
+        let height = wrapped.iter().map(Vec::len).max().unwrap_or(1);
+        (0..height)
+            .map(|index| {
+                wrapped
+                    .iter()
+                    .zip(&widths)
+                    .map(|(lines, width)| {
+                        let text = lines.get(index).map_or("", String::as_str);
+                        format!(" {} ", pad(text, *width))
+                    })
+                    .collect::<Vec<_>>()
+                    .join("|")
+            })
             .collect::<Vec<_>>()
-            .join("|")
+            .join("\n")
     };
     let mut out = String::new();
-    let _ = writeln!(out, "{}", line(&mut header.iter().copied()));
+    let _ = writeln!(
+        out,
+        "{}",
+        line(header.iter().map(|name| name.to_string()).collect())
+    );
     let _ = writeln!(out, "{rule}");
-    for row in &rows {
-        let _ = writeln!(out, "{}", line(&mut row.iter().map(String::as_str)));
+    for row in rows {
+        let _ = writeln!(out, "{}", line(row));
     }
     let _ = writeln!(out, "{rule}");
     out

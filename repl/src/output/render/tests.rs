@@ -278,3 +278,23 @@ Type        : SCALAR
     let result = StatementResult::FunctionDescription(Box::new(function));
     assert_eq!(render_result(&result), expected);
 }
+
+#[test]
+fn lists_at_a_narrow_terminal_wrap_their_widest_column() {
+    let result = StatementResult::Variables(vec![(
+        "greeting".into(),
+        "hello wide world of streams".into(),
+    )]);
+    let expected = " Variable Name | Value          \n\
+                    --------------------------------\n\
+                    \x20greeting      | hello wide     \n\
+                    \x20              | world of       \n\
+                    \x20              | streams        \n\
+                    --------------------------------\n";
+    assert_eq!(render_result_within(&result, Some(32)), expected);
+    assert_eq!(
+        render_result_within(&result, Some(200)),
+        render_result(&result),
+        "a table that fits is laid out as in scripts"
+    );
+}
