@@ -150,6 +150,7 @@ async function runEditor() {
   const text = selected
     ? editor.value.slice(editor.selectionStart, editor.selectionEnd)
     : editor.value;
+  $("run").disabled = true;
   clearError();
   await stopAll();
   const results = $("results");
@@ -159,7 +160,6 @@ async function runEditor() {
     start: statement.start + base,
     end: statement.end + base,
   }));
-  $("run").disabled = true;
   try {
     for (const statement of statements) {
       const block = resultBlock(statement.text);
@@ -174,6 +174,8 @@ async function runEditor() {
     }
   } finally {
     $("run").disabled = false;
+    // Runs finished so far, for tests and tools that drive the page.
+    document.body.dataset.runs = String(Number(document.body.dataset.runs || 0) + 1);
     refreshCatalog();
   }
 }
@@ -416,9 +418,9 @@ class LiveTable {
 
   add(values, tombstone) {
     this.count += 1;
-    this.chart.add(values);
+    const key = this.keyIndexes ? JSON.stringify(this.keyIndexes.map((index) => values[index])) : null;
+    if (!tombstone) this.chart.add(values, key);
     if (this.keyIndexes) {
-      const key = JSON.stringify(this.keyIndexes.map((index) => values[index]));
       const existing = this.byKey.get(key);
       if (tombstone) {
         if (existing) existing.remove();
@@ -457,6 +459,8 @@ function flash(row) {
 // Chart
 
 const SVG = "http://www.w3.org/2000/svg";
+/** Line colors of a chart's series. */
+const PALETTE = ["#2458d6", "#d6542a", "#1f9d55", "#9b36c9", "#c99a06", "#0e8f9b", "#c9366e", "#5b6472"];
 
 function svg(name, attributes, text) {
   const element = document.createElementNS(SVG, name);
@@ -493,9 +497,10 @@ class Chart {
     this.draw();
   }
 
-  add(values) {
+  /** A row's values; `key` (a table's row key, else null) picks its line. */
+  add(values, key) {
     if (!this.select) return;
-    this.points.push({ time: Date.now(), values });
+    this.points.push({ time: Date.now(), values, key });
     if (this.points.length > MAX_CHART_POINTS) this.points.shift();
     if (!this.pending) {
       this.pending = true;
@@ -511,7 +516,8 @@ class Chart {
     const points = this.points
       .map((point) => {
         const raw = point.values[index];
-        return { time: point.time, value: raw === null || raw === undefined ? NaN : Number(raw) };
+        const value = raw === null || raw === undefined ? NaN : Number(raw);
+        return { time: point.time, value, key: point.key };
       })
       .filter((point) => Number.isFinite(point.value));
     const [width, height, left, right, top, bottom] = [800, 220, 60, 10, 10, 24];
@@ -530,11 +536,24 @@ class Chart {
       if (v1 === v0) { v0 -= 1; v1 += 1; }
       const x = (time) => left + ((time - t0) / (t1 - t0)) * (width - left - right);
       const y = (value) => height - bottom - ((value - v0) / (v1 - v0)) * (height - top - bottom);
-      const path = points.map((point, i) => `${i === 0 ? "M" : "L"}${x(point.time).toFixed(1)},${y(point.value).toFixed(1)}`).join(" ");
-      children.push(svg("path", { class: "series", d: path }));
-      for (const point of points.slice(-50)) {
-        children.push(svg("circle", { class: "point", cx: x(point.time).toFixed(1), cy: y(point.value).toFixed(1), r: 2.5 }));
+      // One line per key of a table (its values over time), one line for a stream.
+      const series = new Map();
+      for (const point of points) {
+        if (!series.has(point.key)) series.set(point.key, []);
+        series.get(point.key).push(point);
       }
+      [...series.entries()].forEach(([key, line], number) => {
+        const color = PALETTE[number % PALETTE.length];
+        const path = line.map((point, i) => `${i === 0 ? "M" : "L"}${x(point.time).toFixed(1)},${y(point.value).toFixed(1)}`).join(" ");
+        children.push(svg("path", { class: "series", d: path, style: `stroke: ${color}` }));
+        for (const point of line.slice(-50)) {
+          children.push(svg("circle", { class: "point", cx: x(point.time).toFixed(1), cy: y(point.value).toFixed(1), r: 2.5, style: `fill: ${color}` }));
+        }
+        if (key !== null && number < 12) {
+          const label = JSON.parse(key).map(cellText).join(", ");
+          children.push(svg("text", { x: width - right - 4, y: top + 12 + number * 13, "text-anchor": "end", style: `fill: ${color}` }, label));
+        }
+      });
       const format = (value) => (Number.isInteger(value) ? String(value) : value.toPrecision(4));
       children.push(
         svg("text", { x: 4, y: top + 10 }, format(v1)),
@@ -551,8 +570,12 @@ class Chart {
 // ---------------------------------------------------------------------------------------
 // Rendering
 
-function cellText(value) {
+function cellText(value, type) {
   if (value === null || value === undefined) return "null";
+  // JSON has no 18.0: a DOUBLE shows its point as ksqlDB's CLI does.
+  if (typeof value === "number" && Number.isInteger(value) && /^DOUBLE/i.test(type || "")) {
+    return value.toFixed(1);
+  }
   if (typeof value === "object") return JSON.stringify(value);
   return String(value);
 }
@@ -560,7 +583,7 @@ function cellText(value) {
 function fillRow(row, values, columns) {
   row.replaceChildren(...values.map((value, index) => {
     const cell = document.createElement("td");
-    cell.textContent = cellText(value);
+    cell.textContent = cellText(value, columns && columns[index] && columns[index].type);
     if (value === null || value === undefined) cell.className = "null";
     else if (typeof value === "number" || (columns && NUMERIC_TYPE.test(columns[index]?.type || ""))) cell.className = "number";
     return cell;
@@ -707,7 +730,7 @@ function showError(error, statement) {
     const absolute = editor.value.slice(0, start).split("\n");
     const where = document.createElement("span");
     where.className = "where";
-    where.textContent = `line ${absolute.length}, column ${absolute[absolute.length - 1].length + 1}: `;
+    where.textContent = `at editor line ${absolute.length}, column ${absolute[absolute.length - 1].length + 1}: `;
     box.append(where);
   }
   box.append(document.createTextNode(error.message));
