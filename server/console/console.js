@@ -416,9 +416,17 @@ class LiveTable {
     this.updateStatus();
   }
 
-  add(values, tombstone) {
+  /** A row; `flagged` when the server marked it a tombstone. Over a table, a row whose
+   * value columns are all null is one too: that is how a table's deleted key reaches a
+   * push query (a null record value has no columns). */
+  add(values, flagged) {
     this.count += 1;
     const key = this.keyIndexes ? JSON.stringify(this.keyIndexes.map((index) => values[index])) : null;
+    const valueIndexes = this.keyIndexes
+      ? values.map((_, index) => index).filter((index) => !this.keyIndexes.includes(index))
+      : [];
+    const tombstone = flagged || (valueIndexes.length > 0
+      && valueIndexes.every((index) => values[index] === null || values[index] === undefined));
     if (!tombstone) this.chart.add(values, key);
     if (this.keyIndexes) {
       const existing = this.byKey.get(key);

@@ -136,7 +136,10 @@ def check_console(driver, url, shots):
         "  WITH (kafka_topic='readings', value_format='JSON', partitions=1);\n"
         "CREATE TABLE sensor_stats AS\n"
         "  SELECT sensor, COUNT(*) AS readings, MAX(temperature) AS hottest\n"
-        "  FROM readings GROUP BY sensor;\n",
+        "  FROM readings GROUP BY sensor;\n"
+        "CREATE TABLE quiet_sensors AS\n"
+        "  SELECT sensor, COUNT(*) AS readings FROM readings\n"
+        "  GROUP BY sensor HAVING COUNT(*) < 3;\n",
     )
     results = driver.find_element(By.ID, "results").text
     assert "Stream created" in results, results
@@ -211,6 +214,31 @@ def check_console(driver, url, shots):
     options = [o.text for o in driver.find_elements(By.CSS_SELECTOR, ".chart select option")]
     assert options == ["READINGS", "HOTTEST"], options
     screenshot(driver, shots, "push-table.png")
+
+    # A deleted key (the HAVING no longer holds: a tombstone) leaves the live table.
+    run_in_editor(driver, "SELECT * FROM quiet_sensors EMIT CHANGES;")
+    wait_for(
+        driver,
+        "s1 and s2 removed by their tombstones",
+        lambda d: table_rows(d, live) == [["s3", "1"]]
+        and "7 changes" in d.find_element(By.CSS_SELECTOR, ".status-line").text,
+    )
+
+    # The throughput and lag columns come from /metrics in Prometheus' text format.
+    parsed = driver.execute_script(
+        "return Object.fromEntries(queryMetrics(parseMetrics(arguments[0])));",
+        "# HELP eddy_query_records_consumed_total Records read.\n"
+        "# TYPE eddy_query_records_consumed_total counter\n"
+        'eddy_query_records_consumed_total{query_id="CTAS_A_1"} 40\n'
+        'eddy_query_records_consumed_total{query_id="CTAS_B_2"} 3\n'
+        'eddy_query_consumer_lag{query_id="CTAS_A_1",topic="a",partition="0"} 5\n'
+        'eddy_query_consumer_lag{query_id="CTAS_A_1",topic="a",partition="1"} 2\n'
+        'eddy_query_records_produced_total{query_id="CTAS_A_1"} 7\n',
+    )
+    assert parsed == {
+        "CTAS_A_1": {"consumed": 40, "lag": 7, "hasLag": True},
+        "CTAS_B_2": {"consumed": 3, "lag": 0, "hasLag": False},
+    }, parsed
 
     # The persistent query's throughput and lag, when the server has /metrics.
     try:
