@@ -61,7 +61,11 @@ fn browser_available(test: &str) -> Result<bool> {
 }
 
 /// `GET path` over a new connection: the status, the header lines and the body.
-fn http_get(address: &str, path: &str, authorization: Option<&str>) -> Result<(u16, String, String)> {
+fn http_get(
+    address: &str,
+    path: &str,
+    authorization: Option<&str>,
+) -> Result<(u16, String, String)> {
     let mut stream =
         TcpStream::connect(address).with_context(|| format!("cannot connect to {address}"))?;
     stream.set_read_timeout(Some(Duration::from_secs(60)))?;
@@ -118,7 +122,10 @@ fn console_page_and_assets_are_served_from_the_binary() -> Result<()> {
     let server = EddyServer::start(&workspace.path().join("data"), &[])?;
     let (status, head, body) = http_get(server.address(), "/", None)?;
     assert_eq!(status, 200, "{head}");
-    assert!(head.contains("content-type: text/html; charset=utf-8"), "{head}");
+    assert!(
+        head.contains("content-type: text/html; charset=utf-8"),
+        "{head}"
+    );
     assert!(body.contains("<title>Eddy console</title>"), "{body}");
     for (path, content_type) in [
         ("/console/console.js", "text/javascript"),
@@ -137,13 +144,21 @@ fn console_page_and_assets_are_served_from_the_binary() -> Result<()> {
 #[test]
 fn console_creates_a_stream_runs_push_and_pull_queries_and_marks_errors_in_chromium() -> Result<()>
 {
-    if !browser_available("console_creates_a_stream_runs_push_and_pull_queries_and_marks_errors_in_chromium")? {
+    if !browser_available(
+        "console_creates_a_stream_runs_push_and_pull_queries_and_marks_errors_in_chromium",
+    )? {
         return Ok(());
     }
     let workspace = tempfile::tempdir()?;
     let server = EddyServer::start(&workspace.path().join("data"), &[])?;
     let stdout = run_browser(&server, &[])?;
-    for name in ["push-stream.png", "chart.png", "push-table.png", "pull.png", "error.png"] {
+    for name in [
+        "push-stream.png",
+        "chart.png",
+        "push-table.png",
+        "pull.png",
+        "error.png",
+    ] {
         let path = screenshot_dir().join(name);
         let bytes = std::fs::read(&path).with_context(|| format!("no {}", path.display()))?;
         assert!(
@@ -175,8 +190,7 @@ fn console_behind_basic_auth_gets_the_browser_login_and_then_works() -> Result<(
         "{head}"
     );
     // "alice:s3cret" in base64.
-    let (status, head, body) =
-        http_get(server.address(), "/", Some("Basic YWxpY2U6czNjcmV0"))?;
+    let (status, head, body) = http_get(server.address(), "/", Some("Basic YWxpY2U6czNjcmV0"))?;
     assert_eq!(status, 200, "{head}");
     assert!(body.contains("Eddy console"), "{body}");
     if !browser_available("console_behind_basic_auth_gets_the_browser_login_and_then_works")? {
