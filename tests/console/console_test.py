@@ -129,6 +129,22 @@ def check_console(driver, url, shots):
         lambda d: "connected" in d.find_element(By.ID, "server-status").text,
     )
 
+    # How the editor's text splits into statements: `;` inside quotes and comments does not
+    # end one.
+    cases = [
+        ("SELECT 'a;b' FROM x; SHOW STREAMS;", ["SELECT 'a;b' FROM x;", "SHOW STREAMS;"]),
+        ("SELECT `c;d` FROM \"e;\" ;\n\n", ['SELECT `c;d` FROM "e;" ;']),
+        ("-- a; b\nSHOW TABLES;  ;", ["-- a; b\nSHOW TABLES;"]),
+        ("/* ; */ SHOW QUERIES", ["/* ; */ SHOW QUERIES"]),
+        ("SELECT 'it''s;' FROM x;", ["SELECT 'it''s;' FROM x;"]),
+        ("  ; -- only a comment\n", []),
+    ]
+    for text, expected in cases:
+        split = driver.execute_script(
+            "return splitStatements(arguments[0]).map(s => s.text);", text
+        )
+        assert split == expected, (text, split, expected)
+
     # Several statements, run with Ctrl-Enter.
     run_in_editor(
         driver,
