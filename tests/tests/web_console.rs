@@ -113,6 +113,8 @@ fn run_browser(server: &EddyServer, extra: &[&str]) -> Result<String> {
             server.log()
         );
     }
+    // What the script saw (its screenshots, the metrics it found), for `--nocapture`.
+    println!("{stdout}");
     Ok(stdout)
 }
 
