@@ -7,6 +7,8 @@
 const POLL_MS = 1500;
 /** Rows a push query over a stream keeps (the oldest go first). */
 const MAX_STREAM_ROWS = 1000;
+/** Rows of a pull query's result that the page shows. */
+const MAX_PULL_ROWS = 10000;
 /** Points a chart keeps. */
 const MAX_CHART_POINTS = 500;
 /** Accept header of /query-stream: ksqlDB's /query format, whose rows mark tombstones. */
@@ -364,8 +366,10 @@ async function runQuery(statement, block) {
   if (!isPush) {
     await reading;
     if (failure) throw new StatementError(failure, statement);
-    block.table(first.columns, first.rows, "pull-result");
-    block.status(`${first.rows.length} row${first.rows.length === 1 ? "" : "s"}`);
+    const count = first.rows.length;
+    block.table(first.columns, first.rows.slice(0, MAX_PULL_ROWS), "pull-result");
+    const shown = count > MAX_PULL_ROWS ? ` (the first ${MAX_PULL_ROWS} shown)` : "";
+    block.status(`${count} row${count === 1 ? "" : "s"}${shown}`);
     return;
   }
   const keys = await tableKeyColumns(statement.text, first.columns);
