@@ -416,7 +416,7 @@ class LiveTable {
     table.dataset.kind = keys ? "table" : "stream";
     this.body = table.tBodies[0];
     this.block = block;
-    this.chart = new Chart(block, columns);
+    this.chart = new Chart(block, columns, keys || []);
     this.updateStatus();
   }
 
@@ -483,7 +483,8 @@ function svg(name, attributes, text) {
 
 /** A line chart of one numeric column against arrival time, hand-drawn in SVG. */
 class Chart {
-  constructor(block, columns) {
+  /** Charts `columns`' numeric ones; the first that is no key or window bound at first. */
+  constructor(block, columns, keys) {
     this.numeric = columns
       .map((column, index) => ({ ...column, index }))
       .filter((column) => NUMERIC_TYPE.test(column.type));
@@ -501,6 +502,9 @@ class Chart {
       option.textContent = column.name;
       this.select.append(option);
     }
+    const preferred = this.numeric.find((column) => !keys.includes(column.name)
+      && column.name !== "WINDOWSTART" && column.name !== "WINDOWEND");
+    if (preferred) this.select.value = String(preferred.index);
     this.select.addEventListener("change", () => this.draw());
     label.append(this.select);
     this.svg = svg("svg", { viewBox: "0 0 800 220", preserveAspectRatio: "none" });
@@ -689,7 +693,8 @@ function renderEntity(entity, block) {
     );
     return;
   }
-  const list = Object.entries(entity).find(([name, value]) => name !== "warnings" && Array.isArray(value));
+  const lists = Object.entries(entity).filter(([name, value]) => name !== "warnings" && Array.isArray(value));
+  const list = lists.find(([, value]) => value.length > 0 && typeof value[0] === "object") || lists[0];
   if (list && list[1].length > 0 && typeof list[1][0] === "object") {
     const names = [...new Set(list[1].flatMap((item) => Object.keys(item)))];
     block.table(names.map((name) => ({ name })), list[1].map((item) => names.map((name) => item[name] ?? null)));
