@@ -169,8 +169,13 @@ async function runEditor() {
       try {
         await runStatement(statement, block);
       } catch (error) {
-        block.element.remove();
-        showError(error instanceof StatementError ? error : new StatementError(String(error.message || error), statement), statement);
+        const failure = error instanceof StatementError
+          ? error
+          : new StatementError(String(error.message || error), statement);
+        // The statement's own result box says it failed; the editor shows where.
+        block.element.classList.add("failed");
+        block.message(failure.message, "error");
+        showError(failure, statement);
         break;
       }
     }
