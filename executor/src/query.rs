@@ -325,11 +325,13 @@ impl PersistentQuery {
             }
             Ok(tasks)
         };
+        // Operators count within the query's scope; commits count under its id.
+        let scoped = metrics.scoped(id);
         let mut tasks = stage(
             id.to_string(),
             &top_inputs,
             top_parallel,
-            &|| OperatorGraph::compile(plan, metrics, Some(&prefix), true),
+            &|| OperatorGraph::compile(plan, &scoped, Some(&prefix), true),
             (metrics.counters(id), metrics.counters(&sink_plan.name)),
         )?;
         // Each stage below a repartition writes its topic; its records are counted there.
@@ -339,7 +341,7 @@ impl PersistentQuery {
                 format!("{id}/{}", repartition.name),
                 inputs,
                 repartition.input.groups_within_partitions(),
-                &|| OperatorGraph::compile_repartition(repartition, metrics, Some(&prefix)),
+                &|| OperatorGraph::compile_repartition(repartition, &scoped, Some(&prefix)),
                 (Arc::clone(&counters), counters),
             )?);
         }

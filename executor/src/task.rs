@@ -348,7 +348,9 @@ impl Task {
                 state,
                 partition,
             };
+            let started = std::time::Instant::now();
             commit.committer.commit(&self.name, epoch)?;
+            commit.query_counters.record_commit(started.elapsed());
             // Counted once durable: a count never runs ahead of the committed output.
             commit.query_counters.add_consumed(consumed as u64);
             commit.query_counters.add_produced(produced_count);

@@ -16,7 +16,10 @@ use parser::ast::{
 };
 
 use self::insert::{check_insert_schema, plan_insert_values};
-use self::with_properties::{formats, parse_u32, source_window, timestamp_column};
+use self::with_properties::{
+    COMMON_PROPERTIES, CREATE_PROPERTIES, INSERT_PROPERTIES, check_with_properties, formats,
+    parse_u32, source_window, timestamp_column,
+};
 use crate::catalog::{
     Catalog, ColumnDefinition, ColumnKind, FormatDefinition, QueryDefinition, SourceDefinition,
 };
@@ -88,12 +91,15 @@ pub fn plan_statement(
 ) -> Result<Option<StatementPlan>> {
     Ok(Some(match &statement.kind {
         StatementKind::CreateSource(create) => {
+            check_with_properties(&create.properties, &[COMMON_PROPERTIES, CREATE_PROPERTIES])?;
             plan_create_source(catalog, create, statement, properties)?
         }
         StatementKind::CreateAsSelect(create) => {
+            check_with_properties(&create.properties, &[COMMON_PROPERTIES])?;
             plan_create_as_select(catalog, create, statement, properties)?
         }
         StatementKind::InsertInto(insert) => {
+            check_with_properties(&insert.properties, &[INSERT_PROPERTIES])?;
             let target = catalog.require_source(&insert.target)?.clone();
             if target.is_source {
                 return user_error(format!(

@@ -120,6 +120,16 @@ pub(crate) struct DeferredQuery {
     pub start: executor::query::StartPosition,
 }
 
+/// One input topic of a running persistent query (see [`Engine::query_lags`]).
+struct QueryInput {
+    query: String,
+    topic: String,
+    /// (earliest, end) offsets per partition.
+    ends: Vec<(u64, u64)>,
+    /// The query's committed offset per partition.
+    committed: Vec<Option<u64>>,
+}
+
 /// The engine over one data directory.
 pub struct Engine {
     /// The topic log and epoch committer the engine runs on.
@@ -299,7 +309,40 @@ impl Engine {
     /// True when every running persistent query has consumed everything its sources hold
     /// (or has stopped). Test harnesses wait for this instead of sleeping.
     pub fn queries_caught_up(&self) -> Result<bool> {
+        Ok(self.query_inputs()?.iter().all(|input| {
+            input
+                .ends
+                .iter()
+                .zip(&input.committed)
+                .all(|((_, end), committed)| committed.is_some_and(|c| c >= *end))
+        }))
+    }
+
+    /// How far each running persistent query is behind each partition of its sources and
+    /// internal topics: (query id, topic, partition, records not yet consumed).
+    pub fn query_lags(&self) -> Result<Vec<(String, String, u32, u64)>> {
+        let mut lags = Vec::new();
+        for input in self.query_inputs()? {
+            for (partition, ((earliest, end), committed)) in
+                input.ends.iter().zip(&input.committed).enumerate()
+            {
+                let position = committed.unwrap_or(*earliest);
+                lags.push((
+                    input.query.clone(),
+                    input.topic.clone(),
+                    partition as u32,
+                    end.saturating_sub(position),
+                ));
+            }
+        }
+        Ok(lags)
+    }
+
+    /// The input topics of the running persistent queries, with their end offsets and the
+    /// queries' committed offsets.
+    fn query_inputs(&self) -> Result<Vec<QueryInput>> {
         let state = self.lock();
+        let mut inputs = Vec::new();
         for query in state.catalog.queries() {
             let running = state
                 .queries
@@ -317,18 +360,15 @@ impl Engine {
                 .map(|definition| &definition.topic)
                 .chain(&query.internal_topics);
             for topic in topics {
-                let ends = self.log.offsets(topic)?;
-                let committed = self.log.committed_offsets(&query.id, topic)?;
-                let behind = ends
-                    .iter()
-                    .zip(committed)
-                    .any(|((_, end), committed)| committed.is_none_or(|c| c < *end));
-                if behind {
-                    return Ok(false);
-                }
+                inputs.push(QueryInput {
+                    query: query.id.clone(),
+                    topic: topic.clone(),
+                    ends: self.log.offsets(topic)?,
+                    committed: self.log.committed_offsets(&query.id, topic)?,
+                });
             }
         }
-        Ok(true)
+        Ok(inputs)
     }
 
     /// Ids and states of the persistent queries.

@@ -11,6 +11,7 @@ mod info;
 mod inserts;
 mod json;
 mod ksql;
+mod metrics;
 mod query;
 mod query_stream;
 mod request;
@@ -33,6 +34,7 @@ use tokio::task::JoinHandle;
 
 use self::error::ApiError;
 pub use self::ksql::read_entity;
+use self::metrics::ServerMetrics;
 use self::query::PushQueries;
 use crate::{Engine, Result, ServerError, Session};
 
@@ -108,6 +110,7 @@ impl HttpServer {
             commands: Mutex::new(BTreeMap::new()),
             command_sequence: AtomicI64::new(0),
             shutdown: shutdown_receiver.clone(),
+            server_metrics: Arc::new(ServerMetrics::default()),
         });
         let app = router(state);
         let task = tokio::spawn(async move {
@@ -162,6 +165,8 @@ pub(crate) struct AppState {
     pub(crate) command_sequence: AtomicI64,
     /// Becomes true when the server stops; streaming responses end then.
     pub(crate) shutdown: watch::Receiver<bool>,
+    /// What `/metrics` reports of the server itself.
+    pub(crate) server_metrics: Arc<ServerMetrics>,
 }
 
 impl AppState {
@@ -225,6 +230,10 @@ fn router(state: Arc<AppState>) -> Router {
         )
         .route("/status", get(info::statuses).fallback(method_not_allowed))
         .route(
+            "/metrics",
+            get(metrics::handle).fallback(method_not_allowed),
+        )
+        .route(
             "/status/{type}/{entity}/{action}",
             get(info::status).fallback(method_not_allowed),
         )
@@ -233,6 +242,10 @@ fn router(state: Arc<AppState>) -> Router {
         .layer(axum::middleware::from_fn_with_state(
             Arc::clone(&state),
             auth::require_credentials,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::clone(&state),
+            metrics::count_requests,
         ))
         .with_state(state)
 }

@@ -595,6 +595,100 @@ fn query_push_with_limit_ends_with_limit_reached() {
     assert_eq!(elements.as_array().map(Vec::len), Some(3));
 }
 
+/// Every non-empty DATA frame (HTTP/2) or chunk (HTTP/1.1) of a response, in order, as
+/// text. (HTTP/2 ends a response with an empty frame, as ksqlDB's server does too.)
+async fn frames(response: Response<Incoming>) -> Vec<String> {
+    let mut body = response.into_body();
+    let mut frames = Vec::new();
+    while let Some(frame) = tokio::time::timeout(TIMEOUT, body.frame())
+        .await
+        .expect("the next frame arrives in time")
+    {
+        if let Ok(data) = frame.expect("body reads").into_data()
+            && !data.is_empty()
+        {
+            frames.push(String::from_utf8_lossy(&data).into_owned());
+        }
+    }
+    frames
+}
+
+/// Several third-party ksqlDB clients parse each frame of `/query-stream` as one JSON value,
+/// as ksqlDB writes them: the metadata, each row and the end are separate writes, also for a
+/// backlog that is ready all at once and for pull queries.
+#[test]
+fn query_responses_write_each_row_in_its_own_frame() {
+    let fixture = Fixture::new();
+    fixture.ksql(STREAM);
+    fixture.ksql(
+        "INSERT INTO riders (id, n) VALUES ('a', 1);
+         INSERT INTO riders (id, n) VALUES ('b', 2);
+         INSERT INTO riders (id, n) VALUES ('c', 3);",
+    );
+    fixture.ksql("CREATE TABLE totals AS SELECT id, SUM(n) AS s FROM riders GROUP BY id;");
+    wait_until(TIMEOUT, "the table to catch up", || {
+        Ok(fixture.engine.queries_caught_up()?)
+    })
+    .expect("caught up");
+    let delimited = [
+        ("SELECT id, n FROM riders EMIT CHANGES LIMIT 3;", 3),
+        ("SELECT * FROM totals;", 3),
+        ("SELECT * FROM totals WHERE id = 'b';", 1),
+    ];
+    for (client, version) in [(&fixture.http2, "HTTP/2"), (&fixture.http1, "HTTP/1.1")] {
+        for (sql, rows) in delimited {
+            let frames = fixture.block_on(async {
+                let body = json!({"sql": sql, "properties": {"auto.offset.reset": "earliest"}});
+                let body = Either::Left(Full::new(Bytes::from(body.to_string())));
+                frames(
+                    fixture
+                        .send(client, Method::POST, "/query-stream", &[], body)
+                        .await,
+                )
+                .await
+            });
+            assert_eq!(frames.len(), 1 + rows, "{version} {sql}: {frames:?}");
+            let values: Vec<Value> = frames
+                .iter()
+                .map(|frame| {
+                    assert!(frame.ends_with('\n'), "{version} {sql}: {frame:?}");
+                    serde_json::from_str(frame).unwrap_or_else(|error| {
+                        panic!("{version} {sql}: frame {frame:?} is not one JSON value: {error}")
+                    })
+                })
+                .collect();
+            assert!(
+                values[0]["queryId"].is_string(),
+                "{version} {sql}: {values:?}"
+            );
+            assert!(
+                values[1..].iter().all(Value::is_array),
+                "{version} {sql}: {values:?}"
+            );
+        }
+        // `/query`: the header, each row and the final message are written one at a time.
+        let frames = fixture.block_on(async {
+            let body = json!({
+                "ksql": "SELECT n FROM riders EMIT CHANGES LIMIT 3;",
+                "streamsProperties": earliest(),
+            });
+            let body = Either::Left(Full::new(Bytes::from(body.to_string())));
+            frames(
+                fixture
+                    .send(client, Method::POST, "/query", &[], body)
+                    .await,
+            )
+            .await
+        });
+        assert_eq!(frames.len(), 5, "{version}: {frames:?}");
+        assert!(frames[0].starts_with("[{\"header\""), "{frames:?}");
+        for (frame, n) in frames[1..4].iter().zip(1..) {
+            assert_eq!(frame, &format!("{{\"row\":{{\"columns\":[{n}]}}}},\n"));
+        }
+        assert_eq!(frames[4], "{\"finalMessage\":\"Limit Reached\"}]");
+    }
+}
+
 #[test]
 fn a_vanished_client_stops_its_push_query() {
     let fixture = Fixture::new();
@@ -762,4 +856,155 @@ fn stopping_the_server_ends_push_queries() {
             .expect("stop finishes");
         assert_eq!(lines.next().await, None, "the response ended");
     });
+}
+
+/// `/metrics` read by Prometheus's reference parser (PyPI `prometheus-client`, which
+/// `./dev test` installs): [(name, labels, value)].
+fn scrape(fixture: &Fixture) -> Vec<(String, BTreeMap<String, String>, f64)> {
+    let reply = fixture.get("/metrics");
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert!(
+        reply
+            .header("content-type")
+            .starts_with("text/plain; version=0.0.4"),
+        "{}",
+        reply.header("content-type")
+    );
+    let script = tests::manifest_dir().join("python/parse_prometheus.py");
+    let output = tests::run_command(
+        std::process::Command::new("python3").arg(script),
+        reply.body.as_bytes(),
+        TIMEOUT,
+    )
+    .expect("python3 runs");
+    assert!(
+        output.status.success(),
+        "the prometheus-client parser refused /metrics (is the package installed? \
+         `python3 -m pip install prometheus-client==0.26.0`, as ./dev test does)\n{}\n{}",
+        tests::describe_output(&output),
+        reply.body
+    );
+    serde_json::from_slice(&output.stdout).expect("the parser's samples as JSON")
+}
+
+/// The value of the sample `name` whose labels include `labels`.
+fn metric(
+    samples: &[(String, BTreeMap<String, String>, f64)],
+    name: &str,
+    labels: &[(&str, &str)],
+) -> Option<f64> {
+    samples
+        .iter()
+        .find(|(sample, sample_labels, _)| {
+            sample == name
+                && labels.iter().all(|(label, value)| {
+                    sample_labels.get(*label).map(String::as_str) == Some(*value)
+                })
+        })
+        .map(|(_, _, value)| *value)
+}
+
+#[test]
+fn metrics_are_prometheus_text_and_move_as_records_flow() {
+    let fixture = Fixture::new();
+    fixture.ksql(STREAM);
+    let created = fixture.ksql("CREATE STREAM big AS SELECT id, n FROM riders WHERE n > 1;");
+    let query_id = created[0]["commandStatus"]["queryId"]
+        .as_str()
+        .expect("the persistent query's id")
+        .to_string();
+    let query = [("query_id", query_id.as_str())];
+    let before = scrape(&fixture);
+    assert_eq!(
+        metric(&before, "eddy_query_records_consumed_total", &query),
+        Some(0.0)
+    );
+
+    fixture.ksql(
+        "INSERT INTO riders (id, n) VALUES ('a', 1);
+         INSERT INTO riders (id, n) VALUES ('b', 2);
+         INSERT INTO riders (id, n) VALUES ('c', 3);",
+    );
+    // A record the query cannot deserialize is counted and skipped.
+    fixture
+        .engine
+        .topic_log()
+        .produce(
+            "riders",
+            vec![(
+                0,
+                executor::Record {
+                    key: Some(b"d".to_vec()),
+                    value: Some(b"{not json".to_vec()),
+                    timestamp: 1,
+                    headers: vec![],
+                },
+            )],
+        )
+        .expect("a raw record is written");
+    wait_until(TIMEOUT, "the query to catch up", || {
+        Ok(fixture.engine.queries_caught_up()?)
+    })
+    .expect("caught up");
+    // Pull and push queries are counted by the server.
+    let pull = fixture.post("/query", &json!({"ksql": "SELECT * FROM big;"}));
+    assert_eq!(pull.status, 200, "{}", pull.body);
+    let refused = fixture.post("/query", &json!({"ksql": "SELECT * FROM nowhere;"}));
+    assert_eq!(refused.status, 400, "{}", refused.body);
+    fixture.ksql("CREATE TABLE totals AS SELECT id, COUNT(*) AS c FROM riders GROUP BY id;");
+    wait_until(TIMEOUT, "the table to catch up", || {
+        Ok(fixture.engine.queries_caught_up()?)
+    })
+    .expect("caught up");
+    let pull = fixture.post("/query", &json!({"ksql": "SELECT * FROM totals;"}));
+    assert_eq!(pull.status, 200, "{}", pull.body);
+    let push = fixture.post(
+        "/query",
+        &json!({"ksql": "SELECT * FROM riders EMIT CHANGES LIMIT 1;", "streamsProperties": earliest()}),
+    );
+    assert_eq!(push.status, 200, "{}", push.body);
+
+    let after = scrape(&fixture);
+    let value = |name: &str, labels: &[(&str, &str)]| {
+        metric(&after, name, labels).unwrap_or_else(|| panic!("no {name} {labels:?} in {after:?}"))
+    };
+    // Consumed: every record read, the one that failed included.
+    assert_eq!(value("eddy_query_records_consumed_total", &query), 4.0);
+    assert_eq!(value("eddy_query_records_produced_total", &query), 2.0);
+    assert_eq!(
+        value("eddy_query_deserialization_errors_total", &query),
+        1.0
+    );
+    assert_eq!(value("eddy_query_late_records_dropped_total", &query), 0.0);
+    let epochs = value("eddy_query_epochs_committed_total", &query);
+    assert!(epochs >= 1.0, "{epochs}");
+    assert_eq!(
+        value("eddy_query_commit_latency_seconds_count", &query),
+        epochs
+    );
+    let lag = [
+        ("query_id", query_id.as_str()),
+        ("topic", "riders"),
+        ("partition", "0"),
+    ];
+    assert_eq!(value("eddy_query_consumer_lag", &lag), 0.0);
+    assert!(value("eddy_query_state_bytes", &[]) >= 0.0);
+    assert_eq!(value("eddy_pull_queries_total", &[]), 2.0);
+    assert_eq!(value("eddy_pull_query_latency_seconds_count", &[]), 2.0);
+    assert_eq!(value("eddy_push_queries_total", &[]), 1.0);
+    assert_eq!(value("eddy_push_queries_running", &[]), 0.0);
+    let requests = |endpoint: &str, status: &str| {
+        metric(
+            &after,
+            "eddy_http_requests_total",
+            &[
+                ("endpoint", endpoint),
+                ("method", "POST"),
+                ("status", status),
+            ],
+        )
+    };
+    assert_eq!(requests("/query", "400"), Some(1.0));
+    assert_eq!(requests("/query", "200"), Some(3.0));
+    assert!(requests("/ksql", "200").is_some_and(|count| count >= 4.0));
 }

@@ -54,3 +54,49 @@ fn a_sink_timestamp_column_replaces_the_rowtime_output_and_keeps_the_op_column()
         "{text}"
     );
 }
+
+#[test]
+fn with_properties_a_statement_does_not_define_are_rejected_by_name() {
+    let mut catalog = Catalog::default();
+    let create = "CREATE STREAM S (ID STRING KEY, V BIGINT) WITH (kafka_topic='s', value_format='JSON', partitions=1);";
+    match plan(&catalog, create) {
+        StatementPlan::CreateSource { source, .. } => catalog.put_source(source),
+        _ => panic!("not a CREATE"),
+    }
+    let error = |sql: &str| {
+        let statement = parser::parse_statements(sql).expect("parses").remove(0);
+        match plan_statement(&catalog, &statement, &Properties::new()) {
+            Err(error) => error.to_string(),
+            Ok(_) => panic!("{sql} is accepted"),
+        }
+    };
+    assert_eq!(
+        error(
+            "CREATE STREAM T (ID STRING KEY) WITH (kafka_topic='t', key='id', value_format='JSON', foo='x');"
+        ),
+        "Invalid config variable(s) in the WITH clause: KEY,FOO"
+    );
+    // WINDOW_TYPE describes an existing topic: a query's output cannot take it.
+    assert_eq!(
+        error("CREATE STREAM O WITH (window_type='TUMBLING') AS SELECT * FROM S;"),
+        "Invalid config variable(s) in the WITH clause: WINDOW_TYPE"
+    );
+    assert_eq!(
+        error("INSERT INTO S WITH (kafka_topic='x') SELECT * FROM S;"),
+        "Invalid config variable(s) in the WITH clause: KAFKA_TOPIC"
+    );
+    // What ksqlDB defines is accepted, in any case.
+    plan(
+        &catalog,
+        "CREATE TABLE W (ID STRING PRIMARY KEY, V BIGINT) WITH (Kafka_Topic='w', format='JSON', \
+         partitions=2, replicas=1, retention_ms=1000, window_type='TUMBLING', window_size='1 SECOND');",
+    );
+    plan(
+        &catalog,
+        "CREATE STREAM O WITH (kafka_topic='o', partitions=1, timestamp='V', wrap_single_value=true) AS SELECT * FROM S;",
+    );
+    plan(
+        &catalog,
+        "INSERT INTO S WITH (query_id='Q') SELECT * FROM S;",
+    );
+}

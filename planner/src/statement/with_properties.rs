@@ -1,5 +1,6 @@
 //! Reading the `WITH` properties of CREATE statements: key and value formats, delimiters,
-//! the TIMESTAMP column, counts such as PARTITIONS, and the window of windowed keys.
+//! the TIMESTAMP column, counts such as PARTITIONS, and the window of windowed keys; and
+//! which properties each statement takes.
 
 use parser::ast::{Literal, WithProperties};
 
@@ -8,6 +9,61 @@ use crate::catalog::{
     ColumnDefinition, FormatDefinition, SourceDefinition, TimestampColumn, WindowInfo, WindowKind,
 };
 use crate::{PlanError, Result, user_error};
+
+/// The `WITH` properties of every `CREATE` statement, as ksqlDB defines them.
+pub(super) const COMMON_PROPERTIES: &[&str] = &[
+    "KAFKA_TOPIC",
+    "PARTITIONS",
+    "REPLICAS",
+    "RETENTION_MS",
+    "CLEANUP_POLICY",
+    "TIMESTAMP",
+    "TIMESTAMP_FORMAT",
+    "VALUE_FORMAT",
+    "KEY_FORMAT",
+    "FORMAT",
+    "WRAP_SINGLE_VALUE",
+    "VALUE_AVRO_SCHEMA_FULL_NAME",
+    "KEY_SCHEMA_FULL_NAME",
+    "VALUE_SCHEMA_FULL_NAME",
+    "KEY_PROTOBUF_NULLABLE_REPRESENTATION",
+    "VALUE_PROTOBUF_NULLABLE_REPRESENTATION",
+    "KEY_DELIMITER",
+    "VALUE_DELIMITER",
+    "KEY_SCHEMA_ID",
+    "VALUE_SCHEMA_ID",
+];
+/// The `WITH` properties only `CREATE STREAM` and `CREATE TABLE` (not `... AS SELECT`) take.
+pub(super) const CREATE_PROPERTIES: &[&str] = &[
+    "WINDOW_TYPE",
+    "WINDOW_SIZE",
+    "SOURCE_CONNECTOR",
+    "SOURCED_BY_CONNECTOR",
+];
+/// The `WITH` properties of `INSERT INTO ... SELECT`.
+pub(super) const INSERT_PROPERTIES: &[&str] = &["QUERY_ID"];
+
+/// Rejects `WITH` properties the statement does not define, as ksqlDB does (a misspelt or
+/// unsupported property would otherwise be ignored without a word).
+pub(super) fn check_with_properties(given: &WithProperties, allowed: &[&[&str]]) -> Result<()> {
+    let unknown: Vec<&str> = given
+        .0
+        .iter()
+        .map(|(name, _)| name.as_str())
+        .filter(|name| {
+            !allowed
+                .iter()
+                .any(|names| names.iter().any(|known| known.eq_ignore_ascii_case(name)))
+        })
+        .collect();
+    if unknown.is_empty() {
+        return Ok(());
+    }
+    user_error(format!(
+        "Invalid config variable(s) in the WITH clause: {}",
+        unknown.join(",")
+    ))
+}
 
 /// `WINDOW_TYPE` and `WINDOW_SIZE` of a source over a topic with windowed keys.
 pub(super) fn source_window(props: &WithProperties) -> Result<Option<WindowInfo>> {

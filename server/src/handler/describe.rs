@@ -94,19 +94,18 @@ fn source_description(
 ) -> SourceDescription {
     let write_queries = query_summaries(state, |query| query.sink == source.name);
     let (statistics, error_statistics, last_failure) = if extended {
-        let counters = engine.metrics.counters(&source.name);
-        let (consumed, failed, produced) = counters.snapshot();
-        let late = counters.late();
+        let totals = engine.metrics.totals(&source.name);
         (
             format!(
-                "consumer-messages: {consumed}   consumer-failed-messages: {failed}   producer-messages: {produced}"
+                "consumer-messages: {}   consumer-failed-messages: {}   producer-messages: {}",
+                totals.consumed, totals.failed, totals.produced
             ),
-            if late > 0 {
-                format!("late-records: {late}")
+            if totals.late > 0 {
+                format!("late-records: {}", totals.late)
             } else {
                 String::new()
             },
-            counters.last_error(),
+            totals.last_error,
         )
     } else {
         (String::new(), String::new(), None)

@@ -16,8 +16,10 @@
 mod format;
 mod rows;
 
+use std::collections::VecDeque;
 use std::convert::Infallible;
 use std::sync::Arc;
+use std::time::Instant;
 
 use axum::body::Body;
 use axum::extract::{Request, State};
@@ -29,17 +31,16 @@ use parser::ast::{Relation, Statement, StatementKind};
 pub(crate) use self::format::{QueryMetadata, RowFormat};
 pub(crate) use self::rows::{Next, PushQueries, QueryRows, dispose_lines};
 use super::error::{self, ApiError};
+use super::metrics::ServerMetrics;
 use super::{AppState, request};
 use crate::engine::substitute_variables;
 use crate::{LineStream, ServerError, Session, StatementOutput};
-
-/// Pull query results up to this size are sent as one body with a length.
-const PULL_BUFFER: usize = 256 * 1024;
 
 pub(crate) async fn handle(
     State(state): State<Arc<AppState>>,
     request: Request,
 ) -> Result<Response, ApiError> {
+    let started = Instant::now();
     let content_type = super::json_content_type(request.headers());
     let arguments = request::read_json_object(request, state.config.max_body_bytes).await?;
     let sql = request::required_string(&arguments, "ksql")?;
@@ -49,7 +50,7 @@ pub(crate) async fn handle(
     );
     match prepare(&state, sql, session, true).await? {
         Prepared::Rows(query) => {
-            Ok(respond(&state, query, RowFormat::Streamed, content_type).await)
+            Ok(respond(&state, query, RowFormat::Streamed, content_type, started).await)
         }
         Prepared::Lines(lines) => Ok(print_response(&state, lines, content_type)),
     }
@@ -171,13 +172,18 @@ fn first_source(relation: &Relation) -> &str {
     }
 }
 
-/// Streams a started query in `format`. Push queries are registered for `/close-query`;
-/// small pull results go out as one body.
+/// Streams a started query in `format`. Push queries are registered for `/close-query`.
+///
+/// As ksqlDB does, the header, each row and the end are written one at a time: each is its
+/// own DATA frame over HTTP/2 and its own chunk over HTTP/1.1, so that clients that parse
+/// each frame as one JSON value (several third-party ksqlDB clients do) read every row of a
+/// backlog, not only the first of a frame.
 pub(crate) async fn respond(
     state: &Arc<AppState>,
     query: PreparedQuery,
     format: RowFormat,
     content_type: &'static str,
+    started: Instant,
 ) -> Response {
     let PreparedQuery {
         sql,
@@ -190,8 +196,11 @@ pub(crate) async fn respond(
     let query_id = state
         .push_queries
         .new_id(&source, is_pull, stream.scalable_push);
-    let push = (!is_pull).then(|| state.push_queries.register(query_id.clone(), sql));
-    let mut rows = QueryRows::new(stream, push, state.shutdown.clone());
+    let push = (!is_pull).then(|| {
+        state.server_metrics.push_query_started();
+        state.push_queries.register(query_id.clone(), sql)
+    });
+    let rows = QueryRows::new(stream, push, state.shutdown.clone());
     let mut start = Vec::with_capacity(1024);
     format.write_start(
         &QueryMetadata {
@@ -201,28 +210,14 @@ pub(crate) async fn respond(
         },
         &mut start,
     );
-    if is_pull {
-        // Read ahead: most pull queries fit one buffer and need a single write.
-        loop {
-            match rows.next().await {
-                Next::Batch(batch) => format.write_batch(&batch, is_pull, &mut start),
-                Next::End(ending) => {
-                    format.write_end(&ending, final_message, is_pull, &mut start);
-                    return body_response(content_type, Body::from(start));
-                }
-            }
-            if start.len() >= PULL_BUFFER {
-                break;
-            }
-        }
-    }
     let body = RowBody {
         rows,
         format,
         is_pull,
         final_message,
-        pending: Some(Bytes::from(start)),
+        pending: VecDeque::from([Bytes::from(start)]),
         done: false,
+        served: is_pull.then(|| (Arc::clone(&state.server_metrics), started)),
     };
     body_response(content_type, Body::from_stream(body.into_stream()))
 }
@@ -233,9 +228,12 @@ struct RowBody {
     format: RowFormat,
     is_pull: bool,
     final_message: Option<&'static str>,
-    /// Bytes to send before reading more rows.
-    pending: Option<Bytes>,
+    /// Writes to send before reading more rows: one element (header, row or end) each.
+    pending: VecDeque<Bytes>,
     done: bool,
+    /// For a pull query: where its latency is recorded once its end is written, and when
+    /// its request arrived.
+    served: Option<(Arc<ServerMetrics>, Instant)>,
 }
 
 impl RowBody {
@@ -246,26 +244,41 @@ impl RowBody {
         })
     }
 
-    /// The next non-empty chunk, or None once the end has been sent.
+    /// The next element to write, or None once the end has been sent.
     async fn next_chunk(&mut self) -> Option<Bytes> {
-        if let Some(pending) = self.pending.take() {
-            return Some(pending);
-        }
-        while !self.done {
+        loop {
+            if let Some(chunk) = self.pending.pop_front() {
+                return Some(chunk);
+            }
+            if self.done {
+                return None;
+            }
             let mut out = Vec::new();
+            let mut ends = Vec::new();
             match self.rows.next().await {
-                Next::Batch(batch) => self.format.write_batch(&batch, self.is_pull, &mut out),
+                Next::Batch(batch) => {
+                    self.format
+                        .write_batch(&batch, self.is_pull, &mut out, &mut ends)
+                }
                 Next::End(ending) => {
                     self.format
                         .write_end(&ending, self.final_message, self.is_pull, &mut out);
+                    ends.push(out.len());
                     self.done = true;
+                    if let Some((metrics, started)) = self.served.take() {
+                        metrics.pull_query_served(started.elapsed());
+                    }
                 }
             }
-            if !out.is_empty() {
-                return Some(Bytes::from(out));
+            let out = Bytes::from(out);
+            let mut from = 0;
+            for end in ends {
+                if end > from {
+                    self.pending.push_back(out.slice(from..end));
+                }
+                from = end;
             }
         }
-        None
     }
 }
 

@@ -24,6 +24,7 @@ pub(crate) async fn handle(
     State(state): State<Arc<AppState>>,
     request: Request,
 ) -> Result<Response, ApiError> {
+    let started = std::time::Instant::now();
     let (format, content_type) = negotiate(request.headers());
     let arguments = request::read_json_object(request, state.config.max_body_bytes).await?;
     let sql = request::required_string(&arguments, "sql")?;
@@ -33,7 +34,7 @@ pub(crate) async fn handle(
     );
     match query::prepare(&state, sql, session, false).await? {
         Prepared::Rows(prepared) => {
-            Ok(query::respond(&state, prepared, format, content_type).await)
+            Ok(query::respond(&state, prepared, format, content_type, started).await)
         }
         Prepared::Lines(lines) => {
             query::dispose_lines(lines);

@@ -79,8 +79,15 @@ impl RowFormat {
         }
     }
 
-    /// The rows of a batch (`is_pull` as given to `write_start`).
-    pub(crate) fn write_batch(self, batch: &RecordBatch, is_pull: bool, out: &mut Vec<u8>) {
+    /// The rows of a batch (`is_pull` as given to `write_start`). `row_ends` gets the
+    /// length of `out` after each row written, so that each can be sent as its own write.
+    pub(crate) fn write_batch(
+        self,
+        batch: &RecordBatch,
+        is_pull: bool,
+        out: &mut Vec<u8>,
+        row_ends: &mut Vec<usize>,
+    ) {
         let op_index = batch.schema().index_of(OP_COLUMN).ok();
         let ops = op_index.and_then(|index| batch.column(index).as_primitive_opt::<Int8Type>());
         let columns: Vec<_> = batch
@@ -122,6 +129,7 @@ impl RowFormat {
                     write_row(&columns, row, out);
                 }
             }
+            row_ends.push(out.len());
         }
     }
 
@@ -254,7 +262,7 @@ mod tests {
         };
         let mut out = Vec::new();
         format.write_start(&metadata, &mut out);
-        format.write_batch(&batch(), is_pull, &mut out);
+        format.write_batch(&batch(), is_pull, &mut out, &mut Vec::new());
         format.write_end(&ending, Some("Limit Reached"), is_pull, &mut out);
         String::from_utf8(out).expect("utf-8")
     }
