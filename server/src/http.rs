@@ -5,6 +5,7 @@
 //! [`Engine`]; rows stream back without holding the engine lock.
 
 mod auth;
+mod console;
 mod error;
 mod info;
 mod inserts;
@@ -199,6 +200,15 @@ pub(crate) async fn shutdown_requested(mut shutdown: watch::Receiver<bool>) {
 
 fn router(state: Arc<AppState>) -> Router {
     Router::new()
+        .route("/", get(console::index).fallback(method_not_allowed))
+        .route(
+            "/console/console.js",
+            get(console::script).fallback(method_not_allowed),
+        )
+        .route(
+            "/console/console.css",
+            get(console::style).fallback(method_not_allowed),
+        )
         .route("/ksql", post(ksql::handle).fallback(method_not_allowed))
         .route("/query", post(query::handle).fallback(method_not_allowed))
         .route(

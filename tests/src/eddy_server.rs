@@ -28,6 +28,16 @@ impl EddyServer {
     /// Starts a server on `data_dir` with the global `args` (`--bootstrap-servers ...`);
     /// its stderr goes to `server-N.log` in the data directory's parent.
     pub fn start(data_dir: &Path, args: &[&str]) -> Result<EddyServer> {
+        Self::start_with_server_args(data_dir, args, &[])
+    }
+
+    /// Like [`EddyServer::start`], with arguments of `eddy server` itself
+    /// (`--auth-file FILE`) after `--listen`.
+    pub fn start_with_server_args(
+        data_dir: &Path,
+        args: &[&str],
+        server_args: &[&str],
+    ) -> Result<EddyServer> {
         let parent = data_dir
             .parent()
             .context("the data directory has a parent")?;
@@ -41,6 +51,7 @@ impl EddyServer {
             .arg(data_dir)
             .args(args)
             .args(["server", "--listen", "127.0.0.1:0"])
+            .args(server_args)
             .env("EDDY_LOG", "info,librdkafka=warn,rdkafka=warn")
             .stdout(Stdio::piped())
             .stderr(log)
