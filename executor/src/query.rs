@@ -33,7 +33,7 @@ use crate::graph::{OperatorGraph, StatePrefix};
 use crate::log::{ConsumerWaker, TopicLog};
 use crate::metrics::{Counters, Metrics};
 use crate::state::StateStore;
-use crate::task::{InputSpec, Task, TaskCommit, TaskConfig};
+use crate::task::{InputSpec, StageProgress, Task, TaskCommit, TaskConfig};
 use crate::{ExecError, Result};
 
 pub use print::start_print;
@@ -293,11 +293,28 @@ impl PersistentQuery {
             partitions = partitions.max(log.offsets(topic)?.len() as u32);
         }
         backend.committer.prepare(id, &task_names, partitions)?;
+        // Each stage below a repartition reports its progress to the stages reading its topic.
+        let progress: Vec<Arc<StageProgress>> = repartitions
+            .iter()
+            .zip(&stage_inputs)
+            .map(|(repartition, inputs)| {
+                StageProgress::new(workers(
+                    inputs,
+                    repartition.input.groups_within_partitions(),
+                ))
+            })
+            .collect();
+        let upstream: Vec<(String, Arc<StageProgress>)> = repartitions
+            .iter()
+            .zip(&progress)
+            .map(|(repartition, progress)| (repartition.topic.clone(), Arc::clone(progress)))
+            .collect();
         let stage = |name: String,
                      inputs: &[InputSpec],
                      parallel: bool,
                      compile: &dyn Fn() -> Result<OperatorGraph>,
-                     counters: (Arc<Counters>, Arc<Counters>)|
+                     counters: (Arc<Counters>, Arc<Counters>),
+                     own: Option<&Arc<StageProgress>>|
          -> Result<Vec<Task>> {
             let workers = workers(inputs, parallel);
             let mut tasks = Vec::with_capacity(workers);
@@ -314,14 +331,17 @@ impl PersistentQuery {
                     .filter(|input| input.partition as usize % workers == worker)
                     .cloned()
                     .collect();
-                tasks.push(Task::new(
-                    format!("{name}/{worker}"),
-                    compile()?,
-                    Arc::clone(log).consumer()?,
-                    assigned,
-                    config,
-                    Some(commit),
-                )?);
+                tasks.push(
+                    Task::new(
+                        format!("{name}/{worker}"),
+                        compile()?,
+                        Arc::clone(log).consumer()?,
+                        assigned,
+                        config,
+                        Some(commit),
+                    )?
+                    .in_stages(own.map(Arc::clone), upstream.clone()),
+                );
             }
             Ok(tasks)
         };
@@ -333,9 +353,12 @@ impl PersistentQuery {
             top_parallel,
             &|| OperatorGraph::compile(plan, &scoped, Some(&prefix), true),
             (metrics.counters(id), metrics.counters(&sink_plan.name)),
+            None,
         )?;
         // Each stage below a repartition writes its topic; its records are counted there.
-        for (repartition, inputs) in repartitions.iter().zip(&stage_inputs) {
+        for ((repartition, inputs), progress) in
+            repartitions.iter().zip(&stage_inputs).zip(&progress)
+        {
             let counters = metrics.counters(&repartition.topic);
             tasks.extend(stage(
                 format!("{id}/{}", repartition.name),
@@ -343,6 +366,7 @@ impl PersistentQuery {
                 repartition.input.groups_within_partitions(),
                 &|| OperatorGraph::compile_repartition(repartition, &scoped, Some(&prefix)),
                 (Arc::clone(&counters), counters),
+                Some(progress),
             )?);
         }
         Ok(tasks)
