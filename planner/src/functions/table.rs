@@ -57,12 +57,15 @@ impl TableFunctionKind {
         }
     }
 
-    /// The signatures as ksqlDB lists them (`explode(ARRAY<T> list)`), for messages and
-    /// DESCRIBE FUNCTION.
-    pub fn signatures(self) -> &'static [&'static str] {
+    /// The overloads as ksqlDB lists them, for messages and DESCRIBE FUNCTION: parameter
+    /// type, parameter name and return type.
+    pub fn signatures(self) -> &'static [(&'static str, &'static str, &'static str)] {
         match self {
-            TableFunctionKind::Explode => &["ARRAY<DECIMAL> input", "ARRAY<T> list"],
-            TableFunctionKind::CubeExplode => &["ARRAY<T> columns"],
+            TableFunctionKind::Explode => &[
+                ("ARRAY<DECIMAL>", "input", "DECIMAL"),
+                ("ARRAY<T>", "list", "T"),
+            ],
+            TableFunctionKind::CubeExplode => &[("ARRAY<T>", "columns", "ARRAY<T>")],
         }
     }
 
@@ -84,7 +87,7 @@ impl TableFunctionKind {
                 let valid: Vec<String> = self
                     .signatures()
                     .iter()
-                    .map(|signature| format!("{name}({signature})"))
+                    .map(|(param_type, param, _)| format!("{name}({param_type} {param})"))
                     .collect();
                 Err(format!(
                     "Function '{name}' does not accept parameters ({}).\nValid alternatives are:\n{}",
