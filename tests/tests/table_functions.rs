@@ -43,7 +43,7 @@ fn records_of(log: &dyn TopicLog, topic: &str, count: u64) -> Vec<(String, Strin
         .collect()
 }
 
-fn open() -> (tempfile::TempDir, Engine, Session) {
+fn open() -> (tempfile::TempDir, std::sync::Arc<Engine>, Session) {
     let directory = tempfile::tempdir().expect("temp dir");
     let engine = Engine::open(directory.path()).expect("engine opens");
     let mut session = Session::default();
@@ -72,7 +72,8 @@ fn explode_and_cube_explode_zip_rows_keeping_key_and_time() {
             record("p", Some(r#"{"A":[1,2,3],"B":["u"],"N":1}"#), 10),
             // WHERE drops it before the table functions run.
             record("q", Some(r#"{"A":[4],"B":["v"],"N":0}"#), 20),
-            // Null and empty arrays give no rows; a null value gives none.
+            // Null and empty arrays give no rows; a null value gives none (not even for
+            // CUBE_EXPLODE, whose array of nulls would give one).
             record("r", Some(r#"{"A":null,"B":[],"N":null}"#), 30),
             record("t", None, 40),
             record("w", Some(r#"{"A":[],"B":["y","z"],"N":3}"#), 50),

@@ -336,7 +336,8 @@ fn apply(
 
 /// Runs the table functions `calls` over `batch`: each row repeated once per value of its
 /// longest result, followed by one column per call (null where a call gave fewer values).
-/// Returns the rows and, for each, the input row it repeats.
+/// A delete row (a stream record with a null value) gives nothing, as in ksqlDB. Returns the
+/// rows and, for each, the input row it repeats.
 fn expand(
     calls: &[(TableFunctionKind, Arc<dyn PhysicalExpr>)],
     schema: &SchemaRef,
@@ -350,9 +351,16 @@ fn expand(
             kind.expand(&arg)
         })
         .collect::<datafusion::error::Result<Vec<_>>>()?;
+    let ops = match batch.column_by_name(OP_COLUMN) {
+        Some(_) => Some(op_column(batch)?),
+        None => None,
+    };
     let mut input_rows: Vec<u32> = Vec::new();
     let mut value_rows: Vec<Vec<Option<u32>>> = vec![Vec::new(); results.len()];
     for row in 0..rows {
+        if ops.is_some_and(|ops| ops.value(row) == OP_DELETE) {
+            continue;
+        }
         let count = |starts: &[usize]| starts[row + 1] - starts[row];
         let longest = results
             .iter()

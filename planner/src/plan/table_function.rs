@@ -13,7 +13,7 @@ use crate::functions::table::TableFunctionKind;
 /// call. A row whose functions all give nothing (null or empty arrays) emits nothing.
 ///
 /// Stream input only (ksqlDB rejects table functions over tables). A stream record with a
-/// null value (a delete row) has null arguments, so it emits nothing.
+/// null value (a delete row) emits nothing.
 #[derive(Debug, Clone)]
 pub struct TableFunctionNode {
     pub input: Box<DataflowNode>,
