@@ -392,7 +392,8 @@ impl DataflowNode {
             DataflowNode::Repartition(repartition) => {
                 repartition.name = unique(&repartition.name);
             }
-            DataflowNode::Filter(_) | DataflowNode::Project(_) | DataflowNode::TableFunction(_) => {}
+            DataflowNode::Filter(_) | DataflowNode::Project(_) | DataflowNode::TableFunction(_) => {
+            }
         }
     }
 

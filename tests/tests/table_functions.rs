@@ -119,11 +119,7 @@ fn explode_and_cube_explode_zip_rows_keeping_key_and_time() {
 #[test]
 fn a_push_query_explodes_arrays() {
     let (_directory, engine, mut session) = open();
-    execute(
-        &engine,
-        &mut session,
-        "SET 'auto.offset.reset'='earliest';",
-    );
+    execute(&engine, &mut session, "SET 'auto.offset.reset'='earliest';");
     engine
         .topic_log()
         .produce(

@@ -75,8 +75,9 @@ impl StatelessOperator {
     ) -> Result<(Self, &'p DataflowNode)> {
         let mut chain = Vec::new();
         let mut bottom = top;
-        while let DataflowNode::Filter(_) | DataflowNode::Project(_) | DataflowNode::TableFunction(_) =
-            bottom
+        while let DataflowNode::Filter(_)
+        | DataflowNode::Project(_)
+        | DataflowNode::TableFunction(_) = bottom
         {
             chain.push(bottom);
             bottom = bottom.inputs()[0];
@@ -325,7 +326,11 @@ fn apply(
             Step::TableFunction { calls, schema } => {
                 let (output, rows) = expand(calls, schema, &current)?;
                 if let Some(selection) = selection.as_deref_mut() {
-                    *selection = rows.values().iter().map(|row| selection[*row as usize]).collect();
+                    *selection = rows
+                        .values()
+                        .iter()
+                        .map(|row| selection[*row as usize])
+                        .collect();
                 }
                 output
             }
@@ -383,7 +388,10 @@ fn expand(
     for ((values, _), taken) in results.iter().zip(value_rows) {
         columns.push(take(values, &UInt32Array::from(taken), None)?);
     }
-    Ok((RecordBatch::try_new(Arc::clone(schema), columns)?, input_rows))
+    Ok((
+        RecordBatch::try_new(Arc::clone(schema), columns)?,
+        input_rows,
+    ))
 }
 
 /// The `$op` column of changelog rows.

@@ -158,9 +158,11 @@ fn cube_explode(list: &ListArray) -> Result<(ArrayRef, Vec<usize>)> {
                 if combination & null_mask != 0 {
                     continue;
                 }
-                child.extend((0..n).map(|i| {
-                    (combination & 1 << (n - 1 - i) != 0).then_some((start + i) as u32)
-                }));
+                child.extend(
+                    (0..n).map(|i| {
+                        (combination & 1 << (n - 1 - i) != 0).then_some((start + i) as u32)
+                    }),
+                );
                 child_offsets.push(child.len() as i32);
             }
         }
@@ -249,7 +251,7 @@ impl ScalarUDFImpl for TableFunctionPlaceholder {
 
 #[cfg(test)]
 mod tests {
-    use datafusion::arrow::array::{Int64Array, ListBuilder, Int64Builder};
+    use datafusion::arrow::array::{Int64Array, Int64Builder, ListBuilder};
 
     use super::*;
 
@@ -286,7 +288,11 @@ mod tests {
 
     #[test]
     fn cube_explode_gives_every_combination_and_null_elements_once() {
-        let input = lists(&[Some(vec![Some(1), Some(2)]), Some(vec![Some(1), None]), None]);
+        let input = lists(&[
+            Some(vec![Some(1), Some(2)]),
+            Some(vec![Some(1), None]),
+            None,
+        ]);
         let (values, starts) = TableFunctionKind::CubeExplode.expand(&input).unwrap();
         assert_eq!(starts, [0, 4, 6, 6]);
         let cubes = as_list_array(&values).unwrap();

@@ -75,7 +75,10 @@ pub(super) fn check_table_functions(
             ));
         }
     }
-    if !selected.iter().any(|expr| first_table_function(expr).is_some()) {
+    if !selected
+        .iter()
+        .any(|expr| first_table_function(expr).is_some())
+    {
         return Ok(false);
     }
     for expr in &selected {
@@ -142,7 +145,10 @@ pub(super) fn plan_table_functions(
         .map(|(qualifier, field)| (qualifier.cloned(), Arc::clone(field)))
         .collect();
     for output in outputs.iter_mut() {
-        let expr = std::mem::replace(&mut output.expr, Expr::Literal(datafusion::common::ScalarValue::Null, None));
+        let expr = std::mem::replace(
+            &mut output.expr,
+            Expr::Literal(datafusion::common::ScalarValue::Null, None),
+        );
         let rewritten = expr.transform_up(|expr| {
             let Expr::ScalarFunction(function) = &expr else {
                 return Ok(Transformed::no(expr));

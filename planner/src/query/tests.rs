@@ -109,11 +109,22 @@ fn table_functions_plan_between_source_and_projection() {
     let (columns, plan) = planned.expect("a push query");
     let described: Vec<String> = columns
         .iter()
-        .map(|column| format!("{} {}", column.name, crate::types::sql_type_name(&column.data_type)))
+        .map(|column| {
+            format!(
+                "{} {}",
+                column.name,
+                crate::types::sql_type_name(&column.data_type)
+            )
+        })
         .collect();
     assert_eq!(
         described,
-        ["I INTEGER", "KSQL_COL_0 INTEGER", "F INTEGER", "C ARRAY<INTEGER>"]
+        [
+            "I INTEGER",
+            "KSQL_COL_0 INTEGER",
+            "F INTEGER",
+            "C ARRAY<INTEGER>"
+        ]
     );
     let DataflowNode::Project(project) = &plan.root else {
         panic!("a projection on top: {plan}")

@@ -378,7 +378,9 @@ fn function_description(
 }
 
 /// What `DESCRIBE FUNCTION` shows of a table function.
-fn table_function_description(kind: planner::functions::table::TableFunctionKind) -> FunctionDescription {
+fn table_function_description(
+    kind: planner::functions::table::TableFunctionKind,
+) -> FunctionDescription {
     let variations = kind
         .signatures()
         .iter()
