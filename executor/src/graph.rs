@@ -221,8 +221,8 @@ impl OperatorGraph {
                 });
                 Ok(Upstream::Source(self.sources.len() - 1))
             }
-            DataflowNode::Filter(_) | DataflowNode::Project(_) => {
-                // A run of filters and projections is one operator.
+            DataflowNode::Filter(_) | DataflowNode::Project(_) | DataflowNode::TableFunction(_) => {
+                // A run of filters, projections and table functions is one operator.
                 let (operator, bottom) = StatelessOperator::compile(node, metrics)?;
                 let upstream = self.compile_reading(bottom, metrics, state, columns_read(node))?;
                 let added = self.add(Box::new(operator), vec![upstream]);
@@ -507,6 +507,12 @@ fn columns_read(top: &DataflowNode) -> Option<HashSet<String>> {
             DataflowNode::Filter(filter) => {
                 add(&mut read, &filter.predicate);
                 node = &filter.input;
+            }
+            DataflowNode::TableFunction(table_function) => {
+                for call in &table_function.calls {
+                    add(&mut read, &call.arg);
+                }
+                node = &table_function.input;
             }
             // What the nodes above read, this projection computes from these.
             DataflowNode::Project(inner) => {

@@ -515,7 +515,7 @@ impl ExprLowering<'_> {
 
     /// Calls the ksqlDB scalar function `name`.
     pub fn call(&self, name: &str, args: Vec<Expr>) -> Result<Expr> {
-        match functions::scalar_function(name) {
+        match functions::scalar_function(name).or_else(|| functions::table::table_function(name)) {
             Some(udf) => Ok(Expr::ScalarFunction(ScalarFunction::new_udf(udf, args))),
             None => Err(PlanError::User(format!(
                 "Can't find any functions with the name '{name}'"

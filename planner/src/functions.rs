@@ -15,6 +15,7 @@ mod other;
 mod regex;
 mod signature;
 mod string;
+pub mod table;
 mod udf;
 mod url;
 

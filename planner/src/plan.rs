@@ -17,6 +17,7 @@ use crate::catalog::{ColumnKind, FormatDefinition, TimestampColumn, WindowInfo, 
 
 mod join;
 mod repartition;
+mod table_function;
 
 pub use self::join::{
     JOIN_TIME_COLUMN, JoinKind, JoinNode, JoinSide, JoinStateTables, JoinVariant, JoinWindow,
@@ -25,6 +26,7 @@ pub use self::join::{
 pub use self::repartition::{
     RepartitionEncoding, RepartitionNode, StageInput, internal_topic_prefix,
 };
+pub use self::table_function::{TableFunctionCall, TableFunctionNode};
 
 /// Name of the column that carries each output row's record timestamp.
 pub const ROWTIME_OUTPUT: &str = "$rowtime";
@@ -38,6 +40,7 @@ pub enum DataflowNode {
     Source(SourceNode),
     Filter(FilterNode),
     Project(ProjectNode),
+    TableFunction(TableFunctionNode),
     Aggregate(AggregateNode),
     Join(JoinNode),
     Repartition(RepartitionNode),
@@ -217,6 +220,7 @@ impl DataflowNode {
             DataflowNode::Source(source) => &source.schema,
             DataflowNode::Filter(filter) => filter.input.schema(),
             DataflowNode::Project(project) => &project.schema,
+            DataflowNode::TableFunction(node) => &node.schema,
             DataflowNode::Aggregate(aggregate) => &aggregate.schema,
             DataflowNode::Join(join) => &join.schema,
             DataflowNode::Repartition(repartition) => repartition.schema(),
@@ -246,6 +250,7 @@ impl DataflowNode {
             DataflowNode::Source(_) => None,
             DataflowNode::Filter(filter) => filter.input.aggregate(),
             DataflowNode::Project(project) => project.input.aggregate(),
+            DataflowNode::TableFunction(node) => node.input.aggregate(),
             DataflowNode::Aggregate(aggregate) => Some(aggregate),
             DataflowNode::Join(_) | DataflowNode::Repartition(_) => None,
         }
@@ -261,6 +266,7 @@ impl DataflowNode {
                 .find(|field| field.name() == name)
                 .map(|field| field.name().as_str()),
             DataflowNode::Filter(filter) => filter.input.source_key_of(name),
+            DataflowNode::TableFunction(node) => node.input.source_key_of(name),
             DataflowNode::Project(project) => {
                 let index = project
                     .schema
@@ -285,6 +291,7 @@ impl DataflowNode {
             DataflowNode::Source(_) => Vec::new(),
             DataflowNode::Filter(filter) => vec![&filter.input],
             DataflowNode::Project(project) => vec![&project.input],
+            DataflowNode::TableFunction(node) => vec![&node.input],
             DataflowNode::Aggregate(aggregate) => vec![&aggregate.input],
             DataflowNode::Join(join) => vec![&join.left, &join.right],
             DataflowNode::Repartition(repartition) => vec![&repartition.input],
@@ -303,9 +310,10 @@ impl DataflowNode {
         let own = match self {
             DataflowNode::Source(source) => source.retract,
             DataflowNode::Aggregate(_) | DataflowNode::Join(_) => true,
-            DataflowNode::Filter(_) | DataflowNode::Project(_) | DataflowNode::Repartition(_) => {
-                false
-            }
+            DataflowNode::Filter(_)
+            | DataflowNode::Project(_)
+            | DataflowNode::TableFunction(_)
+            | DataflowNode::Repartition(_) => false,
         };
         own || self.inputs().into_iter().any(Self::keeps_state)
     }
@@ -320,6 +328,7 @@ impl DataflowNode {
             DataflowNode::Source(_) => Vec::new(),
             DataflowNode::Filter(filter) => vec![&mut filter.input],
             DataflowNode::Project(project) => vec![&mut project.input],
+            DataflowNode::TableFunction(node) => vec![&mut node.input],
             DataflowNode::Aggregate(aggregate) => vec![&mut aggregate.input],
             DataflowNode::Join(join) => vec![&mut join.left, &mut join.right],
             DataflowNode::Repartition(repartition) => vec![&mut repartition.input],
@@ -383,7 +392,8 @@ impl DataflowNode {
             DataflowNode::Repartition(repartition) => {
                 repartition.name = unique(&repartition.name);
             }
-            DataflowNode::Filter(_) | DataflowNode::Project(_) => {}
+            DataflowNode::Filter(_) | DataflowNode::Project(_) | DataflowNode::TableFunction(_) => {
+            }
         }
     }
 
@@ -412,6 +422,15 @@ impl DataflowNode {
                     exprs.join(", ")
                 )?;
                 project.input.fmt_indented(f, depth + 1)
+            }
+            DataflowNode::TableFunction(node) => {
+                let calls: Vec<String> = node
+                    .calls
+                    .iter()
+                    .map(|call| format!("{}({}) AS {}", call.kind.name(), call.arg, call.name))
+                    .collect();
+                writeln!(f, "{pad}TableFunction: [{}]", calls.join(", "))?;
+                node.input.fmt_indented(f, depth + 1)
             }
             DataflowNode::Aggregate(aggregate) => {
                 let groups: Vec<String> =

@@ -6,6 +6,7 @@
 
 mod join;
 mod projection;
+mod table_function;
 #[cfg(test)]
 mod tests;
 
@@ -175,6 +176,7 @@ fn plan_over(
     };
     check_system_column_selects(query, purpose)?;
     let aggregating = is_aggregation(query);
+    let table_functions = table_function::check_table_functions(query, source.kind, aggregating)?;
     let changelog = source.kind == SourceKind::Table;
     // A persistent query over a stream passes a record with a null value on as a null value
     // (as ksqlDB does; WHERE drops it), so its rows carry `$op` like a table's.
@@ -250,7 +252,12 @@ fn plan_over(
         return Ok(planned);
     }
 
-    let outputs = plan_projection(catalog, query, &source, &schema, purpose)?;
+    let mut outputs = plan_projection(catalog, query, &source, &schema, purpose)?;
+    let (root, schema) = if table_functions {
+        table_function::plan_table_functions(&mut outputs, root, &schema, &qualifier)?
+    } else {
+        (root, schema)
+    };
     let (ordered, key_columns): (Vec<&OutputColumn>, usize) = if purpose != Purpose::Persistent {
         // Select order, as ksqlDB returns the rows of push and pull queries; only the leading
         // keys count as the projection's key columns.

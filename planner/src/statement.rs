@@ -525,6 +525,7 @@ pub fn set_emit_per_record(node: &mut DataflowNode, properties: &Properties) {
         DataflowNode::Source(_) => {}
         DataflowNode::Filter(filter) => set_emit_per_record(&mut filter.input, properties),
         DataflowNode::Project(project) => set_emit_per_record(&mut project.input, properties),
+        DataflowNode::TableFunction(node) => set_emit_per_record(&mut node.input, properties),
         DataflowNode::Join(join) => {
             set_emit_per_record(&mut join.left, properties);
             set_emit_per_record(&mut join.right, properties);

@@ -163,6 +163,7 @@ fn key_columns(node: &DataflowNode) -> Result<Vec<usize>> {
     match node {
         DataflowNode::Source(source) => Ok((0..source.key_fields.len()).collect()),
         DataflowNode::Filter(filter) => key_columns(&filter.input),
+        DataflowNode::TableFunction(node) => key_columns(&node.input),
         DataflowNode::Repartition(repartition) => key_columns(&repartition.input),
         DataflowNode::Project(project) => Ok((0..project.key_columns).collect()),
         DataflowNode::Aggregate(aggregate) => Ok((0..aggregate.group_by.len()).collect()),

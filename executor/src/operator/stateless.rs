@@ -1,5 +1,5 @@
-//! Filters and projections: the stateless steps between a source and the next stateful
-//! operator (or the sink), fused into one operator.
+//! Filters, projections and table functions: the stateless steps between a source and the
+//! next stateful operator (or the sink), fused into one operator.
 //!
 //! Expressions are DataFusion physical expressions evaluated on whole batches. When a batch
 //! fails to evaluate (for example a division by zero in one row), the batch is retried row
@@ -9,19 +9,21 @@
 //! Stream input: a filter drops failing rows. Table input (`$op`): a table filter turns a
 //! failing upsert into a delete of its key (`to_tombstone`); deletes pass on unchanged
 //! unless `drop_deletes`. A projection computes the output columns of every row, deletes
-//! included.
+//! included. A table-function step repeats each row once per value of its longest table
+//! function, the functions' values zipped beside it (null-padded).
 
 use std::sync::Arc;
 
-use arrow::array::{Array, BooleanArray, Int8Array};
-use arrow::compute::filter_record_batch;
+use arrow::array::{Array, BooleanArray, Int8Array, UInt32Array};
+use arrow::compute::{filter_record_batch, take};
 use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
 use datafusion::execution::context::ExecutionProps;
 use datafusion::logical_expr::physical_planning_context::PhysicalPlanningContext;
 use datafusion::physical_expr::{PhysicalExpr, create_physical_expr};
 use planner::catalog::{OP_COLUMN, OP_DELETE};
-use planner::plan::{DataflowNode, FilterNode, ProjectNode};
+use planner::functions::table::TableFunctionKind;
+use planner::plan::{DataflowNode, FilterNode, ProjectNode, TableFunctionNode};
 
 use crate::error::error_chain;
 use crate::metrics::{Counters, Metrics};
@@ -36,6 +38,10 @@ enum Step {
     },
     Project {
         exprs: Vec<Arc<dyn PhysicalExpr>>,
+        schema: SchemaRef,
+    },
+    TableFunction {
+        calls: Vec<(TableFunctionKind, Arc<dyn PhysicalExpr>)>,
         schema: SchemaRef,
     },
 }
@@ -69,7 +75,10 @@ impl StatelessOperator {
     ) -> Result<(Self, &'p DataflowNode)> {
         let mut chain = Vec::new();
         let mut bottom = top;
-        while let DataflowNode::Filter(_) | DataflowNode::Project(_) = bottom {
+        while let DataflowNode::Filter(_)
+        | DataflowNode::Project(_)
+        | DataflowNode::TableFunction(_) = bottom
+        {
             chain.push(bottom);
             bottom = bottom.inputs()[0];
         }
@@ -87,7 +96,8 @@ impl StatelessOperator {
             match step {
                 DataflowNode::Filter(filter) => operator.push_filter(filter)?,
                 DataflowNode::Project(project) => operator.push_project(project)?,
-                _ => unreachable!("the chain holds filters and projections"),
+                DataflowNode::TableFunction(node) => operator.push_table_function(node)?,
+                _ => unreachable!("the chain holds filters, projections and table functions"),
             }
         }
         Ok((operator, bottom))
@@ -122,6 +132,26 @@ impl StatelessOperator {
         self.schema = Arc::new(project.schema.as_arrow().clone());
         self.steps.push(Step::Project {
             exprs,
+            schema: Arc::clone(&self.schema),
+        });
+        Ok(())
+    }
+
+    /// Adds a table-function step after the steps so far.
+    pub fn push_table_function(&mut self, node: &TableFunctionNode) -> Result<()> {
+        let props = ExecutionProps::new();
+        let context = PhysicalPlanningContext::default();
+        let calls = node
+            .calls
+            .iter()
+            .map(|call| {
+                let arg = create_physical_expr(&call.arg, node.input.schema(), &props, &context)?;
+                Ok((call.kind, arg))
+            })
+            .collect::<datafusion::error::Result<Vec<_>>>()?;
+        self.schema = Arc::new(node.schema.as_arrow().clone());
+        self.steps.push(Step::TableFunction {
+            calls,
             schema: Arc::clone(&self.schema),
         });
         Ok(())
@@ -293,9 +323,75 @@ fn apply(
                     .collect::<std::result::Result<Vec<_>, _>>()?;
                 RecordBatch::try_new(Arc::clone(schema), columns)?
             }
+            Step::TableFunction { calls, schema } => {
+                let (output, rows) = expand(calls, schema, &current)?;
+                if let Some(selection) = selection.as_deref_mut() {
+                    *selection = rows
+                        .values()
+                        .iter()
+                        .map(|row| selection[*row as usize])
+                        .collect();
+                }
+                output
+            }
         };
     }
     Ok(current)
+}
+
+/// Runs the table functions `calls` over `batch`: each row repeated once per value of its
+/// longest result, followed by one column per call (null where a call gave fewer values).
+/// A delete row (a stream record with a null value) gives nothing, as in ksqlDB. Returns the
+/// rows and, for each, the input row it repeats.
+fn expand(
+    calls: &[(TableFunctionKind, Arc<dyn PhysicalExpr>)],
+    schema: &SchemaRef,
+    batch: &RecordBatch,
+) -> Result<(RecordBatch, UInt32Array)> {
+    let rows = batch.num_rows();
+    let results = calls
+        .iter()
+        .map(|(kind, arg)| {
+            let arg = arg.evaluate(batch)?.into_array(rows)?;
+            kind.expand(&arg)
+        })
+        .collect::<datafusion::error::Result<Vec<_>>>()?;
+    let ops = match batch.column_by_name(OP_COLUMN) {
+        Some(_) => Some(op_column(batch)?),
+        None => None,
+    };
+    let mut input_rows: Vec<u32> = Vec::new();
+    let mut value_rows: Vec<Vec<Option<u32>>> = vec![Vec::new(); results.len()];
+    for row in 0..rows {
+        if ops.is_some_and(|ops| ops.value(row) == OP_DELETE) {
+            continue;
+        }
+        let count = |starts: &[usize]| starts[row + 1] - starts[row];
+        let longest = results
+            .iter()
+            .map(|(_, starts)| count(starts))
+            .max()
+            .unwrap_or(0);
+        for index in 0..longest {
+            input_rows.push(row as u32);
+            for ((_, starts), taken) in results.iter().zip(&mut value_rows) {
+                taken.push((index < count(starts)).then(|| (starts[row] + index) as u32));
+            }
+        }
+    }
+    let input_rows = UInt32Array::from(input_rows);
+    let mut columns = batch
+        .columns()
+        .iter()
+        .map(|column| take(column, &input_rows, None))
+        .collect::<std::result::Result<Vec<_>, _>>()?;
+    for ((values, _), taken) in results.iter().zip(value_rows) {
+        columns.push(take(values, &UInt32Array::from(taken), None)?);
+    }
+    Ok((
+        RecordBatch::try_new(Arc::clone(schema), columns)?,
+        input_rows,
+    ))
 }
 
 /// The `$op` column of changelog rows.

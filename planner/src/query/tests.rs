@@ -92,3 +92,83 @@ fn comparisons_follow_ksqldb_type_rules() {
         assert_eq!(plan_error(sql), expected, "{sql}");
     }
 }
+
+#[test]
+fn table_functions_plan_between_source_and_projection() {
+    let mut catalog = Catalog::default();
+    let sql = "CREATE STREAM T (K STRING KEY, I INT, A ARRAY<INT>, R ARRAY<STRUCT<F INT>>) WITH (kafka_topic='t', value_format='JSON', partitions=1);
+        SELECT I, EXPLODE(A) + 1, EXPLODE(R)->F, CUBE_EXPLODE(ARRAY[I]) AS C FROM T WHERE I > 0 EMIT CHANGES;";
+    let mut planned = None;
+    for statement in parser::parse_statements(sql).expect("parses") {
+        match plan_statement(&catalog, &statement, &Properties::new()).expect("plans") {
+            Some(StatementPlan::CreateSource { source, .. }) => catalog.put_source(source),
+            Some(StatementPlan::Select { columns, plan, .. }) => planned = Some((columns, plan)),
+            _ => panic!("{}: not a CREATE or a push query", statement.text),
+        }
+    }
+    let (columns, plan) = planned.expect("a push query");
+    let described: Vec<String> = columns
+        .iter()
+        .map(|column| {
+            format!(
+                "{} {}",
+                column.name,
+                crate::types::sql_type_name(&column.data_type)
+            )
+        })
+        .collect();
+    assert_eq!(
+        described,
+        [
+            "I INTEGER",
+            "KSQL_COL_0 INTEGER",
+            "F INTEGER",
+            "C ARRAY<INTEGER>"
+        ]
+    );
+    let DataflowNode::Project(project) = &plan.root else {
+        panic!("a projection on top: {plan}")
+    };
+    let DataflowNode::TableFunction(node) = project.input.as_ref() else {
+        panic!("table functions below the projection: {plan}")
+    };
+    let calls: Vec<(&str, &str)> = node
+        .calls
+        .iter()
+        .map(|call| (call.kind.name(), call.name.as_str()))
+        .collect();
+    assert_eq!(
+        calls,
+        [
+            ("EXPLODE", "KSQL_SYNTH_0"),
+            ("EXPLODE", "KSQL_SYNTH_1"),
+            ("CUBE_EXPLODE", "KSQL_SYNTH_2")
+        ]
+    );
+    assert!(matches!(node.input.as_ref(), DataflowNode::Filter(_)));
+}
+
+#[test]
+fn table_functions_are_rejected_outside_a_plain_select_list() {
+    let cases = [
+        (
+            "SELECT K, EXPLODE(M) FROM T EMIT CHANGES;",
+            "Function 'explode' does not accept parameters (MAP<STRING, INTEGER>).\nValid alternatives are:\nexplode(ARRAY<DECIMAL> input)\nexplode(ARRAY<T> list)",
+        ),
+        (
+            "SELECT K, EXPLODE(A) FROM T WHERE EXPLODE(A) > 1 EMIT CHANGES;",
+            "Table function EXPLODE is not supported in WHERE: table functions are only allowed in the SELECT list",
+        ),
+        (
+            "SELECT K, EXPLODE(A), COUNT(*) FROM T GROUP BY K EMIT CHANGES;",
+            "Table functions cannot be used with aggregations.",
+        ),
+        (
+            "SELECT K, CUBE_EXPLODE(ARRAY[EXPLODE(A)]) FROM T EMIT CHANGES;",
+            "Table functions cannot be nested: CUBE_EXPLODE(EXPLODE())",
+        ),
+    ];
+    for (sql, expected) in cases {
+        assert_eq!(plan_error(sql), expected, "{sql}");
+    }
+}

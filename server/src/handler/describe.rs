@@ -37,6 +37,14 @@ pub(crate) fn describe(
         )),
         Describe::Function { name } => {
             let name = name.to_uppercase();
+            if let Some(kind) = planner::functions::table::TableFunctionKind::ALL
+                .into_iter()
+                .find(|kind| kind.name() == name)
+            {
+                return Ok(StatementResult::FunctionDescription(Box::new(
+                    table_function_description(kind),
+                )));
+            }
             let description = planner::functions::describe_function(&name).ok_or_else(|| {
                 ServerError::User(format!("Can't find any functions with the name '{name}'"))
             })?;
@@ -365,6 +373,35 @@ fn function_description(
         version: String::new(),
         path: "internal".into(),
         kind: "SCALAR".into(),
+        variations,
+    }
+}
+
+/// What `DESCRIBE FUNCTION` shows of a table function.
+fn table_function_description(
+    kind: planner::functions::table::TableFunctionKind,
+) -> FunctionDescription {
+    let variations = kind
+        .signatures()
+        .iter()
+        .map(|(param_type, param, return_type)| FunctionVariation {
+            arguments: vec![FunctionArgument {
+                name: param.to_string(),
+                variadic: false,
+                type_name: param_type.to_string(),
+                description: String::new(),
+            }],
+            return_type: return_type.to_string(),
+            description: kind.description().to_string(),
+        })
+        .collect();
+    FunctionDescription {
+        name: kind.name().to_string(),
+        description: kind.description().to_string(),
+        author: "Confluent".into(),
+        version: String::new(),
+        path: "internal".into(),
+        kind: "TABLE".into(),
         variations,
     }
 }

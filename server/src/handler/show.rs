@@ -93,7 +93,7 @@ fn sources(
     StatementResult::Sources { kind, sources }
 }
 
-/// Scalar and aggregate functions, sorted by name.
+/// Scalar, aggregate and table functions, sorted by name.
 fn functions() -> Vec<FunctionSummary> {
     let scalars = planner::functions::scalar_function_names()
         .into_iter()
@@ -106,7 +106,10 @@ fn functions() -> Vec<FunctionSummary> {
     let aggregates = planner::functions::aggregate::aggregate_function_names()
         .into_iter()
         .map(|name| (name, "AGGREGATE", "AGGREGATE"));
-    let mut functions: Vec<(&str, &str, &str)> = scalars.chain(aggregates).collect();
+    let tables = planner::functions::table::TableFunctionKind::ALL
+        .into_iter()
+        .map(|kind| (kind.name(), "TABLE", "TABLE"));
+    let mut functions: Vec<(&str, &str, &str)> = scalars.chain(aggregates).chain(tables).collect();
     functions.sort();
     functions
         .into_iter()

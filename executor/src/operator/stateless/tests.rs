@@ -75,3 +75,37 @@ fn an_operator_without_steps_passes_batches_through() {
     let output = harness.feed(0, input.clone());
     assert_eq!(output, input);
 }
+
+#[test]
+fn table_functions_repeat_rows_zipped_and_track_their_records() {
+    let fixture = Fixture::new();
+    let plan = fixture.plan(
+        "SELECT ID, EXPLODE(ARRAY[N, N * 10]) AS E, EXPLODE(SPLIT(V, ',')) AS W FROM S EMIT CHANGES;",
+    );
+    let operator = stateless(&fixture, &plan);
+    let input = fixture.decode(
+        &plan,
+        0,
+        &[
+            (Some("a"), Some(r#"{"N":1,"V":"x,y,z"}"#), 10),
+            (Some("b"), Some(r#"{"N":2,"V":null}"#), 20),
+            (Some("c"), Some(r#"{"N":3,"V":"w"}"#), 30),
+        ],
+    );
+    // Each row names the record it came from; repeated rows name it again.
+    let mut origins = vec![4, 5, 6];
+    let output = operator.run(input, Some(&mut origins)).expect("runs");
+    assert_eq!(
+        rows(&output, &["ID", "E", "W", "$rowtime"]),
+        vec![
+            "a|1|x|10",
+            "a|10|y|10",
+            "a|null|z|10",
+            "b|2|null|20",
+            "b|20|null|20",
+            "c|3|w|30",
+            "c|30|null|30",
+        ]
+    );
+    assert_eq!(origins, [4, 4, 4, 5, 5, 6, 6]);
+}
