@@ -33,7 +33,7 @@ use crate::graph::{OperatorGraph, StatePrefix};
 use crate::log::{ConsumerWaker, TopicLog};
 use crate::metrics::{Counters, Metrics};
 use crate::state::StateStore;
-use crate::task::{InputSpec, StageProgress, Task, TaskCommit, TaskConfig};
+use crate::task::{InputSpec, Task, TaskCommit, TaskConfig};
 use crate::{ExecError, Result};
 
 pub use print::start_print;
@@ -293,28 +293,11 @@ impl PersistentQuery {
             partitions = partitions.max(log.offsets(topic)?.len() as u32);
         }
         backend.committer.prepare(id, &task_names, partitions)?;
-        // Each stage below a repartition reports its progress to the stages reading its topic.
-        let progress: Vec<Arc<StageProgress>> = repartitions
-            .iter()
-            .zip(&stage_inputs)
-            .map(|(repartition, inputs)| {
-                StageProgress::new(workers(
-                    inputs,
-                    repartition.input.groups_within_partitions(),
-                ))
-            })
-            .collect();
-        let upstream: Vec<(String, Arc<StageProgress>)> = repartitions
-            .iter()
-            .zip(&progress)
-            .map(|(repartition, progress)| (repartition.topic.clone(), Arc::clone(progress)))
-            .collect();
         let stage = |name: String,
                      inputs: &[InputSpec],
                      parallel: bool,
                      compile: &dyn Fn() -> Result<OperatorGraph>,
-                     counters: (Arc<Counters>, Arc<Counters>),
-                     own: Option<&Arc<StageProgress>>|
+                     counters: (Arc<Counters>, Arc<Counters>)|
          -> Result<Vec<Task>> {
             let workers = workers(inputs, parallel);
             let mut tasks = Vec::with_capacity(workers);
@@ -331,17 +314,14 @@ impl PersistentQuery {
                     .filter(|input| input.partition as usize % workers == worker)
                     .cloned()
                     .collect();
-                tasks.push(
-                    Task::new(
-                        format!("{name}/{worker}"),
-                        compile()?,
-                        Arc::clone(log).consumer()?,
-                        assigned,
-                        config,
-                        Some(commit),
-                    )?
-                    .in_stages(own.map(Arc::clone), upstream.clone()),
-                );
+                tasks.push(Task::new(
+                    format!("{name}/{worker}"),
+                    compile()?,
+                    Arc::clone(log).consumer()?,
+                    assigned,
+                    config,
+                    Some(commit),
+                )?);
             }
             Ok(tasks)
         };
@@ -353,12 +333,9 @@ impl PersistentQuery {
             top_parallel,
             &|| OperatorGraph::compile(plan, &scoped, Some(&prefix), true),
             (metrics.counters(id), metrics.counters(&sink_plan.name)),
-            None,
         )?;
         // Each stage below a repartition writes its topic; its records are counted there.
-        for ((repartition, inputs), progress) in
-            repartitions.iter().zip(&stage_inputs).zip(&progress)
-        {
+        for (repartition, inputs) in repartitions.iter().zip(&stage_inputs) {
             let counters = metrics.counters(&repartition.topic);
             tasks.extend(stage(
                 format!("{id}/{}", repartition.name),
@@ -366,7 +343,6 @@ impl PersistentQuery {
                 repartition.input.groups_within_partitions(),
                 &|| OperatorGraph::compile_repartition(repartition, &scoped, Some(&prefix)),
                 (Arc::clone(&counters), counters),
-                Some(progress),
             )?);
         }
         Ok(tasks)

@@ -16,7 +16,7 @@
 
 use std::collections::VecDeque;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use arrow::record_batch::RecordBatch;
@@ -96,29 +96,6 @@ pub struct TaskCommit {
     pub sink_counters: Arc<Counters>,
 }
 
-/// How many tasks of a query's stage may still write to its repartition topic: those that
-/// have records buffered or waiting in their partitions. A stage reading that topic beside
-/// another input (a join) treats it as lagging while the stage writing it is busy, so that
-/// its inputs are fed in time order as if the repartition had run to its end first: the
-/// result of a query over existing data does not depend on how fast each stage ran.
-#[derive(Debug, Default)]
-pub struct StageProgress {
-    busy: AtomicUsize,
-}
-
-impl StageProgress {
-    /// The progress of a stage of `tasks` tasks, all busy until they report otherwise.
-    pub fn new(tasks: usize) -> Arc<Self> {
-        Arc::new(StageProgress {
-            busy: AtomicUsize::new(tasks),
-        })
-    }
-
-    pub fn is_busy(&self) -> bool {
-        self.busy.load(Ordering::SeqCst) > 0
-    }
-}
-
 /// One operator graph, its inputs and its consumer.
 pub struct Task {
     name: String,
@@ -127,10 +104,6 @@ pub struct Task {
     groups: Vec<PartitionGroup>,
     config: TaskConfig,
     commit: Option<TaskCommit>,
-    /// The progress this task reports for its stage, and whether it counts as busy there.
-    stage: Option<(Arc<StageProgress>, bool)>,
-    /// The stages writing the repartition topics this task reads, by topic.
-    upstream: Vec<(String, Arc<StageProgress>)>,
 }
 
 impl Task {
@@ -192,42 +165,7 @@ impl Task {
             groups,
             config,
             commit,
-            stage: None,
-            upstream: Vec::new(),
         })
-    }
-
-    /// Makes the task report whether it is busy to `stage` (its stage's progress, counting
-    /// it busy from the start), and wait for the stages of `upstream` (by the repartition
-    /// topic they write) as described at [`StageProgress`].
-    pub fn in_stages(
-        mut self,
-        stage: Option<Arc<StageProgress>>,
-        upstream: Vec<(String, Arc<StageProgress>)>,
-    ) -> Self {
-        self.stage = stage.map(|stage| (stage, true));
-        self.upstream = upstream;
-        self
-    }
-
-    /// Reports to the stage's progress whether the task has anything left to process.
-    fn report_progress(&mut self) {
-        let idle = self.groups.iter().all(|group| {
-            group.inputs.iter().all(|input| {
-                input.buffer.is_empty()
-                    && (input.done() || !self.consumer.has_more(input.assignment))
-            })
-        });
-        if let Some((progress, busy)) = &mut self.stage
-            && *busy == idle
-        {
-            if idle {
-                progress.busy.fetch_sub(1, Ordering::SeqCst);
-            } else {
-                progress.busy.fetch_add(1, Ordering::SeqCst);
-            }
-            *busy = !idle;
-        }
     }
 
     /// A handle that ends a waiting poll, so that a stop takes effect at once.
@@ -243,11 +181,7 @@ impl Task {
         output: &mut dyn FnMut(Vec<RecordBatch>) -> Result<bool>,
     ) -> Result<()> {
         while !stop.load(Ordering::SeqCst) && !self.finished() {
-            // Waiting for a busy upstream stage, the poll waits for its records (appends
-            // wake it) rather than spinning.
-            let waiting = self.groups.iter().any(|g| g.waiting_since.is_some());
-            let upstream_busy = self.upstream.iter().any(|(_, stage)| stage.is_busy());
-            let timeout = if waiting && !upstream_busy {
+            let timeout = if self.groups.iter().any(|g| g.waiting_since.is_some()) {
                 self.config.idle_timeout.min(self.config.poll_timeout)
             } else {
                 self.config.poll_timeout
@@ -264,7 +198,6 @@ impl Task {
                     return Ok(());
                 }
             }
-            self.report_progress();
         }
         Ok(())
     }
@@ -333,15 +266,8 @@ impl Task {
         // An input with nothing buffered but records in its partition is read before the
         // others are processed past it (Kafka Streams with `max.task.idle.ms` = 0): the
         // group's records stay in time order across polls.
-        // Upstream first: once its stage is idle, what it wrote is visible to `has_more`.
         let consumer = &self.consumer;
-        let upstream = &self.upstream;
-        let chunks = plan_chunks(&group.inputs, |input| {
-            upstream
-                .iter()
-                .any(|(topic, stage)| *topic == input.spec.topic && stage.is_busy())
-                || consumer.has_more(input.assignment)
-        });
+        let chunks = plan_chunks(&group.inputs, |input| consumer.has_more(input.assignment));
         let mut taken = vec![0; group.inputs.len()];
         for (position, count) in &chunks {
             taken[*position] += count;
@@ -443,15 +369,6 @@ impl Task {
             }
         }
         Ok(outputs)
-    }
-}
-
-impl Drop for Task {
-    /// A task that stops is no longer busy: the stages reading its output do not wait for it.
-    fn drop(&mut self) {
-        if let Some((progress, true)) = &self.stage {
-            progress.busy.fetch_sub(1, Ordering::SeqCst);
-        }
     }
 }
 
