@@ -6,6 +6,7 @@
 
 mod comparison;
 mod formatted;
+mod lambda;
 mod literal;
 
 use std::sync::Arc;
@@ -254,6 +255,11 @@ impl ExprLowering<'_> {
                 }
                 current
             }
+            SqlExpr::Lambda(lambda) => {
+                return Err(PlanError::User(format!(
+                    "lambda function {lambda} can only be an argument of TRANSFORM, FILTER or REDUCE"
+                )));
+            }
             other => return unsupported(&other.to_string()),
         })
     }
@@ -456,6 +462,19 @@ impl ExprLowering<'_> {
             .and_then(|part| part.as_ident())
             .map(normalize_ident)
             .ok_or_else(|| PlanError::User(format!("bad function name {}", function.name)))?;
+        if let Some(kind) = functions::LambdaFunctionKind::from_name(&name)
+            && let FunctionArguments::List(list) = &function.args
+        {
+            let args = list
+                .args
+                .iter()
+                .map(|arg| match arg {
+                    FunctionArg::Unnamed(FunctionArgExpr::Expr(expr)) => Ok(expr),
+                    other => unsupported(&other.to_string()),
+                })
+                .collect::<Result<Vec<_>>>()?;
+            return self.lambda_call(kind, &args);
+        }
         let mut args = Vec::new();
         let mut names = Vec::new();
         if let FunctionArguments::List(list) = &function.args {
