@@ -76,6 +76,16 @@ pub fn canonical(expr: &SqlExpr) -> SqlExpr {
     expr
 }
 
+/// The functions whose first argument is a time unit keyword (`TIMESTAMPADD(SECONDS, 5, ts)`).
+const TIME_UNIT_FUNCTIONS: [&str; 6] = [
+    "DATEADD",
+    "DATESUB",
+    "TIMEADD",
+    "TIMESUB",
+    "TIMESTAMPADD",
+    "TIMESTAMPSUB",
+];
+
 /// The clause of join criteria, for `ExprLowering::clause`.
 pub(crate) const JOIN_ON: &str = "JOIN ON";
 
@@ -480,6 +490,18 @@ impl ExprLowering<'_> {
         if let FunctionArguments::List(list) = &function.args {
             for arg in &list.args {
                 match arg {
+                    // The unit keyword of DATEADD, TIMESTAMPSUB, ... reaches them as a string.
+                    FunctionArg::Unnamed(FunctionArgExpr::Expr(SqlExpr::Identifier(unit)))
+                        if args.is_empty()
+                            && TIME_UNIT_FUNCTIONS.contains(&name.as_str())
+                            && unit.quote_style.is_none()
+                            && functions::TimeUnit::parse(&unit.value).is_some() =>
+                    {
+                        args.push(Expr::Literal(
+                            ScalarValue::Utf8(Some(unit.value.to_uppercase())),
+                            None,
+                        ))
+                    }
                     FunctionArg::Unnamed(FunctionArgExpr::Expr(expr)) => {
                         args.push(self.lower_inner(expr)?)
                     }

@@ -5,13 +5,17 @@
 //! shadow outer columns of the same name), so it may use outer columns, functions and other
 //! lambdas; its parameters then become DataFusion lambda variables. Evaluation is in
 //! `functions::lambda`.
+//!
+//! ksqlDB evaluates a lambda body as Java code, where arithmetic on a null operand throws and
+//! the whole invocation gives null; `failure_condition` states when that happens, so that the
+//! invocation can give null for those rows.
 
 use std::collections::HashSet;
 
-use datafusion::common::tree_node::{Transformed, TreeNode};
-use datafusion::common::{DFSchema, TableReference};
-use datafusion::logical_expr::expr::{HigherOrderFunction, Lambda, LambdaVariable};
-use datafusion::logical_expr::{Expr, ExprSchemable};
+use datafusion::common::tree_node::{Transformed, TreeNode, TreeNodeRecursion};
+use datafusion::common::{DFSchema, ScalarValue, TableReference};
+use datafusion::logical_expr::expr::{Case, HigherOrderFunction, Lambda, LambdaVariable};
+use datafusion::logical_expr::{BinaryExpr, Expr, ExprSchemable, Operator, lit};
 use sqlparser::ast::{Expr as SqlExpr, LambdaFunction, OneOrManyWithParens};
 
 use super::{ExprLowering, normalize_ident};
@@ -74,9 +78,18 @@ impl ExprLowering<'_> {
             )));
         }
         let mut lowered = values;
+        let mut failures = Vec::new();
         for (lambda, types) in lambdas.into_iter().zip(parameter_types) {
-            lowered.push(self.lower_lambda(name, lambda, &types)?);
+            let lambda = self.lower_lambda(name, lambda, &types)?;
+            failures.push(Expr::Lambda(Lambda::new(
+                lambda.params.clone(),
+                failure_condition(&lambda.body),
+            )));
+            lowered.push(Expr::Lambda(lambda));
         }
+        // Each lambda is followed (after all of them) by the condition under which ksqlDB's
+        // evaluation of it fails for an element, which makes the whole result null.
+        lowered.extend(failures);
         Ok(Expr::HigherOrderFunction(HigherOrderFunction::new(
             kind.udf(),
             lowered,
@@ -89,7 +102,7 @@ impl ExprLowering<'_> {
         function: &str,
         lambda: &LambdaFunction,
         types: &[arrow::datatypes::DataType],
-    ) -> Result<Expr> {
+    ) -> Result<Lambda> {
         let names = match &lambda.params {
             OneOrManyWithParens::One(param) => vec![normalize_ident(&param.name)],
             OneOrManyWithParens::Many(params) => params
@@ -162,6 +175,97 @@ impl ExprLowering<'_> {
                 })
             })?
             .data;
-        Ok(Expr::Lambda(Lambda::new(names, body)))
+        Ok(Lambda::new(names, body))
+    }
+}
+
+/// When ksqlDB's evaluation of `expr` fails (a boolean expression over the same inputs):
+/// arithmetic with a null operand, in the branches Java evaluates (`AND`, `OR` and `CASE`
+/// short-circuit). Nested invocations handle their own lambdas.
+fn failure_condition(expr: &Expr) -> Expr {
+    match expr {
+        Expr::BinaryExpr(BinaryExpr { left, op, right }) => match op {
+            Operator::Plus
+            | Operator::Minus
+            | Operator::Multiply
+            | Operator::Divide
+            | Operator::Modulo => any([
+                failure_condition(left),
+                failure_condition(right),
+                null_operand(left),
+                null_operand(right),
+            ]),
+            Operator::And => any([
+                failure_condition(left),
+                all(left.as_ref().clone().is_not_false(), failure_condition(right)),
+            ]),
+            Operator::Or => any([
+                failure_condition(left),
+                all(left.as_ref().clone().is_not_true(), failure_condition(right)),
+            ]),
+            _ => any([failure_condition(left), failure_condition(right)]),
+        },
+        Expr::Case(Case {
+            expr: None,
+            when_then_expr,
+            else_expr,
+        }) => {
+            // From the last branch back: a branch's result fails only when it is taken.
+            let mut failure = else_expr
+                .as_ref()
+                .map_or_else(|| lit(false), |result| failure_condition(result));
+            for (when, then) in when_then_expr.iter().rev() {
+                failure = any([
+                    failure_condition(when),
+                    all(when.as_ref().clone().is_true(), failure_condition(then)),
+                    all(when.as_ref().clone().is_not_true(), failure),
+                ]);
+            }
+            failure
+        }
+        Expr::HigherOrderFunction(function) => any(function
+            .args
+            .iter()
+            .filter(|arg| !matches!(arg, Expr::Lambda(_)))
+            .map(failure_condition)),
+        Expr::Lambda(_) => lit(false),
+        other => {
+            let mut failures = Vec::new();
+            let _ = other.apply_children(|child| {
+                failures.push(failure_condition(child));
+                Ok(TreeNodeRecursion::Continue)
+            });
+            any(failures)
+        }
+    }
+}
+
+/// `operand IS NULL`, or false for a literal that is not null.
+fn null_operand(operand: &Expr) -> Expr {
+    match operand {
+        Expr::Literal(value, _) => lit(value.is_null()),
+        other => other.clone().is_null(),
+    }
+}
+
+fn is_false(expr: &Expr) -> bool {
+    matches!(expr, Expr::Literal(ScalarValue::Boolean(Some(false)), _))
+}
+
+/// `a OR b OR ...`, leaving out literal falses.
+fn any(conditions: impl IntoIterator<Item = Expr>) -> Expr {
+    conditions
+        .into_iter()
+        .filter(|condition| !is_false(condition))
+        .reduce(Expr::or)
+        .unwrap_or_else(|| lit(false))
+}
+
+/// `a AND b`, false when either is a literal false.
+fn all(left: Expr, right: Expr) -> Expr {
+    if is_false(&left) || is_false(&right) {
+        lit(false)
+    } else {
+        left.and(right)
     }
 }

@@ -123,9 +123,12 @@ impl HigherOrderUDFImpl for LambdaInvocation {
     ) -> Result<LambdaParametersProgress> {
         let values = value_types(fields);
         match self.kind.parameter_types(&values) {
+            // The lambdas, then their failure conditions with the same parameters.
             Some(lambdas) => Ok(LambdaParametersProgress::Complete(
                 lambdas
-                    .into_iter()
+                    .iter()
+                    .chain(&lambdas)
+                    .cloned()
                     .map(|types| {
                         types
                             .into_iter()
@@ -148,7 +151,8 @@ impl HigherOrderUDFImpl for LambdaInvocation {
                 ValueOrLambda::Value(_) => None,
             })
             .collect::<Vec<_>>();
-        let return_type = match (self.kind, lambdas.as_slice()) {
+        let lambdas = &lambdas[..lambdas.len() / 2];
+        let return_type = match (self.kind, lambdas) {
             (LambdaFunctionKind::Transform, [element]) => list_type(element.clone()),
             (LambdaFunctionKind::Transform, [key, value]) => map_type(key.clone(), value.clone()),
             (LambdaFunctionKind::Filter, _) => values[0].clone(),
@@ -169,8 +173,9 @@ impl HigherOrderUDFImpl for LambdaInvocation {
                 ValueOrLambda::Lambda(lambda) => lambdas.push(lambda),
             }
         }
+        let (lambdas, failures) = lambdas.split_at(lambdas.len() / 2);
         let collection = Collection::new(&values[0])?;
-        let result = match (self.kind, lambdas.as_slice()) {
+        let result = match (self.kind, lambdas) {
             (LambdaFunctionKind::Transform, [lambda]) => {
                 transform_array(&collection, lambda, &return_type)?
             }
@@ -181,11 +186,23 @@ impl HigherOrderUDFImpl for LambdaInvocation {
                 filter_collection(&collection, predicate, &return_type)?
             }
             (LambdaFunctionKind::Reduce, [reducer]) => {
-                reduce(&collection, &values[1], reducer, &return_type)?
+                return Ok(ColumnarValue::Array(reduce(
+                    &collection,
+                    &values[1],
+                    reducer,
+                    failures,
+                    &return_type,
+                )?));
             }
             (_, other) => return exec_err!("{} got {} lambdas", self.name(), other.len()),
         };
-        Ok(ColumnarValue::Array(result))
+        let mut failed = vec![false; rows];
+        for failure in failures {
+            let condition =
+                Collection::evaluate(failure, &collection.elements, &collection.rows)?;
+            mark_failed_rows(&condition, collection.rows.values(), &mut failed)?;
+        }
+        Ok(ColumnarValue::Array(null_failed_rows(result, &failed)?))
     }
 }
 
@@ -436,14 +453,42 @@ fn filter_collection(
     })
 }
 
+/// Marks the row (`rows[i]`) of each element `i` whose failure condition is true.
+fn mark_failed_rows(condition: &ArrayRef, rows: &[u32], failed: &mut [bool]) -> Result<()> {
+    let Some(condition) = condition.as_boolean_opt() else {
+        return exec_err!("a lambda's failure condition must be BOOLEAN");
+    };
+    for (index, row) in rows.iter().enumerate() {
+        if condition.is_valid(index) && condition.value(index) {
+            failed[*row as usize] = true;
+        }
+    }
+    Ok(())
+}
+
+/// `result` with the failed rows set to null.
+fn null_failed_rows(result: ArrayRef, failed: &[bool]) -> Result<ArrayRef> {
+    if !failed.contains(&true) {
+        return Ok(result);
+    }
+    let keep = BooleanArray::from(failed.iter().map(|failed| !failed).collect::<Vec<_>>());
+    let nulls = datafusion::arrow::array::new_null_array(result.data_type(), result.len());
+    Ok(datafusion::arrow::compute::kernels::zip::zip(
+        &keep, &result, &nulls,
+    )?)
+}
+
 /// REDUCE folds the elements (entries) of each row into the state, one element position at a
 /// time over all rows that have an element there. A null collection gives the initial state.
+/// Map entries are visited in the order ksqlDB visits them (see `java_hash_map_order`).
 fn reduce(
     collection: &Collection,
     initial: &ArrayRef,
     reducer: &LambdaArgument,
+    failures: &[&LambdaArgument],
     state_type: &DataType,
 ) -> Result<ArrayRef> {
+    let mut failed = vec![false; initial.len()];
     let mut state = cast(initial, state_type)?;
     let starts = collection
         .lengths
@@ -454,6 +499,7 @@ fn reduce(
             Some(first)
         })
         .collect::<Vec<_>>();
+    let order = java_hash_map_order(collection);
     let longest = collection.lengths.iter().copied().max().unwrap_or(0);
     for position in 0..longest {
         let active = (0..collection.lengths.len())
@@ -463,12 +509,16 @@ fn reduce(
         let element_indices = UInt32Array::from_iter_values(
             active
                 .iter()
-                .map(|row| (starts[*row as usize] + position) as u32),
+                .map(|row| order[starts[*row as usize] + position]),
         );
         let active = UInt32Array::from(active);
         let mut parameters = vec![take(state.as_ref(), &active, None)?];
         for column in &collection.elements {
             parameters.push(take(column.as_ref(), &element_indices, None)?);
+        }
+        for failure in failures {
+            let condition = Collection::evaluate(failure, &parameters, &active)?;
+            mark_failed_rows(&condition, active.values(), &mut failed)?;
         }
         let next = Collection::evaluate(reducer, &parameters, &active)?;
         let next = cast(&next, state_type)?;
@@ -478,5 +528,72 @@ fn reduce(
         }
         state = interleave(&[state.as_ref(), next.as_ref()], &picks)?;
     }
-    Ok(state)
+    null_failed_rows(state, &failed)
+}
+
+/// The element indices of `collection` in visiting order. ksqlDB's maps are Java `HashMap`s
+/// sized for their entries, whose iteration goes by hash bucket (`String.hashCode`, spread
+/// as `HashMap` does) and within a bucket by insertion; arrays and maps with keys other than
+/// strings keep their order.
+fn java_hash_map_order(collection: &Collection) -> Vec<u32> {
+    let identity = (0..collection.rows.len() as u32).collect::<Vec<_>>();
+    let (Some(_), Some(keys)) = (&collection.entries, collection.elements.first()) else {
+        return identity;
+    };
+    let Some(keys) = keys.as_string_opt::<i32>() else {
+        return identity;
+    };
+    let mut order = Vec::with_capacity(identity.len());
+    let mut start = 0usize;
+    for length in &collection.lengths {
+        let capacity = java_hash_map_capacity(*length);
+        let mut entries = (start..start + length)
+            .map(|index| {
+                let hash = java_string_hash(keys.value(index));
+                ((hash ^ (hash >> 16)) & (capacity - 1), index as u32)
+            })
+            .collect::<Vec<_>>();
+        entries.sort_by_key(|(bucket, _)| *bucket);
+        order.extend(entries.into_iter().map(|(_, index)| index));
+        start += length;
+    }
+    order
+}
+
+/// The table size of `new HashMap<>(entries)` after `entries` insertions.
+fn java_hash_map_capacity(entries: usize) -> u32 {
+    let mut capacity = entries.max(1).next_power_of_two() as u32;
+    while entries as u64 > (u64::from(capacity) * 3) / 4 {
+        capacity *= 2;
+    }
+    capacity
+}
+
+/// Java's `String.hashCode` (over UTF-16 code units).
+fn java_string_hash(text: &str) -> u32 {
+    text.encode_utf16()
+        .fold(0u32, |hash, unit| hash.wrapping_mul(31).wrapping_add(u32::from(unit)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn java_hash_map_capacity_follows_sized_construction_and_resizes() {
+        // tableSizeFor(n), doubled while n exceeds three quarters of it.
+        let cases = [(0, 1), (1, 2), (2, 4), (3, 4), (4, 8), (6, 8), (7, 16), (12, 16), (13, 32)];
+        for (entries, expected) in cases {
+            assert_eq!(java_hash_map_capacity(entries), expected, "{entries} entries");
+        }
+    }
+
+    #[test]
+    fn java_string_hash_matches_string_hash_code() {
+        // "a".hashCode() == 97, "ab" == 97 * 31 + 98, "" == 0, "hello" == 99162322.
+        let cases = [("", 0u32), ("a", 97), ("ab", 3105), ("hello", 99_162_322)];
+        for (text, expected) in cases {
+            assert_eq!(java_string_hash(text), expected, "{text}");
+        }
+    }
 }
