@@ -152,6 +152,23 @@ impl ExprLowering<'_> {
                 .map(|(qualifier, field)| (qualifier.cloned(), std::sync::Arc::clone(field))),
         );
         let schema = DFSchema::new_with_metadata(fields, self.schema.metadata().clone())?;
+        // Inside the engine a parameter may not share its name with a column of the input.
+        let is_column = |name: &str| {
+            self.schema.iter().any(|(qualifier, field)| {
+                field.name() == name
+                    && !qualifier.is_some_and(|q| q.table().starts_with(PARAMETER_QUALIFIER))
+            })
+        };
+        let internal_names = names
+            .iter()
+            .map(|name| {
+                let mut internal = name.clone();
+                while is_column(&internal) || names.contains(&internal) && internal != *name {
+                    internal.push('_');
+                }
+                internal
+            })
+            .collect::<Vec<_>>();
         let body = ExprLowering {
             schema: &schema,
             catalog: self.catalog,
@@ -166,22 +183,23 @@ impl ExprLowering<'_> {
                             .iter()
                             .position(|name| *name == column.name)
                             .expect("a lambda's qualifier holds only its parameters");
+                        let name = &internal_names[position];
                         Transformed::yes(Expr::LambdaVariable(LambdaVariable::new(
-                            column.name.clone(),
-                            Some(parameter_field(&column.name, types[position].clone())),
+                            name.clone(),
+                            Some(parameter_field(name, types[position].clone())),
                         )))
                     }
                     other => Transformed::no(other),
                 })
             })?
             .data;
-        Ok(Lambda::new(names, body))
+        Ok(Lambda::new(internal_names, body))
     }
 }
 
 /// When ksqlDB's evaluation of `expr` fails (a boolean expression over the same inputs):
 /// arithmetic with a null operand, in the branches Java evaluates (`AND`, `OR` and `CASE`
-/// short-circuit). Nested invocations handle their own lambdas.
+/// short-circuit), and failures inside nested invocations.
 fn failure_condition(expr: &Expr) -> Expr {
     match expr {
         Expr::BinaryExpr(BinaryExpr { left, op, right }) => match op {
@@ -223,11 +241,20 @@ fn failure_condition(expr: &Expr) -> Expr {
             }
             failure
         }
-        Expr::HigherOrderFunction(function) => any(function
-            .args
-            .iter()
-            .filter(|arg| !matches!(arg, Expr::Lambda(_)))
-            .map(failure_condition)),
+        Expr::HigherOrderFunction(function) => {
+            let nested = LambdaFunctionKind::from_name(function.name()).map(|kind| {
+                Expr::HigherOrderFunction(HigherOrderFunction::new(
+                    kind.failure_udf(),
+                    function.args.clone(),
+                ))
+            });
+            any(function
+                .args
+                .iter()
+                .filter(|arg| !matches!(arg, Expr::Lambda(_)))
+                .map(failure_condition)
+                .chain(nested))
+        }
         Expr::Lambda(_) => lit(false),
         other => {
             let mut failures = Vec::new();
@@ -267,5 +294,151 @@ fn all(left: Expr, right: Expr) -> Expr {
         lit(false)
     } else {
         left.and(right)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use arrow::array::{ArrayRef, RecordBatch};
+    use arrow::datatypes::{DataType, Field, Schema};
+    use arrow::util::display::{ArrayFormatter, FormatOptions};
+    use datafusion::physical_expr::create_physical_expr;
+    use datafusion::physical_expr::execution_props::ExecutionProps;
+
+    use super::*;
+    use crate::catalog::Catalog;
+    use crate::types::to_arrow;
+
+    /// `ID INT, N BIGINT, NUMBERS ARRAY<INT>, WORDS MAP<STRING, INT>` with three rows.
+    fn batch() -> RecordBatch {
+        let numbers = to_arrow(&parser::parse_data_type("ARRAY<INT>").expect("type")).expect("t");
+        let words = to_arrow(&parser::parse_data_type("MAP<STRING, INT>").expect("t")).expect("t");
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("ID", DataType::Int32, true),
+            Field::new("N", DataType::Int64, true),
+            Field::new("NUMBERS", numbers.clone(), true),
+            Field::new("WORDS", words.clone(), true),
+        ]));
+        let json = r#"
+            {"ID": 1, "N": 10, "NUMBERS": [1, 2, 3], "WORDS": {"a": 1, "bb": 2, "ccc": 3}}
+            {"ID": 2, "N": 20, "NUMBERS": [4, null], "WORDS": {"dddd": null, "e": 5}}
+            {"ID": 3, "N": null, "NUMBERS": null, "WORDS": null}
+        "#;
+        let mut decoder = arrow::json::ReaderBuilder::new(Arc::clone(&schema))
+            .build_decoder()
+            .expect("decoder");
+        decoder.decode(json.as_bytes()).expect("decodes");
+        decoder.flush().expect("flushes").expect("rows")
+    }
+
+    fn lower(sql: &str, batch: &RecordBatch) -> Result<Expr> {
+        let schema = DFSchema::try_from(batch.schema())?;
+        let catalog = Catalog::default();
+        let lowering = ExprLowering {
+            schema: &schema,
+            catalog: &catalog,
+            clause: "SELECT",
+        };
+        lowering.lower(&parser::parse_expression(sql).expect("parses"))
+    }
+
+    /// Evaluates `sql` over `batch()` and prints each row's value.
+    fn evaluate(sql: &str) -> Vec<String> {
+        let batch = batch();
+        let expr = lower(sql, &batch).unwrap_or_else(|error| panic!("{sql}: {error}"));
+        let schema = DFSchema::try_from(batch.schema()).expect("schema");
+        let physical = create_physical_expr(&expr, &schema, &ExecutionProps::new(), &Default::default())
+            .unwrap_or_else(|error| panic!("{sql}: {error}"));
+        let result: ArrayRef = physical
+            .evaluate(&batch)
+            .and_then(|value| value.into_array(batch.num_rows()))
+            .unwrap_or_else(|error| panic!("{sql}: {error}"));
+        let options = FormatOptions::default().with_null("null");
+        let formatter = ArrayFormatter::try_new(result.as_ref(), &options).expect("formats");
+        (0..result.len())
+            .map(|row| formatter.value(row).to_string())
+            .collect()
+    }
+
+    #[test]
+    fn lambda_invocations_evaluate_per_element() {
+        let cases: &[(&str, [&str; 3])] = &[
+            ("TRANSFORM(numbers, x => x * 2)", ["[2, 4, 6]", "null", "null"]),
+            // An outer column inside the body.
+            ("TRANSFORM(numbers, x => x + id)", ["[2, 3, 4]", "null", "null"]),
+            ("FILTER(numbers, x => x > 1)", ["[2, 3]", "[4]", "null"]),
+            ("REDUCE(numbers, n, (s, x) => s + x)", ["16", "null", "null"]),
+            ("REDUCE(numbers, 0, (s, x) => s + x)", ["6", "null", "0"]),
+            ("FILTER(words, (k, v) => LEN(k) > 1)", ["{bb: 2, ccc: 3}", "{dddd: null}", "null"]),
+            (
+                "TRANSFORM(words, (k, v) => UCASE(k), (k, v) => v * 10)",
+                ["{A: 10, BB: 20, CCC: 30}", "null", "null"],
+            ),
+            // Every new key is 'k': the keys repeat, so the map is null.
+            ("TRANSFORM(words, (k, v) => 'k', (k, v) => v)", ["null", "null", "null"]),
+            // 'e' is 5 and 'dddd' is null, but the CASE takes the null branch only for long keys.
+            (
+                "REDUCE(words, 0, (s, k, v) => CASE WHEN LEN(k) > 3 THEN s ELSE s + v END)",
+                ["6", "5", "0"],
+            ),
+            // Nested: the inner lambda uses the outer one's parameter.
+            (
+                "TRANSFORM(numbers, x => REDUCE(numbers, 0, (s, y) => s + x * y))",
+                ["[6, 12, 18]", "null", "null"],
+            ),
+            // A failure in the inner lambda (null * 4) fails the outer one too.
+            (
+                "TRANSFORM(numbers, x => REDUCE(numbers, 0, (s, y) => s + y * 2))",
+                ["[12, 12, 12]", "null", "null"],
+            ),
+            // A parameter shadows the column of the same name.
+            ("TRANSFORM(numbers, id => id - 1)", ["[0, 1, 2]", "null", "null"]),
+        ];
+        for (sql, expected) in cases {
+            assert_eq!(evaluate(sql), expected.to_vec(), "{sql}");
+        }
+    }
+
+    #[test]
+    fn lambda_invocations_reject_bad_calls() {
+        let batch = batch();
+        let cases = [
+            (
+                "TRANSFORM(numbers, (x, y) => x)",
+                "Function 'TRANSFORM' expects a lambda function with 1 argument, got 2: (x, y) -> x",
+            ),
+            (
+                "TRANSFORM(words, (k, v) => k)",
+                "Function 'TRANSFORM' of a MAP takes 2 lambda functions, got 1",
+            ),
+            (
+                "REDUCE(numbers, (s, x) => s + x)",
+                "Function 'REDUCE' expects 2 arguments followed by lambda functions",
+            ),
+            (
+                "FILTER(id, x => x > 1)",
+                "Function 'FILTER' expects an ARRAY or a MAP as its first argument, got INTEGER",
+            ),
+            (
+                "REDUCE(numbers, 0, (s, s) => s)",
+                "Lambda function has duplicate argument 'S': (s, s) -> s",
+            ),
+            (
+                "ABS(x => x)",
+                "lambda function x -> x can only be an argument of TRANSFORM, FILTER or REDUCE",
+            ),
+            (
+                "TRANSFORM(numbers, x => y)",
+                "SELECT column 'Y' cannot be resolved.",
+            ),
+        ];
+        for (sql, expected) in cases {
+            match lower(sql, &batch) {
+                Ok(expr) => panic!("{sql} lowered to {expr}"),
+                Err(error) => assert_eq!(error.to_string(), expected, "{sql}"),
+            }
+        }
     }
 }

@@ -85,8 +85,20 @@ impl LambdaFunctionKind {
 
     /// The function as a DataFusion higher-order UDF.
     pub fn udf(self) -> Arc<HigherOrderUDF> {
+        self.invocation(false)
+    }
+
+    /// A twin of the function that, with the same arguments, tells for each row whether the
+    /// invocation fails in ksqlDB (a lambda's failure condition holds for an element), so that
+    /// a failure inside a nested lambda also fails the lambda around it.
+    pub fn failure_udf(self) -> Arc<HigherOrderUDF> {
+        self.invocation(true)
+    }
+
+    fn invocation(self, failure: bool) -> Arc<HigherOrderUDF> {
         Arc::new(HigherOrderUDF::new_from_impl(LambdaInvocation {
             kind: self,
+            failure,
             signature: HigherOrderSignature::user_defined(Volatility::Immutable),
         }))
     }
@@ -100,12 +112,19 @@ pub fn parameter_field(name: &str, data_type: DataType) -> FieldRef {
 #[derive(Debug, PartialEq, Eq, Hash)]
 struct LambdaInvocation {
     kind: LambdaFunctionKind,
+    /// Gives whether each row fails instead of the result (see `failure_udf`).
+    failure: bool,
     signature: HigherOrderSignature,
 }
 
 impl HigherOrderUDFImpl for LambdaInvocation {
     fn name(&self) -> &str {
-        self.kind.name()
+        match (self.kind, self.failure) {
+            (kind, false) => kind.name(),
+            (LambdaFunctionKind::Transform, true) => "TRANSFORM_FAILS",
+            (LambdaFunctionKind::Filter, true) => "FILTER_FAILS",
+            (LambdaFunctionKind::Reduce, true) => "REDUCE_FAILS",
+        }
     }
 
     fn signature(&self) -> &HigherOrderSignature {
@@ -153,6 +172,7 @@ impl HigherOrderUDFImpl for LambdaInvocation {
             .collect::<Vec<_>>();
         let lambdas = &lambdas[..lambdas.len() / 2];
         let return_type = match (self.kind, lambdas) {
+            _ if self.failure => DataType::Boolean,
             (LambdaFunctionKind::Transform, [element]) => list_type(element.clone()),
             (LambdaFunctionKind::Transform, [key, value]) => map_type(key.clone(), value.clone()),
             (LambdaFunctionKind::Filter, _) => values[0].clone(),
@@ -175,33 +195,39 @@ impl HigherOrderUDFImpl for LambdaInvocation {
         }
         let (lambdas, failures) = lambdas.split_at(lambdas.len() / 2);
         let collection = Collection::new(&values[0])?;
-        let result = match (self.kind, lambdas) {
-            (LambdaFunctionKind::Transform, [lambda]) => {
+        let (result, failed) = match (self.kind, lambdas) {
+            (LambdaFunctionKind::Reduce, [reducer]) => {
+                let state_type = values[1].data_type().clone();
+                let (state, failed) =
+                    reduce(&collection, &values[1], reducer, failures, &state_type)?;
+                (Some(state), failed)
+            }
+            _ => {
+                let mut failed = vec![false; rows];
+                for failure in failures {
+                    let condition =
+                        Collection::evaluate(failure, &collection.elements, &collection.rows)?;
+                    mark_failed_rows(&condition, collection.rows.values(), &mut failed)?;
+                }
+                (None, failed)
+            }
+        };
+        if self.failure {
+            return Ok(ColumnarValue::Array(Arc::new(BooleanArray::from(failed))));
+        }
+        let result = match (self.kind, lambdas, result) {
+            (_, _, Some(result)) => result,
+            (LambdaFunctionKind::Transform, [lambda], None) => {
                 transform_array(&collection, lambda, &return_type)?
             }
-            (LambdaFunctionKind::Transform, [key, value]) => {
+            (LambdaFunctionKind::Transform, [key, value], None) => {
                 transform_map(&collection, key, value, &return_type)?
             }
-            (LambdaFunctionKind::Filter, [predicate]) => {
+            (LambdaFunctionKind::Filter, [predicate], None) => {
                 filter_collection(&collection, predicate, &return_type)?
             }
-            (LambdaFunctionKind::Reduce, [reducer]) => {
-                return Ok(ColumnarValue::Array(reduce(
-                    &collection,
-                    &values[1],
-                    reducer,
-                    failures,
-                    &return_type,
-                )?));
-            }
-            (_, other) => return exec_err!("{} got {} lambdas", self.name(), other.len()),
+            (_, other, _) => return exec_err!("{} got {} lambdas", self.name(), other.len()),
         };
-        let mut failed = vec![false; rows];
-        for failure in failures {
-            let condition =
-                Collection::evaluate(failure, &collection.elements, &collection.rows)?;
-            mark_failed_rows(&condition, collection.rows.values(), &mut failed)?;
-        }
         Ok(ColumnarValue::Array(null_failed_rows(result, &failed)?))
     }
 }
@@ -481,13 +507,14 @@ fn null_failed_rows(result: ArrayRef, failed: &[bool]) -> Result<ArrayRef> {
 /// REDUCE folds the elements (entries) of each row into the state, one element position at a
 /// time over all rows that have an element there. A null collection gives the initial state.
 /// Map entries are visited in the order ksqlDB visits them (see `java_hash_map_order`).
+/// Gives the final states and which rows failed.
 fn reduce(
     collection: &Collection,
     initial: &ArrayRef,
     reducer: &LambdaArgument,
     failures: &[&LambdaArgument],
     state_type: &DataType,
-) -> Result<ArrayRef> {
+) -> Result<(ArrayRef, Vec<bool>)> {
     let mut failed = vec![false; initial.len()];
     let mut state = cast(initial, state_type)?;
     let starts = collection
@@ -528,7 +555,7 @@ fn reduce(
         }
         state = interleave(&[state.as_ref(), next.as_ref()], &picks)?;
     }
-    null_failed_rows(state, &failed)
+    Ok((state, failed))
 }
 
 /// The element indices of `collection` in visiting order. ksqlDB's maps are Java `HashMap`s
