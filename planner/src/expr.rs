@@ -243,13 +243,16 @@ impl ExprLowering<'_> {
             SqlExpr::Floor { expr: inner, .. } => {
                 self.call("FLOOR", vec![self.lower_inner(inner)?])?
             }
-            SqlExpr::Array(array) => datafusion::functions_nested::expr_fn::make_array(
-                array
+            SqlExpr::Array(array) => {
+                let elements = array
                     .elem
                     .iter()
                     .map(|item| self.lower_inner(item))
-                    .collect::<Result<_>>()?,
-            ),
+                    .collect::<Result<_>>()?;
+                datafusion::functions_nested::expr_fn::make_array(
+                    self.with_common_struct_fields(elements)?,
+                )
+            }
             SqlExpr::CompoundFieldAccess { root, access_chain } => {
                 let mut current = self.lower_inner(root)?;
                 for access in access_chain {
@@ -450,6 +453,57 @@ impl ExprLowering<'_> {
         Ok(datafusion::functions::core::expr_fn::get_field(
             base, resolved,
         ))
+    }
+
+    /// Array elements that are structs with different fields, rebuilt with all their fields
+    /// (in order of appearance; missing ones null), as ksqlDB makes them compatible. The
+    /// field types are then unified by DataFusion's coercion of `make_array`.
+    fn with_common_struct_fields(&self, elements: Vec<Expr>) -> Result<Vec<Expr>> {
+        let mut names: Vec<String> = Vec::new();
+        let mut shapes = Vec::new();
+        for element in &elements {
+            let shape = match element.get_type(self.schema)? {
+                ArrowType::Struct(fields) => Some(
+                    fields
+                        .iter()
+                        .map(|field| field.name().clone())
+                        .collect::<Vec<_>>(),
+                ),
+                _ => None,
+            };
+            for name in shape.iter().flatten() {
+                if !names.contains(name) {
+                    names.push(name.clone());
+                }
+            }
+            shapes.push(shape);
+        }
+        let structs = shapes.iter().flatten().collect::<Vec<_>>();
+        if structs.len() < 2 || structs.iter().all(|shape| **shape == names) {
+            return Ok(elements);
+        }
+        Ok(elements
+            .into_iter()
+            .zip(shapes)
+            .map(|(element, shape)| match shape {
+                Some(shape) if shape != names => {
+                    let mut pairs = Vec::new();
+                    for name in &names {
+                        pairs.push(Expr::Literal(ScalarValue::Utf8(Some(name.clone())), None));
+                        pairs.push(if shape.contains(name) {
+                            datafusion::functions::core::expr_fn::get_field(
+                                element.clone(),
+                                name.clone(),
+                            )
+                        } else {
+                            Expr::Literal(ScalarValue::Null, None)
+                        });
+                    }
+                    datafusion::functions::core::expr_fn::named_struct(pairs)
+                }
+                _ => element,
+            })
+            .collect())
     }
 
     /// `base[index]`: 1-based array element (negative counts from the end) or map value.
