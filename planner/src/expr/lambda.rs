@@ -215,11 +215,17 @@ fn failure_condition(expr: &Expr) -> Expr {
             ]),
             Operator::And => any([
                 failure_condition(left),
-                all(left.as_ref().clone().is_not_false(), failure_condition(right)),
+                all(
+                    left.as_ref().clone().is_not_false(),
+                    failure_condition(right),
+                ),
             ]),
             Operator::Or => any([
                 failure_condition(left),
-                all(left.as_ref().clone().is_not_true(), failure_condition(right)),
+                all(
+                    left.as_ref().clone().is_not_true(),
+                    failure_condition(right),
+                ),
             ]),
             _ => any([failure_condition(left), failure_condition(right)]),
         },
@@ -349,8 +355,9 @@ mod tests {
         let batch = batch();
         let expr = lower(sql, &batch).unwrap_or_else(|error| panic!("{sql}: {error}"));
         let schema = DFSchema::try_from(batch.schema()).expect("schema");
-        let physical = create_physical_expr(&expr, &schema, &ExecutionProps::new(), &Default::default())
-            .unwrap_or_else(|error| panic!("{sql}: {error}"));
+        let physical =
+            create_physical_expr(&expr, &schema, &ExecutionProps::new(), &Default::default())
+                .unwrap_or_else(|error| panic!("{sql}: {error}"));
         let result: ArrayRef = physical
             .evaluate(&batch)
             .and_then(|value| value.into_array(batch.num_rows()))
@@ -365,19 +372,34 @@ mod tests {
     #[test]
     fn lambda_invocations_evaluate_per_element() {
         let cases: &[(&str, [&str; 3])] = &[
-            ("TRANSFORM(numbers, x => x * 2)", ["[2, 4, 6]", "null", "null"]),
+            (
+                "TRANSFORM(numbers, x => x * 2)",
+                ["[2, 4, 6]", "null", "null"],
+            ),
             // An outer column inside the body.
-            ("TRANSFORM(numbers, x => x + id)", ["[2, 3, 4]", "null", "null"]),
+            (
+                "TRANSFORM(numbers, x => x + id)",
+                ["[2, 3, 4]", "null", "null"],
+            ),
             ("FILTER(numbers, x => x > 1)", ["[2, 3]", "[4]", "null"]),
-            ("REDUCE(numbers, n, (s, x) => s + x)", ["16", "null", "null"]),
+            (
+                "REDUCE(numbers, n, (s, x) => s + x)",
+                ["16", "null", "null"],
+            ),
             ("REDUCE(numbers, 0, (s, x) => s + x)", ["6", "null", "0"]),
-            ("FILTER(words, (k, v) => LEN(k) > 1)", ["{bb: 2, ccc: 3}", "{dddd: null}", "null"]),
+            (
+                "FILTER(words, (k, v) => LEN(k) > 1)",
+                ["{bb: 2, ccc: 3}", "{dddd: null}", "null"],
+            ),
             (
                 "TRANSFORM(words, (k, v) => UCASE(k), (k, v) => v * 10)",
                 ["{A: 10, BB: 20, CCC: 30}", "null", "null"],
             ),
             // Every new key is 'k': the keys repeat, so the map is null.
-            ("TRANSFORM(words, (k, v) => 'k', (k, v) => v)", ["null", "null", "null"]),
+            (
+                "TRANSFORM(words, (k, v) => 'k', (k, v) => v)",
+                ["null", "null", "null"],
+            ),
             // 'e' is 5 and 'dddd' is null, but the CASE takes the null branch only for long keys.
             (
                 "REDUCE(words, 0, (s, k, v) => CASE WHEN LEN(k) > 3 THEN s ELSE s + v END)",
@@ -394,7 +416,10 @@ mod tests {
                 ["[12, 12, 12]", "null", "null"],
             ),
             // A parameter shadows the column of the same name.
-            ("TRANSFORM(numbers, id => id - 1)", ["[0, 1, 2]", "null", "null"]),
+            (
+                "TRANSFORM(numbers, id => id - 1)",
+                ["[0, 1, 2]", "null", "null"],
+            ),
         ];
         for (sql, expected) in cases {
             assert_eq!(evaluate(sql), expected.to_vec(), "{sql}");

@@ -432,7 +432,10 @@ fn filter_collection(
 ) -> Result<ArrayRef> {
     let mask = Collection::evaluate(predicate, &collection.elements, &collection.rows)?;
     let Some(mask) = mask.as_boolean_opt() else {
-        return exec_err!("FILTER's lambda must return BOOLEAN, got {}", mask.data_type());
+        return exec_err!(
+            "FILTER's lambda must return BOOLEAN, got {}",
+            mask.data_type()
+        );
     };
     let mask = mask
         .iter()
@@ -441,7 +444,12 @@ fn filter_collection(
     let mut lengths = Vec::with_capacity(collection.lengths.len());
     let mut start = 0;
     for length in &collection.lengths {
-        lengths.push(mask[start..start + length].iter().filter(|keep| **keep).count());
+        lengths.push(
+            mask[start..start + length]
+                .iter()
+                .filter(|keep| **keep)
+                .count(),
+        );
         start += length;
     }
     let mask = BooleanArray::from(mask);
@@ -598,8 +606,9 @@ fn java_hash_map_capacity(entries: usize) -> u32 {
 
 /// Java's `String.hashCode` (over UTF-16 code units).
 fn java_string_hash(text: &str) -> u32 {
-    text.encode_utf16()
-        .fold(0u32, |hash, unit| hash.wrapping_mul(31).wrapping_add(u32::from(unit)))
+    text.encode_utf16().fold(0u32, |hash, unit| {
+        hash.wrapping_mul(31).wrapping_add(u32::from(unit))
+    })
 }
 
 #[cfg(test)]
@@ -609,9 +618,23 @@ mod tests {
     #[test]
     fn java_hash_map_capacity_follows_sized_construction_and_resizes() {
         // tableSizeFor(n), doubled while n exceeds three quarters of it.
-        let cases = [(0, 1), (1, 2), (2, 4), (3, 4), (4, 8), (6, 8), (7, 16), (12, 16), (13, 32)];
+        let cases = [
+            (0, 1),
+            (1, 2),
+            (2, 4),
+            (3, 4),
+            (4, 8),
+            (6, 8),
+            (7, 16),
+            (12, 16),
+            (13, 32),
+        ];
         for (entries, expected) in cases {
-            assert_eq!(java_hash_map_capacity(entries), expected, "{entries} entries");
+            assert_eq!(
+                java_hash_map_capacity(entries),
+                expected,
+                "{entries} entries"
+            );
         }
     }
 
