@@ -6,6 +6,7 @@
 
 mod comparison;
 mod formatted;
+mod lambda;
 mod literal;
 
 use std::sync::Arc;
@@ -74,6 +75,16 @@ pub fn canonical(expr: &SqlExpr) -> SqlExpr {
     });
     expr
 }
+
+/// The functions whose first argument is a time unit keyword (`TIMESTAMPADD(SECONDS, 5, ts)`).
+const TIME_UNIT_FUNCTIONS: [&str; 6] = [
+    "DATEADD",
+    "DATESUB",
+    "TIMEADD",
+    "TIMESUB",
+    "TIMESTAMPADD",
+    "TIMESTAMPSUB",
+];
 
 /// The clause of join criteria, for `ExprLowering::clause`.
 pub(crate) const JOIN_ON: &str = "JOIN ON";
@@ -232,13 +243,16 @@ impl ExprLowering<'_> {
             SqlExpr::Floor { expr: inner, .. } => {
                 self.call("FLOOR", vec![self.lower_inner(inner)?])?
             }
-            SqlExpr::Array(array) => datafusion::functions_nested::expr_fn::make_array(
-                array
+            SqlExpr::Array(array) => {
+                let elements = array
                     .elem
                     .iter()
                     .map(|item| self.lower_inner(item))
-                    .collect::<Result<_>>()?,
-            ),
+                    .collect::<Result<_>>()?;
+                datafusion::functions_nested::expr_fn::make_array(
+                    self.with_common_struct_fields(elements)?,
+                )
+            }
             SqlExpr::CompoundFieldAccess { root, access_chain } => {
                 let mut current = self.lower_inner(root)?;
                 for access in access_chain {
@@ -253,6 +267,11 @@ impl ExprLowering<'_> {
                     };
                 }
                 current
+            }
+            SqlExpr::Lambda(lambda) => {
+                return Err(PlanError::User(format!(
+                    "lambda function {lambda} can only be an argument of TRANSFORM, FILTER or REDUCE"
+                )));
             }
             other => return unsupported(&other.to_string()),
         })
@@ -436,6 +455,57 @@ impl ExprLowering<'_> {
         ))
     }
 
+    /// Array elements that are structs with different fields, rebuilt with all their fields
+    /// (in order of appearance; missing ones null), as ksqlDB makes them compatible. The
+    /// field types are then unified by DataFusion's coercion of `make_array`.
+    fn with_common_struct_fields(&self, elements: Vec<Expr>) -> Result<Vec<Expr>> {
+        let mut names: Vec<String> = Vec::new();
+        let mut shapes = Vec::new();
+        for element in &elements {
+            let shape = match element.get_type(self.schema)? {
+                ArrowType::Struct(fields) => Some(
+                    fields
+                        .iter()
+                        .map(|field| field.name().clone())
+                        .collect::<Vec<_>>(),
+                ),
+                _ => None,
+            };
+            for name in shape.iter().flatten() {
+                if !names.contains(name) {
+                    names.push(name.clone());
+                }
+            }
+            shapes.push(shape);
+        }
+        let structs = shapes.iter().flatten().collect::<Vec<_>>();
+        if structs.len() < 2 || structs.iter().all(|shape| **shape == names) {
+            return Ok(elements);
+        }
+        Ok(elements
+            .into_iter()
+            .zip(shapes)
+            .map(|(element, shape)| match shape {
+                Some(shape) if shape != names => {
+                    let mut pairs = Vec::new();
+                    for name in &names {
+                        pairs.push(Expr::Literal(ScalarValue::Utf8(Some(name.clone())), None));
+                        pairs.push(if shape.contains(name) {
+                            datafusion::functions::core::expr_fn::get_field(
+                                element.clone(),
+                                name.clone(),
+                            )
+                        } else {
+                            Expr::Literal(ScalarValue::Null, None)
+                        });
+                    }
+                    datafusion::functions::core::expr_fn::named_struct(pairs)
+                }
+                _ => element,
+            })
+            .collect())
+    }
+
     /// `base[index]`: 1-based array element (negative counts from the end) or map value.
     fn index(&self, base: Expr, index: Expr) -> Result<Expr> {
         match base.get_type(self.schema)? {
@@ -456,11 +526,36 @@ impl ExprLowering<'_> {
             .and_then(|part| part.as_ident())
             .map(normalize_ident)
             .ok_or_else(|| PlanError::User(format!("bad function name {}", function.name)))?;
+        if let Some(kind) = functions::LambdaFunctionKind::from_name(&name)
+            && let FunctionArguments::List(list) = &function.args
+        {
+            let args = list
+                .args
+                .iter()
+                .map(|arg| match arg {
+                    FunctionArg::Unnamed(FunctionArgExpr::Expr(expr)) => Ok(expr),
+                    other => unsupported(&other.to_string()),
+                })
+                .collect::<Result<Vec<_>>>()?;
+            return self.lambda_call(kind, &args);
+        }
         let mut args = Vec::new();
         let mut names = Vec::new();
         if let FunctionArguments::List(list) = &function.args {
             for arg in &list.args {
                 match arg {
+                    // The unit keyword of DATEADD, TIMESTAMPSUB, ... reaches them as a string.
+                    FunctionArg::Unnamed(FunctionArgExpr::Expr(SqlExpr::Identifier(unit)))
+                        if args.is_empty()
+                            && TIME_UNIT_FUNCTIONS.contains(&name.as_str())
+                            && unit.quote_style.is_none()
+                            && functions::TimeUnit::parse(&unit.value).is_some() =>
+                    {
+                        args.push(Expr::Literal(
+                            ScalarValue::Utf8(Some(unit.value.to_uppercase())),
+                            None,
+                        ))
+                    }
                     FunctionArg::Unnamed(FunctionArgExpr::Expr(expr)) => {
                         args.push(self.lower_inner(expr)?)
                     }

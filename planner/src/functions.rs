@@ -3,12 +3,14 @@
 //! Each built-in is a `ScalarUDF` named with its upper-case ksqlDB name, whose signature takes
 //! the argument types ksqlDB takes (with its implicit widening) and whose result follows
 //! ksqlDB: null for null or bad input, never an error that fails a batch. The families live
-//! in submodules; aggregates, table functions and lambda functions live elsewhere.
+//! in submodules; aggregates and table functions live elsewhere, and the lambda invocation
+//! functions (TRANSFORM, FILTER, REDUCE) are DataFusion higher-order functions in `lambda`.
 
 pub mod aggregate;
 mod collections;
 mod datetime;
 mod json;
+mod lambda;
 mod math;
 mod nulls;
 mod other;
@@ -29,6 +31,7 @@ use std::sync::{Arc, OnceLock};
 use datafusion::logical_expr::ScalarUDF;
 
 pub use datetime::TimeUnit;
+pub(crate) use lambda::{LambdaFunctionKind, parameter_field};
 use udf::{FunctionDefinition, KsqlScalarFunction};
 
 /// ksqlDB's grouping of functions, shown by `DESCRIBE FUNCTION` and `SHOW FUNCTIONS`.
