@@ -388,6 +388,42 @@ mod tests {
     }
 
     #[test]
+    fn a_second_open_says_the_directory_is_in_use_and_a_secondary_reads_beside_it() {
+        let directory = tempfile::tempdir().expect("temp dir");
+        let missing = directory.path().join("missing");
+        match Store::open_secondary(&missing) {
+            Err(ExecError::User(message)) => assert!(message.contains("no data directory at")),
+            other => panic!("expected a user error, got {other:?}"),
+        }
+        let store = Store::open(directory.path()).expect("open");
+        match Store::open(directory.path()) {
+            Err(ExecError::User(message)) => assert!(
+                message.contains("is in use by another process"),
+                "{message}"
+            ),
+            other => panic!("expected a user error, got {other:?}"),
+        }
+        store.meta_put(b"a", b"1").expect("write");
+        let secondary = Store::open_secondary(directory.path()).expect("open a secondary");
+        assert_eq!(secondary.meta_get(b"a").expect("read"), Some(b"1".to_vec()));
+        store.meta_put(b"b", b"2").expect("write");
+        assert_eq!(secondary.meta_get(b"b").expect("read"), None);
+        secondary.catch_up().expect("catch up");
+        assert_eq!(secondary.meta_get(b"b").expect("read"), Some(b"2".to_vec()));
+        assert!(
+            secondary.meta_put(b"c", b"3").is_err(),
+            "a secondary is read-only"
+        );
+        let own = secondary
+            .secondary
+            .clone()
+            .expect("a secondary has its directory");
+        assert!(own.exists());
+        drop(secondary);
+        assert!(!own.exists(), "closing a secondary removes its directory");
+    }
+
+    #[test]
     fn a_clean_close_leaves_no_write_ahead_log_to_replay() {
         let directory = tempfile::tempdir().expect("temp dir");
         let store = Store::open(directory.path()).expect("open");

@@ -420,9 +420,10 @@ impl LineProducer<'_> {
             },
             None => (None, line),
         };
-        let null_empty = |bytes: &[u8]| (!(self.args.null_empty && bytes.is_empty())).then_some(());
-        let key = key.and_then(|key| null_empty(key).map(|()| key.to_vec()));
-        let value = null_empty(value).map(|()| value.to_vec());
+        let null_empty = self.args.null_empty;
+        let bytes = |bytes: &[u8]| (!(null_empty && bytes.is_empty())).then(|| bytes.to_vec());
+        let key = key.and_then(bytes);
+        let value = bytes(value);
         let partition = match self.args.partition {
             Some(partition) => partition,
             None => partition_for_record(key.as_deref(), self.partitions, &mut self.round_robin),

@@ -264,6 +264,19 @@ fn produced_lines_get_keys_partitions_headers_and_are_read_by_consume_and_by_a_s
     assert_contains(&stdout, "|u9          |/f1         |3           |");
     assert_contains(&stdout, "|u8          |/f2         |3           |");
 
+    // -Z: empty keys and values are null (a tombstone); without it they are empty.
+    topic(&global, &["create", "tombstones"], "")?;
+    topic(
+        &global,
+        &["produce", "tombstones", "-K", ":", "-Z"],
+        "k1:\n:v\n",
+    )?;
+    topic(&global, &["produce", "tombstones", "-K", ":"], "k2:\n\n")?;
+    assert_eq!(
+        topic(&global, &["consume", "tombstones", "-f", "%K %S|"], "")?,
+        "2 -1|-1 1|2 0|-1 0|"
+    );
+
     // Errors: unknown topic, partition, bad header, format and offset.
     for (args, message) in [
         (&["produce", "nope"][..], "topic \"nope\" does not exist"),
