@@ -13,8 +13,8 @@ use rocksdb::{
     DBCompressionType, Direction, IteratorMode, Options, WriteBatch, WriteOptions,
 };
 
-use crate::Result;
 use crate::commit::StateWrite;
+use crate::{ExecError, Result};
 
 /// Shared block cache of all column families.
 const BLOCK_CACHE_BYTES: usize = 128 << 20;
@@ -70,6 +70,9 @@ pub struct Store {
     write_options: WriteOptions,
     /// The database options; they hold the statistics read by `bytes_written`.
     options: Options,
+    /// Set for a read-only secondary instance (`Store::open_secondary`): the directory of
+    /// its own info log, removed when it closes.
+    secondary: Option<PathBuf>,
 }
 
 impl Drop for Store {
@@ -77,6 +80,13 @@ impl Drop for Store {
     /// the write-ahead log (up to a few hundred MiB after heavy writing). A crash skips
     /// this and the next open replays the log as ever.
     fn drop(&mut self) {
+        if let Some(secondary) = &self.secondary {
+            // A secondary instance writes nothing; only its info log directory is left.
+            if let Err(error) = std::fs::remove_dir_all(secondary) {
+                tracing::debug!("removing {} failed: {error}", secondary.display());
+            }
+            return;
+        }
         let families: Vec<&ColumnFamily> = Family::ALL.iter().map(|f| self.cf(*f)).collect();
         if let Err(error) = self
             .db
@@ -98,6 +108,77 @@ impl Store {
     ///
     /// Fails if another process (or another `Store` of this process) has it open.
     pub fn open(path: &Path) -> Result<Arc<Store>> {
+        let (options, descriptors) = Store::options(path);
+        let db = DB::open_cf_descriptors(&options, path, descriptors).map_err(|error| {
+            if error.kind() == rocksdb::ErrorKind::IOError && error.to_string().contains("LOCK") {
+                ExecError::User(format!(
+                    "the data directory {} is in use by another process (an eddy server, REPL \
+                     or command): stop it, or use another --data-dir",
+                    path.display()
+                ))
+            } else {
+                ExecError::Storage(error)
+            }
+        })?;
+
+        let mut write_options = WriteOptions::default();
+        write_options.disable_wal(false);
+        write_options.set_sync(false);
+        Ok(Arc::new(Store {
+            db,
+            path: path.to_path_buf(),
+            write_options,
+            options,
+            secondary: None,
+        }))
+    }
+
+    /// Opens the database in `path` read-only, as a RocksDB secondary instance: it takes no
+    /// lock, so it works while another process (a server, a REPL) has the store open, and
+    /// sees that process's writes up to the last `catch_up`. Writing through it fails.
+    pub fn open_secondary(path: &Path) -> Result<Arc<Store>> {
+        if !path.join("CURRENT").exists() {
+            return Err(ExecError::User(format!(
+                "no data directory at {}: it is created by the first eddy command that \
+                 writes to it (a server, the REPL, `eddy topic create`)",
+                path.display()
+            )));
+        }
+        static INSTANCES: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        remove_stale_secondaries();
+        let secondary = std::env::temp_dir().join(format!(
+            "{SECONDARY_PREFIX}{}-{}",
+            std::process::id(),
+            INSTANCES.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        ));
+        let (mut options, descriptors) = Store::options(path);
+        options.create_if_missing(false);
+        options.create_missing_column_families(false);
+        // RocksDB's advice for secondaries: keep every file open so that files the primary
+        // deletes after a compaction stay readable until the next catch-up.
+        options.set_max_open_files(-1);
+        let db =
+            DB::open_cf_descriptors_as_secondary(&options, path, secondary.as_path(), descriptors)?;
+        Ok(Arc::new(Store {
+            db,
+            path: path.to_path_buf(),
+            write_options: WriteOptions::default(),
+            options,
+            secondary: Some(secondary),
+        }))
+    }
+
+    /// Makes a secondary instance see what the primary has written since (a no-op on a
+    /// primary).
+    pub fn catch_up(&self) -> Result<()> {
+        if self.secondary.is_some() {
+            self.db.try_catch_up_with_primary()?;
+        }
+        Ok(())
+    }
+
+    /// The options and column families to open the database in `path` with.
+    fn options(path: &Path) -> (Options, Vec<ColumnFamilyDescriptor>) {
         let cache = Cache::new_lru_cache(BLOCK_CACHE_BYTES);
         let mut options = Options::default();
         options.create_if_missing(true);
@@ -129,17 +210,7 @@ impl Store {
                 }
             }
         }
-        let db = DB::open_cf_descriptors(&options, path, descriptors)?;
-
-        let mut write_options = WriteOptions::default();
-        write_options.disable_wal(false);
-        write_options.set_sync(false);
-        Ok(Arc::new(Store {
-            db,
-            path: path.to_path_buf(),
-            write_options,
-            options,
-        }))
+        (options, descriptors)
     }
 
     /// The directory of the database.
@@ -220,6 +291,32 @@ impl Store {
     }
 }
 
+/// The start of the names of secondary instances' directories in the temporary directory:
+/// `eddy-secondary-PID-N`.
+const SECONDARY_PREFIX: &str = "eddy-secondary-";
+
+/// Removes the directories of secondary instances whose process is gone (killed before it
+/// could remove its own), where `/proc` tells.
+fn remove_stale_secondaries() {
+    let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name
+            .to_str()
+            .and_then(|name| name.strip_prefix(SECONDARY_PREFIX))
+            .and_then(|rest| rest.split('-').next())
+        else {
+            continue;
+        };
+        let proc = Path::new("/proc");
+        if proc.is_dir() && !proc.join(pid).exists() {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
+}
+
 /// Tuning of one column family: lz4 everywhere, large memtables and blocks for the log.
 fn family_options(family: Family, cache: &Cache) -> Options {
     let mut table = BlockBasedOptions::default();
@@ -288,6 +385,42 @@ mod tests {
             .filter(|entry| entry.file_name().to_string_lossy().ends_with(".log"))
             .map(|entry| entry.metadata().expect("metadata").len())
             .sum()
+    }
+
+    #[test]
+    fn a_second_open_says_the_directory_is_in_use_and_a_secondary_reads_beside_it() {
+        let directory = tempfile::tempdir().expect("temp dir");
+        let missing = directory.path().join("missing");
+        match Store::open_secondary(&missing) {
+            Err(ExecError::User(message)) => assert!(message.contains("no data directory at")),
+            other => panic!("expected a user error, got {other:?}"),
+        }
+        let store = Store::open(directory.path()).expect("open");
+        match Store::open(directory.path()) {
+            Err(ExecError::User(message)) => assert!(
+                message.contains("is in use by another process"),
+                "{message}"
+            ),
+            other => panic!("expected a user error, got {other:?}"),
+        }
+        store.meta_put(b"a", b"1").expect("write");
+        let secondary = Store::open_secondary(directory.path()).expect("open a secondary");
+        assert_eq!(secondary.meta_get(b"a").expect("read"), Some(b"1".to_vec()));
+        store.meta_put(b"b", b"2").expect("write");
+        assert_eq!(secondary.meta_get(b"b").expect("read"), None);
+        secondary.catch_up().expect("catch up");
+        assert_eq!(secondary.meta_get(b"b").expect("read"), Some(b"2".to_vec()));
+        assert!(
+            secondary.meta_put(b"c", b"3").is_err(),
+            "a secondary is read-only"
+        );
+        let own = secondary
+            .secondary
+            .clone()
+            .expect("a secondary has its directory");
+        assert!(own.exists());
+        drop(secondary);
+        assert!(!own.exists(), "closing a secondary removes its directory");
     }
 
     #[test]

@@ -9,6 +9,7 @@ mod output;
 mod progress;
 mod remote;
 mod serve;
+mod topic;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -62,6 +63,8 @@ enum Command {
     Test(conformance::TestArgs),
     /// Serve the ksqlDB REST API (default http://127.0.0.1:8088) until Ctrl-C.
     Server(serve::ServeArgs),
+    /// kcat-style topic commands: list, describe, create, delete, produce, consume.
+    Topic(topic::TopicArgs),
 }
 
 /// The backend of `--bootstrap-servers` and the server properties: Kafka when either names
@@ -94,6 +97,9 @@ fn main() -> ExitCode {
         Some(Command::Test(args)) => conformance::run(&args, cli.bootstrap_servers.as_deref()),
         Some(Command::Server(args)) => {
             serve::run(&cli.data_dir, cli.bootstrap_servers.as_deref(), &args)
+        }
+        Some(Command::Topic(args)) => {
+            topic::run(&cli.data_dir, cli.bootstrap_servers.as_deref(), &args)
         }
         None => {
             let target = match cli.server {

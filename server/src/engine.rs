@@ -177,6 +177,17 @@ impl Engine {
 
     /// `open` on the backend of `backend` (the `eddy.backend` configuration).
     pub fn open_with(data_dir: &Path, backend: BackendKind) -> Result<Arc<Engine>> {
+        Engine::open_inner(data_dir, backend, true)
+    }
+
+    /// `open_with` for tools that need the catalog but run nothing (`eddy topic delete`
+    /// checks that no source uses the topic): the command log is replayed into the catalog,
+    /// but no persistent query starts and other servers' commands are not followed.
+    pub fn open_without_queries(data_dir: &Path, backend: BackendKind) -> Result<Arc<Engine>> {
+        Engine::open_inner(data_dir, backend, false)
+    }
+
+    fn open_inner(data_dir: &Path, backend: BackendKind, run: bool) -> Result<Arc<Engine>> {
         std::fs::create_dir_all(data_dir)
             .map_err(|error| ServerError::Exec(executor::ExecError::Io(error)))?;
         let store = Store::open(data_dir)?;
@@ -220,6 +231,9 @@ impl Engine {
             }),
         });
         engine.apply_commands(commands.into_iter().map(|command| (None, command)));
+        if !run {
+            return Ok(engine);
+        }
         engine.start_replayed_queries();
         if matches!(engine.lock().command_log, CommandLog::Topic { .. }) {
             spawn_command_runner(&engine);

@@ -10,6 +10,7 @@ pub mod http;
 pub mod result;
 mod schema_registry;
 
+pub use command_log::command_topic;
 pub use engine::{
     Engine, LineStream, OutputColumn, PlannedSelect, RowStream, Session, StatementOutput,
 };
