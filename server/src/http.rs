@@ -5,12 +5,12 @@
 //! [`Engine`]; rows stream back without holding the engine lock.
 
 mod auth;
-mod error;
+pub(crate) mod error;
 mod info;
 mod inserts;
-mod json;
+pub(crate) mod json;
 mod ksql;
-mod query;
+pub(crate) mod query;
 mod query_stream;
 mod request;
 mod schema_registry;
@@ -49,6 +49,8 @@ pub struct HttpConfig {
     pub users: Option<BTreeMap<String, String>>,
     /// Largest accepted request body, bytes (default 10 MiB).
     pub max_body_bytes: usize,
+    /// Where to serve the Postgres wire protocol too (`--pg-listen`); None = not at all.
+    pub pg_listen: Option<SocketAddr>,
 }
 
 impl Default for HttpConfig {
@@ -56,6 +58,7 @@ impl Default for HttpConfig {
         Self {
             users: None,
             max_body_bytes: 10 * 1024 * 1024,
+            pg_listen: None,
         }
     }
 }
@@ -63,8 +66,11 @@ impl Default for HttpConfig {
 /// A running server; dropping it (or `stop`) shuts it down.
 pub struct HttpServer {
     local_addr: SocketAddr,
+    /// The address of the Postgres listener, when there is one.
+    pg_addr: Option<SocketAddr>,
     shutdown: watch::Sender<bool>,
     task: Option<JoinHandle<()>>,
+    pg_task: Option<JoinHandle<()>>,
 }
 
 impl HttpServer {
@@ -108,6 +114,11 @@ impl HttpServer {
             command_sequence: AtomicI64::new(0),
             shutdown: shutdown_receiver.clone(),
         });
+        let pg = match state.config.pg_listen {
+            Some(pg_listen) => Some(crate::pg::start(Arc::clone(&state), pg_listen).await?),
+            None => None,
+        };
+        let (pg_addr, pg_task) = pg.map_or((None, None), |(addr, task)| (Some(addr), Some(task)));
         let app = router(state);
         let task = tokio::spawn(async move {
             let served = axum::serve(listener, app)
@@ -119,13 +130,20 @@ impl HttpServer {
         });
         Ok(HttpServer {
             local_addr,
+            pg_addr,
             shutdown,
             task: Some(task),
+            pg_task,
         })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
+    }
+
+    /// The address Postgres clients connect to (`HttpConfig::pg_listen`).
+    pub fn pg_addr(&self) -> Option<SocketAddr> {
+        self.pg_addr
     }
 
     /// Stops accepting, closes push queries, waits for connections to end.
@@ -137,6 +155,12 @@ impl HttpServer {
                 tracing::warn!("connections still open after {STOP_TIMEOUT:?}; closing them");
                 abort.abort();
             }
+        }
+        // The Postgres listener closes its connections as soon as it sees the signal.
+        if let Some(task) = self.pg_task.take()
+            && let Err(error) = task.await
+        {
+            tracing::warn!("the Postgres listener failed: {error}");
         }
     }
 }
