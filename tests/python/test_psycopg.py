@@ -184,7 +184,7 @@ def auth_checks(address, user, password):
             connect(address, user=wrong_user, password=wrong_password)
             raise AssertionError(f"{wrong_user} connected with a wrong password")
         except psycopg.OperationalError as error:
-            check("password" in str(error), f"authentication error: {error}")
+            check("password" in str(error).lower(), f"authentication error: {error}")
     print("all checks passed")
 
 

@@ -110,9 +110,9 @@ fn psql_runs_the_readme_statements_and_queries() -> Result<()> {
     // The statements of the README's "Postgres clients" section.
     let created = psql(
         &server,
-        "CREATE STREAM pageviews (user_id STRING KEY, page STRING, seconds INT) \
+        "CREATE STREAM pageviews (user_id STRING KEY, page STRING, secs INT) \
            WITH (kafka_topic='pageviews', value_format='JSON', partitions=1); \
-         CREATE TABLE time_on_site AS SELECT user_id, COUNT(*) AS views, SUM(seconds) AS seconds \
+         CREATE TABLE time_on_site AS SELECT user_id, COUNT(*) AS views, SUM(secs) AS secs \
            FROM pageviews GROUP BY user_id EMIT CHANGES;",
     )?;
     assert!(created.status.success(), "{}", describe_output(&created));
@@ -125,9 +125,9 @@ fn psql_runs_the_readme_statements_and_queries() -> Result<()> {
     );
     psql_ok(
         &server,
-        "INSERT INTO pageviews (user_id, page, seconds) VALUES ('alice', '/home', 30); \
-         INSERT INTO pageviews (user_id, page, seconds) VALUES ('bob', '/about', 5); \
-         INSERT INTO pageviews (user_id, page, seconds) VALUES ('alice', '/pricing', 12);",
+        "INSERT INTO pageviews (user_id, page, secs) VALUES ('alice', '/home', 30); \
+         INSERT INTO pageviews (user_id, page, secs) VALUES ('bob', '/about', 5); \
+         INSERT INTO pageviews (user_id, page, secs) VALUES ('alice', '/pricing', 12);",
     )?;
     wait_for_rows(
         &server,
@@ -150,18 +150,18 @@ fn psql_runs_the_readme_statements_and_queries() -> Result<()> {
         "SET 'auto.offset.reset' = 'earliest'; \
          SELECT user_id, page FROM pageviews EMIT CHANGES LIMIT 2;",
     )?;
-    assert_eq!(pushed, "alice|/home\nbob|/about\n");
-    // An error: the REST API's message, with SQLSTATE; nothing changed.
-    let failed = psql(
-        &server,
-        "CREATE STREAM broken (id INT) WITH (kafka_topic='b');",
-    )?;
+    // psql prints the tag of the SET sent on the same line even when quiet.
+    assert_eq!(
+        pushed.strip_prefix("SET\n").unwrap_or(&pushed),
+        "alice|/home\nbob|/about\n"
+    );
+    // An error: the REST API's message, as a Postgres ErrorResponse.
+    let failed = psql(&server, "DROP STREAM nope;")?;
     assert!(!failed.status.success(), "{}", describe_output(&failed));
     let (status, body) = http_post(
         server.address(),
         "/ksql",
-        &serde_json::json!({"ksql": "DROP STREAM nope;"})
-            .to_string(),
+        &serde_json::json!({"ksql": "DROP STREAM nope;"}).to_string(),
     )?;
     assert_eq!(status, 400, "{body}");
     let rest_message = serde_json::from_str::<serde_json::Value>(&body)?["message"]
@@ -178,7 +178,10 @@ fn psql_runs_the_readme_statements_and_queries() -> Result<()> {
     );
     let syntax = psql(&server, "SELEC * FROM pageviews;")?;
     let stderr = String::from_utf8_lossy(&syntax.stderr);
-    assert!(!syntax.status.success() && stderr.contains("line 1:"), "{stderr}");
+    assert!(
+        !syntax.status.success() && stderr.contains("line 1:"),
+        "{stderr}"
+    );
     // The server still answers.
     let streams = psql_ok(&server, "SHOW STREAMS;")?;
     assert!(streams.starts_with("PAGEVIEWS|pageviews|"), "{streams}");

@@ -1,5 +1,6 @@
 use std::error::Error;
 use std::fmt;
+use std::sync::LazyLock;
 #[cfg(feature = "pg-type-chrono")]
 use std::time::SystemTime;
 
@@ -8,13 +9,11 @@ use bytes::{BufMut, BytesMut};
 use chrono::offset::Utc;
 #[cfg(feature = "pg-type-chrono")]
 use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, NaiveTime, TimeZone};
-use std::sync::LazyLock;
-
-use regex_lite::Regex;
 use pg_interval::Interval;
 #[cfg(feature = "pg-type-serde-json")]
 use postgres_types::Json;
 use postgres_types::{IsNull, Kind, Type};
+use regex_lite::Regex;
 #[cfg(feature = "pg-type-rust-decimal")]
 use rust_decimal::Decimal;
 #[cfg(feature = "pg-type-serde-json")]
