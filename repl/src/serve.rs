@@ -3,7 +3,8 @@
 //!
 //! `--config FILE` holds `key=value` lines (Java properties style: `#` and `!` comments)
 //! used as default session properties. `--auth-file FILE` holds one `user:password` per
-//! line (`#` comments); with it, every request needs HTTP basic authentication.
+//! line (`#` comments); with it, every request needs HTTP basic authentication, and every
+//! Postgres client (`--pg-listen ADDR`) a password.
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -25,6 +26,9 @@ pub struct ServeArgs {
     /// Basic-auth users: a file of `user:password` lines.
     #[arg(long, value_name = "FILE")]
     auth_file: Option<PathBuf>,
+    /// Also serve the Postgres wire protocol on this address (port 0 picks a free port).
+    #[arg(long, value_name = "ADDR")]
+    pg_listen: Option<SocketAddr>,
 }
 
 pub fn run(data_dir: &Path, bootstrap_servers: Option<&str>, args: &ServeArgs) -> Result<()> {
@@ -42,6 +46,7 @@ pub fn run(data_dir: &Path, bootstrap_servers: Option<&str>, args: &ServeArgs) -
     };
     let config = HttpConfig {
         users,
+        pg_listen: args.pg_listen,
         ..HttpConfig::default()
     };
     let backend = crate::backend_kind(bootstrap_servers, &properties)?;
@@ -60,6 +65,9 @@ pub fn run(data_dir: &Path, bootstrap_servers: Option<&str>, args: &ServeArgs) -
             "Eddy server listening on http://{}",
             server.local_addr()
         )?;
+        if let Some(pg_addr) = server.pg_addr() {
+            writeln!(stdout, "Eddy Postgres listening on {pg_addr}")?;
+        }
         stdout.flush()?;
         stop_signal().await?;
         server.stop().await;

@@ -85,6 +85,12 @@ impl PlannedSelect {
     pub fn is_key_lookup(&self) -> bool {
         matches!(self, PlannedSelect::Pull(pull) if pull.is_key_lookup())
     }
+
+    /// The columns the query will answer, known before it runs (a Postgres client describes
+    /// a statement before executing it).
+    pub fn columns(&self) -> Vec<OutputColumn> {
+        handler::select::planned_columns(self)
+    }
 }
 
 /// Lines of a running PRINT.

@@ -6,13 +6,13 @@
 
 mod auth;
 mod console;
-mod error;
+pub(crate) mod error;
 mod info;
 mod inserts;
-mod json;
+pub(crate) mod json;
 mod ksql;
 mod metrics;
-mod query;
+pub(crate) mod query;
 mod query_stream;
 mod request;
 mod schema_registry;
@@ -52,6 +52,8 @@ pub struct HttpConfig {
     pub users: Option<BTreeMap<String, String>>,
     /// Largest accepted request body, bytes (default 10 MiB).
     pub max_body_bytes: usize,
+    /// Where to serve the Postgres wire protocol too (`--pg-listen`); None = not at all.
+    pub pg_listen: Option<SocketAddr>,
 }
 
 impl Default for HttpConfig {
@@ -59,6 +61,7 @@ impl Default for HttpConfig {
         Self {
             users: None,
             max_body_bytes: 10 * 1024 * 1024,
+            pg_listen: None,
         }
     }
 }
@@ -66,8 +69,11 @@ impl Default for HttpConfig {
 /// A running server; dropping it (or `stop`) shuts it down.
 pub struct HttpServer {
     local_addr: SocketAddr,
+    /// The address of the Postgres listener, when there is one.
+    pg_addr: Option<SocketAddr>,
     shutdown: watch::Sender<bool>,
     task: Option<JoinHandle<()>>,
+    pg_task: Option<JoinHandle<()>>,
 }
 
 impl HttpServer {
@@ -112,6 +118,11 @@ impl HttpServer {
             shutdown: shutdown_receiver.clone(),
             server_metrics: Arc::new(ServerMetrics::default()),
         });
+        let pg = match state.config.pg_listen {
+            Some(pg_listen) => Some(crate::pg::start(Arc::clone(&state), pg_listen).await?),
+            None => None,
+        };
+        let (pg_addr, pg_task) = pg.map_or((None, None), |(addr, task)| (Some(addr), Some(task)));
         let app = router(state);
         let task = tokio::spawn(async move {
             let served = axum::serve(listener, app)
@@ -123,13 +134,20 @@ impl HttpServer {
         });
         Ok(HttpServer {
             local_addr,
+            pg_addr,
             shutdown,
             task: Some(task),
+            pg_task,
         })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
+    }
+
+    /// The address Postgres clients connect to (`HttpConfig::pg_listen`).
+    pub fn pg_addr(&self) -> Option<SocketAddr> {
+        self.pg_addr
     }
 
     /// Stops accepting, closes push queries, waits for connections to end.
@@ -141,6 +159,12 @@ impl HttpServer {
                 tracing::warn!("connections still open after {STOP_TIMEOUT:?}; closing them");
                 abort.abort();
             }
+        }
+        // The Postgres listener closes its connections as soon as it sees the signal.
+        if let Some(task) = self.pg_task.take()
+            && let Err(error) = task.await
+        {
+            tracing::warn!("the Postgres listener failed: {error}");
         }
     }
 }

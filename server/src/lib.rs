@@ -1,5 +1,5 @@
 //! Server: the engine facade (`Engine::execute`), the durable command log and the query
-//! manager, and the ksqlDB-compatible REST API (`http`). Next stage: `repl`.
+//! manager, and the ksqlDB-compatible REST API (`http`) and the Postgres wire protocol (`pg`). Next stage: `repl`.
 
 pub mod client;
 mod command_log;
@@ -7,6 +7,7 @@ mod engine;
 mod error;
 mod handler;
 pub mod http;
+mod pg;
 pub mod result;
 mod schema_registry;
 

@@ -14,6 +14,8 @@ use crate::eddy_binary;
 
 /// The line `eddy server` prints once it accepts connections; the address follows.
 const LISTENING: &str = "Eddy server listening on http://";
+/// The line `eddy server --pg-listen ADDR` prints for its Postgres listener.
+const PG_LISTENING: &str = "Eddy Postgres listening on ";
 /// How long the server may take to start (replaying its command log, restoring state).
 const START_TIMEOUT: Duration = Duration::from_secs(120);
 
@@ -21,6 +23,8 @@ const START_TIMEOUT: Duration = Duration::from_secs(120);
 pub struct EddyServer {
     child: Child,
     address: String,
+    /// `host:port` of the Postgres listener, when started with one.
+    pg_address: Option<String>,
     log_path: PathBuf,
 }
 
@@ -28,16 +32,14 @@ impl EddyServer {
     /// Starts a server on `data_dir` with the global `args` (`--bootstrap-servers ...`);
     /// its stderr goes to `server-N.log` in the data directory's parent.
     pub fn start(data_dir: &Path, args: &[&str]) -> Result<EddyServer> {
-        Self::start_with_server_args(data_dir, args, &[])
+        Self::start_with(data_dir, args, &[])
     }
 
-    /// Like [`EddyServer::start`], with arguments of `eddy server` itself
-    /// (`--auth-file FILE`) after `--listen`.
-    pub fn start_with_server_args(
-        data_dir: &Path,
-        args: &[&str],
-        server_args: &[&str],
-    ) -> Result<EddyServer> {
+    /// Like `start`, with `server_args` after `server --listen 127.0.0.1:0`
+    /// (`--pg-listen 127.0.0.1:0`, `--auth-file F`); waits for the Postgres listener too
+    /// when `--pg-listen` is among them.
+    pub fn start_with(data_dir: &Path, args: &[&str], server_args: &[&str]) -> Result<EddyServer> {
+        let wants_pg = server_args.contains(&"--pg-listen");
         let parent = data_dir
             .parent()
             .context("the data directory has a parent")?;
@@ -68,18 +70,24 @@ impl EddyServer {
                 .map_while(std::io::Result::ok)
             {
                 if let Some(address) = line.strip_prefix(LISTENING) {
-                    let _ = sender.send(address.trim().to_string());
+                    let _ = sender.send((false, address.trim().to_string()));
+                } else if let Some(address) = line.strip_prefix(PG_LISTENING) {
+                    let _ = sender.send((true, address.trim().to_string()));
                 }
             }
         });
         let mut server = EddyServer {
             child,
             address: String::new(),
+            pg_address: None,
             log_path,
         };
-        match receiver.recv_timeout(START_TIMEOUT) {
-            Ok(address) => server.address = address,
-            Err(_) => bail!("eddy server did not start:\n{}", server.log()),
+        while server.address.is_empty() || (wants_pg && server.pg_address.is_none()) {
+            match receiver.recv_timeout(START_TIMEOUT) {
+                Ok((false, address)) => server.address = address,
+                Ok((true, address)) => server.pg_address = Some(address),
+                Err(_) => bail!("eddy server did not start:\n{}", server.log()),
+            }
         }
         Ok(server)
     }
@@ -87,6 +95,11 @@ impl EddyServer {
     /// `host:port`.
     pub fn address(&self) -> &str {
         &self.address
+    }
+
+    /// `host:port` of the Postgres listener (`--pg-listen`).
+    pub fn pg_address(&self) -> Option<&str> {
+        self.pg_address.as_deref()
     }
 
     /// `http://host:port`, the base URL of its REST API.

@@ -179,7 +179,7 @@ fn console_behind_basic_auth_gets_the_browser_login_and_then_works() -> Result<(
     let users = workspace.path().join("users");
     std::fs::write(&users, "alice:s3cret\n")?;
     let users = users.to_str().context("a UTF-8 temporary path")?;
-    let server = EddyServer::start_with_server_args(
+    let server = EddyServer::start_with(
         &workspace.path().join("data"),
         &[],
         &["--auth-file", users],

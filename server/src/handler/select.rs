@@ -72,6 +72,20 @@ pub fn run(engine: &Engine, planned: PlannedSelect, session: &Session) -> Result
     }
 }
 
+/// The columns `planned` answers, as `run` names them.
+pub fn planned_columns(planned: &PlannedSelect) -> Vec<OutputColumn> {
+    match planned {
+        PlannedSelect::Push { columns, .. } => output_columns(columns.clone(), true),
+        PlannedSelect::Pull(PullPlan::Stream { columns, .. }) => {
+            output_columns(columns.clone(), false)
+        }
+        PlannedSelect::Pull(PullPlan::Table { columns, .. }) => {
+            output_columns(columns.clone(), true)
+        }
+        PlannedSelect::Pull(PullPlan::Sql(sql)) => schema_columns(&sql.output),
+    }
+}
+
 /// The output columns of a dataflow's columns; `keys` marks the key columns.
 fn output_columns(columns: Vec<ColumnDefinition>, keys: bool) -> Vec<OutputColumn> {
     columns

@@ -297,7 +297,7 @@ fn write_plain_decimal(out: &mut Vec<u8>, unscaled: i128, scale: i8) {
     }
 }
 
-fn time_millis(array: &dyn Array, row: usize, unit: TimeUnit) -> i64 {
+pub(crate) fn time_millis(array: &dyn Array, row: usize, unit: TimeUnit) -> i64 {
     match (array.data_type(), unit) {
         (DataType::Time32(_), TimeUnit::Second) => {
             i64::from(array.as_primitive::<Time32SecondType>().value(row)) * 1000
@@ -312,7 +312,7 @@ fn time_millis(array: &dyn Array, row: usize, unit: TimeUnit) -> i64 {
     }
 }
 
-fn timestamp_millis(array: &dyn Array, row: usize, unit: TimeUnit) -> i64 {
+pub(crate) fn timestamp_millis(array: &dyn Array, row: usize, unit: TimeUnit) -> i64 {
     match unit {
         TimeUnit::Second => array
             .as_primitive::<TimestampSecondType>()

@@ -29,7 +29,7 @@ use bytes::Bytes;
 use parser::ast::{Relation, Statement, StatementKind};
 
 pub(crate) use self::format::{QueryMetadata, RowFormat};
-pub(crate) use self::rows::{Next, PushQueries, QueryRows, dispose_lines};
+pub(crate) use self::rows::{Ending, Next, PushQueries, QueryRows, dispose_lines};
 use super::error::{self, ApiError};
 use super::metrics::ServerMetrics;
 use super::{AppState, request};
