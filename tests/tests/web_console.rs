@@ -179,11 +179,8 @@ fn console_behind_basic_auth_gets_the_browser_login_and_then_works() -> Result<(
     let users = workspace.path().join("users");
     std::fs::write(&users, "alice:s3cret\n")?;
     let users = users.to_str().context("a UTF-8 temporary path")?;
-    let server = EddyServer::start_with(
-        &workspace.path().join("data"),
-        &[],
-        &["--auth-file", users],
-    )?;
+    let server =
+        EddyServer::start_with(&workspace.path().join("data"), &[], &["--auth-file", users])?;
     // No credentials: the challenge that makes a browser show its login prompt.
     let (status, head, _) = http_get(server.address(), "/", None)?;
     assert_eq!(status, 401, "{head}");
