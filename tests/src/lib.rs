@@ -144,17 +144,8 @@ pub fn execute(engine: &Engine, session: &mut Session, sql: &str) -> Vec<Stateme
     outputs
 }
 
-/// Runs a pull query: the column names and the rows (sorted), cells as JSON joined by ` | `.
-pub fn pull_rows(engine: &Engine, session: &mut Session, sql: &str) -> (Vec<String>, Vec<String>) {
-    let mut outputs = execute(engine, session, sql);
-    let Some(StatementOutput::Rows(mut stream)) = outputs.pop() else {
-        panic!("{sql}: a pull query returns rows");
-    };
-    let header = stream
-        .columns
-        .iter()
-        .map(|column| column.name.clone())
-        .collect();
+/// Every row a query's stream delivers until it ends, in order, cells as JSON joined by ` | `.
+pub fn stream_rows(stream: &mut server::RowStream) -> Vec<String> {
     let mut rows = Vec::new();
     while let Some(batch) = stream.receiver.blocking_recv() {
         for row in 0..batch.num_rows() {
@@ -168,6 +159,21 @@ pub fn pull_rows(engine: &Engine, session: &mut Session, sql: &str) -> (Vec<Stri
             rows.push(cells.join(" | "));
         }
     }
+    rows
+}
+
+/// Runs a pull query: the column names and the rows (sorted), cells as JSON joined by ` | `.
+pub fn pull_rows(engine: &Engine, session: &mut Session, sql: &str) -> (Vec<String>, Vec<String>) {
+    let mut outputs = execute(engine, session, sql);
+    let Some(StatementOutput::Rows(mut stream)) = outputs.pop() else {
+        panic!("{sql}: a pull query returns rows");
+    };
+    let header = stream
+        .columns
+        .iter()
+        .map(|column| column.name.clone())
+        .collect();
+    let mut rows = stream_rows(&mut stream);
     if let executor::QueryState::Error(message) = stream.handle.state() {
         panic!("{sql}: the pull query failed: {message}");
     }

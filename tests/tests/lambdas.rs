@@ -112,19 +112,7 @@ fn lambdas_in_push_and_pull_queries() {
     let Some(StatementOutput::Rows(mut stream)) = outputs.pop() else {
         panic!("a push query returns rows");
     };
-    let mut rows = Vec::new();
-    while let Some(batch) = stream.receiver.blocking_recv() {
-        for row in 0..batch.num_rows() {
-            let cells: Vec<String> = batch
-                .columns()
-                .iter()
-                .map(|column| {
-                    executor::format::arrow_value_to_json(column.as_ref(), row).to_string()
-                })
-                .collect();
-            rows.push(cells.join(" | "));
-        }
-    }
+    let rows = tests::stream_rows(&mut stream);
     // FILTER drops null elements (their comparison is not true).
     assert_eq!(rows, [r#""a" | [2,3]"#, r#""b" | [5]"#, r#""a" | []"#]);
 
