@@ -100,6 +100,8 @@ pub(crate) fn resolve<'a>(
     let mut best: Option<(u32, Resolution<'a>)> = None;
     for overload in overloads {
         if let Some((cost, arg_types)) = match_overload(overload, args)
+            // A variadic overload given no arguments has none to take its result type from.
+            && !matches!(overload.return_type, ReturnType::Arg(index) if index >= arg_types.len())
             && best.as_ref().is_none_or(|(best_cost, _)| cost < *best_cost)
         {
             best = Some((
@@ -121,7 +123,7 @@ pub(crate) fn resolve<'a>(
                 .collect::<Vec<_>>()
                 .join(", ");
             plan_err!(
-                "function '{name}' does not accept parameters ({}); valid alternatives are: {valid}",
+                "Function '{name}' does not accept parameters ({}); valid alternatives are: {valid}",
                 given.join(", ")
             )
         }
@@ -530,6 +532,21 @@ mod tests {
             "{error}"
         );
         assert!(error.contains("(INT)"), "{error}");
+    }
+
+    #[test]
+    fn a_variadic_call_without_arguments_is_refused_not_a_panic() {
+        let overloads = vec![Overload::variadic(
+            vec![ParamType::Generic('T')],
+            ReturnType::Arg(0),
+        )];
+        let error = resolve("COALESCE", &overloads, &[])
+            .expect_err("no argument to take the type of")
+            .to_string();
+        assert!(
+            error.contains("Function 'COALESCE' does not accept parameters ()"),
+            "{error}"
+        );
     }
 
     #[test]
