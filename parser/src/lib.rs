@@ -13,4 +13,4 @@ mod parser;
 pub use dialect::KsqlDialect;
 pub use error::{ParseError, ParseErrorKind, Result};
 pub use keywords::keywords;
-pub use parser::{parse_data_type, parse_expression, parse_statements};
+pub use parser::{SHOW_WORDS, parse_data_type, parse_expression, parse_statements};

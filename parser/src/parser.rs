@@ -5,6 +5,7 @@
 //! [`ParseError`] naming the line, column and text of the offending token.
 
 mod command;
+pub use command::SHOW_WORDS;
 mod create;
 pub(crate) mod data_type;
 pub(crate) mod expression;

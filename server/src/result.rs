@@ -298,3 +298,15 @@ pub struct FunctionArgument {
     pub description: String,
     pub variadic: bool,
 }
+
+impl FunctionArgument {
+    /// `name TYPE`, or the type alone when the argument has no name, as DESCRIBE FUNCTION
+    /// lists a variation's arguments.
+    pub fn signature(&self) -> String {
+        if self.name.is_empty() {
+            self.type_name.clone()
+        } else {
+            format!("{} {}", self.name, self.type_name)
+        }
+    }
+}

@@ -22,20 +22,22 @@ use crate::parser::create::{parse_optional_properties, parse_source_kind};
 use crate::parser::query::parse_duration;
 use crate::parser::tokens::ParserExt;
 
+/// The words that may follow `SHOW` or `LIST`.
+pub const SHOW_WORDS: &[&str] = &[
+    "STREAMS",
+    "TABLES",
+    "QUERIES",
+    "TOPICS",
+    "ALL",
+    "PROPERTIES",
+    "FUNCTIONS",
+    "TYPES",
+    "VARIABLES",
+];
+
 /// Parses what follows `SHOW` or `LIST`.
 pub(crate) fn parse_show(parser: &mut Parser) -> Result<StatementKind, ParserError> {
-    const WHAT: &[&str] = &[
-        "STREAMS",
-        "TABLES",
-        "QUERIES",
-        "TOPICS",
-        "ALL",
-        "PROPERTIES",
-        "FUNCTIONS",
-        "TYPES",
-        "VARIABLES",
-    ];
-    let show = match parser.expect_one_of_words(WHAT)? {
+    let show = match parser.expect_one_of_words(SHOW_WORDS)? {
         "STREAMS" => Show::Streams {
             extended: parser.parse_word("EXTENDED"),
         },

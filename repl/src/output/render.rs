@@ -376,13 +376,7 @@ fn describe_function(function: &FunctionDescription) -> String {
         let arguments: Vec<String> = variation
             .arguments
             .iter()
-            .map(|argument| {
-                if argument.name.is_empty() {
-                    argument.type_name.clone()
-                } else {
-                    format!("{} {}", argument.name, argument.type_name)
-                }
-            })
+            .map(server::result::FunctionArgument::signature)
             .collect();
         let _ = writeln!(
             out,

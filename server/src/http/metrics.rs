@@ -204,24 +204,26 @@ fn write_queries(out: &mut String, figures: &QueryFigures) {
 
 fn write_server(out: &mut String, state: &AppState) {
     let metrics = &state.server_metrics;
-    let name = "eddy_push_queries_running";
-    header(out, name, "Push queries running now.", "gauge");
-    sample(out, name, &[], state.push_queries.list().len() as f64);
-    let name = "eddy_push_queries_total";
-    header(out, name, "Push queries started.", "counter");
-    sample(
+    single(
         out,
-        name,
-        &[],
-        metrics.push_queries.load(Ordering::Relaxed) as f64,
+        "eddy_push_queries_running",
+        "Push queries running now.",
+        "gauge",
+        state.push_queries.list().len() as u64,
     );
-    let name = "eddy_pull_queries_total";
-    header(out, name, "Pull queries answered.", "counter");
-    sample(
+    single(
         out,
-        name,
-        &[],
-        metrics.pull_queries.load(Ordering::Relaxed) as f64,
+        "eddy_push_queries_total",
+        "Push queries started.",
+        "counter",
+        metrics.push_queries.load(Ordering::Relaxed),
+    );
+    single(
+        out,
+        "eddy_pull_queries_total",
+        "Pull queries answered.",
+        "counter",
+        metrics.pull_queries.load(Ordering::Relaxed),
     );
     let name = "eddy_pull_query_latency_seconds";
     header(
@@ -252,6 +254,12 @@ fn write_server(out: &mut String, state: &AppState) {
         ];
         sample(out, name, &labels, count as f64);
     }
+}
+
+/// A metric of one sample without labels.
+fn single(out: &mut String, name: &str, help: &str, kind: &str, value: u64) {
+    header(out, name, help, kind);
+    sample(out, name, &[], value as f64);
 }
 
 fn header(out: &mut String, name: &str, help: &str, kind: &str) {

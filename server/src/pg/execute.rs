@@ -310,20 +310,12 @@ fn tag(kind: &StatementKind) -> String {
     }
 }
 
-/// The words after `SHOW` that ksqlDB's grammar knows; any other `SHOW name` asks for a
-/// Postgres setting.
-const KSQL_SHOW_WORDS: &[&str] = &[
-    "STREAMS",
-    "TABLES",
-    "QUERIES",
-    "TOPICS",
-    "ALL",
-    "PROPERTIES",
-    "FUNCTIONS",
-    "TYPES",
-    "VARIABLES",
-    "CONNECTORS",
-];
+/// Whether `SHOW word` is a ksqlDB statement: the words Eddy's grammar knows, and
+/// ksqlDB's `CONNECTORS` (which Eddy's parser refuses with its own error); any other
+/// `SHOW name` asks for a Postgres setting.
+fn is_ksql_show(word: &str) -> bool {
+    parser::SHOW_WORDS.contains(&word) || word == "CONNECTORS"
+}
 
 /// `sql` as a statement a Postgres driver sends on its own, if it is one.
 pub(crate) fn client_statement(sql: &str) -> Option<ClientStatement> {
@@ -348,8 +340,7 @@ pub(crate) fn client_statement(sql: &str) -> Option<ClientStatement> {
         }
         "SHOW" if words.len() == 2 => {
             let name = second?;
-            (!KSQL_SHOW_WORDS.contains(&name))
-                .then(|| ClientStatement::Setting(text[4..].trim().to_string()))
+            (!is_ksql_show(name)).then(|| ClientStatement::Setting(text[4..].trim().to_string()))
         }
         "SELECT" => {
             let compact: String = text[6..]

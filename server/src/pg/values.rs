@@ -440,13 +440,7 @@ pub(crate) fn result_rows(result: StatementResult) -> RowSet {
                     let arguments: Vec<String> = variation
                         .arguments
                         .iter()
-                        .map(|argument| {
-                            if argument.name.is_empty() {
-                                argument.type_name.clone()
-                            } else {
-                                format!("{} {}", argument.name, argument.type_name)
-                            }
-                        })
+                        .map(crate::result::FunctionArgument::signature)
                         .collect();
                     vec![
                         Some(function.name.clone()),
