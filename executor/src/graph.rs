@@ -15,7 +15,7 @@ use arrow::record_batch::RecordBatch;
 use planner::plan::{DataflowNode, DataflowPlan, RepartitionNode};
 
 use crate::commit::StateWrite;
-use crate::log::ConsumedRecord;
+use crate::log::{ConsumedRecord, Header};
 use crate::metrics::{Counters, Metrics};
 use crate::operator::aggregate::{AggregateOperator, AggregateState};
 use crate::operator::join::{JoinOperator, JoinState};
@@ -317,9 +317,14 @@ impl OperatorGraph {
             .sources
             .get_mut(source)
             .ok_or_else(|| ExecError::Internal(format!("the graph has no source {source}")))?;
-        let batch = entry.operator.decode(records)?;
         let downstream = entry.downstream;
-        self.forward(downstream, batch, context)
+        if !has_headers(records) {
+            let batch = entry.operator.decode(records)?;
+            return self.forward(downstream, batch, None, context);
+        }
+        let (batch, origins) = entry.operator.decode_tracked(records)?;
+        let headers: Vec<&[Header]> = records.iter().map(|r| r.record.headers.as_slice()).collect();
+        self.forward(downstream, batch, Some((origins, &headers)), context)
     }
 
     /// Runs records of several sources through the graph as if each chunk were pushed in
@@ -365,7 +370,7 @@ impl OperatorGraph {
             for node in path {
                 batch = self.nodes[*node]
                     .operator
-                    .process_tracked(batch, &mut rows, context)
+                    .process_tracked(0, batch, &mut rows, context)
                     .ok_or_else(|| {
                         ExecError::Internal("a row-local node does not track its rows".into())
                     })??;
@@ -395,12 +400,41 @@ impl OperatorGraph {
         if runs.is_empty() {
             return Ok(Vec::new());
         }
+        // With headers, each row names its record among all of `inputs`' records.
+        let traced = inputs.iter().any(|(_, records)| has_headers(records));
+        let headers: Vec<&[Header]> = match traced {
+            true => inputs
+                .iter()
+                .flat_map(|(_, records)| records.iter().map(|r| r.record.headers.as_slice()))
+                .collect(),
+            false => Vec::new(),
+        };
+        let mut tracked: Vec<(usize, Vec<u32>)> = Vec::new();
+        if traced {
+            let mut base = 0u32;
+            for (position, (_, records)) in inputs.iter().enumerate() {
+                let rows = origins[position].iter().map(|row| base + row).collect();
+                tracked.push((fed[position], rows));
+                base += records.len() as u32;
+            }
+            tracked.sort_by_key(|(input, _)| *input);
+        }
         batches.sort_by_key(|(input, _)| *input);
         let batches: Vec<RecordBatch> = batches.into_iter().map(|(_, batch)| batch).collect();
         let node = &mut self.nodes[merge.node];
-        let output = node.operator.process_runs(&batches, &runs, context)?;
+        let tracked: Vec<Vec<u32>> = tracked.into_iter().map(|(_, rows)| rows).collect();
+        let (output, trace) = match traced
+            .then(|| node.operator.process_runs_tracked(&batches, &runs, &tracked, context))
+            .flatten()
+        {
+            Some(result) => {
+                let (output, rows) = result?;
+                (output, Some((rows, headers.as_slice())))
+            }
+            None => (node.operator.process_runs(&batches, &runs, context)?, None),
+        };
         let downstream = node.downstream;
-        let output = self.forward(downstream, output, context)?;
+        let output = self.forward(downstream, output, trace, context)?;
         Ok(if output.num_rows() > 0 {
             vec![output]
         } else {
@@ -408,11 +442,15 @@ impl OperatorGraph {
         })
     }
 
-    /// Runs `batch` from `edge` up to the root.
+    /// Runs `batch` from `edge` up to the root. With `trace`, `(rows, headers)`: the
+    /// entry in `headers` of the record each row of `batch` comes from; operators that
+    /// track their rows keep it up to date, and the first that does not (a sink, a
+    /// repartition) sees each row's headers in its context.
     fn forward(
         &mut self,
         mut edge: Option<Edge>,
         mut batch: RecordBatch,
+        mut trace: Option<(Vec<u32>, &[&[Header]])>,
         context: &mut OperatorContext<'_>,
     ) -> Result<RecordBatch> {
         while let Some(Edge { node, input }) = edge {
@@ -425,7 +463,30 @@ impl OperatorGraph {
                 return Ok(empty.clone());
             }
             let node = &mut self.nodes[node];
-            batch = node.operator.process(input, batch, context)?;
+            batch = match trace.take() {
+                Some((mut rows, headers)) => {
+                    match node
+                        .operator
+                        .process_tracked(input, batch.clone(), &mut rows, context)
+                    {
+                        Some(output) => {
+                            trace = Some((rows, headers));
+                            output?
+                        }
+                        None => {
+                            context.headers = Some(
+                                rows.iter()
+                                    .map(|row| headers[*row as usize].to_vec())
+                                    .collect(),
+                            );
+                            let output = node.operator.process(input, batch, context);
+                            context.headers = None;
+                            output?
+                        }
+                    }
+                }
+                None => node.operator.process(input, batch, context)?,
+            };
             edge = node.downstream;
         }
         Ok(batch)
@@ -460,7 +521,7 @@ impl OperatorGraph {
             let node = &mut self.nodes[index];
             if let Some(batch) = call(node.operator.as_mut(), context)? {
                 let downstream = node.downstream;
-                let output = self.forward(downstream, batch, context)?;
+                let output = self.forward(downstream, batch, None, context)?;
                 if output.num_rows() > 0 {
                     emitted.push(output);
                 }
@@ -481,6 +542,11 @@ impl OperatorGraph {
         }
         Ok(writes)
     }
+}
+
+/// Whether any of `records` carries headers (the graph then tracks each row's record).
+fn has_headers(records: &[ConsumedRecord]) -> bool {
+    records.iter().any(|record| !record.record.headers.is_empty())
 }
 
 /// The counters of the first source `node` reads: where a stateful operator counts the

@@ -22,7 +22,7 @@ use arrow::record_batch::RecordBatch;
 
 use crate::Result;
 use crate::commit::StateWrite;
-use crate::log::Record;
+use crate::log::{Header, Record};
 
 /// What an operator sees of the epoch it runs in.
 #[derive(Debug)]
@@ -32,9 +32,22 @@ pub struct OperatorContext<'a> {
     /// Records produced in this epoch, `(topic, partition, record)` in produce order:
     /// sinks add theirs, the committer makes them visible with the epoch.
     pub produced: &'a mut Vec<(String, u32, Record)>,
+    /// For each row of the batch being processed, the headers of the input record whose
+    /// processing emitted it (Kafka Streams' record context), when the graph knows them:
+    /// a sink or a repartition writes them on the row's record. `None`: no headers.
+    pub headers: Option<Vec<Vec<Header>>>,
 }
 
-impl OperatorContext<'_> {
+impl<'a> OperatorContext<'a> {
+    /// A context for rows of `partition` producing into `produced`, without headers.
+    pub fn new(partition: u32, produced: &'a mut Vec<(String, u32, Record)>) -> Self {
+        OperatorContext {
+            partition,
+            produced,
+            headers: None,
+        }
+    }
+
     /// Adds `records` (`(partition, record)`) of `topic` to the epoch's records.
     pub fn produce(&mut self, topic: &str, records: Vec<(u32, Record)>) {
         self.produced.extend(
@@ -77,16 +90,31 @@ pub trait Operator: Send {
         concat_outputs(outputs)
     }
 
-    /// For an operator whose every output row comes from one input row, in order (filters
-    /// and projections): processes `batch` (of input 0) and keeps in `origins`, which names
-    /// a record for each row of `batch`, the entries of the rows it emits. `None`: the
-    /// operator is not of that kind.
+    /// `process`, also telling where each output row comes from: `origins` names a record
+    /// for each row of `batch` (of input `input`); on return it holds, for each row emitted,
+    /// the entry of the input row whose processing emitted it (filters and projections keep
+    /// their rows' entries; an aggregation or a join names the row that triggered each
+    /// output). `None`: the operator does not track its rows.
     fn process_tracked(
         &mut self,
+        _input: usize,
         _batch: RecordBatch,
         _origins: &mut Vec<u32>,
         _context: &mut OperatorContext<'_>,
     ) -> Option<Result<RecordBatch>> {
+        None
+    }
+
+    /// `process_runs`, tracking rows as `process_tracked` does: `origins[input]` names a
+    /// record for each row of `batches[input]`; returns the output and the entry of each
+    /// of its rows. `None`: the operator does not track its rows.
+    fn process_runs_tracked(
+        &mut self,
+        _batches: &[RecordBatch],
+        _runs: &[(usize, Range<usize>)],
+        _origins: &[Vec<u32>],
+        _context: &mut OperatorContext<'_>,
+    ) -> Option<Result<(RecordBatch, Vec<u32>)>> {
         None
     }
 

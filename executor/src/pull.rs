@@ -123,10 +123,8 @@ fn read_table(
         if remaining == Some(0) {
             break;
         }
-        let mut context = OperatorContext {
-            partition: 0,
-            produced: &mut Vec::new(),
-        };
+        let mut produced = Vec::new();
+        let mut context = OperatorContext::new(0, &mut produced);
         let mut batch = graph.push(0, chunk, &mut context)?.project(&visible)?;
         if let Some(left) = &mut remaining {
             let rows = (batch.num_rows() as u64).min(*left);

@@ -305,10 +305,7 @@ impl Task {
             .iter()
             .map(|(position, count)| (run_position[*position], *count))
             .collect();
-        let mut context = OperatorContext {
-            partition,
-            produced: &mut produced,
-        };
+        let mut context = OperatorContext::new(partition, &mut produced);
         outputs.extend(self.graph.push_run(&run_inputs, &chunks, &mut context)?);
         let time = group_time(&group.inputs);
         if time > group.time {

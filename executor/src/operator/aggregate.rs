@@ -158,14 +158,15 @@ impl AggregateOperator {
         })
     }
 
-    /// Aggregates a batch of one input partition; returns the changelog rows it emits.
-    fn aggregate(&mut self, batch: &RecordBatch, partition: u32) -> Result<RecordBatch> {
-        let (batch, groups, args) = match self.evaluate(batch) {
-            Ok((groups, args)) => (batch.clone(), groups, args),
+    /// Aggregates a batch of one input partition; returns the changelog rows it emits and,
+    /// for each, the input row whose processing emitted it.
+    fn aggregate(&mut self, batch: &RecordBatch, partition: u32) -> Result<(RecordBatch, Vec<u32>)> {
+        let (batch, groups, args, kept) = match self.evaluate(batch) {
+            Ok((groups, args)) => (batch.clone(), groups, args, None),
             Err(_) => {
-                let batch = self.without_bad_rows(batch)?;
+                let (batch, kept) = self.without_bad_rows(batch)?;
                 let (groups, args) = self.evaluate(&batch)?;
-                (batch, groups, args)
+                (batch, groups, args, Some(kept))
             }
         };
         let rows_count = batch.num_rows();
@@ -176,19 +177,30 @@ impl AggregateOperator {
             .column_by_name(OP_COLUMN)
             .and_then(|column| column.as_any().downcast_ref::<Int8Array>().cloned());
         let mut out: Vec<OutRow> = Vec::new();
+        // The input row each entry of `out` comes from.
+        let mut origins: Vec<u32> = Vec::new();
         let mut positions: HashMap<Vec<u8>, usize> = HashMap::default();
         let per_record = self.per_record;
         // Every update is a row, or (with a record cache) the last update of each state key.
         let mut emit = |state_key: Vec<u8>, row: OutRow, out: &mut Vec<OutRow>| match positions
             .get(&state_key)
         {
-            Some(&index) if !per_record => out[index] = row,
+            Some(&index) if !per_record => {
+                out[index] = row;
+                Some(index)
+            }
             _ => {
                 positions.insert(state_key, out.len());
                 out.push(row);
+                None
             }
         };
         for row in 0..rows_count {
+            let origin = match &kept {
+                Some(kept) => kept[row],
+                None => row as u32,
+            };
+            origins.resize(out.len(), origin);
             if groups.iter().any(|group| group.is_null(row)) {
                 continue;
             }
@@ -221,7 +233,7 @@ impl AggregateOperator {
                 None => {
                     let (states, rowtime) = self.update(&key, &args, row, timestamp, retract)?;
                     let values = self.results(&states);
-                    emit(
+                    if let Some(index) = emit(
                         key.clone(),
                         OutRow {
                             key,
@@ -231,7 +243,9 @@ impl AggregateOperator {
                             rowtime,
                         },
                         &mut out,
-                    );
+                    ) {
+                        origins[index] = origin;
+                    }
                 }
                 Some(window) if window.kind == WindowKind::Session => {
                     // Kafka Streams closes a session `gap + grace` after its end, and no
@@ -249,7 +263,9 @@ impl AggregateOperator {
                         &mut emitted,
                     )?;
                     for (state_key, row) in emitted {
-                        emit(state_key, row, &mut out);
+                        if let Some(index) = emit(state_key, row, &mut out) {
+                            origins[index] = origin;
+                        }
                     }
                 }
                 Some(window) => {
@@ -268,7 +284,7 @@ impl AggregateOperator {
                             self.open(partition, end, &state_key, start)?;
                         } else {
                             let values = self.results(&states);
-                            emit(
+                            if let Some(index) = emit(
                                 state_key,
                                 OutRow {
                                     key: key.clone(),
@@ -278,7 +294,9 @@ impl AggregateOperator {
                                     rowtime,
                                 },
                                 &mut out,
-                            );
+                            ) {
+                                origins[index] = origin;
+                            }
                         }
                     }
                 }
@@ -286,8 +304,9 @@ impl AggregateOperator {
             if self.emit_final {
                 self.emit_closed(partition, &mut out)?;
             }
+            origins.resize(out.len(), origin);
         }
-        self.build(out)
+        Ok((self.build(out)?, origins))
     }
 
     /// The group columns and each aggregate's argument columns of a batch.
@@ -303,7 +322,8 @@ impl AggregateOperator {
 
     /// Drops the rows whose group or argument expressions fail to evaluate (counted); for a
     /// batch that failed as a whole.
-    fn without_bad_rows(&self, batch: &RecordBatch) -> Result<RecordBatch> {
+    /// Returns the rows kept and their indices in `batch`.
+    fn without_bad_rows(&self, batch: &RecordBatch) -> Result<(RecordBatch, Vec<u32>)> {
         let mask: BooleanArray = (0..batch.num_rows())
             .map(|row| {
                 let good = self.evaluate(&batch.slice(row, 1)).is_ok();
@@ -315,7 +335,10 @@ impl AggregateOperator {
                 Some(good)
             })
             .collect();
-        Ok(filter_record_batch(batch, &mask)?)
+        let kept = (0..batch.num_rows() as u32)
+            .filter(|row| mask.value(*row as usize))
+            .collect();
+        Ok((filter_record_batch(batch, &mask)?, kept))
     }
 
     /// The stream time of `partition` after seeing `timestamp`.
@@ -553,7 +576,25 @@ impl Operator for AggregateOperator {
         batch: RecordBatch,
         context: &mut OperatorContext<'_>,
     ) -> Result<RecordBatch> {
-        self.aggregate(&batch, context.partition)
+        Ok(self.aggregate(&batch, context.partition)?.0)
+    }
+
+    /// Each emitted row names the input row that updated it (the last one, with a record
+    /// cache).
+    fn process_tracked(
+        &mut self,
+        _input: usize,
+        batch: RecordBatch,
+        origins: &mut Vec<u32>,
+        context: &mut OperatorContext<'_>,
+    ) -> Option<Result<RecordBatch>> {
+        Some(
+            self.aggregate(&batch, context.partition)
+                .map(|(output, rows)| {
+                    *origins = rows.iter().map(|row| origins[*row as usize]).collect();
+                    output
+                }),
+        )
     }
 
     fn take_writes(&mut self, writes: &mut Vec<StateWrite>) -> Result<()> {

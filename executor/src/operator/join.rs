@@ -216,6 +216,41 @@ impl JoinOperator {
     }
 }
 
+impl JoinOperator {
+    /// `process_runs`, one row at a time: returns the output and, for each of its rows, the
+    /// entry in `origins` of the input row that emitted it.
+    fn runs_tracked(
+        &mut self,
+        batches: &[RecordBatch],
+        runs: &[(usize, Range<usize>)],
+        origins: &[Vec<u32>],
+        context: &mut OperatorContext<'_>,
+    ) -> Result<(RecordBatch, Vec<u32>)> {
+        // Only the inputs some run reads are decoded (the others may be placeholders).
+        let mut decoded = Vec::with_capacity(batches.len());
+        for (input, batch) in batches.iter().enumerate() {
+            decoded.push(match runs.iter().any(|(run, _)| *run == input) {
+                true => Some(self.codec.decode(side_of(input)?, batch)?),
+                false => None,
+            });
+        }
+        let mut out = Vec::new();
+        let mut emitted_by = Vec::new();
+        for (input, rows) in runs {
+            let side = side_of(*input)?;
+            let decoded = decoded[*input]
+                .as_ref()
+                .ok_or_else(|| ExecError::Internal("a run of an undecoded input".into()))?;
+            for row in rows.clone() {
+                self.join(side, decoded, row..row + 1, context.partition, &mut out)?;
+                let origin = origins[*input].get(row).copied().unwrap_or_default();
+                emitted_by.resize(out.len(), origin);
+            }
+        }
+        Ok((self.codec.build(&out)?, emitted_by))
+    }
+}
+
 #[cfg(test)]
 impl JoinOperator {
     /// The operator with `bytes` for in-memory copies of stream-stream window stores.
@@ -279,6 +314,41 @@ impl Operator for JoinOperator {
             )?;
         }
         self.codec.build(&out)
+    }
+
+    /// Each joined row names the input row that triggered it.
+    fn process_tracked(
+        &mut self,
+        input: usize,
+        batch: RecordBatch,
+        origins: &mut Vec<u32>,
+        context: &mut OperatorContext<'_>,
+    ) -> Option<Result<RecordBatch>> {
+        let run = [(input, 0..batch.num_rows())];
+        let inputs = match input {
+            0 => vec![std::mem::take(origins)],
+            _ => vec![Vec::new(), std::mem::take(origins)],
+        };
+        let mut batches = vec![RecordBatch::new_empty(batch.schema()); input];
+        batches.push(batch);
+        Some(
+            self.runs_tracked(&batches, &run, &inputs, context)
+                .map(|(output, rows)| {
+                    *origins = rows;
+                    output
+                }),
+        )
+    }
+
+    /// Joins row by row, each joined row naming the input row that triggered it.
+    fn process_runs_tracked(
+        &mut self,
+        batches: &[RecordBatch],
+        runs: &[(usize, Range<usize>)],
+        origins: &[Vec<u32>],
+        context: &mut OperatorContext<'_>,
+    ) -> Option<Result<(RecordBatch, Vec<u32>)>> {
+        Some(self.runs_tracked(batches, runs, origins, context))
     }
 
     fn take_writes(&mut self, writes: &mut Vec<StateWrite>) -> Result<()> {

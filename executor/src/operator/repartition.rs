@@ -26,7 +26,7 @@ use planner::plan::{RepartitionEncoding, RepartitionNode};
 use crate::commit::StateWrite;
 use crate::format::{Decoded, Decoder, Encoder};
 use crate::log::partitioner::partition_for_key;
-use crate::log::{ConsumedRecord, Record};
+use crate::log::{ConsumedRecord, Header, Record};
 use crate::metrics::Counters;
 use crate::operator::source::{SourceOperator, format_of, key_format_of};
 use crate::operator::{Operator, OperatorContext};
@@ -161,6 +161,16 @@ impl RepartitionOperator {
 
     /// The records of `batch`, rows of partition `source_partition`: `(partition, record)`.
     pub fn encode(&self, batch: &RecordBatch, source_partition: u32) -> Result<Vec<(u32, Record)>> {
+        self.encode_with_headers(batch, source_partition, None)
+    }
+
+    /// `encode`, each record carrying the headers `headers` gives its row (none without).
+    pub fn encode_with_headers(
+        &self,
+        batch: &RecordBatch,
+        source_partition: u32,
+        headers: Option<&[Vec<Header>]>,
+    ) -> Result<Vec<(u32, Record)>> {
         let rows = batch.num_rows();
         let keys = match self.encode_keys(batch) {
             Ok(keys) => keys,
@@ -198,7 +208,9 @@ impl RepartitionOperator {
                     } else {
                         times.value(row)
                     },
-                    headers: Vec::new(),
+                    headers: headers
+                        .and_then(|headers| headers.get(row).cloned())
+                        .unwrap_or_default(),
                 },
             ));
         }
@@ -260,7 +272,8 @@ impl Operator for RepartitionOperator {
         batch: RecordBatch,
         context: &mut OperatorContext<'_>,
     ) -> Result<RecordBatch> {
-        let records = self.encode(&batch, context.partition)?;
+        let records =
+            self.encode_with_headers(&batch, context.partition, context.headers.as_deref())?;
         context.produce(&self.topic, records);
         Ok(RecordBatch::new_empty(batch.schema()))
     }

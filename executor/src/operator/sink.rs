@@ -13,7 +13,7 @@ use planner::plan::{ROWTIME_OUTPUT, SinkPlan, WINDOWEND_OUTPUT, WINDOWSTART_OUTP
 
 use crate::commit::StateWrite;
 use crate::format::Encoder;
-use crate::log::Record;
+use crate::log::{Header, Record};
 use crate::log::partitioner::partition_for_key;
 use crate::operator::source::{format_of, key_format_of};
 use crate::operator::window::append_window;
@@ -59,6 +59,16 @@ impl SinkOperator {
         &mut self,
         batch: &RecordBatch,
         source_partition: u32,
+    ) -> Result<Vec<(u32, Record)>> {
+        self.encode_with_headers(batch, source_partition, None)
+    }
+
+    /// `encode`, each record carrying the headers `headers` gives its row (none without).
+    pub fn encode_with_headers(
+        &mut self,
+        batch: &RecordBatch,
+        source_partition: u32,
+        headers: Option<&[Vec<Header>]>,
     ) -> Result<Vec<(u32, Record)>> {
         let rows = batch.num_rows();
         let columns = batch.columns();
@@ -134,7 +144,9 @@ impl SinkOperator {
                     key,
                     value,
                     timestamp,
-                    headers: Vec::new(),
+                    headers: headers
+                        .and_then(|headers| headers.get(row).cloned())
+                        .unwrap_or_default(),
                 },
             ));
         }
@@ -151,7 +163,8 @@ impl Operator for SinkOperator {
         batch: RecordBatch,
         context: &mut OperatorContext<'_>,
     ) -> Result<RecordBatch> {
-        let records = self.encode(&batch, context.partition)?;
+        let records =
+            self.encode_with_headers(&batch, context.partition, context.headers.as_deref())?;
         context.produce(&self.topic, records);
         Ok(RecordBatch::new_empty(batch.schema()))
     }

@@ -245,6 +245,7 @@ impl Operator for StatelessOperator {
 
     fn process_tracked(
         &mut self,
+        _input: usize,
         batch: RecordBatch,
         origins: &mut Vec<u32>,
         _context: &mut OperatorContext<'_>,

@@ -139,10 +139,7 @@ impl Harness {
 
     /// Feeds `batch` on `input`; returns what the operator emits.
     pub(crate) fn feed(&mut self, input: usize, batch: RecordBatch) -> RecordBatch {
-        let mut context = OperatorContext {
-            partition: self.partition,
-            produced: &mut self.produced,
-        };
+        let mut context = OperatorContext::new(self.partition, &mut self.produced);
         self.operator
             .process(input, batch, &mut context)
             .expect("processes")
@@ -150,10 +147,7 @@ impl Harness {
 
     /// Advances stream time; returns what the operator emits.
     pub(crate) fn advance_time(&mut self, time: i64) -> Option<RecordBatch> {
-        let mut context = OperatorContext {
-            partition: self.partition,
-            produced: &mut self.produced,
-        };
+        let mut context = OperatorContext::new(self.partition, &mut self.produced);
         self.operator
             .advance_time(time, &mut context)
             .expect("advances")

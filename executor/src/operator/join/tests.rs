@@ -457,10 +457,7 @@ fn a_join_given_runs_of_both_inputs_emits_what_it_would_one_run_at_a_time() {
     }
     let mut operator = join.operator();
     let mut produced = Vec::new();
-    let mut context = OperatorContext {
-        partition: 0,
-        produced: &mut produced,
-    };
+    let mut context = OperatorContext::new(0, &mut produced);
     let together = operator
         .process_runs(&[left, right], &runs, &mut context)
         .expect("processes");
@@ -1021,10 +1018,7 @@ fn operator_graph_feeds_the_left_source_to_input_0_and_the_right_to_input_1() {
         crate::graph::OperatorGraph::compile(&plan, &join.fixture.metrics, Some(&prefix), false)
             .expect("compiles");
     let mut produced = Vec::new();
-    let mut context = crate::operator::OperatorContext {
-        partition: 0,
-        produced: &mut produced,
-    };
+    let mut context = crate::operator::OperatorContext::new(0, &mut produced);
     let table = crate::operator::testing::consumed(&[(Some("a"), Some(r#"{"N":2,"V":"x"}"#), 1)]);
     let output = graph.push(1, &table, &mut context).expect("table row");
     assert_eq!(output.num_rows(), 0, "table rows emit nothing");

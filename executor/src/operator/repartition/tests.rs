@@ -156,10 +156,7 @@ fn moved_rows(plan: &DataflowPlan, records: &[(Option<&str>, Option<&str>, i64)]
     let (mut below, _) =
         StatelessOperator::compile(&repartition.input, &metrics).expect("projection");
     let mut produced = Vec::new();
-    let mut context = OperatorContext {
-        partition: 0,
-        produced: &mut produced,
-    };
+    let mut context = OperatorContext::new(0, &mut produced);
     below.process(0, batch, &mut context).expect("projects")
 }
 
