@@ -163,7 +163,18 @@ pub(crate) fn plan_pull(
         limit: query.limit,
         max_poll_records: None,
     };
-    let columns = planned.columns;
+    let mut columns = planned.columns;
+    // `SELECT *` answers the source's columns, its header columns as such.
+    if matches!(query.select.as_slice(), [SelectItem::Wildcard]) {
+        for column in &mut columns {
+            if let Some(header) = source
+                .header_columns()
+                .find(|header| header.name == column.name)
+            {
+                column.kind = header.kind.clone();
+            }
+        }
+    }
     let pull = match source.kind {
         SourceKind::Stream => PullPlan::Stream { plan, columns },
         SourceKind::Table => {

@@ -235,6 +235,7 @@ fn plan_create_source(
             (ColumnConstraint::Header(key), _) => ColumnKind::Header(key.clone()),
         };
         let data_type = catalog.resolve_type(&element.data_type)?;
+        check_header_type(&kind, &data_type)?;
         if kind == ColumnKind::Key && crate::types::contains_map(&data_type) {
             return Err(crate::types::map_key_error(&element.name, &data_type));
         }
@@ -447,6 +448,32 @@ fn plan_create_as_select(
         if_not_exists: create.if_not_exists,
         warnings: warnings::create_as_select_warnings(catalog, &create.query),
     })
+}
+
+/// ksqlDB's types of header columns: `HEADER('key')` is BYTES, `HEADERS` an
+/// `ARRAY<STRUCT<KEY STRING, VALUE BYTES>>`.
+fn check_header_type(kind: &ColumnKind, data_type: &parser::ast::DataType) -> Result<()> {
+    let (column, expected) = match kind {
+        ColumnKind::Header(key) => (format!("HEADER('{key}')"), parser::ast::DataType::Bytes),
+        ColumnKind::Headers => (
+            "HEADERS".to_string(),
+            parser::ast::DataType::Array(Box::new(parser::ast::DataType::Struct(vec![
+                ("KEY".into(), parser::ast::DataType::String),
+                ("VALUE".into(), parser::ast::DataType::Bytes),
+            ]))),
+        ),
+        ColumnKind::Key | ColumnKind::Value => return Ok(()),
+    };
+    if crate::types::sql_type_name(data_type).to_uppercase()
+        == crate::types::sql_type_name(&expected)
+    {
+        return Ok(());
+    }
+    user_error(format!(
+        "Invalid type for {column} column: expected {}, got {}",
+        crate::types::sql_type_name(&expected),
+        crate::types::sql_type_name(data_type)
+    ))
 }
 
 /// Makes the output record timestamp (`$rowtime`) the value of output column `column`.

@@ -49,6 +49,9 @@ pub struct OutputColumn {
     pub type_name: String,
     /// A key column; ksqlDB's REST header marks these `KEY` for pull queries.
     pub key: bool,
+    /// A header column a pull query's `SELECT *` answers: `HEADERS` or `HEADER('key')`,
+    /// as the REST header marks it.
+    pub header: Option<String>,
 }
 
 /// Rows of a running transient query.

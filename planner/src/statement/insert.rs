@@ -14,6 +14,13 @@ use crate::query::PlannedQuery;
 use crate::{Result, user_error};
 
 pub(super) fn check_insert_schema(planned: &PlannedQuery, target: &SourceDefinition) -> Result<()> {
+    // Header columns are read from records' headers, which a query does not write.
+    if target.header_columns().next().is_some() {
+        return user_error(format!(
+            "Cannot insert into {} because it has header columns",
+            target.name
+        ));
+    }
     let target_columns: Vec<(&str, &parser::ast::DataType, bool)> = target
         .key_columns()
         .chain(target.value_columns())
@@ -71,8 +78,25 @@ pub(super) fn plan_insert_values(
         target.key_columns().chain(target.value_columns()).collect();
     let names: Vec<String> = match &insert.columns {
         Some(names) => names.clone(),
-        None => writable.iter().map(|c| c.name.clone()).collect(),
+        None => writable
+            .iter()
+            .copied()
+            .chain(target.header_columns())
+            .map(|c| c.name.clone())
+            .collect(),
     };
+    // Header columns come from records' headers: a row inserted has none.
+    let headers: Vec<&str> = target
+        .header_columns()
+        .filter(|column| names.contains(&column.name))
+        .map(|column| column.name.as_str())
+        .collect();
+    if !headers.is_empty() {
+        return user_error(format!(
+            "Cannot insert into HEADER columns: {}",
+            headers.join(", ")
+        ));
+    }
     if names.len() != insert.values.len() {
         return user_error(format!(
             "Expected number columns and values to match: {}, {}",

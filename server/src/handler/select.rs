@@ -93,6 +93,11 @@ fn output_columns(columns: Vec<ColumnDefinition>, keys: bool) -> Vec<OutputColum
         .map(|column| OutputColumn {
             type_name: planner::types::sql_type_name(&column.data_type),
             key: keys && column.kind == ColumnKind::Key,
+            header: match &column.kind {
+                ColumnKind::Headers => Some("HEADERS".to_string()),
+                ColumnKind::Header(key) => Some(format!("HEADER('{key}')")),
+                ColumnKind::Key | ColumnKind::Value => None,
+            },
             name: column.name,
         })
         .collect()
@@ -107,6 +112,7 @@ fn schema_columns(schema: &SchemaRef) -> Vec<OutputColumn> {
             name: field.name().clone(),
             type_name: planner::types::arrow_type_name(field.data_type()),
             key: false,
+            header: None,
         })
         .collect()
 }

@@ -46,16 +46,25 @@ impl RowFormat {
     pub(crate) fn write_start(self, metadata: &QueryMetadata<'_>, out: &mut Vec<u8>) {
         match self {
             RowFormat::Streamed => {
-                let schema = metadata
-                    .columns
+                // ksqlDB's schema text lists key columns, then header columns, then values.
+                let rank = |column: &OutputColumn| match (metadata.is_pull && column.key, &column.header) {
+                    (true, _) => 0,
+                    (false, Some(_)) => 1,
+                    (false, None) => 2,
+                };
+                let mut columns: Vec<&OutputColumn> = metadata.columns.iter().collect();
+                if columns.iter().any(|column| column.header.is_some()) {
+                    columns.sort_by_key(|column| rank(column));
+                }
+                let schema = columns
                     .iter()
                     .map(|column| {
-                        let key = if metadata.is_pull && column.key {
-                            " KEY"
-                        } else {
-                            ""
+                        let suffix = match (&column.header, metadata.is_pull && column.key) {
+                            (Some(header), _) => format!(" {header}"),
+                            (None, true) => " KEY".to_string(),
+                            (None, false) => String::new(),
                         };
-                        format!("`{}` {}{key}", column.name, column.type_name)
+                        format!("`{}` {}{suffix}", column.name, column.type_name)
                     })
                     .collect::<Vec<_>>()
                     .join(", ");
@@ -230,11 +239,13 @@ mod tests {
                 name: "ID".into(),
                 type_name: "STRING".into(),
                 key: true,
+                header: None,
             },
             OutputColumn {
                 name: "N".into(),
                 type_name: "INTEGER".into(),
                 key: false,
+                header: None,
             },
         ]
     }
