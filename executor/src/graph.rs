@@ -297,6 +297,11 @@ impl OperatorGraph {
         }
     }
 
+    /// The schema of the rows the graph emits.
+    pub fn output_schema(&self) -> &SchemaRef {
+        &self.output_schema
+    }
+
     /// How many leading output columns a client sees (all but `$rowtime` and the hidden
     /// columns after it).
     pub fn visible_columns(&self) -> usize {

@@ -23,6 +23,7 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use arrow::record_batch::RecordBatch;
+use planner::catalog::OP_COLUMN;
 use planner::plan::{DataflowNode, DataflowPlan, StageInput};
 use tokio::sync::mpsc;
 
@@ -441,7 +442,8 @@ fn pin_inputs(
     Ok(inputs)
 }
 
-/// Starts a transient query sending its output batches (without `$rowtime`) to `output`.
+/// Starts a transient query sending its output batches (without `$rowtime`, with a last
+/// `$op` column for a changelog) to `output`.
 /// A pull query (`until_end`) reads what the topics hold when it starts, then ends.
 pub fn start_transient(
     plan: &DataflowPlan,
@@ -466,7 +468,10 @@ pub fn start_transient(
         state.delete_prefix(&format!("{}/", prefix.prefix))?;
     }
     let graph = OperatorGraph::compile(&plan, metrics, Some(&prefix), false)?;
-    let visible: Vec<usize> = (0..graph.visible_columns()).collect();
+    // The visible columns, and `$op` when the rows are a changelog: a client shows deletes
+    // as tombstones.
+    let mut visible: Vec<usize> = (0..graph.visible_columns()).collect();
+    visible.extend(graph.output_schema().index_of(OP_COLUMN).ok());
     let inputs = transient::stage_inputs(&plan.root, log.as_ref(), start, until_end)?;
     let config = task_config(&plan);
     let mut task = Task::new(

@@ -23,7 +23,7 @@ use self::with_properties::{
 use crate::catalog::{
     Catalog, ColumnDefinition, ColumnKind, FormatDefinition, QueryDefinition, SourceDefinition,
 };
-use crate::plan::{DataflowNode, DataflowPlan, ProjectNode, ROWTIME_OUTPUT, SinkPlan};
+use crate::plan::{DataflowNode, DataflowPlan, FilterNode, ProjectNode, ROWTIME_OUTPUT, SinkPlan};
 use crate::pull::PullPlan;
 use crate::query::{Purpose, plan_query};
 use crate::{PlanError, Result, user_error};
@@ -136,6 +136,9 @@ pub fn plan_statement(
         StatementKind::Select(query) => {
             let mut planned = crate::query::plan_query_for(catalog, query, Purpose::Push)?;
             set_emit_per_record(&mut planned.root, properties);
+            if crate::query::is_scalable_push(catalog, query, properties) {
+                skip_null_keys(&mut planned.root);
+            }
             StatementPlan::Select {
                 columns: planned.columns,
                 plan: DataflowPlan {
@@ -151,6 +154,37 @@ pub fn plan_statement(
         ))),
         _ => return Ok(None),
     }))
+}
+
+/// A scalable push query sees the rows its persistent query writes with a key: the rows
+/// of the source below `node` with a null key column are left out.
+fn skip_null_keys(node: &mut DataflowNode) {
+    match node {
+        DataflowNode::Source(source) if !source.key_fields.is_empty() => {
+            let predicate = source
+                .schema
+                .iter()
+                .take(source.key_fields.len())
+                .map(|(qualifier, field)| {
+                    Expr::Column(datafusion::common::Column::new(
+                        qualifier.cloned(),
+                        field.name(),
+                    ))
+                    .is_not_null()
+                })
+                .reduce(Expr::and)
+                .expect("a source with key columns");
+            *node = DataflowNode::Filter(FilterNode {
+                input: Box::new(node.clone()),
+                predicate,
+                to_tombstone: false,
+                drop_deletes: false,
+            });
+        }
+        DataflowNode::Filter(filter) => skip_null_keys(&mut filter.input),
+        DataflowNode::Project(project) => skip_null_keys(&mut project.input),
+        _ => {}
+    }
 }
 
 /// The error for the `NONE` key format given to key columns.

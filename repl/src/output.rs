@@ -95,10 +95,13 @@ pub fn print_output(
 /// Formats every row of a batch as text cells (`null` for nulls).
 pub fn format_batch(batch: &RecordBatch) -> Vec<Vec<String>> {
     let options = FormatOptions::default().with_null("null");
+    // A changelog's last `$op` column is not shown.
     let formatters: Vec<ArrayFormatter> = batch
         .columns()
         .iter()
-        .filter_map(|column| ArrayFormatter::try_new(column.as_ref(), &options).ok())
+        .zip(batch.schema().fields())
+        .filter(|(_, field)| field.name() != planner::catalog::OP_COLUMN)
+        .filter_map(|(column, _)| ArrayFormatter::try_new(column.as_ref(), &options).ok())
         .collect();
     (0..batch.num_rows())
         .map(|row| {

@@ -152,7 +152,9 @@ pub fn stream_rows(stream: &mut server::RowStream) -> Vec<String> {
             let cells: Vec<String> = batch
                 .columns()
                 .iter()
-                .map(|column| {
+                .zip(batch.schema().fields())
+                .filter(|(_, field)| field.name() != planner::catalog::OP_COLUMN)
+                .map(|(column, _)| {
                     executor::format::arrow_value_to_json(column.as_ref(), row).to_string()
                 })
                 .collect();

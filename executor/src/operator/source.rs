@@ -1,6 +1,7 @@
 //! The source operator: decodes topic records into Arrow batches of the source row schema.
 //!
-//! Stream input: one row per record. Records with a null value are dropped; records whose
+//! Stream input: one row per record. Records with a null value are dropped (and, from a
+//! table, records with a null key); records whose
 //! key or value cannot be decoded are counted, logged with topic/partition/offset and skipped.
 //! Table input is a changelog (see `SourceOperator::decode`); windowed keys are split into
 //! the key proper and `WINDOWSTART`/`WINDOWEND`.
@@ -35,6 +36,8 @@ pub struct SourceOperator {
     timestamp_column: Option<usize>,
     window: Option<WindowInfo>,
     changelog: bool,
+    /// A table's records without a key are skipped (a Kafka Streams table source drops them).
+    skip_null_keys: bool,
     /// The last value per key of a table whose rows are retracted (aggregations over it).
     previous: Option<StateTable>,
     counters: Arc<Counters>,
@@ -105,6 +108,7 @@ impl SourceOperator {
             timestamp_column,
             window: node.window,
             changelog: node.changelog,
+            skip_null_keys: node.kind == parser::ast::SourceKind::Table,
             previous: previous.filter(|_| node.retract),
             counters,
             uncounted: None,
@@ -179,9 +183,14 @@ impl SourceOperator {
         let mut order: Vec<(bool, usize)> = Vec::new();
         // The record index of each entry of `order`.
         let mut origin: Vec<u32> = Vec::new();
+        let skip_null_keys = self.skip_null_keys;
+        let skipped = |record: &ConsumedRecord| skip_null_keys && record.record.key.is_none();
         match previous {
             Some(state) => {
                 for (index, record) in records.iter().enumerate() {
+                    if skipped(record) {
+                        continue;
+                    }
                     let key = record.record.key.clone().unwrap_or_default();
                     if let Some(old) = state.get(&key)? {
                         let mut retract = record.clone();
@@ -204,6 +213,9 @@ impl SourceOperator {
             }
             None => {
                 for (index, record) in records.iter().enumerate() {
+                    if skipped(record) {
+                        continue;
+                    }
                     match record.record.value {
                         Some(_) => ops.push(OP_UPSERT),
                         None if self.changelog => ops.push(OP_DELETE),
