@@ -119,7 +119,7 @@ pub fn declared_topic(statement: &str) -> Option<DeclaredTopic> {
 
 /// The topics to create before the statements run, with their partition counts: the
 /// CREATE statement's `PARTITIONS`, else the `topics` entry's, else 1 (4, ksqlDB's, when the
-/// case gives some topic more than one partition). Topics named only in
+/// case gives some topic more than one partition, and for a REST case). Topics named only in
 /// expected outputs are left to the queries that write them.
 pub fn topics_to_create(case: &Case) -> BTreeMap<String, u32> {
     let declared: Vec<DeclaredTopic> = case
@@ -137,7 +137,13 @@ pub fn topics_to_create(case: &Case) -> BTreeMap<String, u32> {
         .filter_map(|topic| topic.partitions)
         .chain(case.topics.iter().filter_map(|topic| topic.partitions))
         .any(|partitions| partitions > 1);
-    let default = if counted { KSQL_DEFAULT_PARTITIONS } else { 1 };
+    // A REST case runs on a real server, whose topics have their partitions: ksqlDB's 4.
+    let rest = case.kind == crate::corpus::CaseKind::Rest;
+    let default = if counted || rest {
+        KSQL_DEFAULT_PARTITIONS
+    } else {
+        1
+    };
     let mut topics = BTreeMap::new();
     let names = case
         .topics
