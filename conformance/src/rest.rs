@@ -6,6 +6,7 @@
 //! `server::client`. Judging the responses is in `judge`.
 
 mod judge;
+mod proto_text;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -18,7 +19,9 @@ use server::client::{Client, QueryResponse};
 use server::http::{HttpConfig, HttpServer};
 use tokio::time::timeout;
 
-use self::judge::{Actual, check_error, check_responses, describe_error, expected_query_len};
+use self::judge::{
+    Actual, check_error, check_responses, describe_error, expected_kind, expected_query_len,
+};
 use crate::compare::{ActualRecord, CompareOptions, TopicSchemas, record_matches};
 use crate::compare::{describe_actual, describe_expected};
 use crate::corpus::{Case, ExpectedError, TestRecord};
@@ -210,6 +213,47 @@ impl CaseRun<'_> {
                 .read_query(number, response, is_push(sql), wanted, produce_after_header)
                 .await?;
             actual.push(Actual::Query(elements));
+        }
+
+        // `queryProto` responses: the pull queries again, rows as protobuf.
+        let protobuf = case
+            .responses
+            .iter()
+            .any(|response| expected_kind(response) == Some("queryProto"));
+        if protobuf && case.expected_error.is_none() {
+            for (position, sql) in queries.iter().enumerate() {
+                if is_push(sql) {
+                    continue;
+                }
+                let number = position + 1;
+                let response = timeout(
+                    REQUEST_TIMEOUT,
+                    self.client.query_protobuf(sql, &self.properties),
+                )
+                .await
+                .map_err(|_| {
+                    Verdict::fail(format!(
+                        "query {number} (protobuf): no answer within {REQUEST_TIMEOUT:?}"
+                    ))
+                })?
+                .map_err(|error| {
+                    Verdict::fail(format!("query {number} (protobuf): {}", error_text(&error)))
+                })?;
+                if !is_success(response.status) {
+                    let status = response.status;
+                    let body = self.error_body(response).await;
+                    return Err(Verdict::fail(format!(
+                        "query {number} (protobuf) failed: {}",
+                        describe_error(status, &body)
+                    )));
+                }
+                let elements = self.read_query(number, response, false, None, false).await?;
+                actual.push(Actual::Query(
+                    protobuf_rows_as_text(elements).map_err(|reason| {
+                        Verdict::fail(format!("query {number} (protobuf): {reason}"))
+                    })?,
+                ));
+            }
         }
 
         if let Some(expected) = &case.expected_error
@@ -422,6 +466,35 @@ fn compare_prefix(
 
 /// The leading statements that are not queries, and the queries after them (ksqlDB's
 /// harness splits on a `SELECT ` prefix).
+/// The elements of a protobuf `/query` response with each row's message as protobuf text
+/// (`{"row":{"columns":["<text>"]}}`), decoded with the header's `protoSchema`.
+fn protobuf_rows_as_text(elements: Vec<Value>) -> Result<Vec<Value>, String> {
+    let mut schema: Option<String> = None;
+    elements
+        .into_iter()
+        .map(|element| {
+            if let Some(text) = element
+                .get("header")
+                .and_then(|header| header.get("protoSchema"))
+                .and_then(Value::as_str)
+            {
+                schema = Some(text.to_string());
+            }
+            let Some(bytes) = element
+                .get("row")
+                .and_then(|row| row.get("protobufBytes"))
+                .and_then(Value::as_str)
+            else {
+                return Ok(element);
+            };
+            let schema = schema.as_deref().ok_or("a row before the header's protoSchema")?;
+            let bytes = crate::base64::decode(bytes)?;
+            let text = proto_text::text_format(schema, &bytes)?;
+            Ok(serde_json::json!({"row": {"columns": [text]}}))
+        })
+        .collect()
+}
+
 fn split_statements(statements: &[String]) -> (&[String], &[String]) {
     let first_query = statements
         .iter()

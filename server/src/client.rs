@@ -26,6 +26,8 @@ pub use self::response::{QueryResponse, QueryStream};
 
 /// The content type of ksqlDB's `/ksql` and `/query` endpoints.
 pub const KSQL_V1_JSON: &str = "application/vnd.ksql.v1+json";
+/// The content type of `/query` rows as protobuf messages (pull queries).
+pub const KSQL_V1_PROTOBUF: &str = "application/vnd.ksql.v1+protobuf";
 /// The content type of `/query-stream` and `/inserts-stream` bodies: one JSON value per line.
 pub const DELIMITED_V1: &str = "application/vnd.ksqlapi.delimited.v1";
 
@@ -135,9 +137,28 @@ impl Client {
         sql: &str,
         properties: &Map<String, Value>,
     ) -> Result<QueryResponse, ClientError> {
+        self.query_as(sql, properties, KSQL_V1_JSON).await
+    }
+
+    /// `query` with `Accept: application/vnd.ksql.v1+protobuf`: a pull query's header also
+    /// gives its rows' `protoSchema`, and each row is `{"protobufBytes": <base64>}`.
+    pub async fn query_protobuf(
+        &self,
+        sql: &str,
+        properties: &Map<String, Value>,
+    ) -> Result<QueryResponse, ClientError> {
+        self.query_as(sql, properties, KSQL_V1_PROTOBUF).await
+    }
+
+    async fn query_as(
+        &self,
+        sql: &str,
+        properties: &Map<String, Value>,
+        accept: &str,
+    ) -> Result<QueryResponse, ClientError> {
         let body = json!({"ksql": sql, "streamsProperties": properties});
         let response = self
-            .send(Method::POST, "/query", KSQL_V1_JSON, KSQL_V1_JSON, body)
+            .send(Method::POST, "/query", KSQL_V1_JSON, accept, body)
             .await?;
         Ok(QueryResponse::new(
             response.status().as_u16(),

@@ -47,6 +47,8 @@ pub struct OutputColumn {
     pub name: String,
     /// The ksqlDB type name (`BIGINT`, `ARRAY<STRING>`, ...).
     pub type_name: String,
+    /// The column's type (its rows as protobuf follow from it).
+    pub data_type: parser::ast::DataType,
     /// A key column; ksqlDB's REST header marks these `KEY` for pull queries.
     pub key: bool,
     /// A header column a pull query's `SELECT *` answers: `HEADERS` or `HEADER('key')`,

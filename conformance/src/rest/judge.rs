@@ -62,11 +62,24 @@ pub fn check_responses(
         let statement = statements.get(index).map(String::as_str);
         let got = actual.get(index);
         match (kind, got) {
-            ("queryProto", _) => {
-                return Err(format!(
-                    "response {index}: queryProto (rows as protobuf, Accept: \
-                     application/vnd.ksql.v1+protobuf) is not supported by the runner"
-                ));
+            // The rows are protobuf text (the runner prints each row's message so); they
+            // compare as a query's `row.columns` of one text each.
+            ("queryProto", Some(Actual::Query(elements))) => {
+                let Value::Array(wanted) = &payload else {
+                    return Err(format!(
+                        "response {index}: the expected queryProto is not an array"
+                    ));
+                };
+                let wanted: Vec<Value> = wanted
+                    .iter()
+                    .map(|element| match element.get("row") {
+                        Some(Value::String(text)) => {
+                            serde_json::json!({"row": {"columns": [text]}})
+                        }
+                        _ => element.clone(),
+                    })
+                    .collect();
+                check_query(index, &wanted, elements, statement, verify_order)?;
             }
             (_, None) => {
                 return Err(format!(
@@ -98,7 +111,7 @@ pub fn check_responses(
                 };
                 check_query(index, wanted, elements, statement, verify_order)?;
             }
-            ("admin" | "query", Some(other)) => {
+            ("admin" | "query" | "queryProto", Some(other)) => {
                 let got = match other {
                     Actual::Admin(entity) => {
                         format!("an admin entity {}", shown(&entity.to_string()))

@@ -92,6 +92,7 @@ fn output_columns(columns: Vec<ColumnDefinition>, keys: bool) -> Vec<OutputColum
         .into_iter()
         .map(|column| OutputColumn {
             type_name: planner::types::sql_type_name(&column.data_type),
+            data_type: column.data_type.clone(),
             key: keys && column.kind == ColumnKind::Key,
             header: match &column.kind {
                 ColumnKind::Headers => Some("HEADERS".to_string()),
@@ -111,6 +112,8 @@ fn schema_columns(schema: &SchemaRef) -> Vec<OutputColumn> {
         .map(|field| OutputColumn {
             name: field.name().clone(),
             type_name: planner::types::arrow_type_name(field.data_type()),
+            data_type: planner::types::from_arrow(field.data_type())
+                .unwrap_or(parser::ast::DataType::String),
             key: false,
             header: None,
         })

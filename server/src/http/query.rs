@@ -1,5 +1,6 @@
 //! `POST /query`: runs one `SELECT` (or `PRINT`) and streams its results back as ksqlDB's
-//! JSON array of header, rows and final message. Shared with `/query-stream`: preparing a
+//! JSON array of header, rows and final message (a pull query's rows as protobuf messages
+//! with `Accept: application/vnd.ksql.v1+protobuf`). Shared with `/query-stream`: preparing a
 //! query and streaming a [`QueryRows`] in a [`RowFormat`].
 //!
 //! # Push queries stream independently
@@ -33,6 +34,7 @@ pub(crate) use self::rows::{Ending, Next, PushQueries, QueryRows, dispose_lines}
 use super::error::{self, ApiError};
 use super::metrics::ServerMetrics;
 use super::{AppState, request};
+use crate::client::KSQL_V1_PROTOBUF;
 use crate::engine::substitute_variables;
 use crate::{LineStream, ServerError, Session, StatementOutput};
 
@@ -42,6 +44,12 @@ pub(crate) async fn handle(
 ) -> Result<Response, ApiError> {
     let started = Instant::now();
     let content_type = super::json_content_type(request.headers());
+    let protobuf = request
+        .headers()
+        .get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .any(|value| value.contains(KSQL_V1_PROTOBUF));
     let arguments = request::read_json_object(request, state.config.max_body_bytes).await?;
     let sql = request::required_string(&arguments, "ksql")?;
     let session = state.session(
@@ -49,6 +57,15 @@ pub(crate) async fn handle(
         request::string_map(&arguments, "sessionVariables")?,
     );
     match prepare(&state, sql, session, true).await? {
+        // Rows as protobuf messages are for pull queries (as in ksqlDB).
+        Prepared::Rows(query) if protobuf && query.stream.is_pull => Ok(respond(
+            &state,
+            query,
+            RowFormat::StreamedProtobuf,
+            KSQL_V1_PROTOBUF,
+            started,
+        )
+        .await),
         Prepared::Rows(query) => {
             Ok(respond(&state, query, RowFormat::Streamed, content_type, started).await)
         }

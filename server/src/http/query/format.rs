@@ -4,10 +4,13 @@
 //! Table changelog batches may carry the hidden `$op` column: deletes are written as
 //! tombstones, retractions (aggregates' old values) are not written.
 
-use arrow::array::{Array, AsArray};
+use arrow::array::{Array, ArrayRef, AsArray};
+use base64::Engine as _;
+use executor::format::{Encoder, FormatKind, FormatOptions};
 use arrow::datatypes::Int8Type;
 use arrow::record_batch::RecordBatch;
 use planner::catalog::{OP_COLUMN, OP_DELETE, OP_RETRACT};
+use planner::schema_registry::protobuf::{NullableRepresentation, proto_schema_for};
 use serde_json::{Value, json};
 
 use super::rows::Ending;
@@ -23,6 +26,10 @@ pub(crate) enum RowFormat {
     /// writes each element with the `,\n` that follows it, so that a line-reading client
     /// gets the header at once, and always ends with a final or error message.
     Streamed,
+    /// `/query` with `Accept: application/vnd.ksql.v1+protobuf` (pull queries): as
+    /// `Streamed`, the header also giving the rows' `protoSchema` and each row its message
+    /// as `{"row":{"protobufBytes":"<base64>"}}`.
+    StreamedProtobuf,
     /// `/query-stream` delimited: the metadata object, then one JSON array per row, each
     /// followed by a newline.
     Delimited,
@@ -45,7 +52,7 @@ impl RowFormat {
     /// The start of the response, up to and including the header or metadata.
     pub(crate) fn write_start(self, metadata: &QueryMetadata<'_>, out: &mut Vec<u8>) {
         match self {
-            RowFormat::Streamed => {
+            RowFormat::Streamed | RowFormat::StreamedProtobuf => {
                 // ksqlDB's schema text lists key columns, then header columns, then values.
                 let rank = |column: &OutputColumn| match (metadata.is_pull && column.key, &column.header) {
                     (true, _) => 0,
@@ -72,6 +79,10 @@ impl RowFormat {
                 write_string(metadata.query_id, out);
                 out.extend_from_slice(b",\"schema\":");
                 write_string(&schema, out);
+                if self == RowFormat::StreamedProtobuf {
+                    out.extend_from_slice(b",\"protoSchema\":");
+                    write_string(&proto_schema(metadata.columns), out);
+                }
                 out.extend_from_slice(b"}}");
                 if !metadata.is_pull {
                     out.extend_from_slice(b",\n");
@@ -106,6 +117,10 @@ impl RowFormat {
             .filter(|(index, _)| Some(*index) != op_index)
             .map(|(_, column)| std::sync::Arc::clone(column))
             .collect();
+        let messages = match self {
+            RowFormat::StreamedProtobuf => protobuf_rows(batch, &columns),
+            _ => Vec::new(),
+        };
         for row in 0..batch.num_rows() {
             let op = ops
                 .filter(|ops| ops.is_valid(row))
@@ -128,6 +143,12 @@ impl RowFormat {
                     if !is_pull {
                         out.extend_from_slice(b",\n");
                     }
+                }
+                RowFormat::StreamedProtobuf => {
+                    out.extend_from_slice(b",\n{\"row\":{\"protobufBytes\":");
+                    let bytes = messages.get(row).cloned().flatten().unwrap_or_default();
+                    write_string(&base64::engine::general_purpose::STANDARD.encode(bytes), out);
+                    out.extend_from_slice(b"}}");
                 }
                 RowFormat::Delimited => {
                     write_row(&columns, row, out);
@@ -159,7 +180,7 @@ impl RowFormat {
             Ending::Completed | Ending::Closed => None,
         };
         match self {
-            RowFormat::Streamed => {
+            RowFormat::Streamed | RowFormat::StreamedProtobuf => {
                 let message = match ending {
                     Ending::Completed => final_message,
                     Ending::Closed | Ending::Failed(_) => None,
@@ -201,6 +222,30 @@ impl RowFormat {
     }
 }
 
+/// The `.proto` text of a row of `columns`, as ksqlDB generates it.
+fn proto_schema(columns: &[OutputColumn]) -> String {
+    let columns: Vec<(String, parser::ast::DataType)> = columns
+        .iter()
+        .map(|column| (column.name.clone(), column.data_type.clone()))
+        .collect();
+    proto_schema_for(&columns, None, NullableRepresentation::None).unwrap_or_default()
+}
+
+/// Each row of `columns` (a batch's) as a protobuf message of its columns (empty when the
+/// columns cannot be encoded).
+fn protobuf_rows(batch: &RecordBatch, columns: &[ArrayRef]) -> Vec<Option<Vec<u8>>> {
+    let fields: arrow::datatypes::Fields = batch
+        .schema()
+        .fields()
+        .iter()
+        .filter(|field| field.name() != OP_COLUMN)
+        .cloned()
+        .collect();
+    Encoder::new(FormatKind::ProtobufNosr, &FormatOptions::default(), fields)
+        .and_then(|encoder| encoder.encode(columns, batch.num_rows()))
+        .unwrap_or_default()
+}
+
 /// `{"queryId":..,"columnNames":[..],"columnTypes":[..]}`
 fn write_metadata(metadata: &QueryMetadata<'_>, out: &mut Vec<u8>) {
     let names: Vec<&str> = metadata.columns.iter().map(|c| c.name.as_str()).collect();
@@ -238,12 +283,14 @@ mod tests {
             OutputColumn {
                 name: "ID".into(),
                 type_name: "STRING".into(),
+                data_type: parser::ast::DataType::String,
                 key: true,
                 header: None,
             },
             OutputColumn {
                 name: "N".into(),
                 type_name: "INTEGER".into(),
+                data_type: parser::ast::DataType::Int,
                 key: false,
                 header: None,
             },
