@@ -158,13 +158,23 @@ impl Drop for EddyServer {
 /// `POST path` with a JSON body over a new connection; the status and the (de-chunked)
 /// body.
 pub fn http_post(address: &str, path: &str, body: &str) -> Result<(u16, String)> {
+    http_post_accepting(address, path, body, "application/json")
+}
+
+/// `http_post` with `accept` as the `Accept` header.
+pub fn http_post_accepting(
+    address: &str,
+    path: &str,
+    body: &str,
+    accept: &str,
+) -> Result<(u16, String)> {
     let mut stream =
         TcpStream::connect(address).with_context(|| format!("cannot connect to {address}"))?;
     stream.set_read_timeout(Some(Duration::from_secs(120)))?;
     write!(
         stream,
         "POST {path} HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\n\
-         Accept: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+         Accept: {accept}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     )?;
     let mut response = Vec::new();
