@@ -417,3 +417,66 @@ fn a_group_by_of_a_value_column_over_two_partitions_repartitions_through_kafka()
     })?;
     Ok(())
 }
+
+#[test]
+fn input_headers_reach_the_output_records_of_a_group_by_through_kafka() -> Result<()> {
+    let broker = KafkaBroker::start()?;
+    let config = config(&broker, &[]);
+    let directory = tempfile::tempdir()?;
+    let engine = open_engine(directory.path(), &config);
+    let mut session = Session::default();
+    execute(
+        &engine,
+        &mut session,
+        "CREATE STREAM events (id STRING KEY, g STRING, trace BYTES HEADER('trace')) \
+         WITH (KAFKA_TOPIC='events', PARTITIONS=2, VALUE_FORMAT='JSON'); \
+         SET 'auto.offset.reset'='earliest'; \
+         SET 'cache.max.bytes.buffering'='0'; \
+         CREATE TABLE per_group AS SELECT g, COUNT(*) AS n FROM events GROUP BY g;",
+    );
+    let header = |value: &str| executor::Header {
+        key: "trace".to_string(),
+        value: Some(value.as_bytes().to_vec()),
+    };
+    let event = |id: &str, group: &str, headers: Vec<executor::Header>| {
+        let partition = partitioner::partition_for_key(id.as_bytes(), 2);
+        let mut record = record(id, &format!(r#"{{"G":"{group}"}}"#), 1_000);
+        record.headers = headers;
+        (partition, record)
+    };
+    // Group x is updated by a record with a header, then by one without; group y once.
+    engine.topic_log().produce("events", vec![event("a", "x", vec![header("t1")])])?;
+    engine.topic_log().produce("events", vec![event("b", "y", vec![header("t2")])])?;
+    engine.topic_log().produce("events", vec![event("c", "x", Vec::new())])?;
+
+    // Each count carries the headers of the record that updated it, through the
+    // repartition topic and the transactional sink.
+    let log = engine.topic_log();
+    let outputs = || -> Result<Vec<(String, String, Vec<executor::Header>)>> {
+        let mut records = Vec::new();
+        for (partition, (start, end)) in log.offsets("PER_GROUP")?.into_iter().enumerate() {
+            for consumed in log.read("PER_GROUP", partition as u32, start, (end - start) as usize)?
+            {
+                let text = |bytes: Option<Vec<u8>>| String::from_utf8_lossy(&bytes.unwrap_or_default()).into_owned();
+                records.push((
+                    text(consumed.record.key),
+                    text(consumed.record.value),
+                    consumed.record.headers,
+                ));
+            }
+        }
+        Ok(records)
+    };
+    wait_until(WAIT, "the three counts", || Ok(outputs()?.len() >= 3))?;
+    let mut records = outputs()?;
+    records.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
+    assert_eq!(
+        records,
+        vec![
+            ("x".to_string(), r#"{"N":1}"#.to_string(), vec![header("t1")]),
+            ("x".to_string(), r#"{"N":2}"#.to_string(), Vec::new()),
+            ("y".to_string(), r#"{"N":1}"#.to_string(), vec![header("t2")]),
+        ]
+    );
+    Ok(())
+}
