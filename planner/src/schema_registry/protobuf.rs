@@ -16,4 +16,6 @@ pub use self::descriptor::{
 pub use self::parse::{
     EnumDefinition, FieldDefinition, Label, MessageDefinition, ProtoFile, TypeRef,
 };
-pub use self::translate::{NullableRepresentation, proto_schema_for, sql_type_of_message};
+pub use self::translate::{
+    NullableRepresentation, proto_schema_for, proto_schema_for_rows, sql_type_of_message,
+};

@@ -31,6 +31,22 @@ pub fn proto_schema_for(
     full_name: Option<&str>,
     nullable: NullableRepresentation,
 ) -> Result<String, String> {
+    generate(columns, full_name, nullable, false)
+}
+
+/// The `.proto` text of the rows of a pull query answered as protobuf (ksqlDB's REST API):
+/// as `proto_schema_for`, but a MAP is a `repeated ConnectDefault<n>Entry` of `key` and
+/// `value` fields (the same bytes as a `map<..>` field).
+pub fn proto_schema_for_rows(columns: &[(String, DataType)]) -> Result<String, String> {
+    generate(columns, None, NullableRepresentation::None, true)
+}
+
+fn generate(
+    columns: &[(String, DataType)],
+    full_name: Option<&str>,
+    nullable: NullableRepresentation,
+    map_entries: bool,
+) -> Result<String, String> {
     let full_name = full_name.unwrap_or("ConnectDefault1");
     let (package, name) = match full_name.rfind('.') {
         Some(dot) => (&full_name[..dot], &full_name[dot + 1..]),
@@ -40,6 +56,7 @@ pub fn proto_schema_for(
         imports: BTreeSet::new(),
         next_default: 2,
         nullable,
+        map_entries,
     };
     let mut body = String::new();
     writer.message(name, columns, 0, &mut body)?;
@@ -61,6 +78,8 @@ struct Generator {
     imports: BTreeSet<&'static str>,
     next_default: u32,
     nullable: NullableRepresentation,
+    /// Maps as repeated entry messages instead of `map<..>` fields.
+    map_entries: bool,
 }
 
 impl Generator {
@@ -87,8 +106,19 @@ impl Generator {
                             "PROTOBUF format only supports MAP types with STRING keys".to_string()
                         );
                     }
-                    let value = self.element_type(value, depth, &mut nested)?;
-                    ("", format!("map<string, {value}>"), String::new())
+                    if self.map_entries {
+                        let name = format!("ConnectDefault{}Entry", self.next_default);
+                        self.next_default += 1;
+                        let entry = [
+                            ("key".to_string(), DataType::String),
+                            ("value".to_string(), (**value).clone()),
+                        ];
+                        self.message(&name, &entry, depth + 1, &mut nested)?;
+                        ("repeated ", name, String::new())
+                    } else {
+                        let value = self.element_type(value, depth, &mut nested)?;
+                        ("", format!("map<string, {value}>"), String::new())
+                    }
                 }
                 other => {
                     let (type_name, options) = self.singular_type(other, depth, &mut nested)?;

@@ -10,7 +10,7 @@ use executor::format::{Encoder, FormatKind, FormatOptions};
 use arrow::datatypes::Int8Type;
 use arrow::record_batch::RecordBatch;
 use planner::catalog::{OP_COLUMN, OP_DELETE, OP_RETRACT};
-use planner::schema_registry::protobuf::{NullableRepresentation, proto_schema_for};
+use planner::schema_registry::protobuf::proto_schema_for_rows;
 use serde_json::{Value, json};
 
 use super::rows::Ending;
@@ -228,7 +228,7 @@ fn proto_schema(columns: &[OutputColumn]) -> String {
         .iter()
         .map(|column| (column.name.clone(), column.data_type.clone()))
         .collect();
-    proto_schema_for(&columns, None, NullableRepresentation::None).unwrap_or_default()
+    proto_schema_for_rows(&columns).unwrap_or_default()
 }
 
 /// Each row of `columns` (a batch's) as a protobuf message of its columns (empty when the
