@@ -151,15 +151,31 @@ fn tombstones_and_nested_objects_are_checked() {
 }
 
 #[test]
-fn query_protobuf_responses_fail_with_a_clear_reason() {
-    let wanted = expected(r#"[{"queryProto": [{"header": {"protoSchema": "x"}}]}]"#);
-    let got = check_responses(&wanted, &[], &[], false);
-    assert!(
-        got.as_ref()
-            .is_err_and(|reason| reason.contains("queryProto")
-                && reason.contains("not supported by the runner")),
-        "{got:?}"
+fn query_protobuf_rows_compare_as_text_in_any_order() {
+    let wanted = expected(
+        r#"[{"queryProto": [{"header": {"protoSchema": "x"}}, {"row": "K: 1\n"}, {"row": "K: 2\n"}]}]"#,
     );
+    // The runner gives each row's message as protobuf text in `row.columns`.
+    let row = |text: &str| json!({"row": {"columns": [text]}});
+    let cases = [
+        (json!([{"header": {"protoSchema": "x"}}, row("K: 2\n"), row("K: 1\n")]), None),
+        (
+            json!([{"header": {"protoSchema": "y"}}, row("K: 1\n"), row("K: 2\n")]),
+            Some("protoSchema"),
+        ),
+        (
+            json!([{"header": {"protoSchema": "x"}}, row("K: 1\n"), row("K: 3\n")]),
+            Some("rows differ"),
+        ),
+        (json!([{"header": {"protoSchema": "x"}}, row("K: 1\n")]), Some("elements")),
+    ];
+    for (elements, error) in cases {
+        let got = check_responses(&wanted, &[query(elements)], &[], false);
+        match error {
+            None => assert_eq!(got, Ok(())),
+            Some(text) => assert!(got.as_ref().is_err_and(|reason| reason.contains(text)), "{got:?}"),
+        }
+    }
 }
 
 #[test]
