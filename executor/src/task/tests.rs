@@ -288,3 +288,47 @@ fn records_are_counted_once_their_epoch_has_committed() {
         2
     );
 }
+
+#[test]
+fn output_records_carry_the_headers_of_the_records_they_come_from() {
+    let fixture = Fixture::new();
+    let directory = tempfile::tempdir().expect("temp dir");
+    let log = Arc::new(EmbeddedLog::new(Store::open(directory.path()).expect("store")).expect("log"));
+    log.create_topic("s", 1, 1).expect("create");
+    let header = |value: &str| crate::log::Header {
+        key: "h".into(),
+        value: Some(value.as_bytes().to_vec()),
+    };
+    let with_headers = |mut record: Record, headers: Vec<crate::log::Header>| {
+        record.headers = headers;
+        record
+    };
+    // c fails the filter; d has no headers.
+    log.produce(
+        "s",
+        vec![
+            (0, with_headers(json("a", 1, 10), vec![header("1"), header("2")])),
+            (0, with_headers(json("c", 0, 20), vec![header("3")])),
+            (0, json("d", 5, 30)),
+        ],
+    )
+    .expect("produce");
+    let (epochs, _) = run_task(&fixture, &log, &[("s", 0)]);
+    let produced: Vec<(String, Vec<crate::log::Header>)> = epochs
+        .iter()
+        .flat_map(|(_, epoch)| &epoch.records)
+        .map(|(_, _, record)| {
+            (
+                String::from_utf8_lossy(record.key.as_deref().unwrap_or_default()).into_owned(),
+                record.headers.clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        produced,
+        vec![
+            ("a".to_string(), vec![header("1"), header("2")]),
+            ("d".to_string(), Vec::new()),
+        ]
+    );
+}
