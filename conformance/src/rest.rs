@@ -247,12 +247,12 @@ impl CaseRun<'_> {
                         describe_error(status, &body)
                     )));
                 }
-                let elements = self.read_query(number, response, false, None, false).await?;
-                actual.push(Actual::Query(
-                    protobuf_rows_as_text(elements).map_err(|reason| {
-                        Verdict::fail(format!("query {number} (protobuf): {reason}"))
-                    })?,
-                ));
+                let elements = self
+                    .read_query(number, response, false, None, false)
+                    .await?;
+                actual.push(Actual::Query(protobuf_rows_as_text(elements).map_err(
+                    |reason| Verdict::fail(format!("query {number} (protobuf): {reason}")),
+                )?));
             }
         }
 
@@ -487,7 +487,9 @@ fn protobuf_rows_as_text(elements: Vec<Value>) -> Result<Vec<Value>, String> {
             else {
                 return Ok(element);
             };
-            let schema = schema.as_deref().ok_or("a row before the header's protoSchema")?;
+            let schema = schema
+                .as_deref()
+                .ok_or("a row before the header's protoSchema")?;
             let bytes = crate::base64::decode(bytes)?;
             let text = proto_text::text_format(schema, &bytes)?;
             Ok(serde_json::json!({"row": {"columns": [text]}}))

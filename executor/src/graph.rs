@@ -328,7 +328,10 @@ impl OperatorGraph {
             return self.forward(downstream, batch, None, context);
         }
         let (batch, origins) = entry.operator.decode_tracked(records)?;
-        let headers: Vec<&[Header]> = records.iter().map(|r| r.record.headers.as_slice()).collect();
+        let headers: Vec<&[Header]> = records
+            .iter()
+            .map(|r| r.record.headers.as_slice())
+            .collect();
         self.forward(downstream, batch, Some((origins, &headers)), context)
     }
 
@@ -429,7 +432,10 @@ impl OperatorGraph {
         let node = &mut self.nodes[merge.node];
         let tracked: Vec<Vec<u32>> = tracked.into_iter().map(|(_, rows)| rows).collect();
         let (output, trace) = match traced
-            .then(|| node.operator.process_runs_tracked(&batches, &runs, &tracked, context))
+            .then(|| {
+                node.operator
+                    .process_runs_tracked(&batches, &runs, &tracked, context)
+            })
             .flatten()
         {
             Some(result) => {
@@ -551,7 +557,9 @@ impl OperatorGraph {
 
 /// Whether any of `records` carries headers (the graph then tracks each row's record).
 fn has_headers(records: &[ConsumedRecord]) -> bool {
-    records.iter().any(|record| !record.record.headers.is_empty())
+    records
+        .iter()
+        .any(|record| !record.record.headers.is_empty())
 }
 
 /// The counters of the first source `node` reads: where a stateful operator counts the

@@ -41,9 +41,14 @@ fn query(server: &EddyServer, sql: &str, accept: &str) -> Result<Vec<Value>> {
         "ksql": sql,
         "streamsProperties": {"auto.offset.reset": "earliest"},
     });
-    let (status, text) = http_post_accepting(server.address(), "/query", &body.to_string(), accept)?;
-    anyhow::ensure!(status == 200, "POST /query {sql:?} answered {status}: {text}");
-    let elements: Value = serde_json::from_str(&text).with_context(|| format!("not JSON: {text}"))?;
+    let (status, text) =
+        http_post_accepting(server.address(), "/query", &body.to_string(), accept)?;
+    anyhow::ensure!(
+        status == 200,
+        "POST /query {sql:?} answered {status}: {text}"
+    );
+    let elements: Value =
+        serde_json::from_str(&text).with_context(|| format!("not JSON: {text}"))?;
     Ok(elements.as_array().cloned().unwrap_or_default())
 }
 
@@ -61,16 +66,39 @@ fn headers_columns_tombstones_and_protobuf_rows_over_rest() -> Result<()> {
     // one with another header.
     topic(
         &data,
-        &["produce", "clicks", "-K", ":", "-H", "trace=abc", "-H", "trace=xyz", "-H", "src=web"],
+        &[
+            "produce",
+            "clicks",
+            "-K",
+            ":",
+            "-H",
+            "trace=abc",
+            "-H",
+            "trace=xyz",
+            "-H",
+            "src=web",
+        ],
         "u1:{\"N\":1}\n",
     )?;
     topic(&data, &["produce", "clicks", "-K", ":"], "u2:{\"N\":-5}\n")?;
-    topic(&data, &["produce", "clicks", "-K", ":", "-H", "src=app"], "u3:{\"N\":3}\n")?;
+    topic(
+        &data,
+        &["produce", "clicks", "-K", ":", "-H", "src=app"],
+        "u3:{\"N\":3}\n",
+    )?;
     // A table: an upsert, its delete (an empty value with -Z is a tombstone), another key.
     topic(&data, &["create", "users"], "")?;
-    topic(&data, &["produce", "users", "-K", ":"], "u1:{\"NAME\":\"ann\"}\n")?;
+    topic(
+        &data,
+        &["produce", "users", "-K", ":"],
+        "u1:{\"NAME\":\"ann\"}\n",
+    )?;
     topic(&data, &["produce", "users", "-K", ":", "-Z"], "u1:\n")?;
-    topic(&data, &["produce", "users", "-K", ":"], "u2:{\"NAME\":\"bob\"}\n")?;
+    topic(
+        &data,
+        &["produce", "users", "-K", ":"],
+        "u2:{\"NAME\":\"bob\"}\n",
+    )?;
 
     let mut server = EddyServer::start(&data, &[])?;
     server.ksql(
@@ -122,7 +150,11 @@ fn headers_columns_tombstones_and_protobuf_rows_over_rest() -> Result<()> {
     );
 
     // The persistent query has written both positive clicks when the pull query sees u2.
-    let rows = query(&server, "SELECT uid, n FROM positive EMIT CHANGES LIMIT 2;", json)?;
+    let rows = query(
+        &server,
+        "SELECT uid, n FROM positive EMIT CHANGES LIMIT 2;",
+        json,
+    )?;
     assert_eq!(after_header(&rows).len(), 3, "{rows:?}");
     wait_until(WAIT, "the materialized table", || {
         Ok(server.pull("SELECT * FROM users_view;")? == [json!(["u2", "bob"])])
@@ -136,7 +168,10 @@ fn headers_columns_tombstones_and_protobuf_rows_over_rest() -> Result<()> {
         "application/vnd.ksql.v1+protobuf",
     )?;
     assert_eq!(rows.len(), 2, "{rows:?}");
-    assert_eq!(rows[0]["header"]["schema"], "`ID` STRING KEY, `NAME` STRING");
+    assert_eq!(
+        rows[0]["header"]["schema"],
+        "`ID` STRING KEY, `NAME` STRING"
+    );
     assert_eq!(
         rows[0]["header"]["protoSchema"],
         "syntax = \"proto3\";\n\nmessage ConnectDefault1 {\n  string ID = 1;\n  string NAME = 2;\n}\n"
@@ -191,7 +226,10 @@ fn header_columns_refuse_inserts_and_other_types() -> Result<()> {
     ];
     for (sql, message) in cases {
         let error = server.ksql(sql).expect_err(sql).to_string();
-        assert!(error.contains(message), "{sql}: expected {message:?} in {error}");
+        assert!(
+            error.contains(message),
+            "{sql}: expected {message:?} in {error}"
+        );
     }
     // Inserting the other columns is fine.
     server.ksql("INSERT INTO s (k, v) VALUES ('a', 1);")?;

@@ -445,9 +445,15 @@ fn input_headers_reach_the_output_records_of_a_group_by_through_kafka() -> Resul
         (partition, record)
     };
     // Group x is updated by a record with a header, then by one without; group y once.
-    engine.topic_log().produce("events", vec![event("a", "x", vec![header("t1")])])?;
-    engine.topic_log().produce("events", vec![event("b", "y", vec![header("t2")])])?;
-    engine.topic_log().produce("events", vec![event("c", "x", Vec::new())])?;
+    engine
+        .topic_log()
+        .produce("events", vec![event("a", "x", vec![header("t1")])])?;
+    engine
+        .topic_log()
+        .produce("events", vec![event("b", "y", vec![header("t2")])])?;
+    engine
+        .topic_log()
+        .produce("events", vec![event("c", "x", Vec::new())])?;
 
     // Each count carries the headers of the record that updated it, through the
     // repartition topic and the transactional sink.
@@ -455,9 +461,12 @@ fn input_headers_reach_the_output_records_of_a_group_by_through_kafka() -> Resul
     let outputs = || -> Result<Vec<(String, String, Vec<executor::Header>)>> {
         let mut records = Vec::new();
         for (partition, (start, end)) in log.offsets("PER_GROUP")?.into_iter().enumerate() {
-            for consumed in log.read("PER_GROUP", partition as u32, start, (end - start) as usize)?
+            for consumed in
+                log.read("PER_GROUP", partition as u32, start, (end - start) as usize)?
             {
-                let text = |bytes: Option<Vec<u8>>| String::from_utf8_lossy(&bytes.unwrap_or_default()).into_owned();
+                let text = |bytes: Option<Vec<u8>>| {
+                    String::from_utf8_lossy(&bytes.unwrap_or_default()).into_owned()
+                };
                 records.push((
                     text(consumed.record.key),
                     text(consumed.record.value),
@@ -473,9 +482,17 @@ fn input_headers_reach_the_output_records_of_a_group_by_through_kafka() -> Resul
     assert_eq!(
         records,
         vec![
-            ("x".to_string(), r#"{"N":1}"#.to_string(), vec![header("t1")]),
+            (
+                "x".to_string(),
+                r#"{"N":1}"#.to_string(),
+                vec![header("t1")]
+            ),
             ("x".to_string(), r#"{"N":2}"#.to_string(), Vec::new()),
-            ("y".to_string(), r#"{"N":1}"#.to_string(), vec![header("t2")]),
+            (
+                "y".to_string(),
+                r#"{"N":1}"#.to_string(),
+                vec![header("t2")]
+            ),
         ]
     );
     Ok(())

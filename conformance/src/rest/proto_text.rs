@@ -98,13 +98,17 @@ fn read_fields(mut bytes: &[u8]) -> Result<Vec<(u32, Wire<'_>)>, String> {
         let number = u32::try_from(tag >> 3).map_err(|_| "field number out of range")?;
         let value = match tag & 7 {
             0 => Wire::Varint(read_varint(&mut bytes)?),
-            1 => Wire::Fixed64(u64::from_le_bytes(take(&mut bytes, 8)?.try_into().expect("8"))),
+            1 => Wire::Fixed64(u64::from_le_bytes(
+                take(&mut bytes, 8)?.try_into().expect("8"),
+            )),
             2 => {
-                let length = usize::try_from(read_varint(&mut bytes)?)
-                    .map_err(|_| "length out of range")?;
+                let length =
+                    usize::try_from(read_varint(&mut bytes)?).map_err(|_| "length out of range")?;
                 Wire::Bytes(take(&mut bytes, length)?)
             }
-            5 => Wire::Fixed32(u32::from_le_bytes(take(&mut bytes, 4)?.try_into().expect("4"))),
+            5 => Wire::Fixed32(u32::from_le_bytes(
+                take(&mut bytes, 4)?.try_into().expect("4"),
+            )),
             other => return Err(format!("unsupported wire type {other}")),
         };
         fields.push((number, value));
@@ -134,7 +138,12 @@ fn read_varint(bytes: &mut &[u8]) -> Result<u64, String> {
     Err("varint too long".into())
 }
 
-fn write_message(layout: &Layout, bytes: &[u8], indent: usize, out: &mut String) -> Result<(), String> {
+fn write_message(
+    layout: &Layout,
+    bytes: &[u8],
+    indent: usize,
+    out: &mut String,
+) -> Result<(), String> {
     let fields = read_fields(bytes)?;
     let pad = " ".repeat(indent);
     for (name, number, kind) in &layout.fields {
@@ -198,7 +207,12 @@ fn scalar_text(scalar: Scalar, value: &Wire<'_>) -> Result<String, String> {
         (Scalar::Fixed32, Wire::Fixed32(v)) => v.to_string(),
         (Scalar::SFixed32, Wire::Fixed32(v)) => (*v as i32).to_string(),
         (Scalar::String | Scalar::Bytes, Wire::Bytes(bytes)) => format!("\"{}\"", escape(bytes)),
-        _ => return Err(format!("a {} field has an unexpected wire type", scalar.name())),
+        _ => {
+            return Err(format!(
+                "a {} field has an unexpected wire type",
+                scalar.name()
+            ));
+        }
     })
 }
 
@@ -213,7 +227,11 @@ fn java_double(value: f64) -> String {
     let magnitude = value.abs();
     if magnitude == 0.0 || (1e-3..1e7).contains(&magnitude) {
         let text = value.to_string();
-        return if text.contains('.') { text } else { format!("{text}.0") };
+        return if text.contains('.') {
+            text
+        } else {
+            format!("{text}.0")
+        };
     }
     let text = format!("{value:E}");
     match text.split_once('E') {

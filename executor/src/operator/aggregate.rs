@@ -160,7 +160,11 @@ impl AggregateOperator {
 
     /// Aggregates a batch of one input partition; returns the changelog rows it emits and,
     /// for each, the input row whose processing emitted it.
-    fn aggregate(&mut self, batch: &RecordBatch, partition: u32) -> Result<(RecordBatch, Vec<u32>)> {
+    fn aggregate(
+        &mut self,
+        batch: &RecordBatch,
+        partition: u32,
+    ) -> Result<(RecordBatch, Vec<u32>)> {
         let (batch, groups, args, kept) = match self.evaluate(batch) {
             Ok((groups, args)) => (batch.clone(), groups, args, None),
             Err(_) => {

@@ -13,8 +13,8 @@ use planner::plan::{ROWTIME_OUTPUT, SinkPlan, WINDOWEND_OUTPUT, WINDOWSTART_OUTP
 
 use crate::commit::StateWrite;
 use crate::format::Encoder;
-use crate::log::{Header, Record};
 use crate::log::partitioner::partition_for_key;
+use crate::log::{Header, Record};
 use crate::operator::source::{format_of, key_format_of};
 use crate::operator::window::append_window;
 use crate::operator::{Operator, OperatorContext};

@@ -293,7 +293,8 @@ fn records_are_counted_once_their_epoch_has_committed() {
 fn output_records_carry_the_headers_of_the_records_they_come_from() {
     let fixture = Fixture::new();
     let directory = tempfile::tempdir().expect("temp dir");
-    let log = Arc::new(EmbeddedLog::new(Store::open(directory.path()).expect("store")).expect("log"));
+    let log =
+        Arc::new(EmbeddedLog::new(Store::open(directory.path()).expect("store")).expect("log"));
     log.create_topic("s", 1, 1).expect("create");
     let header = |value: &str| crate::log::Header {
         key: "h".into(),
@@ -307,7 +308,10 @@ fn output_records_carry_the_headers_of_the_records_they_come_from() {
     log.produce(
         "s",
         vec![
-            (0, with_headers(json("a", 1, 10), vec![header("1"), header("2")])),
+            (
+                0,
+                with_headers(json("a", 1, 10), vec![header("1"), header("2")]),
+            ),
             (0, with_headers(json("c", 0, 20), vec![header("3")])),
             (0, json("d", 5, 30)),
         ],

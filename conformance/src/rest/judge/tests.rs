@@ -158,7 +158,10 @@ fn query_protobuf_rows_compare_as_text_in_any_order() {
     // The runner gives each row's message as protobuf text in `row.columns`.
     let row = |text: &str| json!({"row": {"columns": [text]}});
     let cases = [
-        (json!([{"header": {"protoSchema": "x"}}, row("K: 2\n"), row("K: 1\n")]), None),
+        (
+            json!([{"header": {"protoSchema": "x"}}, row("K: 2\n"), row("K: 1\n")]),
+            None,
+        ),
         (
             json!([{"header": {"protoSchema": "y"}}, row("K: 1\n"), row("K: 2\n")]),
             Some("protoSchema"),
@@ -167,13 +170,19 @@ fn query_protobuf_rows_compare_as_text_in_any_order() {
             json!([{"header": {"protoSchema": "x"}}, row("K: 1\n"), row("K: 3\n")]),
             Some("rows differ"),
         ),
-        (json!([{"header": {"protoSchema": "x"}}, row("K: 1\n")]), Some("elements")),
+        (
+            json!([{"header": {"protoSchema": "x"}}, row("K: 1\n")]),
+            Some("elements"),
+        ),
     ];
     for (elements, error) in cases {
         let got = check_responses(&wanted, &[query(elements)], &[], false);
         match error {
             None => assert_eq!(got, Ok(())),
-            Some(text) => assert!(got.as_ref().is_err_and(|reason| reason.contains(text)), "{got:?}"),
+            Some(text) => assert!(
+                got.as_ref().is_err_and(|reason| reason.contains(text)),
+                "{got:?}"
+            ),
         }
     }
 }

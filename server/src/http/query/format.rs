@@ -5,10 +5,10 @@
 //! tombstones, retractions (aggregates' old values) are not written.
 
 use arrow::array::{Array, ArrayRef, AsArray};
-use base64::Engine as _;
-use executor::format::{Encoder, FormatKind, FormatOptions};
 use arrow::datatypes::Int8Type;
 use arrow::record_batch::RecordBatch;
+use base64::Engine as _;
+use executor::format::{Encoder, FormatKind, FormatOptions};
 use planner::catalog::{OP_COLUMN, OP_DELETE, OP_RETRACT};
 use planner::schema_registry::protobuf::proto_schema_for_rows;
 use serde_json::{Value, json};
@@ -54,7 +54,10 @@ impl RowFormat {
         match self {
             RowFormat::Streamed | RowFormat::StreamedProtobuf => {
                 // ksqlDB's schema text lists key columns, then header columns, then values.
-                let rank = |column: &OutputColumn| match (metadata.is_pull && column.key, &column.header) {
+                let rank = |column: &OutputColumn| match (
+                    metadata.is_pull && column.key,
+                    &column.header,
+                ) {
                     (true, _) => 0,
                     (false, Some(_)) => 1,
                     (false, None) => 2,
@@ -147,7 +150,10 @@ impl RowFormat {
                 RowFormat::StreamedProtobuf => {
                     out.extend_from_slice(b",\n{\"row\":{\"protobufBytes\":");
                     let bytes = messages.get(row).cloned().flatten().unwrap_or_default();
-                    write_string(&base64::engine::general_purpose::STANDARD.encode(bytes), out);
+                    write_string(
+                        &base64::engine::general_purpose::STANDARD.encode(bytes),
+                        out,
+                    );
                     out.extend_from_slice(b"}}");
                 }
                 RowFormat::Delimited => {
