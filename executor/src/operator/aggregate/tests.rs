@@ -150,3 +150,29 @@ fn emit_final_closes_windows_by_the_stream_time_of_their_partition_across_restar
         vec!["b|1|10000"]
     );
 }
+
+#[test]
+fn each_emitted_row_names_the_input_row_that_last_updated_it() {
+    let fixture = Fixture::new();
+    let plan = fixture.plan("CREATE TABLE C AS SELECT ID, COUNT(*) AS CNT FROM S GROUP BY ID;");
+    let mut operator = operator(&fixture, aggregate_node(&plan));
+    let source = fixture.decode(
+        &plan,
+        0,
+        &[
+            (Some("a"), Some(r#"{"N":1}"#), 1_000),
+            (Some("b"), Some(r#"{"N":1}"#), 2_000),
+            (Some("a"), Some(r#"{"N":1}"#), 3_000),
+        ],
+    );
+    // The rows' records are entries 10, 11 and 12; with a record cache, one row per group.
+    let mut origins = vec![10, 11, 12];
+    let mut produced = Vec::new();
+    let mut context = OperatorContext::new(0, &mut produced);
+    let output = operator
+        .process_tracked(0, source, &mut origins, &mut context)
+        .expect("tracks its rows")
+        .expect("aggregates");
+    assert_eq!(rows_at(&output, &[0, 1]), vec!["a|2", "b|1"]);
+    assert_eq!(origins, vec![12, 11]);
+}
