@@ -6,6 +6,7 @@
 
 mod comparison;
 mod formatted;
+mod in_list;
 mod lambda;
 mod literal;
 
@@ -14,7 +15,7 @@ use std::sync::Arc;
 use arrow::datatypes::DataType as ArrowType;
 use datafusion::common::tree_node::TreeNode;
 use datafusion::common::{Column, DFSchema, ScalarValue};
-use datafusion::logical_expr::expr::{Case, InList, Like, ScalarFunction};
+use datafusion::logical_expr::expr::{Case, Like, ScalarFunction};
 use datafusion::logical_expr::{Between, BinaryExpr, Cast, Expr, ExprSchemable, Operator, TryCast};
 use datafusion::optimizer::analyzer::type_coercion::TypeCoercionRewriter;
 use parser::ast::DataType;
@@ -110,6 +111,8 @@ impl ExprLowering<'_> {
     /// Lowers and type-coerces an expression.
     pub fn lower(&self, expr: &SqlExpr) -> Result<Expr> {
         let lowered = self.lower_inner(expr)?;
+        let filter = matches!(self.clause, "WHERE" | "HAVING" | JOIN_ON);
+        let lowered = comparison::comparisons_false_on_null(lowered, filter)?;
         coerce(lowered, self.schema)
     }
 
@@ -145,13 +148,7 @@ impl ExprLowering<'_> {
                 expr: inner,
                 list,
                 negated,
-            } => Expr::InList(InList::new(
-                Box::new(self.lower_inner(inner)?),
-                list.iter()
-                    .map(|item| self.lower_inner(item))
-                    .collect::<Result<_>>()?,
-                *negated,
-            )),
+            } => self.in_list(inner, list, *negated)?,
             SqlExpr::Between {
                 expr: inner,
                 negated,
@@ -368,6 +365,16 @@ impl ExprLowering<'_> {
         if let Some(name) = comparison_name(op) {
             self.check_comparison((left_sql, &left), (right_sql, &right), name, op)?;
         }
+        if matches!(
+            operator,
+            Operator::Plus
+                | Operator::Minus
+                | Operator::Multiply
+                | Operator::Divide
+                | Operator::Modulo
+        ) {
+            self.check_arithmetic((left_sql, &left), (right_sql, &right), op)?;
+        }
         let is_string = |expr: &Expr| {
             expr.get_type(self.schema).is_ok_and(|data_type| {
                 matches!(
@@ -382,11 +389,36 @@ impl ExprLowering<'_> {
         } else {
             operator
         };
+        if matches!(operator, Operator::Divide | Operator::Modulo) {
+            return self.division(left, operator, right);
+        }
         Ok(Expr::BinaryExpr(BinaryExpr::new(
             Box::new(left),
             operator,
             Box::new(right),
         )))
+    }
+
+    /// `left / right` or `left % right` as ksqlDB computes them: null, not an error, when an
+    /// integer or decimal divisor is zero (a double one gives infinity or NaN), and a decimal
+    /// result of ksqlDB's precision and scale.
+    fn division(&self, left: Expr, operator: Operator, right: Expr) -> Result<Expr> {
+        let (left_type, right_type) = (left.get_type(self.schema)?, right.get_type(self.schema)?);
+        let right = if right_type.is_integer() || matches!(right_type, ArrowType::Decimal128(..)) {
+            datafusion::functions::core::expr_fn::nullif(
+                right,
+                Expr::Literal(ScalarValue::Int32(Some(0)), None),
+            )
+        } else {
+            right
+        };
+        let result = Expr::BinaryExpr(BinaryExpr::new(Box::new(left), operator, Box::new(right)));
+        Ok(
+            match decimal_division_type(&left_type, operator, &right_type) {
+                Some(target) => Expr::TryCast(TryCast::new(Box::new(result), target)),
+                None => result,
+            },
+        )
     }
 
     /// ksqlDB's rule for comparisons: numbers with numbers, strings with strings, times with
@@ -424,6 +456,46 @@ impl ExprLowering<'_> {
             arrow_type_name(&left_type),
             FormattedExpr(right_sql),
             arrow_type_name(&right_type)
+        )))
+    }
+
+    /// ksqlDB's rule for arithmetic: on numbers (and `+` on strings), never on a `NULL`
+    /// literal, an array, a map or a struct.
+    fn check_arithmetic(
+        &self,
+        (left_sql, left): (&SqlExpr, &Expr),
+        (right_sql, right): (&SqlExpr, &Expr),
+        op: &BinaryOperator,
+    ) -> Result<()> {
+        let (Ok(left_type), Ok(right_type)) =
+            (left.get_type(self.schema), right.get_type(self.schema))
+        else {
+            return Ok(());
+        };
+        let refused = |data_type: &ArrowType| {
+            matches!(
+                data_type,
+                ArrowType::Null
+                    | ArrowType::List(_)
+                    | ArrowType::LargeList(_)
+                    | ArrowType::Map(..)
+                    | ArrowType::Struct(_)
+            )
+        };
+        if !refused(&left_type) && !refused(&right_type) {
+            return Ok(());
+        }
+        let name = |data_type: &ArrowType| match data_type {
+            ArrowType::Null => "null".to_string(),
+            other => arrow_type_name(other),
+        };
+        Err(PlanError::User(format!(
+            "Error processing expression: ({} {} {}). Arithmetic on types {} and {} are not supported.",
+            FormattedExpr(left_sql),
+            operator_symbol(op).unwrap_or("+"),
+            FormattedExpr(right_sql),
+            name(&left_type),
+            name(&right_type)
         )))
     }
 
@@ -564,6 +636,12 @@ impl ExprLowering<'_> {
                         names.push(normalize_ident(name));
                         args.push(self.lower_function_arg(arg)?);
                     }
+                    // `MAP(key := value, ...)`: the keys are expressions, alternating with
+                    // the values.
+                    FunctionArg::ExprNamed { name: key, arg, .. } if name == "MAP" => {
+                        args.push(self.lower_inner(key)?);
+                        args.push(self.lower_function_arg(arg)?);
+                    }
                     FunctionArg::ExprNamed { name, arg, .. } => {
                         let field_name = match name {
                             SqlExpr::Identifier(ident) => normalize_ident(ident),
@@ -617,6 +695,44 @@ impl ExprLowering<'_> {
             ))),
         }
     }
+}
+
+/// ksqlDB's type of a decimal division or modulo (an integer operand counts as the DECIMAL
+/// that holds it): `/` has scale `max(6, s1 + p2 + 1)` and precision
+/// `p1 - s1 + s2 + scale`; `%` has scale `max(s1, s2)` and precision
+/// `min(p1 - s1, p2 - s2) + scale`. `None` when neither operand is a decimal or one is a
+/// double.
+fn decimal_division_type(
+    left: &ArrowType,
+    operator: Operator,
+    right: &ArrowType,
+) -> Option<ArrowType> {
+    const MAX_PRECISION: i32 = 38;
+    let as_decimal = |data_type: &ArrowType| match data_type {
+        ArrowType::Decimal128(precision, scale) => Some((i32::from(*precision), i32::from(*scale))),
+        ArrowType::Int8 | ArrowType::Int16 | ArrowType::Int32 => Some((10, 0)),
+        ArrowType::Int64 => Some((19, 0)),
+        _ => None,
+    };
+    if !matches!(left, ArrowType::Decimal128(..)) && !matches!(right, ArrowType::Decimal128(..)) {
+        return None;
+    }
+    let ((p1, s1), (p2, s2)) = (as_decimal(left)?, as_decimal(right)?);
+    let (precision, scale) = match operator {
+        Operator::Divide => {
+            let scale = 6.max(s1 + p2 + 1);
+            (p1 - s1 + s2 + scale, scale)
+        }
+        _ => {
+            let scale = s1.max(s2);
+            ((p1 - s1).min(p2 - s2) + scale, scale)
+        }
+    };
+    let scale = scale.min(MAX_PRECISION);
+    Some(ArrowType::Decimal128(
+        precision.clamp(1, MAX_PRECISION) as u8,
+        scale as i8,
+    ))
 }
 
 /// Applies DataFusion's type coercion to an expression over `schema`.

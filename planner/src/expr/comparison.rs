@@ -1,9 +1,12 @@
 //! ksqlDB's rules for comparisons: which operand types it compares, and its messages.
 
 use arrow::datatypes::DataType as ArrowType;
+use datafusion::common::tree_node::{Transformed, TreeNode};
+use datafusion::logical_expr::{BinaryExpr, Expr, Operator};
 use sqlparser::ast::{BinaryOperator, Expr as SqlExpr};
 
 use super::operator_symbol;
+use crate::Result;
 use crate::catalog::{ROWTIME, WINDOWEND, WINDOWSTART};
 use crate::types::arrow_type_name;
 
@@ -93,4 +96,56 @@ fn comparable(left: &ArrowType, right: &ArrowType, op: &BinaryOperator) -> bool 
         (Comparable::Time, Comparable::Text) | (Comparable::Text, Comparable::Time) => true,
         (left_kind, right_kind) => left_kind == right_kind,
     }
+}
+
+/// ksqlDB's comparisons are false, not null, when an operand is null (`NULL = 1` is false, so
+/// `NOT (x = 1)` holds for a null `x`). Every comparison of `expr` is made so, except where
+/// false and null filter alike: at the top of a filter (`filter`: WHERE, HAVING, join
+/// criteria) and under its ANDs and ORs, where it is left as DataFusion compares.
+pub(crate) fn comparisons_false_on_null(expr: Expr, filter: bool) -> Result<Expr> {
+    if !filter {
+        return Ok(expr
+            .transform_up(|expr| {
+                Ok(if is_comparison(&expr) {
+                    Transformed::yes(false_on_null(expr))
+                } else {
+                    Transformed::no(expr)
+                })
+            })?
+            .data);
+    }
+    match expr {
+        Expr::BinaryExpr(BinaryExpr { left, op, right })
+            if matches!(op, Operator::And | Operator::Or) || is_comparison_operator(op) =>
+        {
+            let keep = !is_comparison_operator(op);
+            Ok(Expr::BinaryExpr(BinaryExpr::new(
+                Box::new(comparisons_false_on_null(*left, keep)?),
+                op,
+                Box::new(comparisons_false_on_null(*right, keep)?),
+            )))
+        }
+        other => comparisons_false_on_null(other, false),
+    }
+}
+
+fn is_comparison_operator(op: Operator) -> bool {
+    matches!(
+        op,
+        Operator::Eq
+            | Operator::NotEq
+            | Operator::Lt
+            | Operator::LtEq
+            | Operator::Gt
+            | Operator::GtEq
+    )
+}
+
+fn is_comparison(expr: &Expr) -> bool {
+    matches!(expr, Expr::BinaryExpr(BinaryExpr { op, .. }) if is_comparison_operator(*op))
+}
+
+/// `comparison IS TRUE`: false where the comparison is null.
+fn false_on_null(comparison: Expr) -> Expr {
+    Expr::IsTrue(Box::new(comparison))
 }
