@@ -24,7 +24,7 @@ use sqlparser::ast::{
     FunctionArguments, Ident, Subscript, UnaryOperator, Value,
 };
 
-use crate::catalog::Catalog;
+use crate::catalog::{Catalog, WINDOWEND, WINDOWSTART};
 use crate::types::{arrow_type_name, to_arrow};
 use crate::{PlanError, Result, functions};
 
@@ -311,6 +311,10 @@ impl ExprLowering<'_> {
                 field_qualifier.cloned(),
                 field.name(),
             ))),
+            // A window bound outside a windowed source: ksqlDB's WHERE reports it unknown.
+            None if self.clause == "WHERE" && [WINDOWSTART, WINDOWEND].contains(&name) => Err(
+                PlanError::User(format!("Error in WHERE expression: Unknown column {name}.")),
+            ),
             None => {
                 let shown = match qualifier {
                     Some(qualifier) => format!("{qualifier}.{name}"),
@@ -611,6 +615,24 @@ impl ExprLowering<'_> {
                 .collect::<Result<Vec<_>>>()?;
             return self.lambda_call(kind, &args);
         }
+        if name == "MAP"
+            && let FunctionArguments::List(list) = &function.args
+            && !list.args.is_empty()
+        {
+            let entries = list
+                .args
+                .iter()
+                .map(|arg| match arg {
+                    FunctionArg::ExprNamed {
+                        name: key,
+                        arg: FunctionArgExpr::Expr(value),
+                        ..
+                    } => Ok((key, value)),
+                    other => unsupported(&other.to_string()),
+                })
+                .collect::<Result<Vec<_>>>()?;
+            return self.map_constructor(&entries);
+        }
         let mut args = Vec::new();
         let mut names = Vec::new();
         if let FunctionArguments::List(list) = &function.args {
@@ -636,12 +658,6 @@ impl ExprLowering<'_> {
                         names.push(normalize_ident(name));
                         args.push(self.lower_function_arg(arg)?);
                     }
-                    // `MAP(key := value, ...)`: the keys are expressions, alternating with
-                    // the values.
-                    FunctionArg::ExprNamed { name: key, arg, .. } if name == "MAP" => {
-                        args.push(self.lower_inner(key)?);
-                        args.push(self.lower_function_arg(arg)?);
-                    }
                     FunctionArg::ExprNamed { name, arg, .. } => {
                         let field_name = match name {
                             SqlExpr::Identifier(ident) => normalize_ident(ident),
@@ -662,18 +678,6 @@ impl ExprLowering<'_> {
                     pairs.push(value);
                 }
                 Ok(datafusion::functions::core::expr_fn::named_struct(pairs))
-            }
-            "MAP" if !args.is_empty() => {
-                let mut keys = Vec::new();
-                let mut values = Vec::new();
-                for (index, value) in args.into_iter().enumerate() {
-                    if index % 2 == 0 {
-                        keys.push(value);
-                    } else {
-                        values.push(value);
-                    }
-                }
-                Ok(datafusion::functions_nested::map::map(keys, values))
             }
             _ => self.call(&name, args),
         }

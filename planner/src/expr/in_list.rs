@@ -1,4 +1,5 @@
-//! ksqlDB's `IN` predicate: the value and the list items compared in their common type.
+//! ksqlDB's `IN` predicate: the value and the list items compared in their common type; the
+//! keys and the values of a `MAP` constructor converted the same way.
 //!
 //! As ksqlDB coerces a user list: numbers widen to the widest of them, arrays and maps by
 //! element, structs by field name; a string literal converts to the others' type (a number, a
@@ -16,6 +17,9 @@ use super::{ExprLowering, FormattedExpr, normalize_ident, number_literal};
 use crate::functions::widest;
 use crate::types::arrow_type_name;
 use crate::{PlanError, Result};
+
+/// The start of ksqlDB's messages for operands of `IN` it does not compare.
+const PREDICATE: &str = "Invalid Predicate: ";
 
 /// The start of ksqlDB's message for a string literal that does not convert.
 const INVALID_INPUT: &str = "Invalid Predicate: invalid input syntax for type ";
@@ -70,6 +74,55 @@ impl ExprLowering<'_> {
         } else {
             matches
         })
+    }
+
+    /// `MAP(key := value, ...)`: keys and values each converted to their common type, as
+    /// ksqlDB converts a user list (a string literal to the others' type).
+    pub(super) fn map_constructor(&self, entries: &[(&SqlExpr, &SqlExpr)]) -> Result<Expr> {
+        let keys = self.coerce_list(entries.iter().map(|(key, _)| *key))?;
+        let values = self.coerce_list(entries.iter().map(|(_, value)| *value))?;
+        if values.iter().all(|value| {
+            value
+                .get_type(self.schema)
+                .is_ok_and(|data_type| data_type.is_null())
+        }) {
+            return Err(PlanError::User(
+                "Cannot construct a map with all NULL values".to_string(),
+            ));
+        }
+        Ok(datafusion::functions_nested::map::map(keys, values))
+    }
+
+    /// The expressions of a user list converted to their common type.
+    fn coerce_list<'s>(&self, list: impl Iterator<Item = &'s SqlExpr>) -> Result<Vec<Expr>> {
+        let operands = list
+            .map(|sql| {
+                let expr = self.lower_inner(sql)?;
+                let data_type = expr.get_type(self.schema)?;
+                Ok((sql, expr, data_type))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let outside_predicate = |error: PlanError| match error {
+            PlanError::User(message) => PlanError::User(
+                message
+                    .strip_prefix(PREDICATE)
+                    .map(str::to_string)
+                    .unwrap_or(message),
+            ),
+            other => other,
+        };
+        let Some(target) = self.common_type(&operands).map_err(outside_predicate)? else {
+            return Ok(operands.into_iter().map(|(_, expr, _)| expr).collect());
+        };
+        operands
+            .iter()
+            .map(|(sql, expr, data_type)| {
+                self.coerce_operand(sql, expr.clone(), data_type, &target)
+                    .map_err(outside_predicate)?
+                    .ok_or_else(|| mismatch(&target, data_type, sql))
+                    .map_err(outside_predicate)
+            })
+            .collect()
     }
 
     /// The type the operands are compared in: the common type of those that are not NULL,

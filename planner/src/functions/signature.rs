@@ -587,13 +587,73 @@ mod tests {
             (DataType::Int64, DataType::Int64),
             (DataType::Decimal128(4, 2), DataType::Decimal128(4, 2)),
             (DataType::Float64, DataType::Float64),
-            (DataType::Null, DataType::Int32),
         ];
         for (arg, expected) in cases {
             let resolution =
                 resolve("F", &overloads, std::slice::from_ref(&arg)).expect("resolves");
             assert_eq!(resolution.arg_types, vec![expected.clone()], "{arg}");
         }
+    }
+
+    #[test]
+    fn equally_ranked_candidates_are_ambiguous_as_in_ksqldb() {
+        // A NULL matches every overload as it is; INT and BIGINT match the BIGINT, DECIMAL
+        // and DOUBLE variadic overloads after widening: neither call picks one.
+        let variadic = [
+            ParamType::Int,
+            ParamType::Bigint,
+            ParamType::Decimal,
+            ParamType::Double,
+        ]
+        .into_iter()
+        .map(|param| Overload::variadic(vec![param.clone(), param], ReturnType::Arg(0)))
+        .collect::<Vec<_>>();
+        let cases: [(&[Overload], Vec<DataType>, &str); 3] = [
+            (
+                &overloads(),
+                vec![DataType::Null],
+                "Function 'f' cannot be resolved due to ambiguous method parameters (null).",
+            ),
+            (
+                &variadic,
+                vec![DataType::Int32, DataType::Int64],
+                "Function 'greatest' cannot be resolved due to ambiguous method parameters \
+                 (INTEGER, BIGINT).",
+            ),
+            (
+                &variadic,
+                vec![DataType::Utf8, DataType::Int32],
+                "Function 'greatest' does not accept parameters (STRING, INTEGER).\n\
+                 Valid alternatives are:\ngreatest(INT, INT...) -> INT",
+            ),
+        ];
+        for (overloads, args, expected) in cases {
+            let name = if overloads.len() == variadic.len() && overloads[0].variadic {
+                "GREATEST"
+            } else {
+                "F"
+            };
+            let error = resolve(name, overloads, &args)
+                .expect_err("no single overload")
+                .strip_backtrace();
+            assert!(error.contains(expected), "{error}");
+        }
+        // An exact match is preferred to the widenings, a fixed arity to a variadic one.
+        let resolution =
+            resolve("GREATEST", &variadic, &[DataType::Int64, DataType::Int64]).expect("exact");
+        assert_eq!(resolution.arg_types, vec![DataType::Int64; 2]);
+        let mixed = vec![
+            Overload::variadic(
+                vec![ParamType::Bigint, ParamType::Bigint],
+                ReturnType::Arg(0),
+            ),
+            Overload::new(
+                vec![ParamType::Bigint, ParamType::Bigint],
+                ReturnType::Arg(0),
+            ),
+        ];
+        let resolution = resolve("F", &mixed, &[DataType::Int32, DataType::Int32]).expect("fixed");
+        assert!(!resolution.overload.variadic);
     }
 
     #[test]
