@@ -4,6 +4,7 @@
 //! ksqlDB operators and functions onto DataFusion, and applies DataFusion's type coercion.
 //! Output column naming (`KSQL_COL_n`, struct field names) is in `naming`.
 
+mod cast;
 mod comparison;
 mod formatted;
 mod in_list;
@@ -208,6 +209,18 @@ impl ExprLowering<'_> {
             } => {
                 let target = to_arrow(&self.catalog.resolve_type(&ksql_type_of(data_type)?)?)?;
                 let inner = self.lower_inner(inner)?;
+                if let Ok(from) = inner.get_type(self.schema) {
+                    cast::check_cast(&from, &target, self.clause)?;
+                    if cast::is_java_text(&from, &target) {
+                        return Ok(cast::nested_to_string(inner));
+                    }
+                    if cast::is_string_to_date(&from, &target) {
+                        return Ok(cast::string_to_date(inner));
+                    }
+                    if cast::is_narrowing_to_int(&from, &target) {
+                        return Ok(cast::narrow_to_int(inner, target));
+                    }
+                }
                 match kind {
                     CastKind::Cast | CastKind::DoubleColon => {
                         Expr::TryCast(TryCast::new(Box::new(inner), target))
@@ -251,6 +264,22 @@ impl ExprLowering<'_> {
                 )
             }
             SqlExpr::CompoundFieldAccess { root, access_chain } => {
+                // `source.column` (and `source.column.field`): dotted names only.
+                if let SqlExpr::Identifier(first) = root.as_ref() {
+                    let dotted = access_chain
+                        .iter()
+                        .map(|access| match access {
+                            AccessExpr::Dot(SqlExpr::Identifier(ident)) => Some(ident.clone()),
+                            _ => None,
+                        })
+                        .collect::<Option<Vec<_>>>();
+                    if let Some(rest) = dotted {
+                        let parts = std::iter::once(first.clone())
+                            .chain(rest)
+                            .collect::<Vec<_>>();
+                        return self.compound_identifier(&parts);
+                    }
+                }
                 let mut current = self.lower_inner(root)?;
                 for access in access_chain {
                     current = match access {
@@ -281,9 +310,20 @@ impl ExprLowering<'_> {
             let qualified = self
                 .schema
                 .iter()
-                .any(|(qualifier, _)| qualifier.is_some_and(|q| q.table() == names[0]));
-            if qualified {
-                let mut current = self.column(Some(&names[0]), &names[1], written(parts))?;
+                .any(|(qualifier, _)| qualifier.is_some_and(|q| same_qualifier(q, &names[0])));
+            // A column the planner added without a qualifier (a window bound after an
+            // aggregation) keeps the source's qualifier it was written with.
+            let unqualified = !self
+                .schema
+                .iter()
+                .any(|(_, field)| field.name() == &names[0])
+                && self
+                    .schema
+                    .iter()
+                    .any(|(qualifier, field)| qualifier.is_none() && field.name() == &names[1]);
+            if qualified || unqualified {
+                let qualifier = qualified.then_some(names[0].as_str());
+                let mut current = self.column(qualifier, &names[1], written(parts))?;
                 for name in &names[2..] {
                     current = self.field(current, name)?;
                 }
@@ -302,7 +342,7 @@ impl ExprLowering<'_> {
         let found = self.schema.iter().find(|(field_qualifier, field)| {
             field.name() == name
                 && match qualifier {
-                    Some(wanted) => field_qualifier.is_some_and(|q| q.table() == wanted),
+                    Some(wanted) => field_qualifier.is_some_and(|q| same_qualifier(q, wanted)),
                     None => true,
                 }
         });
@@ -671,7 +711,24 @@ impl ExprLowering<'_> {
             }
         }
         match name.as_str() {
+            "STRUCT" if args.is_empty() => {
+                // `STRUCT()`: a struct without fields.
+                let empty = arrow::array::StructArray::new_empty_fields(1, None);
+                Ok(Expr::Literal(ScalarValue::Struct(Arc::new(empty)), None))
+            }
             "STRUCT" => {
+                let mut seen = std::collections::HashSet::new();
+                let duplicates = names
+                    .iter()
+                    .filter(|name| !seen.insert(name.as_str()))
+                    .map(|name| format!("`{name}`"))
+                    .collect::<Vec<_>>();
+                if !duplicates.is_empty() {
+                    return Err(PlanError::User(format!(
+                        "Duplicate field names found in STRUCT: {}",
+                        duplicates.join(", ")
+                    )));
+                }
                 let mut pairs = Vec::new();
                 for (field_name, value) in names.into_iter().zip(args) {
                     pairs.push(Expr::Literal(ScalarValue::Utf8(Some(field_name)), None));
@@ -737,6 +794,12 @@ fn decimal_division_type(
         precision.clamp(1, MAX_PRECISION) as u8,
         scale as i8,
     ))
+}
+
+/// Whether a schema qualifier names the source written `name`. DataFusion keeps a qualifier
+/// made from text in lower case (`T` is `t`), so case is ignored.
+fn same_qualifier(qualifier: &datafusion::common::TableReference, name: &str) -> bool {
+    qualifier.table().eq_ignore_ascii_case(name)
 }
 
 /// Applies DataFusion's type coercion to an expression over `schema`.

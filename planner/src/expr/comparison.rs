@@ -2,6 +2,8 @@
 
 use arrow::datatypes::DataType as ArrowType;
 use datafusion::common::tree_node::{Transformed, TreeNode};
+use datafusion::error::DataFusionError;
+use datafusion::logical_expr::expr::Case;
 use datafusion::logical_expr::{BinaryExpr, Expr, Operator};
 use sqlparser::ast::{BinaryOperator, Expr as SqlExpr};
 
@@ -100,33 +102,62 @@ fn comparable(left: &ArrowType, right: &ArrowType, op: &BinaryOperator) -> bool 
 
 /// ksqlDB's comparisons are false, not null, when an operand is null (`NULL = 1` is false, so
 /// `NOT (x = 1)` holds for a null `x`). Every comparison of `expr` is made so, except where
-/// false and null filter alike: at the top of a filter (`filter`: WHERE, HAVING, join
-/// criteria) and under its ANDs and ORs, where it is left as DataFusion compares.
+/// false and null decide alike: at the top of a filter (`filter`: WHERE, HAVING, join
+/// criteria) or of a `CASE WHEN` condition, and under their ANDs and ORs, where it is left as
+/// DataFusion compares.
 pub(crate) fn comparisons_false_on_null(expr: Expr, filter: bool) -> Result<Expr> {
-    if !filter {
-        return Ok(expr
-            .transform_up(|expr| {
-                Ok(if is_comparison(&expr) {
-                    Transformed::yes(false_on_null(expr))
-                } else {
-                    Transformed::no(expr)
-                })
-            })?
-            .data);
-    }
-    match expr {
+    Ok(match expr {
         Expr::BinaryExpr(BinaryExpr { left, op, right })
-            if matches!(op, Operator::And | Operator::Or) || is_comparison_operator(op) =>
+            if is_comparison_operator(op)
+                || (filter && matches!(op, Operator::And | Operator::Or)) =>
         {
-            let keep = !is_comparison_operator(op);
-            Ok(Expr::BinaryExpr(BinaryExpr::new(
-                Box::new(comparisons_false_on_null(*left, keep)?),
+            let operands_filter = filter && !is_comparison_operator(op);
+            let binary = Expr::BinaryExpr(BinaryExpr::new(
+                Box::new(comparisons_false_on_null(*left, operands_filter)?),
                 op,
-                Box::new(comparisons_false_on_null(*right, keep)?),
-            )))
+                Box::new(comparisons_false_on_null(*right, operands_filter)?),
+            ));
+            if is_comparison_operator(op) && !filter {
+                Expr::IsTrue(Box::new(binary))
+            } else {
+                binary
+            }
         }
-        other => comparisons_false_on_null(other, false),
-    }
+        Expr::Case(Case {
+            expr: operand,
+            when_then_expr,
+            else_expr,
+        }) => {
+            let searched = operand.is_none();
+            Expr::Case(Case {
+                expr: operand
+                    .map(|operand| comparisons_false_on_null(*operand, false).map(Box::new))
+                    .transpose()?,
+                when_then_expr: when_then_expr
+                    .into_iter()
+                    .map(|(when, then)| {
+                        Ok((
+                            Box::new(comparisons_false_on_null(*when, searched)?),
+                            Box::new(comparisons_false_on_null(*then, false)?),
+                        ))
+                    })
+                    .collect::<Result<_>>()?,
+                else_expr: else_expr
+                    .map(|result| comparisons_false_on_null(*result, false).map(Box::new))
+                    .transpose()?,
+            })
+        }
+        other => {
+            other
+                .map_children(|child| {
+                    Ok(Transformed::yes(
+                        comparisons_false_on_null(child, false)
+                            .map_err(|error| DataFusionError::External(Box::new(error)))?,
+                    ))
+                })?
+                .data
+        }
+    })
 }
 
 fn is_comparison_operator(op: Operator) -> bool {
@@ -139,13 +170,4 @@ fn is_comparison_operator(op: Operator) -> bool {
             | Operator::Gt
             | Operator::GtEq
     )
-}
-
-fn is_comparison(expr: &Expr) -> bool {
-    matches!(expr, Expr::BinaryExpr(BinaryExpr { op, .. }) if is_comparison_operator(*op))
-}
-
-/// `comparison IS TRUE`: false where the comparison is null.
-fn false_on_null(comparison: Expr) -> Expr {
-    Expr::IsTrue(Box::new(comparison))
 }

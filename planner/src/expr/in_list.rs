@@ -58,11 +58,12 @@ impl ExprLowering<'_> {
         };
         let mut matches: Option<Expr> = None;
         for item in coerced.into_iter().flatten() {
-            let equal = Expr::IsTrue(Box::new(Expr::BinaryExpr(BinaryExpr::new(
+            // A comparison: false, not null, when the value is null (see `comparison`).
+            let equal = Expr::BinaryExpr(BinaryExpr::new(
                 Box::new(value.clone()),
                 Operator::Eq,
                 Box::new(item),
-            ))));
+            ));
             matches = Some(match matches {
                 Some(previous) => previous.or(equal),
                 None => equal,

@@ -309,6 +309,15 @@ pub(super) fn plan_projection(
                         || (window_keys && [WINDOWSTART, WINDOWEND].contains(&column.name.as_str())));
                 let name = match alias {
                     Some(alias) => Some(alias.clone()),
+                    // A struct field is named after the field, unless a column of the source
+                    // has that name: then it takes the next free `_n` suffix, as in ksqlDB.
+                    None if is_dereference(expr) => natural_name(expr).map(|name| {
+                        let mut used = HashSet::new();
+                        if source.column(&name).is_some() {
+                            used.insert(name.clone());
+                        }
+                        unique_name(name, &mut used)
+                    }),
                     None => natural_name(expr),
                 };
                 items.push((lowered, name, is_source_key));
@@ -348,11 +357,12 @@ pub(super) fn plan_projection(
         }
     }
 
-    // Generated names: KSQL_COL_n in select order, then partition-by keys; duplicates of
-    // natural names get `_1`, `_2`.
+    // Generated names: KSQL_COL_n in select order, then partition-by keys, skipping the names
+    // of the source's columns; duplicates of natural names get `_1`, `_2`.
     let mut taken: HashSet<String> = items
         .iter()
         .filter_map(|(_, name, _)| name.clone())
+        .chain(source.columns.iter().map(|column| column.name.clone()))
         .collect();
     let mut counter = 0;
     let mut next_generated = |taken: &mut HashSet<String>| loop {
@@ -393,6 +403,18 @@ pub(super) fn plan_projection(
 }
 
 /// `B`, then `B_1`, `B_2` for later duplicates.
+/// Whether `expr` is a struct field access (`s->f`).
+fn is_dereference(expr: &SqlExpr) -> bool {
+    match expr {
+        SqlExpr::Nested(inner) => is_dereference(inner),
+        SqlExpr::BinaryOp {
+            op: sqlparser::ast::BinaryOperator::Arrow,
+            ..
+        } => true,
+        _ => false,
+    }
+}
+
 fn unique_name(name: String, used: &mut HashSet<String>) -> String {
     if !used.contains(&name) {
         return name;
