@@ -313,16 +313,21 @@ impl ExprLowering<'_> {
                 .any(|(qualifier, _)| qualifier.is_some_and(|q| same_qualifier(q, &names[0])));
             // A column the planner added without a qualifier (a window bound after an
             // aggregation) keeps the source's qualifier it was written with.
-            let unqualified = !self
+            let added = self
                 .schema
                 .iter()
-                .any(|(_, field)| field.name() == &names[0])
-                && self
+                .any(|(qualifier, field)| qualifier.is_none() && field.name() == &names[1]);
+            let has_qualified = self.schema.iter().any(|(qualifier, field)| {
+                qualifier.is_some_and(|q| same_qualifier(q, &names[0])) && field.name() == &names[1]
+            });
+            let unqualified = added
+                && !has_qualified
+                && !self
                     .schema
                     .iter()
-                    .any(|(qualifier, field)| qualifier.is_none() && field.name() == &names[1]);
+                    .any(|(_, field)| field.name() == &names[0]);
             if qualified || unqualified {
-                let qualifier = qualified.then_some(names[0].as_str());
+                let qualifier = (qualified && !unqualified).then_some(names[0].as_str());
                 let mut current = self.column(qualifier, &names[1], written(parts))?;
                 for name in &names[2..] {
                     current = self.field(current, name)?;

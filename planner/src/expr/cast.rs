@@ -274,3 +274,90 @@ fn write_element(out: &mut String, array: &ArrayRef, index: usize) -> DataFusion
         write_value(out, array, index)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use arrow::array::{Int32Array, Int64Array, MapBuilder, StringArray, StructArray};
+    use arrow::datatypes::{Field, Fields};
+
+    use super::*;
+
+    fn java_text(array: ArrayRef) -> Vec<String> {
+        (0..array.len())
+            .map(|row| {
+                let mut text = String::new();
+                write_value(&mut text, &array, row).expect("formats");
+                text
+            })
+            .collect()
+    }
+
+    #[test]
+    fn structs_maps_and_arrays_print_as_java_does() {
+        let fields = Fields::from(vec![
+            Field::new("F0", ArrowType::Int32, true),
+            Field::new("f1", ArrowType::Utf8, true),
+        ]);
+        let structs = StructArray::new(
+            fields,
+            vec![
+                Arc::new(Int32Array::from(vec![Some(1), Some(2)])),
+                Arc::new(StringArray::from(vec![Some("x"), None])),
+            ],
+            None,
+        );
+        // A null field is left out, as Kafka Connect's Struct.toString does.
+        assert_eq!(
+            java_text(Arc::new(structs)),
+            vec!["Struct{F0=1,f1=x}", "Struct{F0=2}"]
+        );
+        let mut maps = MapBuilder::new(
+            None,
+            arrow::array::StringBuilder::new(),
+            Int32Array::builder(2),
+        );
+        maps.keys().append_value("this");
+        maps.values().append_value(1);
+        maps.keys().append_value("that");
+        maps.values().append_null();
+        maps.append(true).expect("map");
+        assert_eq!(
+            java_text(Arc::new(maps.finish())),
+            vec!["{this=1, that=null}"]
+        );
+    }
+
+    #[test]
+    fn bigints_narrow_to_their_low_bits() {
+        let narrowed =
+            narrow(&(Arc::new(Int64Array::from(vec![1, 2_147_483_648, -1])) as ArrayRef))
+                .expect("narrows");
+        assert_eq!(
+            narrowed.as_primitive::<Int32Type>().values().to_vec(),
+            vec![1, -2_147_483_648, -1]
+        );
+    }
+
+    #[test]
+    fn casts_ksqldb_refuses_are_named() {
+        let structure =
+            ArrowType::Struct(Fields::from(vec![Field::new("F0", ArrowType::Utf8, true)]));
+        let cases = [
+            (
+                ArrowType::Utf8,
+                structure.clone(),
+                "SELECT",
+                Some("Invalid Select: Cast of STRING to STRUCT<`F0` STRING> is not supported"),
+            ),
+            (structure.clone(), ArrowType::Utf8, "SELECT", None),
+            (ArrowType::Int64, ArrowType::Int32, "WHERE", None),
+            (ArrowType::Null, structure, "SELECT", None),
+        ];
+        for (from, to, clause, expected) in cases {
+            let error = check_cast(&from, &to, clause)
+                .err()
+                .map(|error| error.to_string());
+            assert_eq!(error.as_deref(), expected, "{from} -> {to}");
+        }
+    }
+}

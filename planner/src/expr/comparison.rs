@@ -171,3 +171,42 @@ fn is_comparison_operator(op: Operator) -> bool {
             | Operator::GtEq
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use datafusion::logical_expr::{col, lit, when};
+
+    use super::*;
+
+    #[test]
+    fn comparisons_are_false_on_null_outside_filter_positions() {
+        let compare = || col("a").eq(lit(1));
+        let cases = [
+            // A projected comparison, and one under NOT even in a filter.
+            (compare(), false, "a = Int32(1) IS TRUE"),
+            (
+                Expr::Not(Box::new(compare())),
+                true,
+                "NOT a = Int32(1) IS TRUE",
+            ),
+            // Filters and their ANDs / ORs keep DataFusion's comparison.
+            (
+                compare().or(col("b").lt(lit(2))),
+                true,
+                "a = Int32(1) OR b < Int32(2)",
+            ),
+            // A CASE WHEN condition is a filter position, its result is not.
+            (
+                when(compare(), col("b").gt(lit(0)))
+                    .otherwise(lit(false))
+                    .expect("case"),
+                false,
+                "CASE WHEN a = Int32(1) THEN b > Int32(0) IS TRUE ELSE Boolean(false) END",
+            ),
+        ];
+        for (expr, filter, expected) in cases {
+            let rewritten = comparisons_false_on_null(expr, filter).expect("rewrites");
+            assert_eq!(rewritten.to_string(), expected);
+        }
+    }
+}

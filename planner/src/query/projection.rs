@@ -250,9 +250,21 @@ pub(super) fn plan_projection(
 
     // First pass: expressions and explicit or natural names.
     let mut items: Vec<(Expr, Option<String>, bool)> = Vec::new(); // (expr, name, is_source_key)
+    // Struct fields (by item index) named like a column of the source.
+    let mut clashing_fields: HashSet<usize> = HashSet::new();
     for item in &query.select {
         match item {
             SelectItem::Wildcard | SelectItem::QualifiedWildcard(_) => {
+                // `X.*`: X names the source (or its alias).
+                if let SelectItem::QualifiedWildcard(qualifier) = item
+                    && !schema.iter().any(|(field_qualifier, _)| {
+                        field_qualifier.is_some_and(|q| q.table().eq_ignore_ascii_case(qualifier))
+                    })
+                {
+                    return user_error(format!(
+                        "Failed to prepare statement: '{qualifier}' is not a valid stream/table name or alias."
+                    ));
+                }
                 let window_columns: Vec<ColumnDefinition> = match source.window {
                     Some(_) if transient => [WINDOWSTART, WINDOWEND]
                         .iter()
@@ -309,17 +321,18 @@ pub(super) fn plan_projection(
                         || (window_keys && [WINDOWSTART, WINDOWEND].contains(&column.name.as_str())));
                 let name = match alias {
                     Some(alias) => Some(alias.clone()),
-                    // A struct field is named after the field, unless a column of the source
-                    // has that name: then it takes the next free `_n` suffix, as in ksqlDB.
-                    None if is_dereference(expr) => natural_name(expr).map(|name| {
-                        let mut used = HashSet::new();
-                        if source.column(&name).is_some() {
-                            used.insert(name.clone());
-                        }
-                        unique_name(name, &mut used)
-                    }),
                     None => natural_name(expr),
                 };
+                // A struct field is named after the field, unless a column of the source has
+                // that name: then it takes the next free `_n` suffix, as in ksqlDB.
+                if alias.is_none()
+                    && is_dereference(expr)
+                    && name
+                        .as_ref()
+                        .is_some_and(|name| source.column(name).is_some())
+                {
+                    clashing_fields.insert(items.len());
+                }
                 items.push((lowered, name, is_source_key));
             }
         }
@@ -375,8 +388,13 @@ pub(super) fn plan_projection(
     };
     let mut outputs = Vec::new();
     let mut used: HashSet<String> = HashSet::new();
-    for ((expr, name, _), key) in items.into_iter().zip(is_key) {
+    for (index, ((expr, name, _), key)) in items.into_iter().zip(is_key).enumerate() {
         let name = match name {
+            Some(name) if clashing_fields.contains(&index) => {
+                let mut probe = used.clone();
+                probe.insert(name.clone());
+                unique_name(name, &mut probe)
+            }
             Some(name) => unique_name(name, &mut used),
             None => next_generated(&mut taken),
         };
