@@ -68,8 +68,10 @@ fn check_source(expected: &Json, catalog: &Catalog) -> Result<(), String> {
         }
     }
     if let Some(schema) = expected.get("schema").and_then(Json::as_str) {
-        let wanted = parse_schema(schema);
-        let actual = parse_schema(&source.schema_text());
+        // The expected schema is SQL (an unquoted name is upper-cased); Eddy's text names
+        // each column as it is.
+        let wanted = parse_schema(schema, true);
+        let actual = parse_schema(&source.schema_text(), false);
         if wanted != actual {
             return Err(format!(
                 "post: source {name} has schema {}, expected {schema}",
@@ -212,13 +214,13 @@ struct SchemaColumn {
 
 /// Parses `NAME TYPE [KEY|PRIMARY KEY|HEADERS|HEADER('k')], ...`; types are parsed with
 /// Eddy's parser (text is compared when that fails).
-fn parse_schema(schema: &str) -> Vec<SchemaColumn> {
+fn parse_schema(schema: &str, upper_case_unquoted: bool) -> Vec<SchemaColumn> {
     split_top_level(schema)
         .into_iter()
         .filter(|column| !column.trim().is_empty())
         .map(|column| {
             let column = column.trim();
-            let (name, rest) = split_name(column);
+            let (name, rest) = split_name(column, upper_case_unquoted);
             let upper = rest.to_uppercase();
             let (type_text, kind) = if let Some(prefix) = upper.strip_suffix(" PRIMARY KEY") {
                 (&rest[..prefix.len()], ColumnKind::Key)
@@ -246,16 +248,20 @@ fn parse_schema(schema: &str) -> Vec<SchemaColumn> {
         .collect()
 }
 
-/// The column name (backticks removed) and the rest.
-fn split_name(column: &str) -> (String, &str) {
+/// The column name (backticks removed, else upper-cased if asked) and the rest.
+fn split_name(column: &str, upper_case_unquoted: bool) -> (String, &str) {
     if let Some(rest) = column.strip_prefix('`')
         && let Some(end) = rest.find('`')
     {
         return (rest[..end].to_string(), &rest[end + 1..]);
     }
-    match column.split_once(char::is_whitespace) {
-        Some((name, rest)) => (name.to_string(), rest),
-        None => (column.to_string(), ""),
+    let (name, rest) = column
+        .split_once(char::is_whitespace)
+        .unwrap_or((column, ""));
+    if upper_case_unquoted {
+        (name.to_uppercase(), rest)
+    } else {
+        (name.to_string(), rest)
     }
 }
 
@@ -302,6 +308,9 @@ mod tests {
             ("ID INT KEY, V STRING", "ID INT, V STRING", false),
             ("ID INT KEY, V STRING", "ID INT KEY, V BIGINT", false),
             ("ID INT KEY, V STRING", "ID INT KEY, W STRING", false),
+            ("hex STRING, b1 BYTES", "HEX STRING, B1 BYTES", true),
+            ("`hex` STRING", "HEX STRING", false),
+            ("`c1` INT", "c1 INTEGER", true),
             (
                 "H ARRAY<STRUCT<KEY STRING, VALUE BYTES>> HEADERS",
                 "H ARRAY<STRUCT<KEY STRING, VALUE BYTES>> HEADERS",
@@ -310,7 +319,7 @@ mod tests {
         ];
         for (left, right, equal) in cases {
             assert_eq!(
-                parse_schema(left) == parse_schema(right),
+                parse_schema(left, true) == parse_schema(right, false),
                 equal,
                 "{left} vs {right}"
             );

@@ -122,6 +122,20 @@ pub fn evaluate(expr: &Expr, data_type: &DataType) -> Result<ArrayRef> {
     if array.data_type() == data_type {
         return Ok(array);
     }
+    // `STRUCT()` into a struct column: a struct whose fields are all null.
+    if let (DataType::Struct(given), DataType::Struct(fields)) = (array.data_type(), data_type)
+        && given.is_empty()
+    {
+        let columns = fields
+            .iter()
+            .map(|field| arrow::array::new_null_array(field.data_type(), array.len()))
+            .collect();
+        return Ok(Arc::new(arrow::array::StructArray::try_new(
+            fields.clone(),
+            columns,
+            array.nulls().cloned(),
+        )?));
+    }
     let cast = arrow::compute::cast_with_options(
         &array,
         data_type,

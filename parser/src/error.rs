@@ -23,9 +23,10 @@ pub enum ParseErrorKind {
 /// A statement or expression that could not be parsed.
 ///
 /// Displays as `line 1:8: Syntax Error` followed by `message` on the next line, or, for
-/// out-of-range literals, as `line 2:40: Invalid numeric literal: 9223372036854775808`.
+/// out-of-range literals (which ksqlDB finds while preparing the parsed statement), as
+/// `Failed to prepare statement: line 2:40: Invalid numeric literal: 9223372036854775808`.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
-#[error("line {line}:{column}: {}{message}", header(.kind))]
+#[error("{}line {line}:{column}: {}{message}", prefix(.kind), header(.kind))]
 pub struct ParseError {
     /// 1-based line of the offending token.
     pub line: u64,
@@ -36,6 +37,13 @@ pub struct ParseError {
     /// lines, what was expected there.
     pub message: String,
     pub kind: ParseErrorKind,
+}
+
+fn prefix(kind: &ParseErrorKind) -> &'static str {
+    match kind {
+        ParseErrorKind::Syntax => "",
+        ParseErrorKind::Literal => "Failed to prepare statement: ",
+    }
 }
 
 fn header(kind: &ParseErrorKind) -> &'static str {
@@ -142,7 +150,8 @@ mod tests {
                     message: "Invalid numeric literal: 9223372036854775808".to_string(),
                     kind: ParseErrorKind::Literal,
                 },
-                "line 2:40: Invalid numeric literal: 9223372036854775808",
+                "Failed to prepare statement: line 2:40: Invalid numeric literal: \
+                 9223372036854775808",
             ),
         ];
         for (error, expected) in cases {

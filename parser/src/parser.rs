@@ -1166,19 +1166,19 @@ mod tests {
         let cases = [
             (
                 "CREATE STREAM I (K STRING KEY) WITH (kafka_topic='i');\nCREATE STREAM OUTPUT AS select K, id, 9223372036854775808 FROM INPUT;",
-                "line 2:40: Invalid numeric literal: 9223372036854775808",
+                "Failed to prepare statement: line 2:40: Invalid numeric literal: 9223372036854775808",
             ),
             (
                 "SELECT -9223372036854775809 FROM s;",
-                "line 1:10: Invalid numeric literal: -9223372036854775809",
+                "Failed to prepare statement: line 1:10: Invalid numeric literal: -9223372036854775809",
             ),
             (
                 "SELECT K, id, 1.7976931348623159E308 FROM INPUT;",
-                "line 1:16: Number overflows DOUBLE: 1.7976931348623159E308",
+                "Failed to prepare statement: line 1:16: Number overflows DOUBLE: 1.7976931348623159E308",
             ),
             (
                 "SELECT -1.7976931348623160E308 FROM INPUT;",
-                "line 1:10: Number overflows DOUBLE: -1.7976931348623160E308",
+                "Failed to prepare statement: line 1:10: Number overflows DOUBLE: -1.7976931348623160E308",
             ),
         ];
         for (sql, expected) in cases {

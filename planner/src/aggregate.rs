@@ -486,7 +486,19 @@ impl Rewriter<'_> {
                     "Aggregate functions can not be nested: {name}({arg})"
                 ));
             }
-            let expr = self.lowering.lower(arg)?;
+            let expr = self.lowering.lower(arg).map_err(|error| {
+                // Window bounds exist in the SELECT clause of a windowed aggregation only.
+                match [WINDOWSTART, WINDOWEND].into_iter().find(|bound| {
+                    matches!(&error, PlanError::User(message)
+                        if *message == format!("SELECT column '{bound}' cannot be resolved."))
+                }) {
+                    Some(bound) => PlanError::User(format!(
+                        "Window bounds column {bound} can only be used in the SELECT clause of \
+                         windowed aggregations"
+                    )),
+                    None => error,
+                }
+            })?;
             types.push(expr.get_type(self.lowering.schema)?);
             literals.push(match &expr {
                 Expr::Literal(value, _) => Some(value.clone()),

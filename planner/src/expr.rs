@@ -4,8 +4,10 @@
 //! ksqlDB operators and functions onto DataFusion, and applies DataFusion's type coercion.
 //! Output column naming (`KSQL_COL_n`, struct field names) is in `naming`.
 
+mod cast;
 mod comparison;
 mod formatted;
+mod in_list;
 mod lambda;
 mod literal;
 
@@ -14,7 +16,7 @@ use std::sync::Arc;
 use arrow::datatypes::DataType as ArrowType;
 use datafusion::common::tree_node::TreeNode;
 use datafusion::common::{Column, DFSchema, ScalarValue};
-use datafusion::logical_expr::expr::{Case, InList, Like, ScalarFunction};
+use datafusion::logical_expr::expr::{Case, Like, ScalarFunction};
 use datafusion::logical_expr::{Between, BinaryExpr, Cast, Expr, ExprSchemable, Operator, TryCast};
 use datafusion::optimizer::analyzer::type_coercion::TypeCoercionRewriter;
 use parser::ast::DataType;
@@ -23,7 +25,7 @@ use sqlparser::ast::{
     FunctionArguments, Ident, Subscript, UnaryOperator, Value,
 };
 
-use crate::catalog::Catalog;
+use crate::catalog::{Catalog, WINDOWEND, WINDOWSTART};
 use crate::types::{arrow_type_name, to_arrow};
 use crate::{PlanError, Result, functions};
 
@@ -110,6 +112,8 @@ impl ExprLowering<'_> {
     /// Lowers and type-coerces an expression.
     pub fn lower(&self, expr: &SqlExpr) -> Result<Expr> {
         let lowered = self.lower_inner(expr)?;
+        let filter = matches!(self.clause, "WHERE" | "HAVING" | JOIN_ON);
+        let lowered = comparison::comparisons_false_on_null(lowered, filter)?;
         coerce(lowered, self.schema)
     }
 
@@ -145,13 +149,7 @@ impl ExprLowering<'_> {
                 expr: inner,
                 list,
                 negated,
-            } => Expr::InList(InList::new(
-                Box::new(self.lower_inner(inner)?),
-                list.iter()
-                    .map(|item| self.lower_inner(item))
-                    .collect::<Result<_>>()?,
-                *negated,
-            )),
+            } => self.in_list(inner, list, *negated)?,
             SqlExpr::Between {
                 expr: inner,
                 negated,
@@ -211,6 +209,18 @@ impl ExprLowering<'_> {
             } => {
                 let target = to_arrow(&self.catalog.resolve_type(&ksql_type_of(data_type)?)?)?;
                 let inner = self.lower_inner(inner)?;
+                if let Ok(from) = inner.get_type(self.schema) {
+                    cast::check_cast(&from, &target, self.clause)?;
+                    if cast::is_java_text(&from, &target) {
+                        return Ok(cast::nested_to_string(inner));
+                    }
+                    if cast::is_string_to_date(&from, &target) {
+                        return Ok(cast::string_to_date(inner));
+                    }
+                    if cast::is_narrowing_to_int(&from, &target) {
+                        return Ok(cast::narrow_to_int(inner, target));
+                    }
+                }
                 match kind {
                     CastKind::Cast | CastKind::DoubleColon => {
                         Expr::TryCast(TryCast::new(Box::new(inner), target))
@@ -254,6 +264,22 @@ impl ExprLowering<'_> {
                 )
             }
             SqlExpr::CompoundFieldAccess { root, access_chain } => {
+                // `source.column` (and `source.column.field`): dotted names only.
+                if let SqlExpr::Identifier(first) = root.as_ref() {
+                    let dotted = access_chain
+                        .iter()
+                        .map(|access| match access {
+                            AccessExpr::Dot(SqlExpr::Identifier(ident)) => Some(ident.clone()),
+                            _ => None,
+                        })
+                        .collect::<Option<Vec<_>>>();
+                    if let Some(rest) = dotted {
+                        let parts = std::iter::once(first.clone())
+                            .chain(rest)
+                            .collect::<Vec<_>>();
+                        return self.compound_identifier(&parts);
+                    }
+                }
                 let mut current = self.lower_inner(root)?;
                 for access in access_chain {
                     current = match access {
@@ -284,9 +310,25 @@ impl ExprLowering<'_> {
             let qualified = self
                 .schema
                 .iter()
-                .any(|(qualifier, _)| qualifier.is_some_and(|q| q.table() == names[0]));
-            if qualified {
-                let mut current = self.column(Some(&names[0]), &names[1], written(parts))?;
+                .any(|(qualifier, _)| qualifier.is_some_and(|q| same_qualifier(q, &names[0])));
+            // A column the planner added without a qualifier (a window bound after an
+            // aggregation) keeps the source's qualifier it was written with.
+            let added = self
+                .schema
+                .iter()
+                .any(|(qualifier, field)| qualifier.is_none() && field.name() == &names[1]);
+            let has_qualified = self.schema.iter().any(|(qualifier, field)| {
+                qualifier.is_some_and(|q| same_qualifier(q, &names[0])) && field.name() == &names[1]
+            });
+            let unqualified = added
+                && !has_qualified
+                && !self
+                    .schema
+                    .iter()
+                    .any(|(_, field)| field.name() == &names[0]);
+            if qualified || unqualified {
+                let qualifier = (qualified && !unqualified).then_some(names[0].as_str());
+                let mut current = self.column(qualifier, &names[1], written(parts))?;
                 for name in &names[2..] {
                     current = self.field(current, name)?;
                 }
@@ -305,7 +347,7 @@ impl ExprLowering<'_> {
         let found = self.schema.iter().find(|(field_qualifier, field)| {
             field.name() == name
                 && match qualifier {
-                    Some(wanted) => field_qualifier.is_some_and(|q| q.table() == wanted),
+                    Some(wanted) => field_qualifier.is_some_and(|q| same_qualifier(q, wanted)),
                     None => true,
                 }
         });
@@ -314,6 +356,10 @@ impl ExprLowering<'_> {
                 field_qualifier.cloned(),
                 field.name(),
             ))),
+            // A window bound outside a windowed source: ksqlDB's WHERE reports it unknown.
+            None if self.clause == "WHERE" && [WINDOWSTART, WINDOWEND].contains(&name) => Err(
+                PlanError::User(format!("Error in WHERE expression: Unknown column {name}.")),
+            ),
             None => {
                 let shown = match qualifier {
                     Some(qualifier) => format!("{qualifier}.{name}"),
@@ -368,6 +414,16 @@ impl ExprLowering<'_> {
         if let Some(name) = comparison_name(op) {
             self.check_comparison((left_sql, &left), (right_sql, &right), name, op)?;
         }
+        if matches!(
+            operator,
+            Operator::Plus
+                | Operator::Minus
+                | Operator::Multiply
+                | Operator::Divide
+                | Operator::Modulo
+        ) {
+            self.check_arithmetic((left_sql, &left), (right_sql, &right), op)?;
+        }
         let is_string = |expr: &Expr| {
             expr.get_type(self.schema).is_ok_and(|data_type| {
                 matches!(
@@ -382,11 +438,36 @@ impl ExprLowering<'_> {
         } else {
             operator
         };
+        if matches!(operator, Operator::Divide | Operator::Modulo) {
+            return self.division(left, operator, right);
+        }
         Ok(Expr::BinaryExpr(BinaryExpr::new(
             Box::new(left),
             operator,
             Box::new(right),
         )))
+    }
+
+    /// `left / right` or `left % right` as ksqlDB computes them: null, not an error, when an
+    /// integer or decimal divisor is zero (a double one gives infinity or NaN), and a decimal
+    /// result of ksqlDB's precision and scale.
+    fn division(&self, left: Expr, operator: Operator, right: Expr) -> Result<Expr> {
+        let (left_type, right_type) = (left.get_type(self.schema)?, right.get_type(self.schema)?);
+        let right = if right_type.is_integer() || matches!(right_type, ArrowType::Decimal128(..)) {
+            datafusion::functions::core::expr_fn::nullif(
+                right,
+                Expr::Literal(ScalarValue::Int32(Some(0)), None),
+            )
+        } else {
+            right
+        };
+        let result = Expr::BinaryExpr(BinaryExpr::new(Box::new(left), operator, Box::new(right)));
+        Ok(
+            match decimal_division_type(&left_type, operator, &right_type) {
+                Some(target) => Expr::TryCast(TryCast::new(Box::new(result), target)),
+                None => result,
+            },
+        )
     }
 
     /// ksqlDB's rule for comparisons: numbers with numbers, strings with strings, times with
@@ -424,6 +505,46 @@ impl ExprLowering<'_> {
             arrow_type_name(&left_type),
             FormattedExpr(right_sql),
             arrow_type_name(&right_type)
+        )))
+    }
+
+    /// ksqlDB's rule for arithmetic: on numbers (and `+` on strings), never on a `NULL`
+    /// literal, an array, a map or a struct.
+    fn check_arithmetic(
+        &self,
+        (left_sql, left): (&SqlExpr, &Expr),
+        (right_sql, right): (&SqlExpr, &Expr),
+        op: &BinaryOperator,
+    ) -> Result<()> {
+        let (Ok(left_type), Ok(right_type)) =
+            (left.get_type(self.schema), right.get_type(self.schema))
+        else {
+            return Ok(());
+        };
+        let refused = |data_type: &ArrowType| {
+            matches!(
+                data_type,
+                ArrowType::Null
+                    | ArrowType::List(_)
+                    | ArrowType::LargeList(_)
+                    | ArrowType::Map(..)
+                    | ArrowType::Struct(_)
+            )
+        };
+        if !refused(&left_type) && !refused(&right_type) {
+            return Ok(());
+        }
+        let name = |data_type: &ArrowType| match data_type {
+            ArrowType::Null => "null".to_string(),
+            other => arrow_type_name(other),
+        };
+        Err(PlanError::User(format!(
+            "Error processing expression: ({} {} {}). Arithmetic on types {} and {} are not supported.",
+            FormattedExpr(left_sql),
+            operator_symbol(op).unwrap_or("+"),
+            FormattedExpr(right_sql),
+            name(&left_type),
+            name(&right_type)
         )))
     }
 
@@ -539,6 +660,24 @@ impl ExprLowering<'_> {
                 .collect::<Result<Vec<_>>>()?;
             return self.lambda_call(kind, &args);
         }
+        if name == "MAP"
+            && let FunctionArguments::List(list) = &function.args
+            && !list.args.is_empty()
+        {
+            let entries = list
+                .args
+                .iter()
+                .map(|arg| match arg {
+                    FunctionArg::ExprNamed {
+                        name: key,
+                        arg: FunctionArgExpr::Expr(value),
+                        ..
+                    } => Ok((key, value)),
+                    other => unsupported(&other.to_string()),
+                })
+                .collect::<Result<Vec<_>>>()?;
+            return self.map_constructor(&entries);
+        }
         let mut args = Vec::new();
         let mut names = Vec::new();
         if let FunctionArguments::List(list) = &function.args {
@@ -577,25 +716,30 @@ impl ExprLowering<'_> {
             }
         }
         match name.as_str() {
+            "STRUCT" if args.is_empty() => {
+                // `STRUCT()`: a struct without fields.
+                let empty = arrow::array::StructArray::new_empty_fields(1, None);
+                Ok(Expr::Literal(ScalarValue::Struct(Arc::new(empty)), None))
+            }
             "STRUCT" => {
+                let mut seen = std::collections::HashSet::new();
+                let duplicates = names
+                    .iter()
+                    .filter(|name| !seen.insert(name.as_str()))
+                    .map(|name| format!("`{name}`"))
+                    .collect::<Vec<_>>();
+                if !duplicates.is_empty() {
+                    return Err(PlanError::User(format!(
+                        "Duplicate field names found in STRUCT: {}",
+                        duplicates.join(", ")
+                    )));
+                }
                 let mut pairs = Vec::new();
                 for (field_name, value) in names.into_iter().zip(args) {
                     pairs.push(Expr::Literal(ScalarValue::Utf8(Some(field_name)), None));
                     pairs.push(value);
                 }
                 Ok(datafusion::functions::core::expr_fn::named_struct(pairs))
-            }
-            "MAP" if !args.is_empty() => {
-                let mut keys = Vec::new();
-                let mut values = Vec::new();
-                for (index, value) in args.into_iter().enumerate() {
-                    if index % 2 == 0 {
-                        keys.push(value);
-                    } else {
-                        values.push(value);
-                    }
-                }
-                Ok(datafusion::functions_nested::map::map(keys, values))
             }
             _ => self.call(&name, args),
         }
@@ -617,6 +761,50 @@ impl ExprLowering<'_> {
             ))),
         }
     }
+}
+
+/// ksqlDB's type of a decimal division or modulo (an integer operand counts as the DECIMAL
+/// that holds it): `/` has scale `max(6, s1 + p2 + 1)` and precision
+/// `p1 - s1 + s2 + scale`; `%` has scale `max(s1, s2)` and precision
+/// `min(p1 - s1, p2 - s2) + scale`. `None` when neither operand is a decimal or one is a
+/// double.
+fn decimal_division_type(
+    left: &ArrowType,
+    operator: Operator,
+    right: &ArrowType,
+) -> Option<ArrowType> {
+    const MAX_PRECISION: i32 = 38;
+    let as_decimal = |data_type: &ArrowType| match data_type {
+        ArrowType::Decimal128(precision, scale) => Some((i32::from(*precision), i32::from(*scale))),
+        ArrowType::Int8 | ArrowType::Int16 | ArrowType::Int32 => Some((10, 0)),
+        ArrowType::Int64 => Some((19, 0)),
+        _ => None,
+    };
+    if !matches!(left, ArrowType::Decimal128(..)) && !matches!(right, ArrowType::Decimal128(..)) {
+        return None;
+    }
+    let ((p1, s1), (p2, s2)) = (as_decimal(left)?, as_decimal(right)?);
+    let (precision, scale) = match operator {
+        Operator::Divide => {
+            let scale = 6.max(s1 + p2 + 1);
+            (p1 - s1 + s2 + scale, scale)
+        }
+        _ => {
+            let scale = s1.max(s2);
+            ((p1 - s1).min(p2 - s2) + scale, scale)
+        }
+    };
+    let scale = scale.min(MAX_PRECISION);
+    Some(ArrowType::Decimal128(
+        precision.clamp(1, MAX_PRECISION) as u8,
+        scale as i8,
+    ))
+}
+
+/// Whether a schema qualifier names the source written `name`. DataFusion keeps a qualifier
+/// made from text in lower case (`T` is `t`), so case is ignored.
+fn same_qualifier(qualifier: &datafusion::common::TableReference, name: &str) -> bool {
+    qualifier.table().eq_ignore_ascii_case(name)
 }
 
 /// Applies DataFusion's type coercion to an expression over `schema`.

@@ -32,6 +32,7 @@ use datafusion::logical_expr::ScalarUDF;
 
 pub use datetime::TimeUnit;
 pub(crate) use lambda::{LambdaFunctionKind, parameter_field};
+pub(crate) use signature::widest;
 use udf::{FunctionDefinition, KsqlScalarFunction};
 
 /// ksqlDB's grouping of functions, shown by `DESCRIBE FUNCTION` and `SHOW FUNCTIONS`.

@@ -35,6 +35,7 @@ pub use key_analysis::{KeyAnalysis, KeyColumns, KeyLookup};
 pub use sql::{
     SqlPullPlan, SqlPullTable, plan_sql_pull, session_state, sql_error, sql_table_schema,
 };
+pub(crate) use timestamp::{parse_partial_timestamp, rewrite_timestamp_strings};
 
 /// Appended to pull-query rule violations, as ksqlDB does (leading space included).
 pub(crate) const PULL_QUERY_SYNTAX_HELP: &str = " See https://cnfl.io/queries for more info.\nAdd EMIT CHANGES if you intended to issue a push query.";

@@ -209,7 +209,10 @@ fn plan_over(
             catalog,
             clause: "WHERE",
         };
-        let predicate = lowering.lower(predicate)?;
+        // A datetime string compared with ROWTIME or a window bound is its epoch millis.
+        let mut predicate = predicate.clone();
+        crate::pull::rewrite_timestamp_strings(&mut predicate)?;
+        let predicate = lowering.lower(&predicate)?;
         let predicate_type = predicate.get_type(&schema)?;
         if !matches!(predicate_type, ArrowType::Boolean | ArrowType::Null) {
             return Err(PlanError::User(format!(

@@ -1,9 +1,14 @@
 //! ksqlDB's rules for comparisons: which operand types it compares, and its messages.
 
 use arrow::datatypes::DataType as ArrowType;
+use datafusion::common::tree_node::{Transformed, TreeNode};
+use datafusion::error::DataFusionError;
+use datafusion::logical_expr::expr::Case;
+use datafusion::logical_expr::{BinaryExpr, Expr, Operator};
 use sqlparser::ast::{BinaryOperator, Expr as SqlExpr};
 
 use super::operator_symbol;
+use crate::Result;
 use crate::catalog::{ROWTIME, WINDOWEND, WINDOWSTART};
 use crate::types::arrow_type_name;
 
@@ -92,5 +97,116 @@ fn comparable(left: &ArrowType, right: &ArrowType, op: &BinaryOperator) -> bool 
         }
         (Comparable::Time, Comparable::Text) | (Comparable::Text, Comparable::Time) => true,
         (left_kind, right_kind) => left_kind == right_kind,
+    }
+}
+
+/// ksqlDB's comparisons are false, not null, when an operand is null (`NULL = 1` is false, so
+/// `NOT (x = 1)` holds for a null `x`). Every comparison of `expr` is made so, except where
+/// false and null decide alike: at the top of a filter (`filter`: WHERE, HAVING, join
+/// criteria) or of a `CASE WHEN` condition, and under their ANDs and ORs, where it is left as
+/// DataFusion compares.
+pub(crate) fn comparisons_false_on_null(expr: Expr, filter: bool) -> Result<Expr> {
+    Ok(match expr {
+        Expr::BinaryExpr(BinaryExpr { left, op, right })
+            if is_comparison_operator(op)
+                || (filter && matches!(op, Operator::And | Operator::Or)) =>
+        {
+            let operands_filter = filter && !is_comparison_operator(op);
+            let binary = Expr::BinaryExpr(BinaryExpr::new(
+                Box::new(comparisons_false_on_null(*left, operands_filter)?),
+                op,
+                Box::new(comparisons_false_on_null(*right, operands_filter)?),
+            ));
+            if is_comparison_operator(op) && !filter {
+                Expr::IsTrue(Box::new(binary))
+            } else {
+                binary
+            }
+        }
+        Expr::Case(Case {
+            expr: operand,
+            when_then_expr,
+            else_expr,
+        }) => {
+            let searched = operand.is_none();
+            Expr::Case(Case {
+                expr: operand
+                    .map(|operand| comparisons_false_on_null(*operand, false).map(Box::new))
+                    .transpose()?,
+                when_then_expr: when_then_expr
+                    .into_iter()
+                    .map(|(when, then)| {
+                        Ok((
+                            Box::new(comparisons_false_on_null(*when, searched)?),
+                            Box::new(comparisons_false_on_null(*then, false)?),
+                        ))
+                    })
+                    .collect::<Result<_>>()?,
+                else_expr: else_expr
+                    .map(|result| comparisons_false_on_null(*result, false).map(Box::new))
+                    .transpose()?,
+            })
+        }
+        other => {
+            other
+                .map_children(|child| {
+                    Ok(Transformed::yes(
+                        comparisons_false_on_null(child, false)
+                            .map_err(|error| DataFusionError::External(Box::new(error)))?,
+                    ))
+                })?
+                .data
+        }
+    })
+}
+
+fn is_comparison_operator(op: Operator) -> bool {
+    matches!(
+        op,
+        Operator::Eq
+            | Operator::NotEq
+            | Operator::Lt
+            | Operator::LtEq
+            | Operator::Gt
+            | Operator::GtEq
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use datafusion::logical_expr::{col, lit, when};
+
+    use super::*;
+
+    #[test]
+    fn comparisons_are_false_on_null_outside_filter_positions() {
+        let compare = || col("a").eq(lit(1));
+        let cases = [
+            // A projected comparison, and one under NOT even in a filter.
+            (compare(), false, "a = Int32(1) IS TRUE"),
+            (
+                Expr::Not(Box::new(compare())),
+                true,
+                "NOT a = Int32(1) IS TRUE",
+            ),
+            // Filters and their ANDs / ORs keep DataFusion's comparison.
+            (
+                compare().or(col("b").lt(lit(2))),
+                true,
+                "a = Int32(1) OR b < Int32(2)",
+            ),
+            // A CASE WHEN condition is a filter position, its result is not.
+            (
+                when(compare(), col("b").gt(lit(0)))
+                    .otherwise(lit(false))
+                    .expect("case"),
+                false,
+                "CASE WHEN a = Int32(1) THEN b > Int32(0) IS TRUE ELSE Boolean(false) END",
+            ),
+        ];
+        for (expr, filter, expected) in cases {
+            let rewritten = comparisons_false_on_null(expr, filter).expect("rewrites");
+            assert_eq!(rewritten.to_string(), expected);
+        }
     }
 }

@@ -13,16 +13,17 @@ use datafusion::arrow::array::{
     Array, ArrayRef, BooleanArray, Decimal128Array, Float64Array, Int32Array, Int64Array,
     PrimitiveArray,
 };
+use datafusion::arrow::compute::cast;
 use datafusion::arrow::compute::kernels::cmp::{gt, lt};
 use datafusion::arrow::compute::kernels::zip::zip;
 use datafusion::arrow::datatypes::{ArrowPrimitiveType, DataType};
 use datafusion::common::cast::{
     as_decimal128_array, as_float64_array, as_int32_array, as_int64_array,
 };
-use datafusion::common::{Result, internal_err, plan_err};
+use datafusion::common::{Result, internal_err};
 
 use super::FunctionCategory;
-use super::signature::{Overload, ParamType, ReturnType, ksql_type_name};
+use super::signature::{Overload, ParamType, ReturnType};
 use super::string::{RandomBits, string_at};
 use super::udf::{EvalArgs, FunctionDefinition};
 use decimal::{DecimalRounding, round_decimal, round_double};
@@ -62,11 +63,28 @@ pub(super) fn definitions() -> Vec<FunctionDefinition> {
             eval,
         )
     };
+    // One overload per comparable type, as ksqlDB declares them: a call mixing INT and
+    // BIGINT matches several after widening and is ambiguous, as in ksqlDB.
     let comparable = || {
-        vec![Overload::variadic(
-            vec![ParamType::Generic('T'), ParamType::Generic('T')],
-            ReturnType::Derived(comparable_type, "T"),
-        )]
+        [
+            Int,
+            Bigint,
+            Double,
+            Decimal,
+            Str,
+            ParamType::Bytes,
+            ParamType::Date,
+            ParamType::Time,
+            ParamType::Timestamp,
+        ]
+        .into_iter()
+        .map(|param| {
+            Overload::variadic(
+                vec![param.clone(), param],
+                ReturnType::Derived(widest_argument, "T"),
+            )
+        })
+        .collect::<Vec<_>>()
     };
     vec![
         FunctionDefinition::new(
@@ -260,29 +278,6 @@ fn integral_decimal(types: &[DataType]) -> Result<DataType> {
             Ok(DataType::Decimal128(integer_digits as u8, 0))
         }
         other => internal_err!("expected a DECIMAL argument, got {other:?}"),
-    }
-}
-
-/// GREATEST and LEAST take numbers, strings, bytes, dates, times and timestamps.
-fn comparable_type(types: &[DataType]) -> Result<DataType> {
-    let Some(first) = types.first() else {
-        return internal_err!("GREATEST and LEAST take at least one argument");
-    };
-    match first {
-        DataType::Null
-        | DataType::Int32
-        | DataType::Int64
-        | DataType::Float64
-        | DataType::Decimal128(_, _)
-        | DataType::Utf8
-        | DataType::Binary
-        | DataType::Date32
-        | DataType::Time32(_)
-        | DataType::Timestamp(_, _) => Ok(first.clone()),
-        other => plan_err!(
-            "GREATEST and LEAST do not accept values of type {}",
-            ksql_type_name(other)
-        ),
     }
 }
 
@@ -484,16 +479,30 @@ fn eval_random(args: &EvalArgs<'_>) -> Result<ArrayRef> {
     ))
 }
 
+/// The type every argument of GREATEST or LEAST widens to (decimals of different scales).
+fn widest_argument(types: &[DataType]) -> Result<DataType> {
+    let mut widest = DataType::Null;
+    for data_type in types {
+        widest = match super::signature::widest(&widest, data_type) {
+            Some(widened) => widened,
+            None => return internal_err!("GREATEST and LEAST arguments of one type expected"),
+        };
+    }
+    Ok(widest)
+}
+
 /// GREATEST or LEAST: the extreme non-null value of each row, or null when all are null.
 fn eval_extreme(args: &EvalArgs<'_>, greatest: bool) -> Result<ArrayRef> {
-    let Some(first) = args.args.first() else {
-        return internal_err!("GREATEST and LEAST take at least one argument");
-    };
-    if first.data_type() == &DataType::Null {
+    if args.args.is_empty() || args.return_type == &DataType::Null {
         return Ok(super::udf::null_result(args));
     }
-    let mut result = Arc::clone(first);
-    for candidate in &args.args[1..] {
+    let values = args
+        .args
+        .iter()
+        .map(|array| Ok(cast(array, args.return_type)?))
+        .collect::<Result<Vec<_>>>()?;
+    let mut result = Arc::clone(&values[0]);
+    for candidate in &values[1..] {
         // Take the candidate where it beats the current value or the current value is null.
         let beats = if greatest {
             gt(candidate, &result)?

@@ -1,8 +1,9 @@
 //! ksqlDB function signatures: parameter types, overloads and argument resolution.
 //!
-//! Resolution follows ksqlDB's UDF index: an exact match wins, otherwise the overload that
-//! needs the fewest implicit widenings (INT -> BIGINT -> DECIMAL -> DOUBLE) is chosen. NULL
-//! arguments match any parameter. Generic parameters bind to the widest argument type.
+//! Resolution follows ksqlDB's UDF index (see `resolve`): overloads taking the arguments as
+//! they are, else after implicit widenings (INT -> BIGINT -> DECIMAL -> DOUBLE, STRING -> a
+//! time type); two equally ranked candidates are ambiguous. NULL arguments match any
+//! parameter. Generic parameters bind to the widest argument type.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -91,42 +92,110 @@ impl Resolution<'_> {
     }
 }
 
-/// Picks the overload of `name` that accepts `args` with the fewest widenings.
+/// Picks the overload of `name` that accepts `args`, as ksqlDB's UDF index does: first among
+/// the overloads that take the arguments as they are (a NULL takes any type), then, when none
+/// does, among those that take them after implicit casts. Of several candidates the best is a
+/// fixed-arity one over a variadic one, then the one with more parameters, then the one with
+/// fewer generic parameters; two equally good ones make the call ambiguous. Among the
+/// candidates of the same rank the fewest widenings win.
 pub(crate) fn resolve<'a>(
     name: &str,
     overloads: &'a [Overload],
     args: &[DataType],
 ) -> Result<Resolution<'a>> {
-    let mut best: Option<(u32, Resolution<'a>)> = None;
-    for overload in overloads {
-        if let Some((cost, arg_types)) = match_overload(overload, args)
+    let candidates = overloads
+        .iter()
+        .filter_map(|overload| {
+            let (cost, arg_types) = match_overload(overload, args)?;
             // A variadic overload given no arguments has none to take its result type from.
-            && !matches!(overload.return_type, ReturnType::Arg(index) if index >= arg_types.len())
-            && best.as_ref().is_none_or(|(best_cost, _)| cost < *best_cost)
+            (!matches!(overload.return_type, ReturnType::Arg(index) if index >= arg_types.len()))
+                .then_some((
+                    cost,
+                    Resolution {
+                        overload,
+                        arg_types,
+                    },
+                ))
+        })
+        .collect::<Vec<_>>();
+    let exact = candidates.iter().any(|(cost, _)| *cost == 0);
+    let mut candidates = candidates
+        .into_iter()
+        .filter(|(cost, _)| !exact || *cost == 0)
+        .map(|(cost, resolution)| (rank(resolution.overload), cost, resolution))
+        .collect::<Vec<_>>();
+    candidates.sort_by_key(|(rank, cost, _)| (std::cmp::Reverse(*rank), *cost));
+    let given = || {
+        args.iter()
+            .map(|arg| match arg {
+                DataType::Null => "null".to_string(),
+                other => ksql_type_name(other),
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let display = declared_name(name);
+    let valid = || {
+        overloads
+            .iter()
+            .map(|overload| format!("{display}{}", describe_overload(overload)))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let mut candidates = candidates.into_iter();
+    match (candidates.next(), candidates.next()) {
+        (Some((best, _, resolution)), second)
+            if second.as_ref().is_none_or(|(next, _, _)| best > *next) =>
         {
-            best = Some((
-                cost,
-                Resolution {
-                    overload,
-                    arg_types,
-                },
-            ));
+            Ok(resolution)
         }
+        (Some(_), Some(_)) => plan_err!(
+            "Function '{display}' cannot be resolved due to ambiguous method parameters ({}).\n\
+             Use CAST() to explicitly cast your parameters to one of the supported function \
+             calls.\nValid function calls are:\n{}",
+            given(),
+            valid()
+        ),
+        _ => plan_err!(
+            "Function '{display}' does not accept parameters ({}).\nValid alternatives are:\n{}",
+            given(),
+            valid()
+        ),
     }
-    match best {
-        Some((_, resolution)) => Ok(resolution),
-        None => {
-            let given = args.iter().map(ksql_type_name).collect::<Vec<_>>();
-            let valid = overloads
-                .iter()
-                .map(describe_overload)
-                .collect::<Vec<_>>()
-                .join(", ");
-            plan_err!(
-                "Function '{name}' does not accept parameters ({}); valid alternatives are: {valid}",
-                given.join(", ")
-            )
-        }
+}
+
+/// How ksqlDB orders overloads that all accept a call: fixed arity before variadic, then more
+/// parameters, then fewer generic parameters.
+fn rank(overload: &Overload) -> (bool, usize, std::cmp::Reverse<usize>) {
+    let generics = overload
+        .params
+        .iter()
+        .filter(|param| has_generics(param))
+        .count();
+    (
+        !overload.variadic,
+        overload.params.len(),
+        std::cmp::Reverse(generics),
+    )
+}
+
+fn has_generics(param: &ParamType) -> bool {
+    match param {
+        ParamType::Generic(_) => true,
+        ParamType::Array(element) => has_generics(element),
+        ParamType::Map(key, value) => has_generics(key) || has_generics(value),
+        _ => false,
+    }
+}
+
+/// The name of a built-in function as ksqlDB declares it, which its messages show: lower
+/// case, but for the few declared in upper case.
+pub(crate) fn declared_name(name: &str) -> String {
+    const UPPER_CASE: [&str; 3] = ["COALESCE", "IFNULL", "NULLIF"];
+    if UPPER_CASE.contains(&name) {
+        name.to_string()
+    } else {
+        name.to_lowercase()
     }
 }
 
@@ -437,7 +506,8 @@ fn coerce(param: &ParamType, arg: &DataType) -> Option<(DataType, u32)> {
         ParamType::Double => numeric(DataType::Float64),
         ParamType::Decimal => {
             if arg.is_null() {
-                return Some((DataType::Decimal128(MAX_DECIMAL_PRECISION, 0), 0));
+                // The narrowest decimal, so that it widens to the other arguments' type.
+                return Some((DataType::Decimal128(1, 0), 0));
             }
             let (precision, scale) = as_decimal(arg)?;
             let cost = 2 - numeric_rank(arg)?.min(2);
@@ -445,13 +515,17 @@ fn coerce(param: &ParamType, arg: &DataType) -> Option<(DataType, u32)> {
         }
         ParamType::String => (arg.is_null() || is_string(arg)).then_some((DataType::Utf8, 0)),
         ParamType::Bytes => (arg.is_null() || is_binary(arg)).then_some((DataType::Binary, 0)),
+        // A string converts implicitly to a date, a time or a timestamp.
+        ParamType::Date if is_string(arg) => Some((DataType::Date32, 1)),
         ParamType::Date => exact(arg, DataType::Date32),
         ParamType::Time => match arg {
             DataType::Null | DataType::Time32(_) | DataType::Time64(_) => Some((time_type(), 0)),
+            arg if is_string(arg) => Some((time_type(), 1)),
             _ => None,
         },
         ParamType::Timestamp => match arg {
             DataType::Null | DataType::Timestamp(_, None) => Some((timestamp_type(), 0)),
+            arg if is_string(arg) => Some((timestamp_type(), 1)),
             _ => None,
         },
         ParamType::Array(element) => match arg {
@@ -513,13 +587,73 @@ mod tests {
             (DataType::Int64, DataType::Int64),
             (DataType::Decimal128(4, 2), DataType::Decimal128(4, 2)),
             (DataType::Float64, DataType::Float64),
-            (DataType::Null, DataType::Int32),
         ];
         for (arg, expected) in cases {
             let resolution =
                 resolve("F", &overloads, std::slice::from_ref(&arg)).expect("resolves");
             assert_eq!(resolution.arg_types, vec![expected.clone()], "{arg}");
         }
+    }
+
+    #[test]
+    fn equally_ranked_candidates_are_ambiguous_as_in_ksqldb() {
+        // A NULL matches every overload as it is; INT and BIGINT match the BIGINT, DECIMAL
+        // and DOUBLE variadic overloads after widening: neither call picks one.
+        let variadic = [
+            ParamType::Int,
+            ParamType::Bigint,
+            ParamType::Decimal,
+            ParamType::Double,
+        ]
+        .into_iter()
+        .map(|param| Overload::variadic(vec![param.clone(), param], ReturnType::Arg(0)))
+        .collect::<Vec<_>>();
+        let cases: [(&[Overload], Vec<DataType>, &str); 3] = [
+            (
+                &overloads(),
+                vec![DataType::Null],
+                "Function 'f' cannot be resolved due to ambiguous method parameters (null).",
+            ),
+            (
+                &variadic,
+                vec![DataType::Int32, DataType::Int64],
+                "Function 'greatest' cannot be resolved due to ambiguous method parameters \
+                 (INTEGER, BIGINT).",
+            ),
+            (
+                &variadic,
+                vec![DataType::Utf8, DataType::Int32],
+                "Function 'greatest' does not accept parameters (STRING, INTEGER).\n\
+                 Valid alternatives are:\ngreatest(INT, INT...) -> INT",
+            ),
+        ];
+        for (overloads, args, expected) in cases {
+            let name = if overloads.len() == variadic.len() && overloads[0].variadic {
+                "GREATEST"
+            } else {
+                "F"
+            };
+            let error = resolve(name, overloads, &args)
+                .expect_err("no single overload")
+                .strip_backtrace();
+            assert!(error.contains(expected), "{error}");
+        }
+        // An exact match is preferred to the widenings, a fixed arity to a variadic one.
+        let resolution =
+            resolve("GREATEST", &variadic, &[DataType::Int64, DataType::Int64]).expect("exact");
+        assert_eq!(resolution.arg_types, vec![DataType::Int64; 2]);
+        let mixed = vec![
+            Overload::variadic(
+                vec![ParamType::Bigint, ParamType::Bigint],
+                ReturnType::Arg(0),
+            ),
+            Overload::new(
+                vec![ParamType::Bigint, ParamType::Bigint],
+                ReturnType::Arg(0),
+            ),
+        ];
+        let resolution = resolve("F", &mixed, &[DataType::Int32, DataType::Int32]).expect("fixed");
+        assert!(!resolution.overload.variadic);
     }
 
     #[test]

@@ -250,9 +250,21 @@ pub(super) fn plan_projection(
 
     // First pass: expressions and explicit or natural names.
     let mut items: Vec<(Expr, Option<String>, bool)> = Vec::new(); // (expr, name, is_source_key)
+    // Struct fields (by item index) named like a column of the source.
+    let mut clashing_fields: HashSet<usize> = HashSet::new();
     for item in &query.select {
         match item {
             SelectItem::Wildcard | SelectItem::QualifiedWildcard(_) => {
+                // `X.*`: X names the source (or its alias).
+                if let SelectItem::QualifiedWildcard(qualifier) = item
+                    && !schema.iter().any(|(field_qualifier, _)| {
+                        field_qualifier.is_some_and(|q| q.table().eq_ignore_ascii_case(qualifier))
+                    })
+                {
+                    return user_error(format!(
+                        "Failed to prepare statement: '{qualifier}' is not a valid stream/table name or alias."
+                    ));
+                }
                 let window_columns: Vec<ColumnDefinition> = match source.window {
                     Some(_) if transient => [WINDOWSTART, WINDOWEND]
                         .iter()
@@ -311,6 +323,16 @@ pub(super) fn plan_projection(
                     Some(alias) => Some(alias.clone()),
                     None => natural_name(expr),
                 };
+                // A struct field is named after the field, unless a column of the source has
+                // that name: then it takes the next free `_n` suffix, as in ksqlDB.
+                if alias.is_none()
+                    && is_dereference(expr)
+                    && name
+                        .as_ref()
+                        .is_some_and(|name| source.column(name).is_some())
+                {
+                    clashing_fields.insert(items.len());
+                }
                 items.push((lowered, name, is_source_key));
             }
         }
@@ -348,11 +370,12 @@ pub(super) fn plan_projection(
         }
     }
 
-    // Generated names: KSQL_COL_n in select order, then partition-by keys; duplicates of
-    // natural names get `_1`, `_2`.
+    // Generated names: KSQL_COL_n in select order, then partition-by keys, skipping the names
+    // of the source's columns; duplicates of natural names get `_1`, `_2`.
     let mut taken: HashSet<String> = items
         .iter()
         .filter_map(|(_, name, _)| name.clone())
+        .chain(source.columns.iter().map(|column| column.name.clone()))
         .collect();
     let mut counter = 0;
     let mut next_generated = |taken: &mut HashSet<String>| loop {
@@ -365,8 +388,13 @@ pub(super) fn plan_projection(
     };
     let mut outputs = Vec::new();
     let mut used: HashSet<String> = HashSet::new();
-    for ((expr, name, _), key) in items.into_iter().zip(is_key) {
+    for (index, ((expr, name, _), key)) in items.into_iter().zip(is_key).enumerate() {
         let name = match name {
+            Some(name) if clashing_fields.contains(&index) => {
+                let mut probe = used.clone();
+                probe.insert(name.clone());
+                unique_name(name, &mut probe)
+            }
             Some(name) => unique_name(name, &mut used),
             None => next_generated(&mut taken),
         };
@@ -393,6 +421,18 @@ pub(super) fn plan_projection(
 }
 
 /// `B`, then `B_1`, `B_2` for later duplicates.
+/// Whether `expr` is a struct field access (`s->f`).
+fn is_dereference(expr: &SqlExpr) -> bool {
+    match expr {
+        SqlExpr::Nested(inner) => is_dereference(inner),
+        SqlExpr::BinaryOp {
+            op: sqlparser::ast::BinaryOperator::Arrow,
+            ..
+        } => true,
+        _ => false,
+    }
+}
+
 fn unique_name(name: String, used: &mut HashSet<String>) -> String {
     if !used.contains(&name) {
         return name;

@@ -172,3 +172,89 @@ fn table_functions_are_rejected_outside_a_plain_select_list() {
         assert_eq!(plan_error(sql), expected, "{sql}");
     }
 }
+
+#[test]
+fn expression_errors_read_as_ksqldb_writes_them() {
+    let cases = [
+        // IN: the operands' common type, string literals converted.
+        (
+            "SELECT * FROM T WHERE I IN (1, '2', 3.5, B) EMIT CHANGES;",
+            "planned",
+        ),
+        (
+            "SELECT * FROM T WHERE I IN (1, 'x') EMIT CHANGES;",
+            "Invalid Predicate: invalid input syntax for type INTEGER: \"x\".",
+        ),
+        (
+            "SELECT * FROM T WHERE I IN (1, S) EMIT CHANGES;",
+            "Invalid Predicate: operator does not exist: INTEGER = STRING (S)\nHint: You might need to add explicit type casts.",
+        ),
+        (
+            "SELECT * FROM T WHERE R IN (STRUCT(ID := 'x')) EMIT CHANGES;",
+            "Invalid Predicate: invalid input syntax for type INTEGER: \"x\".",
+        ),
+        (
+            "SELECT * FROM T WHERE R IN (STRUCT(ID := S)) EMIT CHANGES;",
+            "Invalid Predicate: operator does not exist: STRUCT<`ID` INTEGER> = STRUCT<`ID` STRING> (STRUCT(ID:=S))",
+        ),
+        (
+            "SELECT * FROM T WHERE R IN (STRUCT(ID := 1, X := 2)) EMIT CHANGES;",
+            "planned",
+        ),
+        // Arithmetic on what is not a number.
+        (
+            "SELECT 1 + NULL FROM T EMIT CHANGES;",
+            "Error processing expression: (1 + null). Arithmetic on types INTEGER and null are not supported.",
+        ),
+        (
+            "SELECT A * 2 FROM T EMIT CHANGES;",
+            "Error processing expression: (A * 2). Arithmetic on types ARRAY<INTEGER> and INTEGER are not supported.",
+        ),
+        // Functions: declared names, no DataFusion wrapper.
+        (
+            "SELECT GREATEST(I, B) FROM T EMIT CHANGES;",
+            "Function 'greatest' cannot be resolved due to ambiguous method parameters (INTEGER, BIGINT).",
+        ),
+        (
+            "SELECT GREATEST(S, I) FROM T EMIT CHANGES;",
+            "Function 'greatest' does not accept parameters (STRING, INTEGER).",
+        ),
+        (
+            "SELECT GREATEST(I, NULL, 2) FROM T EMIT CHANGES;",
+            "planned",
+        ),
+        // Constructors and casts.
+        (
+            "SELECT MAP('a' := NULL) FROM T EMIT CHANGES;",
+            "Cannot construct a map with all NULL values",
+        ),
+        (
+            "SELECT MAP('a' := I, 'b' := 'x') FROM T EMIT CHANGES;",
+            "invalid input syntax for type INTEGER: \"x\".",
+        ),
+        (
+            "SELECT STRUCT(F := I, F := S) FROM T EMIT CHANGES;",
+            "Duplicate field names found in STRUCT: `F`",
+        ),
+        (
+            "SELECT CAST(S AS STRUCT<F INT>) FROM T EMIT CHANGES;",
+            "Invalid Select: Cast of STRING to STRUCT<`F` INTEGER> is not supported",
+        ),
+        (
+            "SELECT CAST(R AS STRING), CAST(M AS STRING) FROM T EMIT CHANGES;",
+            "planned",
+        ),
+        // Window bounds outside a windowed source.
+        (
+            "SELECT * FROM T WHERE WINDOWSTART > 1 EMIT CHANGES;",
+            "Error in WHERE expression: Unknown column WINDOWSTART.",
+        ),
+        // Qualified names, by source name and alias.
+        ("SELECT T.I, T.K FROM T EMIT CHANGES;", "planned"),
+        ("SELECT X.I, X.K FROM T X EMIT CHANGES;", "planned"),
+    ];
+    for (sql, expected) in cases {
+        let error = plan_error(sql);
+        assert!(error.contains(expected), "{sql}: {error}");
+    }
+}
