@@ -68,10 +68,15 @@ const FUNCTIONS: &[(&str, bool, bool)] = &[
     ("TOPKDISTINCT", false, true),
 ];
 
-/// True when `name` (any case) is an aggregate function.
+/// True when `name` (any case) is an aggregate function (built-in or user).
 pub fn is_aggregate_function(name: &str) -> bool {
     let upper = name.to_uppercase();
-    FUNCTIONS.iter().any(|(function, _, _)| *function == upper)
+    is_builtin_aggregate(&upper) || super::user::is_aggregate(&upper)
+}
+
+/// True when `name` (upper-case) is a built-in aggregate function.
+pub(crate) fn is_builtin_aggregate(name: &str) -> bool {
+    FUNCTIONS.iter().any(|(function, _, _)| *function == name)
 }
 
 /// Every aggregate function name, sorted.
@@ -101,6 +106,9 @@ pub fn resolve_aggregate_with_sql(
     arg_sql: &[String],
 ) -> Result<AggregateSignature, String> {
     let upper = name.to_uppercase();
+    if let Some(resolved) = super::user::resolve_aggregate(&upper, arg_types, literals, arg_sql) {
+        return resolved;
+    }
     let Some((name, table_supported, complex_intermediate)) = FUNCTIONS
         .iter()
         .find(|(function, _, _)| *function == upper)

@@ -51,8 +51,9 @@ pub(crate) enum ReturnType {
 #[derive(Debug, Clone)]
 pub(crate) struct Overload {
     pub params: Vec<ParamType>,
-    /// The last parameter repeats zero or more times.
-    pub variadic: bool,
+    /// The parameter at this index repeats zero or more times (ksqlDB's `T...`, at the end or,
+    /// for aggregates, before the initial arguments).
+    pub variadic: Option<usize>,
     pub return_type: ReturnType,
 }
 
@@ -60,15 +61,16 @@ impl Overload {
     pub(crate) fn new(params: Vec<ParamType>, return_type: ReturnType) -> Self {
         Self {
             params,
-            variadic: false,
+            variadic: None,
             return_type,
         }
     }
 
     pub(crate) fn variadic(params: Vec<ParamType>, return_type: ReturnType) -> Self {
+        let last = params.len().checked_sub(1);
         Self {
             params,
-            variadic: true,
+            variadic: last,
             return_type,
         }
     }
@@ -97,9 +99,11 @@ pub(crate) fn resolve<'a>(
     overloads: &'a [Overload],
     args: &[DataType],
 ) -> Result<Resolution<'a>> {
-    let mut best: Option<(u32, Resolution<'a>)> = None;
+    // Equal costs prefer an overload without variadic parameters, as ksqlDB does.
+    let mut best: Option<((u32, bool), Resolution<'a>)> = None;
     for overload in overloads {
         if let Some((cost, arg_types)) = match_overload(overload, args)
+            .map(|(cost, arg_types)| ((cost, overload.variadic.is_some()), arg_types))
             // A variadic overload given no arguments has none to take its result type from.
             && !matches!(overload.return_type, ReturnType::Arg(index) if index >= arg_types.len())
             && best.as_ref().is_none_or(|(best_cost, _)| cost < *best_cost)
@@ -138,7 +142,7 @@ pub(crate) fn describe_overload(overload: &Overload) -> String {
         .enumerate()
         .map(|(index, param)| {
             let name = param_type_name(param);
-            if overload.variadic && index + 1 == overload.params.len() {
+            if overload.variadic == Some(index) {
                 format!("{name}...")
             } else {
                 name
@@ -158,7 +162,7 @@ pub(crate) fn describe_overload(overload: &Overload) -> String {
     format!("({}) -> {result}", params.join(", "))
 }
 
-fn param_type_name(param: &ParamType) -> String {
+pub(crate) fn param_type_name(param: &ParamType) -> String {
     match param {
         ParamType::Boolean => "BOOLEAN".to_string(),
         ParamType::Int => "INT".to_string(),
@@ -264,21 +268,40 @@ pub(crate) fn map_key_value(data_type: &DataType) -> Option<(&DataType, &DataTyp
     }
 }
 
-fn match_overload(overload: &Overload, args: &[DataType]) -> Option<(u32, Vec<DataType>)> {
+/// The parameter each of `args` arguments stands for: `None` when the overload does not take
+/// that many.
+pub(crate) fn params_for(overload: &Overload, args: usize) -> Option<Vec<usize>> {
     let fixed = overload.params.len();
-    let params: Vec<&ParamType> = if overload.variadic {
-        if args.len() + 1 < fixed {
-            return None;
+    match overload.variadic {
+        Some(variadic) => {
+            if args + 1 < fixed {
+                return None;
+            }
+            // Parameters after the variadic one take the last arguments.
+            let after = fixed - 1 - variadic;
+            Some(
+                (0..args)
+                    .map(|index| {
+                        if index < variadic {
+                            index
+                        } else if index >= args - after {
+                            index + fixed - args
+                        } else {
+                            variadic
+                        }
+                    })
+                    .collect(),
+            )
         }
-        (0..args.len())
-            .map(|index| &overload.params[index.min(fixed - 1)])
-            .collect()
-    } else {
-        if args.len() != fixed {
-            return None;
-        }
-        overload.params.iter().collect()
-    };
+        None => (args == fixed).then(|| (0..fixed).collect()),
+    }
+}
+
+fn match_overload(overload: &Overload, args: &[DataType]) -> Option<(u32, Vec<DataType>)> {
+    let params: Vec<&ParamType> = params_for(overload, args.len())?
+        .into_iter()
+        .map(|index| &overload.params[index])
+        .collect();
 
     let mut bindings = HashMap::new();
     for (param, arg) in params.iter().zip(args) {
@@ -474,6 +497,24 @@ fn coerce(param: &ParamType, arg: &DataType) -> Option<(DataType, u32)> {
             let (value, value_cost) = coerce(value, arg_value)?;
             Some((map_type(key, value), key_cost + value_cost))
         }
+        ParamType::Exact(DataType::Struct(wanted)) => match arg {
+            DataType::Null => Some((DataType::Struct(wanted.clone()), 0)),
+            // A struct parameter takes a struct with the same fields (names ignore case).
+            DataType::Struct(given)
+                if given.len() == wanted.len()
+                    && given.iter().zip(wanted.iter()).all(|(given, wanted)| {
+                        given.name().eq_ignore_ascii_case(wanted.name())
+                            && coerce(
+                                &ParamType::Exact(wanted.data_type().clone()),
+                                given.data_type(),
+                            )
+                            .is_some_and(|(_, cost)| cost == 0)
+                    }) =>
+            {
+                Some((arg.clone(), 0))
+            }
+            _ => None,
+        },
         ParamType::Exact(target) => {
             if arg == target || arg.is_null() {
                 return Some((target.clone(), 0));
@@ -483,6 +524,40 @@ fn coerce(param: &ParamType, arg: &DataType) -> Option<(DataType, u32)> {
         }
         ParamType::Generic(_) => Some((arg.clone(), 0)),
     }
+}
+
+/// The type `param` stands for once the generics of `overload` are bound by the argument
+/// types `args` (already coerced); None for a type with no single concrete form (DECIMAL,
+/// ANY, an unbound generic).
+pub(crate) fn instantiate_type(
+    param: &ParamType,
+    overload: &Overload,
+    args: &[DataType],
+) -> Option<DataType> {
+    let mut bindings = HashMap::new();
+    for (index, arg) in params_for(overload, args.len())?.into_iter().zip(args) {
+        bind(&overload.params[index], arg, &mut bindings)?;
+    }
+    concrete(&instantiate(param, &bindings))
+}
+
+fn concrete(param: &ParamType) -> Option<DataType> {
+    Some(match param {
+        ParamType::Boolean => DataType::Boolean,
+        ParamType::Int => DataType::Int32,
+        ParamType::Bigint => DataType::Int64,
+        ParamType::Double => DataType::Float64,
+        ParamType::String => DataType::Utf8,
+        ParamType::Bytes => DataType::Binary,
+        ParamType::Date => DataType::Date32,
+        ParamType::Time => time_type(),
+        ParamType::Timestamp => timestamp_type(),
+        ParamType::Array(element) => list_type(concrete(element)?),
+        ParamType::Map(key, value) => map_type(concrete(key)?, concrete(value)?),
+        ParamType::Exact(DataType::Null) => return None,
+        ParamType::Exact(data_type) => data_type.clone(),
+        ParamType::Decimal | ParamType::Generic(_) | ParamType::Any => return None,
+    })
 }
 
 fn exact(arg: &DataType, target: DataType) -> Option<(DataType, u32)> {

@@ -1,0 +1,135 @@
+use datafusion::arrow::datatypes::DataType;
+use datafusion::common::ScalarValue;
+
+use super::*;
+
+fn name_of(args: &[ScalarValue]) -> UdfResult<ScalarValue> {
+    Ok(ScalarValue::Utf8(Some(format!("{} args", args.len()))))
+}
+
+#[test]
+fn declarations_name_parameters_and_read_ksqldb_types() {
+    let (names, overload) = overload_params(&["a BIGINT", "STRUCT<A VARCHAR>", "rest T..."]);
+    assert_eq!(names, ["a", "", "rest"]);
+    assert_eq!(overload.variadic, Some(2));
+    assert_eq!(overload.params[0], ParamType::Bigint);
+    assert_eq!(overload.params[2], ParamType::Generic('T'));
+    assert_eq!(param_type_name(&overload.params[1]), "STRUCT<`A` STRING>");
+    assert_eq!(
+        parse_type("MAP<STRING, ARRAY<T>>").unwrap(),
+        ParamType::Map(
+            Box::new(ParamType::String),
+            Box::new(ParamType::Array(Box::new(ParamType::Generic('T'))))
+        )
+    );
+}
+
+#[test]
+fn scalar_calls_pick_the_exact_overload_then_the_non_variadic_one() {
+    let udf = UserScalarFunction::new(
+        &ScalarUdf::new("pick_test", "test")
+            .overload(&["INT", "STRING"], "STRING", name_of)
+            .overload(&["BIGINT", "STRING"], "STRING", name_of)
+            .overload(&["BIGINT", "BIGINT", "STRING"], "STRING", name_of)
+            .overload(&["BIGINT..."], "STRING", name_of),
+    );
+    let chosen = |types: &[DataType]| udf.choose(types).map(|(index, _)| index);
+    assert_eq!(chosen(&[DataType::Int32, DataType::Utf8]).unwrap(), 0);
+    assert_eq!(chosen(&[DataType::Int64, DataType::Null]).unwrap(), 1);
+    assert_eq!(
+        chosen(&[DataType::Int64, DataType::Int64, DataType::Null]).unwrap(),
+        2
+    );
+    assert_eq!(chosen(&vec![DataType::Int64; 5]).unwrap(), 3);
+    let error = chosen(&[DataType::Utf8, DataType::Boolean])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains("Function 'pick_test' does not accept parameters (STRING, BOOLEAN)."),
+        "{error}"
+    );
+}
+
+struct Sum;
+
+impl Udaf for Sum {
+    fn initialize(&self) -> ScalarValue {
+        ScalarValue::Int64(Some(0))
+    }
+    fn aggregate(&self, _: &[ScalarValue], aggregate: ScalarValue) -> UdfResult<ScalarValue> {
+        Ok(aggregate)
+    }
+    fn merge(&self, left: ScalarValue, _: ScalarValue) -> UdfResult<ScalarValue> {
+        Ok(left)
+    }
+    fn map(&self, aggregate: &ScalarValue) -> UdfResult<ScalarValue> {
+        Ok(aggregate.clone())
+    }
+}
+
+#[test]
+fn aggregates_split_row_arguments_from_initial_ones_around_a_middle_variadic() {
+    let udaf = AggregateUdf::new("MID_TEST", "test").overload(
+        UdafOverload {
+            params: &["BIGINT", "STRING..."],
+            init_params: &["INT", "INT"],
+            aggregate_type: "BIGINT",
+            returns: "BIGINT",
+            description: "",
+        },
+        |_| Box::new(Sum),
+    );
+    let (_, coerced, value_args) = udaf
+        .resolve(&[
+            DataType::Int64,
+            DataType::Utf8,
+            DataType::Utf8,
+            DataType::Int32,
+            DataType::Int32,
+        ])
+        .unwrap();
+    assert_eq!(value_args, 3);
+    assert_eq!(coerced[4], DataType::Int32);
+    let (_, _, value_args) = udaf
+        .resolve(&[DataType::Int64, DataType::Int32, DataType::Int32])
+        .unwrap();
+    assert_eq!(value_args, 1);
+    let error = udaf
+        .resolve(&[DataType::Int64, DataType::Int32, DataType::Int32, DataType::Int32])
+        .err()
+        .unwrap();
+    assert_eq!(
+        error,
+        "Function 'MID_TEST' does not accept parameters (BIGINT, INTEGER, INTEGER, INTEGER)."
+    );
+}
+
+#[test]
+fn generic_results_bind_to_the_arguments() {
+    let udaf = AggregateUdf::new("GEN_TEST", "test").overload(
+        UdafOverload {
+            params: &["A", "B", "C..."],
+            init_params: &[],
+            aggregate_type: "ARRAY<A>",
+            returns: "ARRAY<A>",
+            description: "",
+        },
+        |_| Box::new(Sum),
+    );
+    let (overload, coerced, _) = udaf
+        .resolve(&[DataType::Decimal128(5, 1), DataType::Int32, DataType::Float64])
+        .unwrap();
+    assert_eq!(
+        overload.returns.resolve(&overload.overload, &coerced).unwrap(),
+        super::super::signature::list_type(DataType::Decimal128(5, 1))
+    );
+    assert!(
+        udaf.resolve(&[
+            DataType::Decimal128(5, 1),
+            DataType::Int32,
+            DataType::Float64,
+            DataType::Utf8
+        ])
+        .is_err()
+    );
+}
