@@ -49,6 +49,8 @@ impl AggregateSignature {
 /// Every aggregate function, with whether it is a ksqlDB `TableUdaf` and whether its
 /// intermediate state is complex.
 const FUNCTIONS: &[(&str, bool, bool)] = &[
+    // Resolved and run through the user-function API (`functions::user`).
+    ("ATTR", true, true),
     ("AVG", true, true),
     ("COLLECT_LIST", true, true),
     ("COLLECT_SET", false, true),
@@ -476,5 +478,8 @@ fn integer(value: &ScalarValue) -> Option<i64> {
     }
 }
 
+mod attr;
 #[cfg(test)]
 mod tests;
+
+pub(crate) use attr::attr;

@@ -694,6 +694,29 @@ impl AggregateUdf {
         self.push(declaration, true, Arc::new(factory))
     }
 
+    /// A table overload whose aggregate type is computed from the argument types.
+    pub(crate) fn typed_table_overload(
+        self,
+        declaration: UdafOverload<'_>,
+        aggregate_type: TypeProvider,
+        factory: UdafFactory,
+    ) -> Self {
+        let name = declaration.aggregate_type.to_string();
+        let mut udaf = self.push(
+            UdafOverload {
+                aggregate_type: "ANY",
+                ..declaration
+            },
+            true,
+            factory,
+        );
+        let last = udaf.overloads.pop().expect("just pushed");
+        let mut last = Arc::into_inner(last).expect("not shared yet");
+        last.aggregate_type = TypeSpec::Provider(aggregate_type, name);
+        udaf.overloads.push(Arc::new(last));
+        udaf
+    }
+
     fn push(mut self, declaration: UdafOverload<'_>, undo: bool, factory: UdafFactory) -> Self {
         let all: Vec<&str> = declaration
             .params
@@ -1061,6 +1084,27 @@ pub fn describe(name: &str) -> Option<UserFunctionDescription> {
         .find(|description| description.name == name)
 }
 
+/// Aggregates built on this API that ship with Eddy (listed with the built-ins).
+fn builtin_aggregates() -> &'static BTreeMap<String, AggregateUdf> {
+    static BUILTINS: std::sync::OnceLock<BTreeMap<String, AggregateUdf>> =
+        std::sync::OnceLock::new();
+    BUILTINS.get_or_init(|| {
+        [super::aggregate::attr()]
+            .into_iter()
+            .map(|udaf| (udaf.header.upper(), udaf))
+            .collect()
+    })
+}
+
+/// Runs `f` on the aggregate named `name` (upper-case): built on this API or registered.
+fn with_aggregate<R>(name: &str, f: impl FnOnce(&AggregateUdf) -> R) -> Option<R> {
+    if let Some(udaf) = builtin_aggregates().get(name) {
+        return Some(f(udaf));
+    }
+    let registry = read();
+    registry.aggregates.get(name).map(f)
+}
+
 /// Resolves a call of user aggregate `name` (upper-case): the signature the planner and the
 /// executor share. `literals[i]` is the value of argument `i` when it is a literal.
 pub(crate) fn resolve_aggregate(
@@ -1069,9 +1113,7 @@ pub(crate) fn resolve_aggregate(
     literals: &[Option<ScalarValue>],
     arg_sql: &[String],
 ) -> Option<UdfResult<super::aggregate::AggregateSignature>> {
-    let registry = read();
-    let udaf = registry.aggregates.get(name)?;
-    Some((|| {
+    with_aggregate(name, |udaf| {
         let (overload, coerced, value_args) = udaf.resolve(arg_types)?;
         let mut params = Vec::new();
         for index in value_args..arg_types.len() {
@@ -1099,7 +1141,7 @@ pub(crate) fn resolve_aggregate(
                 DataType::List(_) | DataType::Map(_, _) | DataType::Struct(_)
             ),
         })
-    })())
+    })
 }
 
 /// Builds the running form of a resolved user aggregate call; None when `signature` is not
@@ -1107,9 +1149,7 @@ pub(crate) fn resolve_aggregate(
 pub fn create_aggregate(
     signature: &super::aggregate::AggregateSignature,
 ) -> Option<UdfResult<UserAggregate>> {
-    let registry = read();
-    let udaf = registry.aggregates.get(&signature.name)?;
-    Some((|| {
+    with_aggregate(&signature.name, |udaf| {
         let all: Vec<DataType> = signature
             .arg_types
             .iter()
@@ -1128,7 +1168,7 @@ pub fn create_aggregate(
             aggregate_type,
             undo: overload.undo,
         })
-    })())
+    })
 }
 
 #[cfg(test)]

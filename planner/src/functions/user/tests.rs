@@ -133,3 +133,31 @@ fn generic_results_bind_to_the_arguments() {
         .is_err()
     );
 }
+
+#[test]
+fn attr_gives_the_single_distinct_value_and_undoes_rows() {
+    let signature = crate::functions::aggregate::resolve_aggregate("attr", &[DataType::Utf8], &[None])
+        .expect("ATTR takes a string");
+    assert_eq!(signature.name, "ATTR");
+    assert_eq!(signature.return_type, DataType::Utf8);
+    assert!(signature.table_supported);
+    assert!(signature.complex_intermediate);
+    let attr = create_aggregate(&signature).expect("ATTR is built on this API").unwrap();
+    let text = |value: &str| ScalarValue::Utf8(Some(value.to_string()));
+    let udaf = &attr.udaf;
+    let mut state = udaf.initialize();
+    assert_eq!(udaf.map(&state).unwrap(), ScalarValue::Utf8(None));
+    state = udaf.aggregate(&[text("a")], state).unwrap();
+    state = udaf.aggregate(&[text("a")], state).unwrap();
+    assert_eq!(udaf.map(&state).unwrap(), text("a"));
+    // A second value (null counts as one) makes it null until it is undone.
+    state = udaf.aggregate(&[ScalarValue::Utf8(None)], state).unwrap();
+    assert_eq!(udaf.map(&state).unwrap(), ScalarValue::Utf8(None));
+    state = udaf.undo(&[ScalarValue::Utf8(None)], state).unwrap();
+    assert_eq!(udaf.map(&state).unwrap(), text("a"));
+    // Merging adds the counts: a(2) + b(1) is two values.
+    let other = udaf.aggregate(&[text("b")], udaf.initialize()).unwrap();
+    let merged = udaf.merge(state.clone(), other).unwrap();
+    assert_eq!(udaf.map(&merged).unwrap(), ScalarValue::Utf8(None));
+    assert_eq!(merged.data_type(), attr.aggregate_type);
+}
