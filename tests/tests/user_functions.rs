@@ -85,20 +85,20 @@ fn scalar_aggregate_and_table_functions_run_in_persistent_and_pull_queries() {
     let (header, rows) = pull_rows(
         &engine,
         &mut session,
-        "SELECT k, sq, MULTIPLY(sq, 2) AS twice FROM squares;",
+        "SELECT k, sq, MULTIPLY(sq, sq) AS squared FROM squares;",
     );
-    assert_eq!(header, ["K", "SQ", "TWICE"]);
-    assert_eq!(rows, [r#""p" | 13 | 26"#, r#""q" | 1 | 2"#]);
+    assert_eq!(header, ["K", "SQ", "SQUARED"]);
+    assert_eq!(rows, [r#""p" | 13 | 169"#, r#""q" | 1 | 1"#]);
 
-    // A push query: MULTIPLY(INT, BIGINT) widens to the BIGINT overload, SPLIT_WORDS
-    // expands.
+    // A push query: MULTIPLY(DECIMAL, INT) widens to the DOUBLE overload (the only one that
+    // takes a DECIMAL), SPLIT_WORDS expands.
     session
         .properties
         .insert("auto.offset.reset".into(), "earliest".into());
     let mut outputs = execute(
         &engine,
         &mut session,
-        "SELECT k, MULTIPLY(n, CAST(10 AS BIGINT)) AS m, SPLIT_WORDS(text) AS w FROM s
+        "SELECT k, MULTIPLY(CAST(n AS DECIMAL(4, 1)), 10) AS m, SPLIT_WORDS(text) AS w FROM s
            EMIT CHANGES LIMIT 3;",
     );
     let Some(StatementOutput::Rows(mut stream)) = outputs.pop() else {
@@ -106,7 +106,7 @@ fn scalar_aggregate_and_table_functions_run_in_persistent_and_pull_queries() {
     };
     assert_eq!(
         tests::stream_rows(&mut stream),
-        [r#""p" | 20 | "a""#, r#""p" | 20 | "b""#, r#""p" | 30 | "c""#]
+        [r#""p" | 20.0 | "a""#, r#""p" | 20.0 | "b""#, r#""p" | 30.0 | "c""#]
     );
 }
 
@@ -228,6 +228,16 @@ fn arguments_no_overload_takes_are_refused_with_ksqldb_message() {
         (
             "CREATE STREAM bad AS SELECT k, MULTIPLY(k, n) FROM s;",
             "Function 'multiply' does not accept parameters (STRING, INTEGER).",
+        ),
+        (
+            // INT, BIGINT widens to (BIGINT, BIGINT) and to (DOUBLE, DOUBLE) alike.
+            "CREATE STREAM bad AS SELECT k, MULTIPLY(n, CAST(n AS BIGINT)) FROM s;",
+            "Function 'multiply' cannot be resolved due to ambiguous method parameters (INTEGER, BIGINT).\n\
+             Use CAST() to explicitly cast your parameters to one of the supported function calls.\n\
+             Valid function calls are:\n\
+             multiply(INTEGER a, INTEGER b)\n\
+             multiply(BIGINT a, BIGINT b)\n\
+             multiply(DOUBLE a, DOUBLE b)\n",
         ),
         (
             "CREATE TABLE bad AS SELECT k, SUM_SQUARES(k) FROM s GROUP BY k;",

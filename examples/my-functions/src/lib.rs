@@ -26,8 +26,9 @@ fn as_i64(value: &ScalarValue) -> Option<i64> {
 }
 
 /// `MULTIPLY(a, b)`: the product of two INTs or BIGINTs (a BIGINT) or two DOUBLEs; null
-/// when either is null. Like ksqlDB's `@Udf` overloads, a call takes the overload that needs
-/// the fewest implicit widenings (`MULTIPLY(INT, BIGINT)` is the BIGINT one).
+/// when either is null. As with ksqlDB's `@Udf` overloads, a call takes the overload that
+/// matches exactly, else the one its arguments widen to: `MULTIPLY(DECIMAL, INT)` is the
+/// DOUBLE one, `MULTIPLY(INT, BIGINT)` is ambiguous (BIGINT or DOUBLE) and needs a CAST.
 fn multiply() -> ScalarUdf {
     let integers = |args: &[ScalarValue]| -> UdfResult<ScalarValue> {
         Ok(ScalarValue::Int64(match (as_i64(&args[0]), as_i64(&args[1])) {

@@ -32,8 +32,8 @@ use datafusion::logical_expr::{
 };
 
 use super::signature::{
-    Overload, ParamType, ReturnType, instantiate_type, ksql_type_name, param_type_name, params_for,
-    resolve,
+    Overload, ParamType, ReturnType, instantiate_type, ksql_type_name, match_overload,
+    param_type_name, params_for,
 };
 
 /// What a user function gives back: a value, or a message when it fails for this input.
@@ -328,13 +328,113 @@ fn overload_params(params: &[&str]) -> (Vec<String>, Overload) {
     (names, overload)
 }
 
-/// ksqlDB's error for arguments no overload takes.
-fn no_overload(name: &str, args: &[DataType]) -> String {
-    let given: Vec<String> = args.iter().map(ksql_type_name).collect();
-    format!(
-        "Function '{name}' does not accept parameters ({}).",
-        given.join(", ")
-    )
+/// Picks the overload of `name` a call over `args` takes, as ksqlDB's `UdfIndex` does: the
+/// overloads that take the arguments as they are, else those that take them with implicit
+/// casts (INT -> BIGINT -> DECIMAL -> DOUBLE); among several, one without a variadic
+/// parameter beats one with, then more parameters beat fewer, then fewer generic ones beat
+/// more; a tie is ambiguous. Returns the index and the types the arguments are cast to.
+fn choose_overload(
+    name: &str,
+    overloads: &[(&Overload, &[String])],
+    args: &[DataType],
+) -> UdfResult<(usize, Vec<DataType>)> {
+    let rank = |overload: &Overload| {
+        let generics = overload
+            .params
+            .iter()
+            .filter(|param| has_generics(param))
+            .count();
+        (
+            overload.variadic.is_none(),
+            overload.params.len(),
+            std::cmp::Reverse(generics),
+        )
+    };
+    for allow_casts in [false, true] {
+        let mut candidates: Vec<(usize, Vec<DataType>)> = overloads
+            .iter()
+            .enumerate()
+            .filter_map(|(index, (overload, _))| {
+                let (cost, coerced) = match_overload(overload, args)?;
+                (allow_casts || cost == 0).then_some((index, coerced))
+            })
+            .collect();
+        candidates.sort_by_key(|(index, _)| rank(overloads[*index].0));
+        match candidates.as_slice() {
+            [] => continue,
+            [.., second, best] if rank(overloads[second.0].0) == rank(overloads[best.0].0) => {
+                return Err(format!(
+                    "Function '{name}' cannot be resolved due to ambiguous method parameters ({}).\nUse CAST() to explicitly cast your parameters to one of the supported function calls.\nValid function calls are:\n{}\nFor detailed information on a function run: DESCRIBE FUNCTION <Function-Name>;",
+                    type_list(args),
+                    alternatives(name, overloads)
+                ));
+            }
+            _ => return Ok(candidates.pop().expect("one candidate at least")),
+        }
+    }
+    Err(format!(
+        "Function '{name}' does not accept parameters ({}).\nValid alternatives are:\n{}\nFor detailed information on a function run: DESCRIBE FUNCTION <Function-Name>;",
+        type_list(args),
+        alternatives(name, overloads)
+    ))
+}
+
+fn has_generics(param: &ParamType) -> bool {
+    match param {
+        ParamType::Generic(_) => true,
+        ParamType::Array(element) => has_generics(element),
+        ParamType::Map(key, value) => has_generics(key) || has_generics(value),
+        _ => false,
+    }
+}
+
+fn type_list(args: &[DataType]) -> String {
+    args.iter()
+        .map(ksql_type_name)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// ksqlDB's spelling of a parameter type in messages (`INTEGER`, `ARRAY<T>`).
+fn message_type_name(param: &ParamType) -> String {
+    match param {
+        ParamType::Int => "INTEGER".into(),
+        ParamType::Array(element) => format!("ARRAY<{}>", message_type_name(element)),
+        ParamType::Map(key, value) => format!(
+            "MAP<{}, {}>",
+            message_type_name(key),
+            message_type_name(value)
+        ),
+        other => param_type_name(other),
+    }
+}
+
+/// One line per overload: `name(TYPE param, TYPE... rest)`.
+fn alternatives(name: &str, overloads: &[(&Overload, &[String])]) -> String {
+    overloads
+        .iter()
+        .map(|(overload, names)| {
+            let params: Vec<String> = overload
+                .params
+                .iter()
+                .enumerate()
+                .map(|(index, param)| {
+                    let mut text = message_type_name(param);
+                    if overload.variadic == Some(index) {
+                        text.push_str("...");
+                    }
+                    match names.get(index) {
+                        Some(param_name) if !param_name.is_empty() => {
+                            format!("{text} {param_name}")
+                        }
+                        _ => text,
+                    }
+                })
+                .collect();
+            format!("{name}({})", params.join(", "))
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 // ---------------------------------------------------------------- scalar functions
@@ -483,8 +583,6 @@ struct UserScalarFunction {
     declared: String,
     signature: Signature,
     overloads: Vec<Arc<ScalarOverload>>,
-    /// The overloads' parameter lists, for resolution.
-    resolution: Vec<Overload>,
 }
 
 impl fmt::Debug for UserScalarFunction {
@@ -522,25 +620,18 @@ impl UserScalarFunction {
             declared: udf.header.declared.clone(),
             signature: Signature::user_defined(volatility),
             overloads: udf.overloads.clone(),
-            resolution: udf
-                .overloads
-                .iter()
-                .map(|overload| overload.overload.clone())
-                .collect(),
         }
     }
 
     fn choose(&self, arg_types: &[DataType]) -> DfResult<(usize, Vec<DataType>)> {
-        match resolve(&self.declared, &self.resolution, arg_types) {
-            Ok(resolution) => {
-                let index = self
-                    .resolution
-                    .iter()
-                    .position(|overload| std::ptr::eq(overload, resolution.overload))
-                    .expect("resolved to one of the overloads");
-                Ok((index, resolution.arg_types))
-            }
-            Err(_) => plan_err!("{}", no_overload(&self.declared, arg_types)),
+        let overloads: Vec<(&Overload, &[String])> = self
+            .overloads
+            .iter()
+            .map(|overload| (&overload.overload, overload.names.as_slice()))
+            .collect();
+        match choose_overload(&self.declared, &overloads, arg_types) {
+            Ok(chosen) => Ok(chosen),
+            Err(message) => plan_err!("{message}"),
         }
     }
 }
@@ -767,24 +858,19 @@ impl AggregateUdf {
         &self,
         arg_types: &[DataType],
     ) -> UdfResult<(Arc<AggregateOverload>, Vec<DataType>, usize)> {
-        let overloads: Vec<Overload> = self
+        let overloads: Vec<(&Overload, &[String])> = self
             .overloads
             .iter()
-            .map(|overload| overload.overload.clone())
+            .map(|overload| (&overload.overload, overload.names.as_slice()))
             .collect();
-        let resolution = resolve(&self.header.declared, &overloads, arg_types)
-            .map_err(|_| no_overload(&self.header.declared, arg_types))?;
-        let index = overloads
-            .iter()
-            .position(|overload| std::ptr::eq(overload, resolution.overload))
-            .expect("resolved to one of the overloads");
+        let (index, coerced) = choose_overload(&self.header.declared, &overloads, arg_types)?;
         let chosen = Arc::clone(&self.overloads[index]);
         let value_args = params_for(&chosen.overload, arg_types.len())
             .expect("the overload takes this many arguments")
             .iter()
             .filter(|param| **param < chosen.columns)
             .count();
-        Ok((chosen, resolution.arg_types, value_args))
+        Ok((chosen, coerced, value_args))
     }
 }
 
@@ -906,18 +992,13 @@ impl TableUdf {
     }
 
     fn resolve(&self, arg_types: &[DataType]) -> UdfResult<(Arc<TableOverload>, Vec<DataType>)> {
-        let overloads: Vec<Overload> = self
+        let overloads: Vec<(&Overload, &[String])> = self
             .overloads
             .iter()
-            .map(|overload| overload.overload.clone())
+            .map(|overload| (&overload.overload, overload.names.as_slice()))
             .collect();
-        let resolution = resolve(&self.header.declared, &overloads, arg_types)
-            .map_err(|_| no_overload(&self.header.declared, arg_types))?;
-        let index = overloads
-            .iter()
-            .position(|overload| std::ptr::eq(overload, resolution.overload))
-            .expect("resolved to one of the overloads");
-        Ok((Arc::clone(&self.overloads[index]), resolution.arg_types))
+        let (index, coerced) = choose_overload(&self.header.declared, &overloads, arg_types)?;
+        Ok((Arc::clone(&self.overloads[index]), coerced))
     }
 
     /// The upper-case name.

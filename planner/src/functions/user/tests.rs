@@ -50,6 +50,34 @@ fn scalar_calls_pick_the_exact_overload_then_the_non_variadic_one() {
     );
 }
 
+#[test]
+fn equally_good_overloads_after_implicit_casts_are_ambiguous() {
+    let udf = UserScalarFunction::new(
+        &ScalarUdf::new("multiply", "test")
+            .overload(&["a INT", "b INT"], "BIGINT", name_of)
+            .overload(&["a BIGINT", "b BIGINT"], "BIGINT", name_of)
+            .overload(&["a DOUBLE", "b DOUBLE"], "DOUBLE", name_of),
+    );
+    // INT, INT is exact; INT, BIGINT widens to the BIGINT and to the DOUBLE overloads alike.
+    assert_eq!(udf.choose(&[DataType::Int32, DataType::Int32]).unwrap().0, 0);
+    let error = udf
+        .choose(&[DataType::Int32, DataType::Int64])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains(
+            "Function 'multiply' cannot be resolved due to ambiguous method parameters (INTEGER, BIGINT).\n\
+             Use CAST() to explicitly cast your parameters to one of the supported function calls.\n\
+             Valid function calls are:\n\
+             multiply(INTEGER a, INTEGER b)\n\
+             multiply(BIGINT a, BIGINT b)\n\
+             multiply(DOUBLE a, DOUBLE b)\n\
+             For detailed information on a function run: DESCRIBE FUNCTION <Function-Name>;"
+        ),
+        "{error}"
+    );
+}
+
 struct Sum;
 
 impl Udaf for Sum {
@@ -72,7 +100,7 @@ fn aggregates_split_row_arguments_from_initial_ones_around_a_middle_variadic() {
     let udaf = AggregateUdf::new("MID_TEST", "test").overload(
         UdafOverload {
             params: &["BIGINT", "STRING..."],
-            init_params: &["INT", "INT"],
+            init_params: &["first INT", "second INT"],
             aggregate_type: "BIGINT",
             returns: "BIGINT",
             description: "",
@@ -100,7 +128,10 @@ fn aggregates_split_row_arguments_from_initial_ones_around_a_middle_variadic() {
         .unwrap();
     assert_eq!(
         error,
-        "Function 'MID_TEST' does not accept parameters (BIGINT, INTEGER, INTEGER, INTEGER)."
+        "Function 'MID_TEST' does not accept parameters (BIGINT, INTEGER, INTEGER, INTEGER).\n\
+         Valid alternatives are:\n\
+         MID_TEST(BIGINT, STRING..., INTEGER first, INTEGER second)\n\
+         For detailed information on a function run: DESCRIBE FUNCTION <Function-Name>;"
     );
 }
 
