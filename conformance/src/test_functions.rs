@@ -164,7 +164,11 @@ fn java_string(value: &ScalarValue) -> UdfResult<String> {
 fn test_udf() -> ScalarUdf {
     let named = |name: &'static str| move |_: &[ScalarValue]| Ok(string(name));
     ScalarUdf::new("test_udf", "test")
-        .overload(&["arg1 INT", "arg2 STRING"], "STRING", named("doStuffIntString"))
+        .overload(
+            &["arg1 INT", "arg2 STRING"],
+            "STRING",
+            named("doStuffIntString"),
+        )
         .overload(
             &["arg1 BIGINT", "arg2 STRING"],
             "STRING",
@@ -205,12 +209,14 @@ fn bad_udf() -> ScalarUdf {
 
 /// `tostruct`: a `STRUCT<A VARCHAR>` holding the string.
 fn to_struct() -> ScalarUdf {
-    ScalarUdf::new("tostruct", "test").overload(&["STRING"], "STRUCT<A VARCHAR>", |args| {
-        match &args[0] {
+    ScalarUdf::new("tostruct", "test").overload(
+        &["STRING"],
+        "STRUCT<A VARCHAR>",
+        |args| match &args[0] {
             ScalarValue::Utf8(value) => Ok(struct_a(value.clone())),
             _ => Err("not a string".into()),
-        }
-    })
+        },
+    )
 }
 
 /// `whenCondition(value, shouldBeEvaluated)`: fails when it should not have been evaluated.
@@ -315,11 +321,9 @@ fn test_udtf() -> TableUdf {
         .overload(&["bd DECIMAL"], "DECIMAL(30, 10)", |args| {
             Ok(vec![args[0].clone()])
         })
-        .overload(
-            &["struct STRUCT<A VARCHAR>"],
-            "STRUCT<A VARCHAR>",
-            |args| Ok(vec![args[0].clone()]),
-        )
+        .overload(&["struct STRUCT<A VARCHAR>"], "STRUCT<A VARCHAR>", |args| {
+            Ok(vec![args[0].clone()])
+        })
 }
 
 /// `throwing_udtf`: fails when its argument is true.
@@ -586,7 +590,10 @@ fn multi_arg() -> AggregateUdf {
         "MULTI_ARG",
         "Returns the sum of the provided longs, lengths of strings, and initial arguments.",
     )
-    .overload(counting(&["BIGINT", "STRING"], &["INT", "STRING..."]), summing)
+    .overload(
+        counting(&["BIGINT", "STRING"], &["INT", "STRING..."]),
+        summing,
+    )
 }
 
 /// `FIVE_ARG(BIGINT, STRING, STRING, STRING, INT, INT, STRING...)`.

@@ -79,7 +79,10 @@ fn scalar_aggregate_and_table_functions_run_in_persistent_and_pull_queries() {
     );
     // p: 2² + 3² = 13; q: (-1)² = 1.
     wait_until(Duration::from_secs(60), "SQUARES", || {
-        Ok(pull_rows(&engine, &mut session, "SELECT * FROM squares;").1.len() == 2)
+        Ok(pull_rows(&engine, &mut session, "SELECT * FROM squares;")
+            .1
+            .len()
+            == 2)
     })
     .expect("the table holds both keys");
     let (header, rows) = pull_rows(
@@ -106,7 +109,11 @@ fn scalar_aggregate_and_table_functions_run_in_persistent_and_pull_queries() {
     };
     assert_eq!(
         tests::stream_rows(&mut stream),
-        [r#""p" | 20.0 | "a""#, r#""p" | 20.0 | "b""#, r#""p" | 30.0 | "c""#]
+        [
+            r#""p" | 20.0 | "a""#,
+            r#""p" | 20.0 | "b""#,
+            r#""p" | 30.0 | "c""#
+        ]
     );
 }
 
@@ -208,7 +215,10 @@ fn show_and_describe_functions_list_user_functions() {
     };
     assert_eq!(description.kind, "TABLE");
     assert_eq!(description.variations.len(), 1);
-    assert_eq!(description.variations[0].arguments[0].signature(), "text STRING");
+    assert_eq!(
+        description.variations[0].arguments[0].signature(),
+        "text STRING"
+    );
     assert_eq!(description.variations[0].return_type, "STRING");
 }
 

@@ -31,10 +31,12 @@ fn as_i64(value: &ScalarValue) -> Option<i64> {
 /// DOUBLE one, `MULTIPLY(INT, BIGINT)` is ambiguous (BIGINT or DOUBLE) and needs a CAST.
 fn multiply() -> ScalarUdf {
     let integers = |args: &[ScalarValue]| -> UdfResult<ScalarValue> {
-        Ok(ScalarValue::Int64(match (as_i64(&args[0]), as_i64(&args[1])) {
-            (Some(a), Some(b)) => Some(a.checked_mul(b).ok_or("BIGINT overflow")?),
-            _ => None,
-        }))
+        Ok(ScalarValue::Int64(
+            match (as_i64(&args[0]), as_i64(&args[1])) {
+                (Some(a), Some(b)) => Some(a.checked_mul(b).ok_or("BIGINT overflow")?),
+                _ => None,
+            },
+        ))
     };
     ScalarUdf::new("multiply", "Multiplies two numbers.")
         .author("me", "1.0")

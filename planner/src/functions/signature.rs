@@ -297,7 +297,10 @@ pub(crate) fn params_for(overload: &Overload, args: usize) -> Option<Vec<usize>>
     }
 }
 
-pub(crate) fn match_overload(overload: &Overload, args: &[DataType]) -> Option<(u32, Vec<DataType>)> {
+pub(crate) fn match_overload(
+    overload: &Overload,
+    args: &[DataType],
+) -> Option<(u32, Vec<DataType>)> {
     let params: Vec<&ParamType> = params_for(overload, args.len())?
         .into_iter()
         .map(|index| &overload.params[index])

@@ -214,10 +214,12 @@ pub fn table_function(name: &str) -> Option<Arc<ScalarUDF>> {
     static UDFS: OnceLock<Vec<Arc<ScalarUDF>>> = OnceLock::new();
     let kind = TableFunctionKind::from_name(name)?;
     if let TableFunctionKind::User(_) = kind {
-        return Some(Arc::new(ScalarUDF::new_from_impl(TableFunctionPlaceholder {
-            kind,
-            signature: Signature::user_defined(Volatility::Volatile),
-        })));
+        return Some(Arc::new(ScalarUDF::new_from_impl(
+            TableFunctionPlaceholder {
+                kind,
+                signature: Signature::user_defined(Volatility::Volatile),
+            },
+        )));
     }
     let udfs = UDFS.get_or_init(|| {
         TableFunctionKind::ALL

@@ -107,12 +107,14 @@ impl TypeSpec {
 
     fn resolve(&self, overload: &Overload, arg_types: &[DataType]) -> UdfResult<DataType> {
         match self {
-            TypeSpec::Param(param) => instantiate_type(param, overload, arg_types).ok_or_else(|| {
-                format!(
-                    "cannot work out the type {} from the arguments",
-                    param_type_name(param)
-                )
-            }),
+            TypeSpec::Param(param) => {
+                instantiate_type(param, overload, arg_types).ok_or_else(|| {
+                    format!(
+                        "cannot work out the type {} from the arguments",
+                        param_type_name(param)
+                    )
+                })
+            }
             TypeSpec::Provider(provider, _) => provider(arg_types),
         }
     }
@@ -129,7 +131,10 @@ fn parse_params(params: &[&str]) -> (Vec<ParamType>, Option<usize>) {
             let text = text.trim();
             let text = match text.strip_suffix("...") {
                 Some(rest) => {
-                    assert!(variadic.is_none(), "only one variadic parameter: {params:?}");
+                    assert!(
+                        variadic.is_none(),
+                        "only one variadic parameter: {params:?}"
+                    );
                     variadic = Some(index);
                     rest
                 }
@@ -536,7 +541,9 @@ impl ScalarUdf {
     ) -> Self {
         let (names, overload) = overload_params(params);
         assert!(
-            overload.variadic.is_none_or(|index| index + 1 == overload.params.len()),
+            overload
+                .variadic
+                .is_none_or(|index| index + 1 == overload.params.len()),
             "a scalar function's variadic parameter is its last: {params:?}"
         );
         self.overloads.push(Arc::new(ScalarOverload {
@@ -1064,7 +1071,9 @@ fn registry() -> &'static RwLock<Registry> {
 }
 
 fn read() -> std::sync::RwLockReadGuard<'static, Registry> {
-    registry().read().unwrap_or_else(|poison| poison.into_inner())
+    registry()
+        .read()
+        .unwrap_or_else(|poison| poison.into_inner())
 }
 
 fn check_name(name: &str, overloads: usize) -> UdfResult<()> {
@@ -1122,6 +1131,20 @@ pub(crate) fn scalar_function(name: &str) -> Option<Arc<ScalarUDF>> {
         .scalars
         .get(name)
         .map(|(_, function)| Arc::clone(function))
+}
+
+/// Whether a call of user scalar function `name` (upper-case) over `arg_types` resolves:
+/// None when `name` is not a user scalar function, else ksqlDB's error when no overload (or
+/// more than one) takes the arguments.
+pub(crate) fn check_scalar_call(name: &str, arg_types: &[DataType]) -> Option<UdfResult<()>> {
+    let registry = read();
+    let (udf, _) = registry.scalars.get(name)?;
+    let overloads: Vec<(&Overload, &[String])> = udf
+        .overloads
+        .iter()
+        .map(|overload| (&overload.overload, overload.names.as_slice()))
+        .collect();
+    Some(choose_overload(&udf.header.declared, &overloads, arg_types).map(|_| ()))
 }
 
 /// Every user scalar function with its upper-case name.
@@ -1208,7 +1231,9 @@ pub(crate) fn resolve_aggregate(
             };
             params.push(value.cast_to(&coerced[index]).map_err(|e| e.to_string())?);
         }
-        let aggregate_type = overload.aggregate_type.resolve(&overload.overload, &coerced)?;
+        let aggregate_type = overload
+            .aggregate_type
+            .resolve(&overload.overload, &coerced)?;
         let return_type = overload.returns.resolve(&overload.overload, &coerced)?;
         Ok(super::aggregate::AggregateSignature {
             name: name.to_string(),
@@ -1238,7 +1263,9 @@ pub fn create_aggregate(
             .chain(signature.params.iter().map(ScalarValue::data_type))
             .collect();
         let (overload, coerced, _) = udaf.resolve(&all)?;
-        let aggregate_type = overload.aggregate_type.resolve(&overload.overload, &coerced)?;
+        let aggregate_type = overload
+            .aggregate_type
+            .resolve(&overload.overload, &coerced)?;
         let udaf = (overload.factory)(&UdafCall {
             arg_types: &signature.arg_types,
             init_args: &signature.params,

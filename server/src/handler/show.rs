@@ -110,9 +110,13 @@ fn functions() -> Vec<FunctionSummary> {
         .into_iter()
         .map(|kind| (kind.name(), "TABLE", "TABLE"));
     let users = planner::functions::user::descriptions();
-    let users = users
-        .iter()
-        .map(|user| (user.name.as_str(), user.kind.as_str(), user.category.as_str()));
+    let users = users.iter().map(|user| {
+        (
+            user.name.as_str(),
+            user.kind.as_str(),
+            user.category.as_str(),
+        )
+    });
     let mut functions: Vec<(&str, &str, &str)> = scalars
         .chain(aggregates)
         .chain(tables)

@@ -86,7 +86,10 @@ impl AggregateFunction {
     /// Reads a state written by `encode`, consuming exactly its bytes.
     pub fn decode(&self, input: &mut &[u8]) -> Result<AggState> {
         if let super::Kind::User(user) = &self.kind {
-            return Ok(AggState::User(decode_scalar(&user.0.aggregate_type, input)?));
+            return Ok(AggState::User(decode_scalar(
+                &user.0.aggregate_type,
+                input,
+            )?));
         }
         let state = match self.init() {
             AggState::Int(_) => AggState::Int(get_signed(input)?),

@@ -101,7 +101,12 @@ impl Attr {
     }
 
     /// Adds `count` (negative: undo) to the entry of `value`; never below zero.
-    fn update(&self, aggregate: &ScalarValue, value: &ScalarValue, count: i32) -> UdfResult<ScalarValue> {
+    fn update(
+        &self,
+        aggregate: &ScalarValue,
+        value: &ScalarValue,
+        count: i32,
+    ) -> UdfResult<ScalarValue> {
         let mut entries = Self::entries(aggregate);
         let value = if value.is_null() {
             ScalarValue::try_from(&self.value_type).unwrap_or(ScalarValue::Null)
@@ -129,7 +134,9 @@ impl Udaf for Attr {
     fn merge(&self, left: ScalarValue, right: ScalarValue) -> UdfResult<ScalarValue> {
         Self::entries(&right)
             .into_iter()
-            .try_fold(left, |merged, (value, count)| self.update(&merged, &value, count))
+            .try_fold(left, |merged, (value, count)| {
+                self.update(&merged, &value, count)
+            })
     }
 
     fn map(&self, aggregate: &ScalarValue) -> UdfResult<ScalarValue> {

@@ -59,7 +59,10 @@ fn equally_good_overloads_after_implicit_casts_are_ambiguous() {
             .overload(&["a DOUBLE", "b DOUBLE"], "DOUBLE", name_of),
     );
     // INT, INT is exact; INT, BIGINT widens to the BIGINT and to the DOUBLE overloads alike.
-    assert_eq!(udf.choose(&[DataType::Int32, DataType::Int32]).unwrap().0, 0);
+    assert_eq!(
+        udf.choose(&[DataType::Int32, DataType::Int32]).unwrap().0,
+        0
+    );
     let error = udf
         .choose(&[DataType::Int32, DataType::Int64])
         .unwrap_err()
@@ -123,7 +126,12 @@ fn aggregates_split_row_arguments_from_initial_ones_around_a_middle_variadic() {
         .unwrap();
     assert_eq!(value_args, 1);
     let error = udaf
-        .resolve(&[DataType::Int64, DataType::Int32, DataType::Int32, DataType::Int32])
+        .resolve(&[
+            DataType::Int64,
+            DataType::Int32,
+            DataType::Int32,
+            DataType::Int32,
+        ])
         .err()
         .unwrap();
     assert_eq!(
@@ -148,10 +156,17 @@ fn generic_results_bind_to_the_arguments() {
         |_| Box::new(Sum),
     );
     let (overload, coerced, _) = udaf
-        .resolve(&[DataType::Decimal128(5, 1), DataType::Int32, DataType::Float64])
+        .resolve(&[
+            DataType::Decimal128(5, 1),
+            DataType::Int32,
+            DataType::Float64,
+        ])
         .unwrap();
     assert_eq!(
-        overload.returns.resolve(&overload.overload, &coerced).unwrap(),
+        overload
+            .returns
+            .resolve(&overload.overload, &coerced)
+            .unwrap(),
         super::super::signature::list_type(DataType::Decimal128(5, 1))
     );
     assert!(
@@ -167,13 +182,16 @@ fn generic_results_bind_to_the_arguments() {
 
 #[test]
 fn attr_gives_the_single_distinct_value_and_undoes_rows() {
-    let signature = crate::functions::aggregate::resolve_aggregate("attr", &[DataType::Utf8], &[None])
-        .expect("ATTR takes a string");
+    let signature =
+        crate::functions::aggregate::resolve_aggregate("attr", &[DataType::Utf8], &[None])
+            .expect("ATTR takes a string");
     assert_eq!(signature.name, "ATTR");
     assert_eq!(signature.return_type, DataType::Utf8);
     assert!(signature.table_supported);
     assert!(signature.complex_intermediate);
-    let attr = create_aggregate(&signature).expect("ATTR is built on this API").unwrap();
+    let attr = create_aggregate(&signature)
+        .expect("ATTR is built on this API")
+        .unwrap();
     let text = |value: &str| ScalarValue::Utf8(Some(value.to_string()));
     let udaf = &attr.udaf;
     let mut state = udaf.initialize();
