@@ -32,6 +32,7 @@ pub fn register_test_functions() {
             register_aggregate(var_arg()),
             register_aggregate(mid_var_arg()),
             register_aggregate(multi_arg()),
+            register_aggregate(four_arg()),
             register_aggregate(five_arg()),
             register_aggregate(generic_var_arg()),
             register_aggregate(obj_col_arg()),
@@ -221,24 +222,24 @@ fn to_struct() -> ScalarUdf {
 
 /// `whenCondition(value, shouldBeEvaluated)`: fails when it should not have been evaluated.
 fn when_condition() -> ScalarUdf {
-    ScalarUdf::new("whenCondition", "test").overload(
+    ScalarUdf::new("WhenCondition", "UDF used in case-expression.json").overload(
         &["retValue BOOLEAN", "shouldBeEvaluated BOOLEAN"],
         "BOOLEAN",
         |args| match &args[1] {
             ScalarValue::Boolean(Some(true)) => Ok(args[0].clone()),
-            _ => Err("This should not have been evaluated".into()),
+            _ => Err("When condition in case is not running lazily!".into()),
         },
     )
 }
 
 /// `whenResult(value, shouldBeEvaluated)`: fails when it should not have been evaluated.
 fn when_result() -> ScalarUdf {
-    ScalarUdf::new("whenResult", "test").overload(
+    ScalarUdf::new("WhenResult", "UDF used in case-expression.json").overload(
         &["retValue INT", "shouldBeEvaluated BOOLEAN"],
         "INT",
         |args| match &args[1] {
             ScalarValue::Boolean(Some(true)) => Ok(args[0].clone()),
-            _ => Err("This should not have been evaluated".into()),
+            _ => Err("Then expression in case is not running lazily!".into()),
         },
     )
 }
@@ -593,6 +594,27 @@ fn multi_arg() -> AggregateUdf {
     .overload(
         counting(&["BIGINT", "STRING"], &["INT", "STRING..."]),
         summing,
+    )
+}
+
+/// `FOUR_ARG(BIGINT, STRING, STRING, STRING, INT, STRING...)`: starts from its initial
+/// arguments' constant.
+fn four_arg() -> AggregateUdf {
+    AggregateUdf::new(
+        "FOUR_ARG",
+        "Returns the sum of the provided longs and lengths of strings.",
+    )
+    .overload(
+        counting(&["BIGINT", "STRING", "STRING", "STRING"], &["INT", "STRING..."]),
+        |call: &UdafCall<'_>| {
+            Box::new(Closures {
+                init: long(init_constant(call)),
+                aggregate: long_and_lengths,
+                merge: add_longs,
+                map: identity,
+                undo: None,
+            })
+        },
     )
 }
 
