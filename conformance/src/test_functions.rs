@@ -200,7 +200,7 @@ fn bad_udf() -> ScalarUdf {
             _ => Err("You asked me to throw...".into()),
         })
         .overload(&["arg STRING"], "STRING", move |args| {
-            if calls.fetch_add(1, Ordering::SeqCst) % 2 == 0 {
+            if calls.fetch_add(1, Ordering::SeqCst).is_multiple_of(2) {
                 Ok(ScalarValue::Utf8(None))
             } else {
                 Ok(args[0].clone())
@@ -605,7 +605,10 @@ fn four_arg() -> AggregateUdf {
         "Returns the sum of the provided longs and lengths of strings.",
     )
     .overload(
-        counting(&["BIGINT", "STRING", "STRING", "STRING"], &["INT", "STRING..."]),
+        counting(
+            &["BIGINT", "STRING", "STRING", "STRING"],
+            &["INT", "STRING..."],
+        ),
         |call: &UdafCall<'_>| {
             Box::new(Closures {
                 init: long(init_constant(call)),

@@ -1220,7 +1220,7 @@ pub(crate) fn resolve_aggregate(
     with_aggregate(name, |udaf| {
         let (overload, coerced, value_args) = udaf.resolve(arg_types)?;
         let mut params = Vec::new();
-        for index in value_args..arg_types.len() {
+        for (index, wanted) in coerced.iter().enumerate().skip(value_args) {
             let Some(Some(value)) = literals.get(index) else {
                 let sql = arg_sql.get(index).map(String::as_str).unwrap_or("?");
                 return Err(format!(
@@ -1229,7 +1229,7 @@ pub(crate) fn resolve_aggregate(
                     udaf.header.declared
                 ));
             };
-            params.push(value.cast_to(&coerced[index]).map_err(|e| e.to_string())?);
+            params.push(value.cast_to(wanted).map_err(|e| e.to_string())?);
         }
         let aggregate_type = overload
             .aggregate_type
