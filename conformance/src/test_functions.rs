@@ -3,9 +3,7 @@
 //! `io.confluent.ksql.function.udaf.*` test classes). Each reproduces the behaviour of the
 //! Java class of the same function name; a Java exception is an `Err`.
 
-use std::sync::Arc;
 use std::sync::Once;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use arrow::array::Array;
 use arrow::datatypes::{DataType, Field};
@@ -190,21 +188,25 @@ fn test_udf() -> ScalarUdf {
         })
 }
 
-/// `bad_udf`: throws, or returns null every other call.
+/// `bad_udf`: throws, or returns null every other call (of its instance: one per call in a
+/// query, as ksqlDB makes one instance of the class per call).
 fn bad_udf() -> ScalarUdf {
-    let calls = Arc::new(AtomicUsize::new(0));
     ScalarUdf::new("bad_udf", "throws exceptions when called")
         .overload(&["arg1 INT"], "STRING", |_| Err("boom!".into()))
         .overload(&["arg BOOLEAN"], "INT", |args| match &args[0] {
             ScalarValue::Boolean(Some(false)) => Ok(ScalarValue::Int32(Some(0))),
             _ => Err("You asked me to throw...".into()),
         })
-        .overload(&["arg STRING"], "STRING", move |args| {
-            if calls.fetch_add(1, Ordering::SeqCst).is_multiple_of(2) {
-                Ok(ScalarValue::Utf8(None))
-            } else {
-                Ok(args[0].clone())
-            }
+        .overload_stateful(&["arg STRING"], "STRING", || {
+            let mut calls = 0usize;
+            Box::new(move |args: &[ScalarValue]| {
+                calls += 1;
+                if calls % 2 == 1 {
+                    Ok(ScalarValue::Utf8(None))
+                } else {
+                    Ok(args[0].clone())
+                }
+            })
         })
 }
 

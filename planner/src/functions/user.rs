@@ -43,6 +43,16 @@ pub type UdfResult<T> = std::result::Result<T, String>;
 /// result.
 pub type ScalarBody = Arc<dyn Fn(&[ScalarValue]) -> UdfResult<ScalarValue> + Send + Sync>;
 
+/// The body of a stateful scalar overload: one instance per call in a query, as ksqlDB makes
+/// one instance of a UDF class per call (its fields are the instance's state).
+pub type ScalarInstance = Box<dyn FnMut(&[ScalarValue]) -> UdfResult<ScalarValue> + Send>;
+
+/// How an overload's body is made.
+enum Body {
+    Shared(ScalarBody),
+    PerCall(Arc<dyn Fn() -> ScalarInstance + Send + Sync>),
+}
+
 /// The body of a table-function overload: one row's argument values to its rows.
 pub type TableBody = Arc<dyn Fn(&[ScalarValue]) -> UdfResult<Vec<ScalarValue>> + Send + Sync>;
 
@@ -449,7 +459,7 @@ struct ScalarOverload {
     names: Vec<String>,
     returns: TypeSpec,
     description: String,
-    body: ScalarBody,
+    body: Body,
 }
 
 /// A user scalar function (ksqlDB's `@UdfDescription` class with its `@Udf` methods).
@@ -511,7 +521,34 @@ impl ScalarUdf {
         returns: &str,
         body: impl Fn(&[ScalarValue]) -> UdfResult<ScalarValue> + Send + Sync + 'static,
     ) -> Self {
-        self.push(params, TypeSpec::parse(returns), "", Arc::new(body))
+        self.push(
+            params,
+            TypeSpec::parse(returns),
+            "",
+            Body::Shared(Arc::new(body)),
+        )
+    }
+
+    /// Like `overload`, for a body with state: `make` creates one instance per call of the
+    /// function in a query (ksqlDB's UDF instance, whose fields live as long as the query).
+    pub fn overload_stateful(
+        self,
+        params: &[&str],
+        returns: &str,
+        make: impl Fn() -> ScalarInstance + Send + Sync + 'static,
+    ) -> Self {
+        self.push(
+            params,
+            TypeSpec::parse(returns),
+            "",
+            Body::PerCall(Arc::new(make)),
+        )
+    }
+
+    fn stateful(&self) -> bool {
+        self.overloads
+            .iter()
+            .any(|overload| matches!(overload.body, Body::PerCall(_)))
     }
 
     /// Like `overload`, with a description of the overload and a result type computed from
@@ -528,17 +565,11 @@ impl ScalarUdf {
             params,
             TypeSpec::Provider(Arc::new(returns), returns_name.to_string()),
             description,
-            Arc::new(body),
+            Body::Shared(Arc::new(body)),
         )
     }
 
-    fn push(
-        mut self,
-        params: &[&str],
-        returns: TypeSpec,
-        description: &str,
-        body: ScalarBody,
-    ) -> Self {
+    fn push(mut self, params: &[&str], returns: TypeSpec, description: &str, body: Body) -> Self {
         let (names, overload) = overload_params(params);
         assert!(
             overload
@@ -590,6 +621,8 @@ struct UserScalarFunction {
     declared: String,
     signature: Signature,
     overloads: Vec<Arc<ScalarOverload>>,
+    /// One per overload: shared, or this instance's.
+    bodies: Vec<ScalarBody>,
 }
 
 impl fmt::Debug for UserScalarFunction {
@@ -627,6 +660,21 @@ impl UserScalarFunction {
             declared: udf.header.declared.clone(),
             signature: Signature::user_defined(volatility),
             overloads: udf.overloads.clone(),
+            bodies: udf
+                .overloads
+                .iter()
+                .map(|overload| match &overload.body {
+                    Body::Shared(body) => Arc::clone(body),
+                    Body::PerCall(make) => {
+                        let instance = std::sync::Mutex::new(make());
+                        Arc::new(move |args: &[ScalarValue]| {
+                            let mut instance =
+                                instance.lock().unwrap_or_else(|poison| poison.into_inner());
+                            instance(args)
+                        }) as ScalarBody
+                    }
+                })
+                .collect(),
         }
     }
 
@@ -673,7 +721,7 @@ impl ScalarUDFImpl for UserScalarFunction {
             .map(|field| field.data_type().clone())
             .collect();
         let (index, _) = self.choose(&types)?;
-        let body = &self.overloads[index].body;
+        let body = &self.bodies[index];
         let arrays = args
             .args
             .iter()
@@ -1125,12 +1173,17 @@ pub fn register_table(udtf: TableUdf) -> UdfResult<()> {
     Ok(())
 }
 
-/// The user scalar function `name` (upper-case) as a DataFusion UDF.
+/// The user scalar function `name` (upper-case) as a DataFusion UDF: a new instance when
+/// it has state (each call in a query has its own), else the shared one.
 pub(crate) fn scalar_function(name: &str) -> Option<Arc<ScalarUDF>> {
-    read()
-        .scalars
-        .get(name)
-        .map(|(_, function)| Arc::clone(function))
+    let registry = read();
+    let (udf, function) = registry.scalars.get(name)?;
+    if udf.stateful() {
+        return Some(Arc::new(ScalarUDF::new_from_impl(UserScalarFunction::new(
+            udf,
+        ))));
+    }
+    Some(Arc::clone(function))
 }
 
 /// Whether a call of user scalar function `name` (upper-case) over `arg_types` resolves:

@@ -210,3 +210,20 @@ fn attr_gives_the_single_distinct_value_and_undoes_rows() {
     assert_eq!(udaf.map(&merged).unwrap(), ScalarValue::Utf8(None));
     assert_eq!(merged.data_type(), attr.aggregate_type);
 }
+
+#[test]
+fn each_call_of_a_stateful_function_has_its_own_instance() {
+    let udf = ScalarUdf::new("counter", "test").overload_stateful(&[], "BIGINT", || {
+        let mut calls = 0i64;
+        Box::new(move |_: &[ScalarValue]| {
+            calls += 1;
+            Ok(ScalarValue::Int64(Some(calls)))
+        })
+    });
+    let first = UserScalarFunction::new(&udf);
+    let second = UserScalarFunction::new(&udf);
+    let count = |function: &UserScalarFunction| (function.bodies[0])(&[]).unwrap();
+    assert_eq!(count(&first), ScalarValue::Int64(Some(1)));
+    assert_eq!(count(&first), ScalarValue::Int64(Some(2)));
+    assert_eq!(count(&second), ScalarValue::Int64(Some(1)));
+}
