@@ -531,6 +531,7 @@ impl ScalarUdf {
 
     /// Like `overload`, for a body with state: `make` creates one instance per call of the
     /// function in a query (ksqlDB's UDF instance, whose fields live as long as the query).
+    /// Such a function is never evaluated ahead of time (it is volatile).
     pub fn overload_stateful(
         self,
         params: &[&str],
@@ -650,7 +651,7 @@ impl Hash for UserScalarFunction {
 
 impl UserScalarFunction {
     fn new(udf: &ScalarUdf) -> Self {
-        let volatility = if udf.volatile {
+        let volatility = if udf.volatile || udf.stateful() {
             Volatility::Volatile
         } else {
             Volatility::Immutable
