@@ -23,6 +23,7 @@ mod ratchet;
 pub mod report;
 mod rest;
 mod run;
+mod test_functions;
 mod topics;
 mod verdict;
 
@@ -33,4 +34,5 @@ pub use ksql_test_runner::load_test_runner_case;
 pub use pool::run_cases;
 pub use ratchet::Ratchet;
 pub use run::run_case;
+pub use test_functions::register_test_functions;
 pub use verdict::{Status, Verdict};

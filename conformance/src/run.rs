@@ -41,6 +41,8 @@ const BASE_PROPERTIES: [(&str, &str); 4] = [
 /// Runs one case on a new engine from `factory` and judges it. The engine is dropped before
 /// this returns.
 pub fn run_case(case: &Case, factory: &dyn EngineFactory) -> Verdict {
+    // ksqlDB's harness runs every case with its test functions loaded.
+    crate::register_test_functions();
     let engine = match factory.create_engine() {
         Ok(engine) => engine,
         Err(error) => return Verdict::error(error_text(&error)),

@@ -589,7 +589,7 @@ fn columns_read(top: &DataflowNode) -> Option<HashSet<String>> {
             }
             DataflowNode::TableFunction(table_function) => {
                 for call in &table_function.calls {
-                    add(&mut read, &call.arg);
+                    call.args.iter().for_each(|arg| add(&mut read, arg));
                 }
                 node = &table_function.input;
             }

@@ -754,6 +754,16 @@ impl ExprLowering<'_> {
 
     /// Calls the ksqlDB scalar function `name`.
     pub fn call(&self, name: &str, args: Vec<Expr>) -> Result<Expr> {
+        // A user function's overload errors are ksqlDB's messages as they are, not wrapped
+        // in DataFusion's coercion error.
+        if let Ok(types) = args
+            .iter()
+            .map(|arg| arg.get_type(self.schema))
+            .collect::<datafusion::error::Result<Vec<_>>>()
+            && let Some(Err(message)) = functions::user::check_scalar_call(name, &types)
+        {
+            return Err(PlanError::User(message));
+        }
         match functions::scalar_function(name).or_else(|| functions::table::table_function(name)) {
             Some(udf) => Ok(Expr::ScalarFunction(ScalarFunction::new_udf(udf, args))),
             None => Err(PlanError::User(format!(

@@ -20,6 +20,7 @@ mod string;
 pub mod table;
 mod udf;
 mod url;
+pub mod user;
 
 #[cfg(test)]
 mod testing;
@@ -134,14 +135,21 @@ fn register(definition: &FunctionDefinition) -> RegisteredFunction {
     }
 }
 
-/// The scalar function named `name` (upper-case ksqlDB name, e.g. "UCASE"), or None.
+/// The scalar function named `name` (upper-case ksqlDB name, e.g. "UCASE"), or None: a
+/// built-in or a registered user function.
 pub fn scalar_function(name: &str) -> Option<Arc<ScalarUDF>> {
+    builtin_scalar_function(name).or_else(|| user::scalar_function(name))
+}
+
+/// The built-in scalar function named `name` (upper-case), or None.
+pub(crate) fn builtin_scalar_function(name: &str) -> Option<Arc<ScalarUDF>> {
     registry()
         .get(name)
         .map(|function| Arc::clone(&function.udf))
 }
 
-/// Every scalar function name, sorted (for SHOW FUNCTIONS and completion).
+/// Every built-in scalar function name, sorted (for SHOW FUNCTIONS and completion; user
+/// functions are listed by `user::descriptions`).
 pub fn scalar_function_names() -> Vec<&'static str> {
     registry().keys().copied().collect()
 }

@@ -427,7 +427,18 @@ impl DataflowNode {
                 let calls: Vec<String> = node
                     .calls
                     .iter()
-                    .map(|call| format!("{}({}) AS {}", call.kind.name(), call.arg, call.name))
+                    .map(|call| {
+                        format!(
+                            "{}({}) AS {}",
+                            call.kind.name(),
+                            call.args
+                                .iter()
+                                .map(ToString::to_string)
+                                .collect::<Vec<_>>()
+                                .join(", "),
+                            call.name
+                        )
+                    })
                     .collect();
                 writeln!(f, "{pad}TableFunction: [{}]", calls.join(", "))?;
                 node.input.fmt_indented(f, depth + 1)

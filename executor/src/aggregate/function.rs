@@ -21,6 +21,7 @@ use arrow::buffer::OffsetBuffer;
 use arrow::datatypes::DataType;
 use datafusion::common::ScalarValue;
 use planner::functions::aggregate::AggregateSignature;
+use planner::functions::user::{UserAggregate, create_aggregate};
 
 use self::number::Width;
 use self::values::{contains_map, integer, scalars_to_array, single_list};
@@ -71,6 +72,8 @@ pub enum AggState {
     Offsets(Vec<(u64, ScalarValue)>),
     /// HISTOGRAM, in first-seen order.
     Histogram(Vec<(String, i64)>),
+    /// A user aggregate's value, of its aggregate type.
+    User(ScalarValue),
 }
 
 /// What the function computes, compiled from the signature.
@@ -109,6 +112,17 @@ enum Kind {
         distinct: bool,
     },
     Histogram,
+    User(UserKind),
+}
+
+/// A user aggregate function's running form.
+#[derive(Debug, Clone)]
+pub(super) struct UserKind(pub(super) Arc<UserAggregate>);
+
+impl PartialEq for UserKind {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
 }
 
 /// How MIN/MAX hold their value.
@@ -150,6 +164,17 @@ impl AggregateFunction {
                     .join(", ")
             ))
         };
+        if let Some(user) = create_aggregate(signature) {
+            let user = user.map_err(ExecError::User)?;
+            return Ok(AggregateFunction {
+                kind: Kind::User(UserKind(Arc::new(user))),
+                canonical_equality: false,
+                arg_types: signature.arg_types.clone(),
+                return_type: signature.return_type.clone(),
+                limit: usize::MAX,
+                sequence: AtomicU64::new(0),
+            });
+        }
         if let Some(arg) = signature.arg_types.iter().find(|arg| !is_supported(arg)) {
             return Err(ExecError::Internal(format!(
                 "aggregate {} over unsupported type {arg}",
@@ -289,6 +314,7 @@ impl AggregateFunction {
             }
             Kind::ByOffset { .. } => AggState::Offsets(Vec::new()),
             Kind::Histogram => AggState::Histogram(Vec::new()),
+            Kind::User(user) => AggState::User(user.0.udaf.initialize()),
         }
     }
 
@@ -361,6 +387,12 @@ impl AggregateFunction {
                 }
             },
             (Kind::Histogram, AggState::Histogram(counts)) => self.histogram_result(counts),
+            (Kind::User(user), AggState::User(value)) => match user.0.udaf.map(value) {
+                Ok(result) if !result.is_null() => result
+                    .cast_to(&self.return_type)
+                    .unwrap_or_else(|_| self.null_result()),
+                _ => self.null_result(),
+            },
             _ => self.null_result(),
         }
     }

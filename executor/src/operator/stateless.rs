@@ -41,7 +41,7 @@ enum Step {
         schema: SchemaRef,
     },
     TableFunction {
-        calls: Vec<(TableFunctionKind, Arc<dyn PhysicalExpr>)>,
+        calls: Vec<(TableFunctionKind, Vec<Arc<dyn PhysicalExpr>>)>,
         schema: SchemaRef,
     },
 }
@@ -145,8 +145,12 @@ impl StatelessOperator {
             .calls
             .iter()
             .map(|call| {
-                let arg = create_physical_expr(&call.arg, node.input.schema(), &props, &context)?;
-                Ok((call.kind, arg))
+                let args = call
+                    .args
+                    .iter()
+                    .map(|arg| create_physical_expr(arg, node.input.schema(), &props, &context))
+                    .collect::<datafusion::error::Result<Vec<_>>>()?;
+                Ok((call.kind, args))
             })
             .collect::<datafusion::error::Result<Vec<_>>>()?;
         self.schema = Arc::new(node.schema.as_arrow().clone());
@@ -345,16 +349,19 @@ fn apply(
 /// A delete row (a stream record with a null value) gives nothing, as in ksqlDB. Returns the
 /// rows and, for each, the input row it repeats.
 fn expand(
-    calls: &[(TableFunctionKind, Arc<dyn PhysicalExpr>)],
+    calls: &[(TableFunctionKind, Vec<Arc<dyn PhysicalExpr>>)],
     schema: &SchemaRef,
     batch: &RecordBatch,
 ) -> Result<(RecordBatch, UInt32Array)> {
     let rows = batch.num_rows();
     let results = calls
         .iter()
-        .map(|(kind, arg)| {
-            let arg = arg.evaluate(batch)?.into_array(rows)?;
-            kind.expand(&arg)
+        .map(|(kind, args)| {
+            let args = args
+                .iter()
+                .map(|arg| arg.evaluate(batch)?.into_array(rows))
+                .collect::<datafusion::error::Result<Vec<_>>>()?;
+            kind.expand_args(&args, rows)
         })
         .collect::<datafusion::error::Result<Vec<_>>>()?;
     let ops = match batch.column_by_name(OP_COLUMN) {

@@ -49,6 +49,8 @@ impl AggregateSignature {
 /// Every aggregate function, with whether it is a ksqlDB `TableUdaf` and whether its
 /// intermediate state is complex.
 const FUNCTIONS: &[(&str, bool, bool)] = &[
+    // Resolved and run through the user-function API (`functions::user`).
+    ("ATTR", true, true),
     ("AVG", true, true),
     ("COLLECT_LIST", true, true),
     ("COLLECT_SET", false, true),
@@ -68,10 +70,15 @@ const FUNCTIONS: &[(&str, bool, bool)] = &[
     ("TOPKDISTINCT", false, true),
 ];
 
-/// True when `name` (any case) is an aggregate function.
+/// True when `name` (any case) is an aggregate function (built-in or user).
 pub fn is_aggregate_function(name: &str) -> bool {
     let upper = name.to_uppercase();
-    FUNCTIONS.iter().any(|(function, _, _)| *function == upper)
+    is_builtin_aggregate(&upper) || super::user::is_aggregate(&upper)
+}
+
+/// True when `name` (upper-case) is a built-in aggregate function.
+pub(crate) fn is_builtin_aggregate(name: &str) -> bool {
+    FUNCTIONS.iter().any(|(function, _, _)| *function == name)
 }
 
 /// Every aggregate function name, sorted.
@@ -101,6 +108,9 @@ pub fn resolve_aggregate_with_sql(
     arg_sql: &[String],
 ) -> Result<AggregateSignature, String> {
     let upper = name.to_uppercase();
+    if let Some(resolved) = super::user::resolve_aggregate(&upper, arg_types, literals, arg_sql) {
+        return resolved;
+    }
     let Some((name, table_supported, complex_intermediate)) = FUNCTIONS
         .iter()
         .find(|(function, _, _)| *function == upper)
@@ -468,5 +478,8 @@ fn integer(value: &ScalarValue) -> Option<i64> {
     }
 }
 
+mod attr;
 #[cfg(test)]
 mod tests;
+
+pub(crate) use attr::attr;

@@ -52,8 +52,9 @@ pub(crate) enum ReturnType {
 #[derive(Debug, Clone)]
 pub(crate) struct Overload {
     pub params: Vec<ParamType>,
-    /// The last parameter repeats zero or more times.
-    pub variadic: bool,
+    /// The parameter at this index repeats zero or more times (ksqlDB's `T...`, at the end or,
+    /// for aggregates, before the initial arguments).
+    pub variadic: Option<usize>,
     pub return_type: ReturnType,
 }
 
@@ -61,15 +62,16 @@ impl Overload {
     pub(crate) fn new(params: Vec<ParamType>, return_type: ReturnType) -> Self {
         Self {
             params,
-            variadic: false,
+            variadic: None,
             return_type,
         }
     }
 
     pub(crate) fn variadic(params: Vec<ParamType>, return_type: ReturnType) -> Self {
+        let last = params.len().checked_sub(1);
         Self {
             params,
-            variadic: true,
+            variadic: last,
             return_type,
         }
     }
@@ -173,7 +175,7 @@ fn rank(overload: &Overload) -> (bool, usize, std::cmp::Reverse<usize>) {
         .filter(|param| has_generics(param))
         .count();
     (
-        !overload.variadic,
+        overload.variadic.is_none(),
         overload.params.len(),
         std::cmp::Reverse(generics),
     )
@@ -207,7 +209,7 @@ pub(crate) fn describe_overload(overload: &Overload) -> String {
         .enumerate()
         .map(|(index, param)| {
             let name = param_type_name(param);
-            if overload.variadic && index + 1 == overload.params.len() {
+            if overload.variadic == Some(index) {
                 format!("{name}...")
             } else {
                 name
@@ -227,7 +229,7 @@ pub(crate) fn describe_overload(overload: &Overload) -> String {
     format!("({}) -> {result}", params.join(", "))
 }
 
-fn param_type_name(param: &ParamType) -> String {
+pub(crate) fn param_type_name(param: &ParamType) -> String {
     match param {
         ParamType::Boolean => "BOOLEAN".to_string(),
         ParamType::Int => "INT".to_string(),
@@ -333,21 +335,43 @@ pub(crate) fn map_key_value(data_type: &DataType) -> Option<(&DataType, &DataTyp
     }
 }
 
-fn match_overload(overload: &Overload, args: &[DataType]) -> Option<(u32, Vec<DataType>)> {
+/// The parameter each of `args` arguments stands for: `None` when the overload does not take
+/// that many.
+pub(crate) fn params_for(overload: &Overload, args: usize) -> Option<Vec<usize>> {
     let fixed = overload.params.len();
-    let params: Vec<&ParamType> = if overload.variadic {
-        if args.len() + 1 < fixed {
-            return None;
+    match overload.variadic {
+        Some(variadic) => {
+            if args + 1 < fixed {
+                return None;
+            }
+            // Parameters after the variadic one take the last arguments.
+            let after = fixed - 1 - variadic;
+            Some(
+                (0..args)
+                    .map(|index| {
+                        if index < variadic {
+                            index
+                        } else if index >= args - after {
+                            index + fixed - args
+                        } else {
+                            variadic
+                        }
+                    })
+                    .collect(),
+            )
         }
-        (0..args.len())
-            .map(|index| &overload.params[index.min(fixed - 1)])
-            .collect()
-    } else {
-        if args.len() != fixed {
-            return None;
-        }
-        overload.params.iter().collect()
-    };
+        None => (args == fixed).then(|| (0..fixed).collect()),
+    }
+}
+
+pub(crate) fn match_overload(
+    overload: &Overload,
+    args: &[DataType],
+) -> Option<(u32, Vec<DataType>)> {
+    let params: Vec<&ParamType> = params_for(overload, args.len())?
+        .into_iter()
+        .map(|index| &overload.params[index])
+        .collect();
 
     let mut bindings = HashMap::new();
     for (param, arg) in params.iter().zip(args) {
@@ -548,6 +572,24 @@ fn coerce(param: &ParamType, arg: &DataType) -> Option<(DataType, u32)> {
             let (value, value_cost) = coerce(value, arg_value)?;
             Some((map_type(key, value), key_cost + value_cost))
         }
+        ParamType::Exact(DataType::Struct(wanted)) => match arg {
+            DataType::Null => Some((DataType::Struct(wanted.clone()), 0)),
+            // A struct parameter takes a struct with the same fields (names ignore case).
+            DataType::Struct(given)
+                if given.len() == wanted.len()
+                    && given.iter().zip(wanted.iter()).all(|(given, wanted)| {
+                        given.name().eq_ignore_ascii_case(wanted.name())
+                            && coerce(
+                                &ParamType::Exact(wanted.data_type().clone()),
+                                given.data_type(),
+                            )
+                            .is_some_and(|(_, cost)| cost == 0)
+                    }) =>
+            {
+                Some((arg.clone(), 0))
+            }
+            _ => None,
+        },
         ParamType::Exact(target) => {
             if arg == target || arg.is_null() {
                 return Some((target.clone(), 0));
@@ -557,6 +599,40 @@ fn coerce(param: &ParamType, arg: &DataType) -> Option<(DataType, u32)> {
         }
         ParamType::Generic(_) => Some((arg.clone(), 0)),
     }
+}
+
+/// The type `param` stands for once the generics of `overload` are bound by the argument
+/// types `args` (already coerced); None for a type with no single concrete form (DECIMAL,
+/// ANY, an unbound generic).
+pub(crate) fn instantiate_type(
+    param: &ParamType,
+    overload: &Overload,
+    args: &[DataType],
+) -> Option<DataType> {
+    let mut bindings = HashMap::new();
+    for (index, arg) in params_for(overload, args.len())?.into_iter().zip(args) {
+        bind(&overload.params[index], arg, &mut bindings)?;
+    }
+    concrete(&instantiate(param, &bindings))
+}
+
+fn concrete(param: &ParamType) -> Option<DataType> {
+    Some(match param {
+        ParamType::Boolean => DataType::Boolean,
+        ParamType::Int => DataType::Int32,
+        ParamType::Bigint => DataType::Int64,
+        ParamType::Double => DataType::Float64,
+        ParamType::String => DataType::Utf8,
+        ParamType::Bytes => DataType::Binary,
+        ParamType::Date => DataType::Date32,
+        ParamType::Time => time_type(),
+        ParamType::Timestamp => timestamp_type(),
+        ParamType::Array(element) => list_type(concrete(element)?),
+        ParamType::Map(key, value) => map_type(concrete(key)?, concrete(value)?),
+        ParamType::Exact(DataType::Null) => return None,
+        ParamType::Exact(data_type) => data_type.clone(),
+        ParamType::Decimal | ParamType::Generic(_) | ParamType::Any => return None,
+    })
 }
 
 fn exact(arg: &DataType, target: DataType) -> Option<(DataType, u32)> {
@@ -628,7 +704,7 @@ mod tests {
             ),
         ];
         for (overloads, args, expected) in cases {
-            let name = if overloads.len() == variadic.len() && overloads[0].variadic {
+            let name = if overloads.len() == variadic.len() && overloads[0].variadic.is_some() {
                 "GREATEST"
             } else {
                 "F"
@@ -653,7 +729,7 @@ mod tests {
             ),
         ];
         let resolution = resolve("F", &mixed, &[DataType::Int32, DataType::Int32]).expect("fixed");
-        assert!(!resolution.overload.variadic);
+        assert!(resolution.overload.variadic.is_none());
     }
 
     #[test]

@@ -18,6 +18,7 @@ use datafusion::logical_expr::{
 };
 
 use super::signature::ksql_type_name;
+use super::user::{self, TableUdf};
 
 /// The largest array CUBE_EXPLODE takes: 2^n rows come out of an array of n elements.
 const CUBE_MAX_ELEMENTS: usize = 20;
@@ -30,10 +31,12 @@ pub enum TableFunctionKind {
     /// `CUBE_EXPLODE(ARRAY<T>)`: one row per combination of the elements, each element
     /// kept or replaced by null; a null element only once (as null).
     CubeExplode,
+    /// A registered user table function.
+    User(&'static TableUdf),
 }
 
 impl TableFunctionKind {
-    /// Every table function, by name order.
+    /// Every built-in table function, by name order.
     pub const ALL: [TableFunctionKind; 2] =
         [TableFunctionKind::CubeExplode, TableFunctionKind::Explode];
 
@@ -42,6 +45,7 @@ impl TableFunctionKind {
         match self {
             TableFunctionKind::Explode => "EXPLODE",
             TableFunctionKind::CubeExplode => "CUBE_EXPLODE",
+            TableFunctionKind::User(udtf) => udtf.name(),
         }
     }
 
@@ -54,6 +58,7 @@ impl TableFunctionKind {
             TableFunctionKind::CubeExplode => {
                 "Takes as argument a list of columns and outputs all possible combinations of them."
             }
+            TableFunctionKind::User(_) => "",
         }
     }
 
@@ -66,20 +71,30 @@ impl TableFunctionKind {
                 ("ARRAY<T>", "list", "T"),
             ],
             TableFunctionKind::CubeExplode => &[("ARRAY<T>", "columns", "ARRAY<T>")],
+            // DESCRIBE FUNCTION reads user functions' overloads from `user::describe`.
+            TableFunctionKind::User(_) => &[],
         }
     }
 
     fn from_name(name: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|kind| kind.name() == name)
+        Self::ALL
+            .into_iter()
+            .find(|kind| kind.name() == name)
+            .or_else(|| user::table_function(name).map(TableFunctionKind::User))
     }
 
     /// The type of the values a call over `arg_types` gives, or ksqlDB's error when it does
     /// not take them.
     pub fn return_type(self, arg_types: &[DataType]) -> Result<DataType, String> {
+        if let TableFunctionKind::User(udtf) = self {
+            return udtf.return_type(arg_types);
+        }
         match arg_types {
             [DataType::List(element)] => Ok(match self {
                 TableFunctionKind::Explode => element.data_type().clone(),
-                TableFunctionKind::CubeExplode => DataType::List(Arc::clone(element)),
+                TableFunctionKind::CubeExplode | TableFunctionKind::User(_) => {
+                    DataType::List(Arc::clone(element))
+                }
             }),
             _ => {
                 let name = self.name().to_lowercase();
@@ -102,10 +117,22 @@ impl TableFunctionKind {
     /// after the other, and where each row's values start (`rows + 1` offsets). A null or
     /// empty array gives no values (CUBE_EXPLODE: an empty array gives one empty array).
     pub fn expand(self, input: &ArrayRef) -> Result<(ArrayRef, Vec<usize>)> {
+        self.expand_args(std::slice::from_ref(input), input.len())
+    }
+
+    /// Like `expand`, for calls of any number of arguments (`rows` values each).
+    pub fn expand_args(self, args: &[ArrayRef], rows: usize) -> Result<(ArrayRef, Vec<usize>)> {
+        if let TableFunctionKind::User(udtf) = self {
+            return udtf.expand(args, rows);
+        }
+        let [input] = args else {
+            return internal_err!("{} takes one argument", self.name());
+        };
         let list = as_list_array(input)?;
         match self {
             TableFunctionKind::Explode => Ok(explode(list)),
             TableFunctionKind::CubeExplode => cube_explode(list),
+            TableFunctionKind::User(_) => unreachable!("handled above"),
         }
     }
 }
@@ -186,6 +213,14 @@ fn cube_explode(list: &ListArray) -> Result<(ArrayRef, Vec<usize>)> {
 pub fn table_function(name: &str) -> Option<Arc<ScalarUDF>> {
     static UDFS: OnceLock<Vec<Arc<ScalarUDF>>> = OnceLock::new();
     let kind = TableFunctionKind::from_name(name)?;
+    if let TableFunctionKind::User(_) = kind {
+        return Some(Arc::new(ScalarUDF::new_from_impl(
+            TableFunctionPlaceholder {
+                kind,
+                signature: Signature::user_defined(Volatility::Volatile),
+            },
+        )));
+    }
     let udfs = UDFS.get_or_init(|| {
         TableFunctionKind::ALL
             .into_iter()
@@ -210,9 +245,16 @@ pub fn table_function_kind(udf: &ScalarUDF) -> Option<TableFunctionKind> {
         .map(|placeholder| placeholder.kind)
 }
 
-/// Whether `name` (upper-case) is a table function.
+/// Whether `name` (upper-case) is a table function (built-in or user).
 pub fn is_table_function(name: &str) -> bool {
     TableFunctionKind::from_name(name).is_some()
+}
+
+/// Whether `name` (upper-case) is a built-in table function.
+pub(crate) fn is_builtin_table_function(name: &str) -> bool {
+    TableFunctionKind::ALL
+        .into_iter()
+        .any(|kind| kind.name() == name)
 }
 
 /// A table function call inside an expression, before the planner takes it out. Its
@@ -234,7 +276,13 @@ impl ScalarUDFImpl for TableFunctionPlaceholder {
     }
 
     fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
-        Ok(arg_types.to_vec())
+        match self.kind {
+            // A user function's arguments are cast to its overload's types.
+            TableFunctionKind::User(udtf) => Ok(udtf
+                .coerced_types(arg_types)
+                .unwrap_or_else(|_| arg_types.to_vec())),
+            _ => Ok(arg_types.to_vec()),
+        }
     }
 
     fn return_type(&self, arg_types: &[DataType]) -> Result<DataType> {

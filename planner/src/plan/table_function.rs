@@ -26,8 +26,8 @@ pub struct TableFunctionNode {
 #[derive(Debug, Clone)]
 pub struct TableFunctionCall {
     pub kind: TableFunctionKind,
-    /// The argument, over the input schema.
-    pub arg: Expr,
+    /// The arguments, over the input schema.
+    pub args: Vec<Expr>,
     /// The output column carrying its values.
     pub name: String,
 }

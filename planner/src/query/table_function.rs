@@ -14,7 +14,7 @@ use sqlparser::ast::{Expr as SqlExpr, visit_expressions};
 
 use super::OutputColumn;
 use crate::expr::{FormattedExpr, normalize_ident};
-use crate::functions::table::{is_table_function, table_function_kind};
+use crate::functions::table::{TableFunctionKind, is_table_function, table_function_kind};
 use crate::plan::{DataflowNode, TableFunctionCall, TableFunctionNode};
 use crate::{PlanError, Result, user_error};
 
@@ -164,14 +164,35 @@ pub(super) fn plan_table_functions(
             let data_type = kind
                 .return_type(&arg_types)
                 .map_err(|message| datafusion::error::DataFusionError::External(message.into()))?;
-            let arg = function
-                .args
-                .first()
-                .expect("a table function that returned a type has its one argument");
             let name = format!("KSQL_SYNTH_{}", calls.len());
+            // User functions take their arguments cast to the chosen overload's types.
+            let args = match kind {
+                TableFunctionKind::User(udtf) => {
+                    let coerced = udtf.coerced_types(&arg_types).map_err(|message| {
+                        datafusion::error::DataFusionError::External(message.into())
+                    })?;
+                    function
+                        .args
+                        .iter()
+                        .zip(coerced)
+                        .zip(&arg_types)
+                        .map(|((arg, wanted), given)| {
+                            if &wanted == given {
+                                arg.clone()
+                            } else {
+                                Expr::Cast(datafusion::logical_expr::Cast::new(
+                                    Box::new(arg.clone()),
+                                    wanted,
+                                ))
+                            }
+                        })
+                        .collect()
+                }
+                _ => function.args.clone(),
+            };
             calls.push(TableFunctionCall {
                 kind,
-                arg: arg.clone(),
+                args,
                 name: name.clone(),
             });
             fields.push((

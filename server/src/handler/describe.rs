@@ -37,6 +37,11 @@ pub(crate) fn describe(
         )),
         Describe::Function { name } => {
             let name = name.to_uppercase();
+            if let Some(user) = planner::functions::user::describe(&name) {
+                return Ok(StatementResult::FunctionDescription(Box::new(
+                    user_function_description(user),
+                )));
+            }
             if let Some(kind) = planner::functions::table::TableFunctionKind::ALL
                 .into_iter()
                 .find(|kind| kind.name() == name)
@@ -373,6 +378,47 @@ fn function_description(
         version: String::new(),
         path: "internal".into(),
         kind: "SCALAR".into(),
+        variations,
+    }
+}
+
+/// What `DESCRIBE FUNCTION` shows of a user function: its declared overloads.
+fn user_function_description(
+    user: planner::functions::user::UserFunctionDescription,
+) -> FunctionDescription {
+    let variations = user
+        .variations
+        .into_iter()
+        .map(|variation| FunctionVariation {
+            arguments: variation
+                .parameters
+                .into_iter()
+                .map(|parameter| FunctionArgument {
+                    name: parameter.name,
+                    type_name: if parameter.variadic {
+                        format!("{}...", parameter.type_name)
+                    } else {
+                        parameter.type_name
+                    },
+                    description: String::new(),
+                    variadic: parameter.variadic,
+                })
+                .collect(),
+            return_type: variation.return_type,
+            description: if variation.description.is_empty() {
+                user.description.clone()
+            } else {
+                variation.description
+            },
+        })
+        .collect();
+    FunctionDescription {
+        name: user.name,
+        description: user.description,
+        author: user.author,
+        version: user.version,
+        path: "user".into(),
+        kind: user.kind.as_str().into(),
         variations,
     }
 }

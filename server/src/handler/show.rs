@@ -109,7 +109,19 @@ fn functions() -> Vec<FunctionSummary> {
     let tables = planner::functions::table::TableFunctionKind::ALL
         .into_iter()
         .map(|kind| (kind.name(), "TABLE", "TABLE"));
-    let mut functions: Vec<(&str, &str, &str)> = scalars.chain(aggregates).chain(tables).collect();
+    let users = planner::functions::user::descriptions();
+    let users = users.iter().map(|user| {
+        (
+            user.name.as_str(),
+            user.kind.as_str(),
+            user.category.as_str(),
+        )
+    });
+    let mut functions: Vec<(&str, &str, &str)> = scalars
+        .chain(aggregates)
+        .chain(tables)
+        .chain(users)
+        .collect();
     functions.sort();
     functions
         .into_iter()

@@ -61,6 +61,7 @@ impl AggregateFunction {
                 put_varint(out, values.len() as u64);
                 values.iter().for_each(|value| put_bytes(out, value));
             }
+            AggState::User(value) => encode_scalar(value, out),
             AggState::Values(values) => {
                 put_varint(out, values.len() as u64);
                 values.iter().for_each(|value| encode_scalar(value, out));
@@ -84,6 +85,12 @@ impl AggregateFunction {
 
     /// Reads a state written by `encode`, consuming exactly its bytes.
     pub fn decode(&self, input: &mut &[u8]) -> Result<AggState> {
+        if let super::Kind::User(user) = &self.kind {
+            return Ok(AggState::User(decode_scalar(
+                &user.0.aggregate_type,
+                input,
+            )?));
+        }
         let state = match self.init() {
             AggState::Int(_) => AggState::Int(get_signed(input)?),
             AggState::Float(_) => AggState::Float(get_f64(input)?),
@@ -154,6 +161,7 @@ impl AggregateFunction {
                 }
                 AggState::Histogram(counts)
             }
+            AggState::User(_) => unreachable!("user states are decoded above"),
         };
         Ok(state)
     }

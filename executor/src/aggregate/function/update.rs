@@ -3,6 +3,7 @@
 
 use arrow::array::ArrayRef;
 use arrow::datatypes::DataType;
+use datafusion::common::ScalarValue;
 
 use super::number::{
     Number, add_number, correlate, exceeds_precision, int_of, list_sum, pair, stddev_delta,
@@ -129,6 +130,10 @@ impl AggregateFunction {
                     histogram_add(counts, key, 1);
                 }
             }
+            (Kind::User(user), AggState::User(value)) => {
+                let udaf = &user.0.udaf;
+                update_user(value, args, row, |args, value| udaf.aggregate(args, value));
+            }
             // A state of another function: cannot happen, states are built by `init`.
             _ => {}
         }
@@ -209,6 +214,10 @@ impl AggregateFunction {
                     }
                 }
             }
+            (Kind::User(user), AggState::User(value)) if user.0.undo => {
+                let udaf = &user.0.udaf;
+                update_user(value, args, row, |args, value| udaf.undo(args, value));
+            }
             _ => {}
         }
     }
@@ -217,6 +226,13 @@ impl AggregateFunction {
     /// the earlier state).
     pub fn merge(&self, into: &mut AggState, other: &AggState) {
         match (&self.kind, into, other) {
+            (Kind::User(user), AggState::User(value), AggState::User(other)) => {
+                let current = std::mem::replace(value, ScalarValue::Null);
+                *value = match user.0.udaf.merge(current.clone(), other.clone()) {
+                    Ok(merged) => merged,
+                    Err(_) => current,
+                };
+            }
             (Kind::Sum(width) | Kind::SumList(width), AggState::Int(a), AggState::Int(b)) => {
                 *a = int_of(width.add(Number::Int(*a), Number::Int(*b)));
             }
@@ -348,4 +364,26 @@ pub(super) fn histogram_add(counts: &mut Vec<(String, i64)>, key: &str, count: i
         None if counts.len() < HISTOGRAM_LIMIT => counts.push((key.to_string(), count)),
         None => {}
     }
+}
+
+/// Folds row `row` of `args` into a user aggregate's `value` with `update`; a failing update
+/// leaves the value as it was (ksqlDB logs the error and skips the row).
+fn update_user(
+    value: &mut ScalarValue,
+    args: &[ArrayRef],
+    row: usize,
+    update: impl FnOnce(&[ScalarValue], ScalarValue) -> Result<ScalarValue, String>,
+) {
+    let Ok(row_args) = args
+        .iter()
+        .map(|array| ScalarValue::try_from_array(array, row))
+        .collect::<datafusion::common::Result<Vec<_>>>()
+    else {
+        return;
+    };
+    let current = std::mem::replace(value, ScalarValue::Null);
+    *value = match update(&row_args, current.clone()) {
+        Ok(updated) => updated,
+        Err(_) => current,
+    };
 }

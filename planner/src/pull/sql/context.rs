@@ -43,6 +43,11 @@ pub fn session_state() -> &'static SessionState {
             let alias: &'static str = name.to_ascii_lowercase().leak();
             context.register_udf(function.as_ref().clone().with_aliases([alias]));
         }
+        // User functions registered before the first pull query.
+        for (name, function) in crate::functions::user::scalar_functions() {
+            let alias: &'static str = name.to_ascii_lowercase().leak();
+            context.register_udf(function.as_ref().clone().with_aliases([alias]));
+        }
         context.state()
     })
 }
