@@ -332,6 +332,7 @@ pub(crate) fn source_node(
             .map(|column| (column.name.clone(), column.kind.clone()))
             .collect(),
         timestamp: source.timestamp.clone(),
+        throw_on_invalid_timestamp: false,
         window: source.window,
         changelog,
         retract,

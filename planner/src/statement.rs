@@ -22,6 +22,7 @@ use self::with_properties::{
 };
 use crate::catalog::{
     Catalog, ColumnDefinition, ColumnKind, FormatDefinition, QueryDefinition, SourceDefinition,
+    TimestampColumn,
 };
 use crate::plan::{DataflowNode, DataflowPlan, ProjectNode, ROWTIME_OUTPUT, SinkPlan};
 use crate::pull::PullPlan;
@@ -89,7 +90,7 @@ pub fn plan_statement(
     statement: &Statement,
     properties: &Properties,
 ) -> Result<Option<StatementPlan>> {
-    Ok(Some(match &statement.kind {
+    let mut plan = match &statement.kind {
         StatementKind::CreateSource(create) => {
             check_with_properties(&create.properties, &[COMMON_PROPERTIES, CREATE_PROPERTIES])?;
             plan_create_source(catalog, create, statement, properties)?
@@ -150,7 +151,25 @@ pub fn plan_statement(
             crate::pull::plan_sql_pull(catalog, text, properties)?,
         ))),
         _ => return Ok(None),
-    }))
+    };
+    if throw_on_invalid_timestamp(properties)
+        && let StatementPlan::CreateAsSelect { plan, .. }
+        | StatementPlan::InsertInto { plan, .. }
+        | StatementPlan::Select { plan, .. } = &mut plan
+    {
+        for source in plan.root.sources_mut() {
+            source.throw_on_invalid_timestamp = true;
+        }
+    }
+    Ok(Some(plan))
+}
+
+/// `ksql.timestamp.throw.on.invalid`: a TIMESTAMP column that cannot be read fails the
+/// query instead of skipping the record.
+fn throw_on_invalid_timestamp(properties: &Properties) -> bool {
+    properties
+        .get("ksql.timestamp.throw.on.invalid")
+        .is_some_and(|value| value.trim().eq_ignore_ascii_case("true"))
 }
 
 /// The error for the `NONE` key format given to key columns.
@@ -262,13 +281,6 @@ fn plan_create_source(
     let has_keys = columns.iter().any(|c| c.kind == ColumnKind::Key);
     if has_keys && key_format.name == "NONE" {
         return Err(none_key_format_with_keys(&columns));
-    }
-    if !has_keys
-        && key_format.name != "KAFKA"
-        && key_format.name != "NONE"
-        && props.get("KEY_FORMAT").is_some()
-    {
-        return user_error("Key format specified for stream without key columns.");
     }
     // A keyless source keeps a key format it was given (a query that adds keys inherits
     // it); without one its key format is NONE, as ksqlDB's format injection decides.
@@ -429,7 +441,7 @@ fn plan_create_as_select(
         internal_topics,
     };
     if let (Some(timestamp), DataflowNode::Project(project)) = (&sink.timestamp, &mut root) {
-        use_timestamp_column(project, &timestamp.column);
+        use_timestamp_column(project, timestamp)?;
     }
     let mut sink_plan = sink_plan(&sink)?;
     sink_plan.skip_absent_deletes = root.aggregate().is_some();
@@ -449,23 +461,34 @@ fn plan_create_as_select(
     })
 }
 
-/// Makes the output record timestamp (`$rowtime`) the value of output column `column`.
-fn use_timestamp_column(project: &mut ProjectNode, column: &str) {
+/// Makes the output record timestamp (`$rowtime`) the value of the TIMESTAMP output column,
+/// read with its TIMESTAMP_FORMAT when it is a STRING (as `STRINGTOTIMESTAMP` reads it). The
+/// sink leaves out records whose timestamp is then null or negative.
+fn use_timestamp_column(project: &mut ProjectNode, timestamp: &TimestampColumn) -> Result<()> {
+    let column = timestamp.column.as_str();
     let source = project.exprs.iter().find_map(|expr| match expr {
         Expr::Alias(alias) if alias.name == column => Some(alias.expr.as_ref().clone()),
+        Expr::Column(named) if named.name == column => Some(expr.clone()),
         _ => None,
     });
     let rowtime = project
         .exprs
         .iter_mut()
         .find(|expr| matches!(expr, Expr::Alias(alias) if alias.name == ROWTIME_OUTPUT));
-    if let (Some(source), Some(rowtime)) = (source, rowtime) {
-        *rowtime = Expr::Cast(datafusion::logical_expr::Cast::new(
+    let (Some(source), Some(rowtime)) = (source, rowtime) else {
+        return Ok(());
+    };
+    let millis = match &timestamp.format {
+        Some(format) => crate::functions::scalar_function("STRINGTOTIMESTAMP")
+            .ok_or_else(|| PlanError::Internal("STRINGTOTIMESTAMP is not registered".into()))?
+            .call(vec![source, datafusion::logical_expr::lit(format.as_str())]),
+        None => Expr::Cast(datafusion::logical_expr::Cast::new(
             Box::new(source),
             arrow::datatypes::DataType::Int64,
-        ))
-        .alias(ROWTIME_OUTPUT);
-    }
+        )),
+    };
+    *rowtime = millis.alias(ROWTIME_OUTPUT);
+    Ok(())
 }
 
 /// The sink of a query writing into `target`.
@@ -481,6 +504,7 @@ pub fn sink_plan(target: &SourceDefinition) -> Result<SinkPlan> {
         window: target.window,
         materialize: target.kind == SourceKind::Table,
         skip_absent_deletes: false,
+        skip_invalid_timestamps: target.timestamp.is_some(),
     })
 }
 
