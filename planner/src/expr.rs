@@ -564,6 +564,11 @@ impl ExprLowering<'_> {
                         names.push(normalize_ident(name));
                         args.push(self.lower_function_arg(arg)?);
                     }
+                    // `MAP(key := value, ...)`: the key is an expression, not a name.
+                    FunctionArg::ExprNamed { name: key, arg, .. } if name == "MAP" => {
+                        args.push(self.lower_inner(key)?);
+                        args.push(self.lower_function_arg(arg)?);
+                    }
                     FunctionArg::ExprNamed { name, arg, .. } => {
                         let field_name = match name {
                             SqlExpr::Identifier(ident) => normalize_ident(ident),
@@ -577,6 +582,13 @@ impl ExprLowering<'_> {
             }
         }
         match name.as_str() {
+            // `STRUCT()`: a struct without fields (a target type fills its fields with null).
+            "STRUCT" if args.is_empty() => Ok(Expr::Literal(
+                ScalarValue::Struct(Arc::new(arrow::array::StructArray::new_empty_fields(
+                    1, None,
+                ))),
+                None,
+            )),
             "STRUCT" => {
                 let mut pairs = Vec::new();
                 for (field_name, value) in names.into_iter().zip(args) {
