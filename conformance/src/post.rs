@@ -68,8 +68,8 @@ fn check_source(expected: &Json, catalog: &Catalog) -> Result<(), String> {
         }
     }
     if let Some(schema) = expected.get("schema").and_then(Json::as_str) {
-        let wanted = parse_schema(schema);
-        let actual = parse_schema(&source.schema_text());
+        let wanted = parse_schema(schema, true);
+        let actual = parse_schema(&source.schema_text(), false);
         if wanted != actual {
             return Err(format!(
                 "post: source {name} has schema {}, expected {schema}",
@@ -211,14 +211,15 @@ struct SchemaColumn {
 }
 
 /// Parses `NAME TYPE [KEY|PRIMARY KEY|HEADERS|HEADER('k')], ...`; types are parsed with
-/// Eddy's parser (text is compared when that fails).
-fn parse_schema(schema: &str) -> Vec<SchemaColumn> {
+/// Eddy's parser (text is compared when that fails). With `upper`, unquoted names are
+/// upper-cased as ksqlDB's parser does (Eddy's own schema text prints names verbatim).
+fn parse_schema(schema: &str, upper: bool) -> Vec<SchemaColumn> {
     split_top_level(schema)
         .into_iter()
         .filter(|column| !column.trim().is_empty())
         .map(|column| {
             let column = column.trim();
-            let (name, rest) = split_name(column);
+            let (name, rest) = split_name(column, upper);
             let upper = rest.to_uppercase();
             let (type_text, kind) = if let Some(prefix) = upper.strip_suffix(" PRIMARY KEY") {
                 (&rest[..prefix.len()], ColumnKind::Key)
@@ -246,16 +247,23 @@ fn parse_schema(schema: &str) -> Vec<SchemaColumn> {
         .collect()
 }
 
-/// The column name (backticks removed) and the rest.
-fn split_name(column: &str) -> (String, &str) {
+/// The column name (backticks removed; unquoted and `upper`, upper-cased) and the rest.
+fn split_name(column: &str, upper: bool) -> (String, &str) {
     if let Some(rest) = column.strip_prefix('`')
         && let Some(end) = rest.find('`')
     {
         return (rest[..end].to_string(), &rest[end + 1..]);
     }
+    let name = |name: &str| {
+        if upper {
+            name.to_uppercase()
+        } else {
+            name.to_string()
+        }
+    };
     match column.split_once(char::is_whitespace) {
-        Some((name, rest)) => (name.to_string(), rest),
-        None => (column.to_string(), ""),
+        Some((first, rest)) => (name(first), rest),
+        None => (name(column), ""),
     }
 }
 
@@ -307,10 +315,13 @@ mod tests {
                 "H ARRAY<STRUCT<KEY STRING, VALUE BYTES>> HEADERS",
                 true,
             ),
+            // ksqlDB upper-cases unquoted names of the expected schema.
+            ("id INT KEY, val INT", "ID INT KEY, VAL INT", true),
+            ("`id` INT KEY", "ID INT KEY", false),
         ];
         for (left, right, equal) in cases {
             assert_eq!(
-                parse_schema(left) == parse_schema(right),
+                parse_schema(left, true) == parse_schema(right, false),
                 equal,
                 "{left} vs {right}"
             );

@@ -205,6 +205,10 @@ pub struct SinkPlan {
     /// The record timestamp comes from a TIMESTAMP column: a record whose timestamp is null
     /// or negative (or did not parse) is counted, logged and left out, as ksqlDB does.
     pub skip_invalid_timestamps: bool,
+    /// Write a key whose columns are all null as a null key: the query passes its source's
+    /// keys on unchanged (no PARTITION BY, GROUP BY or join), so they are all null only when
+    /// the source record had a null key, which ksqlDB forwards as such.
+    pub null_keys_pass_through: bool,
 }
 
 /// A complete dataflow.

@@ -56,6 +56,7 @@ pub struct PlannedQuery {
 }
 
 /// One output column being decided.
+#[derive(Clone)]
 struct OutputColumn {
     name: String,
     expr: Expr,
@@ -253,6 +254,9 @@ fn plan_over(
     }
 
     let mut outputs = plan_projection(catalog, query, &source, &schema, purpose)?;
+    if null_values && !query.partition_by.is_empty() {
+        null_partition_keys_of_null_values(&mut outputs, &source, &schema, &qualifier)?;
+    }
     let (root, schema) = if table_functions {
         table_function::plan_table_functions(&mut outputs, root, &schema, &qualifier)?
     } else {
@@ -309,6 +313,30 @@ fn plan_over(
         sources,
         missing_join_key: None,
     })
+}
+
+/// PARTITION BY over a stream record with a null value: as in ksqlDB, a new key column that
+/// is a source key column keeps its value and any other expression (even `ROWTIME` or
+/// `x IS NULL`) is null, since the row it would be computed from is null.
+fn null_partition_keys_of_null_values(
+    outputs: &mut [OutputColumn],
+    source: &SourceDefinition,
+    schema: &DFSchema,
+    qualifier: &str,
+) -> Result<()> {
+    let deleted = Expr::Column(Column::new(Some(qualifier), OP_COLUMN))
+        .eq(datafusion::logical_expr::lit(crate::catalog::OP_DELETE));
+    for output in outputs.iter_mut().filter(|output| output.is_key) {
+        let is_source_key = matches!(&output.expr, Expr::Column(column)
+            if source.column(&column.name).is_some_and(|c| c.kind == ColumnKind::Key));
+        if is_source_key {
+            continue;
+        }
+        let null = datafusion::common::ScalarValue::try_from(&output.expr.get_type(schema)?)?;
+        output.expr = datafusion::logical_expr::when(deleted.clone(), Expr::Literal(null, None))
+            .otherwise(output.expr.clone())?;
+    }
+    Ok(())
 }
 
 /// The node reading `source`'s topic into rows of `schema`: a changelog (`$op`) when

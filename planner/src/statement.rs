@@ -120,8 +120,10 @@ pub fn plan_statement(
                 sources: planned.sources.clone(),
                 internal_topics,
             };
+            let mut sink = sink_plan(&target)?;
+            sink.null_keys_pass_through = passes_keys_on(&planned.root, &insert.query, &target);
             let plan = DataflowPlan {
-                sink: Some(sink_plan(&target)?),
+                sink: Some(sink),
                 root: planned.root,
                 limit: None,
                 max_poll_records: max_poll_records(properties),
@@ -162,6 +164,19 @@ pub fn plan_statement(
         }
     }
     Ok(Some(plan))
+}
+
+/// Whether a persistent query writes its source's keys unchanged into `sink` (see
+/// `SinkPlan::null_keys_pass_through`).
+fn passes_keys_on(
+    root: &DataflowNode,
+    query: &parser::ast::Query,
+    sink: &SourceDefinition,
+) -> bool {
+    query.partition_by.is_empty()
+        && sink.window.is_none()
+        && root.aggregate().is_none()
+        && !root.has_join()
 }
 
 /// `ksql.timestamp.throw.on.invalid`: a TIMESTAMP column that cannot be read fails the
@@ -445,6 +460,7 @@ fn plan_create_as_select(
     }
     let mut sink_plan = sink_plan(&sink)?;
     sink_plan.skip_absent_deletes = root.aggregate().is_some();
+    sink_plan.null_keys_pass_through = passes_keys_on(&root, &create.query, &sink);
     let plan = DataflowPlan {
         sink: Some(sink_plan),
         root,
@@ -505,6 +521,7 @@ pub fn sink_plan(target: &SourceDefinition) -> Result<SinkPlan> {
         materialize: target.kind == SourceKind::Table,
         skip_absent_deletes: false,
         skip_invalid_timestamps: target.timestamp.is_some(),
+        null_keys_pass_through: false,
     })
 }
 

@@ -38,6 +38,7 @@ pub struct SinkOperator {
     materialized: Option<StateTable>,
     skip_absent_deletes: bool,
     skip_invalid_timestamps: bool,
+    null_keys_pass_through: bool,
     /// Where records left out for an invalid timestamp are counted.
     counters: Arc<Counters>,
 }
@@ -62,6 +63,7 @@ impl SinkOperator {
             window: plan.window,
             skip_absent_deletes: plan.skip_absent_deletes,
             skip_invalid_timestamps: plan.skip_invalid_timestamps,
+            null_keys_pass_through: plan.null_keys_pass_through,
             counters,
             materialized: materialized.filter(|_| plan.materialize),
         })
@@ -105,8 +107,15 @@ impl SinkOperator {
         let ops = batch
             .column_by_name(OP_COLUMN)
             .and_then(|column| column.as_any().downcast_ref::<Int8Array>().cloned());
+        let key_columns = &columns[..self.key_columns];
+        let null_key = |row: usize| {
+            self.null_keys_pass_through
+                && !key_columns.is_empty()
+                && key_columns.iter().all(|column| column.is_null(row))
+        };
         let mut records = Vec::with_capacity(rows);
         for (row, (key, value)) in keys.into_iter().zip(values).enumerate() {
+            let key = if null_key(row) { None } else { key };
             let partition = match (&key, self.key_columns) {
                 (Some(key), 1..) => partition_for_key(key, self.partitions),
                 _ => source_partition % self.partitions,

@@ -14,6 +14,7 @@ use arrow::array::{
 };
 use arrow::datatypes::{DataType, SchemaRef};
 use arrow::record_batch::RecordBatch;
+use parser::ast::SourceKind;
 use planner::catalog::{ColumnKind, OP_DELETE, OP_RETRACT, OP_UPSERT, WindowInfo};
 use planner::functions::TimestampFormat;
 use planner::plan::SourceNode;
@@ -40,6 +41,9 @@ pub struct SourceOperator {
     throw_on_invalid_timestamp: bool,
     window: Option<WindowInfo>,
     changelog: bool,
+    /// A table's records with a null key are left out (Kafka Streams' table source skips
+    /// them).
+    drop_null_keys: bool,
     /// The last value per key of a table whose rows are retracted (aggregations over it).
     previous: Option<StateTable>,
     counters: Arc<Counters>,
@@ -122,6 +126,7 @@ impl SourceOperator {
             throw_on_invalid_timestamp: node.throw_on_invalid_timestamp,
             window: node.window,
             changelog: node.changelog,
+            drop_null_keys: node.kind == SourceKind::Table && !node.key_fields.is_empty(),
             previous: previous.filter(|_| node.retract),
             counters,
             uncounted: None,
@@ -199,6 +204,9 @@ impl SourceOperator {
         match previous {
             Some(state) => {
                 for (index, record) in records.iter().enumerate() {
+                    if self.drop_null_keys && record.record.key.is_none() {
+                        continue;
+                    }
                     let key = record.record.key.clone().unwrap_or_default();
                     if let Some(old) = state.get(&key)? {
                         let mut retract = record.clone();
@@ -221,6 +229,9 @@ impl SourceOperator {
             }
             None => {
                 for (index, record) in records.iter().enumerate() {
+                    if self.drop_null_keys && record.record.key.is_none() {
+                        continue;
+                    }
                     match record.record.value {
                         Some(_) => ops.push(OP_UPSERT),
                         None if self.changelog => ops.push(OP_DELETE),
