@@ -15,7 +15,7 @@ pub use self::join::MissingJoinKey;
 use std::sync::Arc;
 
 use arrow::datatypes::{DataType as ArrowType, Field, Schema};
-use datafusion::common::{Column, DFSchema, DFSchemaRef};
+use datafusion::common::{Column, DFSchema, DFSchemaRef, TableReference};
 use datafusion::logical_expr::{Expr, ExprSchemable};
 use parser::ast::{Query, Relation, SelectItem, SourceKind};
 use sqlparser::ast::{BinaryOperator, Expr as SqlExpr};
@@ -189,8 +189,10 @@ fn plan_over(
         fields.push(Arc::new(Field::new(OP_COLUMN, ArrowType::Int8, true)));
         row_schema = Schema::new(fields);
     }
+    // The qualifier is the name as written (`TableReference::bare`): parsing it would
+    // lower-case it, and `source.column` would no longer find its source.
     let schema = Arc::new(DFSchema::try_from_qualified_schema(
-        qualifier.as_str(),
+        TableReference::bare(qualifier.as_str()),
         &row_schema,
     )?);
     let sources = vec![source.name.clone()];
@@ -288,7 +290,12 @@ fn plan_over(
         exprs.push(expr);
         columns.push(column);
     }
-    let column = |name: &str| Expr::Column(Column::new(Some(qualifier.as_str()), name));
+    let column = |name: &str| {
+        Expr::Column(Column::new(
+            Some(TableReference::bare(qualifier.as_str())),
+            name,
+        ))
+    };
     let window = if query.partition_by.is_empty() {
         source.window
     } else {
@@ -324,8 +331,11 @@ fn null_partition_keys_of_null_values(
     schema: &DFSchema,
     qualifier: &str,
 ) -> Result<()> {
-    let deleted = Expr::Column(Column::new(Some(qualifier), OP_COLUMN))
-        .eq(datafusion::logical_expr::lit(crate::catalog::OP_DELETE));
+    let deleted = Expr::Column(Column::new(
+        Some(TableReference::bare(qualifier)),
+        OP_COLUMN,
+    ))
+    .eq(datafusion::logical_expr::lit(crate::catalog::OP_DELETE));
     for output in outputs.iter_mut().filter(|output| output.is_key) {
         let is_source_key = matches!(&output.expr, Expr::Column(column)
             if source.column(&column.name).is_some_and(|c| c.kind == ColumnKind::Key));

@@ -412,9 +412,14 @@ fn plan_create_as_select(
             ..key_format
         }
     };
-    let topic = props
-        .get_text("KAFKA_TOPIC")
-        .unwrap_or_else(|| create.name.clone());
+    // Without KAFKA_TOPIC the sink topic is the sink's name, after the session's
+    // `ksql.output.topic.name.prefix`.
+    let topic = props.get_text("KAFKA_TOPIC").unwrap_or_else(|| {
+        let prefix = properties
+            .get("ksql.output.topic.name.prefix")
+            .map_or("", String::as_str);
+        format!("{prefix}{}", create.name)
+    });
     let (mut key_format, mut value_format) = (key_format, value_format);
     crate::source_schema::bind_sink_schemas(
         catalog,

@@ -128,3 +128,46 @@ fn windows_follow_a_formatted_string_timestamp_and_unparseable_records_are_skipp
         "the failure names the record and its value:\n{description}"
     );
 }
+
+#[test]
+fn a_sink_timestamp_format_sets_the_output_timestamps_and_leaves_out_bad_ones() {
+    let directory = tempfile::tempdir().expect("temp dir");
+    let engine = Engine::open(directory.path()).expect("engine opens");
+    let mut session = Session::default();
+    execute(
+        &engine,
+        &mut session,
+        "CREATE STREAM events (k VARCHAR KEY, ts VARCHAR)
+           WITH (KAFKA_TOPIC='events', VALUE_FORMAT='JSON', PARTITIONS=1);
+         CREATE STREAM stamped WITH (TIMESTAMP='ts', TIMESTAMP_FORMAT='yyyy-MM-dd''T''HH:mm:ssX')
+           AS SELECT k, ts FROM events;",
+    );
+    let log = engine.topic_log();
+    log.produce(
+        "events",
+        vec![
+            record("a", "2024-03-01T10:00:05Z"),
+            record("b", "not a timestamp"),
+            // 11:00:00 at +01 is 10:00:00Z.
+            record("c", "2024-03-01T11:00:00+01"),
+        ],
+    )
+    .expect("produce");
+    wait_until(Duration::from_secs(60), "the query to catch up", || {
+        Ok(engine.queries_caught_up()?)
+    })
+    .expect("the query catches up");
+    let stamped: Vec<(Option<Vec<u8>>, i64)> = log
+        .read("STAMPED", 0, 0, 10)
+        .expect("read the sink")
+        .iter()
+        .map(|consumed| (consumed.record.key.clone(), consumed.record.timestamp))
+        .collect();
+    assert_eq!(
+        stamped,
+        vec![
+            (Some(b"a".to_vec()), TEN + 5_000),
+            (Some(b"c".to_vec()), TEN)
+        ]
+    );
+}
