@@ -9,6 +9,9 @@ use executor::{QueryState, Record};
 use server::{Engine, Session};
 use tests::{execute, wait_until};
 
+/// A sink record's key and value as text (None: null).
+type KeyValue = (Option<String>, Option<String>);
+
 fn record(key: Option<&str>, value: Option<&str>) -> (u32, Record) {
     (
         0,
@@ -29,7 +32,7 @@ fn run(
     records: Vec<(u32, Record)>,
     output: &str,
     count: u64,
-) -> (Vec<(Option<String>, Option<String>)>, String) {
+) -> (Vec<KeyValue>, String) {
     let directory = tempfile::tempdir().expect("temp dir");
     let engine = Engine::open(directory.path()).expect("engine opens");
     let mut session = Session::default();
