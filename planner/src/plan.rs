@@ -203,7 +203,8 @@ pub struct SinkPlan {
     /// Streams knows the old value and forwards nothing when old and new both fail).
     pub skip_absent_deletes: bool,
     /// The record timestamp comes from a TIMESTAMP column: a record whose timestamp is null
-    /// or negative (or did not parse) is counted, logged and left out, as ksqlDB does.
+    /// or negative (or did not parse) is counted, logged and left out, as ksqlDB does; a
+    /// tombstone passes.
     pub skip_invalid_timestamps: bool,
     /// Write a key whose columns are all null as a null key: the query passes its source's
     /// keys on unchanged (no PARTITION BY, GROUP BY or join), so they are all null only when

@@ -140,7 +140,8 @@ impl SinkOperator {
             };
             let timestamp = match timestamp {
                 Some(timestamp) => timestamp,
-                None if self.skip_invalid_timestamps => {
+                // A tombstone (null value) passes with no timestamp to read, as in ksqlDB.
+                None if self.skip_invalid_timestamps && value.is_some() => {
                     let message = format!(
                         "record for topic \"{}\" left out: its TIMESTAMP column gives no valid timestamp ({})",
                         self.topic,
