@@ -483,8 +483,9 @@ fn plan_create_as_select(
 }
 
 /// Makes the output record timestamp (`$rowtime`) the value of the TIMESTAMP output column,
-/// read with its TIMESTAMP_FORMAT when it is a STRING (as `STRINGTOTIMESTAMP` reads it). The
-/// sink leaves out records whose timestamp is then null or negative.
+/// read with its TIMESTAMP_FORMAT when it is a STRING (as `STRINGTOTIMESTAMP` reads it); a
+/// tombstone keeps its record time. The sink leaves out other records whose timestamp is
+/// then null or negative.
 fn use_timestamp_column(project: &mut ProjectNode, timestamp: &TimestampColumn) -> Result<()> {
     let column = timestamp.column.as_str();
     let source = project.exprs.iter().find_map(|expr| match expr {
@@ -492,11 +493,20 @@ fn use_timestamp_column(project: &mut ProjectNode, timestamp: &TimestampColumn) 
         Expr::Column(named) if named.name == column => Some(expr.clone()),
         _ => None,
     });
+    let op = project.exprs.iter().find_map(|expr| match expr {
+        Expr::Alias(alias) if alias.name == crate::catalog::OP_COLUMN => {
+            Some(alias.expr.as_ref().clone())
+        }
+        _ => None,
+    });
     let rowtime = project
         .exprs
         .iter_mut()
         .find(|expr| matches!(expr, Expr::Alias(alias) if alias.name == ROWTIME_OUTPUT));
     let (Some(source), Some(rowtime)) = (source, rowtime) else {
+        return Ok(());
+    };
+    let Expr::Alias(record_time) = rowtime.clone() else {
         return Ok(());
     };
     let millis = match &timestamp.format {
@@ -507,6 +517,15 @@ fn use_timestamp_column(project: &mut ProjectNode, timestamp: &TimestampColumn) 
             Box::new(source),
             arrow::datatypes::DataType::Int64,
         )),
+    };
+    // A tombstone (null value) has no column to read: it keeps its record time.
+    let millis = match op {
+        Some(op) => datafusion::logical_expr::when(
+            op.eq(datafusion::logical_expr::lit(crate::catalog::OP_DELETE)),
+            *record_time.expr,
+        )
+        .otherwise(millis)?,
+        None => millis,
     };
     *rowtime = millis.alias(ROWTIME_OUTPUT);
     Ok(())
