@@ -68,8 +68,6 @@ fn check_source(expected: &Json, catalog: &Catalog) -> Result<(), String> {
         }
     }
     if let Some(schema) = expected.get("schema").and_then(Json::as_str) {
-        // The expected schema is SQL (an unquoted name is upper-cased); Eddy's text names
-        // each column as it is.
         let wanted = parse_schema(schema, true);
         let actual = parse_schema(&source.schema_text(), false);
         if wanted != actual {
@@ -213,14 +211,15 @@ struct SchemaColumn {
 }
 
 /// Parses `NAME TYPE [KEY|PRIMARY KEY|HEADERS|HEADER('k')], ...`; types are parsed with
-/// Eddy's parser (text is compared when that fails).
-fn parse_schema(schema: &str, upper_case_unquoted: bool) -> Vec<SchemaColumn> {
+/// Eddy's parser (text is compared when that fails). With `upper`, unquoted names are
+/// upper-cased as ksqlDB's parser does (Eddy's own schema text prints names verbatim).
+fn parse_schema(schema: &str, upper: bool) -> Vec<SchemaColumn> {
     split_top_level(schema)
         .into_iter()
         .filter(|column| !column.trim().is_empty())
         .map(|column| {
             let column = column.trim();
-            let (name, rest) = split_name(column, upper_case_unquoted);
+            let (name, rest) = split_name(column, upper);
             let upper = rest.to_uppercase();
             let (type_text, kind) = if let Some(prefix) = upper.strip_suffix(" PRIMARY KEY") {
                 (&rest[..prefix.len()], ColumnKind::Key)
@@ -248,20 +247,23 @@ fn parse_schema(schema: &str, upper_case_unquoted: bool) -> Vec<SchemaColumn> {
         .collect()
 }
 
-/// The column name (backticks removed, else upper-cased if asked) and the rest.
-fn split_name(column: &str, upper_case_unquoted: bool) -> (String, &str) {
+/// The column name (backticks removed; unquoted and `upper`, upper-cased) and the rest.
+fn split_name(column: &str, upper: bool) -> (String, &str) {
     if let Some(rest) = column.strip_prefix('`')
         && let Some(end) = rest.find('`')
     {
         return (rest[..end].to_string(), &rest[end + 1..]);
     }
-    let (name, rest) = column
-        .split_once(char::is_whitespace)
-        .unwrap_or((column, ""));
-    if upper_case_unquoted {
-        (name.to_uppercase(), rest)
-    } else {
-        (name.to_string(), rest)
+    let name = |name: &str| {
+        if upper {
+            name.to_uppercase()
+        } else {
+            name.to_string()
+        }
+    };
+    match column.split_once(char::is_whitespace) {
+        Some((first, rest)) => (name(first), rest),
+        None => (name(column), ""),
     }
 }
 
@@ -316,6 +318,9 @@ mod tests {
                 "H ARRAY<STRUCT<KEY STRING, VALUE BYTES>> HEADERS",
                 true,
             ),
+            // ksqlDB upper-cases unquoted names of the expected schema.
+            ("id INT KEY, val INT", "ID INT KEY, VAL INT", true),
+            ("`id` INT KEY", "ID INT KEY", false),
         ];
         for (left, right, equal) in cases {
             assert_eq!(

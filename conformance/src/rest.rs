@@ -25,7 +25,10 @@ use self::judge::{
 use crate::compare::{ActualRecord, CompareOptions, TopicSchemas, record_matches};
 use crate::compare::{describe_actual, describe_expected};
 use crate::corpus::{Case, ExpectedError, TestRecord};
-use crate::run::{CATCH_UP_TIMEOUT, produce_inputs, read_topic, topic_schemas, wait_for_queries};
+use crate::run::{
+    CATCH_UP_TIMEOUT, produce_inputs, read_topic, register_topic_schemas, topic_schemas,
+    wait_for_queries,
+};
 use crate::topics::topics_to_create;
 use crate::verdict::{Verdict, error_text, one_line};
 
@@ -79,11 +82,16 @@ async fn run_on_server(case: &Case, engine: &Arc<Engine>) -> Result<(), Verdict>
         log.create_topic(&name, partitions, 1)
             .map_err(|error| Verdict::error(format!("cannot create topic {name}: {error}")))?;
     }
-    let address = SocketAddr::from(([127, 0, 0, 1], 0));
-    let defaults = BASE_PROPERTIES
+    let defaults: planner::Properties = BASE_PROPERTIES
         .iter()
         .map(|(name, value)| (name.to_string(), value.to_string()))
         .collect();
+    // As ksqlDB's `RestTestExecutor`, the `topics` schemas are registered (with their ids)
+    // before the statements run.
+    let mut properties = defaults.clone();
+    properties.extend(case.properties.iter().cloned());
+    register_topic_schemas(case, engine, &properties)?;
+    let address = SocketAddr::from(([127, 0, 0, 1], 0));
     let server = HttpServer::start_with_properties(
         Arc::clone(engine),
         address,

@@ -23,7 +23,7 @@ use crate::topics::topics_to_create;
 use crate::verdict::{Verdict, error_text, one_line};
 
 pub(crate) use self::inputs::produce_inputs;
-use self::schemas::register_topic_schemas;
+pub(crate) use self::schemas::register_topic_schemas;
 pub(crate) use self::schemas::topic_schemas;
 pub(crate) use self::wait::wait_for_queries;
 

@@ -11,6 +11,7 @@ use std::sync::LazyLock;
 use regex::Regex;
 
 use crate::corpus::Case;
+use crate::json::Json;
 
 static CREATE_SOURCE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
@@ -132,10 +133,12 @@ pub fn topics_to_create(case: &Case) -> BTreeMap<String, u32> {
     // TopologyTestDriver then runs every partition as one, which one partition mimics. Only
     // where the case gives some topic more than one partition do the counts meet (a join
     // checks that its sides' counts match): there the unspecified ones get ksqlDB's 4.
+    // The same where the post-conditions check a topic's partition count.
     let counted = declared
         .iter()
         .filter_map(|topic| topic.partitions)
         .chain(case.topics.iter().filter_map(|topic| topic.partitions))
+        .chain(post_partition_counts(case))
         .any(|partitions| partitions > 1);
     // A REST case runs on a real server, whose topics have their partitions: ksqlDB's 4.
     let rest = case.kind == crate::corpus::CaseKind::Rest;
@@ -168,6 +171,20 @@ pub fn topics_to_create(case: &Case) -> BTreeMap<String, u32> {
         topics.insert(name, partitions);
     }
     topics
+}
+
+/// The partition counts the case's `post.topics.topics` entries expect.
+fn post_partition_counts(case: &Case) -> Vec<u32> {
+    case.post
+        .as_ref()
+        .and_then(|post| post.get("topics"))
+        .and_then(|topics| topics.get("topics"))
+        .and_then(Json::as_array)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|topic| topic.get("partitions").and_then(Json::as_i64))
+        .filter_map(|partitions| u32::try_from(partitions).ok())
+        .collect()
 }
 
 #[cfg(test)]

@@ -120,7 +120,11 @@ impl OperatorGraph {
             let materialized = state
                 .filter(|_| sink_plan.materialize)
                 .map(|state| state.store.write_table(&table_state_id(&sink_plan.name)));
-            let operator = SinkOperator::new(sink_plan, materialized)?;
+            let operator = SinkOperator::new(
+                sink_plan,
+                materialized,
+                first_source_counters(&plan.root, metrics),
+            )?;
             graph.add(Box::new(operator), vec![root]);
         }
         graph.merge = graph.merge_point();

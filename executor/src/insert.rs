@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use arrow::array::{ArrayRef, Int64Array, new_null_array};
+use arrow::array::{Array, ArrayRef, Int64Array, StructArray, new_null_array};
 use arrow::datatypes::{DataType, Schema};
 use arrow::record_batch::{RecordBatch, RecordBatchOptions};
 use datafusion::common::DFSchema;
@@ -119,21 +119,29 @@ pub fn evaluate(expr: &Expr, data_type: &DataType) -> Result<ArrayRef> {
         &RecordBatchOptions::new().with_row_count(Some(1)),
     )?;
     let array = physical.evaluate(&batch)?.into_array(1)?;
+    conform(array, data_type)
+}
+
+/// `array` as `data_type`: a struct takes the target's fields by name (a field the value
+/// lacks is null, as ksqlDB fills a struct literal), anything else is cast.
+fn conform(array: ArrayRef, data_type: &DataType) -> Result<ArrayRef> {
     if array.data_type() == data_type {
         return Ok(array);
     }
-    // `STRUCT()` into a struct column: a struct whose fields are all null.
-    if let (DataType::Struct(given), DataType::Struct(fields)) = (array.data_type(), data_type)
-        && given.is_empty()
+    if let (DataType::Struct(fields), Some(source)) =
+        (data_type, array.as_any().downcast_ref::<StructArray>())
     {
         let columns = fields
             .iter()
-            .map(|field| arrow::array::new_null_array(field.data_type(), array.len()))
-            .collect();
-        return Ok(Arc::new(arrow::array::StructArray::try_new(
+            .map(|field| match source.column_by_name(field.name()) {
+                Some(child) => conform(Arc::clone(child), field.data_type()),
+                None => Ok(new_null_array(field.data_type(), source.len())),
+            })
+            .collect::<Result<Vec<_>>>()?;
+        return Ok(Arc::new(StructArray::try_new(
             fields.clone(),
             columns,
-            array.nulls().cloned(),
+            source.nulls().cloned(),
         )?));
     }
     let cast = arrow::compute::cast_with_options(

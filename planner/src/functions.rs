@@ -31,7 +31,7 @@ use std::sync::{Arc, OnceLock};
 
 use datafusion::logical_expr::ScalarUDF;
 
-pub use datetime::TimeUnit;
+pub use datetime::{TimeUnit, TimestampFormat};
 pub(crate) use lambda::{LambdaFunctionKind, parameter_field};
 pub(crate) use signature::widest;
 use udf::{FunctionDefinition, KsqlScalarFunction};

@@ -62,6 +62,9 @@ pub struct SourceNode {
     /// Header columns in schema order.
     pub header_columns: Vec<(String, ColumnKind)>,
     pub timestamp: Option<TimestampColumn>,
+    /// A record whose TIMESTAMP column cannot be read fails the query
+    /// (`ksql.timestamp.throw.on.invalid`) instead of being counted, logged and skipped.
+    pub throw_on_invalid_timestamp: bool,
     /// Windowed keys: the window is split off the key into `WINDOWSTART`/`WINDOWEND`.
     pub window: Option<WindowInfo>,
     /// Read as a changelog: tombstones (records with a null value) become delete rows and a
@@ -199,6 +202,14 @@ pub struct SinkPlan {
     /// Leave out tombstones of keys the table does not hold (an aggregation's HAVING: Kafka
     /// Streams knows the old value and forwards nothing when old and new both fail).
     pub skip_absent_deletes: bool,
+    /// The record timestamp comes from a TIMESTAMP column: a record whose timestamp is null
+    /// or negative (or did not parse) is counted, logged and left out, as ksqlDB does; a
+    /// tombstone passes.
+    pub skip_invalid_timestamps: bool,
+    /// Write a key whose columns are all null as a null key: the query passes its source's
+    /// keys on unchanged (no PARTITION BY, GROUP BY or join), so they are all null only when
+    /// the source record had a null key, which ksqlDB forwards as such.
+    pub null_keys_pass_through: bool,
 }
 
 /// A complete dataflow.
@@ -344,6 +355,18 @@ impl DataflowNode {
                 .inputs()
                 .into_iter()
                 .flat_map(DataflowNode::sources)
+                .collect(),
+        }
+    }
+
+    /// The source nodes this dataflow reads, as `sources` finds them, to change.
+    pub fn sources_mut(&mut self) -> Vec<&mut SourceNode> {
+        match self {
+            DataflowNode::Source(source) => vec![source],
+            other => other
+                .inputs_mut()
+                .into_iter()
+                .flat_map(DataflowNode::sources_mut)
                 .collect(),
         }
     }

@@ -15,7 +15,7 @@ pub use self::join::MissingJoinKey;
 use std::sync::Arc;
 
 use arrow::datatypes::{DataType as ArrowType, Field, Schema};
-use datafusion::common::{Column, DFSchema, DFSchemaRef};
+use datafusion::common::{Column, DFSchema, DFSchemaRef, TableReference};
 use datafusion::logical_expr::{Expr, ExprSchemable};
 use parser::ast::{Query, Relation, SelectItem, SourceKind};
 use sqlparser::ast::{BinaryOperator, Expr as SqlExpr};
@@ -56,6 +56,7 @@ pub struct PlannedQuery {
 }
 
 /// One output column being decided.
+#[derive(Clone)]
 struct OutputColumn {
     name: String,
     expr: Expr,
@@ -188,8 +189,10 @@ fn plan_over(
         fields.push(Arc::new(Field::new(OP_COLUMN, ArrowType::Int8, true)));
         row_schema = Schema::new(fields);
     }
+    // The qualifier is the name as written (`TableReference::bare`): parsing it would
+    // lower-case it, and `source.column` would no longer find its source.
     let schema = Arc::new(DFSchema::try_from_qualified_schema(
-        qualifier.as_str(),
+        TableReference::bare(qualifier.as_str()),
         &row_schema,
     )?);
     let sources = vec![source.name.clone()];
@@ -256,6 +259,9 @@ fn plan_over(
     }
 
     let mut outputs = plan_projection(catalog, query, &source, &schema, purpose)?;
+    if null_values && !query.partition_by.is_empty() {
+        null_partition_keys_of_null_values(&mut outputs, &source, &schema, &qualifier)?;
+    }
     let (root, schema) = if table_functions {
         table_function::plan_table_functions(&mut outputs, root, &schema, &qualifier)?
     } else {
@@ -287,7 +293,12 @@ fn plan_over(
         exprs.push(expr);
         columns.push(column);
     }
-    let column = |name: &str| Expr::Column(Column::new(Some(qualifier.as_str()), name));
+    let column = |name: &str| {
+        Expr::Column(Column::new(
+            Some(TableReference::bare(qualifier.as_str())),
+            name,
+        ))
+    };
     let window = if query.partition_by.is_empty() {
         source.window
     } else {
@@ -314,6 +325,33 @@ fn plan_over(
     })
 }
 
+/// PARTITION BY over a stream record with a null value: as in ksqlDB, a new key column that
+/// is a source key column keeps its value and any other expression (even `ROWTIME` or
+/// `x IS NULL`) is null, since the row it would be computed from is null.
+fn null_partition_keys_of_null_values(
+    outputs: &mut [OutputColumn],
+    source: &SourceDefinition,
+    schema: &DFSchema,
+    qualifier: &str,
+) -> Result<()> {
+    let deleted = Expr::Column(Column::new(
+        Some(TableReference::bare(qualifier)),
+        OP_COLUMN,
+    ))
+    .eq(datafusion::logical_expr::lit(crate::catalog::OP_DELETE));
+    for output in outputs.iter_mut().filter(|output| output.is_key) {
+        let is_source_key = matches!(&output.expr, Expr::Column(column)
+            if source.column(&column.name).is_some_and(|c| c.kind == ColumnKind::Key));
+        if is_source_key {
+            continue;
+        }
+        let null = datafusion::common::ScalarValue::try_from(&output.expr.get_type(schema)?)?;
+        output.expr = datafusion::logical_expr::when(deleted.clone(), Expr::Literal(null, None))
+            .otherwise(output.expr.clone())?;
+    }
+    Ok(())
+}
+
 /// The node reading `source`'s topic into rows of `schema`: a changelog (`$op`) when
 /// `changelog`, with retract rows before updates when `retract`.
 pub(crate) fn source_node(
@@ -335,6 +373,7 @@ pub(crate) fn source_node(
             .map(|column| (column.name.clone(), column.kind.clone()))
             .collect(),
         timestamp: source.timestamp.clone(),
+        throw_on_invalid_timestamp: false,
         window: source.window,
         changelog,
         retract,

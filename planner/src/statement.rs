@@ -22,6 +22,7 @@ use self::with_properties::{
 };
 use crate::catalog::{
     Catalog, ColumnDefinition, ColumnKind, FormatDefinition, QueryDefinition, SourceDefinition,
+    TimestampColumn,
 };
 use crate::plan::{DataflowNode, DataflowPlan, FilterNode, ProjectNode, ROWTIME_OUTPUT, SinkPlan};
 use crate::pull::PullPlan;
@@ -89,7 +90,7 @@ pub fn plan_statement(
     statement: &Statement,
     properties: &Properties,
 ) -> Result<Option<StatementPlan>> {
-    Ok(Some(match &statement.kind {
+    let mut plan = match &statement.kind {
         StatementKind::CreateSource(create) => {
             check_with_properties(&create.properties, &[COMMON_PROPERTIES, CREATE_PROPERTIES])?;
             plan_create_source(catalog, create, statement, properties)?
@@ -119,8 +120,10 @@ pub fn plan_statement(
                 sources: planned.sources.clone(),
                 internal_topics,
             };
+            let mut sink = sink_plan(&target)?;
+            sink.null_keys_pass_through = passes_keys_on(&planned.root, &insert.query, &target);
             let plan = DataflowPlan {
-                sink: Some(sink_plan(&target)?),
+                sink: Some(sink),
                 root: planned.root,
                 limit: None,
                 max_poll_records: max_poll_records(properties),
@@ -153,7 +156,38 @@ pub fn plan_statement(
             crate::pull::plan_sql_pull(catalog, text, properties)?,
         ))),
         _ => return Ok(None),
-    }))
+    };
+    if throw_on_invalid_timestamp(properties)
+        && let StatementPlan::CreateAsSelect { plan, .. }
+        | StatementPlan::InsertInto { plan, .. }
+        | StatementPlan::Select { plan, .. } = &mut plan
+    {
+        for source in plan.root.sources_mut() {
+            source.throw_on_invalid_timestamp = true;
+        }
+    }
+    Ok(Some(plan))
+}
+
+/// Whether a persistent query writes its source's keys unchanged into `sink` (see
+/// `SinkPlan::null_keys_pass_through`).
+fn passes_keys_on(
+    root: &DataflowNode,
+    query: &parser::ast::Query,
+    sink: &SourceDefinition,
+) -> bool {
+    query.partition_by.is_empty()
+        && sink.window.is_none()
+        && root.aggregate().is_none()
+        && !root.has_join()
+}
+
+/// `ksql.timestamp.throw.on.invalid`: a TIMESTAMP column that cannot be read fails the
+/// query instead of skipping the record.
+fn throw_on_invalid_timestamp(properties: &Properties) -> bool {
+    properties
+        .get("ksql.timestamp.throw.on.invalid")
+        .is_some_and(|value| value.trim().eq_ignore_ascii_case("true"))
 }
 
 /// A scalable push query sees the rows its persistent query writes with a key: the rows
@@ -298,13 +332,6 @@ fn plan_create_source(
     if has_keys && key_format.name == "NONE" {
         return Err(none_key_format_with_keys(&columns));
     }
-    if !has_keys
-        && key_format.name != "KAFKA"
-        && key_format.name != "NONE"
-        && props.get("KEY_FORMAT").is_some()
-    {
-        return user_error("Key format specified for stream without key columns.");
-    }
     // A keyless source keeps a key format it was given (a query that adds keys inherits
     // it); without one its key format is NONE, as ksqlDB's format injection decides.
     let key_format = if has_keys || props.get("KEY_FORMAT").or(props.get("FORMAT")).is_some() {
@@ -420,9 +447,14 @@ fn plan_create_as_select(
             ..key_format
         }
     };
-    let topic = props
-        .get_text("KAFKA_TOPIC")
-        .unwrap_or_else(|| create.name.clone());
+    // Without KAFKA_TOPIC the sink topic is the sink's name, after the session's
+    // `ksql.output.topic.name.prefix`.
+    let topic = props.get_text("KAFKA_TOPIC").unwrap_or_else(|| {
+        let prefix = properties
+            .get("ksql.output.topic.name.prefix")
+            .map_or("", String::as_str);
+        format!("{prefix}{}", create.name)
+    });
     let (mut key_format, mut value_format) = (key_format, value_format);
     crate::source_schema::bind_sink_schemas(
         catalog,
@@ -464,10 +496,11 @@ fn plan_create_as_select(
         internal_topics,
     };
     if let (Some(timestamp), DataflowNode::Project(project)) = (&sink.timestamp, &mut root) {
-        use_timestamp_column(project, &timestamp.column);
+        use_timestamp_column(project, timestamp)?;
     }
     let mut sink_plan = sink_plan(&sink)?;
     sink_plan.skip_absent_deletes = root.aggregate().is_some();
+    sink_plan.null_keys_pass_through = passes_keys_on(&root, &create.query, &sink);
     let plan = DataflowPlan {
         sink: Some(sink_plan),
         root,
@@ -510,23 +543,53 @@ fn check_header_type(kind: &ColumnKind, data_type: &parser::ast::DataType) -> Re
     ))
 }
 
-/// Makes the output record timestamp (`$rowtime`) the value of output column `column`.
-fn use_timestamp_column(project: &mut ProjectNode, column: &str) {
+/// Makes the output record timestamp (`$rowtime`) the value of the TIMESTAMP output column,
+/// read with its TIMESTAMP_FORMAT when it is a STRING (as `STRINGTOTIMESTAMP` reads it); a
+/// tombstone keeps its record time. The sink leaves out other records whose timestamp is
+/// then null or negative.
+fn use_timestamp_column(project: &mut ProjectNode, timestamp: &TimestampColumn) -> Result<()> {
+    let column = timestamp.column.as_str();
     let source = project.exprs.iter().find_map(|expr| match expr {
         Expr::Alias(alias) if alias.name == column => Some(alias.expr.as_ref().clone()),
+        Expr::Column(named) if named.name == column => Some(expr.clone()),
+        _ => None,
+    });
+    let op = project.exprs.iter().find_map(|expr| match expr {
+        Expr::Alias(alias) if alias.name == crate::catalog::OP_COLUMN => {
+            Some(alias.expr.as_ref().clone())
+        }
         _ => None,
     });
     let rowtime = project
         .exprs
         .iter_mut()
         .find(|expr| matches!(expr, Expr::Alias(alias) if alias.name == ROWTIME_OUTPUT));
-    if let (Some(source), Some(rowtime)) = (source, rowtime) {
-        *rowtime = Expr::Cast(datafusion::logical_expr::Cast::new(
+    let (Some(source), Some(rowtime)) = (source, rowtime) else {
+        return Ok(());
+    };
+    let Expr::Alias(record_time) = rowtime.clone() else {
+        return Ok(());
+    };
+    let millis = match &timestamp.format {
+        Some(format) => crate::functions::scalar_function("STRINGTOTIMESTAMP")
+            .ok_or_else(|| PlanError::Internal("STRINGTOTIMESTAMP is not registered".into()))?
+            .call(vec![source, datafusion::logical_expr::lit(format.as_str())]),
+        None => Expr::Cast(datafusion::logical_expr::Cast::new(
             Box::new(source),
             arrow::datatypes::DataType::Int64,
-        ))
-        .alias(ROWTIME_OUTPUT);
-    }
+        )),
+    };
+    // A tombstone (null value) has no column to read: it keeps its record time.
+    let millis = match op {
+        Some(op) => datafusion::logical_expr::when(
+            op.eq(datafusion::logical_expr::lit(crate::catalog::OP_DELETE)),
+            *record_time.expr,
+        )
+        .otherwise(millis)?,
+        None => millis,
+    };
+    *rowtime = millis.alias(ROWTIME_OUTPUT);
+    Ok(())
 }
 
 /// The sink of a query writing into `target`.
@@ -542,6 +605,8 @@ pub fn sink_plan(target: &SourceDefinition) -> Result<SinkPlan> {
         window: target.window,
         materialize: target.kind == SourceKind::Table,
         skip_absent_deletes: false,
+        skip_invalid_timestamps: target.timestamp.is_some(),
+        null_keys_pass_through: false,
     })
 }
 

@@ -22,6 +22,36 @@ pub fn manifest_dir() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")))
 }
 
+/// The conformance corpus: the directory named by `EDDY_CORPUS`, else
+/// `../shared/conformance/ksqldb` beside the workspace. The corpus is not part of the
+/// repository. When it is missing, `test` fails under `CI=true`; otherwise it writes a
+/// marker file into `<target dir>/conformance-not-run/`, which `./dev test` reports at its
+/// end, and the test does not run (None).
+pub fn conformance_corpus(test: &str) -> Option<PathBuf> {
+    let corpus = match std::env::var_os("EDDY_CORPUS") {
+        Some(directory) => PathBuf::from(directory),
+        None => manifest_dir().join("../../shared/conformance/ksqldb"),
+    };
+    if corpus.join("qtt").is_dir() {
+        return Some(corpus);
+    }
+    let message = format!(
+        "{test}: conformance corpus not found at {} (set EDDY_CORPUS): the test did NOT run",
+        corpus.display()
+    );
+    assert!(std::env::var("CI").as_deref() != Ok("true"), "{message}");
+    eprintln!("\n!!!!!!!! {message} !!!!!!!!\n");
+    let executable = std::env::current_exe().expect("the test knows its own path");
+    // Test executables live in <target dir>/<profile>/deps.
+    if let Some(target) = executable.ancestors().nth(3) {
+        let markers = target.join("conformance-not-run");
+        std::fs::create_dir_all(&markers)
+            .and_then(|()| std::fs::write(markers.join(test), format!("{message}\n")))
+            .expect("the marker of a skipped conformance test is written");
+    }
+    None
+}
+
 /// The `eddy` binary built next to the test executable (`cargo build --bin eddy` builds it;
 /// `./dev test` does so before running the tests).
 pub fn eddy_binary() -> PathBuf {

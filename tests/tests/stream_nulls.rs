@@ -127,4 +127,14 @@ fn a_sink_timestamp_column_sets_record_times_and_null_values_still_pass_through(
         .map(|consumed| consumed.record.timestamp)
         .collect();
     assert_eq!(times, [1000, 3000], "record times come from column T");
+    let tombstone = log
+        .read("TIMED", 0, 1, 1)
+        .expect("read")
+        .pop()
+        .expect("the null value's record");
+    assert_eq!(
+        (tombstone.record.value, tombstone.record.timestamp),
+        (None, 2),
+        "a null value has no T: it keeps its record time"
+    );
 }

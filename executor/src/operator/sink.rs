@@ -6,6 +6,8 @@
 //! their window after the key bytes; a delete row (`$op`) becomes a tombstone. A table sink
 //! also keeps its latest record per key as state (`table_state_id`), for pull queries.
 
+use std::sync::Arc;
+
 use arrow::array::{Array, Int8Array, Int64Array};
 use arrow::record_batch::RecordBatch;
 use planner::catalog::{OP_COLUMN, OP_DELETE, WindowInfo};
@@ -15,6 +17,7 @@ use crate::commit::StateWrite;
 use crate::format::Encoder;
 use crate::log::partitioner::partition_for_key;
 use crate::log::{Header, Record};
+use crate::metrics::Counters;
 use crate::operator::source::{format_of, key_format_of};
 use crate::operator::window::append_window;
 use crate::operator::{Operator, OperatorContext};
@@ -34,12 +37,21 @@ pub struct SinkOperator {
     window: Option<WindowInfo>,
     materialized: Option<StateTable>,
     skip_absent_deletes: bool,
+    skip_invalid_timestamps: bool,
+    null_keys_pass_through: bool,
+    /// Where records left out for an invalid timestamp are counted.
+    counters: Arc<Counters>,
 }
 
 impl SinkOperator {
     /// A sink; a table sink (`plan.materialize`) keeps its rows in `materialized` when
-    /// given (the table `table_state_id(&plan.name)`).
-    pub fn new(plan: &SinkPlan, materialized: Option<StateTable>) -> Result<Self> {
+    /// given (the table `table_state_id(&plan.name)`). Records left out for an invalid
+    /// timestamp are counted in `counters`.
+    pub fn new(
+        plan: &SinkPlan,
+        materialized: Option<StateTable>,
+        counters: Arc<Counters>,
+    ) -> Result<Self> {
         let (key_kind, key_options) = key_format_of(&plan.key_format, plan.key_fields.len())?;
         let (value_kind, value_options) = format_of(&plan.value_format)?;
         Ok(SinkOperator {
@@ -50,6 +62,9 @@ impl SinkOperator {
             value_encoder: Encoder::new(value_kind, &value_options, plan.value_fields.clone())?,
             window: plan.window,
             skip_absent_deletes: plan.skip_absent_deletes,
+            skip_invalid_timestamps: plan.skip_invalid_timestamps,
+            null_keys_pass_through: plan.null_keys_pass_through,
+            counters,
             materialized: materialized.filter(|_| plan.materialize),
         })
     }
@@ -102,8 +117,15 @@ impl SinkOperator {
         let ops = batch
             .column_by_name(OP_COLUMN)
             .and_then(|column| column.as_any().downcast_ref::<Int8Array>().cloned());
+        let key_columns = &columns[..self.key_columns];
+        let null_key = |row: usize| {
+            self.null_keys_pass_through
+                && !key_columns.is_empty()
+                && key_columns.iter().all(|column| column.is_null(row))
+        };
         let mut records = Vec::with_capacity(rows);
         for (row, (key, value)) in keys.into_iter().zip(values).enumerate() {
+            let key = if null_key(row) { None } else { key };
             let partition = match (&key, self.key_columns) {
                 (Some(key), 1..) => partition_for_key(key, self.partitions),
                 _ => source_partition % self.partitions,
@@ -122,9 +144,28 @@ impl SinkOperator {
             let value = if deleted { None } else { value };
 
             let timestamp = if timestamps.is_null(row) {
-                0
+                None
             } else {
-                timestamps.value(row)
+                Some(timestamps.value(row)).filter(|timestamp| *timestamp >= 0)
+            };
+            let timestamp = match timestamp {
+                Some(timestamp) => timestamp,
+                // A tombstone (null value) passes with no timestamp to read, as in ksqlDB.
+                None if self.skip_invalid_timestamps && value.is_some() => {
+                    let message = format!(
+                        "record for topic \"{}\" left out: its TIMESTAMP column gives no valid timestamp ({})",
+                        self.topic,
+                        if timestamps.is_null(row) {
+                            "null".to_string()
+                        } else {
+                            timestamps.value(row).to_string()
+                        }
+                    );
+                    tracing::warn!("{message}");
+                    self.counters.record_failure(message);
+                    continue;
+                }
+                None => 0,
             };
             if let Some(table) = &mut self.materialized {
                 let state_key = materialized::encode_key(key.as_deref());

@@ -10,12 +10,14 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use arrow::array::{
-    Array, ArrayRef, BinaryBuilder, Int8Array, Int32Array, Int64Array, ListBuilder, StringBuilder,
-    StructBuilder,
+    Array, ArrayRef, BinaryBuilder, BooleanArray, Int8Array, Int32Array, Int64Array, ListBuilder,
+    StringArray, StringBuilder, StructBuilder,
 };
 use arrow::datatypes::{DataType, SchemaRef};
 use arrow::record_batch::RecordBatch;
+use parser::ast::SourceKind;
 use planner::catalog::{ColumnKind, OP_DELETE, OP_RETRACT, OP_UPSERT, WindowInfo};
+use planner::functions::TimestampFormat;
 use planner::plan::SourceNode;
 
 use crate::format::{Decoded, Decoder, FormatKind, FormatOptions};
@@ -34,6 +36,10 @@ pub struct SourceOperator {
     schema: SchemaRef,
     /// Index of the timestamp column among value columns (or keys), if the source has one.
     timestamp_column: Option<usize>,
+    /// The TIMESTAMP_FORMAT a STRING timestamp column is read with.
+    timestamp_format: Option<TimestampFormat>,
+    /// A timestamp that cannot be read fails the query instead of skipping its record.
+    throw_on_invalid_timestamp: bool,
     window: Option<WindowInfo>,
     changelog: bool,
     /// A table's records without a key are skipped (a Kafka Streams table source drops them).
@@ -99,6 +105,16 @@ impl SourceOperator {
             .timestamp
             .as_ref()
             .and_then(|timestamp| schema.index_of(&timestamp.column).ok());
+        let timestamp_format = match node
+            .timestamp
+            .as_ref()
+            .and_then(|timestamp| timestamp.format.as_deref())
+        {
+            Some(pattern) => Some(TimestampFormat::compile(pattern).ok_or_else(|| {
+                ExecError::User(format!("Invalid TIMESTAMP_FORMAT: '{pattern}'"))
+            })?),
+            None => None,
+        };
         Ok(SourceOperator {
             topic: node.topic.clone(),
             key_decoder: Decoder::new(key_kind, &key_options, node.key_fields.clone())?,
@@ -106,9 +122,11 @@ impl SourceOperator {
             header_columns: node.header_columns.clone(),
             schema,
             timestamp_column,
+            timestamp_format,
+            throw_on_invalid_timestamp: node.throw_on_invalid_timestamp,
             window: node.window,
             changelog: node.changelog,
-            skip_null_keys: node.kind == parser::ast::SourceKind::Table,
+            skip_null_keys: node.kind == SourceKind::Table && !node.key_fields.is_empty(),
             previous: previous.filter(|_| node.retract),
             counters,
             uncounted: None,
@@ -271,8 +289,16 @@ impl SourceOperator {
         for (_, kind) in &self.header_columns {
             columns.push(header_column(kind, &kept_records)?);
         }
+        // Rows whose TIMESTAMP column gives no valid timestamp are left out at the end.
+        let mut invalid = Vec::new();
         let rowtime: ArrayRef = match self.timestamp_column {
-            Some(index) => timestamp_from_column(&columns[index], &kept_records)?,
+            Some(index) => {
+                let is_delete = |row: usize| ops.get(kept[row]) == Some(&OP_DELETE);
+                let (rowtime, bad) =
+                    self.timestamp_from_column(&columns[index], &kept_records, is_delete)?;
+                invalid = bad;
+                rowtime
+            }
             None => Arc::new(Int64Array::from_iter_values(
                 kept_records.iter().map(|r| r.record.timestamp),
             )),
@@ -298,30 +324,81 @@ impl SourceOperator {
                 kept.iter().map(|i| ops[*i]),
             )));
         }
-        let origins = kept.iter().map(|entry| origin[*entry]).collect();
-        Ok((
-            RecordBatch::try_new(Arc::clone(&self.schema), columns)?,
-            origins,
-        ))
+        let origins: Vec<u32> = kept.iter().map(|entry| origin[*entry]).collect();
+        let batch = RecordBatch::try_new(Arc::clone(&self.schema), columns)?;
+        if invalid.is_empty() {
+            return Ok((batch, origins));
+        }
+        let keep = BooleanArray::from_iter(
+            (0..batch.num_rows()).map(|row| Some(invalid.binary_search(&row).is_err())),
+        );
+        let origins = origins
+            .into_iter()
+            .enumerate()
+            .filter(|(row, _)| invalid.binary_search(row).is_err())
+            .map(|(_, origin)| origin)
+            .collect();
+        Ok((arrow::compute::filter_record_batch(&batch, &keep)?, origins))
     }
-}
 
-/// `ROWTIME` from the TIMESTAMP column: BIGINT or TIMESTAMP millis; null keeps the record time.
-fn timestamp_from_column(column: &ArrayRef, records: &[&ConsumedRecord]) -> Result<ArrayRef> {
-    let as_int = arrow::compute::cast(column, &DataType::Int64)?;
-    let values = as_int
-        .as_any()
-        .downcast_ref::<Int64Array>()
-        .ok_or_else(|| ExecError::Internal("cast to Int64 gave another type".into()))?;
-    Ok(Arc::new(Int64Array::from_iter_values(
-        (0..values.len()).map(|row| {
-            if values.is_null(row) {
-                records[row].record.timestamp
-            } else {
-                values.value(row)
+    /// `ROWTIME` from the TIMESTAMP column (BIGINT or TIMESTAMP millis, or STRING read with
+    /// the TIMESTAMP_FORMAT), and the rows (ascending) whose timestamp is null, negative or
+    /// does not parse: as in ksqlDB they are counted, logged and skipped, or fail the query
+    /// with `ksql.timestamp.throw.on.invalid`. A delete (tombstone) keeps its record time.
+    fn timestamp_from_column(
+        &self,
+        column: &ArrayRef,
+        records: &[&ConsumedRecord],
+        is_delete: impl Fn(usize) -> bool,
+    ) -> Result<(ArrayRef, Vec<usize>)> {
+        let millis: Vec<Option<i64>> = match &self.timestamp_format {
+            Some(format) => {
+                let text = arrow::compute::cast(column, &DataType::Utf8)?;
+                let text = text
+                    .as_any()
+                    .downcast_ref::<StringArray>()
+                    .ok_or_else(|| ExecError::Internal("cast to Utf8 gave another type".into()))?;
+                text.iter()
+                    .map(|value| value.and_then(|value| format.parse(value)))
+                    .collect()
             }
-        }),
-    )))
+            None => {
+                let as_int = arrow::compute::cast(column, &DataType::Int64)?;
+                let values = as_int
+                    .as_any()
+                    .downcast_ref::<Int64Array>()
+                    .ok_or_else(|| ExecError::Internal("cast to Int64 gave another type".into()))?;
+                values.iter().collect()
+            }
+        };
+        let mut invalid = Vec::new();
+        let mut rowtime = Vec::with_capacity(millis.len());
+        for (row, value) in millis.into_iter().enumerate() {
+            match value {
+                Some(value) if value >= 0 => rowtime.push(value),
+                _ if is_delete(row) => rowtime.push(records[row].record.timestamp),
+                _ => {
+                    let record = records[row];
+                    let shown = arrow::util::display::array_value_to_string(column, row)
+                        .unwrap_or_default();
+                    let message = format!(
+                        "Unable to extract timestamp from record in topic \"{}\" partition {} offset {}: TIMESTAMP column value '{shown}' is not a valid timestamp",
+                        self.topic, record.partition, record.offset
+                    );
+                    if self.throw_on_invalid_timestamp {
+                        return Err(ExecError::Format(format!(
+                            "Fatal user code error in TimestampExtractor callback for record: {message}"
+                        )));
+                    }
+                    tracing::warn!("{message}");
+                    self.counters.record_failure(message);
+                    invalid.push(row);
+                    rowtime.push(0);
+                }
+            }
+        }
+        Ok((Arc::new(Int64Array::from(rowtime)), invalid))
+    }
 }
 
 fn header_column(kind: &ColumnKind, records: &[&ConsumedRecord]) -> Result<ArrayRef> {

@@ -212,6 +212,37 @@ pub(super) fn definitions() -> Vec<FunctionDefinition> {
     ]
 }
 
+/// A `TIMESTAMP_FORMAT`: reads a STRING timestamp column into epoch milliseconds with a
+/// Java `DateTimeFormatter` pattern, as `STRINGTOTIMESTAMP(text, pattern)` does (UTC unless
+/// the text names a zone or an offset).
+#[derive(Debug, Clone)]
+pub struct TimestampFormat {
+    pattern: DateTimePattern,
+    utc: Zone,
+}
+
+impl TimestampFormat {
+    /// Compiles `pattern`; None when it is not a valid Java pattern.
+    pub fn compile(pattern: &str) -> Option<Self> {
+        DateTimePattern::compile(pattern).map(|pattern| TimestampFormat {
+            pattern,
+            utc: Zone::utc(),
+        })
+    }
+
+    /// The epoch milliseconds `text` denotes; None when it does not match the pattern.
+    pub fn parse(&self, text: &str) -> Option<i64> {
+        self.pattern.parse(text).map(|parsed| {
+            let local = parsed.days * MILLIS_PER_DAY + parsed.millis_of_day;
+            parsed
+                .zone
+                .as_ref()
+                .unwrap_or(&self.utc)
+                .local_to_utc(local)
+        })
+    }
+}
+
 /// Compiles each distinct pattern (and zone) of a batch once.
 #[derive(Default)]
 struct Caches<'a> {

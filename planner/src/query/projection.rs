@@ -417,6 +417,20 @@ pub(super) fn plan_projection(
             is_key: true,
         });
     }
+    if repartitioned && !transient {
+        // The new key columns come in PARTITION BY order, wherever the projection has them.
+        let slots: Vec<usize> = (0..outputs.len()).filter(|i| outputs[*i].is_key).collect();
+        let mut keys: Vec<OutputColumn> = slots.iter().map(|slot| outputs[*slot].clone()).collect();
+        keys.sort_by_key(|key| {
+            partition_by
+                .iter()
+                .position(|(expr, _)| *expr == key.expr)
+                .unwrap_or(usize::MAX)
+        });
+        for (slot, key) in slots.into_iter().zip(keys) {
+            outputs[slot] = key;
+        }
+    }
     Ok(outputs)
 }
 

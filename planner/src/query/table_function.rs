@@ -196,11 +196,11 @@ pub(super) fn plan_table_functions(
                 name: name.clone(),
             });
             fields.push((
-                Some(TableReference::from(qualifier)),
+                Some(TableReference::bare(qualifier)),
                 Arc::new(Field::new(&name, data_type, true)),
             ));
             Ok(Transformed::yes(Expr::Column(Column::new(
-                Some(qualifier),
+                Some(TableReference::bare(qualifier)),
                 name,
             ))))
         });

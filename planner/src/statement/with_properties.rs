@@ -236,6 +236,11 @@ pub(super) fn timestamp_column(
             ));
         }
     }
+    if let Some(format) = &format
+        && crate::functions::TimestampFormat::compile(format).is_none()
+    {
+        return user_error(format!("Invalid TIMESTAMP_FORMAT: '{format}'"));
+    }
     Ok(Some(TimestampColumn {
         column: name,
         format,

@@ -24,7 +24,8 @@ fn stream_sink_produces_keyed_records_to_the_partition_of_their_key() {
     );
     let rows = Harness::new(projection).feed(0, rows);
     let sink_plan = plan.sink.as_ref().expect("a sink");
-    let mut harness = Harness::new(SinkOperator::new(sink_plan, None).expect("sink"));
+    let mut harness =
+        Harness::new(SinkOperator::new(sink_plan, None, Default::default()).expect("sink"));
     let output = harness.feed(0, rows);
     assert_eq!(output.num_rows(), 0, "a sink emits no rows");
     let produced: Vec<ProducedText> = harness
@@ -74,7 +75,8 @@ fn table_sink_materializes_its_latest_row_per_key() {
     let sink_plan = plan.sink.as_ref().expect("a sink");
     assert!(sink_plan.materialize);
     let table = fixture.state.write_table(&table_state_id("M"));
-    let mut harness = Harness::new(SinkOperator::new(sink_plan, Some(table)).expect("sink"));
+    let mut harness =
+        Harness::new(SinkOperator::new(sink_plan, Some(table), Default::default()).expect("sink"));
     let schema = Arc::new(plan.root.schema().as_arrow().clone());
     let batch = RecordBatch::try_new(
         Arc::clone(&schema),

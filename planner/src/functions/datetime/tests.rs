@@ -248,3 +248,43 @@ fn unit_arithmetic() {
     assert_eq!(TimeUnit::parse("hour"), Some(TimeUnit::Hours));
     assert_eq!(TimeUnit::parse("WEEKS"), None);
 }
+
+#[test]
+fn timestamp_formats_read_text_in_utc_unless_it_names_a_zone() {
+    // 2018-05-11T21:58:33Z is 1,526,075,913,000 ms (the value ksqlDB's own tests use).
+    let cases = [
+        (
+            "yyyy-MM-dd''T''HH:mm:ssX",
+            "2018-05-11T21:58:33Z",
+            Some(1_526_075_913_000),
+        ),
+        (
+            "yyyy-MM-dd'T'HH:mm:ssX",
+            "2018-05-11T23:58:33+02",
+            Some(1_526_075_913_000),
+        ),
+        (
+            "yyyy-MM-dd HH:mm:ss",
+            "2018-05-11 21:58:33",
+            Some(1_526_075_913_000),
+        ),
+        (
+            "yyyy-MM-dd HH:mm:ss.SSS",
+            "2018-05-11 21:58:33.250",
+            Some(1_526_075_913_250),
+        ),
+        (
+            "yyyy-MM-dd HH:mm:ss VV",
+            "2018-05-11 14:58:33 America/Los_Angeles",
+            Some(1_526_075_913_000),
+        ),
+        ("yyyy-MM-dd HH:mm:ss", "11/05/2018 21:58", None),
+    ];
+    for (pattern, text, expected) in cases {
+        // The SQL form doubles quotes; the WITH property arrives with them undone.
+        let pattern = pattern.replace("''", "'");
+        let format = TimestampFormat::compile(&pattern).expect("a valid pattern");
+        assert_eq!(format.parse(text), expected, "{text} as {pattern}");
+    }
+    assert!(TimestampFormat::compile("yyyy-MM-dd'T").is_none());
+}

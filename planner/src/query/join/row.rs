@@ -141,7 +141,7 @@ pub(super) fn flat_row(
         exprs,
         key_columns: keys.len(),
         schema: Arc::new(DFSchema::try_from_qualified_schema(
-            qualifier.as_str(),
+            TableReference::bare(qualifier.as_str()),
             &row_schema,
         )?),
     });
