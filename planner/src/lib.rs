@@ -8,6 +8,7 @@ pub mod aggregate;
 pub mod catalog;
 mod error;
 pub mod expr;
+mod format_rules;
 pub mod functions;
 pub mod plan;
 pub mod pull;

@@ -561,7 +561,7 @@ mod tests {
                 true,
             ),
             (
-                "CREATE TABLE O AS SELECT ID, V, COUNT(*) FROM S GROUP BY V, ID;",
+                "CREATE TABLE O WITH (key_format='JSON') AS SELECT ID, V, COUNT(*) FROM S GROUP BY V, ID;",
                 None,
                 true,
             ),
@@ -616,7 +616,7 @@ mod tests {
                 true,
             ),
             (
-                "CREATE TABLE O AS SELECT V, COLLECT_LIST(STRUCT(N := N)) FROM CSV GROUP BY V;",
+                "CREATE TABLE O WITH (value_format='JSON') AS SELECT V, COLLECT_LIST(STRUCT(N := N)) FROM CSV GROUP BY V;",
                 Some("DELIMITED JSON [V]"),
                 true,
             ),

@@ -280,6 +280,12 @@ fn plan_create_source(
             ..key_format
         }
     };
+    crate::format_rules::check_formats(
+        &columns,
+        &key_format,
+        &value_format,
+        props.get("WRAP_SINGLE_VALUE").is_some(),
+    )?;
     let timestamp = timestamp_column(props, &columns)?;
     let partitions = parse_u32(props, "PARTITIONS")?;
     let window = source_window(props)?;
@@ -380,6 +386,11 @@ fn plan_create_as_select(
             key_format
         }
     } else {
+        if let Some(name) = props.get_text("KEY_FORMAT")
+            && !matches!(name.to_uppercase().as_str(), "KAFKA" | "NONE")
+        {
+            return user_error("Key format specified for stream without key columns.");
+        }
         FormatDefinition {
             name: "NONE".into(),
             ..key_format
@@ -397,6 +408,12 @@ fn plan_create_as_select(
         &planned.columns,
         &mut key_format,
         &mut value_format,
+    )?;
+    crate::format_rules::check_formats(
+        &planned.columns,
+        &key_format,
+        &value_format,
+        props.get("WRAP_SINGLE_VALUE").is_some(),
     )?;
     let partitions = parse_u32(props, "PARTITIONS")?.unwrap_or(planned.source.partitions);
     let timestamp = timestamp_column(props, &planned.columns)?;
