@@ -564,6 +564,11 @@ impl ExprLowering<'_> {
                         names.push(normalize_ident(name));
                         args.push(self.lower_function_arg(arg)?);
                     }
+                    // MAP(key := value, ...): keys are expressions too.
+                    FunctionArg::ExprNamed { name: key, arg, .. } if name == "MAP" => {
+                        args.push(self.lower_inner(key)?);
+                        args.push(self.lower_function_arg(arg)?);
+                    }
                     FunctionArg::ExprNamed { name, arg, .. } => {
                         let field_name = match name {
                             SqlExpr::Identifier(ident) => normalize_ident(ident),

@@ -22,4 +22,7 @@ pub use catalog::{Catalog, SourceDefinition};
 pub use error::{PlanError, Result, user_error};
 pub use plan::{DataflowNode, DataflowPlan};
 pub use query::is_scalable_push;
-pub use statement::{InsertValuesPlan, Properties, StatementPlan, plan_statement, sink_plan};
+pub use statement::{
+    InsertValuesPlan, Properties, StatementPlan, check_alter_target, drop_target, plan_statement,
+    sink_plan,
+};
