@@ -615,16 +615,6 @@ mod tests {
                 Some("DELIMITED DELIMITED [V]"),
                 true,
             ),
-            (
-                "CREATE TABLE O WITH (value_format='JSON') AS SELECT V, COLLECT_LIST(STRUCT(N := N)) FROM CSV GROUP BY V;",
-                Some("DELIMITED JSON [V]"),
-                true,
-            ),
-            (
-                "CREATE TABLE O AS SELECT N, COUNT(*) FROM RAW GROUP BY N;",
-                Some("KAFKA KAFKA [N]"),
-                true,
-            ),
             // A table's retractions travel as rows.
             (
                 "CREATE TABLE O AS SELECT V, SUM(N) FROM T GROUP BY V;",

@@ -470,6 +470,12 @@ fn plan_create_as_select(
         ));
     }
     check_replace_of_source(catalog, &create.name, create.kind, create.or_replace, false)?;
+    if create.query.limit.is_some() {
+        return user_error(format!(
+            "CREATE {} AS SELECT statements don't support LIMIT clause.",
+            kind_word(create.kind).to_uppercase()
+        ));
+    }
     if create.query.emit == Some(Emit::Final) && create.query.window.is_none() {
         return user_error("EMIT FINAL is only supported for windowed aggregations.");
     }

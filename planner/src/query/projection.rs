@@ -75,6 +75,16 @@ pub(super) fn plan_aggregate_projection(
             Err(error) => return Err(error),
         };
         let name = alias.clone().or_else(|| natural.clone());
+        if purpose == Purpose::Persistent
+            && let Some(index) = group_columns.iter().position(|group| *group == lowered)
+            && key_present[index]
+        {
+            return user_error(format!(
+                "The projection contains a key column more than once: `{}` and `{}`.",
+                key_names[index].clone().unwrap_or_default(),
+                name.unwrap_or_default()
+            ));
+        }
         if let Some(index) = group_columns.iter().position(|group| *group == lowered)
             && !key_present[index]
         {
@@ -97,6 +107,9 @@ pub(super) fn plan_aggregate_projection(
             "Non-aggregate SELECT expression(s) not part of GROUP BY: {}\nEither add the column(s) to the GROUP BY or remove them from the SELECT.",
             unresolved.join(", ")
         ));
+    }
+    if purpose == Purpose::Persistent && unresolved.is_empty() && values.is_empty() {
+        return user_error("The projection contains no value columns.");
     }
     let missing_keys: Vec<String> = key_present
         .iter()
@@ -153,6 +166,18 @@ pub(super) fn plan_aggregate_projection(
     let mut key_columns = exprs.len();
     for (expr, name) in values {
         let name = match name {
+            // (A grouping expression left out of the projection is the error to give.)
+            Some(name)
+                if purpose == Purpose::Persistent
+                    && missing_keys.is_empty()
+                    && used.contains(&name) =>
+            {
+                let data_type = expr.get_type(schema)?;
+                return user_error(format!(
+                    "Duplicate value columns found in schema: `{name}` {}",
+                    crate::types::arrow_type_name(&data_type)
+                ));
+            }
             Some(name) => unique_name(name, &mut used),
             None => generated(&mut taken),
         };
@@ -240,11 +265,33 @@ pub(super) fn plan_projection(
         catalog,
         clause: "PARTITION BY",
     };
+    let is_null =
+        |expr: &SqlExpr| matches!(expr, SqlExpr::Value(value) if value.value == Value::Null);
+    if query.partition_by.len() > 1 && query.partition_by.iter().any(is_null) {
+        return user_error("Cannot PARTITION BY multiple columns including NULL");
+    }
     let partition_by: Vec<(Expr, &SqlExpr)> = query
         .partition_by
         .iter()
-        .filter(|expr| !matches!(expr, SqlExpr::Value(value) if value.value == Value::Null))
-        .map(|expr| Ok((partition_lowering.lower(expr)?, expr)))
+        .filter(|expr| !is_null(expr))
+        .map(|expr| {
+            let lowered = partition_lowering.lower(expr).map_err(|error| match error {
+                // PARTITION BY reads the input: an output alias is not in scope.
+                PlanError::User(message) if message.starts_with("PARTITION BY column '") => {
+                    let name = message
+                        .trim_start_matches("PARTITION BY column '")
+                        .split('\'')
+                        .next()
+                        .unwrap_or_default()
+                        .to_string();
+                    PlanError::User(format!(
+                        "{message} '{name}' must be a column in the source schema since PARTITION BY is applied on the input."
+                    ))
+                }
+                other => other,
+            })?;
+            Ok((lowered, expr))
+        })
         .collect::<Result<_>>()?;
     let repartitioned = !query.partition_by.is_empty();
 

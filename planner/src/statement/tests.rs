@@ -263,3 +263,77 @@ fn header_columns_have_fixed_types_and_take_no_inserts() {
         "Cannot insert into S1 because it has header columns"
     );
 }
+
+#[test]
+fn persistent_query_rules_have_ksqldb_messages() {
+    let delimited = "CREATE STREAM I (ID STRING KEY, V INT, X DOUBLE) WITH (kafka_topic='i', value_format='DELIMITED');";
+    let json = "CREATE STREAM J (ID INT KEY, NAME STRING, AGE INT) WITH (kafka_topic='j', value_format='JSON');";
+    let cases = [
+        (
+            delimited,
+            "CREATE TABLE O AS SELECT ID, AVG(V) AS A FROM I GROUP BY ID;",
+            "One of the functions used in the statement has an intermediate type that the value format can not handle. Please remove the function or change the format.",
+        ),
+        (
+            "CREATE STREAM K (ID STRING KEY, D STRING) WITH (kafka_topic='k', value_format='KAFKA');",
+            "CREATE TABLE O WITH (value_format='JSON') AS SELECT D, COUNT(*) FROM K GROUP BY D;",
+            "Source(s) K are using the 'KAFKA' value format. This format does not yet support GROUP BY.",
+        ),
+        (
+            json,
+            "CREATE TABLE O AS SELECT NAME, NAME AS N2, COUNT(*) FROM J GROUP BY NAME;",
+            "The projection contains a key column more than once: `NAME` and `N2`.",
+        ),
+        (
+            json,
+            "CREATE TABLE O AS SELECT NAME FROM J GROUP BY NAME HAVING COUNT(*) > 1;",
+            "The projection contains no value columns.",
+        ),
+        (
+            json,
+            "CREATE TABLE O AS SELECT NAME AS C, COUNT(*) AS C FROM J GROUP BY NAME;",
+            "Duplicate value columns found in schema: `C` BIGINT",
+        ),
+        (
+            json,
+            "CREATE TABLE O AS SELECT *, COUNT(*) FROM J GROUP BY ID;",
+            "Non-aggregate SELECT expression(s) not part of GROUP BY: NAME, AGE\nEither add the column(s) to the GROUP BY or remove them from the SELECT.",
+        ),
+        (
+            json,
+            "CREATE STREAM O AS SELECT * FROM J WINDOW TUMBLING (SIZE 30 SECONDS);",
+            "WINDOW clause requires a GROUP BY clause.",
+        ),
+        (
+            json,
+            "CREATE STREAM O AS SELECT * FROM J LIMIT 2;",
+            "CREATE STREAM AS SELECT statements don't support LIMIT clause.",
+        ),
+        (
+            json,
+            "CREATE STREAM O AS SELECT ID, AGE, NAME FROM J PARTITION BY NULL, ID;",
+            "Cannot PARTITION BY multiple columns including NULL",
+        ),
+        (
+            json,
+            "CREATE STREAM O AS SELECT ID, NAME AS SOMETHING FROM J PARTITION BY SOMETHING;",
+            "PARTITION BY column 'SOMETHING' cannot be resolved. 'SOMETHING' must be a column in the source schema since PARTITION BY is applied on the input.",
+        ),
+    ];
+    for (setup, failing, expected) in cases {
+        assert_eq!(error_after(&[setup], failing), expected, "{failing}");
+    }
+}
+
+#[test]
+fn table_only_aggregates_are_listed_in_call_order() {
+    assert_eq!(
+        error_after(
+            &[
+                "CREATE TABLE T (ID BIGINT PRIMARY KEY, F0 INT, F1 BIGINT) WITH (kafka_topic='t', value_format='JSON');"
+            ],
+            "CREATE TABLE O AS SELECT ID, LATEST_BY_OFFSET(F0), MIN(F1), MAX(F1) FROM T GROUP BY ID;"
+        ),
+        "The aggregation functions LATEST_BY_OFFSET, MIN and MAX cannot be applied to a table source, only to a stream source."
+    );
+}
