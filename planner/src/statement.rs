@@ -496,6 +496,12 @@ fn plan_create_as_select(
     if let Some(missing) = &planned.missing_join_key {
         return user_error(missing.message(&create.name));
     }
+    if let Some(expression) = &planned.missing_partition_key {
+        return user_error(format!(
+            "The query used to build `{}` must include the partitioning expression {expression} in its projection (eg, SELECT {expression}...).",
+            create.name
+        ));
+    }
     if !planned.missing_keys.is_empty() {
         let keys = &planned.missing_keys;
         let listed = crate::aggregate::and_list(keys);

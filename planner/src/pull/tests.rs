@@ -140,6 +140,11 @@ fn pull_queries_fail_with_ksqldb_messages() {
     let no_scans = [("ksql.query.pull.table.scan.enabled", "false")];
     let cases: Vec<Case> = vec![
         (
+            "SELECT * FROM S LIMIT -1;",
+            &[],
+            "Pull queries don't support negative integers in the LIMIT clause. See https://cnfl.io/queries for more info.",
+        ),
+        (
             "SELECT * FROM PLAIN WHERE ID = 1;",
             &[],
             "The `PLAIN` table isn't queryable. To derive a queryable table, you can do 'CREATE TABLE QUERYABLE_PLAIN AS SELECT * FROM PLAIN'. See https://cnfl.io/queries for more info.",

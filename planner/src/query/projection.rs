@@ -6,7 +6,7 @@ use std::collections::HashSet;
 use arrow::datatypes::{DataType as ArrowType, Field};
 use datafusion::common::{Column, DFSchema};
 use datafusion::logical_expr::{Expr, ExprSchemable};
-use parser::ast::{Query, SelectItem};
+use parser::ast::{Query, Relation, SelectItem};
 use sqlparser::ast::{Expr as SqlExpr, Value};
 
 use super::{
@@ -239,19 +239,22 @@ pub(super) fn plan_aggregate_projection(
         window,
         changelog: true,
         missing_keys,
+        missing_partition_key: None,
         sources: Vec::new(),
         missing_join_key: None,
     })
 }
 
-/// Decides the output columns of the projection (unordered: keys are flagged).
+/// Decides the output columns of the projection (unordered: keys are flagged), and the
+/// PARTITION BY expression a persistent query must select (see
+/// `PlannedQuery::missing_partition_key`).
 pub(super) fn plan_projection(
     catalog: &Catalog,
     query: &Query,
     source: &SourceDefinition,
     schema: &DFSchema,
     purpose: Purpose,
-) -> Result<Vec<OutputColumn>> {
+) -> Result<(Vec<OutputColumn>, Option<String>)> {
     let transient = purpose != Purpose::Persistent;
     // A pull query over a windowed source marks the window bounds as keys.
     let window_keys = purpose == Purpose::Pull && source.window.is_some();
@@ -300,6 +303,15 @@ pub(super) fn plan_projection(
     for item in &query.select {
         match item {
             SelectItem::Wildcard | SelectItem::QualifiedWildcard(_) => {
+                if let (SelectItem::QualifiedWildcard(qualifier), Relation::Source { name, alias }) =
+                    (item, &query.from)
+                    && qualifier != name
+                    && Some(qualifier) != alias.as_ref()
+                {
+                    return user_error(format!(
+                        "'{qualifier}' is not a valid stream/table name or alias."
+                    ));
+                }
                 let window_columns: Vec<ColumnDefinition> = match source.window {
                     Some(_) if transient => [WINDOWSTART, WINDOWEND]
                         .iter()
@@ -365,12 +377,16 @@ pub(super) fn plan_projection(
 
     // Key flags.
     let mut is_key: Vec<bool> = vec![false; items.len()];
-    let mut extra_keys: Vec<(Expr, Option<String>)> = Vec::new();
+    let mut extra_keys: Vec<(Expr, Option<String>, &SqlExpr)> = Vec::new();
     if repartitioned {
         for (partition_expr, partition_sql) in &partition_by {
             match items.iter().position(|(expr, _, _)| expr == partition_expr) {
                 Some(index) => is_key[index] = true,
-                None => extra_keys.push((partition_expr.clone(), natural_name(partition_sql))),
+                None => extra_keys.push((
+                    partition_expr.clone(),
+                    natural_name(partition_sql),
+                    *partition_sql,
+                )),
             }
         }
     } else {
@@ -424,8 +440,20 @@ pub(super) fn plan_projection(
             is_key: key,
         });
     }
-    for (expr, name) in extra_keys {
+    let mut missing_partition_key = None;
+    for (expr, name, sql) in extra_keys {
         let name = match name {
+            // A value column already has the name the key would take: ksqlDB asks for the
+            // partitioning expression in the projection.
+            Some(name) if used.contains(&name) && purpose == Purpose::Persistent => {
+                missing_partition_key.get_or_insert_with(|| match sql {
+                    SqlExpr::Identifier(ident) => {
+                        format!("{}.{}", source.name, ident.value.to_uppercase())
+                    }
+                    other => FormattedExpr(other).to_string(),
+                });
+                unique_name(name, &mut used)
+            }
             Some(name) => unique_name(name, &mut used),
             None => next_generated(&mut taken),
         };
@@ -436,7 +464,7 @@ pub(super) fn plan_projection(
             is_key: true,
         });
     }
-    Ok(outputs)
+    Ok((outputs, missing_partition_key))
 }
 
 /// `B`, then `B_1`, `B_2` for later duplicates.

@@ -316,6 +316,16 @@ fn persistent_query_rules_have_ksqldb_messages() {
         ),
         (
             json,
+            "CREATE STREAM O AS SELECT NAME AS ID, NAME FROM J PARTITION BY ID;",
+            "The query used to build `O` must include the partitioning expression J.ID in its projection (eg, SELECT J.ID...).",
+        ),
+        (
+            json,
+            "CREATE STREAM O AS SELECT ID, UNKNOWN.* FROM J X;",
+            "'UNKNOWN' is not a valid stream/table name or alias.",
+        ),
+        (
+            json,
             "CREATE STREAM O AS SELECT ID, NAME AS SOMETHING FROM J PARTITION BY SOMETHING;",
             "PARTITION BY column 'SOMETHING' cannot be resolved. 'SOMETHING' must be a column in the source schema since PARTITION BY is applied on the input.",
         ),
