@@ -98,13 +98,11 @@ fn check_part(format: &str, columns: &[&ColumnDefinition], part: Part) -> Result
                 ));
             }
         }
-        "NONE" => {
-            if !columns.is_empty() {
-                return Err(format!(
-                    "The 'NONE' format can only be used when no columns are defined. Got: {}",
-                    column_list(columns, part)
-                ));
-            }
+        "NONE" if !columns.is_empty() => {
+            return Err(format!(
+                "The 'NONE' format can only be used when no columns are defined. Got: {}",
+                column_list(columns, part)
+            ));
         }
         "JSON" | "JSON_SR" => {
             non_string_map_keys(columns, "JSON only supports MAP types with STRING keys")?
