@@ -53,9 +53,12 @@ enum Part {
     Value,
 }
 
-/// `WRAP_SINGLE_VALUE`: refused by the formats that never wrap, and valid only for one
-/// value column.
+/// `WRAP_SINGLE_VALUE` in the statement: refused by the formats that never wrap, and valid
+/// only for one value column. (The session default applies where it can, silently.)
 fn check_wrapping(format: &FormatDefinition, values: usize, explicit: bool) -> Result<()> {
+    if !explicit {
+        return Ok(());
+    }
     if format.wrap_single_value == Some(true)
         && matches!(format.name.as_str(), "KAFKA" | "DELIMITED")
     {
@@ -64,7 +67,7 @@ fn check_wrapping(format: &FormatDefinition, values: usize, explicit: bool) -> R
             format.name
         )));
     }
-    if explicit && format.wrap_single_value.is_some() && values != 1 {
+    if format.wrap_single_value.is_some() && values != 1 {
         return Err(PlanError::User(
             "'WRAP_SINGLE_VALUE' is only valid for single-field value schemas".into(),
         ));

@@ -179,3 +179,17 @@ fn a_key_format_for_a_keyless_sink_is_refused() {
         "Key format specified for stream without key columns."
     );
 }
+
+#[test]
+fn the_session_wrapping_default_is_no_error() {
+    let catalog = Catalog::default();
+    let mut properties = Properties::new();
+    properties.insert("ksql.persistence.wrap.single.values".into(), "true".into());
+    for create in [
+        "CREATE STREAM I (K STRING KEY, V INT) WITH (kafka_topic='t', value_format='KAFKA');",
+        "CREATE STREAM J (K STRING KEY, A INT, B INT) WITH (kafka_topic='u', value_format='JSON');",
+    ] {
+        let statement = parser::parse_statements(create).expect("parses").remove(0);
+        plan_statement(&catalog, &statement, &properties).expect(create);
+    }
+}
