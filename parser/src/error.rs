@@ -72,6 +72,20 @@ pub(crate) fn literal_error(message: &str, location: Location) -> ParserError {
     ParserError::ParserError(format!("{LITERAL_MARKER}{message}{location}"))
 }
 
+/// Marks a `ParserError` raised where the grammar requires one token of a known set (ANTLR's
+/// input mismatch), so that translation reports it as ksqlDB does: `Expecting {',', ')'}`
+/// and the statement.
+const MISMATCH_MARKER: &str = "\u{2}mismatch:";
+
+/// A `ParserError` at `location` for a token that is none of `expected` (ANTLR's token
+/// names: `'STRING'`, `INTEGER_VALUE`, `')'`).
+pub(crate) fn mismatch_error(expected: &[&str], location: Location) -> ParserError {
+    ParserError::ParserError(format!(
+        "{MISMATCH_MARKER}Expecting {{{}}}{location}",
+        expected.join(", ")
+    ))
+}
+
 /// The parts of a `sqlparser` error message.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) struct ErrorParts<'a> {
@@ -79,6 +93,8 @@ pub(crate) struct ErrorParts<'a> {
     pub location: Option<(u64, u64)>,
     /// `Some(message)` for out-of-range literals.
     pub literal: Option<&'a str>,
+    /// `Some("Expecting {...}")` for a token outside a required set.
+    pub mismatch: Option<&'a str>,
     /// What the parser wanted (`Expected: X, found: ...`), or the whole message otherwise.
     pub expected: Option<&'a str>,
     /// The raw message without location, for errors that are not `Expected: ...`.
@@ -104,8 +120,18 @@ pub(crate) fn split_message(message: &str) -> ErrorParts<'_> {
         return ErrorParts {
             location,
             literal: Some(literal),
+            mismatch: None,
             expected: None,
             text: literal,
+        };
+    }
+    if let Some(mismatch) = text.strip_prefix(MISMATCH_MARKER) {
+        return ErrorParts {
+            location,
+            literal: None,
+            mismatch: Some(mismatch),
+            expected: None,
+            text: mismatch,
         };
     }
     let expected = text
@@ -115,6 +141,7 @@ pub(crate) fn split_message(message: &str) -> ErrorParts<'_> {
     ErrorParts {
         location,
         literal: None,
+        mismatch: None,
         expected,
         text,
     }
@@ -158,6 +185,7 @@ mod tests {
                 ErrorParts {
                     location: Some((2, 74)),
                     literal: None,
+                    mismatch: None,
                     expected: Some(")"),
                     text: "Expected: ), found: ,",
                 },
@@ -167,6 +195,7 @@ mod tests {
                 ErrorParts {
                     location: None,
                     literal: None,
+                    mismatch: None,
                     expected: Some("an expression"),
                     text: "Expected: an expression, found: EOF",
                 },
@@ -175,6 +204,7 @@ mod tests {
                 "\u{1}literal:Invalid numeric literal: 1 at Line: 3, Column: 5",
                 ErrorParts {
                     location: Some((3, 5)),
+                    mismatch: None,
                     literal: Some("Invalid numeric literal: 1"),
                     expected: None,
                     text: "Invalid numeric literal: 1",
