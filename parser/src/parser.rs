@@ -337,7 +337,7 @@ impl<'a> Source<'a> {
             .iter()
             .filter(is_code)
             .find(|token| token.token == Token::SemiColon && !before(token))
-            .or_else(|| tokens[start_index..].iter().filter(is_code).last())
+            .or_else(|| tokens[start_index..].iter().rfind(is_code))
             .unwrap_or(first);
         self.slice(first.span.start, last.span.end)
     }
