@@ -80,6 +80,20 @@ pub(crate) fn literal_error(message: &str, location: Location) -> ParserError {
     ParserError::ParserError(format!("{LITERAL_MARKER}{message}{location}"))
 }
 
+/// Marks a `ParserError` raised where the grammar requires one token of a known set (ANTLR's
+/// input mismatch), so that translation reports it as ksqlDB does: `Expecting {',', ')'}`
+/// and the statement.
+const MISMATCH_MARKER: &str = "\u{2}mismatch:";
+
+/// A `ParserError` at `location` for a token that is none of `expected` (ANTLR's token
+/// names: `'STRING'`, `INTEGER_VALUE`, `')'`).
+pub(crate) fn mismatch_error(expected: &[&str], location: Location) -> ParserError {
+    ParserError::ParserError(format!(
+        "{MISMATCH_MARKER}Expecting {{{}}}{location}",
+        expected.join(", ")
+    ))
+}
+
 /// The parts of a `sqlparser` error message.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) struct ErrorParts<'a> {
@@ -87,6 +101,8 @@ pub(crate) struct ErrorParts<'a> {
     pub location: Option<(u64, u64)>,
     /// `Some(message)` for out-of-range literals.
     pub literal: Option<&'a str>,
+    /// `Some("Expecting {...}")` for a token outside a required set.
+    pub mismatch: Option<&'a str>,
     /// What the parser wanted (`Expected: X, found: ...`), or the whole message otherwise.
     pub expected: Option<&'a str>,
     /// The raw message without location, for errors that are not `Expected: ...`.
@@ -112,8 +128,18 @@ pub(crate) fn split_message(message: &str) -> ErrorParts<'_> {
         return ErrorParts {
             location,
             literal: Some(literal),
+            mismatch: None,
             expected: None,
             text: literal,
+        };
+    }
+    if let Some(mismatch) = text.strip_prefix(MISMATCH_MARKER) {
+        return ErrorParts {
+            location,
+            literal: None,
+            mismatch: Some(mismatch),
+            expected: None,
+            text: mismatch,
         };
     }
     let expected = text
@@ -123,6 +149,7 @@ pub(crate) fn split_message(message: &str) -> ErrorParts<'_> {
     ErrorParts {
         location,
         literal: None,
+        mismatch: None,
         expected,
         text,
     }
@@ -167,6 +194,7 @@ mod tests {
                 ErrorParts {
                     location: Some((2, 74)),
                     literal: None,
+                    mismatch: None,
                     expected: Some(")"),
                     text: "Expected: ), found: ,",
                 },
@@ -176,6 +204,7 @@ mod tests {
                 ErrorParts {
                     location: None,
                     literal: None,
+                    mismatch: None,
                     expected: Some("an expression"),
                     text: "Expected: an expression, found: EOF",
                 },
@@ -184,6 +213,7 @@ mod tests {
                 "\u{1}literal:Invalid numeric literal: 1 at Line: 3, Column: 5",
                 ErrorParts {
                     location: Some((3, 5)),
+                    mismatch: None,
                     literal: Some("Invalid numeric literal: 1"),
                     expected: None,
                     text: "Invalid numeric literal: 1",

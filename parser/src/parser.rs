@@ -318,6 +318,30 @@ impl<'a> Source<'a> {
         ParseError::syntax(line, column, &near, Some(&error.message))
     }
 
+    /// The text of the statement around `at`: from the token after the last `;` before it
+    /// to the next `;` (included) or the end.
+    fn statement_at(&self, tokens: &[TokenWithSpan], at: Location) -> &str {
+        let is_code =
+            |token: &&TokenWithSpan| !matches!(token.token, Token::Whitespace(_) | Token::EOF);
+        let before = |token: &&TokenWithSpan| {
+            (token.span.start.line, token.span.start.column) < (at.line, at.column)
+        };
+        let start_index = tokens
+            .iter()
+            .rposition(|token| before(&token) && token.token == Token::SemiColon)
+            .map_or(0, |index| index + 1);
+        let Some(first) = tokens[start_index..].iter().find(is_code) else {
+            return "";
+        };
+        let last = tokens[start_index..]
+            .iter()
+            .filter(is_code)
+            .find(|token| token.token == Token::SemiColon && !before(token))
+            .or_else(|| tokens[start_index..].iter().rfind(is_code))
+            .unwrap_or(first);
+        self.slice(first.span.start, last.span.end)
+    }
+
     /// Turns a `sqlparser` error into a [`ParseError`] naming the token at its location.
     fn translate_error(
         &self,
@@ -346,6 +370,17 @@ impl<'a> Source<'a> {
                 kind: ParseErrorKind::Literal,
             };
         }
+        if let Some(mismatch) = parts.mismatch {
+            return ParseError {
+                line,
+                column,
+                message: format!(
+                    "{mismatch}\nStatement: {}",
+                    self.statement_at(tokens, Location::new(line, column))
+                ),
+                kind: ParseErrorKind::Syntax,
+            };
+        }
         let near = tokens
             .iter()
             .find(|token| {
@@ -355,6 +390,18 @@ impl<'a> Source<'a> {
             .map_or("<EOF>", |token| {
                 self.slice(token.span.start, token.span.end)
             });
+        // A missing closing parenthesis: ANTLR's single-token insertion, `missing ')' at ','`.
+        if parts.expected.map(|expected| expected.trim_matches('\'')) == Some(")") {
+            return ParseError {
+                line,
+                column,
+                message: format!(
+                    "missing ')' at '{near}'\nStatement: {}",
+                    self.statement_at(tokens, Location::new(line, column))
+                ),
+                kind: ParseErrorKind::Syntax,
+            };
+        }
         let detail = match parts.expected {
             Some(expected) if expected.chars().any(|ch| ch.is_ascii_alphabetic()) => {
                 format!("expecting {expected}")
@@ -1088,19 +1135,19 @@ mod tests {
                 "CREATE TABLE OUTPUT AS SELECT f1, f2, COUNT(*) FROM TEST GROUP BY f3, (f2, f1);",
                 1,
                 74,
-                "Syntax error at or near ',' at line 1:74\nexpecting ')'",
+                "missing ')' at ','\nStatement: CREATE TABLE OUTPUT AS SELECT f1, f2, COUNT(*) FROM TEST GROUP BY f3, (f2, f1);",
             ),
             (
                 "CREATE STREAM INPUT (K STRING (KEY)) WITH (kafka_topic='input',value_format='JSON');",
                 1,
                 32,
-                "Syntax error at or near 'KEY' at line 1:32\nexpecting one of: 'STRING', an integer",
+                "Expecting {'STRING', INTEGER_VALUE}\nStatement: CREATE STREAM INPUT (K STRING (KEY)) WITH (kafka_topic='input',value_format='JSON');",
             ),
             (
                 "CREATE STREAM INPUT (K VARCHAR(STRING) (KEY)) WITH (kafka_topic='input');",
                 1,
                 40,
-                "Syntax error at or near '('",
+                "Expecting {',', ')'}\nStatement: CREATE STREAM INPUT (K VARCHAR(STRING) (KEY)) WITH (kafka_topic='input');",
             ),
             (
                 "CREATE STREAM INPUT (ROWKEY INT KEY, COL0 NULL) WITH (kafka_topic='t');",

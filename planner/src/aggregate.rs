@@ -158,6 +158,22 @@ pub fn window_plan(window: &WindowExpr) -> Result<WindowPlan> {
 /// Plans the aggregation of `query` over `input` (source and WHERE already planned);
 /// `repartition`: a persistent query, whose groups that span the source's partitions move
 /// through a `GroupBy` repartition (see `repartition`).
+/// The aggregation's state is written in the source's value format (ksqlDB's internal
+/// topics): KAFKA cannot hold it at all, DELIMITED not the ARRAY, MAP or STRUCT states of
+/// functions such as AVG or TOPK.
+fn check_internal_format(source: &SourceDefinition, calls: &[AggregateCall]) -> Result<()> {
+    match source.value_format.name.as_str() {
+        "KAFKA" => user_error(format!(
+            "Source(s) {} are using the 'KAFKA' value format. This format does not yet support GROUP BY.",
+            source.name
+        )),
+        "DELIMITED" if calls.iter().any(|call| call.signature.complex_intermediate) => user_error(
+            "One of the functions used in the statement has an intermediate type that the value format can not handle. Please remove the function or change the format.",
+        ),
+        _ => Ok(()),
+    }
+}
+
 pub fn plan_aggregation(
     catalog: &Catalog,
     query: &Query,
@@ -232,6 +248,22 @@ pub fn plan_aggregation(
                 items.push((rewritten, alias.clone(), natural));
             }
             SelectItem::Wildcard | SelectItem::QualifiedWildcard(_) => {
+                if query.group_by.is_empty() && query.window.is_some() {
+                    return user_error("WINDOW clause requires a GROUP BY clause.");
+                }
+                // The columns `*` selects that are not grouped: ksqlDB's error.
+                let ungrouped: Vec<&str> = source
+                    .key_columns()
+                    .chain(source.value_columns())
+                    .map(|column| column.name.as_str())
+                    .filter(|name| !group_names.iter().any(|group| group == name))
+                    .collect();
+                if !ungrouped.is_empty() {
+                    return user_error(format!(
+                        "Non-aggregate SELECT expression(s) not part of GROUP BY: {}\nEither add the column(s) to the GROUP BY or remove them from the SELECT.",
+                        ungrouped.join(", ")
+                    ));
+                }
                 return user_error(
                     "SELECT * is not supported in aggregations: list the grouping and aggregate expressions",
                 );
@@ -278,8 +310,9 @@ pub fn plan_aggregation(
             .filter(|call| !call.signature.table_supported)
             .map(|call| call.signature.name.as_str())
             .collect();
-        unsupported.sort();
-        unsupported.dedup();
+        // In call order, each once, as ksqlDB lists them.
+        let mut seen = std::collections::HashSet::new();
+        unsupported.retain(|name| seen.insert(*name));
         if !unsupported.is_empty() {
             let listed = and_list(&unsupported);
             let plural = if unsupported.len() > 1 {
@@ -292,6 +325,7 @@ pub fn plan_aggregation(
             ));
         }
     }
+    check_internal_format(source, &rewriter.calls)?;
     for (index, call) in rewriter.calls.iter().enumerate() {
         fields.push((
             None,

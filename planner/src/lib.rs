@@ -8,6 +8,7 @@ pub mod aggregate;
 pub mod catalog;
 mod error;
 pub mod expr;
+mod format_rules;
 pub mod functions;
 pub mod plan;
 pub mod pull;
@@ -21,4 +22,7 @@ pub use catalog::{Catalog, SourceDefinition};
 pub use error::{PlanError, Result, user_error};
 pub use plan::{DataflowNode, DataflowPlan};
 pub use query::is_scalable_push;
-pub use statement::{InsertValuesPlan, Properties, StatementPlan, plan_statement, sink_plan};
+pub use statement::{
+    InsertValuesPlan, Properties, StatementPlan, check_alter_target, drop_target, plan_statement,
+    sink_plan,
+};

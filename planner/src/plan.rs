@@ -595,7 +595,7 @@ mod tests {
                 true,
             ),
             (
-                "CREATE TABLE O AS SELECT ID, V, COUNT(*) FROM S GROUP BY V, ID;",
+                "CREATE TABLE O WITH (key_format='JSON') AS SELECT ID, V, COUNT(*) FROM S GROUP BY V, ID;",
                 None,
                 true,
             ),
@@ -647,16 +647,6 @@ mod tests {
             (
                 "CREATE TABLE O AS SELECT V, SUM(N) FROM CSV GROUP BY V;",
                 Some("DELIMITED DELIMITED [V]"),
-                true,
-            ),
-            (
-                "CREATE TABLE O AS SELECT V, COLLECT_LIST(STRUCT(N := N)) FROM CSV GROUP BY V;",
-                Some("DELIMITED JSON [V]"),
-                true,
-            ),
-            (
-                "CREATE TABLE O AS SELECT N, COUNT(*) FROM RAW GROUP BY N;",
-                Some("KAFKA KAFKA [N]"),
                 true,
             ),
             // A table's retractions travel as rows.

@@ -53,6 +53,9 @@ pub struct PlannedQuery {
     /// Grouping expressions of an aggregation missing from its projection (an error for a
     /// persistent query).
     pub missing_keys: Vec<String>,
+    /// A PARTITION BY expression left out of a persistent query's projection whose key
+    /// name a value column already takes (ksqlDB's text of it, qualified).
+    pub missing_partition_key: Option<String>,
 }
 
 /// One output column being decided.
@@ -258,7 +261,8 @@ fn plan_over(
         return Ok(planned);
     }
 
-    let mut outputs = plan_projection(catalog, query, &source, &schema, purpose)?;
+    let (mut outputs, missing_partition_key) =
+        plan_projection(catalog, query, &source, &schema, purpose)?;
     if null_values && !query.partition_by.is_empty() {
         null_partition_keys_of_null_values(&mut outputs, &source, &schema, &qualifier)?;
     }
@@ -319,6 +323,7 @@ fn plan_over(
         window,
         changelog,
         missing_keys: Vec::new(),
+        missing_partition_key,
         source,
         sources,
         missing_join_key: None,

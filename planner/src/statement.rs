@@ -101,14 +101,7 @@ pub fn plan_statement(
         }
         StatementKind::InsertInto(insert) => {
             check_with_properties(&insert.properties, &[INSERT_PROPERTIES])?;
-            let target = catalog.require_source(&insert.target)?.clone();
-            if target.is_source {
-                return user_error(format!(
-                    "Cannot insert into read-only {} `{}`.",
-                    kind_word(target.kind),
-                    target.name
-                ));
-            }
+            let target = insert_into_target(catalog, &insert.target, statement)?.clone();
             let mut planned = plan_query(catalog, &insert.query)?;
             check_insert_schema(&planned, &target)?;
             let id = format!("INSERTQUERY_{}", catalog.next_query_number());
@@ -240,6 +233,118 @@ fn none_key_format_with_keys(columns: &[ColumnDefinition]) -> PlanError {
     ))
 }
 
+/// `CREATE OR REPLACE` neither declares a read-only source nor replaces one.
+fn check_replace_of_source(
+    catalog: &Catalog,
+    name: &str,
+    kind: SourceKind,
+    or_replace: bool,
+    is_source: bool,
+) -> Result<()> {
+    let replaces_source = catalog
+        .source(name)
+        .is_some_and(|existing| existing.is_source);
+    if or_replace && (is_source || replaces_source) {
+        let word = kind_word(kind);
+        return user_error(format!(
+            "Cannot add {word} '{name}': CREATE OR REPLACE is not supported on source {word}s."
+        ));
+    }
+    Ok(())
+}
+
+/// The source `DROP STREAM|TABLE` removes (`None`: it does not exist and `IF EXISTS` was
+/// given), after ksqlDB's checks: it exists, and a read-only source keeps its topic.
+pub fn drop_target<'a>(
+    catalog: &'a Catalog,
+    drop: &parser::ast::DropSource,
+) -> Result<Option<&'a SourceDefinition>> {
+    let Some(source) = catalog.source(&drop.name) else {
+        if drop.if_exists {
+            return Ok(None);
+        }
+        let word = match drop.kind {
+            SourceKind::Stream => "Stream",
+            SourceKind::Table => "Table",
+        };
+        return user_error(format!("{word} {} does not exist.", drop.name));
+    };
+    if source.kind != drop.kind {
+        return user_error(format!(
+            "Incompatible data source type is {}, but statement was DROP {}",
+            source.kind, drop.kind
+        ));
+    }
+    if source.is_source && drop.delete_topic {
+        return user_error(format!(
+            "Cannot delete topic for read-only source: {}",
+            source.name
+        ));
+    }
+    Ok(Some(source))
+}
+
+/// `ALTER STREAM|TABLE`: refused on read-only sources, with ksqlDB's message.
+pub fn check_alter_target(catalog: &Catalog, alter: &parser::ast::AlterSource) -> Result<()> {
+    if let Some(source) = catalog.source(&alter.name)
+        && source.is_source
+    {
+        let word = kind_word(alter.kind);
+        return user_error(format!(
+            "Cannot alter {word} '{}': ALTER operations are not supported on source {word}s.",
+            alter.name
+        ));
+    }
+    Ok(())
+}
+
+/// The source `INSERT INTO ... SELECT` writes: an existing stream that is not read-only.
+fn insert_into_target<'a>(
+    catalog: &'a Catalog,
+    name: &str,
+    statement: &Statement,
+) -> Result<&'a SourceDefinition> {
+    let Some(target) = catalog.source(name) else {
+        let (line, column) = target_position(statement);
+        return user_error(format!(
+            "Line: {line}, Col: {column}: Source {} does not exist.",
+            crate::catalog::quote_source_name(name)
+        ));
+    };
+    if target.is_source {
+        return user_error(format!(
+            "Cannot insert into read-only {}: {}",
+            kind_word(target.kind),
+            target.name
+        ));
+    }
+    if target.kind == SourceKind::Table {
+        return user_error(format!(
+            "INSERT INTO can only be used to insert into a stream. {} is a table.",
+            target.name
+        ));
+    }
+    Ok(target)
+}
+
+/// Where the target name of `INSERT INTO <target>` starts in the parsed input (1-based line
+/// and column), for messages that point at it; the statement's start if it is not found.
+fn target_position(statement: &Statement) -> (u64, u64) {
+    let text = &statement.text;
+    let upper = text.to_ascii_uppercase();
+    let Some(into) = upper.find("INTO") else {
+        return (statement.line, statement.column);
+    };
+    let after = into + "INTO".len();
+    let offset = after + (text[after..].len() - text[after..].trim_start().len());
+    let before = &text[..offset];
+    let newlines = before.matches('\n').count() as u64;
+    match before.rfind('\n') {
+        Some(last) => (statement.line + newlines, (offset - last) as u64),
+        None => (statement.line, statement.column + offset as u64),
+    }
+}
+
 fn kind_word(kind: SourceKind) -> &'static str {
     match kind {
         SourceKind::Stream => "stream",
@@ -264,6 +369,13 @@ fn plan_create_source(
             kind_word(existing.kind)
         ));
     }
+    check_replace_of_source(
+        catalog,
+        &create.name,
+        create.kind,
+        create.or_replace,
+        create.is_source,
+    )?;
     let props = &create.properties;
     let topic = props.get_text("KAFKA_TOPIC").ok_or_else(|| {
         PlanError::User(
@@ -342,6 +454,12 @@ fn plan_create_source(
             ..key_format
         }
     };
+    crate::format_rules::check_formats(
+        &columns,
+        &key_format,
+        &value_format,
+        props.get("WRAP_SINGLE_VALUE").is_some(),
+    )?;
     let timestamp = timestamp_column(props, &columns)?;
     let partitions = parse_u32(props, "PARTITIONS")?;
     let window = source_window(props)?;
@@ -387,6 +505,13 @@ fn plan_create_as_select(
             kind_word(existing.kind)
         ));
     }
+    check_replace_of_source(catalog, &create.name, create.kind, create.or_replace, false)?;
+    if create.query.limit.is_some() {
+        return user_error(format!(
+            "CREATE {} AS SELECT statements don't support LIMIT clause.",
+            kind_word(create.kind).to_uppercase()
+        ));
+    }
     if create.query.emit == Some(Emit::Final) && create.query.window.is_none() {
         return user_error("EMIT FINAL is only supported for windowed aggregations.");
     }
@@ -406,6 +531,12 @@ fn plan_create_as_select(
     }
     if let Some(missing) = &planned.missing_join_key {
         return user_error(missing.message(&create.name));
+    }
+    if let Some(expression) = &planned.missing_partition_key {
+        return user_error(format!(
+            "The query used to build `{}` must include the partitioning expression {expression} in its projection (eg, SELECT {expression}...).",
+            create.name
+        ));
     }
     if !planned.missing_keys.is_empty() {
         let keys = &planned.missing_keys;
@@ -442,6 +573,11 @@ fn plan_create_as_select(
             key_format
         }
     } else {
+        if let Some(name) = props.get_text("KEY_FORMAT")
+            && !matches!(name.to_uppercase().as_str(), "KAFKA" | "NONE")
+        {
+            return user_error("Key format specified for stream without key columns.");
+        }
         FormatDefinition {
             name: "NONE".into(),
             ..key_format
@@ -464,6 +600,12 @@ fn plan_create_as_select(
         &planned.columns,
         &mut key_format,
         &mut value_format,
+    )?;
+    crate::format_rules::check_formats(
+        &planned.columns,
+        &key_format,
+        &value_format,
+        props.get("WRAP_SINGLE_VALUE").is_some(),
     )?;
     let partitions = parse_u32(props, "PARTITIONS")?.unwrap_or(planned.source.partitions);
     let timestamp = timestamp_column(props, &planned.columns)?;

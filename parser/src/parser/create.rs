@@ -85,7 +85,10 @@ fn parse_create_type(parser: &mut Parser) -> Result<StatementKind, ParserError> 
 fn parse_table_elements(parser: &mut Parser) -> Result<Vec<TableElement>, ParserError> {
     parser.expect_token(&Token::LParen)?;
     let elements = parser.parse_comma_separated(parse_table_element)?;
-    parser.expect_token(&Token::RParen)?;
+    // After an element: the next one or the end of the list.
+    if !parser.consume_token(&Token::RParen) {
+        return parser.expected_tokens(&["','", "')'"]);
+    }
     Ok(elements)
 }
 

@@ -125,7 +125,7 @@ fn parse_ignored_parameters(parser: &mut Parser) -> Result<(), ParserError> {
             token => crate::parser::tokens::is_word(token, "STRING"),
         };
         if !is_parameter {
-            return parser.expected_next("one of: 'STRING', an integer");
+            return parser.expected_tokens(&["'STRING'", "INTEGER_VALUE"]);
         }
         parser.advance_token();
         if !parser.consume_token(&Token::Comma) {
@@ -217,7 +217,7 @@ mod tests {
             ),
             (
                 "STRING (KEY)",
-                "Expected: one of: 'STRING', an integer, found: KEY at Line: 1, Column: 9",
+                "\u{2}mismatch:Expecting {'STRING', INTEGER_VALUE} at Line: 1, Column: 9",
             ),
             ("DECIMAL", "Expected: (, found: EOF"),
         ];

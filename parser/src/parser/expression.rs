@@ -571,7 +571,7 @@ mod tests {
     fn non_ksql_expressions_are_rejected() {
         let cases = [
             ("a IN ()", "near ')'"),
-            ("(a, b)", "near ','"),
+            ("(a, b)", "missing ')' at ','"),
             ("CAST(x AS NULL)", "near 'NULL'"),
             ("MAP('a' := )", "near ')'"),
             ("STRUCT(1 := 2)", "near '1'"),

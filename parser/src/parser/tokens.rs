@@ -71,6 +71,9 @@ pub(crate) trait ParserExt {
     fn parse_string(&mut self) -> Result<String, ParserError>;
     /// Fails with `Expected: {expected}` at the next token.
     fn expected_next<T>(&self, expected: &str) -> Result<T, ParserError>;
+    /// Fails at the next token where the grammar requires one of the tokens `expected`
+    /// (ANTLR's names), reported as ksqlDB's `Expecting {...}`.
+    fn expected_tokens<T>(&self, expected: &[&str]) -> Result<T, ParserError>;
     /// Where the next token starts.
     fn next_location(&self) -> Location;
 }
@@ -160,6 +163,10 @@ impl ParserExt for Parser<'_> {
 
     fn expected_next<T>(&self, expected: &str) -> Result<T, ParserError> {
         self.expected_ref(expected, self.peek_token_ref())
+    }
+
+    fn expected_tokens<T>(&self, expected: &[&str]) -> Result<T, ParserError> {
+        Err(crate::error::mismatch_error(expected, self.next_location()))
     }
 
     fn next_location(&self) -> Location {

@@ -91,6 +91,7 @@ pub fn plan_sql_pull(catalog: &Catalog, sql: &str, properties: &Properties) -> R
     let SqlStatement::Query(select) = sql.as_mut() else {
         return user_error("expected a SELECT statement");
     };
+    check_limit(select)?;
     naming::name_select_items(select);
     let (references, _) = resolve_table_references(&statement, false).map_err(sql_error)?;
     let tables = queried_tables(catalog, &references)?;
@@ -112,6 +113,32 @@ pub fn plan_sql_pull(catalog: &Catalog, sql: &str, properties: &Properties) -> R
         key_reads_only,
         output,
     })
+}
+
+/// A pull query's LIMIT is not negative (ksqlDB's message).
+fn check_limit(query: &datafusion::sql::sqlparser::ast::Query) -> Result<()> {
+    use datafusion::sql::sqlparser::ast::{Expr as SqlExpr, LimitClause, UnaryOperator};
+    let limit = match &query.limit_clause {
+        Some(LimitClause::LimitOffset {
+            limit: Some(limit), ..
+        })
+        | Some(LimitClause::OffsetCommaLimit { limit, .. }) => limit,
+        _ => return Ok(()),
+    };
+    let negative = match limit {
+        SqlExpr::UnaryOp {
+            op: UnaryOperator::Minus,
+            expr,
+        } => matches!(expr.as_ref(), SqlExpr::Value(_)),
+        SqlExpr::Value(value) => value.to_string().starts_with('-'),
+        _ => false,
+    };
+    if negative {
+        return user_error(
+            "Pull queries don't support negative integers in the LIMIT clause. See https://cnfl.io/queries for more info.",
+        );
+    }
+    Ok(())
 }
 
 /// The result schema of a SQL pull query: unique names, ksqlDB types.

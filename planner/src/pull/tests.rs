@@ -10,7 +10,7 @@ fn catalog() -> Catalog {
         "CREATE SOURCE TABLE CST (ID INT PRIMARY KEY, V STRING) WITH (kafka_topic='c', value_format='JSON', partitions=1);",
         "CREATE TABLE T AS SELECT V, COUNT(*) AS N FROM S GROUP BY V;",
         "CREATE TABLE NUM AS SELECT ID, COUNT(*) AS N FROM S GROUP BY ID;",
-        "CREATE TABLE TWO AS SELECT ID, V, COUNT(*) AS N FROM S GROUP BY ID, V;",
+        "CREATE TABLE TWO WITH (key_format='JSON') AS SELECT ID, V, COUNT(*) AS N FROM S GROUP BY ID, V;",
         "CREATE TABLE W AS SELECT V, COUNT(*) AS N FROM S WINDOW TUMBLING (SIZE 1 SECOND) GROUP BY V;",
     ];
     let mut catalog = Catalog::default();
@@ -139,6 +139,11 @@ fn pull_queries_fail_with_ksqldb_messages() {
     let catalog = catalog();
     let no_scans = [("ksql.query.pull.table.scan.enabled", "false")];
     let cases: Vec<Case> = vec![
+        (
+            "SELECT * FROM S LIMIT -1;",
+            &[],
+            "Pull queries don't support negative integers in the LIMIT clause. See https://cnfl.io/queries for more info.",
+        ),
         (
             "SELECT * FROM PLAIN WHERE ID = 1;",
             &[],

@@ -75,6 +75,16 @@ pub(super) fn plan_aggregate_projection(
             Err(error) => return Err(error),
         };
         let name = alias.clone().or_else(|| natural.clone());
+        if purpose == Purpose::Persistent
+            && let Some(index) = group_columns.iter().position(|group| *group == lowered)
+            && key_present[index]
+        {
+            return user_error(format!(
+                "The projection contains a key column more than once: `{}` and `{}`.",
+                key_names[index].clone().unwrap_or_default(),
+                name.unwrap_or_default()
+            ));
+        }
         if let Some(index) = group_columns.iter().position(|group| *group == lowered)
             && !key_present[index]
         {
@@ -97,6 +107,9 @@ pub(super) fn plan_aggregate_projection(
             "Non-aggregate SELECT expression(s) not part of GROUP BY: {}\nEither add the column(s) to the GROUP BY or remove them from the SELECT.",
             unresolved.join(", ")
         ));
+    }
+    if purpose == Purpose::Persistent && unresolved.is_empty() && values.is_empty() {
+        return user_error("The projection contains no value columns.");
     }
     let missing_keys: Vec<String> = key_present
         .iter()
@@ -153,6 +166,18 @@ pub(super) fn plan_aggregate_projection(
     let mut key_columns = exprs.len();
     for (expr, name) in values {
         let name = match name {
+            // (A grouping expression left out of the projection is the error to give.)
+            Some(name)
+                if purpose == Purpose::Persistent
+                    && missing_keys.is_empty()
+                    && used.contains(&name) =>
+            {
+                let data_type = expr.get_type(schema)?;
+                return user_error(format!(
+                    "Duplicate value columns found in schema: `{name}` {}",
+                    crate::types::arrow_type_name(&data_type)
+                ));
+            }
             Some(name) => unique_name(name, &mut used),
             None => generated(&mut taken),
         };
@@ -214,19 +239,22 @@ pub(super) fn plan_aggregate_projection(
         window,
         changelog: true,
         missing_keys,
+        missing_partition_key: None,
         sources: Vec::new(),
         missing_join_key: None,
     })
 }
 
-/// Decides the output columns of the projection (unordered: keys are flagged).
+/// Decides the output columns of the projection (unordered: keys are flagged), and the
+/// PARTITION BY expression a persistent query must select (see
+/// `PlannedQuery::missing_partition_key`).
 pub(super) fn plan_projection(
     catalog: &Catalog,
     query: &Query,
     source: &SourceDefinition,
     schema: &DFSchema,
     purpose: Purpose,
-) -> Result<Vec<OutputColumn>> {
+) -> Result<(Vec<OutputColumn>, Option<String>)> {
     let transient = purpose != Purpose::Persistent;
     // A pull query over a windowed source marks the window bounds as keys.
     let window_keys = purpose == Purpose::Pull && source.window.is_some();
@@ -240,11 +268,33 @@ pub(super) fn plan_projection(
         catalog,
         clause: "PARTITION BY",
     };
+    let is_null =
+        |expr: &SqlExpr| matches!(expr, SqlExpr::Value(value) if value.value == Value::Null);
+    if query.partition_by.len() > 1 && query.partition_by.iter().any(is_null) {
+        return user_error("Cannot PARTITION BY multiple columns including NULL");
+    }
     let partition_by: Vec<(Expr, &SqlExpr)> = query
         .partition_by
         .iter()
-        .filter(|expr| !matches!(expr, SqlExpr::Value(value) if value.value == Value::Null))
-        .map(|expr| Ok((partition_lowering.lower(expr)?, expr)))
+        .filter(|expr| !is_null(expr))
+        .map(|expr| {
+            let lowered = partition_lowering.lower(expr).map_err(|error| match error {
+                // PARTITION BY reads the input: an output alias is not in scope.
+                PlanError::User(message) if message.starts_with("PARTITION BY column '") => {
+                    let name = message
+                        .trim_start_matches("PARTITION BY column '")
+                        .split('\'')
+                        .next()
+                        .unwrap_or_default()
+                        .to_string();
+                    PlanError::User(format!(
+                        "{message} '{name}' must be a column in the source schema since PARTITION BY is applied on the input."
+                    ))
+                }
+                other => other,
+            })?;
+            Ok((lowered, expr))
+        })
         .collect::<Result<_>>()?;
     let repartitioned = !query.partition_by.is_empty();
 
@@ -340,12 +390,16 @@ pub(super) fn plan_projection(
 
     // Key flags.
     let mut is_key: Vec<bool> = vec![false; items.len()];
-    let mut extra_keys: Vec<(Expr, Option<String>)> = Vec::new();
+    let mut extra_keys: Vec<(Expr, Option<String>, &SqlExpr)> = Vec::new();
     if repartitioned {
         for (partition_expr, partition_sql) in &partition_by {
             match items.iter().position(|(expr, _, _)| expr == partition_expr) {
                 Some(index) => is_key[index] = true,
-                None => extra_keys.push((partition_expr.clone(), natural_name(partition_sql))),
+                None => extra_keys.push((
+                    partition_expr.clone(),
+                    natural_name(partition_sql),
+                    *partition_sql,
+                )),
             }
         }
     } else {
@@ -405,8 +459,20 @@ pub(super) fn plan_projection(
             is_key: key,
         });
     }
-    for (expr, name) in extra_keys {
+    let mut missing_partition_key = None;
+    for (expr, name, sql) in extra_keys {
         let name = match name {
+            // A value column already has the name the key would take: ksqlDB asks for the
+            // partitioning expression in the projection.
+            Some(name) if used.contains(&name) && purpose == Purpose::Persistent => {
+                missing_partition_key.get_or_insert_with(|| match sql {
+                    SqlExpr::Identifier(ident) => {
+                        format!("{}.{}", source.name, ident.value.to_uppercase())
+                    }
+                    other => FormattedExpr(other).to_string(),
+                });
+                unique_name(name, &mut used)
+            }
             Some(name) => unique_name(name, &mut used),
             None => next_generated(&mut taken),
         };
@@ -431,7 +497,7 @@ pub(super) fn plan_projection(
             outputs[slot] = key;
         }
     }
-    Ok(outputs)
+    Ok((outputs, missing_partition_key))
 }
 
 /// `B`, then `B_1`, `B_2` for later duplicates.

@@ -62,20 +62,46 @@ fn logical_schema_text(columns: &[ColumnDefinition]) -> String {
         .join(", ")
 }
 
-pub(super) fn plan_insert_values(
-    catalog: &Catalog,
-    insert: &InsertValues,
-) -> Result<InsertValuesPlan> {
-    let target = catalog.require_source(&insert.target)?.clone();
+/// The source `INSERT INTO ... VALUES` writes: it must exist (a name that matches one only
+/// when quoted gets ksqlDB's hint) and not be read-only.
+pub(crate) fn insert_values_target<'a>(
+    catalog: &'a Catalog,
+    name: &str,
+) -> Result<&'a SourceDefinition> {
+    let Some(target) = catalog.source(name) else {
+        let mut message = format!(
+            "Cannot insert values into an unknown stream/table: {}",
+            crate::catalog::quote_source_name(name)
+        );
+        if let Some(similar) = catalog
+            .sources()
+            .find(|source| source.name.eq_ignore_ascii_case(name))
+        {
+            message.push_str(&format!(
+                "\nDid you mean \"{}\"? Hint: wrap the source name in double quotes to make it case-sensitive.",
+                similar.name
+            ));
+        }
+        return user_error(message);
+    };
     if target.is_source {
         return user_error(format!(
-            "Cannot insert values into read-only {} `{}`.",
+            "Cannot insert values into read-only {}: {}",
             kind_word(target.kind),
             target.name
         ));
     }
+    Ok(target)
+}
+
+pub(super) fn plan_insert_values(
+    catalog: &Catalog,
+    insert: &InsertValues,
+) -> Result<InsertValuesPlan> {
+    let target = insert_values_target(catalog, &insert.target)?.clone();
     let writable: Vec<&ColumnDefinition> =
         target.key_columns().chain(target.value_columns()).collect();
+    // Without a column list, every column of the schema, headers included (then refused).
     let names: Vec<String> = match &insert.columns {
         Some(names) => names.clone(),
         None => writable
@@ -98,11 +124,17 @@ pub(super) fn plan_insert_values(
         ));
     }
     if names.len() != insert.values.len() {
+        // ksqlDB finds this while preparing the statement.
         return user_error(format!(
-            "Expected number columns and values to match: {}, {}",
+            "Failed to prepare statement: Expected number columns and values to match: {}, {}",
             names.len(),
             insert.values.len()
         ));
+    }
+    if let Some(pseudo) = names.iter().find(|name| {
+        [crate::catalog::ROWPARTITION, crate::catalog::ROWOFFSET].contains(&name.as_str())
+    }) {
+        return user_error(format!("Inserting into column `{pseudo}` is not allowed."));
     }
     let empty = DFSchema::empty();
     let lowering = ExprLowering {

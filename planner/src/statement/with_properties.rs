@@ -131,6 +131,15 @@ pub(super) fn formats(
     inherit: Option<&SourceDefinition>,
 ) -> Result<(FormatDefinition, FormatDefinition)> {
     let format = props.get_text("FORMAT").map(|f| f.to_uppercase());
+    if format.is_some() {
+        for part in ["KEY_FORMAT", "VALUE_FORMAT"] {
+            if props.get(part).is_some() {
+                return user_error(format!(
+                    "Cannot supply both '{part}' and 'FORMAT' properties, as 'FORMAT' sets both key and value formats. Either use just 'FORMAT', or use 'KEY_FORMAT' and 'VALUE_FORMAT'."
+                ));
+            }
+        }
+    }
     let key_name = props
         .get_text("KEY_FORMAT")
         .map(|f| f.to_uppercase())
@@ -194,6 +203,12 @@ fn delimiter(props: &WithProperties, name: &str) -> Result<Option<char>> {
     let delimiter = match text.to_uppercase().as_str() {
         "TAB" => '\t',
         "SPACE" => ' ',
+        // ksqlDB checks the property when it prepares the statement: blank is refused.
+        _ if text.trim().is_empty() => {
+            return user_error(format!(
+                "Failed to prepare statement: Configuration {name} is invalid: Delimiter cannot be empty, if you meant to have a tab or space for delimiter, please use the special values 'TAB' or 'SPACE'\nExample valid value: ';'"
+            ));
+        }
         _ if text.chars().count() == 1 => text.chars().next().expect("one char"),
         _ => {
             return user_error(format!(

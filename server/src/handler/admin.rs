@@ -22,21 +22,12 @@ pub(crate) fn run(
         StatementKind::Describe(statement) => describe::describe(engine, state, statement),
         StatementKind::Explain(explain) => describe::explain(state, explain, session),
         StatementKind::DropSource(drop) => {
-            let Some(source) = state.catalog.source(&drop.name).cloned() else {
-                if drop.if_exists {
-                    return Ok(StatementResult::Status(format!(
-                        "Source `{}` does not exist.",
-                        drop.name
-                    )));
-                }
-                return user_error(format!("Source {} does not exist.", drop.name));
+            let Some(source) = planner::drop_target(&state.catalog, drop)?.cloned() else {
+                return Ok(StatementResult::Status(format!(
+                    "Source `{}` does not exist.",
+                    drop.name
+                )));
             };
-            if source.kind != drop.kind {
-                return user_error(format!(
-                    "Incompatible data source type is {}, but statement was DROP {}",
-                    source.kind, drop.kind
-                ));
-            }
             let readers: Vec<String> = state
                 .catalog
                 .queries()
@@ -128,7 +119,10 @@ pub(crate) fn run(
             }
             Ok(StatementResult::Status(format!("Dropped type {name}")))
         }
-        StatementKind::AlterSource(_) => user_error("ALTER is not supported yet"),
+        StatementKind::AlterSource(alter) => {
+            planner::check_alter_target(&state.catalog, alter)?;
+            user_error("ALTER is not supported yet")
+        }
         StatementKind::Assert(_) => user_error("ASSERT is not supported yet"),
         other => Err(ServerError::Internal(format!(
             "statement not handled: {other:?}"

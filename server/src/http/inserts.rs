@@ -114,7 +114,7 @@ impl Inserter {
             return Err(ApiError::generic(
                 error::BAD_STATEMENT,
                 format!(
-                    "Cannot insert values into read-only {} `{}`.",
+                    "Cannot insert values into read-only {}: {}",
                     source.kind.to_string().to_lowercase(),
                     source.name
                 ),

@@ -282,7 +282,7 @@ fn catalog() -> Catalog {
         "CREATE STREAM S (ID INT KEY, V STRING) WITH (kafka_topic='s', value_format='JSON', partitions=1);",
         "CREATE TABLE T AS SELECT V, COUNT(*) AS N FROM S GROUP BY V;",
         "CREATE TABLE NUM AS SELECT ID, COUNT(*) AS N FROM S GROUP BY ID;",
-        "CREATE TABLE TWO AS SELECT ID, V, COUNT(*) AS N FROM S GROUP BY ID, V;",
+        "CREATE TABLE TWO WITH (key_format='JSON') AS SELECT ID, V, COUNT(*) AS N FROM S GROUP BY ID, V;",
         "CREATE TABLE W AS SELECT V, COUNT(*) AS N FROM S WINDOW TUMBLING (SIZE 1 SECOND) GROUP BY V;",
     ];
     let mut catalog = Catalog::default();
