@@ -20,6 +20,7 @@ import urllib.error
 import urllib.request
 
 from selenium import webdriver
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
@@ -50,11 +51,16 @@ def browser():
 
 
 def wait_for(driver, what, condition):
-    """Waits until condition(driver) is truthy; fails naming `what` and the page's state."""
+    """Waits until condition(driver) is truthy; fails naming `what` and the page's state.
+    An element that the page replaced while the condition read it (the lists are rebuilt on
+    every refresh) is read again at the next poll."""
     try:
-        return WebDriverWait(driver, TIMEOUT, poll_frequency=0.1).until(
-            lambda d: condition(d)
-        )
+        return WebDriverWait(
+            driver,
+            TIMEOUT,
+            poll_frequency=0.1,
+            ignored_exceptions=(StaleElementReferenceException,),
+        ).until(lambda d: condition(d))
     except Exception as error:
         state = driver.execute_script(
             "return {error: document.getElementById('error').innerText,"
@@ -286,7 +292,7 @@ def check_console(driver, url, shots):
     run_in_editor(driver, bad)
     error = driver.find_element(By.ID, "error")
     wait_for(driver, "the error", lambda d: error.is_displayed())
-    assert "Syntax error" in error.text and "line 3, column 23" in error.text, error.text
+    assert "Syntax Error" in error.text and "line 3, column 23" in error.text, error.text
     selection = driver.execute_script(
         "const e = document.getElementById('editor'); return [e.selectionStart, e.selectionEnd];"
     )
@@ -314,7 +320,12 @@ def check_throughput(driver, url):
     row = "#queries tr[data-query-id^='CTAS_SENSOR_STATS']"
 
     def cells(d):
-        return [c.text for c in d.find_elements(By.CSS_SELECTOR, row + " td.number")]
+        # The list is rebuilt on every refresh: a row replaced while it is read is read again.
+        while True:
+            try:
+                return [c.text for c in d.find_elements(By.CSS_SELECTOR, row + " td.number")]
+            except StaleElementReferenceException:
+                time.sleep(0.05)
 
     def is_number(text):
         try:

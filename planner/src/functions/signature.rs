@@ -168,7 +168,7 @@ pub(crate) fn resolve<'a>(
 
 /// How ksqlDB orders overloads that all accept a call: fixed arity before variadic, then more
 /// parameters, then fewer generic parameters.
-fn rank(overload: &Overload) -> (bool, usize, std::cmp::Reverse<usize>) {
+pub(crate) fn rank(overload: &Overload) -> (bool, usize, std::cmp::Reverse<usize>) {
     let generics = overload
         .params
         .iter()

@@ -33,7 +33,7 @@ use datafusion::logical_expr::{
 
 use super::signature::{
     Overload, ParamType, ReturnType, instantiate_type, ksql_type_name, match_overload,
-    param_type_name, params_for,
+    param_type_name, params_for, rank,
 };
 
 /// What a user function gives back: a value, or a message when it fails for this input.
@@ -353,18 +353,6 @@ fn choose_overload(
     overloads: &[(&Overload, &[String])],
     args: &[DataType],
 ) -> UdfResult<(usize, Vec<DataType>)> {
-    let rank = |overload: &Overload| {
-        let generics = overload
-            .params
-            .iter()
-            .filter(|param| has_generics(param))
-            .count();
-        (
-            overload.variadic.is_none(),
-            overload.params.len(),
-            std::cmp::Reverse(generics),
-        )
-    };
     for allow_casts in [false, true] {
         let mut candidates: Vec<(usize, Vec<DataType>)> = overloads
             .iter()
@@ -392,15 +380,6 @@ fn choose_overload(
         type_list(args),
         alternatives(name, overloads)
     ))
-}
-
-fn has_generics(param: &ParamType) -> bool {
-    match param {
-        ParamType::Generic(_) => true,
-        ParamType::Array(element) => has_generics(element),
-        ParamType::Map(key, value) => has_generics(key) || has_generics(value),
-        _ => false,
-    }
 }
 
 fn type_list(args: &[DataType]) -> String {

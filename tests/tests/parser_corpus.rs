@@ -2,7 +2,7 @@
 //!
 //! Cases whose `expected_error` is null must parse, and each parsed statement must print as
 //! SQL that parses back to the same AST. The corpus lives outside the repository (see
-//! `corpus_root`): without it the tests fail under `CI=true`, and otherwise do not run and
+//! `tests::conformance_corpus`): without it the tests fail under `CI=true`, and otherwise do not run and
 //! leave a marker that `./dev test` reports.
 
 use std::collections::BTreeMap;
@@ -293,7 +293,7 @@ fn check_folder(folder: &Path) -> (usize, Vec<String>) {
 
 #[test]
 fn corpus_statements_parse_and_round_trip() {
-    let Some(root) = corpus_root("corpus_statements_parse_and_round_trip") else {
+    let Some(root) = tests::conformance_corpus("corpus_statements_parse_and_round_trip") else {
         return;
     };
     for folder in ["qtt", "rest"] {
@@ -319,7 +319,7 @@ fn corpus_statements_parse_and_round_trip() {
 /// expecting any other error must parse (their error comes from later stages).
 #[test]
 fn corpus_error_cases_fail_only_for_syntax() {
-    let Some(root) = corpus_root("corpus_error_cases_fail_only_for_syntax") else {
+    let Some(root) = tests::conformance_corpus("corpus_error_cases_fail_only_for_syntax") else {
         return;
     };
     let root = root.join("qtt");
@@ -364,41 +364,4 @@ fn corpus_error_cases_fail_only_for_syntax() {
     }
     assert!(syntax_cases > 0);
     assert!(mismatches.is_empty(), "{} mismatches", mismatches.len());
-}
-
-/// This package's directory, read when the tests run (a test executable built in another
-/// checkout sharing the target directory must read this checkout's files).
-/// The conformance corpus: `EDDY_CORPUS`, else `../shared/conformance/ksqldb` beside the
-/// workspace. When it is missing, `test` fails under `CI=true`; otherwise it writes a marker
-/// file into `<target dir>/conformance-not-run/`, which `./dev test` reports at its end, and
-/// the test does not run (None).
-fn corpus_root(test: &str) -> Option<PathBuf> {
-    let root = match std::env::var_os("EDDY_CORPUS") {
-        Some(directory) => PathBuf::from(directory),
-        None => manifest_dir().join("../../shared/conformance/ksqldb"),
-    };
-    if root.join("qtt").is_dir() {
-        return Some(root);
-    }
-    let message = format!(
-        "{test}: conformance corpus not found at {} (set EDDY_CORPUS): the test did NOT run",
-        root.display()
-    );
-    assert!(std::env::var("CI").as_deref() != Ok("true"), "{message}");
-    eprintln!("\n!!!!!!!! {message} !!!!!!!!\n");
-    let executable = std::env::current_exe().expect("the test knows its own path");
-    // Test executables live in <target dir>/<profile>/deps.
-    if let Some(target) = executable.ancestors().nth(3) {
-        let markers = target.join("conformance-not-run");
-        std::fs::create_dir_all(&markers)
-            .and_then(|()| std::fs::write(markers.join(test), format!("{message}\n")))
-            .expect("the marker of a skipped conformance test is written");
-    }
-    None
-}
-
-fn manifest_dir() -> std::path::PathBuf {
-    std::env::var_os("CARGO_MANIFEST_DIR")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| env!("CARGO_MANIFEST_DIR").into())
 }
