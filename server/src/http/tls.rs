@@ -1,6 +1,6 @@
 //! HTTPS: the REST API over TLS (system OpenSSL), HTTP/1.1 or HTTP/2 as ALPN picks.
 //!
-//! [`TlsListener`] accepts TCP connections and runs each handshake on its own task, so a
+//! `TlsListener` accepts TCP connections and runs each handshake on its own task, so a
 //! slow or stalled client never holds up the others; finished handshakes go to axum's
 //! serve loop, which serves them with the same router as plain HTTP.
 
