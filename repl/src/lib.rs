@@ -66,6 +66,8 @@ enum Command {
     Test(conformance::TestArgs),
     /// Serve the ksqlDB REST API (default http://127.0.0.1:8088) until Ctrl-C.
     Server(serve::ServeArgs),
+    /// Hash a password (read from standard input) for `eddy server --auth-file`.
+    Passwd(serve::PasswdArgs),
     /// kcat-style topic commands: list, describe, create, delete, produce, consume.
     Topic(topic::TopicArgs),
 }
@@ -102,6 +104,7 @@ pub fn main() -> ExitCode {
         Some(Command::Server(args)) => {
             serve::run(&cli.data_dir, cli.bootstrap_servers.as_deref(), &args)
         }
+        Some(Command::Passwd(args)) => serve::passwd(&args),
         Some(Command::Topic(args)) => {
             topic::run(&cli.data_dir, cli.bootstrap_servers.as_deref(), &args)
         }

@@ -1,4 +1,4 @@
-//! The ksqlDB-compatible REST API over HTTP/1.1 and HTTP/2 cleartext (axum on hyper).
+//! The ksqlDB-compatible REST API over HTTP/1.1 and HTTP/2, cleartext or TLS (axum on hyper).
 //!
 //! This module owns the server's life cycle, the shared state of requests and the routes;
 //! each endpoint lives in its own submodule. Statements run on the blocking pool through
@@ -16,6 +16,7 @@ pub(crate) mod query;
 mod query_stream;
 mod request;
 mod schema_registry;
+mod tls;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -36,6 +37,8 @@ use self::error::ApiError;
 pub use self::ksql::read_entity;
 use self::metrics::ServerMetrics;
 use self::query::PushQueries;
+pub use self::tls::Tls;
+use crate::credential::Credential;
 use crate::{Engine, Result, ServerError, Session};
 
 /// How long `stop` waits for open connections before abandoning them.
@@ -48,8 +51,10 @@ const KSQL_V1_JSON: &str = "application/vnd.ksql.v1+json";
 /// Settings of the REST server.
 #[derive(Debug, Clone)]
 pub struct HttpConfig {
-    /// Basic-auth users (name → password); None = no authentication.
-    pub users: Option<BTreeMap<String, String>>,
+    /// Basic-auth users (name → stored password); None = no authentication.
+    pub users: Option<BTreeMap<String, Credential>>,
+    /// Serve HTTPS with this certificate and key (`listeners=https://...`); None = HTTP.
+    pub tls: Option<Tls>,
     /// Largest accepted request body, bytes (default 10 MiB).
     pub max_body_bytes: usize,
     /// Where to serve the Postgres wire protocol too (`--pg-listen`); None = not at all.
@@ -60,6 +65,7 @@ impl Default for HttpConfig {
     fn default() -> Self {
         Self {
             users: None,
+            tls: None,
             max_body_bytes: 10 * 1024 * 1024,
             pg_listen: None,
         }
@@ -99,12 +105,6 @@ impl HttpServer {
             .await
             .map_err(io_error)?;
         let local_addr = listener.local_addr().map_err(io_error)?;
-        let listener = listener.tap_io(|stream| {
-            // Rows and acks are small writes that must not wait for Nagle's algorithm.
-            if let Err(error) = stream.set_nodelay(true) {
-                tracing::debug!("cannot set TCP_NODELAY: {error}");
-            }
-        });
         // `ksql.schema.registry.url`: the engine uses that registry instead of its own.
         engine.connect_schema_registry(&default_properties)?;
         let (shutdown, shutdown_receiver) = watch::channel(false);
@@ -123,11 +123,32 @@ impl HttpServer {
             None => None,
         };
         let (pg_addr, pg_task) = pg.map_or((None, None), |(addr, task)| (Some(addr), Some(task)));
+        let https = state.config.tls.clone();
         let app = router(state);
         let task = tokio::spawn(async move {
-            let served = axum::serve(listener, app)
-                .with_graceful_shutdown(shutdown_requested(shutdown_receiver))
-                .await;
+            let stopping = shutdown_requested(shutdown_receiver);
+            let served = match https {
+                Some(certificate) => match tls::TlsListener::new(listener, certificate) {
+                    Ok(listener) => {
+                        axum::serve(listener, app)
+                            .with_graceful_shutdown(stopping)
+                            .await
+                    }
+                    Err(error) => Err(error),
+                },
+                None => {
+                    let listener = listener.tap_io(|stream| {
+                        // Rows and acks are small writes that must not wait for Nagle's
+                        // algorithm.
+                        if let Err(error) = stream.set_nodelay(true) {
+                            tracing::debug!("cannot set TCP_NODELAY: {error}");
+                        }
+                    });
+                    axum::serve(listener, app)
+                        .with_graceful_shutdown(stopping)
+                        .await
+                }
+            };
             if let Err(error) = served {
                 tracing::error!("the HTTP server stopped: {error}");
             }

@@ -3,6 +3,7 @@
 
 pub mod client;
 mod command_log;
+pub mod credential;
 mod engine;
 mod error;
 mod handler;

@@ -19,6 +19,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use futures_util::Sink;
+use pgwire::api::auth::cleartext::CleartextPasswordAuthStartupHandler;
 use pgwire::api::auth::md5pass::{Md5PasswordAuthStartupHandler, hash_md5_password};
 use pgwire::api::auth::noop::NoopStartupHandler;
 use pgwire::api::auth::{
@@ -31,6 +32,7 @@ use pgwire::messages::{PgWireBackendMessage, PgWireFrontendMessage};
 use tokio::task::{JoinHandle, JoinSet};
 
 use self::protocol::QueryHandler;
+use crate::credential::Credential;
 use crate::http::AppState;
 use crate::{Result, ServerError};
 
@@ -96,11 +98,24 @@ impl Handlers {
             Some(users) => {
                 let mut parameters = DefaultServerParameterProvider::default();
                 parameters.server_version = SERVER_VERSION.into();
-                let users = Arc::new(Users(users.clone()));
-                Startup::Password(
-                    Md5PasswordAuthStartupHandler::new(users, Arc::new(parameters))
-                        .with_connection_manager(Arc::clone(&manager)),
-                )
+                let users = Users(users.clone());
+                // md5 needs every password in the clear; hashed ones are checked as sent
+                // (cleartext authentication: use it with TLS or on a trusted network).
+                if users
+                    .0
+                    .values()
+                    .all(|credential| credential.plain().is_some())
+                {
+                    Startup::Password(
+                        Md5PasswordAuthStartupHandler::new(Arc::new(users), Arc::new(parameters))
+                            .with_connection_manager(Arc::clone(&manager)),
+                    )
+                } else {
+                    Startup::Cleartext(
+                        CleartextPasswordAuthStartupHandler::new(users, Arc::new(parameters))
+                            .with_connection_manager(Arc::clone(&manager)),
+                    )
+                }
             }
             None => Startup::Trust(Trust {
                 manager: Arc::clone(&manager),
@@ -132,10 +147,12 @@ impl PgWireServerHandlers for Handlers {
     }
 }
 
-/// Without users every client is trusted; with users a password is required (md5).
+/// Without users every client is trusted; with users a password is required (md5, or
+/// cleartext when some password is stored hashed).
 enum Startup {
     Trust(Trust),
     Password(Md5PasswordAuthStartupHandler<Users, DefaultServerParameterProvider>),
+    Cleartext(CleartextPasswordAuthStartupHandler<Users, Arc<DefaultServerParameterProvider>>),
 }
 
 #[async_trait]
@@ -153,6 +170,7 @@ impl StartupHandler for Startup {
         match self {
             Startup::Trust(trust) => trust.on_startup(client, message).await,
             Startup::Password(password) => password.on_startup(client, message).await,
+            Startup::Cleartext(password) => password.on_startup(client, message).await,
         }
     }
 }
@@ -169,7 +187,7 @@ impl NoopStartupHandler for Trust {
 }
 
 /// The server's users (`--auth-file`), as md5 authentication asks for them.
-struct Users(BTreeMap<String, String>);
+struct Users(BTreeMap<String, Credential>);
 
 impl Debug for Users {
     fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -185,10 +203,34 @@ impl AuthSource for Users {
         let salt: [u8; 4] = rand_salt();
         // An unknown user gets a password no client can send, so it fails like a wrong one.
         let hashed = match self.0.get(user) {
-            Some(password) => hash_md5_password(user, password, &salt),
+            Some(credential) => match credential.plain() {
+                Some(password) => hash_md5_password(user, password, &salt),
+                None => String::from("hashed password"),
+            },
             None => String::from("unknown user"),
         };
         Ok(Password::new(Some(salt.to_vec()), hashed.into_bytes()))
+    }
+
+    async fn verify_password(
+        &self,
+        login: &LoginInfo,
+        presented_password: &[u8],
+    ) -> PgWireResult<Option<()>> {
+        let user = login.user().unwrap_or_default().to_owned();
+        let credential = self.0.get(&user).cloned();
+        let password = String::from_utf8_lossy(presented_password).into_owned();
+        let verified = match credential {
+            Some(credential) => tokio::task::spawn_blocking(move || credential.verify(&password))
+                .await
+                .unwrap_or(false),
+            None => false,
+        };
+        if verified {
+            Ok(None)
+        } else {
+            Err(PgWireError::InvalidPassword(user))
+        }
     }
 }
 

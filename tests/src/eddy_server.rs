@@ -12,8 +12,9 @@ use anyhow::{Context, Result, bail};
 
 use crate::eddy_binary;
 
-/// The line `eddy server` prints once it accepts connections; the address follows.
-const LISTENING: &str = "Eddy server listening on http://";
+/// The line `eddy server` prints once it accepts connections; `http://` or `https://` and
+/// the address follow.
+const LISTENING: &str = "Eddy server listening on ";
 /// The line `eddy server --pg-listen ADDR` prints for its Postgres listener.
 const PG_LISTENING: &str = "Eddy Postgres listening on ";
 /// How long the server may take to start (replaying its command log, restoring state).
@@ -23,6 +24,8 @@ const START_TIMEOUT: Duration = Duration::from_secs(120);
 pub struct EddyServer {
     child: Child,
     address: String,
+    /// `http` or `https` (`listeners=https://...`).
+    scheme: String,
     /// `host:port` of the Postgres listener, when started with one.
     pg_address: Option<String>,
     log_path: PathBuf,
@@ -69,8 +72,8 @@ impl EddyServer {
                 .lines()
                 .map_while(std::io::Result::ok)
             {
-                if let Some(address) = line.strip_prefix(LISTENING) {
-                    let _ = sender.send((false, address.trim().to_string()));
+                if let Some(url) = line.strip_prefix(LISTENING) {
+                    let _ = sender.send((false, url.trim().to_string()));
                 } else if let Some(address) = line.strip_prefix(PG_LISTENING) {
                     let _ = sender.send((true, address.trim().to_string()));
                 }
@@ -79,12 +82,17 @@ impl EddyServer {
         let mut server = EddyServer {
             child,
             address: String::new(),
+            scheme: String::new(),
             pg_address: None,
             log_path,
         };
         while server.address.is_empty() || (wants_pg && server.pg_address.is_none()) {
             match receiver.recv_timeout(START_TIMEOUT) {
-                Ok((false, address)) => server.address = address,
+                Ok((false, url)) => {
+                    let (scheme, address) = url.split_once("://").unwrap_or(("http", &url));
+                    server.scheme = scheme.to_string();
+                    server.address = address.to_string();
+                }
                 Ok((true, address)) => server.pg_address = Some(address),
                 Err(_) => bail!("eddy server did not start:\n{}", server.log()),
             }
@@ -102,9 +110,9 @@ impl EddyServer {
         self.pg_address.as_deref()
     }
 
-    /// `http://host:port`, the base URL of its REST API.
+    /// `http://host:port` (or `https://`), the base URL of its REST API.
     pub fn url(&self) -> String {
-        format!("http://{}", self.address)
+        format!("{}://{}", self.scheme, self.address)
     }
 
     /// What the server wrote to stderr so far.

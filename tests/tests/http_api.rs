@@ -17,6 +17,7 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use serde_json::{Value, json};
 use server::Engine;
+use server::credential::Credential;
 use server::http::{HttpConfig, HttpServer};
 use tests::wait_until;
 use tokio::sync::mpsc;
@@ -777,7 +778,7 @@ fn basic_auth_refuses_requests_without_valid_credentials() {
     let fixture = Fixture::with_config(HttpConfig {
         users: Some(BTreeMap::from([(
             "alice".to_string(),
-            "s3cret".to_string(),
+            Credential::Plain("s3cret".to_string()),
         )])),
         ..HttpConfig::default()
     });

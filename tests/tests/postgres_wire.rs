@@ -238,5 +238,21 @@ fn psycopg_needs_the_right_password_when_the_server_has_users() -> Result<()> {
     std::fs::write(&users, "alice:s3cret\n")?;
     let users = users.to_str().context("a UTF-8 path")?.to_string();
     let server = start_server(workspace.path(), &["--auth-file", &users])?;
-    run_psycopg(&server, &["--auth", "alice", "s3cret"])
+    run_psycopg(&server, &["--auth", "alice", "s3cret"])?;
+    drop(server);
+    // A hashed password (`eddy passwd`'s PBKDF2, or MD5:) cannot answer md5 authentication:
+    // the server asks for the password in clear and checks it against the hash (the
+    // hashes here are made by Python's hashlib: md5("s3cret"), PBKDF2 with salt "salt").
+    let hashed = workspace.path().join("hashed-users");
+    std::fs::write(
+        &hashed,
+        "alice: MD5:33e1b232a4e6fa0028a6670753749a17\n\
+         bob: PBKDF2-SHA256:1000:c2FsdA==:AmH690IXhN4mVvntpeSvnKdG/ugjES9UNaM7PtQs6Yw=\n",
+    )?;
+    let hashed = hashed.to_str().context("a UTF-8 path")?.to_string();
+    let data_dir = workspace.path().join("hashed");
+    std::fs::create_dir_all(&data_dir)?;
+    let server = start_server(&data_dir, &["--auth-file", &hashed])?;
+    run_psycopg(&server, &["--auth", "alice", "s3cret"])?;
+    run_psycopg(&server, &["--auth", "bob", "s3cret"])
 }

@@ -15,6 +15,7 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use serde_json::{Value, json};
+use server::credential::Credential;
 use server::http::{HttpConfig, HttpServer};
 use server::{Engine, Session};
 use tests::{execute, wait_until};
@@ -459,7 +460,7 @@ fn registrations_through_the_api_persist_and_feed_schema_inference() {
 
 #[test]
 fn registry_endpoints_need_credentials_when_users_are_configured() {
-    let users = BTreeMap::from([("alice".to_string(), "secret".to_string())]);
+    let users = BTreeMap::from([("alice".to_string(), Credential::Plain("secret".to_string()))]);
     let mut served = Served::start(HttpConfig {
         users: Some(users),
         ..HttpConfig::default()
@@ -502,7 +503,7 @@ fn payload_schema_id(payload: &[u8]) -> u32 {
 #[test]
 fn an_engine_with_an_external_registry_registers_and_reads_schemas_there() {
     // The registry: another engine's server, with basic auth and ids 1-3 taken already.
-    let users = BTreeMap::from([("sr".to_string(), "pw".to_string())]);
+    let users = BTreeMap::from([("sr".to_string(), Credential::Plain("pw".to_string()))]);
     let mut registry = Served::start(HttpConfig {
         users: Some(users),
         ..HttpConfig::default()

@@ -13,6 +13,7 @@ use base64::Engine as _;
 
 use super::AppState;
 use super::error::{self, ApiError};
+use crate::credential::Credential;
 
 /// The realm named in the `WWW-Authenticate` challenge.
 const REALM: &str = "Basic realm=\"Eddy\"";
@@ -23,27 +24,36 @@ pub(crate) async fn require_credentials(
     request: Request,
     next: Next,
 ) -> Response {
-    match &state.config.users {
-        Some(users) if !authorized(request.headers(), users) => {
-            let mut response =
-                ApiError::generic(error::UNAUTHORIZED, "Unauthorized").into_response();
-            response
-                .headers_mut()
-                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(REALM));
-            response
-        }
-        _ => next.run(request).await,
+    let allowed = match &state.config.users {
+        Some(users) => authorized(request.headers(), users).await,
+        None => true,
+    };
+    if allowed {
+        return next.run(request).await;
     }
+    let mut response = ApiError::generic(error::UNAUTHORIZED, "Unauthorized").into_response();
+    response
+        .headers_mut()
+        .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(REALM));
+    response
 }
 
-/// True when `Authorization: Basic base64(user:password)` names a known user.
-fn authorized(headers: &HeaderMap, users: &BTreeMap<String, String>) -> bool {
+/// True when `Authorization: Basic base64(user:password)` names a known user and its
+/// password. A slow check (PBKDF2) runs on the blocking pool.
+async fn authorized(headers: &HeaderMap, users: &BTreeMap<String, Credential>) -> bool {
     let Some((user, password)) = basic_credentials(headers) else {
         return false;
     };
-    users
-        .get(&user)
-        .is_some_and(|expected| constant_time_eq(expected.as_bytes(), password.as_bytes()))
+    let Some(credential) = users.get(&user) else {
+        return false;
+    };
+    if !credential.is_slow() {
+        return credential.verify(&password);
+    }
+    let credential = credential.clone();
+    tokio::task::spawn_blocking(move || credential.verify(&password))
+        .await
+        .unwrap_or(false)
 }
 
 fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
@@ -60,23 +70,14 @@ fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
     Some((user.to_string(), password.to_string()))
 }
 
-/// Compares without stopping at the first difference, so timing does not leak a prefix.
-fn constant_time_eq(left: &[u8], right: &[u8]) -> bool {
-    left.len() == right.len()
-        && left
-            .iter()
-            .zip(right)
-            .fold(0u8, |difference, (a, b)| difference | (a ^ b))
-            == 0
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn credentials_must_match_a_user() {
-        let users = BTreeMap::from([("alice".to_string(), "s3cret:x".to_string())]);
+    #[tokio::test]
+    async fn credentials_must_match_a_user() {
+        let stored = Credential::parse("s3cret:x").expect("plain password");
+        let users = BTreeMap::from([("alice".to_string(), stored)]);
         let encode = |text: &str| {
             format!(
                 "Basic {}",
@@ -104,7 +105,11 @@ mod tests {
                     HeaderValue::from_str(value).expect("ascii header"),
                 );
             }
-            assert_eq!(authorized(&headers, &users), expected, "{header_value:?}");
+            assert_eq!(
+                authorized(&headers, &users).await,
+                expected,
+                "{header_value:?}"
+            );
         }
     }
 }
