@@ -1,7 +1,6 @@
-//! ksqlDB's processing log: one JSON record per bad record (could not be deserialized, or an
-//! expression failed on it) written to the processing-log topic,
-//! which the `KSQL_PROCESSING_LOG` stream reads. Records the sink cannot serialize still fail
-//! their query (no `SERIALIZATIONERROR` events yet).
+//! ksqlDB's processing log: one JSON record per bad record (could not be deserialized, an
+//! expression failed on it, or it could not be serialized) written to the processing-log
+//! topic, which the `KSQL_PROCESSING_LOG` stream reads.
 //!
 //! Operators hand events to [`ProcessingLog::log`], which never blocks: events wait in a
 //! bounded queue for a writer thread, and are dropped (and counted) when it is full.
@@ -42,6 +41,8 @@ pub enum ProcessingError {
     },
     /// An expression failed on the record (`MESSAGE.TYPE` 1).
     RecordProcessing,
+    /// The output record could not be encoded (`MESSAGE.TYPE` 3).
+    Serialization { target: &'static str, topic: String },
 }
 
 /// An event of the processing log.
@@ -57,7 +58,7 @@ pub struct ProcessingEvent {
 impl ProcessingEvent {
     /// The record's value as ksqlDB's processing log writes it (JSON), at `time`.
     pub fn to_json(&self, time: i64) -> Value {
-        let (kind, deserialization, processing) = match &self.error {
+        let (kind, deserialization, processing, serialization) = match &self.error {
             ProcessingError::Deserialization {
                 target,
                 topic,
@@ -74,11 +75,25 @@ impl ProcessingEvent {
                     "topic": topic,
                 }),
                 Value::Null,
+                Value::Null,
             ),
             ProcessingError::RecordProcessing => (
                 1,
                 Value::Null,
                 json!({"ERRORMESSAGE": self.message, "RECORD": null, "CAUSE": []}),
+                Value::Null,
+            ),
+            ProcessingError::Serialization { target, topic } => (
+                3,
+                Value::Null,
+                Value::Null,
+                json!({
+                    "TARGET": target,
+                    "ERRORMESSAGE": self.message,
+                    "RECORD": null,
+                    "CAUSE": [],
+                    "topic": topic,
+                }),
             ),
         };
         json!({
@@ -90,7 +105,7 @@ impl ProcessingEvent {
                 "DESERIALIZATIONERROR": deserialization,
                 "RECORDPROCESSINGERROR": processing,
                 "PRODUCTIONERROR": null,
-                "SERIALIZATIONERROR": null,
+                "SERIALIZATIONERROR": serialization,
                 "KAFKASTREAMSTHREADERROR": null,
             },
         })

@@ -156,3 +156,57 @@ fn bad_records_are_written_to_the_processing_log_and_the_query_keeps_running() -
     assert_eq!(without_time(rows), expected);
     Ok(())
 }
+
+#[test]
+fn records_the_sink_cannot_serialize_are_written_to_the_processing_log() -> Result<()> {
+    let directory = tempfile::tempdir()?;
+    let server = EddyServer::start(&directory.path().join("data"), &[])?;
+    // A registered Avro schema whose field N may not be null.
+    let schema = json!({"schema": json!({"type": "record", "name": "V",
+        "fields": [{"name": "N", "type": "int"}]}).to_string()});
+    let (status, text) = http_post(
+        server.address(),
+        "/subjects/out-value/versions",
+        &schema.to_string(),
+    )?;
+    assert_eq!((status, text.as_str()), (200, r#"{"id":1}"#));
+    server.ksql(
+        "CREATE STREAM src (k STRING KEY, n INT) \
+           WITH (kafka_topic='src', value_format='JSON', partitions=1);",
+    )?;
+    server.ksql(
+        "CREATE STREAM out WITH (KAFKA_TOPIC='out', VALUE_FORMAT='AVRO', VALUE_SCHEMA_ID=1) \
+           AS SELECT k, n FROM src;",
+    )?;
+    server.ksql("INSERT INTO src (k, n) VALUES ('a', 1);")?;
+    server.ksql("INSERT INTO src (k) VALUES ('b');")?;
+    server.ksql("INSERT INTO src (k, n) VALUES ('c', 3);")?;
+
+    let rows = push_rows(
+        &server,
+        "SELECT * FROM KSQL_PROCESSING_LOG EMIT CHANGES LIMIT 1;",
+    )?;
+    assert_eq!(
+        without_time(rows),
+        vec![json!(["processing.CSAS_OUT_0.SRC", "ERROR", null, {
+            "TYPE": 3,
+            "DESERIALIZATIONERROR": null,
+            "RECORDPROCESSINGERROR": null,
+            "PRODUCTIONERROR": null,
+            "SERIALIZATIONERROR": {
+                "TARGET": "value",
+                "ERRORMESSAGE": "failed to serialize the value of a record for topic \"out\": \
+                    Error serializing AVRO message: null value for field N of the Avro schema, \
+                    which is not optional",
+                "RECORD": null,
+                "CAUSE": [],
+                "topic": "out",
+            },
+            "KAFKASTREAMSTHREADERROR": null,
+        }])]
+    );
+    // The rows around the bad one were written.
+    let out = push_rows(&server, "SELECT k, n FROM out EMIT CHANGES LIMIT 2;")?;
+    assert_eq!(out, vec![json!(["a", 1]), json!(["c", 3])]);
+    Ok(())
+}
