@@ -188,6 +188,11 @@ impl Metrics {
         }))
     }
 
+    /// Processing-log entries dropped because the log's queue was full.
+    pub fn processing_log_dropped(&self) -> u64 {
+        self.processing_log.get().map_or(0, |log| log.dropped())
+    }
+
     /// Writes the failures every counter of this registry records to `log` from now on.
     pub fn set_processing_log(&self, log: ProcessingLog) {
         self.processing_log.set(log);

@@ -194,7 +194,10 @@ pub struct ProcessingLogSlot(Arc<Mutex<Option<ProcessingLog>>>);
 
 impl ProcessingLogSlot {
     pub fn set(&self, log: ProcessingLog) {
-        *self.0.lock().expect("processing log lock is never poisoned") = Some(log);
+        *self
+            .0
+            .lock()
+            .expect("processing log lock is never poisoned") = Some(log);
     }
 
     pub fn get(&self) -> Option<ProcessingLog> {
@@ -208,6 +211,25 @@ impl ProcessingLogSlot {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_full_queue_drops_events_instead_of_blocking() {
+        // No writer reads the queue: the third and later events find it full.
+        let (sender, receiver) = std::sync::mpsc::sync_channel(2);
+        let log = ProcessingLog {
+            sender,
+            dropped: Arc::new(AtomicU64::new(0)),
+        };
+        for _ in 0..5 {
+            log.log(ProcessingEvent {
+                logger: "processing.Q".into(),
+                error: ProcessingError::RecordProcessing,
+                message: "bad".into(),
+            });
+        }
+        assert_eq!(log.dropped(), 3);
+        assert_eq!(receiver.try_iter().count(), 2);
+    }
 
     #[test]
     fn events_are_written_in_ksqldb_shape() {
@@ -228,6 +250,16 @@ mod tests {
                 json!({"TYPE": 1, "DESERIALIZATIONERROR": null,
                     "RECORDPROCESSINGERROR": {"ERRORMESSAGE": "bad", "RECORD": null, "CAUSE": []},
                     "PRODUCTIONERROR": null, "SERIALIZATIONERROR": null,
+                    "KAFKASTREAMSTHREADERROR": null}),
+            ),
+            (
+                ProcessingError::Serialization {
+                    target: "key",
+                    topic: "o".into(),
+                },
+                json!({"TYPE": 3, "DESERIALIZATIONERROR": null, "RECORDPROCESSINGERROR": null,
+                    "PRODUCTIONERROR": null, "SERIALIZATIONERROR": {"TARGET": "key",
+                    "ERRORMESSAGE": "bad", "RECORD": null, "CAUSE": [], "topic": "o"},
                     "KAFKASTREAMSTHREADERROR": null}),
             ),
         ];

@@ -55,7 +55,10 @@ fn without_time(rows: Vec<Value>) -> Vec<Value> {
     rows.into_iter()
         .map(|mut row| {
             let time = row[2].as_i64().expect("TIME is a BIGINT");
-            assert!(time > 1_600_000_000_000, "TIME is a wall-clock time: {time}");
+            assert!(
+                time > 1_600_000_000_000,
+                "TIME is a wall-clock time: {time}"
+            );
             row[2] = Value::Null;
             row
         })

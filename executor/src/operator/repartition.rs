@@ -356,8 +356,12 @@ impl RepartitionDecoder {
                     } else {
                         consumed.record.value.as_deref()
                     };
-                    self.counters
-                        .record_deserialization_failure(message, target, &self.topic, bytes);
+                    self.counters.record_deserialization_failure(
+                        message,
+                        target,
+                        &self.topic,
+                        bytes,
+                    );
                 }
                 let (mut columns, kept) = Decoded::kept_in_both(&keys, &values)?;
                 columns.push(Arc::new(Int64Array::from_iter_values(

@@ -105,7 +105,13 @@ impl SinkOperator {
             Ok(encoded) => encoded,
             Err(ExecError::Internal(message)) => return Err(ExecError::Internal(message)),
             Err(error) => {
-                return self.encode_serializable(batch, rowtime_index, source_partition, headers, error);
+                return self.encode_serializable(
+                    batch,
+                    rowtime_index,
+                    source_partition,
+                    headers,
+                    error,
+                );
             }
         };
         let timestamps = columns[rowtime_index]

@@ -283,7 +283,11 @@ impl SourceOperator {
                 self.topic, record.partition, record.offset
             );
             tracing::warn!("{message}");
-            let bytes = if target == "key" { keys[*index] } else { values[*index] };
+            let bytes = if target == "key" {
+                keys[*index]
+            } else {
+                values[*index]
+            };
             self.counters
                 .record_deserialization_failure(message, target, &self.topic, bytes);
         }
