@@ -213,3 +213,32 @@ fn records_the_sink_cannot_serialize_are_written_to_the_processing_log() -> Resu
     assert_eq!(out, vec![json!(["a", 1]), json!(["c", 3])]);
     Ok(())
 }
+
+#[test]
+fn the_processing_log_follows_the_server_configuration() -> Result<()> {
+    let directory = tempfile::tempdir()?;
+    let config = directory.path().join("server.properties");
+    let streams = |properties: &str, data: &str| -> Result<Value> {
+        std::fs::write(&config, properties)?;
+        let config = config.to_str().context("temporary paths are UTF-8")?;
+        let server =
+            EddyServer::start_with(&directory.path().join(data), &[], &["--config", config])?;
+        Ok(server.ksql("SHOW STREAMS;")?[0]["streams"].clone())
+    };
+    // The topic is named after the service id unless named itself.
+    let named = streams("ksql.service.id=billing_\n", "a")?;
+    assert_eq!(named[0]["topic"], "billing_ksql_processing_log", "{named}");
+    let named = streams(
+        "ksql.logging.processing.topic.name=errors\n\
+         ksql.logging.processing.stream.name=ERRORS\n",
+        "b",
+    )?;
+    assert_eq!(
+        (&named[0]["name"], &named[0]["topic"]),
+        (&json!("ERRORS"), &json!("errors")),
+        "{named}"
+    );
+    let none = streams("ksql.logging.processing.stream.auto.create=false\n", "c")?;
+    assert_eq!(none, json!([]));
+    Ok(())
+}
