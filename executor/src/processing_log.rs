@@ -16,8 +16,8 @@ use crate::log::{Record, TopicLog, now_millis};
 
 /// How many events may wait for the writer; more are dropped.
 const QUEUE_CAPACITY: usize = 10_000;
-/// The most events the writer produces in one call.
-const WRITE_BATCH: usize = 500;
+/// The most events the writer produces in one call (one write of the topic log).
+const WRITE_BATCH: usize = 5_000;
 
 /// The columns of the processing-log stream, as ksqlDB declares them.
 pub const STREAM_COLUMNS: &str = "LOGGER STRING, LEVEL STRING, TIME BIGINT, MESSAGE STRUCT<\
@@ -138,7 +138,12 @@ impl ProcessingLog {
         match self.sender.try_send(event) {
             Ok(()) => {}
             Err(TrySendError::Full(_)) => {
-                self.dropped.fetch_add(1, Ordering::Relaxed);
+                if self.dropped.fetch_add(1, Ordering::Relaxed) == 0 {
+                    tracing::warn!(
+                        "the processing log's queue is full: entries are dropped (counted by \
+                         eddy_processing_log_events_dropped_total)"
+                    );
+                }
             }
             Err(TrySendError::Disconnected(_)) => {
                 tracing::warn!("the processing log writer has stopped");
