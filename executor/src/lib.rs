@@ -15,6 +15,7 @@ mod insert;
 pub mod log;
 pub mod metrics;
 pub mod operator;
+pub mod processing_log;
 pub mod pull;
 pub mod query;
 pub mod schema_registry;

@@ -11,6 +11,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::processing_log::{ProcessingError, ProcessingEvent, ProcessingLog, ProcessingLogSlot};
+
 /// Counters of one source (as read by queries) or one query.
 #[derive(Debug, Default)]
 pub struct Counters {
@@ -28,6 +30,10 @@ pub struct Counters {
     pub epochs: AtomicU64,
     /// How long committing an epoch took.
     pub commit_latency: Histogram,
+    /// Where failures are also written as processing-log events, once it is started.
+    processing_log: ProcessingLogSlot,
+    /// The processing log's logger name of these counters: `processing.<query id>.<name>`.
+    logger: String,
 }
 
 impl Counters {
@@ -49,7 +55,37 @@ impl Counters {
         self.commit_latency.observe(took);
     }
 
+    /// A record an expression failed on was skipped.
     pub fn record_failure(&self, message: String) {
+        self.record_error(message, ProcessingError::RecordProcessing);
+    }
+
+    /// A record that could not be decoded was skipped.
+    pub fn record_deserialization_failure(
+        &self,
+        message: String,
+        target: &'static str,
+        topic: &str,
+        record: Option<&[u8]>,
+    ) {
+        let error = ProcessingError::Deserialization {
+            target,
+            topic: topic.to_string(),
+            record: record.map(<[u8]>::to_vec),
+        };
+        self.record_error(message, error);
+    }
+
+    /// Counts a skipped record, keeps its message for display and writes it to the
+    /// processing log.
+    pub fn record_error(&self, message: String, error: ProcessingError) {
+        if let Some(log) = self.processing_log.get() {
+            log.log(ProcessingEvent {
+                logger: self.logger.clone(),
+                error,
+                message: message.clone(),
+            });
+        }
         self.failed.fetch_add(1, Ordering::Relaxed);
         *self
             .last_error
@@ -85,6 +121,8 @@ pub struct Metrics {
     counters: Arc<Mutex<BTreeMap<String, Arc<Counters>>>>,
     /// The query these counters are registered within, if any.
     scope: Option<Arc<str>>,
+    /// The processing log every counter writes its failures to, once started.
+    processing_log: ProcessingLogSlot,
 }
 
 /// Separates a name from its query scope in the registry's keys.
@@ -120,6 +158,7 @@ impl Metrics {
         Metrics {
             counters: Arc::clone(&self.counters),
             scope: Some(Arc::from(query)),
+            processing_log: self.processing_log.clone(),
         }
     }
 
@@ -136,7 +175,27 @@ impl Metrics {
             Some(query) => format!("{name}{SCOPE}{query}"),
             None => name.to_string(),
         };
-        Arc::clone(self.lock().entry(key).or_default())
+        let logger = match &self.scope {
+            Some(query) => format!("processing.{query}.{name}"),
+            None => format!("processing.{name}"),
+        };
+        Arc::clone(self.lock().entry(key).or_insert_with(|| {
+            Arc::new(Counters {
+                processing_log: self.processing_log.clone(),
+                logger,
+                ..Counters::default()
+            })
+        }))
+    }
+
+    /// Processing-log entries dropped because the log's queue was full.
+    pub fn processing_log_dropped(&self) -> u64 {
+        self.processing_log.get().map_or(0, |log| log.dropped())
+    }
+
+    /// Writes the failures every counter of this registry records to `log` from now on.
+    pub fn set_processing_log(&self, log: ProcessingLog) {
+        self.processing_log.set(log);
     }
 
     /// The names counters have been registered under (query scopes left out).

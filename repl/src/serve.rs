@@ -113,6 +113,9 @@ pub fn run(data_dir: &Path, bootstrap_servers: Option<&str>, args: &ServeArgs) -
     };
     let backend = crate::backend_kind(bootstrap_servers, &properties)?;
     let engine = Engine::open_with(data_dir, backend).context("cannot open the data directory")?;
+    engine
+        .start_processing_log(&properties)
+        .context("cannot start the processing log")?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -252,6 +252,49 @@ impl Engine {
         Ok(engine)
     }
 
+    /// Starts ksqlDB's processing log as `properties` (the server's configuration) set it:
+    /// unless `ksql.logging.processing.stream.auto.create` is `false`, creates the topic
+    /// `ksql.logging.processing.topic.name` (default `<ksql.service.id>ksql_processing_log`)
+    /// and the stream `ksql.logging.processing.stream.name` (default `KSQL_PROCESSING_LOG`)
+    /// over it, and writes every query's bad records there from now on.
+    pub fn start_processing_log(&self, properties: &BTreeMap<String, String>) -> Result<()> {
+        let property = |name: &str| properties.get(name).map(|value| value.trim());
+        if property("ksql.logging.processing.stream.auto.create")
+            .is_some_and(|value| value.eq_ignore_ascii_case("false"))
+        {
+            return Ok(());
+        }
+        let topic = match property("ksql.logging.processing.topic.name") {
+            Some(topic) if !topic.is_empty() => topic.to_string(),
+            _ => format!(
+                "{}ksql_processing_log",
+                property("ksql.service.id").unwrap_or("default_")
+            ),
+        };
+        let stream = property("ksql.logging.processing.stream.name")
+            .unwrap_or("KSQL_PROCESSING_LOG")
+            .to_string();
+        self.log.create_topic(&topic, 1, 1)?;
+        if self.catalog_snapshot().source(&stream).is_none() {
+            let sql = format!(
+                "CREATE STREAM {stream} ({}) WITH (KAFKA_TOPIC='{topic}', VALUE_FORMAT='JSON');",
+                executor::processing_log::STREAM_COLUMNS
+            );
+            let session = Session {
+                properties: BTreeMap::new(),
+                variables: BTreeMap::new(),
+            };
+            // Not logged: the stream is declared again at every start.
+            for statement in parser::parse_statements(&sql)? {
+                self.apply(&statement, &session, false)?;
+            }
+        }
+        let log = executor::processing_log::ProcessingLog::start(Arc::clone(&self.log), topic)
+            .map_err(|error| ServerError::Exec(executor::ExecError::Io(error)))?;
+        self.metrics.set_processing_log(log);
+        Ok(())
+    }
+
     /// Applies logged commands in order (at start, and those other servers append); a
     /// command that fails is logged and skipped, as it failed where it was first run too.
     fn apply_commands(&self, commands: impl IntoIterator<Item = (Option<u64>, Command)>) {

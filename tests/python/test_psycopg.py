@@ -193,7 +193,8 @@ def main_checks(address):
 
 def auth_checks(address, user, password):
     with connect(address, user=user, password=password) as conn:
-        check(conn.execute("SHOW STREAMS;").fetchall() == [], "no streams yet")
+        streams = [row[0] for row in conn.execute("SHOW STREAMS;").fetchall()]
+        check(streams == ["KSQL_PROCESSING_LOG"], "only the processing log's stream yet")
     for wrong_user, wrong_password in [(user, password + "x"), ("nobody", password)]:
         try:
             connect(address, user=wrong_user, password=wrong_password)

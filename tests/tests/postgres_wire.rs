@@ -184,7 +184,13 @@ fn psql_runs_the_readme_statements_and_queries() -> Result<()> {
     );
     // The server still answers.
     let streams = psql_ok(&server, "SHOW STREAMS;")?;
-    assert!(streams.starts_with("PAGEVIEWS|pageviews|"), "{streams}");
+    // The processing log's stream is there from the server's start.
+    assert!(
+        streams.starts_with(
+            "KSQL_PROCESSING_LOG|default_ksql_processing_log|NONE|JSON|f\nPAGEVIEWS|pageviews|"
+        ),
+        "{streams}"
+    );
     Ok(())
 }
 

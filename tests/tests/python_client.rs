@@ -106,10 +106,11 @@ Successfully changed local property 'auto.offset.reset' to 'earliest'.
 |u2          |/cart       |
 +------------+------------+
 Query terminated
- Stream Name | Kafka Topic | Key Format | Value Format | Windowed 
-------------------------------------------------------------------
- CLICKS      | clicks      | KAFKA      | JSON         | false    
-------------------------------------------------------------------
+ Stream Name         | Kafka Topic                 | Key Format | Value Format | Windowed 
+------------------------------------------------------------------------------------------
+ CLICKS              | clicks                      | KAFKA      | JSON         | false    
+ KSQL_PROCESSING_LOG | default_ksql_processing_log | NONE       | JSON         | false    
+------------------------------------------------------------------------------------------
 Name                 : CLICKS
  Field   | Type
 -------------------------------------

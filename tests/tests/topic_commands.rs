@@ -140,7 +140,13 @@ fn topics_are_created_listed_described_and_deleted_with_clear_errors() -> Result
 
     // A server holds the data directory: reading works, writing says who holds it.
     let server = EddyServer::start(&data, &[])?;
-    assert_contains(&topic(&global, &["list"], "")?, "clicks  1");
+    // The server created its processing log's topic at start.
+    assert_eq!(
+        topic(&global, &["list"], "")?,
+        "TOPIC                        PARTITIONS  RECORDS\n\
+         clicks                       1           0\n\
+         default_ksql_processing_log  1           0\n"
+    );
     for args in [
         &["produce", "clicks"][..],
         &["create", "other"],

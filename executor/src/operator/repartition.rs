@@ -342,14 +342,26 @@ impl RepartitionDecoder {
                     .collect();
                 let keys = codec.key_decoder.decode(&keys);
                 let values = codec.value_decoder.decode(&values);
-                for (index, error) in keys.errors.iter().chain(&values.errors) {
+                let errors = (keys.errors.iter().map(|error| ("key", error)))
+                    .chain(values.errors.iter().map(|error| ("value", error)));
+                for (target, (index, error)) in errors {
                     let consumed = &records[*index];
                     let message = format!(
                         "failed to read record {} of partition {} of {}: {error}",
                         consumed.offset, consumed.partition, self.topic
                     );
                     tracing::warn!("{message}");
-                    self.counters.record_failure(message);
+                    let bytes = if target == "key" {
+                        consumed.record.key.as_deref()
+                    } else {
+                        consumed.record.value.as_deref()
+                    };
+                    self.counters.record_deserialization_failure(
+                        message,
+                        target,
+                        &self.topic,
+                        bytes,
+                    );
                 }
                 let (mut columns, kept) = Decoded::kept_in_both(&keys, &values)?;
                 columns.push(Arc::new(Int64Array::from_iter_values(

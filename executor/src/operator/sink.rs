@@ -8,7 +8,7 @@
 
 use std::sync::Arc;
 
-use arrow::array::{Array, Int8Array, Int64Array};
+use arrow::array::{Array, BooleanArray, Int8Array, Int64Array};
 use arrow::record_batch::RecordBatch;
 use planner::catalog::{OP_COLUMN, OP_DELETE, WindowInfo};
 use planner::plan::{ROWTIME_OUTPUT, SinkPlan, WINDOWEND_OUTPUT, WINDOWSTART_OUTPUT};
@@ -21,6 +21,7 @@ use crate::metrics::Counters;
 use crate::operator::source::{format_of, key_format_of};
 use crate::operator::window::append_window;
 use crate::operator::{Operator, OperatorContext};
+use crate::processing_log::ProcessingError;
 use crate::state::StateTable;
 use crate::state::materialized;
 use crate::{ExecError, Result};
@@ -91,12 +92,28 @@ impl SinkOperator {
             .schema()
             .index_of(ROWTIME_OUTPUT)
             .map_err(|_| ExecError::Internal("projected batch has no $rowtime".into()))?;
-        let keys = self
+        let encoded = self
             .key_encoder
-            .encode(&columns[..self.key_columns], rows)?;
-        let values = self
-            .value_encoder
-            .encode(&columns[self.key_columns..rowtime_index], rows)?;
+            .encode(&columns[..self.key_columns], rows)
+            .and_then(|keys| {
+                let values = self
+                    .value_encoder
+                    .encode(&columns[self.key_columns..rowtime_index], rows)?;
+                Ok((keys, values))
+            });
+        let (keys, values) = match encoded {
+            Ok(encoded) => encoded,
+            Err(ExecError::Internal(message)) => return Err(ExecError::Internal(message)),
+            Err(error) => {
+                return self.encode_serializable(
+                    batch,
+                    rowtime_index,
+                    source_partition,
+                    headers,
+                    error,
+                );
+            }
+        };
         let timestamps = columns[rowtime_index]
             .as_any()
             .downcast_ref::<Int64Array>()
@@ -192,6 +209,62 @@ impl SinkOperator {
             ));
         }
         Ok(records)
+    }
+}
+
+impl SinkOperator {
+    /// `encode_with_headers` for a batch some rows of which cannot be serialized (`error`):
+    /// those rows are skipped (counted and written to the processing log), the others encoded.
+    fn encode_serializable(
+        &mut self,
+        batch: &RecordBatch,
+        rowtime_index: usize,
+        source_partition: u32,
+        headers: Option<&[Vec<Header>]>,
+        error: ExecError,
+    ) -> Result<Vec<(u32, Record)>> {
+        let mut keep = Vec::with_capacity(batch.num_rows());
+        for row in 0..batch.num_rows() {
+            let columns = batch.slice(row, 1).columns().to_vec();
+            let failure = match self.key_encoder.encode(&columns[..self.key_columns], 1) {
+                Err(error) => Some(("key", error)),
+                Ok(_) => self
+                    .value_encoder
+                    .encode(&columns[self.key_columns..rowtime_index], 1)
+                    .err()
+                    .map(|error| ("value", error)),
+            };
+            if let Some((target, error)) = &failure {
+                let message = format!(
+                    "failed to serialize the {target} of a record for topic \"{}\": {}",
+                    self.topic,
+                    crate::error_chain(error)
+                );
+                tracing::warn!("{message}");
+                self.counters.record_error(
+                    message,
+                    ProcessingError::Serialization {
+                        target,
+                        topic: self.topic.clone(),
+                    },
+                );
+            }
+            keep.push(failure.is_none());
+        }
+        if keep.iter().all(|kept| *kept) {
+            // No single row fails: the batch's error is not about a record.
+            return Err(error);
+        }
+        let kept = arrow::compute::filter_record_batch(batch, &BooleanArray::from(keep.clone()))?;
+        let headers: Option<Vec<Vec<Header>>> = headers.map(|headers| {
+            headers
+                .iter()
+                .zip(&keep)
+                .filter(|(_, kept)| **kept)
+                .map(|(headers, _)| headers.clone())
+                .collect()
+        });
+        self.encode_with_headers(&kept, source_partition, headers.as_deref())
     }
 }
 

@@ -274,14 +274,22 @@ impl SourceOperator {
             records.iter().map(|r| r.record.value.as_deref()).collect();
         let decoded_keys = self.key_decoder.decode(&keys);
         let decoded_values = self.value_decoder.decode(&values);
-        for (index, error) in decoded_keys.errors.iter().chain(&decoded_values.errors) {
+        let errors = (decoded_keys.errors.iter().map(|error| ("key", error)))
+            .chain(decoded_values.errors.iter().map(|error| ("value", error)));
+        for (target, (index, error)) in errors {
             let record = records[*index];
             let message = format!(
                 "failed to deserialize record from topic \"{}\" partition {} offset {}: {error}",
                 self.topic, record.partition, record.offset
             );
             tracing::warn!("{message}");
-            self.counters.record_failure(message);
+            let bytes = if target == "key" {
+                keys[*index]
+            } else {
+                values[*index]
+            };
+            self.counters
+                .record_deserialization_failure(message, target, &self.topic, bytes);
         }
         // Rows kept = decoded in both key and value.
         let (mut columns, kept) = Decoded::kept_in_both(&decoded_keys, &decoded_values)?;

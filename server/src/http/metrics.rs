@@ -220,6 +220,13 @@ fn write_server(out: &mut String, state: &AppState) {
     );
     single(
         out,
+        "eddy_processing_log_events_dropped_total",
+        "Processing-log entries dropped because the log's queue was full.",
+        "counter",
+        state.engine.metrics.processing_log_dropped(),
+    );
+    single(
+        out,
         "eddy_pull_queries_total",
         "Pull queries answered.",
         "counter",
