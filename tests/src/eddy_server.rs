@@ -135,7 +135,17 @@ impl EddyServer {
 
     /// A pull query through `POST /query`: the rows (arrays of column values).
     pub fn pull(&self, sql: &str) -> Result<Vec<serde_json::Value>> {
-        let body = serde_json::json!({"ksql": sql, "streamsProperties": {}});
+        self.query_rows(sql, serde_json::json!({}))
+    }
+
+    /// A query through `POST /query` with `properties` (a push query must end: `LIMIT n`):
+    /// the rows (arrays of column values).
+    pub fn query_rows(
+        &self,
+        sql: &str,
+        properties: serde_json::Value,
+    ) -> Result<Vec<serde_json::Value>> {
+        let body = serde_json::json!({"ksql": sql, "streamsProperties": properties});
         let (status, text) = http_post(&self.address, "/query", &body.to_string())?;
         if !(200..300).contains(&status) {
             bail!("POST /query {sql:?} answered {status}: {text}");

@@ -129,6 +129,26 @@ pub fn run_command(command: &mut Command, input: &[u8], timeout: Duration) -> Re
     Ok(output)
 }
 
+/// `eddy --data-dir DATA topic ARGS...` with `input` on stdin; must succeed within a minute.
+/// Returns its stdout.
+pub fn eddy_topic(data: &Path, args: &[&str], input: &str) -> Result<String> {
+    let output = run_command(
+        Command::new(eddy_binary())
+            .arg("--data-dir")
+            .arg(data)
+            .arg("topic")
+            .args(args),
+        input.as_bytes(),
+        Duration::from_secs(60),
+    )?;
+    anyhow::ensure!(
+        output.status.success(),
+        "eddy topic {args:?} failed\n{}",
+        describe_output(&output)
+    );
+    Ok(String::from_utf8(output.stdout)?)
+}
+
 /// A finished process's exit status, stdout and stderr, for failure messages.
 pub fn describe_output(output: &Output) -> String {
     format!(

@@ -4,35 +4,14 @@
 //! record, a push query over a table shows a delete as a tombstone row, and a pull query
 //! answers its rows as protobuf messages when asked to.
 
-use std::path::Path;
-use std::process::Command;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
 use serde_json::{Value, json};
 use tests::eddy_server::{EddyServer, http_post_accepting};
-use tests::{describe_output, eddy_binary, run_command, wait_until};
+use tests::{eddy_topic, wait_until};
 
 const WAIT: Duration = Duration::from_secs(60);
-
-/// `eddy --data-dir DATA topic ARGS...` with `input` on stdin; must succeed. Returns stdout.
-fn topic(data: &Path, args: &[&str], input: &str) -> Result<String> {
-    let output = run_command(
-        Command::new(eddy_binary())
-            .arg("--data-dir")
-            .arg(data)
-            .arg("topic")
-            .args(args),
-        input.as_bytes(),
-        WAIT,
-    )?;
-    anyhow::ensure!(
-        output.status.success(),
-        "eddy topic {args:?} failed\n{}",
-        describe_output(&output)
-    );
-    Ok(String::from_utf8(output.stdout)?)
-}
 
 /// `POST /query` of `sql` (from the earliest offsets) with `accept`: the response's
 /// elements.
@@ -61,10 +40,10 @@ fn after_header(elements: &[Value]) -> &[Value] {
 fn headers_columns_tombstones_and_protobuf_rows_over_rest() -> Result<()> {
     let directory = tempfile::tempdir()?;
     let data = directory.path().join("data");
-    topic(&data, &["create", "clicks"], "")?;
+    eddy_topic(&data, &["create", "clicks"], "")?;
     // Two `trace` headers (the last one is HEADER('trace')), a record without headers, and
     // one with another header.
-    topic(
+    eddy_topic(
         &data,
         &[
             "produce",
@@ -80,21 +59,21 @@ fn headers_columns_tombstones_and_protobuf_rows_over_rest() -> Result<()> {
         ],
         "u1:{\"N\":1}\n",
     )?;
-    topic(&data, &["produce", "clicks", "-K", ":"], "u2:{\"N\":-5}\n")?;
-    topic(
+    eddy_topic(&data, &["produce", "clicks", "-K", ":"], "u2:{\"N\":-5}\n")?;
+    eddy_topic(
         &data,
         &["produce", "clicks", "-K", ":", "-H", "src=app"],
         "u3:{\"N\":3}\n",
     )?;
     // A table: an upsert, its delete (an empty value with -Z is a tombstone), another key.
-    topic(&data, &["create", "users"], "")?;
-    topic(
+    eddy_topic(&data, &["create", "users"], "")?;
+    eddy_topic(
         &data,
         &["produce", "users", "-K", ":"],
         "u1:{\"NAME\":\"ann\"}\n",
     )?;
-    topic(&data, &["produce", "users", "-K", ":", "-Z"], "u1:\n")?;
-    topic(
+    eddy_topic(&data, &["produce", "users", "-K", ":", "-Z"], "u1:\n")?;
+    eddy_topic(
         &data,
         &["produce", "users", "-K", ":"],
         "u2:{\"NAME\":\"bob\"}\n",
@@ -180,7 +159,7 @@ fn headers_columns_tombstones_and_protobuf_rows_over_rest() -> Result<()> {
     server.kill();
 
     // The output records carry their input record's headers (u2 was filtered out).
-    let consumed = topic(&data, &["consume", "POSITIVE", "-f", "%k|%s|%h\\n"], "")?;
+    let consumed = eddy_topic(&data, &["consume", "POSITIVE", "-f", "%k|%s|%h\\n"], "")?;
     assert_eq!(
         consumed,
         "u1|{\"N\":1,\"TRACE\":\"eHl6\"}|trace=abc,trace=xyz,src=web\n\

@@ -2,52 +2,14 @@
 //! writes a record that cannot be deserialized and a record an expression fails on to it,
 //! the query keeps processing good records, and the log survives a restart.
 
-use std::path::Path;
-use std::process::Command;
-use std::time::Duration;
-
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use serde_json::{Value, json};
 use tests::eddy_server::{EddyServer, http_post};
-use tests::{describe_output, eddy_binary, run_command};
-
-const WAIT: Duration = Duration::from_secs(60);
-
-fn topic(data: &Path, args: &[&str], input: &str) -> Result<()> {
-    let output = run_command(
-        Command::new(eddy_binary())
-            .arg("--data-dir")
-            .arg(data)
-            .arg("topic")
-            .args(args),
-        input.as_bytes(),
-        WAIT,
-    )?;
-    anyhow::ensure!(
-        output.status.success(),
-        "eddy topic {args:?} failed\n{}",
-        describe_output(&output)
-    );
-    Ok(())
-}
+use tests::eddy_topic;
 
 /// The rows of a push query (`... EMIT CHANGES LIMIT n`) read from the earliest offset.
 fn push_rows(server: &EddyServer, sql: &str) -> Result<Vec<Value>> {
-    let body = json!({
-        "ksql": sql,
-        "streamsProperties": {"ksql.streams.auto.offset.reset": "earliest"},
-    });
-    let (status, text) = http_post(server.address(), "/query", &body.to_string())?;
-    if !(200..300).contains(&status) {
-        bail!("POST /query {sql:?} answered {status}: {text}");
-    }
-    let answer: Value = serde_json::from_str(&text).with_context(|| format!("not JSON: {text}"))?;
-    Ok(answer
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|entry| entry.get("row")?.get("columns").cloned())
-        .collect())
+    server.query_rows(sql, json!({"ksql.streams.auto.offset.reset": "earliest"}))
 }
 
 /// The processing log's rows with TIME (wall clock) checked and left out.
@@ -70,8 +32,8 @@ fn bad_records_are_written_to_the_processing_log_and_the_query_keeps_running() -
     let directory = tempfile::tempdir()?;
     let data = directory.path().join("data");
     // A record that is not JSON, then a good one, written raw before the server starts.
-    topic(&data, &["create", "arr"], "")?;
-    topic(
+    eddy_topic(&data, &["create", "arr"], "")?;
+    eddy_topic(
         &data,
         &["produce", "arr", "-K", ":"],
         "a:{not json\nb:{\"A\":[1]}\n",
