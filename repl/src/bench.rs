@@ -319,27 +319,27 @@ impl Bench {
     fn count_rows(&self, table: &str) -> Result<u64> {
         let id = executor::state::materialized::table_state_id(table);
         let state = self.engine.state_store();
-        let mut count = state.table_entries(&id)?;
-        if matches!(self.backend, BackendKind::Kafka(_)) {
-            loop {
-                std::thread::sleep(KAFKA_POLL);
-                let again = state.table_entries(&id)?;
-                if again == count {
-                    break;
-                }
-                count = again;
-            }
+        match self.backend {
+            BackendKind::Embedded => Ok(state.table_entries(&id)?),
+            BackendKind::Kafka(_) => until_stable(|| Ok(state.table_entries(&id)?)),
         }
-        Ok(count)
     }
 
     /// The number of records `topic` holds. On Kafka, transaction markers take offsets too:
     /// there the records are read (as a `read_committed` consumer) and counted.
     fn records_in(&self, topic: &str) -> Result<u64> {
-        let offsets = self.log.offsets(topic)?;
         if matches!(self.backend, BackendKind::Embedded) {
-            return Ok(offsets.iter().map(|(_, end)| end).sum());
+            return Ok(self.log.offsets(topic)?.iter().map(|(_, end)| end).sum());
         }
+        // Kafka writes a transaction's commit markers to its partitions after the commit
+        // that made the consumed offsets visible, so a partition's readable end can still
+        // trail: count again until the count stops changing.
+        until_stable(|| self.committed_records_in(topic))
+    }
+
+    /// The records of `topic` a read-committed consumer reads now.
+    fn committed_records_in(&self, topic: &str) -> Result<u64> {
+        let offsets = self.log.offsets(topic)?;
         let mut count = 0;
         for (partition, (start, end)) in (0u32..).zip(offsets) {
             let mut from = start;
@@ -353,6 +353,20 @@ impl Bench {
             }
         }
         Ok(count)
+    }
+}
+
+/// A count read again every `KAFKA_POLL` until two reads agree (on Kafka, what a commit made
+/// visible reaches the local store and the partitions' readable ends just after it).
+fn until_stable(mut count: impl FnMut() -> Result<u64>) -> Result<u64> {
+    let mut last = count()?;
+    loop {
+        std::thread::sleep(KAFKA_POLL);
+        let again = count()?;
+        if again == last {
+            return Ok(last);
+        }
+        last = again;
     }
 }
 
