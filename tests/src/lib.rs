@@ -232,3 +232,21 @@ pub fn pull_rows(engine: &Engine, session: &mut Session, sql: &str) -> (Vec<Stri
     rows.sort();
     (header, rows)
 }
+
+/// Key and value text (`<null>` for none) of partition 0's records of `topic`, once the topic
+/// holds `count` records.
+pub fn records_of(log: &dyn executor::TopicLog, topic: &str, count: u64) -> Vec<(String, String)> {
+    wait_until(Duration::from_secs(60), topic, || {
+        Ok(log.offsets(topic)?.iter().map(|(_, end)| end).sum::<u64>() >= count)
+    })
+    .expect("the query writes its records");
+    let text = |bytes: &Option<Vec<u8>>| match bytes {
+        Some(bytes) => String::from_utf8_lossy(bytes).into_owned(),
+        None => "<null>".to_string(),
+    };
+    log.read(topic, 0, 0, 100)
+        .expect("read")
+        .into_iter()
+        .map(|consumed| (text(&consumed.record.key), text(&consumed.record.value)))
+        .collect()
+}

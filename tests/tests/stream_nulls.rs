@@ -1,11 +1,9 @@
 //! A stream record with a null value: a persistent query passes it on as a null value (its
 //! key recomputed), a WHERE clause drops it, and an aggregation skips it, as ksqlDB does.
 
-use std::time::Duration;
-
-use executor::{Record, TopicLog};
+use executor::Record;
 use server::{Engine, Session};
-use tests::{execute, wait_until};
+use tests::{execute, records_of};
 
 fn record(key: &str, value: Option<&str>, timestamp: i64) -> (u32, Record) {
     (
@@ -17,23 +15,6 @@ fn record(key: &str, value: Option<&str>, timestamp: i64) -> (u32, Record) {
             headers: Vec::new(),
         },
     )
-}
-
-/// Key and value text of every record of `topic`, once it holds `count` records.
-fn records_of(log: &dyn TopicLog, topic: &str, count: u64) -> Vec<(String, String)> {
-    wait_until(Duration::from_secs(60), topic, || {
-        Ok(log.offsets(topic)?.iter().map(|(_, end)| end).sum::<u64>() >= count)
-    })
-    .expect("the query writes its records");
-    let text = |bytes: &Option<Vec<u8>>| match bytes {
-        Some(bytes) => String::from_utf8_lossy(bytes).into_owned(),
-        None => "<null>".to_string(),
-    };
-    log.read(topic, 0, 0, 100)
-        .expect("read")
-        .into_iter()
-        .map(|consumed| (text(&consumed.record.key), text(&consumed.record.value)))
-        .collect()
 }
 
 #[test]

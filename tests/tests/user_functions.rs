@@ -5,9 +5,9 @@
 use std::sync::Once;
 use std::time::Duration;
 
-use executor::{Record, TopicLog};
+use executor::Record;
 use server::{Engine, Session, StatementOutput, StatementResult};
-use tests::{execute, pull_rows, wait_until};
+use tests::{execute, pull_rows, records_of, wait_until};
 
 fn register() {
     static ONCE: Once = Once::new();
@@ -24,23 +24,6 @@ fn record(key: &str, value: &str, timestamp: i64) -> (u32, Record) {
             headers: Vec::new(),
         },
     )
-}
-
-/// Key and value of every record of `topic`, once it holds `count` records.
-fn records_of(log: &dyn TopicLog, topic: &str, count: u64) -> Vec<(String, String)> {
-    wait_until(Duration::from_secs(60), topic, || {
-        Ok(log.offsets(topic)?.iter().map(|(_, end)| end).sum::<u64>() >= count)
-    })
-    .expect("the query writes its records");
-    let text = |bytes: &Option<Vec<u8>>| match bytes {
-        Some(bytes) => String::from_utf8_lossy(bytes).into_owned(),
-        None => "<null>".to_string(),
-    };
-    log.read(topic, 0, 0, 100)
-        .expect("read")
-        .into_iter()
-        .map(|consumed| (text(&consumed.record.key), text(&consumed.record.value)))
-        .collect()
 }
 
 #[test]
